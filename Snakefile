@@ -1,0 +1,24 @@
+# Learning With Others (AIR, 2018): reproducible pipeline.
+#   snakemake --cores 4            the full report, results/report.html
+#   snakemake --cores 4 replication  Monte Carlo replication study (not in the default build)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+# The default target. It must live here: a default set inside an included file is ignored.
+rule all:
+    input:
+        list(analysis_data().values()),
+        EXHIBIT_TARGETS,
+    default_target: True

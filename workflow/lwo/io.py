@@ -1,0 +1,69 @@
+"""Writing outputs atomically and byte-reproducibly.
+
+Every table and figure is written to a temporary file beside its target and moved into place,
+so a killed job never leaves a half-written output; numbers are formatted with a fixed format
+and figures carry no timestamps, so the same inputs give the same bytes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+FLOAT_FORMAT = "%.6f"
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_csv(df: pd.DataFrame, path, index: bool = False, float_format: str = FLOAT_FORMAT) -> None:
+    # gzip without a timestamp in its header, so reruns give the same bytes
+    compression = {"method": "gzip", "mtime": 0} if str(path).endswith(".gz") else None
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=index, float_format=float_format, lineterminator="\n", compression=compression)
+
+
+def write_text(text: str, path) -> None:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+def write_json(obj, path) -> None:
+    write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", path)
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def save_figure(fig, path, close: bool = True) -> None:
+    """PNG/SVG/PDF without creation dates or software stamps (byte-identical reruns)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    metadata = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
+                "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}}[suffix[1:]]
+    with matplotlib.rc_context({"svg.hashsalt": "lwo", "pdf.compression": 6}):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=suffix[1:], metadata=metadata, dpi=150, bbox_inches="tight")
+    if close:
+        plt.close(fig)

@@ -1,0 +1,35 @@
+"""One figure style for every exhibit: colour-blind-safe (Okabe-Ito), no chart junk."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# Okabe & Ito (2008), safe for the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+GROUP_COLOURS = {"all": "#000000", "Black": "#0072B2", "White": "#E69F00", "math": "#009E73",
+                 "ela": "#CC79A7", "collaborative": "#0072B2", "other": "#999999"}
+SYNTHETIC_MARK = "synthetic cohort"
+
+STYLE = {
+    "figure.figsize": (7.0, 4.2),
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "savefig.facecolor": "white",
+}
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, **kwargs):
+    plt.rcParams.update(STYLE)
+    return plt.subplots(nrows, ncols, **kwargs)
+
+
+def mark_data_source(fig, source_label: str) -> None:
+    """Stamp every figure with its data source, so a synthetic figure is never mistaken for
+    the study's."""
+    fig.text(0.99, 0.01, source_label, ha="right", va="bottom", fontsize=7, color="#666666")

@@ -1,0 +1,47 @@
+# Input data: the calibrated synthetic cohort (default) or real files, validated against the codebook.
+
+
+rule synthetic_cohort:
+    """Draw the synthetic cohort from the calibrated population model."""
+    input:
+        population_model=config["synthetic"]["population_model"],
+        codebook=config["codebook"],
+    output:
+        students=f"{RESULTS}/data/synthetic/students.csv",
+        classrooms=f"{RESULTS}/data/synthetic/classrooms.csv",
+        teachers=f"{RESULTS}/data/synthetic/teachers.csv",
+        observations=f"{RESULTS}/data/synthetic/observations.csv",
+        # diagnostic only: the latent variables behind the answers; never read by the report
+        latents=f"{RESULTS}/diagnostics/synthetic_latents.csv.gz",
+        calibration=f"{RESULTS}/diagnostics/population_calibration.json",
+    params:
+        seed=config["synthetic"]["seed"],
+        n_students=config["synthetic"]["n_students"],
+    log:
+        f"{RESULTS}/logs/synthetic_cohort.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synthetic_cohort.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/synthetic_cohort.py"
+
+
+rule analysis_data:
+    """Validate the four tables against the codebook and add scale scores."""
+    input:
+        **raw_tables(),
+        codebook=config["codebook"],
+    output:
+        **analysis_data(),
+    params:
+        source=config["data"]["source"],
+        seed=config["synthetic"]["seed"] if synthetic() else None,
+    log:
+        f"{RESULTS}/logs/analysis_data.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/analysis_data.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/analysis_data.py"
