@@ -14,6 +14,15 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/sample.smk"
+include: "workflow/rules/rq1_measurement.smk"
+include: "workflow/rules/rq1_models.smk"
+include: "workflow/rules/rq1_group_differences.smk"
+include: "workflow/rules/rq2_opportunities.smk"
+include: "workflow/rules/rq3_context.smk"
+include: "workflow/rules/qualitative.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/replication.smk"
 
 
 # The default target. It must live here: a default set inside an included file is ignored.
@@ -21,4 +30,5 @@ rule all:
     input:
         list(analysis_data().values()),
         EXHIBIT_TARGETS,
+        REPORT_TARGETS,
     default_target: True

@@ -16,6 +16,8 @@ CONDA_ENV = "../../environment.yml"
 # Every exhibit rule registers its outputs here; `rule all` builds them all and the report reads them.
 EXHIBIT_TARGETS = []
 EXHIBIT_META = []
+# report.smk adds results/report.html and its provenance here
+REPORT_TARGETS = []
 
 RESULTS = "results"
 SAMPLES = config["samples"]

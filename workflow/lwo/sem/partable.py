@@ -1,0 +1,379 @@
+"""Parameter table with lavaan's ``sem()``/``cfa()`` defaults.
+
+Follows lavaan 0.6/0.7 (``lav_partable_flat``, ``lav_partable_vnames``,
+``lav_partable_labels``):
+
+* variable roles: latent = lhs of ``=~``; observed exogenous covariates (``ov.x``) =
+  right-hand side of ``~`` that are neither latent, indicators nor outcomes, and not
+  mentioned by the user in ``~~``/``~1`` (lavaan then treats them as random);
+* ``auto.fix.first``: the first loading of every factor is fixed to 1;
+* ``auto.fix.single``: a single indicator gets residual variance 0;
+* ``auto.var``: (residual) variances of all non-``ov.x`` observed and all latent
+  variables are free;
+* ``auto.cov.lv.x``: covariances among exogenous latent variables are free;
+* ``auto.cov.y``: residual covariances among the *pure* outcomes (latent or observed
+  variables that are regressed on something and predict nothing and are no indicator)
+  are free;
+* ``fixed.x = TRUE``: variances, covariances (and means) of ``ov.x`` are fixed to their
+  sample values; latent exogenous variables and ``ov.x`` are uncorrelated unless the
+  spec says otherwise (lavaan's default ``auto.cov.x = FALSE``);
+* mean structure: observed intercepts free, latent means fixed to 0; with
+  ``group_equal`` containing "intercepts" (and not "means") the latent means are free
+  in all groups but the first;
+* multiple groups: modifiers of length 1 are recycled over groups (so one label means
+  one parameter shared by all groups), ``c(...)`` gives one value per group;
+  ``group_equal`` gives matching parameters a shared label across groups.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from .syntax import ParsedSpec, SpecError, Statement
+
+__all__ = ["ParRow", "ParTable", "build_partable", "GROUP_EQUAL_CHOICES"]
+
+GROUP_EQUAL_CHOICES = (
+    "loadings",
+    "intercepts",
+    "means",
+    "regressions",
+    "residuals",
+    "residual.covariances",
+    "lv.variances",
+    "lv.covariances",
+)
+
+
+@dataclass
+class ParRow:
+    lhs: str
+    op: str
+    rhs: str
+    group: int  # 0-based
+    user: bool
+    free: bool
+    value: float  # fixed value (fixed rows); ignored for free rows
+    label: str = ""  # user label
+    eq_key: str = ""  # rows with the same non-empty key share one parameter
+    exo: bool = False
+    start: float | None = None
+    index: int = -1  # free-parameter index (-1 = fixed)
+    first_loading: bool = False
+
+    @property
+    def name(self) -> str:
+        """lavaan-style name (``lhs op rhs`` without spaces, ``.gK`` suffix from group 2)."""
+        base = f"{self.lhs}{self.op}{self.rhs}"
+        return base if self.group == 0 else f"{base}.g{self.group + 1}"
+
+
+@dataclass
+class ParTable:
+    rows: list[ParRow]
+    ngroups: int
+    meanstructure: bool
+    ov_names: list[str]
+    lv_names: list[str]
+    ov_x: list[str]
+    ov_y: list[str]
+    lv_x: list[str]
+    lv_y: list[str]
+    npar: int
+    # label -> free index, or fixed value (a label on a fixed parameter)
+    label_index: dict[str, int] = field(default_factory=dict)
+    label_fixed: dict[str, float] = field(default_factory=dict)
+    definitions: list = field(default_factory=list)
+
+    def group_rows(self, group: int) -> list[ParRow]:
+        return [r for r in self.rows if r.group == group]
+
+
+def _same_element(a: tuple[str, str, str], b: tuple[str, str, str]) -> bool:
+    if a == b:
+        return True
+    return a[1] == "~~" and b[1] == "~~" and a[0] == b[2] and a[2] == b[0]
+
+
+def _unique(seq):
+    seen, out = set(), []
+    for item in seq:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def _roles(statements: list[Statement], fixed_x: bool):
+    lv_names = _unique(s.lhs for s in statements if s.op == "=~")
+    v_ind = _unique(s.rhs for s in statements if s.op == "=~")
+    eqs_y = _unique(s.lhs for s in statements if s.op == "~")
+    eqs_x = _unique(s.rhs for s in statements if s.op == "~")
+    ov_ind = [v for v in v_ind if v not in lv_names]
+    ov_y_all = [v for v in eqs_y if v not in lv_names and v not in ov_ind]
+    ov_x = [v for v in eqs_x if v not in lv_names and v not in ov_ind and v not in ov_y_all]
+    mentioned = set()
+    for s in statements:
+        if s.op == "~1":
+            mentioned.add(s.lhs)
+        elif s.op == "~~":
+            mentioned.update((s.lhs, s.rhs))
+    random_x = [v for v in ov_x if v in mentioned]
+    if random_x and fixed_x:
+        warnings.warn(
+            "model syntax contains variance/covariance/intercept formulas involving exogenous "
+            f"covariate(s) {random_x}; like lavaan, these are now treated as random variables "
+            "with free (co)variances",
+            stacklevel=4,
+        )
+    if fixed_x:
+        ov_x = [v for v in ov_x if v not in mentioned]
+    else:
+        ov_x = []
+    extra = []
+    for s in statements:
+        if s.op == "~~":
+            extra += [s.lhs, s.rhs]
+        elif s.op == "~1":
+            extra.append(s.lhs)
+    extra = [v for v in _unique(extra) if v not in lv_names]
+    ordered = _unique(ov_ind + ov_y_all + [v for v in eqs_x if v not in lv_names] + extra)
+    ov_names = ordered
+    lv_x = [v for v in lv_names if v not in v_ind and v not in eqs_y]
+    ov_y = [v for v in eqs_y if v not in v_ind and v not in eqs_x and v not in lv_names]
+    lv_y = [v for v in eqs_y if v in lv_names and v not in v_ind and v not in eqs_x]
+    return lv_names, ov_names, ov_x, ov_y, lv_x, lv_y, ov_ind
+
+
+def _per_group(values, ngroups: int, what: str, statement: Statement):
+    if values is None:
+        return None
+    if len(values) == 1:
+        return list(values) * ngroups
+    if len(values) != ngroups:
+        raise SpecError(
+            f"line {statement.line}: {what} modifier of '{statement.lhs} {statement.op} "
+            f"{statement.rhs}' has {len(values)} values for {ngroups} group(s)"
+        )
+    return list(values)
+
+
+def build_partable(
+    parsed: ParsedSpec,
+    *,
+    ngroups: int = 1,
+    meanstructure: bool = False,
+    group_equal: tuple[str, ...] | list[str] = (),
+    group_partial: tuple[str, ...] | list[str] = (),
+    fixed_x: bool = True,
+) -> ParTable:
+    statements = parsed.statements
+    if not statements:
+        raise SpecError("the specification has no model statements")
+    # duplicates (lavaan ignores them with a warning; here they are an error)
+    seen: list[tuple[str, str, str]] = []
+    for s in statements:
+        key = (s.lhs, s.op, s.rhs)
+        if any(_same_element(key, other) for other in seen):
+            raise SpecError(f"line {s.line}: duplicated element '{s.lhs} {s.op} {s.rhs}'")
+        seen.append(key)
+    bad = [g for g in group_equal if g not in GROUP_EQUAL_CHOICES]
+    if bad:
+        raise SpecError(f"unsupported group_equal entries {bad}; choose from {GROUP_EQUAL_CHOICES}")
+    if any(s.op == "~1" for s in statements):
+        meanstructure = True
+    if ngroups > 1 or any(g in ("intercepts", "means") for g in group_equal):
+        meanstructure = True
+
+    lv_names, ov_names, ov_x, ov_y, lv_x, lv_y, ov_ind = _roles(statements, fixed_x)
+    for s in statements:
+        if s.op == "=~" and s.lhs in ov_names:
+            raise SpecError(f"line {s.line}: {s.lhs} is both latent and observed")
+    ov_nox = [v for v in ov_names if v not in ov_x]
+
+    # default elements (variances, covariances, exogenous block, intercepts)
+    defaults: list[tuple[str, str, str]] = []
+    defaults += [(v, "~~", v) for v in ov_nox + lv_names]
+    defaults += [(a, "~~", b) for a, b in combinations(lv_x, 2)]
+    lvov_y = lv_y + ov_y
+    defaults += [(a, "~~", b) for a, b in combinations(lvov_y, 2)]
+    for i, a in enumerate(ov_x):
+        for b in ov_x[i:]:
+            defaults.append((a, "~~", b))
+    if meanstructure:
+        defaults += [(v, "~1", "") for v in ov_names + lv_names]
+    user_keys = [(s.lhs, s.op, s.rhs) for s in statements]
+    defaults = [d for d in defaults if not any(_same_element(d, u) for u in user_keys)]
+    # the same default element must not be listed twice (e.g. a pure outcome that is
+    # also an exogenous latent cannot happen, but guard anyway)
+    dedup: list[tuple[str, str, str]] = []
+    for d in defaults:
+        if not any(_same_element(d, e) for e in dedup):
+            dedup.append(d)
+    defaults = dedup
+
+    # single-group template: (lhs, op, rhs, user, free, value, exo, statement)
+    template = []
+    for s in statements:
+        template.append([s.lhs, s.op, s.rhs, True, True, 0.0, False, s])
+    for lhs, op, rhs in defaults:
+        template.append([lhs, op, rhs, False, True, 0.0, False, None])
+
+    # auto.fix.first: first loading per factor (in table order) fixed to 1
+    first_seen = set()
+    first_flags = []
+    for row in template:
+        flag = False
+        if row[1] == "=~" and row[0] not in first_seen:
+            first_seen.add(row[0])
+            row[4], row[5] = False, 1.0
+            flag = True
+        first_flags.append(flag)
+    # auto.fix.single: indicator of a single-indicator factor gets residual variance 0
+    loadings_per_lv: dict[str, list[str]] = {}
+    for row in template:
+        if row[1] == "=~":
+            loadings_per_lv.setdefault(row[0], []).append(row[2])
+    all_indicators = [i for lst in loadings_per_lv.values() for i in lst]
+    single = [
+        lst[0]
+        for lst in loadings_per_lv.values()
+        if len(lst) == 1 and lst[0] not in lv_names and all_indicators.count(lst[0]) == 1
+    ]
+    for row in template:
+        if row[1] == "~~" and row[0] == row[2] and row[0] in single and not row[3]:
+            row[4], row[5] = False, 0.0
+    # intercepts: latent means fixed to 0, observed intercepts free
+    for row in template:
+        if row[1] == "~1" and not row[3] and row[0] in lv_names:
+            row[4], row[5] = False, 0.0
+    # fixed.x block
+    for row in template:
+        if not row[3] and row[1] in ("~~", "~1") and row[0] in ov_x and (row[1] == "~1" or row[2] in ov_x):
+            row[4], row[6] = False, True
+
+    rows: list[ParRow] = []
+    for g in range(ngroups):
+        for row, first in zip(template, first_flags):
+            lhs, op, rhs, user, free, value, exo, statement = row
+            r = ParRow(lhs, op, rhs, g, user, free, value, exo=exo, first_loading=first)
+            if statement is not None:
+                fixed = _per_group(statement.fixed, ngroups, "value", statement)
+                labels = _per_group(statement.label, ngroups, "label", statement)
+                starts = _per_group(statement.start, ngroups, "start", statement)
+                if fixed is not None:
+                    if fixed[g] is None:
+                        r.free = True
+                    else:
+                        r.free, r.value = False, float(fixed[g])
+                if labels is not None:
+                    r.label = labels[g]
+                if starts is not None and starts[g] is not None:
+                    r.start = float(starts[g])
+            if g > 0 and meanstructure and op == "~1" and lhs in lv_names and not user:
+                if "intercepts" in group_equal and "means" not in group_equal:
+                    r.free = True
+            rows.append(r)
+
+    # equality keys: user labels override group_equal keys (as in lavaan)
+    partial = {p.replace(" ", "") for p in group_partial}
+    for r in rows:
+        if r.label:
+            r.eq_key = "label:" + r.label
+            continue
+        if ngroups < 2 or not group_equal:
+            continue
+        key = f"{r.lhs}{r.op}{r.rhs}"
+        if key in partial:
+            continue
+        eq = False
+        if r.op == "=~" and "loadings" in group_equal:
+            eq = True
+        elif r.op == "~1" and r.lhs in ov_nox and "intercepts" in group_equal:
+            eq = True
+        elif r.op == "~1" and r.lhs in lv_names and "means" in group_equal:
+            eq = True
+        elif r.op == "~" and "regressions" in group_equal:
+            eq = True
+        elif r.op == "~~" and r.lhs in ov_nox and r.rhs in ov_nox:
+            eq = ("residuals" in group_equal) if r.lhs == r.rhs else ("residual.covariances" in group_equal)
+        elif r.op == "~~" and r.lhs in lv_names and r.rhs in lv_names:
+            eq = ("lv.variances" in group_equal) if r.lhs == r.rhs else ("lv.covariances" in group_equal)
+        if eq:
+            r.eq_key = "equal:" + key
+
+    # '==' constraints merge equality keys
+    label_keys = {r.label for r in rows if r.label}
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        while parent.get(k, k) != k:
+            k = parent[k]
+        return k
+
+    for c in parsed.constraints:
+        for name in (c.lhs, c.rhs):
+            if name not in label_keys:
+                raise SpecError(f"line {c.line}: constraint uses unknown label {name!r}")
+        a, b = find("label:" + c.lhs), find("label:" + c.rhs)
+        if a != b:
+            parent[b] = a
+    for r in rows:
+        if r.eq_key:
+            r.eq_key = find(r.eq_key)
+
+    # free-parameter indices
+    npar = 0
+    key_index: dict[str, int] = {}
+    key_fixed: dict[str, list[ParRow]] = {}
+    for r in rows:
+        if r.eq_key:
+            key_fixed.setdefault(r.eq_key, []).append(r)
+    for key, members in key_fixed.items():
+        states = {m.free for m in members}
+        if len(states) > 1:
+            if key.startswith("equal:"):
+                # group_equal on an element that is fixed in some groups (e.g. a user-fixed
+                # value): lavaan keeps the fixed ones fixed; the free ones share a parameter
+                continue
+            raise SpecError(f"label {key.split(':', 1)[1]!r} is attached to both fixed and free parameters")
+        if not members[0].free and len({m.value for m in members}) > 1:
+            raise SpecError(f"label {key.split(':', 1)[1]!r} is attached to fixed parameters with different values")
+    for r in rows:
+        if not r.free:
+            continue
+        if r.eq_key:
+            if r.eq_key not in key_index:
+                key_index[r.eq_key] = npar
+                npar += 1
+            r.index = key_index[r.eq_key]
+        else:
+            r.index = npar
+            npar += 1
+
+    label_index: dict[str, int] = {}
+    label_fixed: dict[str, float] = {}
+    for r in rows:
+        if r.label:
+            if r.free:
+                label_index.setdefault(r.label, r.index)
+            else:
+                label_fixed.setdefault(r.label, r.value)
+
+    return ParTable(
+        rows=rows,
+        ngroups=ngroups,
+        meanstructure=meanstructure,
+        ov_names=ov_names,
+        lv_names=lv_names,
+        ov_x=ov_x,
+        ov_y=ov_y,
+        lv_x=lv_x,
+        lv_y=lv_y,
+        npar=npar,
+        label_index=label_index,
+        label_fixed=label_fixed,
+        definitions=list(parsed.definitions),
+    )

@@ -1,0 +1,1 @@
+# Published qualitative counts: focus groups and teacher interviews.

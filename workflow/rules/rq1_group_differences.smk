@@ -1,0 +1,1 @@
+# Research question 1c: Black vs White ratings with controls (Exhibit 28).

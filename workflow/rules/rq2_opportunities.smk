@@ -1,0 +1,1 @@
+# Research question 2: frequency, duration and quality of collaboration (Exhibits 32-39).
