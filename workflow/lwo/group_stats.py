@@ -12,7 +12,8 @@ functions:
 * **Estimability.** A group with fewer than ``min_n`` cases, an empty group, a constant outcome
   or a design that cannot identify the comparison never raises: the affected row gets
   ``note = "not estimable: n = …"`` (with the group sizes and the reason) and NaN statistics in
-  that row only.
+  that row only. Means and SDs of a group below ``min_n`` are withheld as well (the mean of
+  one or two students is their own value).
 * **Clustered sensitivity.** With ``cluster=`` (e.g. a classroom id) the same comparison is
   re-estimated by OLS with cluster-robust (CR1, as in Stata) standard errors from statsmodels;
   inference uses t with G − 1 degrees of freedom (G = number of clusters), the usual
@@ -27,6 +28,7 @@ Public functions: :func:`welch_ttest`, :func:`many_welch_ttests`, :func:`ols_gro
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Literal
 
@@ -140,6 +142,18 @@ def _n_text(ns: Mapping[Hashable, int]) -> str:
 
 def _not_estimable(ns: Mapping[Hashable, int], reason: str) -> str:
     return f"not estimable: n = {_n_text(ns)}; {reason}"
+
+
+def _missing_note(n_excluded: int) -> str:
+    if not n_excluded:
+        return ""
+    return f"{n_excluded} row{'s' if n_excluded != 1 else ''} excluded (missing data, listwise)"
+
+
+def _one_row(row: dict, extra: dict) -> pd.DataFrame:
+    """One-row result with the note as the last column."""
+    note = row.pop("note", "")
+    return pd.DataFrame([row | extra | {"note": note}])
 
 
 def _join_notes(*parts: str) -> str:
@@ -283,7 +297,7 @@ def welch_ttest(
         row.update(mean_a=x.mean(), sd_a=x.std(ddof=1) if n_a > 1 else np.nan)
     if n_b:
         row.update(mean_b=y.mean(), sd_b=y.std(ddof=1) if n_b > 1 else np.nan)
-    missing_note = f"{n_excluded} rows excluded (missing data)" if n_excluded else ""
+    missing_note = _missing_note(n_excluded)
     cluster_fields = _empty_cluster_fields(cluster) if cluster else {}
 
     ns = {a: n_a, b: n_b}
@@ -300,7 +314,7 @@ def welch_ttest(
         if n_b < min_n:
             row.update(mean_b=np.nan, sd_b=np.nan)
         row["note"] = _join_notes(reason, missing_note)
-        return pd.DataFrame([row | cluster_fields])
+        return _one_row(row, cluster_fields)
 
     res = pg.ttest(x, y, correction=True).iloc[0]
     se = float(np.sqrt(x.var(ddof=1) / n_a + y.var(ddof=1) / n_b))
@@ -321,7 +335,7 @@ def welch_ttest(
         cluster_fields = (_cluster_fields_for(fit, n_clusters, cluster, 1) if fit is not None
                           else _empty_cluster_fields(cluster, n_clusters))
     row["note"] = _join_notes(missing_note, cluster_note)
-    return pd.DataFrame([row | cluster_fields])
+    return _one_row(row, cluster_fields)
 
 
 def many_welch_ttests(
@@ -441,13 +455,13 @@ def ols_group_difference(
         row["mean_a"] = yv[is_a].mean()
     if n_b >= min_n:
         row["mean_b"] = yv[~is_a].mean()
-    missing_note = f"{n_excluded} rows excluded (missing data)" if n_excluded else ""
+    missing_note = _missing_note(n_excluded)
     cluster_fields = _empty_cluster_fields(cluster) if cluster else {}
     ns = {a: n_a, b: n_b}
 
     def not_estimable(reason: str) -> pd.DataFrame:
         row["note"] = _join_notes(_not_estimable(ns, reason), missing_note)
-        return pd.DataFrame([row | cluster_fields])
+        return _one_row(row, cluster_fields)
 
     if min(n_a, n_b) < min_n:
         return not_estimable(f"each group needs at least {min_n} cases")
@@ -500,7 +514,7 @@ def ols_group_difference(
                           if fit_c is not None else _empty_cluster_fields(cluster, n_clusters))
         notes.append(cluster_note)
     row["note"] = _join_notes(*notes)
-    return pd.DataFrame([row | cluster_fields])
+    return _one_row(row, cluster_fields)
 
 
 def many_ols_group_differences(
@@ -573,8 +587,7 @@ def chi_square_counts(
     n = int(obs.sum())
     base = {"row_variable": row_variable, "col_variable": col_variable, "n": n,
             "n_excluded_missing": n_excluded_missing, "test": "Pearson chi-square"}
-    missing_note = f"{n_excluded_missing} rows excluded (missing data)" if n_excluded_missing \
-        else ""
+    missing_note = _missing_note(n_excluded_missing)
 
     long = (counts.rename_axis(index="row_level", columns="col_level").stack()
             .rename("observed").reset_index())
@@ -617,7 +630,8 @@ def chi_square_counts(
                         f"{min_expected:g}: the chi-square p may be inaccurate; use "
                         f"p_small_sample ({method})")
     notes.append("Cramér's V is biased upward in small samples; bias-corrected V "
-                 "(Bergsma 2013) beside it")
+                 "(Bergsma 2013) beside it" if np.isfinite(v_corr) else
+                 f"bias-corrected Cramér's V undefined for n = {n}")
 
     out = long.assign(**base)
     out["expected"] = expected.ravel()
@@ -690,8 +704,8 @@ def ancova(
     dv : numeric outcome; between : factor column; covariates : numeric covariate(s).
     cluster : optional cluster id; adds a Wald F test of equal adjusted means with CR1
         cluster-robust covariance, F(k − 1, G − 1).
-    levels : levels to report (default: those present); a listed level with no data gets a
-        "not estimable: n = 0" row.
+    levels : levels to report and compare (default: those present); a listed level with no
+        data gets a "not estimable: n = 0" row; rows of unlisted levels are left out.
     min_n : levels with fewer cases are reported as not estimable and left out of the model.
 
     Returns
@@ -736,13 +750,24 @@ def ancova(
         if cluster:
             row.update(dict.fromkeys(ANCOVA_CLUSTER_COLUMNS, np.nan), cluster_variable=cluster)
         rows.append(row)
+    if not rows:  # no complete case at all: one explanatory row instead of an empty table
+        rows = [dict.fromkeys(ANCOVA_COLUMNS, np.nan) | {
+            "dv": dv, "between": between, "level": "all levels", "n": 0,
+            "covariates": ", ".join(covariates), "n_total": 0,
+            "n_excluded_missing": n_excluded, "test": "ANCOVA (type II)"}]
+        if cluster:
+            rows[0].update(dict.fromkeys(ANCOVA_CLUSTER_COLUMNS, np.nan),
+                           cluster_variable=cluster)
+        out = pd.DataFrame(rows)
+        out["note"] = _join_notes(_not_estimable({"all levels": 0}, "no complete cases"),
+                                  _missing_note(n_excluded))
+        return out[ANCOVA_COLUMNS + (ANCOVA_CLUSTER_COLUMNS if cluster else []) + ["note"]
+                   ].astype({"df_effect": "Int64", "df_residual": "Int64"})
     out = pd.DataFrame(rows)
-    if out.empty:
-        raise ValueError(f"{where}: no level of {between!r} has complete data on {used}.")
 
     notes = []
     if n_excluded:
-        notes.append(f"{n_excluded} rows excluded (missing data)")
+        notes.append(_missing_note(n_excluded))
     if too_small:
         notes.append(f"levels excluded from the model (fewer than {min_n} cases): "
                      f"{_n_text({lv: counts[lv] for lv in too_small})}")
@@ -783,7 +808,10 @@ def ancova(
     if fit.scale <= 0:
         return finish("the model fits the data exactly (no residual variance)")
 
-    aov = pg.ancova(data=data, dv=dv, between=between, covar=covariates)
+    with warnings.catch_warnings():
+        # pingouin 0.7.0 calls DataFrame.rename(inplace=True), deprecated in pandas 3.1
+        warnings.filterwarnings("ignore", message="The inplace keyword", module="pingouin")
+        aov = pg.ancova(data=data, dv=dv, between=between, covar=covariates)
     effect = aov.loc[aov["Source"] == between].iloc[0]
     resid = aov.loc[aov["Source"] == "Residual"].iloc[0]
     pos = {lv: i for i, lv in enumerate(fit_levels)}

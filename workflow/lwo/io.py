@@ -6,6 +6,7 @@ and figures carry no timestamps, so the same inputs give the same bytes.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
@@ -33,10 +34,13 @@ def atomic_path(path: str | os.PathLike):
 
 
 def write_csv(df: pd.DataFrame, path, index: bool = False, float_format: str = FLOAT_FORMAT) -> None:
-    # gzip without a timestamp in its header, so reruns give the same bytes
-    compression = {"method": "gzip", "mtime": 0} if str(path).endswith(".gz") else None
+    text = df.to_csv(index=index, float_format=float_format, lineterminator="\n")
+    data = text.encode("utf-8")
+    if str(path).endswith(".gz"):
+        # no timestamp and no file name in the gzip header, so reruns give the same bytes
+        data = gzip.compress(data, compresslevel=6, mtime=0)
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=index, float_format=float_format, lineterminator="\n", compression=compression)
+        Path(tmp).write_bytes(data)
 
 
 def write_text(text: str, path) -> None:

@@ -128,10 +128,8 @@ def _roles(statements: list[Statement], fixed_x: bool):
             "with free (co)variances",
             stacklevel=4,
         )
-    if fixed_x:
-        ov_x = [v for v in ov_x if v not in mentioned]
-    else:
-        ov_x = []
+    # mentioned covariates become ordinary (random) exogenous variables, as in lavaan
+    ov_x = [v for v in ov_x if v not in mentioned]
     extra = []
     for s in statements:
         if s.op == "~~":
@@ -249,10 +247,11 @@ def build_partable(
     for row in template:
         if row[1] == "~1" and not row[3] and row[0] in lv_names:
             row[4], row[5] = False, 0.0
-    # fixed.x block
-    for row in template:
-        if not row[3] and row[1] in ("~~", "~1") and row[0] in ov_x and (row[1] == "~1" or row[2] in ov_x):
-            row[4], row[6] = False, True
+    # fixed.x block: (co)variances and means of the covariates fixed to sample values
+    if fixed_x:
+        for row in template:
+            if not row[3] and row[1] in ("~~", "~1") and row[0] in ov_x and (row[1] == "~1" or row[2] in ov_x):
+                row[4], row[6] = False, True
 
     rows: list[ParRow] = []
     for g in range(ngroups):
