@@ -1,7 +1,14 @@
 # Learning With Others (AIR, 2018): reproducible pipeline.
 #   snakemake --cores 4            the full report, results/report.html
 #   snakemake --cores 4 replication  Monte Carlo replication study (not in the default build)
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+from lwo.config_check import check_config
+from lwo.data import DataError
 
 min_version("9.0")
 
@@ -9,6 +16,11 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# A bad config stops here, before any job runs, naming the key, its line and the fix.
+try:
+    check_config(config, "config/config.yaml")
+except DataError as err:
+    raise WorkflowError(f"ERROR: {err}") from None
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -30,7 +30,11 @@ fi
 
 echo "install-slurm: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# One package-list update: skipped when the lists were refreshed in the last
+# hour (e.g. by .ci/run just before).
+if ! find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | grep -q .; then
+    apt-get update -qq
+fi
 # The packages' postinst scripts try to start services through systemd or
 # init scripts; policy-rc.d = 101 stops that (there is no init system in
 # containers, and tests/slurm/local_slurm.sh starts the daemons itself).

@@ -35,7 +35,8 @@ die() {
 say() { echo "local_slurm: $*"; }
 
 usage() {
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    # The header comment of this file, without its "# ".
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 2
 }
 

@@ -2,13 +2,37 @@
 from CSV, SPSS (.sav) or Stata (.dta) and validating them against the codebook.
 
 Every problem raises :class:`DataError` naming the file, the column, the first offending rows
-(as line numbers of the file, header = line 1) and what to do, so a researcher with a messy
-file can fix it without reading code. Column types and value ranges are checked with pandera
-schemas built from the codebook; checks across tables (unknown school or classroom) follow.
+and what to do, so a researcher with a messy file can fix it without reading code. Rows are
+file line numbers for CSV (the header is line 1; blank lines count, so the number is the one an
+editor shows) and case numbers (1 = first case) for .sav/.dta. Column types and value ranges are
+checked with pandera schemas built from the codebook; checks across tables (unknown classroom or
+teacher, a student's school differing from the classroom's) follow.
+
+Refused, with a DataError: a missing, empty or unreadable file; a header without rows; another
+delimiter than the comma; text that is not UTF-8 (Latin-1/Windows-1252, UTF-16); an Excel or
+SPSS file saved under a .csv name; duplicated or unnamed header columns; rows with more or fewer
+fields than the header; missing or unknown columns; text (dates, "NA", decimal commas) in a
+numeric column; fractions in a whole-number column; values outside the codebook's range or list;
+empty or duplicated ids (ids that differ only in case or surrounding spaces are duplicates);
+references to unknown classrooms or teachers.
+
+Accepted, and how (documented handling):
+- a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped;
+- blank lines and rows whose every cell is empty (left by spreadsheets) are skipped;
+- spaces around a cell are dropped; an empty cell is a missing value (where the codebook allows);
+- in .sav/.dta files, value labels are applied to category columns, numeric codes are kept for
+  numeric columns, and user-defined missing codes (e.g. -99 declared missing in SPSS) are missing;
+- conditions that are legal data but limit the analyses (a constant item, all grades missing, no
+  Black or no White students, a school smaller than the privacy minimum, students whose scale
+  score is missing because fewer than the codebook's share of items is answered) are returned
+  by :func:`data_notes`, for the data summary and the report's data section.
 """
 from __future__ import annotations
 
 import csv
+import difflib
+import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -20,73 +44,209 @@ TABLES = ("students", "classrooms", "teachers", "observations")
 RECORD_SPECS = {"students": "student_records", "classrooms": "classrooms",
                 "teachers": "teacher_records", "observations": "observation_records"}
 MAX_ROWS_SHOWN = 5
+MAX_VALUES_SHOWN = 3
+CSV_SUFFIXES = (".csv", ".txt")
+STATS_SUFFIXES = {".sav": "SPSS", ".dta": "Stata"}
+OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+# words that spreadsheets and statistics packages write for "no value"
+MISSING_WORDS = {"na", "n/a", "nan", "null", "none", ".", "-", "--", "missing", "#n/a", "#value!", "?", "n.a."}
+# numeric codes that surveys commonly use for "no answer"
+MISSING_CODES = {-1, -7, -8, -9, -77, -88, -99, -999, 9, 99, 999, 9999}
+# Excel stores dates as days since 1899-12-30: these serials are the years 1970-2064
+EXCEL_SERIALS = (25569, 60000)
+DATE_LIKE = re.compile(
+    r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}([ T].*)?$"
+    r"|^(\d{1,2}[- ])?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*([- ]\d{1,4})?$",
+    re.IGNORECASE)
+DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
 
 class DataError(ValueError):
-    """A problem with an input file, stated for the person who has to fix it."""
+    """A problem with an input file, stated for the person who has to fix it.
 
-    def __init__(self, file, message: str, column: str | None = None, rows=None, fix: str | None = None):
-        self.file, self.column, self.rows = str(file), column, list(rows or [])
-        parts = [f"{self.file}"]
+    `column` is the column (or, with field="key", the key of a YAML file) at fault; `rows` the
+    offending rows, as file line numbers (unit="line") or case numbers (unit="row"). The text is
+    one line: "<file>, column '<c>', line(s) 5, 9: <what is wrong>. <what to do>".
+    """
+
+    def __init__(self, file, message: str, column: str | None = None, rows=None, fix: str | None = None,
+                 *, field: str = "column", unit: str = "line"):
+        self.file, self.column, self.field, self.unit = str(file), column, field, unit
+        self.rows = sorted({int(r) for r in (rows if rows is not None else [])})
+        self.message = " ".join(str(message).splitlines())
+        self.fix = fix
+        parts = [self.file]
         if column is not None:
-            parts.append(f"column '{column}'")
+            parts.append(f"{field} '{column}'")
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:MAX_ROWS_SHOWN])
             more = f" (and {len(self.rows) - MAX_ROWS_SHOWN} more)" if len(self.rows) > MAX_ROWS_SHOWN else ""
-            parts.append(f"line(s) {shown}{more}")
-        text = ": ".join([", ".join(parts), message])
+            parts.append(f"{unit}(s) {shown}{more}")
+        where = ", ".join(parts) if len(parts) > 1 else f"{self.file} (whole file)"
+        text = f"{where}: {self.message}"
         if fix:
             text += f". {fix}"
         super().__init__(text)
 
 
-def _line(index) -> int:
-    """File line of a 0-based data row (line 1 is the header)."""
-    return int(index) + 2
+def _examples(values) -> str:
+    values = list(dict.fromkeys(values))  # unique, in order of appearance
+    shown = ", ".join(repr(v) for v in values[:MAX_VALUES_SHOWN])
+    return shown + (", ..." if len(values) > MAX_VALUES_SHOWN else "")
+
+
+def _number_text(v) -> object:
+    """A number as it would be typed: 3.0 -> 3."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 # -- reading -------------------------------------------------------------------------------
 def read_table(path) -> pd.DataFrame:
-    """Read one table as text columns; types are checked afterwards against the codebook."""
+    """Read one table as text columns; types are checked afterwards against the codebook.
+
+    The frame's attrs carry where each row came from ("source_lines", "source_unit",
+    "header_line") so that validation reports rows as the file numbers them."""
     path = Path(path)
     if not path.exists():
-        raise DataError(path, "file not found", fix="Check the path under data.files in config/config.yaml")
+        raise DataError(path, "file not found", fix="Check the path given in config/config.yaml")
+    if path.is_dir():
+        raise DataError(path, "this is a folder, not a file", fix="Give the path of the table's file")
     if path.stat().st_size == 0:
-        raise DataError(path, "the file is empty", fix="Export the table again with its header row")
+        raise DataError(path, "the file is empty (0 bytes)", fix="Export the table again, with its header row")
     suffix = path.suffix.lower()
-    if suffix in (".sav", ".dta"):
-        import pyreadstat
-        reader = pyreadstat.read_sav if suffix == ".sav" else pyreadstat.read_dta
-        df, _ = reader(str(path), apply_value_formats=True)
-        return df.astype(object).where(df.notna(), None).astype("string")
-    if suffix not in (".csv", ".txt"):
-        raise DataError(path, f"unsupported file type '{suffix}'", fix="Use .csv (UTF-8), .sav or .dta")
+    if suffix in STATS_SUFFIXES:
+        return _read_stats_file(path, suffix)
+    if suffix not in CSV_SUFFIXES:
+        raise DataError(path, f"unsupported file type '{suffix}'", fix="Use .csv (UTF-8), .sav (SPSS) or .dta (Stata)")
     raw = path.read_bytes()
+    _refuse_binary(path, raw)
+    return _parse_csv(path, _decode(path, raw))
+
+
+def _refuse_binary(path: Path, raw: bytes) -> None:
+    save_csv = "Save it as CSV UTF-8 (comma delimited)"
+    if raw.startswith(b"PK\x03\x04"):
+        raise DataError(path, "this is a zip archive, most likely an Excel workbook (.xlsx) renamed .csv",
+                        fix=f"Open it in Excel and {save_csv[0].lower()}{save_csv[1:]}")
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataError(path, "this is an old Excel workbook (.xls), not CSV text", fix=save_csv)
+    if raw.startswith((b"$FL2", b"$FL3")):
+        raise DataError(path, "this is an SPSS data file, not CSV text", fix="Name it .sav, or export it as CSV")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(path, "the file is UTF-16 text (Excel's 'Unicode Text'), not UTF-8", rows=[1],
+                        fix=save_csv)
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise DataError(path, "the file contains NUL bytes: UTF-16 text without a byte-order mark, "
+                        "or not a text file", rows=[raw[:nul].count(b"\n") + 1], fix=save_csv)
+
+
+def _decode(path: Path, raw: bytes) -> str:
     try:
-        text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is accepted and dropped
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise DataError(path, f"the file is not UTF-8 text (byte {raw[err.start]:#x} at line {line})",
-                        fix="Save it as CSV UTF-8") from None
-    first = text.splitlines()[0] if text.strip() else ""
-    if not first.strip():
+        return raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is accepted and dropped
+    except UnicodeDecodeError:
+        pass
+    bad_lines, first = [], None
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as err:
+            bad_lines.append(number)
+            first = first or (number, line, err.start)
+    number, line, pos = first
+    header = next(csv.reader([raw.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")]))
+    column_index = len(next(csv.reader([line[:pos].decode("latin-1")]), [""])) - 1
+    column = header[column_index] if number > 1 and column_index < len(header) else None
+    fields = next(csv.reader([line.decode("cp1252", errors="replace").rstrip("\r")]), [""])
+    value = fields[column_index] if column_index < len(fields) else ""
+    raise DataError(path, f"the file is not UTF-8 text: byte {line[pos]:#04x} in {value!r} "
+                    "(it looks like Latin-1/Windows-1252)", column=column, rows=bad_lines,
+                    fix="Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8), "
+                        "or convert it with: iconv -f WINDOWS-1252 -t UTF-8")
+
+
+def _parse_csv(path: Path, text: str) -> pd.DataFrame:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records, starts, end = [], [], 0
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if all(not cell.strip() for cell in record):
+                continue  # a blank line, or a row of empty cells left by a spreadsheet
+            records.append(record)
+            starts.append(start)
+    except csv.Error as err:
+        raise DataError(path, f"the file cannot be read as CSV ({err})", rows=[end + 1]) from None
+    if not records:
         raise DataError(path, "the file has no header row", fix="The first line must name the columns")
-    if "," not in first and any(d in first for d in (";", "\t", "|")):
-        delim = next(d for d in (";", "\t", "|") if d in first)
-        raise DataError(path, f"columns are separated by {delim!r}, not by commas",
-                        fix="Save the file as comma-separated CSV")
-    header = next(csv.reader([first]))
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    header, header_line = records[0], starts[0]
+    if len(header) == 1:
+        for delim, name in OTHER_DELIMITERS.items():
+            if delim in header[0]:
+                raise DataError(path, f"the columns are separated by {name} ({delim!r}), not commas",
+                                rows=[header_line],
+                                fix="Save the table as comma-separated CSV (Excel: CSV UTF-8 (comma delimited))")
+    unnamed = [i + 1 for i, h in enumerate(header) if not h.strip()]
+    if unnamed:
+        raise DataError(path, f"header position(s) {unnamed[:MAX_VALUES_SHOWN]} have no column name "
+                        "(an empty column, or a trailing comma)", rows=[header_line],
+                        fix="Name these columns or delete them")
+    normal = [h.strip().lower() for h in header]
+    dupes = [h for i, h in enumerate(header) if normal.index(normal[i]) != i]
     if dupes:
-        raise DataError(path, f"duplicated column name(s) {dupes} in the header", column=dupes[0],
-                        rows=[1], fix="Each column may appear once")
-    try:
-        df = pd.read_csv(path, dtype="string", encoding="utf-8-sig", keep_default_na=False, na_values=[""])
-    except pd.errors.ParserError as err:
-        raise DataError(path, f"the file cannot be parsed as CSV: {err}") from None
-    if df.empty:
-        raise DataError(path, "the file has a header but no rows")
+        first = header[normal.index(dupes[0].strip().lower())]
+        positions = [i + 1 for i, n in enumerate(normal) if n == dupes[0].strip().lower()]
+        same = "" if first == dupes[0] else " (they differ only in case or spaces)"
+        raise DataError(path, f"column name {first!r} appears {len(positions)} times in the header, at "
+                        f"positions {positions}{same}", column=first, rows=[header_line],
+                        fix="Each column may appear once: rename or delete the copies")
+    if len(records) == 1:
+        raise DataError(path, f"the file has a header (line {header_line}) but no data rows",
+                        rows=[header_line], fix="Export the table again, with its rows")
+    ragged = [(s, r) for s, r in zip(starts[1:], records[1:]) if len(r) != len(header)]
+    if ragged:
+        start, record = ragged[0]
+        column = header[len(record)] if len(record) < len(header) else None
+        raise DataError(path, f"line {start} has {len(record)} fields but the header has {len(header)}",
+                        column=column, rows=[s for s, _ in ragged],
+                        fix="Every row needs one value per column (empty cells as ,,); "
+                            "a value containing a comma must be in double quotes")
+    df = pd.DataFrame(records[1:], columns=header, dtype="string")
+    df.attrs.update(source_lines=starts[1:], source_unit="line", header_line=header_line)
     return df
+
+
+def _read_stats_file(path: Path, suffix: str) -> pd.DataFrame:
+    import pyreadstat
+    reader = pyreadstat.read_sav if suffix == ".sav" else pyreadstat.read_dta
+    kind = STATS_SUFFIXES[suffix]
+    try:
+        # codes, not labels: a labelled 1-4 item stays numeric; labels are applied to category
+        # columns during validation. User-defined missing codes are read as missing.
+        df, meta = reader(str(path), apply_value_formats=False)
+    except Exception as err:  # pyreadstat raises its own error types for every unreadable file
+        raise DataError(path, f"the file cannot be read as a {kind} file ({err})",
+                        fix=f"Save it again from {kind}, or export it as CSV UTF-8") from None
+    if df.empty:
+        raise DataError(path, "the file has variables but no cases", fix="Export the table again, with its rows")
+    text = pd.DataFrame({c: _stats_column_text(df[c]) for c in df.columns}, index=df.index)
+    labels = {col: {_stats_code_text(k): v for k, v in m.items()}
+              for col, m in (meta.variable_value_labels or {}).items()}
+    text.attrs.update(source_lines=list(range(1, len(df) + 1)), source_unit="row", header_line=None,
+                      value_labels=labels)
+    return text
+
+
+def _stats_code_text(value) -> str:
+    return str(_number_text(float(value))) if isinstance(value, (int, float)) else str(value)
+
+
+def _stats_column_text(col: pd.Series) -> pd.Series:
+    """A .sav/.dta column as text; whole numbers without '.0' so ids match CSV ids."""
+    if pd.api.types.is_numeric_dtype(col):
+        return pd.Series([None if pd.isna(v) else str(_number_text(float(v))) for v in col],
+                         index=col.index, dtype="string")
+    return col.astype(object).where(col.notna(), None).astype("string")
 
 
 # -- validation ----------------------------------------------------------------------------
@@ -120,103 +280,200 @@ def _pandera_schema(specs: dict[str, dict]) -> pa.DataFrameSchema:
             checks.append(pa.Check.ge(spec["min"]))
         if "max" in spec:
             checks.append(pa.Check.le(spec["max"]))
-        dtype = {"integer": float, "float": float}.get(spec.get("type"), object)
-        columns[name] = pa.Column(dtype, checks=checks, nullable=bool(spec.get("nullable", False)),
-                                  unique=bool(spec.get("unique", False)), coerce=False)
+        dtype = float if _numeric(spec) else object
+        columns[name] = pa.Column(dtype, checks=checks, nullable=bool(spec.get("nullable", False)), coerce=False)
     return pa.DataFrameSchema(columns, strict=False)
 
 
-def _coerce(df: pd.DataFrame, specs: dict[str, dict], file) -> pd.DataFrame:
-    """Text columns to numbers, with the file's own words when a cell is not a number."""
-    out = df.copy()
-    for name, spec in specs.items():
-        col = out[name].str.strip()
-        if _numeric(spec):
-            num = pd.to_numeric(col, errors="coerce")
-            bad = col.notna() & num.isna()
-            if bad.any():
-                examples = ", ".join(repr(v) for v in col[bad].head(3))
-                hint = " (it looks like a date: Excel may have reformatted the column)" if col[bad].str.contains(r"\d+[/-]\d+[/-]\d+").any() else ""
-                raise DataError(file, f"expected numbers, found text {examples}{hint}", column=name,
-                                rows=[_line(i) for i in col.index[bad]], fix="Correct or blank these cells")
-            if spec["type"] == "integer":
-                frac = num.notna() & (num != num.round())
-                if frac.any():
-                    raise DataError(file, f"expected whole numbers, found {num[frac].iloc[0]}", column=name,
-                                    rows=[_line(i) for i in num.index[frac]])
-            out[name] = num.astype(float)
-        else:
-            out[name] = col.astype(object).where(col.notna(), None)
-    return out
+def _source_rows(df: pd.DataFrame) -> tuple[list[int], str, int | None]:
+    """Row numbers as the file numbers them (see read_table), or positions + 2 for a frame
+    built in memory (as if written to CSV with a header)."""
+    lines = df.attrs.get("source_lines")
+    if lines is not None and len(lines) == len(df):
+        return list(lines), df.attrs.get("source_unit", "line"), df.attrs.get("header_line")
+    return list(range(2, len(df) + 2)), "line", 1
 
 
-def validate_table(df: pd.DataFrame, table: str, codebook: Codebook, file) -> pd.DataFrame:
-    """Check one table's columns, types, values and ids; return it typed."""
-    specs = _column_specs(table, codebook)
-    expected, found = list(specs), list(df.columns)
-    missing = [c for c in expected if c not in found]
-    if missing:
-        raise DataError(file, f"missing column(s) {missing}", column=missing[0],
-                        fix=f"The {table} table needs every column the codebook lists ({codebook.path})")
+def _check_columns(df: pd.DataFrame, table: str, specs: dict, codebook: Codebook, file, header_line) -> None:
+    found = [str(c) for c in df.columns]
+    missing = [c for c in specs if c not in found]
     unknown = [c for c in found if c not in specs]
+    rows = [header_line] if header_line else []
+
+    def near(name, candidates):
+        lowered = {c.strip().lower(): c for c in candidates}
+        if name.strip().lower() in lowered:
+            return lowered[name.strip().lower()]
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.8)
+        return close[0] if close else None
+
+    if missing:
+        hints = [f"{c!r} looks like {near(c, unknown)!r}" for c in missing if near(c, unknown)]
+        hint = f" ({'; '.join(hints[:MAX_VALUES_SHOWN])})" if hints else ""
+        raise DataError(file, f"missing column(s) {_examples(missing)}{hint}", column=missing[0], rows=rows,
+                        fix=f"The {table} table needs every column the codebook lists ({codebook.path}); "
+                            "rename the column to the codebook's id")
     if unknown:
-        raise DataError(file, f"unknown column(s) {unknown}", column=unknown[0],
-                        fix=f"Rename them to codebook ids ({codebook.path}) or drop them")
-    typed = _coerce(df[expected], specs, file)
-    # ids that differ only in case or surrounding white space are the same person to a reader
+        hints = [f"{c!r} looks like {near(c, list(specs))!r}" for c in unknown if near(c, list(specs))]
+        hint = f" ({'; '.join(hints[:MAX_VALUES_SHOWN])})" if hints else ""
+        raise DataError(file, f"unknown column(s) {_examples(unknown)}{hint}", column=unknown[0], rows=rows,
+                        fix=f"Rename them to codebook ids ({codebook.path}) or delete them")
+
+
+def _coerce(df: pd.DataFrame, specs: dict[str, dict], file, unit: str, labels: dict) -> pd.DataFrame:
+    """Text columns to numbers, with the file's own words when a cell is not a number."""
+    out = {}
     for name, spec in specs.items():
-        if spec.get("unique"):
-            norm = typed[name].astype("string").str.strip().str.lower()
-            dup = norm.duplicated(keep=False) & norm.notna()
-            if dup.any():
-                raise DataError(file, f"duplicated id(s) {sorted(set(typed[name][dup].astype(str)))[:3]}"
-                                " (ids are compared ignoring case and surrounding spaces)", column=name,
-                                rows=[_line(i) for i in typed.index[dup]], fix="Each id may appear once")
-            if typed[name].isna().any():
-                raise DataError(file, "empty id", column=name, rows=[_line(i) for i in typed.index[typed[name].isna()]])
+        col = df[name].astype("string").str.strip().replace("", pd.NA)
+        if name in labels and not _numeric(spec):
+            col = col.map(lambda v: labels[name].get(v, v) if pd.notna(v) else v).astype("string")
+        if not _numeric(spec):
+            out[name] = col.astype(object).where(col.notna(), None)
+            continue
+        num = pd.to_numeric(col, errors="coerce").astype(float)
+        bad = col.notna() & (num.isna() | num.abs().eq(float("inf")))
+        if bad.any():
+            texts = col[bad]
+            hint = ""
+            if texts.str.match(DATE_LIKE).any():
+                hint = (" (they look like dates: Excel turns entries such as 3-4 or 1/2 into dates; "
+                        "format the column as Number and re-enter the values)")
+            elif texts.str.match(DECIMAL_COMMA).any():
+                hint = " (a decimal comma: write 3.5, not 3,5)"
+            elif texts.str.lower().isin(MISSING_WORDS).any():
+                hint = " (a missing value is an empty cell, not a word)"
+            blank = ", or leave them empty if the value is missing" if spec.get("nullable") else ""
+            raise DataError(file, f"expected numbers, found text {_examples(texts)}{hint}", column=name,
+                            rows=col.index[bad], unit=unit, fix=f"Correct these cells{blank}")
+        if spec["type"] == "integer":
+            frac = num.notna() & (num != num.round())
+            if frac.any():
+                raise DataError(file, f"expected whole numbers, found {_examples(num[frac])}", column=name,
+                                rows=num.index[frac], unit=unit,
+                                fix="Correct these cells: this column holds whole-number codes")
+        out[name] = num
+    return pd.DataFrame(out, index=df.index)
+
+
+def _check_ids(typed: pd.DataFrame, specs: dict, file, unit: str) -> None:
+    for name, spec in specs.items():
+        if not spec.get("unique"):
+            continue
+        empty = typed[name].isna()
+        if empty.any():
+            raise DataError(file, "empty id", column=name, rows=typed.index[empty], unit=unit,
+                            fix="Every row needs its id")
+        # ids that differ only in case or surrounding spaces are the same id to a reader
+        norm = typed[name].astype(str).str.strip().str.lower()
+        dup = norm.duplicated(keep=False)
+        if dup.any():
+            raise DataError(file, f"duplicated id(s) {_examples(typed[name][dup])} (ids are compared "
+                            "ignoring case and surrounding spaces)", column=name, rows=typed.index[dup],
+                            unit=unit, fix="Each id may appear once: remove the duplicate rows or correct the ids")
+
+
+def _check_values(typed: pd.DataFrame, specs: dict, file, unit: str) -> None:
     try:
         _pandera_schema(specs).validate(typed, lazy=True)
     except pa.errors.SchemaErrors as err:
-        cases = err.failure_cases
-        first = cases.iloc[0]
-        column = first["column"]
+        cases = err.failure_cases.dropna(subset=["index"])
+        if cases.empty:  # a whole-column failure (a type), which the coercion above should prevent
+            first = err.failure_cases.iloc[0]
+            raise DataError(file, f"column check failed: {first['check']}", column=str(first["column"]),
+                            unit=unit, fix="Correct the column's values") from None
+        column = next(c for c in specs if c in set(cases["column"]))
         sub = cases[cases["column"] == column]
-        rows = sorted({_line(i) for i in sub["index"].dropna()})
         spec = specs[column]
+        rows = sorted({int(i) for i in sub["index"]})
+        nulls = sub["check"].astype(str).eq("not_nullable")
+        if nulls.all():
+            raise DataError(file, "empty cell(s) where the codebook requires a value", column=column, rows=rows,
+                            unit=unit, fix="Fill in these cells") from None
+        values = [_number_text(v) for v in sub.loc[~nulls, "failure_case"]]
+        rows = sorted({int(i) for i in sub.loc[~nulls, "index"]})
+        hint = ""
         if "values" in spec:
             what = f"allowed values are {spec['values']}"
-        elif "min" in spec or "max" in spec:
-            what = f"values must lie in [{spec.get('min')}, {spec.get('max')}]"
+            allowed = {str(a).lower() for a in spec["values"]}
+            if any(str(v).lower() in allowed for v in values):
+                hint = " (they differ from allowed values only in upper/lower case)"
         else:
-            what = str(first["check"])
-        values = ", ".join(repr(v) for v in sub["failure_case"].head(3))
-        msg = f"missing value(s) where the codebook allows none" if str(first["check"]) == "not_nullable" else f"invalid value(s) {values}; {what}"
-        raise DataError(file, msg, column=column, rows=rows, fix="Correct these cells") from None
+            what = f"values must lie between {spec.get('min')} and {spec.get('max')}"
+            numbers = [v for v in values if isinstance(v, (int, float))]
+            if any(v in MISSING_CODES for v in numbers):
+                hint = " (codes such as 9, 99 or -99 often mean 'no answer': if so, leave these cells empty)"
+            elif numbers and all(EXCEL_SERIALS[0] <= v <= EXCEL_SERIALS[1] for v in numbers):
+                hint = " (they look like Excel date serial numbers: Excel turned the entries into dates)"
+        blank = ", or leave them empty if the value is missing" if spec.get("nullable") else ""
+        raise DataError(file, f"invalid value(s) {_examples(values)}; {what}{hint}", column=column, rows=rows,
+                        unit=unit, fix=f"Correct these cells{blank}") from None
+
+
+def _validate(df: pd.DataFrame, table: str, codebook: Codebook, file) -> pd.DataFrame:
+    """validate_table, keeping the file's row numbers as the index (for the checks across tables)."""
+    lines, unit, header_line = _source_rows(df)
+    specs = _column_specs(table, codebook)
+    _check_columns(df, table, specs, codebook, file, header_line)
+    work = df[list(specs)].copy()
+    work.index = pd.Index(lines)
+    typed = _coerce(work, specs, file, unit, df.attrs.get("value_labels") or {})
+    _check_ids(typed, specs, file, unit)
+    _check_values(typed, specs, file, unit)
     for name, spec in specs.items():
         if spec.get("type") == "integer":
             typed[name] = typed[name].astype("Int64")
+    typed.attrs = {"source_unit": unit}
     return typed
 
 
-def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
-    rooms = tables["classrooms"]
-    known_rooms = set(rooms["classroom_id"])
-    known_teachers = set(tables["teachers"]["teacher_id"])
-    checks = [("students", "classroom_id", known_rooms, "classrooms"),
-              ("observations", "classroom_id", known_rooms, "classrooms"),
-              ("classrooms", "teacher_id", known_teachers, "teachers")]
-    for table, column, known, other in checks:
-        df = tables[table]
+def validate_table(df: pd.DataFrame, table: str, codebook: Codebook, file) -> pd.DataFrame:
+    """Check one table's columns, types, values and ids; return it typed (integers as Int64,
+    other numbers as float, text as str with None for missing)."""
+    typed = _validate(df, table, codebook, file).reset_index(drop=True)
+    typed.attrs = {}
+    return typed
+
+
+def _references(codebook: Codebook) -> list[tuple[str, str, str, str]]:
+    """(table, column, referenced table, referenced column), as the codebook declares them."""
+    out = []
+    for table, record in RECORD_SPECS.items():
+        for column, spec in codebook.record_columns(record).items():
+            if spec.get("references"):
+                other, other_column = spec["references"].split(".")
+                out.append((table, column, other, other_column))
+    return out
+
+
+def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, str], codebook: Codebook) -> None:
+    for table, column, other, other_column in _references(codebook):
+        df, known = tables[table], set(tables[other][other_column])
         bad = ~df[column].isin(known)
         if bad.any():
-            raise DataError(files[table], f"unknown {column} {sorted(set(df.loc[bad, column]))[:3]} "
-                            f"(not in the {other} table, {files[other]})", column=column,
-                            rows=[_line(i) for i in df.index[bad]])
-    st = tables["students"].merge(rooms[["classroom_id", "school_id"]], on="classroom_id", suffixes=("", "_room"))
-    bad = st["school_id"] != st["school_id_room"]
-    if bad.any():
-        raise DataError(files["students"], "student's school differs from the school of their classroom",
-                        column="school_id", rows=[_line(i) for i in tables["students"].index[bad.to_numpy()]])
+            values = list(dict.fromkeys(df.loc[bad, column]))
+            folded = {str(k).strip().lower(): k for k in known}
+            near = [f"{v!r} is {folded[str(v).strip().lower()]!r} in other case"
+                    for v in values if str(v).strip().lower() in folded]
+            hint = f" ({'; '.join(near[:MAX_VALUES_SHOWN])})" if near else ""
+            raise DataError(files[table], f"unknown {column} {_examples(values)}: not in the {other} table "
+                            f"({files[other]}){hint}", column=column, rows=df.index[bad],
+                            unit=df.attrs.get("source_unit", "line"),
+                            fix=f"Correct these ids, or add the missing rows to the {other} table")
+    # a classroom lies in one school: its students and its teacher belong to that school
+    rooms = tables["classrooms"].set_index("classroom_id")["school_id"]
+    teachers = tables["teachers"].set_index("teacher_id")["school_id"]
+    for table, key, lookup, what in (("students", "classroom_id", rooms, "their classroom's"),
+                                     ("classrooms", "teacher_id", teachers, "their teacher's")):
+        df = tables[table]
+        expected = df[key].map(lookup)
+        bad = df["school_id"] != expected
+        if bad.any():
+            pairs = [f"{_number_text(float(a))} vs {_number_text(float(b))}"
+                     for a, b in zip(df.loc[bad, "school_id"], expected[bad])]
+            raise DataError(files[table], f"school_id differs from {what} school (given vs "
+                            f"{what} school: {_examples(pairs)})",
+                            column="school_id", rows=df.index[bad], unit=df.attrs.get("source_unit", "line"),
+                            fix=f"Correct school_id or {key}")
 
 
 def load_tables(files: dict[str, str], codebook: Codebook) -> dict[str, pd.DataFrame]:
@@ -224,7 +481,68 @@ def load_tables(files: dict[str, str], codebook: Codebook) -> dict[str, pd.DataF
     tables = {}
     for table in TABLES:
         if table not in files:
-            raise DataError("config/config.yaml", f"data.files has no path for the {table} table", column=table)
-        tables[table] = validate_table(read_table(files[table]), table, codebook, files[table])
-    _check_references(tables, files)
-    return tables
+            raise DataError("config/config.yaml", f"data.files has no path for the {table} table",
+                            column=f"data.files.{table}", field="key")
+        tables[table] = _validate(read_table(files[table]), table, codebook, files[table])
+    _check_references(tables, files, codebook)
+    out = {}
+    for table, df in tables.items():
+        out[table] = df.reset_index(drop=True)
+        out[table].attrs = {}
+    return out
+
+
+# -- visible handling of legal but limiting data ---------------------------------------------
+def data_notes(tables: dict[str, pd.DataFrame], codebook: Codebook, min_cell: int = 10) -> list[dict]:
+    """Conditions the contract accepts but the analyses must show: one dict per condition with
+    table, column, issue, count and handling. Counts of students below `min_cell` are not given
+    (privacy). Meant for data_summary.json and the report's data section."""
+    from lwo.scoring import score_constructs
+
+    notes = []
+
+    def note(table, column, issue, handling, count=None):
+        notes.append({"table": table, "column": column, "issue": issue, "count": count, "handling": handling})
+
+    students = tables["students"]
+    surveyed = students[students["surveyed"] == 1] if "surveyed" in students else students
+    item_sets = [("students", surveyed, [i.id for i in codebook.all_items()]),
+                 ("teachers", tables.get("teachers"), codebook.teacher_item_ids()),
+                 ("observations", tables.get("observations"), list(codebook.observation_items))]
+    for table, df, items in item_sets:
+        if df is None:
+            continue
+        for item in items:
+            answers = df[item].dropna()
+            if answers.empty:
+                note(table, item, "no answers", "item left out of scale scores and models; "
+                     "its construct's scale score uses the other items")
+            elif answers.nunique() == 1:
+                note(table, item, f"constant: every answer is {_number_text(float(answers.iloc[0]))}",
+                     "kept; the item carries no information: reliability and factor loadings "
+                     "involving it are not estimable")
+    scores = score_constructs(surveyed, codebook)
+    share = codebook.min_share_items_answered
+    for construct in scores.columns:
+        n_missing = int(scores[construct].isna().sum())
+        if n_missing:
+            note("students", construct, f"n excluded: {n_missing}, reason: fewer than {share:.0%} of the "
+                 "construct's items answered", "scale score missing for these students; models use "
+                 "the stated missing-data policy", n_missing)
+    for column in ("prior_grade", "current_grade", "absences"):
+        if column in students and students[column].isna().all():
+            note("students", column, "no values", "models with this variable are reported as not estimable")
+    race = surveyed["race"] if "race" in surveyed else pd.Series(dtype=object)
+    for group in ("Black", "White"):
+        n = int((race == group).sum())
+        if n == 0:
+            note("students", "race", f"no {group} students", f"{group}-sample estimates and Black-White "
+                 "comparisons are reported as not estimable", 0)
+        elif n < min_cell:
+            note("students", "race", f"fewer than {min_cell} {group} students",
+                 f"{group}-sample estimates are reported as not estimable; counts suppressed")
+    for school, n in students.groupby("school_id").size().items():
+        if n < min_cell:
+            note("students", "school_id", f"school {school}: fewer than {min_cell} students",
+                 "school-level counts are suppressed; the school stays in pooled analyses")
+    return notes

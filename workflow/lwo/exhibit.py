@@ -22,16 +22,58 @@ COMPARISON_COLUMNS = ["exhibit", "key", "statement", "published", "reproduced", 
 
 
 def load_published(path) -> pd.DataFrame:
-    """The published values (data/published/published_values.csv), one row per statement."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    required = {"exhibit", "key", "statement", "value", "kind", "source"}
-    missing = required - set(df.columns)
+    """The published values (data/published/published_values.csv), one row per statement,
+    checked by check_published_values."""
+    return check_published_values(path)
+
+
+# kinds of published value; count and number are compared numerically, so must parse as numbers
+PUBLISHED_KINDS = ("count", "number", "direction", "text")
+PUBLISHED_COLUMNS = ("exhibit", "key", "statement", "value", "kind", "source")
+
+
+def check_published_values(path) -> pd.DataFrame:
+    """Read and check the published-values file; return it as text columns (empty cells as "").
+
+    Raises DataError (file, column, line numbers, what to do) for: a missing column, an empty
+    exhibit/key/value/kind cell, an unknown kind, a count or number that is not a number (a count
+    must be a whole number >= 0), and a duplicated (exhibit, key)."""
+    from lwo.data import DataError, read_table  # reading checks encoding, delimiter, header, ragged rows
+
+    table = read_table(path)
+    lines = table.attrs["source_lines"]
+    df = table.fillna("").astype(str)
+    df.index = lines
+    missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
+        raise DataError(path, f"missing column(s) {missing}", column=missing[0], rows=[table.attrs["header_line"]],
+                        fix=f"The file needs the columns {list(PUBLISHED_COLUMNS)}")
+    for column in ("exhibit", "key", "value", "kind"):
+        empty = df[column].str.strip() == ""
+        if empty.any():
+            raise DataError(path, "empty cell(s)", column=column, rows=df.index[empty], fix="Fill them in")
+    unknown = ~df["kind"].isin(PUBLISHED_KINDS)
+    if unknown.any():
+        raise DataError(path, f"unknown kind(s) {sorted(set(df.loc[unknown, 'kind']))[:3]}; kinds are "
+                        f"{list(PUBLISHED_KINDS)}", column="kind", rows=df.index[unknown],
+                        fix="Use one of the kinds (direction/text for worded findings)")
+    numeric = df["kind"].isin(["count", "number"])
+    values = pd.to_numeric(df["value"].where(numeric), errors="coerce")
+    not_number = numeric & (values.isna() | values.abs().eq(float("inf")))
+    if not_number.any():
+        raise DataError(path, f"value(s) {list(df.loc[not_number, 'value'])[:3]} of kind count/number are "
+                        "not numbers", column="value", rows=df.index[not_number],
+                        fix="Write the number (0.69, not '.69 (p<.05)'), or use kind direction/text")
+    bad_count = (df["kind"] == "count") & ((values < 0) | (values != values.round()))
+    if bad_count.any():
+        raise DataError(path, f"count(s) {list(df.loc[bad_count, 'value'])[:3]} are not whole numbers >= 0",
+                        column="value", rows=df.index[bad_count], fix="Use kind number for shares and means")
     dup = df.duplicated(["exhibit", "key"], keep=False)
     if dup.any():
-        raise ValueError(f"{path}: duplicated (exhibit, key) at line(s) {[int(i) + 2 for i in df.index[dup]][:5]}")
-    return df
+        pairs = list(dict.fromkeys(zip(df.loc[dup, "exhibit"], df.loc[dup, "key"])))[:3]
+        raise DataError(path, f"duplicated (exhibit, key) {pairs}", column="key", rows=df.index[dup],
+                        fix="Each exhibit's keys must be unique")
+    return df.reset_index(drop=True)
 
 
 def published_rows(path, exhibit: str) -> pd.DataFrame:

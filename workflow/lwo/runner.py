@@ -14,4 +14,7 @@ def run(main, snakemake) -> None:
         if not isinstance(err, DataError) and not str(err).startswith(("config/", "data/", "results/")):
             raise
         print(f"ERROR: {err}", file=sys.stderr)
+        for log in getattr(snakemake, "log", []):
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"ERROR: {err}\n")
         sys.exit(1)

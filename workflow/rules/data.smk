@@ -37,6 +37,7 @@ rule analysis_data:
     params:
         source=config["data"]["source"],
         seed=config["synthetic"]["seed"] if synthetic() else None,
+        min_cell=config["privacy"]["min_cell"],
     log:
         f"{RESULTS}/logs/analysis_data.log",
     benchmark:

@@ -3,7 +3,7 @@ summarise the data (counts, checksums) for the report's front page."""
 import hashlib
 
 from lwo.codebook import Codebook
-from lwo.data import TABLES, load_tables
+from lwo.data import TABLES, data_notes, load_tables
 from lwo.io import write_csv, write_json
 from lwo.runner import run
 from lwo.scoring import score_constructs, score_teacher_scales
@@ -39,6 +39,8 @@ def main(sm):
                    "teachers": int(len(teachers)), "classrooms": int(len(tables["classrooms"])),
                    "observation_segments": int(len(tables["observations"])),
                    "schools": int(students["school_id"].nunique())},
+        # conditions the contract accepts but every analysis must show (counts, handling)
+        "notes": data_notes(tables, codebook, sm.params.min_cell),
     }, sm.output.summary)
 
 

@@ -132,14 +132,11 @@ class RAMModel:
                 r = partable.rows[rid]
                 if r.exo:
                     if r.op == "~~":
-                        gs.value[k] = moments[g].cov[x_pos[r.lhs], x_pos[r.rhs]]
+                        value = moments[g].cov[x_pos[r.lhs], x_pos[r.rhs]]
                     else:
-                        gs.value[k] = moments[g].mean[x_pos[r.lhs]]
-                    r.value = gs.value[k] if g == r.group else r.value
-        for rid, r in enumerate(partable.rows):
-            if r.exo:
-                gs = self.groups[r.group]
-                r.value = float(gs.value[np.where(gs.row_ids == rid)[0][0]])
+                        value = moments[g].mean[x_pos[r.lhs]]
+                    gs.value[k] = value
+                    r.value = float(value)
 
     # ------------------------------------------------------------------ matrices
     def matrices(self, theta: np.ndarray, g: int):
@@ -167,7 +164,7 @@ class RAMModel:
         return Implied(C[:p, :p], Bm[:p], C, Bm, B, S, A, m)
 
     # ------------------------------------------------------------ objective etc.
-    def _group_terms(self, theta, g, want_grad, want_info):
+    def _group_terms(self, theta, g, want_grad, want_info, want_hess=False):
         mom = self.moments[g]
         gs = self.groups[g]
         p = self.n_obs
@@ -191,15 +188,16 @@ class RAMModel:
         if not np.isfinite(F):
             return None
         out = {"F": F, "implied": imp, "W": W}
-        if not (want_grad or want_info):
+        if not (want_grad or want_info or want_hess):
             return out
         U, V, Dmu = self._derivative_columns(imp, gs)
         out["U"], out["V"], out["Dmu"] = U, V, Dmu
-        if want_grad:
+        if want_grad or want_hess:
             T = mom.cov
             if self.meanstructure:
                 T = T + np.outer(d, d)
-            M = W - W @ T @ W
+            P = W @ T @ W
+            M = W - P
             g_rows = 2.0 * np.einsum("ar,ar->r", U, M @ V)
             if self.meanstructure:
                 g_rows -= 2.0 * (w @ Dmu)
@@ -211,7 +209,60 @@ class RAMModel:
             if self.meanstructure:
                 info_rows = info_rows + Dmu.T @ W @ Dmu
             out["info_rows"] = info_rows
+        if want_hess:
+            out["hess_rows"] = self._hessian_rows(imp, gs, W, M, P, U, V, Dmu, w if self.meanstructure else None)
         return out
+
+    def _hessian_rows(self, imp, gs, W, M, P, U, V, Dmu, w):
+        """Exact Hessian of F_g with respect to the free rows (R x R).
+
+        F_kl = tr(M S_kl) - 2 w'mu_kl - tr(W S_l W S_k) + 2 tr(W S_l P S_k)
+               + 2 mu_l' W S_k w + 2 w' S_l W mu_k + 2 mu_l' W mu_k,
+        with M = W - P, P = W T W, T = S + dd', w = W d (S_k: derivative of Sigma).
+        """
+        p = self.n_obs
+        FB = imp.B[:p, :]
+        FC = imp.full_cov[:p, :]
+        B, C, Bm = imp.B, imp.full_cov, imp.full_mean
+        WU, WV, PU, PV = W @ U, W @ V, P @ U, P @ V
+        Xuu, Xvv, Xuv = U.T @ WU, V.T @ WV, U.T @ WV
+        Yuu, Yvv, Yuv = U.T @ PU, V.T @ PV, U.T @ PV
+        tr_wsws = 2.0 * (Xuu * Xvv + Xuv * Xuv.T)
+        tr_wsps = Xuv.T * Yuv + Xuu * Yvv + Xvv * Yuu + Xuv * Yuv.T
+        H = -tr_wsws + 2.0 * tr_wsps
+        if w is not None:
+            E1 = Dmu.T @ WU  # [l, k] = mu_l' W u_k
+            E2 = Dmu.T @ WV
+            Z = E1.T * (V.T @ w)[:, None] + E2.T * (U.T @ w)[:, None]  # [k, l] = mu_l' W S_k w
+            H += 2.0 * (Z + Z.T) + 2.0 * (Dmu.T @ W @ Dmu)
+        # second derivatives of Sigma and mu (only pairs involving A)
+        kind, i, j = gs.f_kind, gs.f_i, gs.f_j
+        a = np.where(kind == KIND_A)[0]
+        if a.size:
+            X = FC.T @ M @ FB
+            Y = FB.T @ M @ FB
+            ia, ja = i[a], j[a]
+            XJI = X[np.ix_(ja, ia)]
+            BJI = B[np.ix_(ja, ia)]
+            HAA = 2.0 * (XJI * BJI.T + XJI.T * BJI) + 2.0 * C[np.ix_(ja, ja)] * Y[np.ix_(ia, ia)]
+            if w is not None:
+                wFB = FB.T @ w
+                HAA -= 2.0 * (BJI.T * wFB[ia][None, :] * Bm[ja][:, None] + BJI * wFB[ia][:, None] * Bm[ja][None, :])
+            H[np.ix_(a, a)] += HAA
+            sidx = np.where(kind == KIND_S)[0]
+            if sidx.size:
+                ss, tt = i[sidx], j[sidx]
+                HAS = 2.0 * (Y[np.ix_(ia, tt)] * B[np.ix_(ja, ss)] + Y[np.ix_(ia, ss)] * B[np.ix_(ja, tt)])
+                HAS[:, gs.f_diag[sidx]] *= 0.5
+                H[np.ix_(a, sidx)] += HAS
+                H[np.ix_(sidx, a)] += HAS.T
+            midx = np.where(kind == KIND_M)[0]
+            if midx.size and w is not None:
+                wFB = FB.T @ w
+                HAM = -2.0 * wFB[ia][:, None] * B[np.ix_(ja, i[midx])]
+                H[np.ix_(a, midx)] += HAM
+                H[np.ix_(midx, a)] += HAM.T
+        return 0.5 * (H + H.T)
 
     def _derivative_columns(self, imp: Implied, gs: _GroupStructure):
         p = self.n_obs
@@ -234,6 +285,15 @@ class RAMModel:
         Dmu[:, mm] = FB[:, i[mm]]
         return U, V, Dmu
 
+    @staticmethod
+    def _accumulate(target: np.ndarray, gs: _GroupStructure, rows_matrix: np.ndarray) -> None:
+        """target += K' rows_matrix K, K mapping free rows to parameters."""
+        idx = gs.f_index
+        if np.unique(idx).size == idx.size:
+            target[np.ix_(idx, idx)] += rows_matrix
+        else:
+            np.add.at(target, (idx[:, None], idx[None, :]), rows_matrix)
+
     def _map_matrix(self, gs: _GroupStructure) -> np.ndarray:
         K = np.zeros((gs.f_index.size, self.npar))
         K[np.arange(gs.f_index.size), gs.f_index] = 1.0
@@ -248,22 +308,27 @@ class RAMModel:
             total += self.weights[g] * t["F"]
         return total
 
-    def evaluate(self, theta: np.ndarray, want_info: bool = True):
-        """Objective, gradient and expected information (per observation, weighted)."""
+    def evaluate(self, theta: np.ndarray, want_info: bool = True, want_hess: bool = False):
+        """Objective f = sum_g w_g F_g, its gradient, the expected information
+        (per observation, weighted; E[d2f] = 2 * info) and optionally the exact Hessian of f."""
         f = 0.0
         grad = np.zeros(self.npar)
         info = np.zeros((self.npar, self.npar)) if want_info else None
+        hess = np.zeros((self.npar, self.npar)) if want_hess else None
         for g in range(self.ngroups):
-            t = self._group_terms(theta, g, True, want_info)
+            t = self._group_terms(theta, g, True, want_info, want_hess)
             if t is None:
-                return np.inf, None, None
+                return (np.inf, None, None, None) if want_hess else (np.inf, None, None)
             gs = self.groups[g]
             w = self.weights[g]
             f += w * t["F"]
             grad += w * np.bincount(gs.f_index, weights=t["g_rows"], minlength=self.npar)
             if want_info:
-                K = self._map_matrix(gs)
-                info += w * (K.T @ t["info_rows"] @ K)
+                self._accumulate(info, gs, w * t["info_rows"])
+            if want_hess:
+                self._accumulate(hess, gs, w * t["hess_rows"])
+        if want_hess:
+            return f, grad, info, hess
         return f, grad, info
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
@@ -275,21 +340,9 @@ class RAMModel:
         return self.ntotal * info
 
     def observed_information(self, theta: np.ndarray) -> np.ndarray:
-        """Total observed information: Hessian of -loglik = (N/2) d2f, by central
-        differences of the analytic gradient."""
-        q = self.npar
-        H = np.zeros((q, q))
-        for k in range(q):
-            h = 1e-5 * max(1.0, abs(theta[k]))
-            tp, tm = theta.copy(), theta.copy()
-            tp[k] += h
-            tm[k] -= h
-            gp, gm = self.gradient(tp), self.gradient(tm)
-            if gp is None or gm is None:
-                raise np.linalg.LinAlgError("implied covariance matrix not positive definite near the estimates")
-            H[:, k] = (gp - gm) / (2 * h)
-        H = 0.5 * (H + H.T)
-        return 0.5 * self.ntotal * H
+        """Total observed information: Hessian of -loglik = (N/2) d2f (analytic)."""
+        _, _, _, hess = self.evaluate(theta, want_info=False, want_hess=True)
+        return 0.5 * self.ntotal * hess
 
     # ---------------------------------------------------------------- scores
     def cluster_scores(self, theta: np.ndarray) -> list[np.ndarray]:
@@ -308,47 +361,56 @@ class RAMModel:
             codes = mom.cluster
             ncl = int(codes.max()) + 1
             sums = np.zeros((ncl, U.shape[1]))
-            chunk = 20000
-            for start in range(0, mom.nobs, chunk):
-                Z = (mom.data[start:start + chunk] - centre) @ W
-                s = (Z @ U) * (Z @ V) - const
-                if self.meanstructure:
-                    s += Z @ Dmu
-                np.add.at(sums, codes[start:start + chunk], s)
+            if ncl * self.n_obs < mom.nobs:
+                # few clusters: sum z z' within each cluster first, then contract
+                order = np.argsort(codes, kind="stable")
+                bounds = np.searchsorted(codes[order], np.arange(ncl + 1))
+                for c in range(ncl):
+                    Z = (mom.data[order[bounds[c]:bounds[c + 1]]] - centre) @ W
+                    Mc = Z.T @ Z
+                    sums[c] = np.einsum("ar,ar->r", U, Mc @ V) - Z.shape[0] * const
+                    if self.meanstructure:
+                        sums[c] += Z.sum(axis=0) @ Dmu
+            else:
+                chunk = 20000
+                for start in range(0, mom.nobs, chunk):
+                    Z = (mom.data[start:start + chunk] - centre) @ W
+                    s = (Z @ U) * (Z @ V) - const
+                    if self.meanstructure:
+                        s += Z @ Dmu
+                    np.add.at(sums, codes[start:start + chunk], s)
             K = self._map_matrix(gs)
             out.append(sums @ K)
         return out
 
     # -------------------------------------------------------- standardisation
     def standardized_rows(self, theta: np.ndarray) -> np.ndarray:
-        """lavaan std.all for every parameter-table row (cov.std = TRUE)."""
-        rows = self.pt.rows
-        out = np.full(len(rows), np.nan)
+        """lavaan std.all for every parameter-table row (cov.std = TRUE):
+        loadings and regressions est * sd(source) / sd(target) with model-implied
+        total SDs; variances est / total variance; covariances est / sqrt of the two
+        (residual) variance parameters; intercepts and means est / sd."""
+        out = np.full(len(self.pt.rows), np.nan)
         for g in range(self.ngroups):
             imp = self.implied(theta, g)
             total_var = np.diag(imp.full_cov).copy()
             total_var[np.abs(total_var) < np.finfo(float).eps] = np.nan
-            sd = np.sqrt(np.where(total_var < 0, np.nan, total_var))
-            par_var = np.abs(np.diag(imp.S))
-            gs = self.groups[g]
-            vals = gs.value.copy()
-            vals[gs.free] = theta[gs.index[gs.free]]
             with np.errstate(invalid="ignore", divide="ignore"):
-                for k, rid in enumerate(gs.row_ids):
-                    r = rows[rid]
-                    est = vals[k]
-                    i, j = gs.i[k], gs.j[k]
-                    if r.op == "=~":  # i = indicator, j = factor
-                        out[rid] = est * sd[j] / sd[i]
-                    elif r.op == "~":  # i = outcome, j = predictor
-                        out[rid] = est * sd[j] / sd[i]
-                    elif r.op == "~~":
-                        if i == j:
-                            out[rid] = est / total_var[i]
-                        else:
-                            out[rid] = est / np.sqrt(par_var[i] * par_var[j])
-                    elif r.op == "~1":
-                        out[rid] = est / sd[i]
+                sd = np.sqrt(np.where(total_var < 0, np.nan, total_var))
+                par_sd = np.sqrt(np.abs(np.diag(imp.S)))
+                gs = self.groups[g]
+                est = gs.value.copy()
+                est[gs.free] = theta[gs.index[gs.free]]
+                i, j = gs.i, gs.j
+                std = np.full(est.size, np.nan)
+                a = gs.kind == KIND_A  # '=~' (i indicator, j factor) and '~' (i outcome, j predictor)
+                std[a] = est[a] * sd[j[a]] / sd[i[a]]
+                var = (gs.kind == KIND_S) & (i == j)
+                std[var] = est[var] / total_var[i[var]]
+                cov = (gs.kind == KIND_S) & (i != j)
+                std[cov] = est[cov] / (par_sd[i[cov]] * par_sd[j[cov]])
+                m = gs.kind == KIND_M
+                std[m] = est[m] / sd[i[m]]
+            out[gs.row_ids] = std
         return out
 
     def row_values(self, theta: np.ndarray) -> np.ndarray:
@@ -359,51 +421,79 @@ class RAMModel:
         return out
 
 
-def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10):
-    """Minimise the ML discrepancy by Fisher scoring with backtracking.
+def _solve_step(H: np.ndarray, grad: np.ndarray) -> np.ndarray | None:
+    try:
+        chol = sla.cho_factor(H, lower=True, check_finite=True)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    step = -sla.cho_solve(chol, grad)
+    return step if np.all(np.isfinite(step)) else None
 
-    Stops when the Newton decrement g' H^{-1} g falls below tol^2 (scale free) or the
-    relative parameter change is below tol. Returns (theta, converged, iterations, message).
+
+def _line_search(model: RAMModel, theta, f, step, decrement):
+    t = 1.0
+    while t > 1e-12:
+        candidate = theta + t * step
+        f_new = model.objective(candidate)
+        if np.isfinite(f_new) and f_new <= f - 1e-4 * t * decrement + 1e-15 * max(1.0, abs(f)):
+            return candidate, f_new, t
+        t *= 0.5
+    return None, f, 0.0
+
+
+def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10):
+    """Minimise the ML discrepancy: Newton steps with the exact Hessian where it is
+    positive definite, Fisher-scoring steps (expected Hessian 2*I) otherwise, with
+    backtracking line search.
+
+    Converged when the Newton decrement g' H^{-1} g is below tol^2 (scale free).
+    Returns (theta, converged, iterations, message).
     """
     theta = start.astype(float).copy()
-    f, grad, info = model.evaluate(theta)
+    f, grad, info, hess = model.evaluate(theta, want_info=True, want_hess=True)
     if not np.isfinite(f):
         return theta, False, 0, "the implied covariance matrix is not positive definite at the starting values"
+    previous = np.inf
     for iteration in range(1, max_iter + 1):
-        H = 2.0 * info
-        try:
-            step = -np.linalg.solve(H, grad)
-            if not np.all(np.isfinite(step)):
-                raise np.linalg.LinAlgError
-        except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(H, grad, rcond=1e-12)[0]
-        decrement = -grad @ step
-        if decrement < 0:  # information not positive definite: fall back to steepest descent
-            step = -grad
-            decrement = grad @ grad
-        if decrement < tol**2:
+        candidates = []
+        newton = _solve_step(hess, grad)
+        if newton is not None:
+            candidates.append(newton)
+        scoring = _solve_step(2.0 * info, grad)
+        if scoring is None:
+            scoring = -np.linalg.lstsq(2.0 * info, grad, rcond=1e-12)[0]
+        candidates.append(scoring)
+        decrement = -grad @ candidates[0]
+        if newton is not None and decrement < tol**2:
             return theta, True, iteration - 1, "converged"
-        t = 1.0
+        if newton is not None and decrement < 1e-16 and decrement > 0.5 * previous:
+            # rounding noise floor reached; 1e-16 bounds the error of every estimate
+            # below 1e-4 standard errors for N up to 1e8
+            return theta, True, iteration - 1, "converged (at rounding precision)"
+        previous = decrement if newton is not None else np.inf
+        if newton is not None and decrement < 1e-10:
+            # inside the region of quadratic convergence the predicted decrease is at the
+            # level of rounding noise in f, so a line search cannot judge the step: take it
+            candidate = theta + newton
+            if np.isfinite(model.objective(candidate)):
+                theta = candidate
+                f, grad, info, hess = model.evaluate(theta, want_info=True, want_hess=True)
+                continue
         accepted = False
-        while t > 1e-12:
-            candidate = theta + t * step
-            f_new = model.objective(candidate)
-            if np.isfinite(f_new) and f_new <= f - 1e-4 * t * decrement + 1e-15 * max(1.0, abs(f)):
+        for step in candidates:
+            dec = -grad @ step
+            if dec <= 0:
+                continue
+            new_theta, f_new, t = _line_search(model, theta, f, step, dec)
+            if new_theta is not None:
                 accepted = True
                 break
-            t *= 0.5
         if not accepted:
+            if newton is not None and decrement < 1e-16:
+                return theta, True, iteration - 1, "converged (objective flat to machine precision)"
             return theta, False, iteration, "line search failed: no decrease of the ML discrepancy"
-        change = np.max(np.abs(t * step) / (1.0 + np.abs(theta)))
-        theta = candidate
-        f, grad, info = model.evaluate(theta)
-        if change < tol and t == 1.0:
-            # one more gradient check to be sure it is a stationary point
-            H = 2.0 * info
-            try:
-                dec = grad @ np.linalg.lstsq(H, grad, rcond=1e-12)[0]
-            except np.linalg.LinAlgError:
-                dec = np.inf
-            if dec < 1e-12:
-                return theta, True, iteration, "converged"
+        theta = new_theta
+        f, grad, info, hess = model.evaluate(theta, want_info=True, want_hess=True)
+        if not np.isfinite(f):  # pragma: no cover - line search guarantees a finite value
+            return theta, False, iteration, "the implied covariance matrix became singular"
     return theta, False, max_iter, f"no convergence within {max_iter} iterations"

@@ -71,6 +71,21 @@ class ParRow:
 
 
 @dataclass
+class _Element:
+    """One model element of the single-group template."""
+
+    lhs: str
+    op: str
+    rhs: str
+    user: bool
+    free: bool = True
+    value: float = 0.0
+    exo: bool = False
+    first_loading: bool = False
+    statement: Statement | None = None
+
+
+@dataclass
 class ParTable:
     rows: list[ParRow]
     ngroups: int
@@ -91,10 +106,34 @@ class ParTable:
         return [r for r in self.rows if r.group == group]
 
 
-def _same_element(a: tuple[str, str, str], b: tuple[str, str, str]) -> bool:
-    if a == b:
-        return True
-    return a[1] == "~~" and b[1] == "~~" and a[0] == b[2] and a[2] == b[0]
+def _element_key(lhs: str, op: str, rhs: str) -> tuple[str, str, str]:
+    """Identity of a model element: 'a ~~ b' and 'b ~~ a' are the same element."""
+    if op == "~~" and rhs < lhs:
+        return (rhs, op, lhs)
+    return (lhs, op, rhs)
+
+
+def _merge_repeated(statements: list[Statement]) -> list[Statement]:
+    """An element written twice combines its modifiers, as in lavaan
+    (``f =~ 4*x3 + lab*x3`` fixes and labels one loading); a second value of the
+    same kind (two labels, two fixed values) is an error."""
+    merged: dict[tuple[str, str, str], Statement] = {}
+    for s in statements:
+        key = _element_key(s.lhs, s.op, s.rhs)
+        if key not in merged:
+            merged[key] = Statement(s.lhs, s.op, s.rhs, s.fixed, s.label, s.start, s.line)
+            continue
+        target = merged[key]
+        for kind in ("fixed", "label", "start"):
+            new = getattr(s, kind)
+            if new is None:
+                continue
+            if getattr(target, kind) is not None:
+                raise SpecError(
+                    f"line {s.line}: duplicated element '{s.lhs} {s.op} {s.rhs}' with a second {kind} modifier"
+                )
+            setattr(target, kind, new)
+    return list(merged.values())
 
 
 def _unique(seq):
@@ -167,16 +206,9 @@ def build_partable(
     group_partial: tuple[str, ...] | list[str] = (),
     fixed_x: bool = True,
 ) -> ParTable:
-    statements = parsed.statements
-    if not statements:
+    if not parsed.statements:
         raise SpecError("the specification has no model statements")
-    # duplicates (lavaan ignores them with a warning; here they are an error)
-    seen: list[tuple[str, str, str]] = []
-    for s in statements:
-        key = (s.lhs, s.op, s.rhs)
-        if any(_same_element(key, other) for other in seen):
-            raise SpecError(f"line {s.line}: duplicated element '{s.lhs} {s.op} {s.rhs}'")
-        seen.append(key)
+    statements = _merge_repeated(parsed.statements)
     bad = [g for g in group_equal if g not in GROUP_EQUAL_CHOICES]
     if bad:
         raise SpecError(f"unsupported group_equal entries {bad}; choose from {GROUP_EQUAL_CHOICES}")
@@ -202,62 +234,54 @@ def build_partable(
             defaults.append((a, "~~", b))
     if meanstructure:
         defaults += [(v, "~1", "") for v in ov_names + lv_names]
-    user_keys = [(s.lhs, s.op, s.rhs) for s in statements]
-    defaults = [d for d in defaults if not any(_same_element(d, u) for u in user_keys)]
-    # the same default element must not be listed twice (e.g. a pure outcome that is
-    # also an exogenous latent cannot happen, but guard anyway)
+    # user elements replace defaults; a default is never listed twice
+    taken = {_element_key(s.lhs, s.op, s.rhs) for s in statements}
     dedup: list[tuple[str, str, str]] = []
     for d in defaults:
-        if not any(_same_element(d, e) for e in dedup):
+        key = _element_key(*d)
+        if key not in taken:
+            taken.add(key)
             dedup.append(d)
     defaults = dedup
 
-    # single-group template: (lhs, op, rhs, user, free, value, exo, statement)
-    template = []
-    for s in statements:
-        template.append([s.lhs, s.op, s.rhs, True, True, 0.0, False, s])
-    for lhs, op, rhs in defaults:
-        template.append([lhs, op, rhs, False, True, 0.0, False, None])
+    # one group's elements: user statements first, then the defaults (lavaan's order)
+    template = [_Element(s.lhs, s.op, s.rhs, user=True, statement=s) for s in statements]
+    template += [_Element(lhs, op, rhs, user=False) for lhs, op, rhs in defaults]
 
-    # auto.fix.first: first loading per factor (in table order) fixed to 1
-    first_seen = set()
-    first_flags = []
-    for row in template:
-        flag = False
-        if row[1] == "=~" and row[0] not in first_seen:
-            first_seen.add(row[0])
-            row[4], row[5] = False, 1.0
-            flag = True
-        first_flags.append(flag)
-    # auto.fix.single: indicator of a single-indicator factor gets residual variance 0
-    loadings_per_lv: dict[str, list[str]] = {}
-    for row in template:
-        if row[1] == "=~":
-            loadings_per_lv.setdefault(row[0], []).append(row[2])
-    all_indicators = [i for lst in loadings_per_lv.values() for i in lst]
-    single = [
-        lst[0]
-        for lst in loadings_per_lv.values()
+    # auto.fix.first: the first loading of each factor (in table order) is fixed to 1
+    seen_factors = set()
+    for e in template:
+        if e.op == "=~" and e.lhs not in seen_factors:
+            seen_factors.add(e.lhs)
+            e.free, e.value, e.first_loading = False, 1.0, True
+    # auto.fix.single: the indicator of a single-indicator factor gets residual variance 0
+    indicators: dict[str, list[str]] = {}
+    for e in template:
+        if e.op == "=~":
+            indicators.setdefault(e.lhs, []).append(e.rhs)
+    all_indicators = [i for lst in indicators.values() for i in lst]
+    single = {
+        lst[0] for lst in indicators.values()
         if len(lst) == 1 and lst[0] not in lv_names and all_indicators.count(lst[0]) == 1
-    ]
-    for row in template:
-        if row[1] == "~~" and row[0] == row[2] and row[0] in single and not row[3]:
-            row[4], row[5] = False, 0.0
-    # intercepts: latent means fixed to 0, observed intercepts free
-    for row in template:
-        if row[1] == "~1" and not row[3] and row[0] in lv_names:
-            row[4], row[5] = False, 0.0
-    # fixed.x block: (co)variances and means of the covariates fixed to sample values
+    }
+    for e in template:
+        if e.op == "~~" and e.lhs == e.rhs and e.lhs in single and not e.user:
+            e.free, e.value = False, 0.0
+    # mean structure: latent means fixed to 0 (observed intercepts stay free)
+    for e in template:
+        if e.op == "~1" and not e.user and e.lhs in lv_names:
+            e.free, e.value = False, 0.0
+    # fixed.x: covariate (co)variances and means fixed to their sample values
     if fixed_x:
-        for row in template:
-            if not row[3] and row[1] in ("~~", "~1") and row[0] in ov_x and (row[1] == "~1" or row[2] in ov_x):
-                row[4], row[6] = False, True
+        for e in template:
+            if not e.user and e.lhs in ov_x and (e.op == "~1" or (e.op == "~~" and e.rhs in ov_x)):
+                e.free, e.exo = False, True
 
     rows: list[ParRow] = []
     for g in range(ngroups):
-        for row, first in zip(template, first_flags):
-            lhs, op, rhs, user, free, value, exo, statement = row
-            r = ParRow(lhs, op, rhs, g, user, free, value, exo=exo, first_loading=first)
+        for e in template:
+            r = ParRow(e.lhs, e.op, e.rhs, g, e.user, e.free, e.value, exo=e.exo, first_loading=e.first_loading)
+            statement = e.statement
             if statement is not None:
                 fixed = _per_group(statement.fixed, ngroups, "value", statement)
                 labels = _per_group(statement.label, ngroups, "label", statement)
@@ -271,7 +295,7 @@ def build_partable(
                     r.label = labels[g]
                 if starts is not None and starts[g] is not None:
                     r.start = float(starts[g])
-            if g > 0 and meanstructure and op == "~1" and lhs in lv_names and not user:
+            if g > 0 and meanstructure and e.op == "~1" and e.lhs in lv_names and not e.user:
                 if "intercepts" in group_equal and "means" not in group_equal:
                     r.free = True
             rows.append(r)

@@ -1,0 +1,1 @@
+"""The bad-input catalogue (cases.py) and its fixtures."""

@@ -1,0 +1,30 @@
+"""Structural equation models by maximum likelihood, reproducing lavaan's ``sem()``.
+
+``fit(spec, data, group=..., cluster=...)`` takes lavaan model syntax and returns a
+:class:`SEMFit` with lavaan-named estimates (``parameterEstimates`` columns plus
+``std.all``), fit indices (``fitMeasures`` names), the parameter covariance matrix and
+``spec_full`` (every default parameter written out, to refit in lavaan).
+"""
+
+from .api import (
+    SEMFit,
+    defined,
+    fit,
+    invariance,
+    invariance_models,
+    invariance_table,
+    lr_test,
+)
+from .syntax import SpecError, parse_spec
+
+__all__ = [
+    "SEMFit",
+    "SpecError",
+    "defined",
+    "fit",
+    "invariance",
+    "invariance_models",
+    "invariance_table",
+    "lr_test",
+    "parse_spec",
+]

@@ -1,0 +1,877 @@
+"""Public SEM interface: fit, defined parameters, likelihood-ratio tests, invariance."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
+from .expr import compile_expression, expression_names
+from .partable import ParTable, build_partable
+from .syntax import parse_spec
+
+__all__ = ["SEMFit", "fit", "defined", "lr_test", "invariance", "invariance_models", "invariance_table"]
+
+ESTIMATE_COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.all"]
+FIT_INDEX_NAMES = [
+    "npar", "nobs", "ngroups", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "baseline.pvalue",
+    "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr",
+    "logl", "unrestricted.logl", "aic", "bic", "bic2",
+]
+_Z975 = float(stats.norm.ppf(0.975))
+
+try:  # transitive dependency (scikit-learn); optional
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
+
+
+def _single_thread_blas():
+    """The matrices are small (tens to hundreds of rows): a multi-threaded BLAS spends
+    more time synchronising than computing (about 5x slower on 2 cores), so fits run
+    with one BLAS thread; parallelism belongs to the workflow (one fit per job)."""
+    if threadpool_limits is None:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _with_single_thread_blas(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _single_thread_blas():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@dataclass
+class SEMFit:
+    """Result of :func:`fit`. Numbers are NaN when ``converged`` is False."""
+
+    estimates: pd.DataFrame
+    fit_indices: dict
+    converged: bool
+    iterations: int
+    message: str
+    vcov: pd.DataFrame
+    spec_full: str
+    spec: str = ""
+    nobs: dict = field(default_factory=dict)
+    group: str | None = None
+    group_labels: list = field(default_factory=list)
+    cluster: str | None = None
+    vcov_cluster: pd.DataFrame | None = None
+    warnings: list = field(default_factory=list)
+    _model: RAMModel | None = field(default=None, repr=False)
+    _theta: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def partable(self) -> ParTable | None:
+        return None if self._model is None else self._model.pt
+
+    def summary(self) -> str:
+        """Short text summary (fit line and the estimates table)."""
+        fi = self.fit_indices
+        head = (
+            f"converged={self.converged} iterations={self.iterations} N={fi.get('nobs')} "
+            f"chisq={fi.get('chisq'):.3f} df={fi.get('df')} p={fi.get('pvalue'):.4f} "
+            f"CFI={fi.get('cfi'):.3f} TLI={fi.get('tli'):.3f} RMSEA={fi.get('rmsea'):.3f} SRMR={fi.get('srmr'):.3f}"
+        )
+        return head + "\n" + self.estimates.to_string(index=False)
+
+
+# ------------------------------------------------------------------------- data
+def _check_data(data: pd.DataFrame, columns: list[str]) -> None:
+    absent = [c for c in columns if c not in data.columns]
+    if absent:
+        raise ValueError(f"variables in the model are not columns of the data: {absent}")
+    counts = data[columns].isna().sum()
+    missing = counts[counts > 0]
+    if len(missing):
+        detail = ", ".join(f"{k} ({v} missing)" for k, v in missing.items())
+        raise ValueError(
+            f"missing values in {detail}; delete incomplete rows first (listwise) and report the counts"
+        )
+
+
+def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    bad = [c for c in columns if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
+    if bad:
+        raise ValueError(f"model variables must be numeric; not numeric: {bad}")
+    return frame[columns].to_numpy(dtype=float)
+
+
+# ---------------------------------------------------------------- start values
+def _start_values(model: RAMModel, simple: bool = False) -> np.ndarray:
+    """Starting values: loadings by least squares on covariances with the marker
+    indicator (a light FABIN), factor variances from the marker's covariances,
+    residual variances half the observed variance (as lavaan), intercepts at the
+    sample means, everything else 0. ``simple``: loadings 1, factor variances 0.05."""
+    pt = model.pt
+    q = pt.npar
+    theta = np.full(q, np.nan)
+    ov_pos = {v: k for k, v in enumerate(pt.ov_names)}
+    lv_set = set(pt.lv_names)
+    for g in range(pt.ngroups):
+        mom = model.moments[g]
+        s = mom.cov
+        rows = pt.group_rows(g)
+        loadings: dict[str, list] = {}
+        for r in rows:
+            if r.op == "=~":
+                loadings.setdefault(r.lhs, []).append(r)
+        lam: dict[tuple[str, str], float] = {}
+        psi: dict[str, float] = {}
+        for f, lrows in loadings.items():
+            obs = [r for r in lrows if r.rhs in ov_pos]
+            marker = next((r for r in obs if not r.free and r.value != 0), None)
+            for r in lrows:
+                if not r.free:
+                    lam[(f, r.rhs)] = r.value
+                    continue
+                if r.rhs in lv_set or simple:
+                    lam[(f, r.rhs)] = 1.0
+                    continue
+                i = ov_pos[r.rhs]
+                if marker is None:
+                    lam[(f, r.rhs)] = math.sqrt(0.5 * s[i, i])
+                    continue
+                m = ov_pos[marker.rhs]
+                others = [ov_pos[o.rhs] for o in obs if o.rhs not in (r.rhs, marker.rhs)]
+                if others:
+                    num = sum(s[i, j] * s[m, j] for j in others)
+                    den = sum(s[m, j] ** 2 for j in others)
+                    value = marker.value * num / den if den > 0 else 1.0
+                else:
+                    value = marker.value * s[i, m] / (0.5 * s[m, m])
+                lam[(f, r.rhs)] = value if np.isfinite(value) and value != 0 else 1.0
+            if marker is not None and not simple:
+                m = ov_pos[marker.rhs]
+                vals = [
+                    s[m, ov_pos[o.rhs]] / (marker.value * lam[(f, o.rhs)])
+                    for o in obs
+                    if o is not marker and lam.get((f, o.rhs), 0) != 0
+                ]
+                vals = [v for v in vals if np.isfinite(v) and v > 0]
+                psi[f] = float(np.mean(vals)) if vals else 0.5 * s[m, m] / marker.value**2
+            else:
+                psi[f] = 0.05
+        for r in rows:
+            if not r.free or not np.isnan(theta[r.index]):
+                continue
+            if r.start is not None:
+                value = r.start
+            elif r.op == "=~":
+                value = lam[(r.lhs, r.rhs)]
+            elif r.op == "~~" and r.lhs == r.rhs:
+                if r.lhs in lv_set:
+                    value = psi.get(r.lhs, 0.05)
+                else:
+                    value = 0.5 * s[ov_pos[r.lhs], ov_pos[r.lhs]]
+            elif r.op == "~1":
+                value = mom.mean[ov_pos[r.lhs]] if r.lhs in ov_pos else 0.0
+            else:
+                value = 0.0
+            theta[r.index] = value
+    theta[np.isnan(theta)] = 0.0
+    return theta
+
+
+def _optimise(model: RAMModel, max_iter: int, tol: float):
+    attempts = []
+    start = _start_values(model)
+    if not np.isfinite(model.objective(start)):
+        start = _start_values(model, simple=True)
+    theta, ok, iters, msg = fisher_scoring(model, start, max_iter=max_iter, tol=tol)
+    attempts.append(msg)
+    if ok:
+        return theta, True, iters, msg
+    if max_iter < 20:  # an explicit tiny cap is a request, not a difficulty
+        return theta, False, iters, msg
+    # fallback: quasi-Newton from the start values, then polish by Fisher scoring
+    def fun(x):
+        f = model.objective(x)
+        return f if np.isfinite(f) else 1e10
+
+    def jac(x):
+        g = model.gradient(x)
+        return g if g is not None else np.zeros_like(x)
+
+    res = optimize.minimize(fun, start, jac=jac, method="BFGS", options={"maxiter": max_iter, "gtol": 1e-9})
+    theta2, ok2, iters2, msg2 = fisher_scoring(model, res.x, max_iter=max_iter, tol=tol)
+    if ok2:
+        return theta2, True, iters + res.nit + iters2, msg2 + " (after quasi-Newton restart)"
+    return theta2, False, iters + res.nit + iters2, f"{attempts[0]}; restart: {msg2}"
+
+
+# -------------------------------------------------------------- fit indices
+def _ndat(model: RAMModel) -> int:
+    p = model.n_obs
+    px = len(model.pt.ov_x) if any(r.exo for r in model.pt.rows) else 0
+    per = p * (p + 1) // 2 - px * (px + 1) // 2
+    if model.meanstructure:
+        per += p - px
+    return per * model.ngroups
+
+
+def _rmsea_ci(chisq: float, df: int, n: int, ngroups: int, level: float = 0.90):
+    upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
+    if df < 1:
+        return 0.0, 0.0
+
+    def cdf(lam):
+        return stats.chi2.cdf(chisq, df) if lam <= 0 else stats.ncx2.cdf(chisq, df, lam)
+
+    if cdf(0.0) - upper_p < 0:
+        lower = 0.0
+    else:
+        lam_l = optimize.brentq(lambda x: cdf(x) - upper_p, 0.0, chisq, xtol=1e-12)
+        lower = math.sqrt(lam_l / (n * df)) * math.sqrt(ngroups)
+    n_rmsea = max(n, chisq * 4)
+    if cdf(n_rmsea) - lower_p > 0 or cdf(0.0) - lower_p < 0:
+        upper = 0.0
+    else:
+        lam_u = optimize.brentq(lambda x: cdf(x) - lower_p, 0.0, n_rmsea, xtol=1e-12)
+        upper = math.sqrt(lam_u / (n * df)) * math.sqrt(ngroups)
+    return lower, upper
+
+
+def _rescale_bentler(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    # lavaan leaves (near) zero elements unscaled (lav_residuals_rescale)
+    out = x * scale
+    near_zero = np.abs(x) < 1e-5
+    out[near_zero] = x[near_zero]
+    return out
+
+
+def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
+    pt = model.pt
+    N = model.ntotal
+    G = model.ngroups
+    p = model.n_obs
+    fixed_x = any(r.exo for r in pt.rows)
+    # the covariate block is saturated in lavaan's baseline model with or without fixed.x
+    x_idx = [pt.ov_names.index(v) for v in pt.ov_x]
+    px = len(pt.ov_x)
+    chisq = 0.0
+    base_chisq = 0.0
+    logl = 0.0
+    logl_h1 = 0.0
+    srmr_total = 0.0
+    log2pi = math.log(2 * math.pi)
+    for g in range(G):
+        mom = model.moments[g]
+        imp = model.implied(theta, g)
+        sigma, mu = imp.sigma, imp.mu
+        sign, logdet = np.linalg.slogdet(sigma)
+        W = np.linalg.inv(sigma)
+        d = mom.mean - mu if model.meanstructure else np.zeros(p)
+        F = logdet + np.sum(W * mom.cov) - mom.logdet_cov - p + d @ W @ d
+        chisq += mom.nobs * F
+        # baseline: independence among non-covariates, covariate block at sample values
+        base = np.diag(np.diag(mom.cov))
+        if x_idx:
+            base[np.ix_(x_idx, x_idx)] = mom.cov[np.ix_(x_idx, x_idx)]
+        _, logdet_b = np.linalg.slogdet(base)
+        base_chisq += mom.nobs * (logdet_b + np.trace(np.linalg.solve(base, mom.cov)) - mom.logdet_cov - p)
+        # log-likelihood, conditional on fixed covariates as in lavaan
+        ll = -mom.nobs / 2 * (p * log2pi + logdet + np.sum(W * mom.cov) + d @ W @ d)
+        ll1 = -mom.nobs / 2 * (p * log2pi + mom.logdet_cov + p)
+        if x_idx and fixed_x:
+            sxx = mom.cov[np.ix_(x_idx, x_idx)]
+            llx = -mom.nobs / 2 * (px * log2pi + np.linalg.slogdet(sxx)[1] + px)
+            ll -= llx
+            ll1 -= llx
+        logl += ll
+        logl_h1 += ll1
+        # SRMR (Bentler): residuals scaled by the sample standard deviations
+        sd = np.sqrt(np.diag(mom.cov))
+        scale = np.outer(1 / sd, 1 / sd)
+        res_cov = _rescale_bentler(mom.cov, scale) - _rescale_bentler(sigma, scale)
+        lower = res_cov[np.tril_indices(p)]
+        if model.meanstructure:
+            res_mean = _rescale_bentler(mom.mean, 1 / sd) - _rescale_bentler(mu, 1 / sd)
+            srmr_g = math.sqrt((np.sum(lower**2) + np.sum(res_mean**2)) / (p * (p + 1) / 2 + p))
+        else:
+            srmr_g = math.sqrt(np.sum(lower**2) / (p * (p + 1) / 2))
+        srmr_total += mom.nobs / N * srmr_g
+    npar = pt.npar
+    df = _ndat(model) - npar
+    if abs(chisq) < 1e-9:  # saturated model: rounding noise around 0
+        chisq = 0.0
+    base_df = G * (p * (p + 1) // 2 - px * (px + 1) // 2 - (p - px))
+    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
+    base_p = float(stats.chi2.sf(base_chisq, base_df)) if base_df > 0 else float("nan")
+    t1 = max(chisq - df, 0.0)
+    t2 = max(chisq - df, base_chisq - base_df, 0.0)
+    cfi = 1.0 if (t1 < 1.5e-8 and t2 < 1.5e-8) else 1 - t1 / t2  # lavaan: all.equal(t, 0)
+    tl1 = (chisq - df) * base_df
+    tl2 = (base_chisq - base_df) * df
+    tli = 1 - tl1 / tl2 if (df > 0 and abs(tl2) > 0) else 1.0
+    rmsea = math.sqrt(max(chisq / N / df - 1 / N, 0.0)) * math.sqrt(G) if df > 0 else 0.0
+    ci_low, ci_up = _rmsea_ci(chisq, df, N, G)
+    rmsea_p = float(stats.ncx2.sf(chisq, df, N * df * 0.05**2 / G)) if df > 0 else float("nan")
+    aic = -2 * logl + 2 * npar
+    bic = -2 * logl + npar * math.log(N)
+    bic2 = -2 * logl + npar * math.log((N + 2) / 24)
+    return {
+        "npar": int(npar), "nobs": int(N), "ngroups": int(G),
+        "chisq": float(chisq), "df": int(df), "pvalue": pvalue,
+        "baseline.chisq": float(base_chisq), "baseline.df": int(base_df), "baseline.pvalue": base_p,
+        "cfi": float(cfi), "tli": float(tli),
+        "rmsea": float(rmsea), "rmsea.ci.lower": float(ci_low), "rmsea.ci.upper": float(ci_up),
+        "rmsea.pvalue": rmsea_p, "srmr": float(srmr_total),
+        "logl": float(logl), "unrestricted.logl": float(logl_h1),
+        "aic": float(aic), "bic": float(bic), "bic2": float(bic2),
+    }
+
+
+# ------------------------------------------------------------ names, values
+def _parameter_names(pt: ParTable) -> list[str]:
+    names: list[str | None] = [None] * pt.npar
+    for r in pt.rows:
+        if r.index >= 0 and names[r.index] is None:
+            names[r.index] = r.label if r.label else r.name
+    return [str(n) for n in names]
+
+
+def _label_values(model: RAMModel, theta: np.ndarray, std: np.ndarray | None = None, group: int | None = None) -> dict:
+    """Label -> value (unstandardised from theta, or std.all of its first row)."""
+    out: dict[str, float] = {}
+    for rid, r in enumerate(model.pt.rows):
+        if not r.label or r.label in out:
+            continue
+        if group is not None and r.group != group:
+            continue
+        if std is None:
+            out[r.label] = theta[r.index] if r.index >= 0 else r.value
+        else:
+            out[r.label] = std[rid]
+    return out
+
+
+def _evaluate_definitions(model: RAMModel, values: dict) -> dict:
+    """Add spec ':=' definitions (in order, each may use the earlier ones)."""
+    values = dict(values)
+    for d in model.pt.definitions:
+        values[d.name] = compile_expression(d.expr)(values)
+    return values
+
+
+def _delta(func, theta: np.ndarray, vcov: np.ndarray) -> tuple[float, float, np.ndarray]:
+    est = func(theta)
+    grad = np.zeros(theta.size)
+    for k in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        grad[k] = (func(tp) - func(tm)) / (2 * h)
+    var = float(grad @ vcov @ grad)
+    return est, math.sqrt(var) if var >= 0 else float("nan"), grad
+
+
+def _inference(est: float, se: float, prefix: str = "") -> dict:
+    if se is None or not np.isfinite(se) or se <= 0:
+        return {f"se{prefix}": se if se is not None else float("nan"), f"z{prefix}": float("nan"),
+                f"pvalue{prefix}": float("nan"), f"ci.lower{prefix}": est if se == 0 else float("nan"),
+                f"ci.upper{prefix}": est if se == 0 else float("nan")}
+    z = est / se
+    return {
+        f"se{prefix}": se,
+        f"z{prefix}": z,
+        f"pvalue{prefix}": float(2 * stats.norm.sf(abs(z))),
+        f"ci.lower{prefix}": est - _Z975 * se,
+        f"ci.upper{prefix}": est + _Z975 * se,
+    }
+
+
+# ---------------------------------------------------------------- spec_full
+def _fmt(value: float) -> str:
+    text = format(float(value), ".12g")
+    return text
+
+
+def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool = True) -> str:
+    G = pt.ngroups
+    index_count: dict[int, int] = {}
+    for r in pt.rows:
+        if r.index >= 0:
+            index_count[r.index] = index_count.get(r.index, 0) + 1
+    taken = {r.label for r in pt.rows if r.label} | set(pt.ov_names) | set(pt.lv_names)
+    taken |= {d.name for d in pt.definitions}
+    generated: dict[int, str] = {}
+
+    def label_for(r) -> str | None:
+        if r.label:
+            return r.label
+        if r.index >= 0 and index_count[r.index] > 1:
+            if r.index not in generated:
+                name = f"p{r.index + 1}"
+                while name in taken:
+                    name += "_"
+                taken.add(name)
+                generated[r.index] = name
+            return generated[r.index]
+        return None
+
+    elements: dict[tuple[str, str, str], list] = {}
+    for r in pt.rows:
+        elements.setdefault((r.lhs, r.op, r.rhs), [None] * G)[r.group] = r
+    notes = []
+    lines_by_section: dict[str, list[tuple[tuple[str, str], str]]] = {"=~": [], "~": [], "var": [], "cov": [], "~1": []}
+    for (lhs, op, rhs), rows in elements.items():
+        if all(r.exo for r in rows):
+            continue
+        if op == "~1" and all((not r.free) and (not r.user) and r.value == 0.0 and r.lhs in pt.lv_names for r in rows):
+            continue  # latent means fixed at 0: lavaan's default
+        tokens = []
+        for r in rows:
+            if r.free:
+                tokens.append(("label", label_for(r)) if label_for(r) else ("free", None))
+            else:
+                tokens.append(("fixed", _fmt(r.value)))
+        first = rows[0].first_loading
+        term = "1" if op == "~1" else rhs
+        # labels of fixed parameters (usable in ':='): lavaan's repeated-element form
+        fixed_labels = [r.label for r in rows if not r.free and r.label]
+        label_suffix = ""
+        if fixed_labels:
+            if G == 1 or len(set(fixed_labels)) == 1 and len(fixed_labels) == G:
+                label_suffix = f" + {fixed_labels[0]}*{term}"
+            else:
+                notes.append(f"# note: labels of fixed parameter {lhs} {op} {rhs} are not written out")
+        if G == 1:
+            kind, val = tokens[0]
+            if kind == "fixed":
+                text = f"{val}*{term}"
+            elif kind == "label":
+                text = f"{val}*{term}"
+            else:
+                text = f"NA*{term}" if (first and op == "=~") else term
+        else:
+            kinds = {k for k, _ in tokens}
+            if kinds == {"fixed"} and len({v for _, v in tokens}) == 1:
+                text = f"{tokens[0][1]}*{term}"
+            elif kinds == {"free"}:
+                text = f"NA*{term}" if (first and op == "=~") else term
+            elif "fixed" not in kinds:
+                labels = []
+                for r, (k, v) in zip(rows, tokens):
+                    if v is None:
+                        name = f"p{r.index + 1}"
+                        while name in taken:
+                            name += "_"
+                        taken.add(name)
+                        v = name
+                    labels.append(v)
+                text = f"c({', '.join(labels)})*{term}"
+            else:
+                if "label" in kinds:
+                    notes.append(f"# note: equality of {lhs} {op} {rhs} across groups is not written out")
+                vals = ["NA" if k != "fixed" else v for k, v in tokens]
+                text = f"c({', '.join(vals)})*{term}"
+        if label_suffix and all(k == "fixed" for k, _ in tokens):
+            text += label_suffix
+        section = op if op != "~~" else ("var" if lhs == rhs else "cov")
+        lines_by_section[section].append(((lhs, op), text))
+
+    out = []
+    if header:
+        call = "lavaan::sem(model, data = data, estimator = 'ML', fixed.x = TRUE"
+        if pt.meanstructure:
+            call += ", meanstructure = TRUE"
+        if group is not None:
+            call += f", group = '{group}'"
+        call += ")"
+        out.append(f"# Every parameter written out; fit with {call}")
+        if group is not None:
+            out.append(f"# group order (c() modifiers): {', '.join(str(g) for g in group_labels)}")
+        if pt.ov_x:
+            out.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(pt.ov_x)}")
+    titles = {"=~": "# measurement", "~": "# regressions", "var": "# (residual) variances",
+              "cov": "# (residual) covariances", "~1": "# intercepts and means"}
+    for section in ("=~", "~", "var", "cov", "~1"):
+        entries = lines_by_section[section]
+        if not entries:
+            continue
+        out.append(titles[section])
+        if section == "~1":
+            for (lhs, op), text in entries:
+                out.append(f"{lhs} ~ {text}")
+            continue
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for key, text in entries:
+            grouped.setdefault(key, []).append(text)
+        for (lhs, op), texts in grouped.items():
+            out.append(f"{lhs} {op} {' + '.join(texts)}")
+    if pt.definitions:
+        out.append("# defined parameters")
+        out += [f"{d.name} := {d.expr}" for d in pt.definitions]
+    out += notes
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------- fit
+@_with_single_thread_blas
+def fit(
+    spec: str,
+    data: pd.DataFrame,
+    *,
+    group: str | None = None,
+    cluster: str | None = None,
+    meanstructure: bool | None = None,
+    group_order: list | None = None,
+    group_equal: tuple[str, ...] | list[str] = (),
+    group_partial: tuple[str, ...] | list[str] = (),
+    fixed_x: bool = True,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    cluster_information: str = "observed",
+) -> SEMFit:
+    """Fit a structural equation model by maximum likelihood (lavaan ``sem()`` defaults).
+
+    Parameters
+    ----------
+    spec : lavaan model syntax.
+    data : complete data (a ValueError names the columns with missing values).
+    group : column defining groups: one joint likelihood over the groups; parameters
+        are free per group unless they share a label or ``group_equal`` says otherwise.
+    group_order : groups to use, in this order (lavaan ``group.label``); default: all
+        groups in order of first appearance, as lavaan.
+    cluster : column of cluster ids; adds cluster-robust sandwich SEs
+        (``se.cluster`` etc.): ML estimates, bread = observed information (or expected,
+        ``cluster_information="expected"``), meat = outer product of the cluster sums of
+        the casewise scores with lavaan's small-sample factor G/(G-1) per group.
+    meanstructure : default as lavaan: True with groups or with ``~ 1`` in the spec.
+    group_equal, group_partial : lavaan's ``group.equal`` / ``group.partial``.
+    fixed_x : lavaan's ``fixed.x`` (True = covariate moments fixed at sample values).
+    max_iter, tol : iteration cap and convergence tolerance (Newton decrement).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("data must be a pandas DataFrame")
+    if cluster_information not in ("observed", "expected"):
+        raise ValueError("cluster_information must be 'observed' or 'expected'")
+    parsed = parse_spec(spec)
+    group_labels: list = [None]
+    if group is not None:
+        _check_data(data, [group])
+        present = list(pd.unique(data[group]))
+        if group_order is None:
+            group_labels = present  # lavaan: order of first appearance
+        else:
+            group_labels = list(group_order)
+            absent = [g for g in group_labels if g not in present]
+            if absent:
+                raise ValueError(f"groups {absent} do not occur in column {group!r}")
+            data = data[data[group].isin(group_labels)]
+        if len(group_labels) < 2:
+            raise ValueError(f"group column {group!r} has fewer than two groups")
+    ngroups = len(group_labels)
+    pt = build_partable(
+        parsed,
+        ngroups=ngroups,
+        meanstructure=bool(meanstructure) if meanstructure is not None else False,
+        group_equal=tuple(group_equal),
+        group_partial=tuple(group_partial),
+        fixed_x=fixed_x,
+    )
+    if meanstructure is False and pt.meanstructure and (ngroups > 1 or any(r.op == "~1" for r in pt.rows)):
+        warnings.warn("meanstructure=False ignored: groups or '~ 1' terms need a mean structure", stacklevel=2)
+    columns = list(pt.ov_names)
+    _check_data(data, columns + ([cluster] if cluster else []))
+    values = _numeric_matrix(data, columns)
+    if not np.all(np.isfinite(values)):
+        bad = [c for k, c in enumerate(columns) if not np.all(np.isfinite(values[:, k]))]
+        raise ValueError(f"non-finite values (inf) in {bad}")
+    for d in pt.definitions:
+        for name in expression_names(d.expr):
+            known = set(pt.label_index) | set(pt.label_fixed) | {x.name for x in pt.definitions}
+            if name not in known:
+                raise ValueError(f"defined parameter {d.name!r} uses unknown label {name!r}")
+    moments: list[GroupMoments] = []
+    nobs: dict = {}
+    for label in group_labels:
+        mask = np.ones(len(data), dtype=bool) if group is None else (data[group] == label).to_numpy()
+        codes = None
+        if cluster:
+            codes = pd.factorize(data.loc[mask, cluster])[0]
+        if mask.sum() <= len(columns):
+            where = "the data have" if group is None else f"group {label!r} has"
+            raise ValueError(f"{where} {mask.sum()} rows for {len(columns)} variables: too few to fit")
+        moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
+        nobs[str(label) if label is not None else "all"] = int(mask.sum())
+    model = RAMModel(pt, moments)
+    spec_full = _spec_full(pt, group, [str(x) for x in group_labels])
+    names = _parameter_names(pt)
+
+    df = _ndat(model) - pt.npar
+    if df < 0:
+        message = f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments (df = {df})"
+        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster, message, 0)
+    theta, converged, iterations, message = _optimise(model, max_iter, tol)
+    if not converged:
+        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster,
+                       f"not converged: {message}", iterations)
+    info = model.fisher_information(theta)
+    # scale-free identification check: eigenvalues of the information in correlation form
+    diag = np.sqrt(np.clip(np.diag(info), 1e-300, None))
+    eig = np.linalg.eigvalsh(info / np.outer(diag, diag))
+    if eig.min() <= 1e-10:
+        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster,
+                       "the information matrix is singular: the model is not identified "
+                       f"(smallest scaled eigenvalue {eig.min():.3g})", iterations)
+    vcov = np.linalg.inv(info)
+    vcov = 0.5 * (vcov + vcov.T)
+    notes = _admissibility(model, theta)
+
+    vcov_cluster = None
+    if cluster:
+        vcov_cluster = _cluster_vcov(model, theta, cluster_information, info)
+
+    estimates = _estimates_table(model, theta, vcov, vcov_cluster)
+    fit_indices = _fit_indices(model, theta)
+    text = f"converged after {iterations} iterations"
+    if notes:
+        text += "; " + "; ".join(notes)
+    return SEMFit(
+        estimates=estimates,
+        fit_indices=fit_indices,
+        converged=True,
+        iterations=iterations,
+        message=text,
+        vcov=pd.DataFrame(vcov, index=names, columns=names),
+        spec_full=spec_full,
+        spec=spec,
+        nobs=nobs,
+        group=group,
+        group_labels=[str(x) for x in group_labels] if group else [],
+        cluster=cluster,
+        vcov_cluster=None if vcov_cluster is None else pd.DataFrame(vcov_cluster, index=names, columns=names),
+        warnings=notes,
+        _model=model,
+        _theta=theta,
+    )
+
+
+def _admissibility(model: RAMModel, theta: np.ndarray) -> list[str]:
+    notes = []
+    for g in range(model.ngroups):
+        imp = model.implied(theta, g)
+        variances = np.diag(imp.S)
+        neg = [model.var_names[k] for k in range(model.n_all) if variances[k] < 0]
+        if neg:
+            notes.append(f"negative (residual) variances{'' if model.ngroups == 1 else f' in group {g + 1}'}: {neg}")
+        lv = slice(model.n_obs, model.n_all)
+        if model.n_all > model.n_obs:
+            ev = np.linalg.eigvalsh(imp.full_cov[lv, lv])
+            if ev.min() < 0:
+                notes.append("implied covariance matrix of the latent variables is not positive definite")
+    return notes
+
+
+def _cluster_vcov(model: RAMModel, theta: np.ndarray, information: str, expected_info: np.ndarray) -> np.ndarray:
+    scores = model.cluster_scores(theta)
+    meat = np.zeros((model.npar, model.npar))
+    for s in scores:
+        ncl = s.shape[0]
+        if ncl < 2:
+            raise ValueError("cluster-robust SEs need at least two clusters per group")
+        centred = s - s.mean(axis=0)
+        meat += ncl / (ncl - 1) * centred.T @ centred
+    bread = model.observed_information(theta) if information == "observed" else expected_info
+    bread_inv = np.linalg.inv(bread)
+    v = bread_inv @ meat @ bread_inv
+    return 0.5 * (v + v.T)
+
+
+def _estimates_table(model: RAMModel, theta: np.ndarray, vcov: np.ndarray, vcov_cluster: np.ndarray | None):
+    pt = model.pt
+    est = model.row_values(theta)
+    std = model.standardized_rows(theta)
+    records = []
+    for rid, r in enumerate(pt.rows):
+        rec = {"lhs": r.lhs, "op": r.op, "rhs": r.rhs, "group": r.group + 1, "label": r.label, "est": est[rid]}
+        se = math.sqrt(vcov[r.index, r.index]) if r.index >= 0 else 0.0
+        rec.update(_inference(est[rid], se))
+        rec["std.all"] = std[rid]
+        if vcov_cluster is not None:
+            sec = math.sqrt(vcov_cluster[r.index, r.index]) if r.index >= 0 else 0.0
+            rec.update(_inference(est[rid], sec, ".cluster"))
+        rec["free"] = r.index + 1
+        rec["exo"] = int(r.exo)
+        rec["user"] = int(r.user)
+        records.append(rec)
+    for d in pt.definitions:
+        res = _defined_values(model, theta, vcov, vcov_cluster, d.expr)
+        rec = {"lhs": d.name, "op": ":=", "rhs": d.expr, "group": 0, "label": d.name, "est": res["est"]}
+        rec.update(_inference(res["est"], res["se"]))
+        rec["std.all"] = res["std"]
+        if vcov_cluster is not None:
+            rec.update(_inference(res["est"], res["se.cluster"], ".cluster"))
+        rec["free"] = 0
+        rec["exo"] = 0
+        rec["user"] = 1
+        records.append(rec)
+    table = pd.DataFrame.from_records(records)
+    first = ESTIMATE_COLUMNS + ([c for c in ("se.cluster", "z.cluster", "pvalue.cluster", "ci.lower.cluster",
+                                            "ci.upper.cluster") if vcov_cluster is not None])
+    return table[first + [c for c in table.columns if c not in first]]
+
+
+def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, group=None):
+    func = compile_expression(expr)
+
+    def unstd(t):
+        return func(_evaluate_definitions(model, _label_values(model, t)))
+
+    def stdz(t):
+        std = model.standardized_rows(t)
+        return func(_evaluate_definitions(model, _label_values(model, t, std=std, group=group)))
+
+    out = {}
+    target = stdz if standardized else unstd
+    est, se, grad = _delta(target, theta, vcov)
+    out["est"], out["se"] = est, se
+    if vcov_cluster is not None:
+        var = float(grad @ vcov_cluster @ grad)
+        out["se.cluster"] = math.sqrt(var) if var >= 0 else float("nan")
+    if not standardized:
+        try:
+            out["std"] = stdz(theta)
+        except (KeyError, ValueError):
+            out["std"] = float("nan")
+    return out
+
+
+def _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster, message, iterations) -> SEMFit:
+    pt = model.pt
+    records = []
+    for r in pt.rows:
+        rec = {"lhs": r.lhs, "op": r.op, "rhs": r.rhs, "group": r.group + 1, "label": r.label}
+        for c in ESTIMATE_COLUMNS[5:]:
+            rec[c] = float("nan")
+        if cluster:
+            for c in ("se.cluster", "z.cluster", "pvalue.cluster", "ci.lower.cluster", "ci.upper.cluster"):
+                rec[c] = float("nan")
+        rec["free"] = r.index + 1
+        rec["exo"] = int(r.exo)
+        rec["user"] = int(r.user)
+        records.append(rec)
+    fit_indices = {k: float("nan") for k in FIT_INDEX_NAMES}
+    fit_indices.update({"npar": pt.npar, "nobs": model.ntotal, "ngroups": model.ngroups, "df": _ndat(model) - pt.npar})
+    return SEMFit(
+        estimates=pd.DataFrame.from_records(records),
+        fit_indices=fit_indices,
+        converged=False,
+        iterations=int(iterations),
+        message=message,
+        vcov=pd.DataFrame(np.full((pt.npar, pt.npar), np.nan), index=names, columns=names),
+        spec_full=spec_full,
+        spec=spec,
+        nobs=nobs,
+        group=group,
+        group_labels=[str(x) for x in group_labels] if group else [],
+        cluster=cluster,
+        vcov_cluster=None,
+        warnings=[],
+        _model=model,
+        _theta=None,
+    )
+
+
+# ------------------------------------------------------------ public helpers
+@_with_single_thread_blas
+def defined(fit: SEMFit, name: str, expr: str, *, standardized: bool = False, group: int | None = None) -> dict:
+    """lavaan ``:=``: a function of labelled parameters with delta-method inference.
+
+    ``expr`` uses parameter labels (and ``:=`` names of the spec) with R arithmetic
+    (``+ - * / ^``, exp, log, sqrt, abs). With ``standardized=True`` the labels take
+    their std.all values (of the first row with that label, or of 1-based ``group``)
+    and the SE is the delta method on that function of the free parameters.
+    """
+    if not fit.converged or fit._model is None or fit._theta is None:
+        raise ValueError(f"the model did not converge ({fit.message}); no defined parameter")
+    model = fit._model
+    known = set(model.pt.label_index) | set(model.pt.label_fixed) | {d.name for d in model.pt.definitions}
+    unknown = [n for n in expression_names(expr) if n not in known]
+    if unknown:
+        raise ValueError(f"unknown labels in {expr!r}: {unknown}; labels: {sorted(known)}")
+    vcov = fit.vcov.to_numpy()
+    vcov_cluster = None if fit.vcov_cluster is None else fit.vcov_cluster.to_numpy()
+    res = _defined_values(model, fit._theta, vcov, vcov_cluster, expr, standardized=standardized,
+                          group=None if group is None else group - 1)
+    out = {"name": name, "expr": expr, "standardized": standardized, "est": res["est"]}
+    out.update(_inference(res["est"], res["se"]))
+    if vcov_cluster is not None:
+        out.update(_inference(res["est"], res["se.cluster"], ".cluster"))
+    if not standardized:
+        out["std.all"] = res["std"]
+    return out
+
+
+def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
+    """Likelihood-ratio (chi-square difference) test of nested ML models."""
+    for f, role in ((restricted, "restricted"), (free, "free")):
+        if not f.converged:
+            raise ValueError(f"the {role} model did not converge: {f.message}")
+    if restricted.fit_indices["nobs"] != free.fit_indices["nobs"]:
+        raise ValueError("models were fitted to different numbers of observations")
+    chisq_diff = restricted.fit_indices["chisq"] - free.fit_indices["chisq"]
+    df_diff = restricted.fit_indices["df"] - free.fit_indices["df"]
+    if df_diff <= 0:
+        raise ValueError(f"the restricted model must have more degrees of freedom (df difference {df_diff})")
+    return {
+        "chisq_diff": float(chisq_diff),
+        "df_diff": int(df_diff),
+        "pvalue": float(stats.chi2.sf(max(chisq_diff, 0.0), df_diff)),
+        "cfi_diff": float(restricted.fit_indices["cfi"] - free.fit_indices["cfi"]),
+        "rmsea_diff": float(restricted.fit_indices["rmsea"] - free.fit_indices["rmsea"]),
+    }
+
+
+INVARIANCE_LEVELS = {
+    "configural": (),
+    "metric": ("loadings",),
+    "scalar": ("loadings", "intercepts"),
+}
+
+
+def invariance_models(cfa_spec: str, data: pd.DataFrame, group: str, **kwargs) -> dict[str, SEMFit]:
+    """Fit configural, metric and scalar models (lavaan ``group.equal``)."""
+    return {
+        level: fit(cfa_spec, data, group=group, group_equal=equal, **kwargs)
+        for level, equal in INVARIANCE_LEVELS.items()
+    }
+
+
+def invariance_table(fits: dict[str, SEMFit]) -> pd.DataFrame:
+    """Fit and difference statistics of nested invariance models (each vs the previous)."""
+    rows = []
+    previous = None
+    for level, f in fits.items():
+        fi = f.fit_indices
+        row = {"model": level, "converged": f.converged, "chisq": fi["chisq"], "df": fi["df"], "pvalue": fi["pvalue"],
+               "cfi": fi["cfi"], "tli": fi["tli"], "rmsea": fi["rmsea"], "srmr": fi["srmr"],
+               "chisq.diff": np.nan, "df.diff": np.nan, "pvalue.diff": np.nan, "cfi.diff": np.nan,
+               "rmsea.diff": np.nan}
+        if previous is not None and f.converged and previous.converged:
+            test = lr_test(f, previous)
+            row.update({"chisq.diff": test["chisq_diff"], "df.diff": test["df_diff"], "pvalue.diff": test["pvalue"],
+                        "cfi.diff": test["cfi_diff"], "rmsea.diff": test["rmsea_diff"]})
+        rows.append(row)
+        previous = f
+    return pd.DataFrame(rows).set_index("model")
+
+
+def invariance(cfa_spec: str, data: pd.DataFrame, group: str, **kwargs) -> pd.DataFrame:
+    """Configural / metric / scalar invariance table (chisq, df, CFI, RMSEA, and
+    chi-square difference, df difference, p and CFI change vs the previous level)."""
+    return invariance_table(invariance_models(cfa_spec, data, group, **kwargs))
