@@ -34,6 +34,14 @@ def exhibit_outputs(exhibit, figure=True, tex=True):
         out["svg"] = f"{d}/figure.svg"
     EXHIBIT_TARGETS.extend(out.values())
     EXHIBIT_META.append(out["meta"])
+    if figure:
+        # exhibit figures also appear in Snakemake's own report (snakemake --report)
+        out["png"] = report(
+            out["png"],
+            caption="../templates/snakemake_exhibit.rst",
+            category="Exhibits",
+            labels={"exhibit": exhibit, "file": "figure"},
+        )
     return out
 
 

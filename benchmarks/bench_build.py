@@ -1,0 +1,132 @@
+"""Build times of the whole workflow: cold full build, no-op rerun, one-script edit.
+
+Each scenario runs the real workflow on the default config in a private copy of the repository
+(tracked and not-ignored files), so the repository's own results/ is never touched:
+  cold        `snakemake --cores N` from nothing (synthetic cohort, every exhibit, the report)
+  no-op       the same command again: nothing to do
+  one edit    a comment appended to one exhibit's script: that exhibit and the report rebuild
+The targets (issue: 2 cores, default cohort) are cold <= 90 s, no-op <= 5 s, one edit <= 15 s.
+
+Run:  python benchmarks/bench_build.py [--cores 2] [--repeat 1] [--json benchmarks/results/build.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = {"cold": 90.0, "no-op": 5.0, "one edit": 15.0}
+_NOT_COPIED = re.compile(r"^(results|\.snakemake|\.git|\.venv|venv|benchmarks/results)(/|$)")
+
+
+def repository_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                         capture_output=True, check=True).stdout
+    return sorted(f for f in out.decode().split("\0") if f and not _NOT_COPIED.match(f) and (REPO / f).is_file())
+
+
+def copy_repository(dst: Path) -> None:
+    for f in repository_files():
+        (dst / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / f, dst / f)
+
+
+def run_snakemake(workdir: Path, cores: int) -> tuple[float, int]:
+    """Wall time of one `snakemake --cores N` and the number of jobs it ran."""
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores)], cwd=workdir, env=env,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"snakemake failed in {workdir}:\n{proc.stderr[-4000:]}")
+    done = re.findall(r"(\d+) of (\d+) steps", proc.stderr + proc.stdout)
+    jobs = int(done[-1][0]) if done else 0
+    return seconds, jobs
+
+
+def edited_script(workdir: Path) -> Path:
+    """The script of the first exhibit rule that has a script of its own."""
+    proc = subprocess.run([sys.executable, "workflow/scripts/exhibit_index.py", "--json", "--repo", str(workdir)],
+                          cwd=workdir, capture_output=True, text=True, check=True)
+    rules = json.loads(proc.stdout)
+    scripts = [r["script"] for r in rules if r["script"]]
+    own = [s for s in scripts if scripts.count(s) == 1]
+    if not own:
+        sys.exit("no exhibit rule with a script of its own: nothing to edit")
+    return workdir / own[0]
+
+
+def rule_seconds(workdir: Path) -> float:
+    """Sum of the rules' own runtimes (Snakemake benchmark files) of the last run of each job."""
+    total = 0.0
+    for tsv in (workdir / "results" / "benchmarks").glob("**/*.tsv"):
+        lines = tsv.read_text().splitlines()
+        if len(lines) >= 2:
+            total += float(lines[-1].split("\t")[0])
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1, help="repetitions of each scenario (median reported)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copies")
+    args = parser.parse_args()
+
+    times: dict[str, list[float]] = {k: [] for k in TARGETS}
+    jobs: dict[str, int] = {}
+    rules_total = 0.0
+    script_name = ""
+    for _ in range(args.repeat):
+        workdir = Path(tempfile.mkdtemp(prefix="lwo-bench-"))
+        try:
+            copy_repository(workdir)
+            t, jobs["cold"] = run_snakemake(workdir, args.cores)
+            times["cold"].append(t)
+            rules_total = rule_seconds(workdir)
+            t, jobs["no-op"] = run_snakemake(workdir, args.cores)
+            times["no-op"].append(t)
+            script = edited_script(workdir)
+            script_name = script.relative_to(workdir).as_posix()
+            with open(script, "a", encoding="utf-8") as fh:
+                fh.write("\n# benchmark edit\n")
+            t, jobs["one edit"] = run_snakemake(workdir, args.cores)
+            times["one edit"].append(t)
+        finally:
+            if args.keep:
+                print(f"kept {workdir}")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"Build times, {args.cores} cores, median of {args.repeat} ({platform.python_version()}, "
+          f"{os.cpu_count()} CPUs on this machine)")
+    print(f"{'scenario':<10} {'seconds':>8} {'jobs':>5} {'target':>8}  met")
+    result = {}
+    for name, target in TARGETS.items():
+        median = statistics.median(times[name])
+        met = median <= target
+        result[name] = {"seconds": round(median, 2), "jobs": jobs[name], "target_seconds": target, "met": met}
+        print(f"{name:<10} {median:>8.1f} {jobs[name]:>5} {target:>8.0f}  {'yes' if met else 'NO'}")
+    print(f"one edit = {script_name}; the cold build's rules ran {rules_total:.1f} s in total "
+          f"(sum over jobs of their own runtimes, Snakemake benchmark files)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"cores": args.cores, "repeat": args.repeat, "edited_script": script_name,
+                                         "rule_seconds_cold": round(rules_total, 2), "scenarios": result},
+                                        indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

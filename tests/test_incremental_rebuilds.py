@@ -1,0 +1,266 @@
+"""Incremental rebuilds, proven on the real workflow by the jobs Snakemake plans.
+
+The repository's files are copied into a temporary directory and the default build is run there
+once (shared with the report tests through `built_workflow`). Then, for each change, a dry run
+lists the planned jobs and the change is undone:
+  (a) a second run plans nothing;
+  (b) editing one exhibit's script plans that exhibit and the report, nothing else;
+  (c) changing a config parameter plans the rules that use it, what depends on them, and the
+      report (which shows the config), nothing else;
+  (d) changing the data (the synthetic cohort's seed) plans everything downstream of the data,
+      and not the exhibits that do not read it.
+What "depends on" means is read from Snakemake's rule graph (`--rulegraph`), and which rules use
+a parameter from the rule files' text, so the expected sets do not come from the planner under test.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CORES = "2"
+# files that are not part of the workflow's sources, whatever git says
+_NOT_COPIED = re.compile(r"^(results|\.snakemake|\.git|\.venv|venv|benchmarks/results)(/|$)")
+
+
+# ----------------------------------------------------------------------------------------------
+# Running the workflow in a private copy (also used by test_report.py and test_report_browser.py)
+# ----------------------------------------------------------------------------------------------
+def repository_files(repo: Path = REPO) -> list[str]:
+    """The workflow's source files: tracked and not-ignored files of the work tree."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             cwd=repo, capture_output=True, check=True, timeout=60).stdout
+        files = [f for f in out.decode().split("\0") if f]
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout (e.g. an archive)
+        files = [p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file()]
+    return sorted(f for f in files if not _NOT_COPIED.match(f) and (repo / f).is_file())
+
+
+def copy_repository(dst: Path, repo: Path = REPO) -> Path:
+    for f in repository_files(repo):
+        target = dst / f
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo / f, target)
+    return dst
+
+
+def snakemake(workdir: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+    """Run Snakemake (of this Python environment) in `workdir`; fail with its output if it fails."""
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", CORES, *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed in {workdir}:\n{proc.stdout[-4000:]}\n"
+                             f"{proc.stderr[-8000:]}")
+    return proc
+
+
+_RULE_HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\S+):$")
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, list[str]]:
+    """The jobs a dry run plans, as {rule: [reason of each job]} (the `all` target left out)."""
+    proc = snakemake(workdir, "--dry-run", *args)
+    text = proc.stdout + proc.stderr
+    jobs: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        m = _RULE_HEADER.match(line.strip())
+        if m:
+            current = m.group(1)
+            jobs.setdefault(current, [])
+        elif current and line.strip().startswith("reason:"):
+            jobs[current].append(line.strip()[len("reason:"):].strip())
+            current = None
+    jobs.pop("all", None)
+    if not jobs and "Nothing to be done" not in text:
+        raise AssertionError(f"could not read the planned jobs from the dry run:\n{text[-3000:]}")
+    return jobs
+
+
+def rule_graph(workdir: Path, *args: str) -> dict[str, set[str]]:
+    """{rule: rules that consume its outputs} from `snakemake --rulegraph` (dot)."""
+    proc = snakemake(workdir, "--rulegraph", "--forceall", *args)
+    labels = dict(re.findall(r'^\s*(\d+)\[label = "([^"]+)"', proc.stdout, flags=re.MULTILINE))
+    graph = {name: set() for name in labels.values()}
+    for a, b in re.findall(r"^\s*(\d+) -> (\d+)", proc.stdout, flags=re.MULTILINE):
+        graph[labels[a]].add(labels[b])
+    if not graph:
+        raise AssertionError(f"no rule graph in the output of --rulegraph:\n{proc.stdout[-2000:]}")
+    return graph
+
+
+def downstream(graph: dict[str, set[str]], start) -> set[str]:
+    """The rules in `start` and every rule that depends on them, directly or not."""
+    seen, todo = set(), list(start)
+    while todo:
+        r = todo.pop()
+        if r not in seen:
+            seen.add(r)
+            todo.extend(graph.get(r, ()))
+    return seen
+
+
+_BUILT: dict[str, Path] = {}
+
+
+def built_workflow(tmp_path_factory) -> Path:
+    """A private copy of the repository with the default build done (once per test session).
+    Tests may read it and dry-run in it; a test that changes a file must restore it exactly."""
+    if "default" not in _BUILT:
+        root = tmp_path_factory.getbasetemp() / "built-workflow"
+        copy_repository(root)
+        snakemake(root)
+        _BUILT["default"] = root
+    return _BUILT["default"]
+
+
+def exhibit_rules(workdir: Path) -> list[dict]:
+    proc = subprocess.run([sys.executable, "workflow/scripts/exhibit_index.py", "--json", "--repo", str(workdir)],
+                          cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def rule_bodies(workdir: Path) -> dict[str, str]:
+    """{rule: its text} from the rule files (a rule's text runs to the next top-level line)."""
+    bodies = {}
+    files = [workdir / "Snakefile", *sorted((workdir / "workflow" / "rules").glob("*.smk"))]
+    for f in files:
+        name, lines = None, []
+        for line in f.read_text(encoding="utf-8").splitlines() + [""]:
+            m = re.match(r"^(?:rule|checkpoint) (\w+):", line)
+            if m or (name and line and not line[0].isspace() and not line.startswith("#")):
+                if name:
+                    bodies[name] = "\n".join(lines)
+                name, lines = (m.group(1), []) if m else (None, [])
+            elif name:
+                lines.append(line)
+        if name:
+            bodies[name] = "\n".join(lines)
+    return bodies
+
+
+class restored:
+    """Change a file for the duration of a block; put back its bytes and its time stamp after."""
+
+    def __init__(self, path: Path, new_text: str):
+        self.path, self.new_text = Path(path), new_text
+
+    def __enter__(self):
+        self.old = self.path.read_bytes()
+        self.stat = self.path.stat()
+        self.path.write_text(self.new_text, encoding="utf-8")
+        return self.path
+
+    def __exit__(self, *exc):
+        self.path.write_bytes(self.old)
+        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
+
+
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return built_workflow(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def graph(workdir):
+    return rule_graph(workdir)
+
+
+@pytest.mark.slow
+def test_a_second_run_plans_nothing(workdir):
+    assert planned_jobs(workdir) == {}
+
+
+@pytest.mark.slow
+def test_b_editing_one_exhibit_script_rebuilds_that_exhibit_and_the_report(workdir, graph):
+    rules = exhibit_rules(workdir)
+    if not rules:
+        pytest.skip("the workflow has no exhibit rule yet")
+    # the first and the last exhibit, each with a script of its own
+    by_script: dict[str, list[str]] = {}
+    for r in rules:
+        by_script.setdefault(r["script"], []).append(r["rule"])
+    candidates = [r for r in rules if r["script"] and len(by_script[r["script"]]) == 1]
+    assert candidates, "no exhibit rule has a script of its own"
+    for ex in {c["rule"]: c for c in (candidates[0], candidates[-1])}.values():
+        script = workdir / ex["script"]
+        with restored(script, script.read_text(encoding="utf-8") + "\n# an edit\n"):
+            planned = planned_jobs(workdir)
+        expected = downstream(graph, [ex["rule"]]) - {"all"}
+        assert "report" in expected
+        assert set(planned) == expected, f"editing {ex['script']}: planned {sorted(planned)}"
+        assert all("Code has changed" in reason for reason in planned[ex["rule"]])
+    assert planned_jobs(workdir) == {}, "undoing the edit must leave nothing to do"
+
+
+# (config section, key, new value) in order of preference: the first one some rule uses is tested
+PARAMETERS = [("privacy", "min_cell", 5), ("bootstrap", "resamples", 200), ("bootstrap", "seed", 8)]
+
+
+@pytest.mark.slow
+def test_c_changing_a_parameter_rebuilds_the_rules_that_use_it_and_what_depends_on_them(workdir, graph, tmp_path):
+    bodies = {r: b for r, b in rule_bodies(workdir).items() if r in graph and r != "report"}
+    chosen = None
+    for section, key, value in PARAMETERS:
+        uses = re.compile(r"""config\[\s*["']%s["']\s*\]|config_slice\(\s*["']%s["']""" % (section, section))
+        users = {r for r, body in bodies.items() if uses.search(body)}
+        if users:
+            chosen = (section, key, value, users)
+            break
+    if chosen is None:
+        pytest.skip("no rule uses any of the parameters " + ", ".join(f"{s}.{k}" for s, k, _ in PARAMETERS))
+    section, key, value, users = chosen
+    override = tmp_path / "override.yaml"
+    override.write_text(json.dumps({section: {key: value}}), encoding="utf-8")
+    planned = planned_jobs(workdir, "--configfile", str(override))
+
+    expected = (downstream(graph, users) | {"report"}) - {"all"}
+    assert set(planned) == expected, f"changing {section}.{key}: planned {sorted(planned)}, expected {sorted(expected)}"
+    # not vacuous: something depends on it, and most of the workflow does not
+    assert users and len(expected) < len(set(graph) - {"all"})
+    assert planned_jobs(workdir) == {}
+
+
+@pytest.mark.slow
+def test_d_changing_the_data_rebuilds_everything_downstream_of_it(workdir, graph, tmp_path):
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text(encoding="utf-8"))
+    if config["data"]["source"] != "synthetic":
+        pytest.skip("the default config does not use the synthetic cohort")
+    override = tmp_path / "override.yaml"
+    override.write_text(json.dumps({"synthetic": {"seed": config["synthetic"]["seed"] + 1}}), encoding="utf-8")
+    planned = planned_jobs(workdir, "--configfile", str(override))
+
+    expected = downstream(graph, ["synthetic_cohort"]) - {"all"}
+    assert {"synthetic_cohort", "analysis_data", "report"} <= expected
+    assert set(planned) == expected, f"planned {sorted(planned)}, expected {sorted(expected)}"
+    # exhibits that read only published data (focus groups, interviews) are not rebuilt
+    untouched = set(graph) - expected - {"all"}
+    assert not (untouched & set(planned))
+    assert planned_jobs(workdir) == {}
+
+
+def test_rule_bodies_and_downstream_on_a_small_example(tmp_path):
+    """The functions the expected job sets come from, on a workflow written out here."""
+    (tmp_path / "workflow" / "rules").mkdir(parents=True)
+    (tmp_path / "Snakefile").write_text('include: "x"\n\nrule all:\n    input: "b"\n')
+    (tmp_path / "workflow" / "rules" / "x.smk").write_text(
+        '# comment\nrule a:\n    output: "a"\n    params: m=config["privacy"]["min_cell"]\n'
+        '    shell: "touch {output}"\n\n\nX = 1\n\nrule b:\n    input: "a"\n    output: "b"\n')
+    bodies = rule_bodies(tmp_path)
+    assert set(bodies) == {"all", "a", "b"}
+    assert 'config["privacy"]' in bodies["a"] and "privacy" not in bodies["b"]
+    graph = {"a": {"b"}, "b": {"all"}, "c": {"all"}, "all": set()}
+    assert downstream(graph, ["a"]) == {"a", "b", "all"}
+    assert downstream(graph, ["c"]) == {"c", "all"}
