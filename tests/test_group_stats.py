@@ -545,6 +545,17 @@ def test_suppress_both_directions_leaves_no_single_hidden_cell():
     assert all(r.sum() != 1 for r in hidden) and all(c.sum() != 1 for c in hidden.T)
 
 
+def test_suppress_single_count_column_hides_a_second_cell():
+    # one column of counts whose total is published (e.g. a sample's race shares): a lone
+    # hidden 9 would be the total minus the others, so the next smallest count goes too
+    t = pd.DataFrame({"race": ["Black", "White", "Asian", "Other"], "n": [400, 330, 26, 9]})
+    out, statement = gs.suppress_small_cells(t, ["n"], complementary="both")
+    assert list(out["n"]) == [400, 330, "‡", "‡"]
+    assert "1 further cell is suppressed" in statement
+    out, _ = gs.suppress_small_cells(t, ["n"], complementary="rows")  # rows only: nothing to pair
+    assert list(out["n"]) == [400, 330, 26, "‡"]
+
+
 # --------------------------------------------------------------------------- bad input
 def test_clear_errors_for_bad_input():
     df = two_groups([1.0, 2.0], [3.0, 4.0])

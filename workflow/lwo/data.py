@@ -36,7 +36,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from lwo.codebook import Codebook
 
@@ -270,7 +269,9 @@ def _column_specs(table: str, codebook: Codebook) -> dict[str, dict]:
     return specs
 
 
-def _pandera_schema(specs: dict[str, dict]) -> pa.DataFrameSchema:
+def _pandera_schema(specs: dict[str, dict]) -> "pa.DataFrameSchema":
+    import pandera.pandas as pa  # imported here: every script imports this module, few validate
+
     columns = {}
     for name, spec in specs.items():
         checks = []
@@ -373,6 +374,8 @@ def _check_ids(typed: pd.DataFrame, specs: dict, file, unit: str) -> None:
 
 
 def _check_values(typed: pd.DataFrame, specs: dict, file, unit: str) -> None:
+    import pandera.pandas as pa
+
     try:
         _pandera_schema(specs).validate(typed, lazy=True)
     except pa.errors.SchemaErrors as err:

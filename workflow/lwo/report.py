@@ -321,7 +321,8 @@ def comparison_rows(ex: Exhibit) -> list[dict]:
             "reproduced": format_number(rec.get("reproduced")) if _as_float(rec.get("reproduced")) is not None
             else ("" if _is_missing(rec.get("reproduced")) else str(rec["reproduced"])),
             "ci": f"[{format_number(lo)}, {format_number(hi)}]" if kind == "interval" else "",
-            "agrees": agrees if agrees in ("yes", "no") else "not estimable",
+            # "not applicable": published context (e.g. site descriptors) shown, not tested
+            "agrees": agrees if agrees in ("yes", "no", "not applicable") else "not estimable",
             "basis": "" if _is_missing(rec.get("basis")) else str(rec["basis"]),
             "kind": kind,
         })
@@ -331,7 +332,8 @@ def comparison_rows(ex: Exhibit) -> list[dict]:
 def fidelity_summary(exhibits: list[Exhibit], published: pd.DataFrame | None) -> dict:
     """How many published values the reproduction matches, by kind of comparison, and every
     one it does not match; published values no exhibit compared are counted with the reason."""
-    rows = [r for ex in exhibits for r in comparison_rows(ex)]
+    all_rows = [r for ex in exhibits for r in comparison_rows(ex)]
+    rows = [r for r in all_rows if r["agrees"] != "not applicable"]
     kinds = {}
     for kind, label in (("interval", "Published number inside the reproduced 95% CI"),
                         ("number", "Published number equal to the reproduced estimate (two decimals)"),
@@ -340,7 +342,7 @@ def fidelity_summary(exhibits: list[Exhibit], published: pd.DataFrame | None) ->
         kinds[kind] = {"label": label, "total": len(sel), "agree": sum(r["agrees"] == "yes" for r in sel),
                        "disagree": sum(r["agrees"] == "no" for r in sel),
                        "not_estimable": sum(r["agrees"] == "not estimable" for r in sel)}
-    compared = {(r["exhibit"], r["key"]) for r in rows}
+    compared = {(r["exhibit"], r["key"]) for r in all_rows}
     by_id = {ex.exhibit: ex for ex in exhibits}
     not_compared = []
     if published is not None:

@@ -1,0 +1,463 @@
+"""The descriptive, group-comparison and qualitative exhibits (3-7, 11, 28, 32-44, FG, TI).
+
+Two kinds of check:
+
+* on the real workflow output: the family's rules are built by Snakemake in a private copy of
+  the repository (the synthetic cohort, its analysis data and the 22 exhibits; a Snakefile
+  with only the data and these rule files, so another family's rule cannot break it), then
+  every exhibit's files, sections, notes, published-vs-reproduced rows, small-cell
+  suppression and a set of its numbers are checked, the numbers against independent
+  computations (scipy, statsmodels formulas, direct counts) on the same analysis data;
+* on small hand-made inputs: a site without mathematics teachers, a sample without White
+  students and a missing subject group each give "not estimable: n = ..." rows, not a crash
+  or an unexplained blank.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as st
+import statsmodels.formula.api as smf
+from statsmodels.stats.anova import anova_lm
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "workflow" / "scripts"
+FAMILY_RULE_FILES = ["sample", "rq1_group_differences", "rq2_opportunities", "rq3_context",
+                     "qualitative"]
+SECTIONS = {**{e: "Study design" for e in ("3", "4", "5", "6", "7", "11")},
+            "28": "RQ1c: Black and White students",
+            **{str(e): "RQ2: Opportunities for collaboration" for e in range(32, 40)},
+            **{str(e): "RQ3: School context" for e in range(40, 45)},
+            "FG": "Qualitative evidence", "TI": "Qualitative evidence"}
+EXHIBITS = list(SECTIONS)
+WITH_FIGURE = {"4", "5", "28", *(str(e) for e in range(32, 45))}
+MARKER = "‡"
+AGREES = {"yes", "no", "not estimable", "not applicable"}
+MIN_CELL = 10
+NESTED_STUDENTS = {"28", "32", "34", "35", "36", "39"}
+TEACHERS_ONLY = {"33", "37", "38", "40", "41", "42", "43", "44"}
+COUNT_TABLES = {"4": ["n"], "5": ["n"], "32": ["n"], "33": ["n"], "34": ["observed"],
+                "6": ["students", "surveys", "surveys_math", "surveys_ela",
+                      "focus_group_all_black", "focus_group_mixed_race"],
+                "7": ["teachers", "survey_math", "survey_ela", "survey_other_subject",
+                      "interviewed_math", "interviewed_ela"]}
+
+
+# --------------------------------------------------------------------------- building
+def family_snakefile() -> str:
+    head = (REPO / "Snakefile").read_text(encoding="utf-8").split("include:")[0]
+    includes = ["common", "data", *FAMILY_RULE_FILES]
+    return head + "".join(f'include: "workflow/rules/{r}.smk"\n' for r in includes)
+
+
+def family_targets() -> list[str]:
+    ids = []
+    for name in FAMILY_RULE_FILES:
+        text = (REPO / "workflow" / "rules" / f"{name}.smk").read_text(encoding="utf-8")
+        ids += re.findall(r'exhibit_outputs\("([^"]+)"', text)
+    return [f"results/exhibits/{i}/meta.json" for i in ids]
+
+
+def copy_sources(dst: Path) -> Path:
+    for part in ("Snakefile", "config", "workflow", "data/published", "environment.yml",
+                 "requirements.txt"):
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            (dst / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / part)
+    (dst / "family.smk").write_text(family_snakefile(), encoding="utf-8")
+    return dst
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    work = copy_sources(tmp_path_factory.mktemp("family"))
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
+                                                 os.environ.get("PATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", "family.smk", "--cores", "2",
+                           *family_targets()], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    return work
+
+
+def exhibit(work: Path, ex: str) -> SimpleNamespace:
+    d = work / "results" / "exhibits" / ex
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_csv(d / name, dtype=str, keep_default_na=False)
+
+    return SimpleNamespace(dir=d, table=read("table.csv"), comparison=read("comparison.csv"),
+                           meta=json.loads((d / "meta.json").read_text(encoding="utf-8")))
+
+
+def analysis(work: Path, table: str) -> pd.DataFrame:
+    return pd.read_csv(work / "results" / "data" / "analysis" / f"{table}.csv",
+                       dtype={"classroom_id": str, "teacher_id": str, "student_id": str})
+
+
+def num(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce")
+
+
+# --------------------------------------------------------------------------- real outputs
+@pytest.mark.slow
+def test_every_exhibit_has_its_files_and_section(built):
+    assert {t.split("/")[2] for t in family_targets()} == set(EXHIBITS)
+    for ex in EXHIBITS:
+        e = exhibit(built, ex)
+        expected = {"table.csv", "comparison.csv", "meta.json", "table.tex"}
+        if ex in WITH_FIGURE:
+            expected |= {"figure.png", "figure.svg"}
+        assert expected <= {p.name for p in e.dir.iterdir()}, ex
+        assert e.meta["section"] == SECTIONS[ex], ex
+        assert e.meta["status"] == "ok" and len(e.table) > 0, ex
+        assert "\\toprule" in (e.dir / "table.tex").read_text(encoding="utf-8"), ex
+
+
+@pytest.mark.slow
+def test_every_published_value_is_set_beside_its_reproduction(built):
+    published = pd.read_csv(REPO / "data" / "published" / "published_values.csv", dtype=str,
+                            keep_default_na=False)
+    for ex in EXHIBITS:
+        comp = exhibit(built, ex).comparison
+        keys = set(published.loc[published["exhibit"] == ex, "key"])
+        assert keys <= set(comp["key"]), (ex, keys - set(comp["key"]))
+        assert set(comp["agrees"]) <= AGREES, ex
+        assert (comp["reproduced"] != "").all() and (comp["published"] != "").all(), ex
+    # Exhibit 38 shows the count published with Exhibit 37 (one family of seven areas)
+    assert "teacher_subject_differences" in set(exhibit(built, "38").comparison["key"])
+    # the report's group comparisons are judged on direction and significance
+    comp = exhibit(built, "28").comparison
+    assert comp["basis"].str.contains("direction and significance").all()
+
+
+@pytest.mark.slow
+def test_row_tables_carry_statement_reproduction_and_agreement(built):
+    for ex in ("28", "35", "36", "37", "38", "39", "40", "41", "42", "43", "44", "FG", "TI"):
+        t = exhibit(built, ex).table
+        assert {"published", "reproduced", "agrees"} <= set(t.columns), ex
+        annotated = t[t["published"] != ""]
+        assert len(annotated) > 0, ex
+        assert (annotated["reproduced"] != "").all(), ex
+        for value in annotated["agrees"]:
+            assert set(value.split(" | ")) <= AGREES, (ex, value)
+
+
+@pytest.mark.slow
+def test_notes_state_missing_data_correction_suppression_and_clustering(built):
+    for ex in EXHIBITS:
+        notes = " ".join(exhibit(built, ex).meta["notes"])
+        assert "Multiple comparisons:" in notes, ex
+        assert "Missing data:" in notes, ex
+        if ex not in ("11", "FG", "TI"):
+            assert re.search(r"n excluded: \d+", notes), ex
+        if ex in COUNT_TABLES:
+            assert "suppressed" in notes, ex
+        if ex in NESTED_STUDENTS:
+            assert "classroom-clustered" in notes, ex
+        if ex in TEACHERS_ONLY:
+            assert "No clustered sensitivity" in notes, ex
+    assert "Holm (m = 8)" in " ".join(exhibit(built, "28").meta["notes"])
+    for ex in ("FG", "TI"):
+        table = exhibit(built, ex).table
+        assert (table["caveat"].str.len() > 50).all(), ex
+
+
+@pytest.mark.slow
+def test_no_small_count_and_no_student_id_is_shown(built):
+    for ex, columns in COUNT_TABLES.items():
+        t = exhibit(built, ex).table
+        for col in columns:
+            values = t[col]
+            shown = num(values[values != MARKER])
+            assert shown.notna().all(), (ex, col)
+            assert (shown >= MIN_CELL).all(), (ex, col, shown[shown < MIN_CELL].tolist())
+    ids = set(analysis(built, "students")["student_id"])
+    pattern = re.compile("|".join(re.escape(i) for i in sorted(ids)[:200]))
+    for path in (built / "results" / "exhibits").rglob("*"):
+        if path.suffix in (".csv", ".tex", ".json", ".svg"):
+            assert not pattern.search(path.read_text(encoding="utf-8")), path
+
+
+@pytest.mark.slow
+def test_sample_counts_match_direct_counts(built):
+    students = analysis(built, "students")
+    t6 = exhibit(built, "6").table.set_index("site")
+    assert int(t6.loc["All sites", "students"]) == len(students)
+    assert int(t6.loc["All sites", "surveys_math"]) == int(
+        ((students["surveyed"] == 1) & (students["subject"] == "math")).sum())
+    surveyed = students[(students["surveyed"] == 1) & students["race"].notna()]
+    k, n = int((surveyed["race"] == "Black").sum()), len(surveyed)
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="beta")  # Clopper-Pearson
+    row = exhibit(built, "5").comparison.set_index("key").loc["share_black_sample"]
+    assert float(row["reproduced"]) == pytest.approx(k / n, abs=1e-6)
+    assert float(row["ci_lower"]) == pytest.approx(lo, abs=1e-6)
+    assert float(row["ci_upper"]) == pytest.approx(hi, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_chi_square_of_exhibit_34_against_scipy(built):
+    s = analysis(built, "students")
+    s = s[(s["surveyed"] == 1) & s["subject"].isin(["ela", "math"])]
+    s = s.dropna(subset=["collab_length"])
+    ref = st.chi2_contingency(pd.crosstab(s["subject"], s["collab_length"]), correction=False)
+    t = exhibit(built, "34").table
+    assert float(t["chi2"].iloc[0]) == pytest.approx(ref.statistic, rel=1e-5)
+    assert float(t["p"].iloc[0]) == pytest.approx(ref.pvalue, rel=1e-4, abs=1e-6)
+    v = np.sqrt(ref.statistic / (len(s) * 1))  # 2 x 3 table: min(r, c) - 1 = 1
+    assert float(t["cramers_v"].iloc[0]) == pytest.approx(v, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_welch_tests_and_holm_of_exhibits_35_36_against_scipy(built):
+    s = analysis(built, "students")
+    s = s[s["surveyed"] == 1]
+    family = ["student_centered", "group_interdependence", "norms_task_clarity",
+              "balanced_composition", "respectful_interactions", "constructive_exchange",
+              "shared_leadership"]
+    p = []
+    for area in family:
+        ela = s.loc[s["subject"] == "ela", area].dropna()
+        math = s.loc[s["subject"] == "math", area].dropna()
+        p.append(st.ttest_ind(ela, math, equal_var=False).pvalue)
+    holm = dict(zip(family, multipletests(p, method="holm")[1]))
+    rows = pd.concat([exhibit(built, "35").table, exhibit(built, "36").table])
+    rows = rows[rows["variable"].isin(family)].set_index("variable")
+    assert set(rows.index) == set(family)
+    for area in family:
+        assert float(rows.loc[area, "p"]) == pytest.approx(p[family.index(area)], rel=1e-4,
+                                                           abs=1e-6)
+        assert float(rows.loc[area, "p_adjusted"]) == pytest.approx(holm[area], rel=1e-4, abs=1e-6)
+    count = exhibit(built, "35").comparison.set_index("key").loc["student_subject_differences"]
+    assert int(float(count["reproduced"])) == int(sum(v < 0.05 for v in holm.values()))
+
+
+@pytest.mark.slow
+def test_ols_with_controls_of_exhibit_28_against_statsmodels_formula(built):
+    s = analysis(built, "students")
+    s = s[(s["surveyed"] == 1) & s["race"].isin(["Black", "White"])]
+    cols = ["perceived_inclusion", "race", "school_id", "grade_level", "gender", "subject", "ell",
+            "special_education", "classroom_id"]
+    d = s[cols].dropna()
+    formula = ("perceived_inclusion ~ C(race, Treatment('White')) + C(school_id) + C(grade_level)"
+               " + C(gender) + C(subject) + ell + special_education")
+    fit = smf.ols(formula, d).fit()
+    term = "C(race, Treatment('White'))[T.Black]"
+    clustered = smf.ols(formula, d).fit(cov_type="cluster", cov_kwds={"groups": d["classroom_id"]},
+                                        use_t=True)
+    row = exhibit(built, "28").table.set_index("variable").loc["perceived_inclusion"]
+    assert float(row["difference_Black_minus_White"]) == pytest.approx(fit.params[term], rel=1e-5)
+    assert float(row["p"]) == pytest.approx(fit.pvalues[term], rel=1e-3, abs=1e-6)
+    assert float(row["se_cluster"]) == pytest.approx(clustered.bse[term], rel=1e-5)
+    assert int(row["n_Black"]) + int(row["n_White"]) == len(d)
+
+
+@pytest.mark.slow
+def test_ancova_of_exhibit_39_against_statsmodels_anova(built):
+    o = analysis(built, "observations")
+    o["constructive_exchange"] = o[["obs_ce1", "obs_ce2"]].mean(axis=1)
+    fit = smf.ols("constructive_exchange ~ C(segment_type) + pre_rating", o).fit()
+    ref = anova_lm(fit, typ=2).loc["C(segment_type)"]
+    row = exhibit(built, "39").table
+    row = row[(row["unit"] == "area") & (row["variable"] == "constructive_exchange")].iloc[0]
+    assert float(row["F"]) == pytest.approx(ref["F"], rel=1e-5)
+    assert float(row["p"]) == pytest.approx(ref["PR(>F)"], rel=1e-4)
+    # the adjusted difference is the segment-type coefficient
+    assert float(row["difference_adjusted"]) == pytest.approx(
+        -fit.params["C(segment_type)[T.other]"], rel=1e-5)
+    by_site = pd.read_csv(built / "results" / "exhibits" / "39" / "classrooms_by_site.csv")
+    rooms = analysis(built, "classrooms").set_index("classroom_id")
+    seen = o.groupby("classroom_id")["segment_type"].apply(lambda x: (x == "collaborative").any())
+    share = seen.groupby(rooms.loc[seen.index, "school_id"].to_numpy()).mean()
+    assert by_site["share"].iloc[:-1].to_numpy() == pytest.approx(share.to_numpy(), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_focus_group_exact_tests_against_scipy(built):
+    t = exhibit(built, "FG").table
+    row = t[(t["kind"] == "rate") & (t["label"] == "relevance lacking")].iloc[0]
+    # 20 vs 4 remarks over 4 vs 4 groups: given 24 remarks, 20 ~ Binomial(24, 1/2)
+    assert float(row["p_exact"]) == pytest.approx(st.binomtest(20, 24, 0.5).pvalue, abs=1e-6)
+    share = t[(t["kind"] == "share")
+              & (t["label"] == "insufficient guidance for group work")].iloc[0]
+    assert float(share["p_exact"]) == pytest.approx(st.binomtest(6, 8).pvalue, abs=1e-6)
+    lo, hi = proportion_confint(6, 8, method="beta")
+    assert (float(share["ci_low"]), float(share["ci_high"])) == pytest.approx((lo, hi), abs=1e-6)
+
+
+# --------------------------------------------------------------------------- hand-made inputs
+class _Named(dict):
+    __getattr__ = dict.__getitem__
+
+
+def run_script(script: str, tmp: Path, inputs: dict[str, Path | str], *, exhibit_id: str,
+               min_cell: int = MIN_CELL) -> SimpleNamespace:
+    """Run an exhibit script as Snakemake would (a `snakemake` object with input, output,
+    params) and read back what it wrote."""
+    out = tmp / "out" / exhibit_id
+    output = _Named(table=str(out / "table.csv"), comparison=str(out / "comparison.csv"),
+                    meta=str(out / "meta.json"), tex=str(out / "table.tex"),
+                    png=str(out / "figure.png"), svg=str(out / "figure.svg"))
+    summary = tmp / "data_summary.json"
+    summary.write_text(json.dumps({"label": "hand-made test data"}), encoding="utf-8")
+    sm = SimpleNamespace(input=_Named({k: str(v) for k, v in inputs.items()} | {
+        "summary": str(summary), "codebook": str(REPO / "config" / "codebook.yaml"),
+        "published": str(REPO / "data" / "published" / "published_values.csv")}),
+        output=output, params=_Named(min_cell=min_cell), log=[])
+    runpy.run_path(str(SCRIPTS / script), init_globals={"snakemake": sm}, run_name="__main__")
+    return SimpleNamespace(table=pd.read_csv(output.table, dtype=str, keep_default_na=False),
+                           comparison=pd.read_csv(output.comparison, dtype=str,
+                                                  keep_default_na=False),
+                           meta=json.loads(Path(output.meta).read_text(encoding="utf-8")))
+
+
+def teachers_table(codebook_items: list[str], seed: int = 3) -> pd.DataFrame:
+    """Teachers at four sites; site 2 has ELA teachers only (no mathematics teachers)."""
+    rng = np.random.default_rng(seed)
+    layout = {1: {"math": 12, "ela": 11, "other": 5}, 2: {"ela": 12, "other": 4},
+              3: {"math": 11, "ela": 10}, 4: {"math": 10, "ela": 10, "other": 2}}
+    rows = []
+    for site, groups in layout.items():
+        for subject, n in groups.items():
+            for _ in range(n):
+                rows.append({"teacher_id": f"T{len(rows):03d}", "school_id": site,
+                             "subject": subject})
+    df = pd.DataFrame(rows)
+    shift = np.where(df["subject"] == "ela", 0.4, 0.0)
+    for item in codebook_items:
+        df[item] = np.clip(np.round(2.6 + shift + rng.normal(0, 0.8, len(df))), 1, 4)
+    return df
+
+
+def not_estimable_rows(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["note"].str.startswith("not estimable: n = ")]
+
+
+def test_site_without_mathematics_teachers_is_a_not_estimable_row(tmp_path, codebook):
+    items = list(codebook.teacher_rating_items["benefits"]["items"])
+    teachers = teachers_table(items)
+    teachers.to_csv(tmp_path / "teachers.csv", index=False)
+    out = run_script("ex40_benefits_by_subject.py", tmp_path,
+                     {"teachers": tmp_path / "teachers.csv"}, exhibit_id="40")
+    t = out.table.set_index("scope")
+    assert t.loc["site 2", "note"].startswith("not estimable: n = 12 (ela), 0 (math)")
+    # the ELA mean of that site is shown (12 teachers); there is no mathematics mean or test
+    assert t.loc["site 2", "mean_ela"] != "" and t.loc["site 2", "mean_math"] == ""
+    assert t.loc["site 2", "p"] == ""
+    # every blank test statistic is explained by its row's note
+    blank = out.table[out.table["p"] == ""]
+    assert len(blank) == 1 and (blank["note"].str.startswith("not estimable")).all()
+    # the estimable sites and the pooled rows are the plain Welch tests
+    pooled = teachers[teachers["subject"].isin(["ela", "math"])]
+    composite = pooled[items].mean(axis=1)
+    ref = st.ttest_ind(composite[pooled["subject"] == "ela"],
+                       composite[pooled["subject"] == "math"], equal_var=False)
+    assert float(t.loc["composite", "t"]) == pytest.approx(ref.statistic, rel=1e-6)
+    assert "n excluded: 11, reason: teaches a subject other than" in " ".join(out.meta["notes"])
+    assert out.comparison["agrees"].iloc[0] in ("yes", "no")
+
+
+def test_no_white_students_gives_not_estimable_rows_not_a_crash(tmp_path, codebook):
+    rng = np.random.default_rng(5)
+    n = 80
+    students = pd.DataFrame({
+        "student_id": [f"S{i:03d}" for i in range(n)], "surveyed": 1,
+        "race": rng.choice(["Black", "Hispanic"], n), "school_id": rng.integers(1, 5, n),
+        "grade_level": rng.integers(9, 13, n), "gender": rng.choice(["female", "male"], n),
+        "ell": rng.integers(0, 2, n), "special_education": rng.integers(0, 2, n),
+        "subject": rng.choice(["math", "ela"], n),
+        "classroom_id": [f"C{i % 6}" for i in range(n)]})
+    blocks = ("hqc", "classroom_environment")
+    for c in [c for b in blocks for c in codebook.constructs_in_block(b)]:
+        students[c] = rng.uniform(1, 4, n)
+    students.to_csv(tmp_path / "students.csv", index=False)
+    out = run_script("ex28_black_white_ratings.py", tmp_path,
+                     {"students": tmp_path / "students.csv"}, exhibit_id="28")
+    t = out.table
+    assert len(t) == 15 and (t["note"].str.startswith("not estimable: n = ")).all()
+    assert t["note"].str.contains(r"\(Black\), 0 \(White\)").all()
+    assert set(out.comparison["agrees"]) == {"not estimable"}
+
+
+def test_subject_group_below_minimum_is_not_tested(tmp_path, codebook):
+    """With fewer mathematics teachers than the minimum cell size, no teacher subject test is
+    run and no mathematics mean is shown (privacy rule and estimability in one)."""
+    scales = list(codebook.teacher_scales)
+    teachers = teachers_table(scales, seed=11)
+    keep = (teachers["subject"] != "math") | (teachers.groupby("subject").cumcount() < 4)
+    teachers[keep].to_csv(tmp_path / "teachers.csv", index=False)
+    out = run_script("ex37_teacher_structural_quality.py", tmp_path,
+                     {"teachers": tmp_path / "teachers.csv"}, exhibit_id="37")
+    t = out.table
+    assert (t["note"].str.startswith("not estimable: n = 43 (ela), 4 (math)")).all()
+    assert (t["mean_math"] == "").all() and (t["mean_ela"] != "").all()
+    assert out.comparison["reproduced"].iloc[0] == "0"
+
+
+def test_one_subject_only_gives_not_estimable_chi_square_not_a_crash(tmp_path, codebook):
+    rng = np.random.default_rng(8)
+    n = 120
+    items = codebook.student_collaboration_items
+    students = pd.DataFrame({
+        "student_id": [f"S{i:03d}" for i in range(n)], "surveyed": 1, "subject": "math",
+        "school_id": rng.integers(1, 5, n), "classroom_id": [f"C{i % 8}" for i in range(n)],
+        "collab_frequency": rng.choice(items["collab_frequency"]["categories"], n),
+        "collab_length": rng.choice(items["collab_length"]["categories"], n)})
+    students.to_csv(tmp_path / "students.csv", index=False)
+    for script, ex, key in (
+            ("ex32_collaboration_frequency.py", "32", "subject_difference:frequency"),
+            ("ex34_collaboration_length.py", "34", "longer_in_ela")):
+        out = run_script(script, tmp_path, {"students": tmp_path / "students.csv"},
+                         exhibit_id=ex)
+        row = out.comparison.set_index("key").loc[key]
+        assert row["agrees"] == "not estimable", ex
+        assert "not estimable" in row["reproduced"], ex
+
+
+# --------------------------------------------------------------------------- helpers
+def test_direction_agreement_needs_direction_and_significance():
+    from lwo.descriptives import direction_agreement
+
+    assert direction_agreement(1, 0.3, True) is True
+    assert direction_agreement(1, -0.3, True) is False   # significant, wrong direction
+    assert direction_agreement(1, 0.3, False) is False   # right direction, not significant
+    assert direction_agreement(-1, -0.3, True) is True
+    assert direction_agreement(0, 0.3, False) is True    # published "no difference"
+    assert direction_agreement(0, 0.3, True) is False
+    assert direction_agreement(1, float("nan"), False) is None
+
+
+def test_count_table_hides_small_cells_so_no_total_recovers_them():
+    from lwo.descriptives import count_table
+
+    rows = [("A", "x", 30), ("A", "y", 4), ("A", "z", 25), ("B", "x", 40), ("B", "y", 22),
+            ("B", "z", 31), ("C", "x", 12), ("C", "y", 15), ("C", "z", 18)]
+    df = pd.DataFrame([{"site": s, "answer": a} for s, a, n in rows for _ in range(n)])
+    table, statement = count_table(df, "site", "answer", row_levels=["A", "B", "C"],
+                                   col_levels=["x", "y", "z"], min_cell=10, unit="students",
+                                   row_name="site")
+    wide = table.pivot(index="site", columns="category", values="n")
+    assert wide.loc["A", "y"] == MARKER and wide.loc["All sites", "y"] == 41
+    hidden = wide.drop(index="All sites").eq(MARKER).to_numpy()
+    # row totals and the All-sites row are shown, so no row or column may hide exactly one
+    assert all(r.sum() != 1 for r in hidden) and all(c.sum() != 1 for c in hidden.T)
+    assert (table.loc[table["n"] == MARKER, "percent"] == MARKER).all()
+    shown = table[table["n"] != MARKER]
+    expected = 100 * shown["n"].astype(float) / shown["row_total"].astype(float)
+    assert shown["percent"].astype(float).tolist() == pytest.approx(expected.tolist())
+    assert statement.startswith("Cells with fewer than 10 students are suppressed")

@@ -1,0 +1,633 @@
+"""Shared pieces of the descriptive, group-comparison and qualitative exhibits
+(Exhibits 3-7, 11, 28, 32-44 and the focus-group and interview counts).
+
+The statistics themselves live in :mod:`lwo.group_stats`; this module holds what the exhibit
+scripts would otherwise repeat: reading the analysis tables, the wording of the notes every
+table carries (missing data, multiple comparisons, suppression, clustering), count tables by
+site with small-cell suppression, subject comparisons, the agreement rule between a
+published statement and a reproduced test, and the two figure layouts the family uses.
+
+Conventions:
+
+* Subject comparisons are ``ELA − mathematics`` (a positive difference: higher in ELA);
+  race comparisons are ``Black − White``.
+* "Significant" means a multiple-comparison adjusted p below :data:`ALPHA`, with the
+  :data:`CORRECTION` method applied within each family of tests the exhibit states.
+* A published directional statement ("higher", "no difference") agrees with the reproduced
+  test when both the direction and the significance match (:func:`direction_agreement`).
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+CORRECTION = "holm"
+ALPHA = 0.05
+SUBJECTS = ("ela", "math")  # group a, group b: differences are ELA − mathematics
+SUBJECT_NAMES = {"ela": "ELA", "math": "mathematics"}
+SUBJECT_LEGEND = {"ela": "ELA", "math": "Mathematics"}
+RACES = ("Black", "White")  # differences are Black − White
+MARKER = "‡"
+NOT_APPLICABLE = "not applicable"
+
+# Identifiers are text, whatever they look like; everything else is typed by pandas.
+_ID_COLUMNS = {"student_id": "string", "classroom_id": "string", "teacher_id": "string",
+               "segment_id": "string"}
+
+
+# --------------------------------------------------------------------------- inputs
+def read_analysis_table(path) -> pd.DataFrame:
+    """One of results/data/analysis/*.csv (already validated by the analysis_data rule)."""
+    head = pd.read_csv(path, nrows=0).columns
+    return pd.read_csv(path, dtype={c: t for c, t in _ID_COLUMNS.items() if c in head})
+
+
+def data_source_label(summary_path) -> str:
+    """The data-source line stamped on every figure (from data_summary.json)."""
+    with open(summary_path, encoding="utf-8") as fh:
+        return json.load(fh)["label"]
+
+
+def math_and_ela_teachers(teachers: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The teachers of the subject comparisons and the note on who is left out."""
+    keep = teachers["subject"].isin(SUBJECTS)
+    n_other = int((teachers["subject"] == "other").sum())
+    n_missing = int(teachers["subject"].isna().sum())
+    parts = [exclusion_note(n_other, "teaches a subject other than mathematics or ELA "
+                                     "(not part of the subject comparison)")]
+    if n_missing:
+        parts.append(exclusion_note(n_missing, "subject missing"))
+    return teachers[keep].copy(), "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- notes
+def exclusion_note(n: int, reason: str) -> str:
+    """The missing-data line every table carries, e.g. "n excluded: 23, reason: no survey"."""
+    return f"n excluded: {int(n)}, reason: {reason}"
+
+
+def missing_data_note(table: pd.DataFrame, unit: str = "students",
+                      column: str = "n_excluded_missing") -> str:
+    """Listwise deletion summary of a group_stats result (largest count over its rows)."""
+    counts = pd.to_numeric(table[column], errors="coerce").fillna(0).astype(int)
+    lo, hi = int(counts.min()), int(counts.max())
+    span = f"{hi}" if lo == hi else f"{lo}-{hi} (by outcome)"
+    return (f"Missing data: listwise deletion over the variables of each test; "
+            f"n excluded: {span}, reason: a missing value in a variable the test uses ({unit})")
+
+
+def correction_note(table: pd.DataFrame, family: str) -> str:
+    """Which multiple-comparison correction was applied, to which family, of what size."""
+    label = str(table["correction"].iloc[0]) if len(table) else f"{CORRECTION} (m = 0)"
+    return (f"Multiple comparisons: {label} over {family} (m counts the estimable tests); "
+            f"'significant' means an adjusted p below {ALPHA:g}.")
+
+
+def cluster_note(n_clusters, unit: str = "students") -> str:
+    g = int(n_clusters) if n_clusters == n_clusters else 0
+    return (f"Sensitivity for nested data: {unit} are nested in classrooms, so the same "
+            f"comparison is repeated with classroom-clustered (CR1) standard errors, t with "
+            f"G - 1 = {max(g - 1, 0)} df (G = {g} classrooms): columns ending in _cluster.")
+
+
+def no_cluster_note(unit: str) -> str:
+    return (f"No clustered sensitivity: {unit} are the unit of analysis and are not nested in "
+            "classrooms (with only 4 schools, school-clustered errors are not estimable "
+            "reliably).")
+
+
+# --------------------------------------------------------------------------- agreement
+def direction_agreement(expected_sign: int, difference: float, significant) -> bool | None:
+    """Does a reproduced two-group test agree with a published directional statement?
+
+    ``expected_sign`` +1: group a higher; -1: group a lower; 0: no difference. Agreement
+    needs the same direction *and* significance: a published difference agrees with a
+    significant difference of that sign; a published "no difference" with a
+    non-significant result. A test that could not be estimated gives None.
+    """
+    if difference is None or (isinstance(difference, float) and math.isnan(difference)):
+        return None
+    significant = bool(significant)
+    if expected_sign == 0:
+        return not significant
+    return bool(significant and np.sign(difference) == np.sign(expected_sign))
+
+
+def describe_difference(difference: float, p_adjusted: float, names: tuple[str, str],
+                        significant=None) -> str:
+    """A reproduced finding in words, e.g. "ELA higher (ELA - mathematics = 0.21, adjusted
+    p = 0.003)"."""
+    if difference is None or (isinstance(difference, float) and math.isnan(difference)):
+        return "not estimable"
+    sig = (p_adjusted < ALPHA) if significant is None else bool(significant)
+    a, b = names
+    numbers = f"{a} - {b} = {difference:.2f}, adjusted {p_text(p_adjusted)}"
+    if not sig:
+        return f"no significant difference ({numbers})"
+    return f"{a} {'higher' if difference > 0 else 'lower'} ({numbers})"
+
+
+def p_text(p: float) -> str:
+    """"p = 0.012", "p < 0.001" or "p n/a"."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def number_row(pub: pd.Series, estimate: float, ci_lower: float | None = None,
+               ci_upper: float | None = None) -> dict:
+    """:func:`lwo.exhibit.compare_number` with the numbers rounded to six decimals (whole
+    counts as integers), as the CSV writer would print them had the column one type."""
+    from lwo.exhibit import compare_number
+
+    def tidy(x):
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return x
+        x = float(x)
+        return int(x) if pub.get("kind") == "count" and x.is_integer() else round(x, 6)
+
+    return compare_number(pub, tidy(estimate), tidy(ci_lower), tidy(ci_upper))
+
+
+def teacher_scale_label(codebook, scale: str) -> str:
+    """A teacher quality area's label: the student construct's label where the area is the
+    same (the teacher survey asks the student survey's areas)."""
+    base = scale[2:] if scale.startswith("t_") else scale
+    if base in codebook.student_constructs:
+        return codebook.label(base)
+    return codebook.label(scale)
+
+
+def chi_square_text(row: pd.Series) -> str:
+    """One chi-square result of lwo.group_stats in words, or why it was not estimable."""
+    if not row["p"] == row["p"]:
+        return f"chi-square not estimable ({row['note']})"
+    return (f"chi-square({int(row['dof'])}) = {row['chi2']:.2f}, {p_text(row['p'])}, "
+            f"Cramer's V = {row['cramers_v']:.2f}")
+
+
+def context_row(pub: pd.Series, reproduced: str, basis: str) -> dict:
+    """A published value shown as context (site descriptors, published counts analysed as
+    they are): there is no independent reproduction to agree or disagree with."""
+    from lwo.exhibit import compare_statement
+
+    row = compare_statement(pub, reproduced, None, basis)
+    row["agrees"] = NOT_APPLICABLE
+    return row
+
+
+def published_row(published: pd.DataFrame, key: str) -> pd.Series:
+    """The published row of an exhibit with this key (clear error when it is missing)."""
+    hit = published[published["key"] == key]
+    if hit.empty:
+        raise ValueError(f"data/published/published_values.csv: no row with key {key!r} for "
+                         f"exhibit {published['exhibit'].iloc[0] if len(published) else '?'}; "
+                         "the exhibit script and the published values are out of step.")
+    return hit.iloc[0]
+
+
+# --------------------------------------------------------------------------- proportions
+def share_with_ci(count: int, n: int) -> tuple[float, float, float]:
+    """A proportion with its exact (Clopper-Pearson) 95% CI; NaNs when n is 0."""
+    import scipy.stats as st
+
+    if n <= 0:
+        return math.nan, math.nan, math.nan
+    ci = st.binomtest(int(count), int(n)).proportion_ci(0.95, method="exact")
+    return count / n, float(ci.low), float(ci.high)
+
+
+def mean_with_ci(values: pd.Series) -> dict:
+    """n, mean, SD and the t-based 95% CI of the mean of the non-missing values."""
+    import scipy.stats as st
+
+    x = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    n = len(x)
+    if n < 2:
+        return {"n": n, "mean": float(x.mean()) if n else math.nan, "sd": math.nan,
+                "ci_low": math.nan, "ci_high": math.nan}
+    sd = float(x.std(ddof=1))
+    half = float(st.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return {"n": n, "mean": float(x.mean()), "sd": sd, "ci_low": float(x.mean()) - half,
+            "ci_high": float(x.mean()) + half}
+
+
+def share_test(count: int, n: int, *, unit: str) -> dict:
+    """A published "k of n" as a share: exact (Clopper-Pearson) 95% CI and the exact binomial
+    test of a share of one half, with the smallest p any result could reach at this n and a
+    caveat on what the test can say. Columns as :func:`lwo.group_stats.compare_counts`."""
+    import scipy.stats as st
+
+    count, n = int(count), int(n)
+    if n <= 0 or not 0 <= count <= n:
+        raise ValueError(f"share_test: need 0 <= count <= n and n > 0, got {count} of {n}")
+    share, lo, hi = share_with_ci(count, n)
+    min_p = float(min(st.binomtest(0, n).pvalue, st.binomtest(n, n).pvalue))
+    return {"kind": "share", "count_a": count, "n_a": n, "estimate_a": share,
+            "ci_low": lo, "ci_high": hi, "p_exact": float(st.binomtest(count, n).pvalue),
+            "min_attainable_p": min_p, "test": "exact binomial test of a share of one half",
+            "caveat": (f"The {n} {unit} are not a random sample, so the CI and test describe "
+                       f"how lopsided {count} of {n} is, not a population; with {n} {unit} "
+                       f"the smallest attainable p is {min_p:.3g}.")}
+
+
+# --------------------------------------------------------------------------- count tables
+def suppress_blocks(table: pd.DataFrame, blocks: Sequence[Sequence[str]], *, min_cell: int,
+                    unit: str, complementary: str = "both") -> tuple[pd.DataFrame, str]:
+    """Small-cell suppression applied separately to blocks of count columns that add up to a
+    shown total (e.g. surveys by subject; focus-group students by kind of group), with one
+    statement for the whole table."""
+    from lwo.group_stats import suppress_small_cells
+
+    out = table
+    n_primary = n_hidden = 0
+    for block in blocks:
+        block = list(block)
+        values = table[block].apply(pd.to_numeric, errors="coerce")
+        n_primary += int((values < min_cell).sum().sum())
+        out, _ = suppress_small_cells(out, block, min_cell=min_cell, complementary=complementary,
+                                      marker=MARKER, unit=unit)
+        n_hidden += int(out[block].eq(MARKER).sum().sum())
+    statement = f"Cells with fewer than {min_cell} {unit} are suppressed ({MARKER})."
+    extra = n_hidden - n_primary
+    if extra:
+        statement += (f" {extra} further cell{'s are' if extra > 1 else ' is'} suppressed so "
+                      "that no hidden count can be recovered from a shown total.")
+    return out, statement
+
+def count_table(df: pd.DataFrame, row: str, col: str, *, row_levels: Sequence,
+                col_levels: Sequence[str], min_cell: int, unit: str, row_name: str,
+                row_labels: Mapping | None = None, total_label: str = "All sites"
+                ) -> tuple[pd.DataFrame, str]:
+    """Counts of ``col`` categories within each ``row`` level, with small cells suppressed.
+
+    Returns a long table (one row per row level x category, plus the totals over all row
+    levels): ``row_name, category, n, row_total, percent`` (percent of the row), and the
+    suppression statement. Counts below ``min_cell`` are replaced by :data:`MARKER`, and
+    further cells are suppressed so that no hidden count can be recovered from a row or
+    column total; the percent of a hidden count is hidden too (:data:`MARKER`). Rows with a
+    missing ``row`` or ``col`` value are not counted (the caller states how many).
+    """
+    from lwo.group_stats import suppress_small_cells
+
+    col_levels = list(col_levels)
+    data = df[[row, col]].dropna()
+    counts = (pd.crosstab(data[row], data[col])
+              .reindex(index=list(row_levels), columns=col_levels, fill_value=0))
+    wide = counts.copy()
+    wide["row_total"] = counts.sum(axis=1)
+    wide.loc[total_label] = wide.sum(axis=0)
+    # suppression is decided on the row levels; the totals row is public, so every column
+    # must hide none or at least two of its cells ("both")
+    body, statement = suppress_small_cells(
+        wide.drop(index=total_label).reset_index(drop=True), col_levels + ["row_total"],
+        min_cell=min_cell, complementary="both", marker=MARKER, unit=unit)
+    total, _ = suppress_small_cells(wide.loc[[total_label]].reset_index(drop=True),
+                                    col_levels + ["row_total"], min_cell=min_cell,
+                                    complementary="rows", marker=MARKER, unit=unit)
+    shown = pd.concat([body, total], ignore_index=True)
+    labels = [(row_labels or {}).get(r, r) for r in row_levels] + [total_label]
+    shown.insert(0, row_name, labels)
+    raw = wide.reset_index(drop=True)
+
+    rows = []
+    for i in range(len(shown)):
+        total_shown = shown.at[i, "row_total"]
+        for c in col_levels:
+            n_shown = shown.at[i, c]
+            hidden = n_shown == MARKER
+            total_n = raw.at[i, "row_total"]
+            percent = (MARKER if hidden or total_shown == MARKER
+                       else np.nan if total_n == 0 else round(100.0 * raw.at[i, c] / total_n, 6))
+            rows.append({row_name: shown.at[i, row_name], "category": c,
+                         "n": MARKER if hidden else int(raw.at[i, c]),
+                         "row_total": MARKER if total_shown == MARKER else int(total_n),
+                         "percent": percent})
+    return pd.DataFrame(rows), statement
+
+
+# --------------------------------------------------------------------------- comparisons
+TWO_GROUP_COLUMNS = ["n_a", "n_b", "mean_a", "sd_a", "mean_b", "sd_b", "difference", "ci_low",
+                     "ci_high", "t", "df", "p", "p_adjusted", "significant", "hedges_g"]
+CLUSTER_COLUMNS = ["n_clusters", "se_cluster", "p_cluster", "p_cluster_adjusted",
+                   "significant_cluster"]
+
+
+def two_group_display(result: pd.DataFrame, names: tuple[str, str], *,
+                      label_of: Mapping[str, str] | None = None,
+                      extra: Sequence[str] = ()) -> pd.DataFrame:
+    """The reader's columns of a many_welch_ttests / many_ols_group_differences result, with
+    ``_a``/``_b`` renamed after the groups (e.g. ``mean_ela``) and the variable's label."""
+    a, b = names
+    cols = [c for c in TWO_GROUP_COLUMNS + list(extra) if c in result.columns]
+    if "p_cluster" in result.columns:
+        cols += [c for c in CLUSTER_COLUMNS if c in result.columns]
+    cols += ["n_excluded_missing", "correction", "note"]
+    out = result[["variable", *cols]].copy()
+    out.insert(1, "label", [(label_of or {}).get(v, v.replace("_", " ")) for v in out["variable"]])
+
+    def rename(c: str) -> str:
+        for suffix, name in (("_a", a), ("_b", b)):
+            if c.endswith(suffix) and c[: -len(suffix)] in ("n", "mean", "sd", "adjusted_mean",
+                                                            "adjusted_mean_se"):
+                return f"{c[: -len(suffix)]}_{name}"
+        return c
+
+    out = out.rename(columns={c: rename(c) for c in out.columns})
+    return out.rename(columns={"difference": f"difference_{a}_minus_{b}"})
+
+
+def subject_comparison(df: pd.DataFrame, columns: Sequence[str], *, min_n: int,
+                       label_of: Mapping[str, str] | None = None, cluster: str | None = None,
+                       correction: str = CORRECTION) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Welch t-tests ELA vs mathematics for each column, with the family's correction.
+
+    ``min_n``: a subject group with fewer cases is not tested and its mean is withheld (the
+    exhibits pass the privacy minimum cell size). Returns ``(raw, display)``: the full
+    group_stats result and the reader's columns.
+    """
+    from lwo.group_stats import many_welch_ttests
+
+    raw = many_welch_ttests(df, list(columns), "subject", groups=SUBJECTS, cluster=cluster,
+                            min_n=min_n, correction=correction, alpha=ALPHA)
+    return raw, two_group_display(raw, SUBJECTS, label_of=label_of)
+
+
+def shared_quality_areas(codebook) -> list[str]:
+    """The quality areas asked of both students and teachers (the report's "seven quality
+    areas"; perceived inclusion is the student's own feeling and is not asked of teachers)."""
+    return [c for c in codebook.hqc_subscales() if f"t_{c}" in codebook.teacher_scales]
+
+
+def quality_by_subject(df: pd.DataFrame, columns: Sequence[str], *, domain_of: Mapping[str, str],
+                       label_of: Mapping[str, str], family: str, min_n: int,
+                       cluster: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`subject_comparison` of a family of quality areas, with each row's domain and
+    family in the display table."""
+    raw, display = subject_comparison(df, columns, min_n=min_n, label_of=label_of,
+                                      cluster=cluster)
+    display.insert(0, "family", family)
+    display.insert(3, "domain", [domain_of[c] for c in raw["variable"]])
+    return raw, display
+
+
+RATING_SCALE = "1 = never/rarely, 4 = all of the time"
+
+
+def subject_means_figure(display: pd.DataFrame, *, title: str, source: str,
+                         scale: str = RATING_SCALE):
+    """ELA and mathematics means of each row of a subject comparison (dot plot)."""
+    from lwo.plotting import GROUP_COLOURS
+
+    return two_group_means_figure(
+        display["label"].tolist(),
+        {SUBJECT_LEGEND[s]: pd.to_numeric(display[f"mean_{s}"], errors="coerce").tolist()
+         for s in SUBJECTS},
+        {SUBJECT_LEGEND[s]: GROUP_COLOURS[s] for s in SUBJECTS},
+        significant=display["significant"].astype(bool).tolist(),
+        xlabel=f"Mean rating ({scale})", title=title, source=source,
+        note="* Holm-adjusted p < .05 within the exhibit's family")
+
+
+def add_family_correction(table: pd.DataFrame, correction: str = CORRECTION) -> pd.DataFrame:
+    """Holm (or ``correction``) over the rows of a table of separate tests, as
+    many_welch_ttests adds it; non-estimable rows stay out of the family."""
+    from lwo.group_stats import multiple_comparison
+
+    adj = multiple_comparison(table["p"].to_numpy(dtype=float), correction, alpha=ALPHA)
+    table = table.copy()
+    for col in ("p_adjusted", "significant", "correction", "n_tests", "n_significant"):
+        table[col] = adj[col].to_numpy()
+    return table[[c for c in table.columns if c != "note"] + ["note"]]
+
+
+def composite_score(df: pd.DataFrame, items: Sequence[str], min_share: float) -> pd.Series:
+    """Mean of the answered items, missing where fewer than ``min_share`` of them are answered
+    (the codebook's scoring rule for scales)."""
+    values = df[list(items)].astype(float)
+    enough = values.notna().sum(axis=1) >= math.ceil(min_share * len(items))
+    return values.mean(axis=1).where(enough)
+
+
+def items_and_composite_by_subject(teachers: pd.DataFrame, items: Sequence[str], *,
+                                   label_of: Mapping[str, str], composite: str,
+                                   min_share: float, min_n: int, by_site: bool = True
+                                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ELA vs mathematics teachers on each item (one Holm family), on the composite (the mean
+    of the items; a test of its own) and, with ``by_site``, on the composite within each site
+    (one Holm family over the sites: a check that the pooled difference is not one site's).
+
+    Returns ``(raw, display)`` with a ``scope`` column ("item", "composite", "site N"); a site
+    whose subject groups are below ``min_n`` gets a "not estimable: n = ..." row.
+    """
+    from lwo.group_stats import many_welch_ttests, welch_ttest
+
+    data = teachers.copy()
+    data["composite"] = composite_score(data, items, min_share)
+    parts = []
+    raw_items = many_welch_ttests(data, list(items), "subject", groups=SUBJECTS, min_n=min_n,
+                                  correction=CORRECTION, alpha=ALPHA)
+    parts.append(raw_items.assign(scope="item"))
+    raw_comp = many_welch_ttests(data, ["composite"], "subject", groups=SUBJECTS, min_n=min_n,
+                                 correction=CORRECTION, alpha=ALPHA)
+    parts.append(raw_comp.assign(scope="composite"))
+    if by_site:
+        sites = sorted(data["school_id"].dropna().astype(int).unique())
+        site_rows = pd.concat([welch_ttest(data[data["school_id"] == s], "composite", "subject",
+                                           groups=SUBJECTS, min_n=min_n) for s in sites],
+                              ignore_index=True)
+        site_rows = add_family_correction(site_rows)
+        parts.append(site_rows.assign(scope=[f"site {s}" for s in sites]))
+    raw = pd.concat(parts, ignore_index=True)
+    display = two_group_display(raw, SUBJECTS,
+                                label_of=dict(label_of) | {"composite": composite})
+    display.insert(0, "scope", raw["scope"])
+    return raw, display
+
+
+TEACHER_RATING_SCALE = "1 = not at all, 4 = to a great extent"
+
+
+def teacher_items_exhibit(sm, *, exhibit: str, group: str, title: str, caption: str,
+                          figure_title: str, judge, composite: str | None = None) -> None:
+    """The body of Exhibits 40 and 42-44: ELA vs mathematics teachers on one group of
+    teacher_rating_items (and, with ``composite``, on their mean, overall and by site).
+
+    ``judge(raw, display, published)`` compares the published statement(s) with the result
+    and returns ``(display, comparison_rows)``.
+    """
+    from lwo.codebook import Codebook
+    from lwo.exhibit import published_rows, write_exhibit
+
+    codebook = Codebook.load(sm.input.codebook)
+    published = published_rows(sm.input.published, exhibit)
+    teachers, excluded = math_and_ela_teachers(read_analysis_table(sm.input.teachers))
+    min_n = int(sm.params.min_cell)
+    items = codebook.teacher_rating_items[group]["items"]
+    if composite:
+        raw, display = items_and_composite_by_subject(
+            teachers, list(items), label_of=items, composite=composite,
+            min_share=codebook.min_share_items_answered, min_n=min_n)
+    else:
+        raw, display = subject_comparison(teachers, list(items), min_n=min_n, label_of=items)
+        raw = raw.assign(scope="item")
+        display.insert(0, "scope", "item")
+    display, comparison = judge(raw, display, published)
+
+    families = [correction_note(raw[raw["scope"] == "item"], f"the {len(items)} items")]
+    if composite:
+        families.append(f"The composite ({composite}: the mean of the answered items, at least "
+                        f"{codebook.min_share_items_answered:.0%} of them) is a test of its own.")
+        sites = raw["scope"].str.startswith("site")
+        families.append(correction_note(raw[sites], f"the {int(sites.sum())} sites") + " The "
+                        "site rows check that a pooled difference is not one site's alone.")
+    notes = [
+        "Welch t-tests (unequal variances) of ELA vs mathematics teachers; difference = ELA - "
+        f"mathematics; Hedges' g (pooled SD). Ratings: {TEACHER_RATING_SCALE}.",
+        missing_data_note(raw, unit="teachers") + "; " + excluded,
+        *families,
+        no_cluster_note("teachers"),
+        small_group_note(min_n, "teachers"),
+    ]
+    source = data_source_label(sm.input.summary)
+    shown = display[display["scope"].isin(["item", "composite"])]
+    figure = subject_means_figure(shown, title=figure_title, source=source,
+                                  scale=TEACHER_RATING_SCALE)
+    write_exhibit(sm.output, exhibit=exhibit, title=title, section="RQ3: School context",
+                  table=display, comparison=comparison, figure=figure, caption=caption,
+                  notes=notes + ["Data: " + source])
+
+
+def small_group_note(min_n: int, unit: str) -> str:
+    return (f"Small groups: a group with fewer than {min_n} {unit} is not tested and its mean "
+            "is not shown (the row says 'not estimable: n = ...'); group sizes are shown with "
+            "every test.")
+
+
+def annotate_rows(table: pd.DataFrame, rows, comparison_row: dict) -> pd.DataFrame:
+    """Put a published statement, the reproduced finding and their agreement on the table
+    rows it concerns (``rows``: a boolean mask or index labels). A row that already carries
+    a statement gets the second one after " | " in each of the three columns."""
+    table = table.copy()
+    for col in ("published", "reproduced", "agrees"):
+        if col not in table.columns:
+            table[col] = ""
+        table[col] = table[col].fillna("").astype(str)
+    values = {"published": f"{comparison_row['statement']}: {comparison_row['published']}",
+              "reproduced": str(comparison_row["reproduced"]),
+              "agrees": str(comparison_row["agrees"])}
+    for col, value in values.items():
+        old = table.loc[rows, col]
+        table.loc[rows, col] = [f"{o} | {value}" if o else value for o in old]
+    return table
+
+
+def add_agreement(display: pd.DataFrame, raw: pd.DataFrame, published: pd.DataFrame,
+                  key_of: Mapping[str, str], sign_of: Mapping[str, int],
+                  names: tuple[str, str]) -> tuple[pd.DataFrame, list[dict]]:
+    """``names``: the two groups as the reader sees them, e.g. ("ELA", "mathematics");
+    ``sign_of[variable]``: the published direction, +1 (first group higher), -1 or 0."""
+    """Put the published statement, the reproduced finding and their agreement beside each
+    row whose variable has a published key; return the table and the comparison rows."""
+    from lwo.exhibit import compare_statement
+
+    display = display.copy()
+    for col in ("published", "reproduced", "agrees"):
+        if col not in display.columns:
+            display[col] = ""
+    comparison = []
+    for i, var in enumerate(raw["variable"]):
+        if var not in key_of:
+            continue
+        pub = published_row(published, key_of[var])
+        r = raw.iloc[i]
+        finding = describe_difference(r["difference"], r["p_adjusted"], names,
+                                      r["significant"])
+        agrees = direction_agreement(sign_of[var], r["difference"], r["significant"])
+        row = compare_statement(pub, finding, agrees,
+                                "direction and significance (adjusted p < 0.05) must both match")
+        comparison.append(row)
+        display = annotate_rows(display, [display.index[i]], row)
+    return display, comparison
+
+
+# --------------------------------------------------------------------------- figures
+def two_group_means_figure(labels: Sequence[str], means: Mapping[str, Sequence[float]],
+                           colours: Mapping[str, str], *, significant: Sequence[bool],
+                           xlabel: str, title: str, source: str, xlim=(1, 4),
+                           note: str = "* adjusted p < .05"):
+    """Dot plot of two groups' means per row (one line per area or item), with a star on
+    rows whose difference is significant after correction."""
+    from lwo.plotting import mark_data_source, new_figure
+
+    n = len(labels)
+    fig, ax = new_figure(figsize=(8.0, 1.4 + 0.42 * n))
+    y = np.arange(n)[::-1]
+    groups = list(means)
+    for i in range(n):
+        vals = [means[g][i] for g in groups]
+        if all(np.isfinite(vals)):
+            ax.plot(vals, [y[i]] * len(vals), color="#bbbbbb", lw=2, zorder=1)
+    for g in groups:
+        ax.scatter(means[g], y, s=46, color=colours[g], label=g, zorder=2)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{lab} *" if sig else lab for lab, sig in zip(labels, significant)])
+    ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
+    # legend in one row between the title and the plot, where it can hide no point
+    ax.set_title(title, loc="left", fontsize=10, pad=24)
+    ax.grid(axis="y", alpha=0)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(groups), frameon=False,
+              fontsize=9, borderaxespad=0.2)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    footnote(fig, note)
+    mark_data_source(fig, source)
+    return fig
+
+
+def footnote(fig, text: str) -> None:
+    """A note under the plot, on its own line above the data-source stamp."""
+    fig.text(0.01, 0.035, text, ha="left", va="bottom", fontsize=7, color="#666666", wrap=True)
+
+
+def stacked_shares_figure(long: pd.DataFrame, row_name: str, categories: Sequence[str], *,
+                          title: str, source: str, suppression: str):
+    """Horizontal stacked bars: the percent of each category within each row, as published
+    in a count table; hidden (suppressed) cells are drawn together as one hatched grey
+    segment, which discloses nothing the table's totals do not."""
+    from lwo.plotting import PALETTE, mark_data_source, new_figure
+
+    rows = list(dict.fromkeys(long[row_name]))
+    fig, ax = new_figure(figsize=(7.4, 1.6 + 0.45 * len(rows)))
+    y = np.arange(len(rows))[::-1]
+    colours = dict(zip(categories, [PALETTE[i] for i in (4, 0, 2, 1, 5, 3, 6)]))
+    left = np.zeros(len(rows))
+    for c in categories:
+        part = long[long["category"] == c].set_index(row_name).reindex(rows)
+        widths = pd.to_numeric(part["percent"], errors="coerce").fillna(0).to_numpy()
+        ax.barh(y, widths, left=left, color=colours[c], label=c, height=0.62)
+        for yi, l0, w in zip(y, left, widths):
+            if w >= 7:
+                ax.text(l0 + w / 2, yi, f"{w:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if c != categories[0] else "black")
+        left += widths
+    hidden = 100 - left
+    if (hidden > 0.05).any():
+        ax.barh(y, np.where(hidden > 0.05, hidden, 0), left=left, color="#dddddd",
+                hatch="///", edgecolor="#999999", height=0.62, label=f"suppressed ({MARKER})")
+    ax.set_yticks(y)
+    ax.set_yticklabels(rows)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Percent of responses")
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.grid(axis="y", alpha=0)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.3 / len(rows)), ncol=3,
+              frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    footnote(fig, suppression)
+    mark_data_source(fig, source)
+    return fig
