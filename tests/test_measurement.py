@@ -1,0 +1,322 @@
+"""Tests of lwo.measurement: reliability against hand computation and published R values,
+omega against semTools and against simulated truth, EFA against an independent CFA, and
+measurement invariance against the non-invariance built into the synthetic population."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pingouin
+import pytest
+from scipy import stats
+from semopy.examples import holzinger39
+
+from lwo import measurement as M
+from lwo import sem
+
+HS_CFA = """
+visual  =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed   =~ x7 + x8 + x9
+"""
+HS_FACTORS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
+# R 4.6.0 on lavaan's HolzingerSwineford1939: psych::alpha()$total$raw_alpha per factor's items;
+# with fit <- lavaan::cfa(HS.model): semTools::compRelSEM(fit) (observed variance of the sum in the
+# denominator, its default) and semTools::AVE(fit).
+HS_ALPHA = {"visual": 0.6261171319, "textual": 0.8827069129, "speed": 0.6884550230}
+HS_OMEGA_OBSERVED = {"visual": 0.6120051511, "textual": 0.8850607732, "speed": 0.6858416922}
+HS_AVE = {"visual": 0.3705588726, "textual": 0.7210162828, "speed": 0.4244882926}
+
+
+@pytest.fixture(scope="module")
+def hs_data():
+    return holzinger39.get_data()
+
+
+@pytest.fixture(scope="module")
+def hs_fit(hs_data):
+    return sem.fit(HS_CFA, hs_data)
+
+
+# --------------------------------------------------------------------------- alpha
+def test_alpha_by_hand():
+    # three items, five people; each item is a permutation of 1..5 (variance 2.5); the sums
+    # 4, 6, 9, 12, 14 have variance 68 / 4 = 17; alpha = 3/2 * (1 - 7.5/17) = 14.25/17
+    items = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 1, 4, 3, 5], "c": [1, 3, 2, 5, 4]})
+    assert M.cronbach_alpha(items) == pytest.approx(14.25 / 17, abs=1e-12)
+    # Feldt's CI by hand: 1 - (1 - alpha) F quantiles on (4, 8) df
+    lo, hi = M.alpha_confidence_interval(14.25 / 17, 5, 3)
+    assert lo == pytest.approx(1 - (2.75 / 17) * stats.f.ppf(0.975, 4, 8), abs=1e-12)
+    assert hi == pytest.approx(1 - (2.75 / 17) * stats.f.ppf(0.025, 4, 8), abs=1e-12)
+    assert lo < 14.25 / 17 < hi
+
+
+def test_alpha_matches_psych_and_pingouin(hs_data):
+    for factor, items in HS_FACTORS.items():
+        rel = M.reliability(hs_data[items])
+        assert rel["alpha"] == pytest.approx(HS_ALPHA[factor], abs=1e-9)
+        theirs, ci = pingouin.cronbach_alpha(data=hs_data[items])
+        assert rel["alpha"] == pytest.approx(theirs, abs=1e-12)
+        # pingouin rounds its interval to 3 decimals
+        assert rel["alpha_ci_lower"] == pytest.approx(ci[0], abs=5.1e-4)
+        assert rel["alpha_ci_upper"] == pytest.approx(ci[1], abs=5.1e-4)
+
+
+def test_alpha_is_listwise_and_matches_r_complete_obs():
+    data = pingouin.read_dataset("cronbach_wide_missing")
+    # pingouin's documentation: R psych::alpha(data, use = "complete.obs") = 0.8016949...
+    rel = M.reliability(data)
+    assert rel["alpha"] == pytest.approx(0.8016949152542373, abs=1e-12)
+    assert rel["n"] == len(data.dropna()) == 9
+
+
+def test_alpha_refuses_degenerate_input():
+    with pytest.raises(ValueError, match="at least two items"):
+        M.reliability(pd.DataFrame({"a": [1, 2, 3]}))
+    with pytest.raises(ValueError, match="complete rows"):
+        M.reliability(pd.DataFrame({"a": [1, np.nan, 3], "b": [np.nan, 2, 3]}))
+
+
+def test_item_statistics_against_direct_computation(hs_data):
+    items = hs_data[HS_FACTORS["textual"]]
+    table = M.item_statistics(items).set_index("item")
+    rest = items[["x5", "x6"]].sum(axis=1)
+    assert table.loc["x4", "item_rest_r"] == pytest.approx(np.corrcoef(items["x4"], rest)[0, 1], abs=1e-12)
+    assert table.loc["x4", "alpha_if_deleted"] == pytest.approx(M.cronbach_alpha(items[["x5", "x6"]]), abs=1e-12)
+    assert table.loc["x6", "mean"] == pytest.approx(items["x6"].mean())
+    assert table.loc["x6", "sd"] == pytest.approx(items["x6"].std(ddof=1))
+
+
+# --------------------------------------------------------------------------- omega
+def test_omega_formula():
+    lam, theta = np.array([0.8, 0.7, 0.6, 0.5]), 1 - np.array([0.8, 0.7, 0.6, 0.5]) ** 2
+    assert M.mcdonald_omega(lam, theta) == pytest.approx(2.6 ** 2 / (2.6 ** 2 + theta.sum()))
+    # a factor variance of 4 is the same as loadings twice as large
+    assert M.mcdonald_omega(lam, theta, 4.0) == pytest.approx(M.mcdonald_omega(2 * lam, theta))
+    # correlated errors lower omega
+    assert M.mcdonald_omega(lam, theta, residual_covariance_sum=0.2) < M.mcdonald_omega(lam, theta)
+
+
+def test_omega_and_ave_match_semtools(hs_data, hs_fit):
+    for factor, items in HS_FACTORS.items():
+        parts = M.factor_parts(hs_fit.estimates, factor, items)
+        cov = np.cov(hs_data[items].to_numpy(float), rowvar=False, bias=True)  # lavaan's N divisor
+        assert M.omega_observed(parts.loadings, 1.0, cov) == pytest.approx(HS_OMEGA_OBSERVED[factor], abs=2e-6)
+        assert M.average_variance_extracted(hs_fit.estimates, factor, items) == pytest.approx(HS_AVE[factor], abs=2e-6)
+        # model-implied denominator: loading, residual variance and factor variance read directly
+        e = hs_fit.estimates
+        lam = e[(e.lhs == factor) & (e.op == "=~")]["est"].to_numpy()
+        psi = e[(e.lhs == factor) & (e.op == "~~") & (e.rhs == factor)]["est"].iloc[0]
+        theta = np.array([e[(e.lhs == i) & (e.op == "~~") & (e.rhs == i)]["est"].iloc[0] for i in items])
+        assert M.omega_from_estimates(e, factor, items) == pytest.approx(M.mcdonald_omega(lam, theta, psi), abs=1e-10)
+
+
+def test_omega_recovers_simulated_truth():
+    rng = np.random.default_rng(5)
+    lam = np.array([0.8, 0.7, 0.6, 0.5])
+    n = 100_000
+    eta = rng.standard_normal(n)
+    x = eta[:, None] * lam + rng.standard_normal((n, 4)) * np.sqrt(1 - lam ** 2)
+    data = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    data["d"] = -data["d"]  # a reverse-worded item: its raw loading is negative
+    fit = sem.fit("f =~ a + b + c + d", data)
+    truth = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam ** 2).sum())
+    omega = M.omega_from_estimates(fit.estimates, "f", ["a", "b", "c", "d"], signs=[1, 1, 1, -1])
+    assert omega == pytest.approx(truth, abs=0.004)
+    # without flipping the reverse-worded item, the composite is wrong and omega far lower
+    assert M.omega_from_estimates(fit.estimates, "f", ["a", "b", "c", "d"]) < truth - 0.2
+
+
+def test_factor_parts_of_a_second_order_model():
+    """First-order factors of a second-order CFA: the loading in the unit-variance metric is
+    lambda * sqrt(gamma^2 phi + zeta), read here from std.all without the factor variances."""
+    rng = np.random.default_rng(8)
+    n = 20_000
+    g = rng.standard_normal(n)
+    cols = {}
+    for k, f in enumerate(("f1", "f2", "f3")):
+        eta = 0.7 * g + math.sqrt(1 - 0.49) * rng.standard_normal(n)
+        for j, lam in enumerate((0.8, 0.7, 0.6)):
+            cols[f"{f}_{j}"] = lam * eta + math.sqrt(1 - lam ** 2) * rng.standard_normal(n)
+    data = pd.DataFrame(cols)
+    spec = "\n".join(f"{f} =~ {f}_0 + {f}_1 + {f}_2" for f in ("f1", "f2", "f3")) + "\ng =~ f1 + f2 + f3"
+    fit = sem.fit(spec, data)
+    e = fit.estimates
+    parts = M.factor_parts(e, "f2", ["f2_0", "f2_1", "f2_2"])
+    gamma = e[(e.lhs == "g") & (e.op == "=~") & (e.rhs == "f2")]["est"].iloc[0]
+    phi = e[(e.lhs == "g") & (e.op == "~~") & (e.rhs == "g")]["est"].iloc[0]
+    zeta = e[(e.lhs == "f2") & (e.op == "~~") & (e.rhs == "f2")]["est"].iloc[0]
+    lam = e[(e.lhs == "f2") & (e.op == "=~")]["est"].to_numpy()
+    assert parts.loadings == pytest.approx(lam * math.sqrt(gamma ** 2 * phi + zeta), abs=1e-6)
+    assert parts.loadings == pytest.approx([0.8, 0.7, 0.6], abs=0.03)
+
+
+def test_factor_parts_refuses_residual_covariances(hs_data):
+    fit = sem.fit(HS_CFA + "x1 ~~ x2\n", hs_data)
+    with pytest.raises(ValueError, match="residual covariances"):
+        M.factor_parts(fit.estimates, "visual", HS_FACTORS["visual"])
+
+
+# --------------------------------------------------------------------------- EFA
+def test_one_factor_efa_equals_one_factor_cfa(hs_data):
+    """statsmodels' ML factor analysis and the SEM engine are independent implementations of
+    the same ML one-factor model: their standardized loadings agree."""
+    items = ["x4", "x5", "x6", "x7", "x8", "x9"]
+    efa = M.exploratory_factor_analysis(hs_data[items], 1, rotation=None)
+    cfa = sem.fit("g =~ " + " + ".join(items), hs_data)
+    std = cfa.estimates[cfa.estimates.op == "=~"]["std.all"].to_numpy()
+    assert efa.loadings["F1"].to_numpy() == pytest.approx(std, abs=1e-4)
+
+
+def test_efa_recovers_simulated_structure():
+    rng = np.random.default_rng(2)
+    n = 5000
+    f = rng.multivariate_normal([0, 0], [[1, 0.4], [0.4, 1]], size=n)
+    lam = 0.7
+    cols = {f"a{j}": lam * f[:, 0] + math.sqrt(1 - lam ** 2) * rng.standard_normal(n) for j in range(4)}
+    cols |= {f"b{j}": lam * f[:, 1] + math.sqrt(1 - lam ** 2) * rng.standard_normal(n) for j in range(4)}
+    data = pd.DataFrame(cols)
+    efa = M.exploratory_factor_analysis(data, 2)
+    match = M.efa_construct_match(efa.loadings, {c: c[0] for c in data.columns})
+    assert (match["items_on_own_factor"] == 4).all()
+    assert match["mean_own_loading"].to_numpy() == pytest.approx([0.7, 0.7], abs=0.03)
+    assert (match["max_cross_loading"] < 0.08).all()
+    assert abs(efa.factor_correlations.iloc[0, 1]) == pytest.approx(0.4, abs=0.05)
+
+
+# --------------------------------------------------------------------------- invariance
+def test_verdict_rules():
+    assert M.level_verdict(-0.002, 0.30) == "holds"
+    assert M.level_verdict(-0.002, 0.001) == "holds approximately"
+    assert M.level_verdict(-0.011, 0.30) == "fails"
+    assert M.level_verdict(float("nan"), 0.3) == "not estimable"
+    assert M.comparability("holds", "holds approximately") == "means and relations"
+    assert M.comparability("holds", "fails") == "relations only (intercepts differ)"
+    assert M.comparability("fails", "fails") == "not comparable (loadings differ)"
+
+
+def test_holzinger_swineford_invariance_verdicts(hs_data):
+    """lavaan's published HS invariance across schools: metric chi-square 124.044 / 54 vs
+    configural 115.851 / 48 (p = .224, CFI .923 -> .921: holds); scalar 164.103 / 60 (CFI
+    .882: fails)."""
+    res = M.invariance_analysis("hs", HS_CFA, hs_data, "school")
+    assert res.table.loc["scalar", "chisq"] == pytest.approx(164.103, abs=1e-3)
+    assert (res.metric, res.scalar) == ("holds", "fails")
+    assert res.comparable == "relations only (intercepts differ)"
+    # the search names x3 and x7, the items usually freed in this example
+    assert {f["item"] for f in res.freed} == {"x3", "x7"}
+    assert all(f["p_holm"] < 0.05 for f in res.freed)
+
+
+def test_holm_adjustment_changes_verdicts_only_through_p():
+    table = pd.DataFrame({"cfi.diff": [np.nan, -0.001, -0.002], "pvalue.diff": [np.nan, 0.02, 0.03]},
+                         index=["configural", "metric", "scalar"])
+    results = [M.InvarianceResult(f"c{k}", table.copy(), "", "", "", {}) for k in range(3)]
+    holm = M.holm_adjusted_verdicts(results)
+    assert holm["metric_p_holm"].to_numpy() == pytest.approx([0.06, 0.06, 0.06])
+    assert all(r.metric == "holds" for r in results)  # 0.02 alone would be 'holds approximately'
+
+
+@pytest.fixture(scope="module")
+def large_black_white(population_model, codebook, population):
+    from lwo.model_data import analysis_columns, select_sample
+    from lwo.synthetic import generate_cohort
+
+    students = generate_cohort(population_model, codebook, seed=404, n_students=20_000,
+                               population=population)["students"]
+    chosen = pd.concat([select_sample(students, g) for g in ("Black", "White")])
+    race = pd.Series(chosen["race"].astype(str).to_numpy(), name="race")
+    return pd.concat([race, analysis_columns(chosen, codebook).reset_index(drop=True)], axis=1)
+
+
+def one_factor(codebook, construct):
+    return f"{construct} =~ " + " + ".join(codebook.item_ids(construct))
+
+
+def test_detects_built_in_non_invariance(large_black_white, codebook, population_model):
+    """config/population_model.yaml makes two perceived-inclusion items load less and sit at
+    other levels for Black students: the analysis must fail metric and scalar invariance and
+    name exactly those items."""
+    built_in = set(population_model["measurement"]["non_invariant_items"])
+    assert built_in == {"hqc_pi2", "hqc_pi4"}
+    res = M.invariance_analysis("perceived_inclusion", one_factor(codebook, "perceived_inclusion"),
+                                large_black_white, "race", ["Black", "White"])
+    assert res.nobs["Black"] > 7000 and res.nobs["White"] > 6000
+    assert (res.metric, res.scalar) == ("fails", "fails")
+    assert res.comparable == "not comparable (loadings differ)"
+    assert {f["item"] for f in res.freed} == built_in
+
+
+@pytest.mark.parametrize("construct", ["respectful_interactions", "peer_support", "microaggression"])
+def test_does_not_flag_invariant_constructs(large_black_white, codebook, construct):
+    """Constructs measured the same way in both groups, including two on which the groups'
+    means differ by 0.3 SD and one with a strong floor effect, are not flagged."""
+    res = M.invariance_analysis(construct, one_factor(codebook, construct), large_black_white, "race",
+                                ["Black", "White"])
+    assert res.metric != "fails" and res.scalar != "fails"
+    assert res.comparable == "means and relations"
+    assert abs(res.table.loc["scalar", "cfi.diff"]) < 0.002
+
+
+# --------------------------------------------------------------------------- Exhibits 8-10
+@pytest.fixture(scope="module")
+def mindset_block(cohort, codebook):
+    from lwo.scoring import score_constructs
+    from lwo.sem_results import fit_info, fit_model
+    from lwo.specs import rq1_models
+
+    students = pd.concat([cohort["students"], score_constructs(cohort["students"], codebook)], axis=1)
+    spec = rq1_models(codebook)["mindset_cfa"]
+    estimates, fits = {}, {}
+    for sample in ("all", "Black"):
+        run = fit_model(spec, students, codebook, sample)  # what rule measurement_cfa saves
+        estimates[sample], fits[sample] = run.estimates, fit_info(run)
+    return M.block_measurement(students, codebook, "mindset", estimates, fits), students
+
+
+def test_block_measurement_table(mindset_block, codebook):
+    result, students = mindset_block
+    t = result.constructs.set_index("id")
+    assert list(t.index) == codebook.constructs_in_block("mindset")
+    assert ((t["alpha_ci_lower"] < t["alpha"]) & (t["alpha"] < t["alpha_ci_upper"])).all()
+    # items loading about equally (the population's design): omega close to alpha
+    assert np.abs(t["omega"] - t["alpha"]).max() < 0.02
+    assert (t["efa_items_on_own_factor"] == "4 of 4").all()
+    assert t["n_Black"].min() >= 10 and t["alpha_White"].notna().all()
+    # the table's alpha is the alpha of the scored items of the surveyed students
+    from lwo.scoring import reverse_coded
+    surveyed = students[students["surveyed"] == 1]
+    c = "academic_self_efficacy"
+    assert t.loc[c, "alpha"] == pytest.approx(M.cronbach_alpha(reverse_coded(surveyed, codebook, c)), abs=1e-12)
+    # loadings in the scoring direction are all positive, reverse-worded items included
+    items = result.items
+    assert (items["std_loading"] > 0.3).all() and items["reverse_coded"].any()
+    assert list(result.cfa_fit["sample"]) == ["all", "Black"]
+    assert any("CFA fit" in n and "CFI" in n for n in result.notes)
+
+
+def test_structure_comparison(codebook):
+    published = pd.DataFrame([
+        {"exhibit": "8", "key": "constructs", "statement": "subscales", "value": "8", "kind": "count"},
+        {"exhibit": "8", "key": "constructs_in_domain:structural", "statement": "structural", "value": "4", "kind": "count"},
+        {"exhibit": "8", "key": "domain:perceived_inclusion", "statement": "inclusion", "value": "dynamic", "kind": "text"},
+        {"exhibit": "8", "key": "domains", "statement": "domains", "value": "3", "kind": "count"},
+    ])
+    rows = M.structure_comparison(published, codebook, "hqc")
+    assert [r["agrees"] for r in rows] == ["yes", "yes", "yes", "no"]
+    bad = published.iloc[[0]].assign(key="subscales")
+    with pytest.raises(ValueError, match="unknown key"):
+        M.structure_comparison(bad, codebook, "hqc")
+
+
+def test_block_measurement_shows_a_failed_fit_without_numbers(cohort, codebook):
+    from lwo.scoring import score_constructs
+
+    students = pd.concat([cohort["students"], score_constructs(cohort["students"], codebook)], axis=1)
+    failed = {"status": "failed", "message": "failed: mindset_cfa (all): not converged", "n_used": 869}
+    result = M.block_measurement(students, codebook, "mindset", {"all": pd.DataFrame()}, {"all": failed})
+    assert result.constructs["omega"].isna().all() and result.constructs["std_loading_min"].isna().all()
+    assert result.constructs["alpha"].notna().all()  # reliability does not need the CFA
+    assert result.cfa_fit.loc[0, "status"] == "failed" and np.isnan(result.cfa_fit.loc[0, "cfi"])
+    assert any("no estimates (failed: mindset_cfa (all): not converged)" in n for n in result.notes)

@@ -1,0 +1,645 @@
+"""Measurement: reliability, item statistics, exploratory factor analysis and measurement
+invariance of the survey scales (Exhibits 8-10 and the invariance exhibit).
+
+Conventions:
+
+* Reliability is computed on complete cases of a construct's items (listwise), with
+  reverse-worded items flipped first (as the scale scores are), so every item counts in
+  the direction of the construct.
+* Coefficient alpha: Cronbach (1951); its 95% CI: Feldt, Woodruff & Salih (1987), the
+  F-distribution interval that pingouin and R's psych report.
+* Coefficient omega from a fitted CFA: McDonald's omega with the model-implied variance of
+  the sum in the denominator (semTools ``reliability()``'s ``omega``; ``compRelSEM(obs.var =
+  FALSE)``), and the variant with the observed variance (``compRelSEM``'s default).
+* Measurement invariance across groups: configural, metric (equal loadings) and scalar
+  (equal loadings and intercepts) models, each compared with the previous by a chi-square
+  difference test and by the change in CFI. A level holds when CFI falls by no more than
+  .01 (Cheung & Rensvold, 2002); the chi-square test, which at large N flags differences
+  too small to matter, qualifies a level that holds ("approximately").
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.optimize import linear_sum_assignment
+
+from lwo import sem
+
+# Cheung & Rensvold (2002): a drop in CFI larger than this rejects the more constrained model.
+CFI_DROP = 0.01
+ALPHA = 0.05
+
+
+# --------------------------------------------------------------------------- reliability
+def _complete_items(items: pd.DataFrame) -> pd.DataFrame:
+    if items.shape[1] < 2:
+        raise ValueError(f"reliability needs at least two items; got {list(items.columns)}")
+    complete = items.dropna().astype(float)
+    if len(complete) < 3:
+        raise ValueError(f"reliability needs at least three complete rows; {len(complete)} of "
+                         f"{len(items)} rows have every item of {list(items.columns)}")
+    return complete
+
+
+def cronbach_alpha(items: pd.DataFrame) -> float:
+    """Cronbach's alpha of complete rows: k/(k-1) * (1 - sum of item variances / variance of the sum)."""
+    x = _complete_items(items).to_numpy()
+    k = x.shape[1]
+    cov = np.cov(x, rowvar=False, ddof=1)
+    total = cov.sum()
+    if total <= 0:
+        raise ValueError(f"the sum of the items {list(items.columns)} has no variance")
+    return float(k / (k - 1) * (1 - np.trace(cov) / total))
+
+
+def alpha_confidence_interval(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, float]:
+    """Feldt's interval: 1 - (1 - alpha) * F quantiles on (n - 1, (n - 1)(k - 1)) df."""
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    tail = (1 - level) / 2
+    lower = 1 - (1 - alpha) * stats.f.isf(tail, df1, df2)
+    upper = 1 - (1 - alpha) * stats.f.isf(1 - tail, df1, df2)
+    return float(lower), float(upper)
+
+
+def reliability(items: pd.DataFrame, level: float = 0.95) -> dict:
+    """alpha with its CI, the number of complete rows (n) and of items (k)."""
+    complete = _complete_items(items)
+    a = cronbach_alpha(complete)
+    lo, hi = alpha_confidence_interval(a, len(complete), complete.shape[1], level)
+    return {"alpha": a, "alpha_ci_lower": lo, "alpha_ci_upper": hi, "n": len(complete), "k": complete.shape[1]}
+
+
+def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
+    """Per item, on complete rows: mean, sd, item-rest correlation (with the sum of the other
+    items) and alpha if the item were deleted (nan with two items: one item has no alpha)."""
+    complete = _complete_items(items)
+    total = complete.sum(axis=1)
+    rows = []
+    for col in complete.columns:
+        rest = total - complete[col]
+        others = complete.drop(columns=col)
+        rows.append({
+            "item": col,
+            "mean": float(complete[col].mean()),
+            "sd": float(complete[col].std(ddof=1)),
+            "item_rest_r": float(np.corrcoef(complete[col], rest)[0, 1]),
+            "alpha_if_deleted": cronbach_alpha(others) if others.shape[1] >= 2 else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def mcdonald_omega(loadings, residual_variances, factor_variance: float = 1.0,
+                   residual_covariance_sum: float = 0.0) -> float:
+    """Omega = (sum lambda)^2 psi / ((sum lambda)^2 psi + sum theta + 2 sum theta_ij).
+
+    `loadings` in the scoring direction (a reverse-worded item's loading times -1),
+    unstandardized, with `factor_variance` psi; `residual_covariance_sum` is the sum of the
+    residual covariances among the items (i < j), if the model has any."""
+    lam = np.asarray(loadings, float)
+    theta = np.asarray(residual_variances, float)
+    if lam.shape != theta.shape or lam.size < 2:
+        raise ValueError("omega needs one loading and one residual variance per item (two items or more)")
+    common = lam.sum() ** 2 * factor_variance
+    return float(common / (common + theta.sum() + 2 * residual_covariance_sum))
+
+
+def omega_observed(loadings, factor_variance: float, observed_cov) -> float:
+    """Omega with the observed variance of the sum in the denominator (semTools
+    compRelSEM's default, obs.var = TRUE); `observed_cov` with the ML divisor N as lavaan uses."""
+    lam = np.asarray(loadings, float)
+    s = np.asarray(observed_cov, float)
+    return float(lam.sum() ** 2 * factor_variance / s.sum())
+
+
+@dataclass
+class FactorParts:
+    """One factor's indicators in a fitted CFA, in the metric of a factor with variance 1:
+    `loadings` (lambda * sqrt(psi), psi the model-implied factor variance) and the residual
+    variances `theta`, both unstandardized; `std_loadings` as lavaan's std.all."""
+
+    factor: str
+    items: list[str]
+    loadings: np.ndarray
+    theta: np.ndarray
+    std_loadings: np.ndarray
+
+
+def factor_parts(estimates: pd.DataFrame, factor: str, items: list[str], group: int = 1) -> FactorParts:
+    """Read a factor's loadings and residual variances from a lavaan-style estimates table
+    (columns lhs, op, rhs, est, std.all[, group]), for a model in which each item loads on
+    this factor only and has no residual covariance (a first-order factor of a second-order
+    model included). The model-implied item variance is theta / std.all(theta), so the
+    loading in the unit-variance metric is std.all(lambda) * sqrt(that variance), whatever
+    the factor's own variance parameterisation."""
+    e = estimates
+    if "group" in e.columns:
+        e = e[e["group"] == group]
+    lam_std, lam_scaled, theta = [], [], []
+    for item in items:
+        load = e[(e["lhs"] == factor) & (e["op"] == "=~") & (e["rhs"] == item)]
+        resid = e[(e["lhs"] == item) & (e["op"] == "~~") & (e["rhs"] == item)]
+        if len(load) != 1 or len(resid) != 1:
+            raise ValueError(f"the estimates have no single loading {factor} =~ {item} and residual "
+                             f"variance {item} ~~ {item}")
+        std_l, th, std_th = float(load["std.all"].iloc[0]), float(resid["est"].iloc[0]), float(resid["std.all"].iloc[0])
+        # item variance implied by the model: theta / (standardized theta)
+        implied_var = th / std_th if std_th > 0 else float("nan")
+        lam_std.append(std_l)
+        lam_scaled.append(std_l * math.sqrt(implied_var))
+        theta.append(th)
+    covs = e[(e["op"] == "~~") & (e["lhs"] != e["rhs"]) & e["lhs"].isin(items) & e["rhs"].isin(items)]
+    if len(covs):
+        raise ValueError(f"residual covariances among the items of {factor}: omega here assumes none")
+    return FactorParts(factor, list(items), np.array(lam_scaled), np.array(theta), np.array(lam_std))
+
+
+def omega_from_estimates(estimates: pd.DataFrame, factor: str, items: list[str], signs=None,
+                         group: int = 1) -> float:
+    """Omega of a construct's scale score from a fitted CFA's estimates. `signs`: +1/-1 per
+    item (-1 for reverse-worded items, whose raw loadings are negative) so that the composite
+    is the scored one."""
+    parts = factor_parts(estimates, factor, items, group)
+    s = np.ones(len(items)) if signs is None else np.asarray(signs, float)
+    return mcdonald_omega(parts.loadings * s, parts.theta, 1.0)
+
+
+def average_variance_extracted(estimates: pd.DataFrame, factor: str, items: list[str], group: int = 1) -> float:
+    """AVE (Fornell & Larcker): sum lambda^2 psi / (sum lambda^2 psi + sum theta), unstandardized
+    as semTools::AVE."""
+    parts = factor_parts(estimates, factor, items, group)
+    common = float(np.sum(parts.loadings ** 2))
+    return common / (common + float(parts.theta.sum()))
+
+
+# --------------------------------------------------------------------------- EFA
+@dataclass
+class EFAResult:
+    """Rotated loadings (items x factors), factor correlations, communalities, and the
+    eigenvalues of the item correlation matrix (for a scree/Kaiser check)."""
+
+    loadings: pd.DataFrame
+    factor_correlations: pd.DataFrame
+    communalities: pd.Series
+    eigenvalues: np.ndarray
+    method: str
+    rotation: str
+    n: int
+
+
+def exploratory_factor_analysis(data: pd.DataFrame, n_factors: int, method: str = "ml",
+                                rotation: str | None = "oblimin", seed: int = 0) -> EFAResult:
+    """EFA of complete rows (statsmodels: ML or iterated principal axis). `rotation`: oblimin
+    (quartimin, oblique; statsmodels checks it against R), varimax (orthogonal) or None. Each
+    factor's sign is set so that its loadings sum positive; factors are ordered by their sum
+    of squared loadings. `seed` fixes statsmodels' random EM start of the ML fit."""
+    from statsmodels.multivariate.factor import Factor
+
+    if rotation not in ("oblimin", "varimax", None):
+        raise ValueError(f"rotation must be 'oblimin', 'varimax' or None, not {rotation!r}")
+    complete = data.dropna().astype(float)
+    if n_factors < 1 or n_factors >= complete.shape[1]:
+        raise ValueError(f"n_factors must be between 1 and {complete.shape[1] - 1}")
+    model = Factor(complete.to_numpy(), n_factor=n_factors, method=method)
+    res = model.fit(rng=seed) if method == "ml" else model.fit()
+    if rotation and n_factors > 1:
+        res.rotate(rotation)
+    load = np.asarray(res.loadings, float)
+    # factor correlations implied by an oblique rotation T of orthogonal factors: T'T
+    phi = np.asarray(res.rotation_matrix.T @ res.rotation_matrix if rotation == "oblimin" and n_factors > 1
+                     else np.eye(n_factors), float)
+    signs = np.sign(load.sum(axis=0))
+    signs[signs == 0] = 1
+    load = load * signs
+    phi = phi * np.outer(signs, signs)
+    order = np.argsort(-(load ** 2).sum(axis=0), kind="stable")
+    load, phi = load[:, order], phi[np.ix_(order, order)]
+    names = [f"F{i + 1}" for i in range(n_factors)]
+    eig = np.sort(np.linalg.eigvalsh(np.corrcoef(complete.to_numpy(), rowvar=False)))[::-1]
+    return EFAResult(pd.DataFrame(load, index=complete.columns, columns=names),
+                     pd.DataFrame(phi, index=names, columns=names),
+                     pd.Series(np.asarray(res.communality, float), index=complete.columns, name="communality"),
+                     eig, method, rotation or "none", len(complete))
+
+
+def efa_construct_match(loadings: pd.DataFrame, construct_of: dict[str, str]) -> pd.DataFrame:
+    """Match factors to constructs one-to-one (largest total |loading| of the construct's items,
+    Hungarian assignment) and count, per construct, the items whose largest |loading| is on the
+    construct's factor. Returns construct, factor, n_items, items_on_own_factor,
+    mean_own_loading, max_cross_loading."""
+    constructs = list(dict.fromkeys(construct_of[i] for i in loadings.index))
+    if len(constructs) > loadings.shape[1]:
+        raise ValueError(f"{len(constructs)} constructs for {loadings.shape[1]} factors")
+    absl = loadings.abs()
+    weight = np.array([[absl.loc[[i for i in loadings.index if construct_of[i] == c], f].sum()
+                        for f in loadings.columns] for c in constructs])
+    rows_c, cols_f = linear_sum_assignment(-weight)
+    factor_of = {constructs[r]: loadings.columns[c] for r, c in zip(rows_c, cols_f)}
+    primary = absl.idxmax(axis=1)
+    out = []
+    for c in constructs:
+        items = [i for i in loadings.index if construct_of[i] == c]
+        f = factor_of[c]
+        others = absl.loc[items].drop(columns=f)
+        out.append({"construct": c, "factor": f, "n_items": len(items),
+                    "items_on_own_factor": int((primary[items] == f).sum()),
+                    "mean_own_loading": float(absl.loc[items, f].mean()),
+                    "max_cross_loading": float(others.to_numpy().max()) if others.shape[1] else float("nan")})
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------- invariance
+def level_verdict(cfi_diff: float, pvalue: float, alpha: float = ALPHA, cfi_drop: float = CFI_DROP) -> str:
+    """Verdict on one invariance level from its comparison with the previous level:
+    'holds' (CFI within .01 and chi-square difference not significant), 'holds approximately'
+    (CFI within .01, chi-square significant), 'fails' (CFI drops by more than .01),
+    'not estimable' (a model did not converge)."""
+    if cfi_diff is None or pvalue is None or not np.isfinite(cfi_diff) or not np.isfinite(pvalue):
+        return "not estimable"
+    if cfi_diff < -cfi_drop:
+        return "fails"
+    return "holds" if pvalue >= alpha else "holds approximately"
+
+
+def comparability(metric: str, scalar: str) -> str:
+    """What may be compared across groups given the metric and scalar verdicts."""
+    ok = ("holds", "holds approximately")
+    if metric in ok and scalar in ok:
+        return "means and relations"
+    if metric in ok:
+        return "relations only (intercepts differ)"
+    if "not estimable" in (metric, scalar):
+        return "not estimable"
+    return "not comparable (loadings differ)"
+
+
+@dataclass
+class InvarianceResult:
+    """Fit of the configural/metric/scalar models (`table`, as sem.invariance_table), the
+    verdict per level, and the items freed by the partial-invariance search."""
+
+    name: str
+    table: pd.DataFrame
+    metric: str
+    scalar: str
+    comparable: str
+    nobs: dict
+    freed: list[dict] = field(default_factory=list)
+
+    def row(self) -> dict:
+        t = self.table
+        out = {"model": self.name}
+        out.update({f"n_{g}": n for g, n in self.nobs.items()})
+        for col in ("chisq", "df", "cfi", "rmsea", "srmr"):
+            out[f"configural_{col}"] = t.loc["configural", col]
+        for level in ("metric", "scalar"):
+            for col, name in (("chisq.diff", "chisq_diff"), ("df.diff", "df_diff"), ("pvalue.diff", "p"),
+                              ("cfi.diff", "cfi_change")):
+                out[f"{level}_{name}"] = t.loc[level, col]
+        out["metric_verdict"], out["scalar_verdict"], out["comparable"] = self.metric, self.scalar, self.comparable
+        out["noninvariant_items"] = ", ".join(f["item"] for f in self.freed)
+        return out
+
+
+def _cfa_items(spec: str) -> dict[str, list[str]]:
+    """factor -> indicators of a CFA spec."""
+    out: dict[str, list[str]] = {}
+    for st in sem.parse_spec(spec).statements:
+        if st.op == "=~":
+            out.setdefault(st.lhs, []).append(st.rhs)
+    return out
+
+
+def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_order: list | None = None,
+                              alpha: float = ALPHA, cfi_drop: float = CFI_DROP, max_free: int | None = None) -> list[dict]:
+    """Items whose loading and intercept differ across groups, found by freeing one item at a
+    time in the scalar model (largest chi-square drop first, Holm-adjusted over the items still
+    constrained) until no item's freeing is significant or the partial model is within the CFI
+    criterion of the configural model. The marker item's loading stays fixed at 1 (it sets the
+    factor's scale), so only its intercept can be freed. Returns one dict per freed item: item,
+    factor, chisq_diff, df_diff, p, p_holm."""
+    factors = _cfa_items(spec)
+    configural = sem.fit(spec, data, group=group, group_order=group_order)
+    freed: list[dict] = []
+    partial: list[str] = []
+    candidates = {(f, i, k == 0) for f, items in factors.items() for k, i in enumerate(items)}
+    max_free = max_free if max_free is not None else max(1, sum(len(v) for v in factors.values()) // 2)
+    current = sem.fit(spec, data, group=group, group_order=group_order, group_equal=("loadings", "intercepts"))
+    while candidates and len(freed) < max_free and current.converged:
+        if current.fit_indices["cfi"] - configural.fit_indices["cfi"] >= -cfi_drop and \
+                sem.lr_test(current, configural)["pvalue"] >= alpha:
+            break
+        tests = []
+        for f, item, marker in sorted(candidates):
+            extra = [f"{item}~1"] if marker else [f"{f}=~{item}", f"{item}~1"]
+            trial = sem.fit(spec, data, group=group, group_order=group_order,
+                            group_equal=("loadings", "intercepts"), group_partial=tuple(partial + extra))
+            if not trial.converged:
+                continue
+            lr = sem.lr_test(current, trial)
+            tests.append((lr["chisq_diff"], f, item, marker, extra, lr, trial))
+        if not tests:
+            break
+        tests.sort(key=lambda t: -t[0])
+        m = len(tests)
+        best = tests[0]
+        p_holm = min(1.0, best[5]["pvalue"] * m)
+        if p_holm >= alpha:
+            break
+        _, f, item, marker, extra, lr, trial = best
+        freed.append({"item": item, "factor": f, "chisq_diff": lr["chisq_diff"], "df_diff": lr["df_diff"],
+                      "p": lr["pvalue"], "p_holm": p_holm, "freed": "intercept" if marker else "loading and intercept"})
+        partial += extra
+        candidates.discard((f, item, marker))
+        current = trial
+    return freed
+
+
+def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list | None = None,
+                        search_items: bool = True, alpha: float = ALPHA, cfi_drop: float = CFI_DROP) -> InvarianceResult:
+    """Configural, metric and scalar models of one CFA across groups, with verdicts; when a
+    level does not simply hold, the items responsible are searched (partial invariance).
+    `group_order`: the groups, in order (default: order of first appearance, as lavaan)."""
+    fits = sem.invariance_models(spec, data, group, group_order=group_order)
+    table = sem.invariance_table(fits)
+    result = InvarianceResult(name, table, "", "", "", fits["configural"].nobs)
+    set_verdicts(result, table.loc["metric", "pvalue.diff"], table.loc["scalar", "pvalue.diff"], alpha, cfi_drop)
+    if search_items and needs_item_search(result):
+        result.freed = partial_invariance_search(spec, data, group, group_order, alpha, cfi_drop)
+    return result
+
+
+def needs_item_search(result: InvarianceResult) -> bool:
+    return bool({result.metric, result.scalar} & {"fails", "holds approximately"})
+
+
+def set_verdicts(result: InvarianceResult, p_metric: float, p_scalar: float, alpha: float = ALPHA,
+                 cfi_drop: float = CFI_DROP) -> None:
+    """Metric and scalar verdicts from the CFI changes and the given (e.g. Holm-adjusted) p-values."""
+    t = result.table
+    result.metric = level_verdict(t.loc["metric", "cfi.diff"], p_metric, alpha, cfi_drop)
+    result.scalar = level_verdict(t.loc["scalar", "cfi.diff"], p_scalar, alpha, cfi_drop)
+    result.comparable = comparability(result.metric, result.scalar)
+
+
+def holm_adjusted_verdicts(results: list[InvarianceResult], alpha: float = ALPHA,
+                           cfi_drop: float = CFI_DROP) -> pd.DataFrame:
+    """Holm-adjust the metric and scalar chi-square difference tests over a family of
+    constructs (each level separately) and set each result's verdicts from the adjusted p.
+    Returns the adjusted p-values (columns metric_p_holm, scalar_p_holm) by model name."""
+    from statsmodels.stats.multitest import multipletests
+
+    out = pd.DataFrame(index=[r.name for r in results])
+    for level in ("metric", "scalar"):
+        p = np.array([r.table.loc[level, "pvalue.diff"] for r in results], float)
+        adj = np.full_like(p, np.nan)
+        ok = np.isfinite(p)
+        if ok.any():
+            adj[ok] = multipletests(p[ok], method="holm")[1]
+        out[f"{level}_p_holm"] = adj
+    for r in results:
+        set_verdicts(r, out.loc[r.name, "metric_p_holm"], out.loc[r.name, "scalar_p_holm"], alpha, cfi_drop)
+    return out
+
+
+# --------------------------------------------------------------------------- Exhibits 8-10
+@dataclass
+class BlockMeasurement:
+    """Everything Exhibits 8-10 show for one block of constructs."""
+
+    constructs: pd.DataFrame   # one row per construct (the exhibit table)
+    items: pd.DataFrame        # one row per item
+    cfa_fit: pd.DataFrame      # one row per sample
+    efa_loadings: pd.DataFrame
+    efa: EFAResult
+    notes: list[str]
+
+
+PINGOUIN_TOLERANCE = 1e-9  # own alpha vs pingouin's: the same formula, so equal to rounding
+
+
+def _alpha_checked(items: pd.DataFrame) -> dict:
+    """reliability() of complete rows, cross-checked against pingouin.cronbach_alpha."""
+    import pingouin
+
+    out = reliability(items)
+    complete = items.dropna().astype(float)
+    theirs, ci = pingouin.cronbach_alpha(data=complete)
+    if abs(theirs - out["alpha"]) > PINGOUIN_TOLERANCE or \
+            max(abs(ci[0] - out["alpha_ci_lower"]), abs(ci[1] - out["alpha_ci_upper"])) > 5.1e-4:
+        raise ValueError(f"alpha of {list(items.columns)} disagrees with pingouin: {out['alpha']:.6f} "
+                         f"[{out['alpha_ci_lower']:.4f}, {out['alpha_ci_upper']:.4f}] vs {theirs:.6f} {list(ci)}")
+    return out
+
+
+def fit_ok(fit: dict) -> bool:
+    """A saved fit (fit.json of lwo.sem_results) with numbers to show."""
+    return fit.get("status") == "ok"
+
+
+def _fit_row(sample: str, fit: dict) -> dict:
+    fi = fit.get("fit_indices", {})
+    row = {"sample": sample, "n": fit.get("n_used"), "status": fit.get("status", "failed")}
+    for key in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"):
+        value = fi.get(key) if fit_ok(fit) else None
+        row[key.replace(".", "_")] = float("nan") if value is None else value
+    row["message"] = fit.get("message", "")
+    return row
+
+
+def fit_sentence(row: dict) -> str:
+    """'chi2(df) = x, p; CFI; TLI; RMSEA [90% CI]; SRMR' or why there are no numbers."""
+    if row["status"] != "ok":
+        return f"{row['sample']}: no estimates ({row['message']})"
+    p = "p < .001" if row["pvalue"] < 0.001 else f"p = {row['pvalue']:.3f}"
+    return (f"{row['sample']} (N = {row['n']}): chi-square({row['df']}) = {row['chisq']:.1f}, {p}; "
+            f"CFI = {row['cfi']:.3f}; TLI = {row['tli']:.3f}; RMSEA = {row['rmsea']:.3f} "
+            f"[90% CI {row['rmsea_ci_lower']:.3f}, {row['rmsea_ci_upper']:.3f}]; SRMR = {row['srmr']:.3f}")
+
+
+def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: dict[str, pd.DataFrame],
+                      fits: dict[str, dict], groups=("Black", "White"), min_cell: int = 10,
+                      efa_seed: int = 0) -> BlockMeasurement:
+    """Reliability, item statistics, CFA loadings and fit, and an EFA of one block of constructs.
+
+    `students`: the analysis table (surveyed students are used); `estimates`/`fits`: the saved
+    fit of the block's CFA per sample (estimates.csv and fit.json as lwo.sem_results saves them;
+    'all' required, the others give the fit table's rows).
+    Reverse-worded items are flipped before alpha, item statistics and the EFA; CFA loadings
+    (fitted on the answers as given) are shown in the scoring direction."""
+    from lwo.scoring import reverse_coded
+
+    surveyed = students[students["surveyed"] == 1]
+    constructs = codebook.constructs_in_block(block)
+    est_all = estimates["all"]
+    converged = fit_ok(fits["all"])
+    construct_of = {i: c for c in constructs for i in codebook.item_ids(c)}
+    scored = pd.concat([reverse_coded(surveyed, codebook, c) for c in constructs], axis=1)
+    efa = exploratory_factor_analysis(scored, len(constructs), seed=efa_seed)
+    match = efa_construct_match(efa.loadings, construct_of).set_index("construct")
+    second_order = est_all[(est_all["op"] == "=~") & est_all["rhs"].isin(constructs)] if converged else None
+
+    rows, item_rows = [], []
+    for c in constructs:
+        items = codebook.items(c)
+        ids = [i.id for i in items]
+        signs = np.array([-1.0 if i.reverse else 1.0 for i in items])
+        rel = _alpha_checked(scored[ids])
+        stats_ = item_statistics(scored[ids]).set_index("item")
+        raw = surveyed[ids].astype(float)
+        row = {"domain": codebook.student_constructs[c]["domain"], "construct": codebook.label(c), "id": c,
+               "n_items": len(ids), "n": rel["n"], "mean": float(surveyed[c].mean()), "sd": float(surveyed[c].std()),
+               "alpha": rel["alpha"], "alpha_ci_lower": rel["alpha_ci_lower"], "alpha_ci_upper": rel["alpha_ci_upper"]}
+        loadings = np.full(len(ids), np.nan)
+        if converged:
+            parts = factor_parts(est_all, c, ids)
+            loadings = parts.std_loadings * signs
+            row["omega"] = mcdonald_omega(parts.loadings * signs, parts.theta)
+        else:
+            row["omega"] = float("nan")
+        for g in groups:
+            sub = scored.loc[surveyed["race"] == g, ids].dropna()
+            row[f"alpha_{g}"] = cronbach_alpha(sub) if len(sub) >= max(min_cell, 3) else float("nan")
+            row[f"n_{g}"] = len(sub) if len(sub) >= min_cell else float("nan")
+        row["item_rest_r_min"] = float(stats_["item_rest_r"].min())
+        row["std_loading_min"] = float(np.nanmin(loadings)) if converged else float("nan")
+        row["std_loading_max"] = float(np.nanmax(loadings)) if converged else float("nan")
+        if second_order is not None and len(second_order):
+            hit = second_order[second_order["rhs"] == c]
+            row["second_order_loading"] = float(hit["std.all"].iloc[0]) if len(hit) else float("nan")
+        m = match.loc[c]
+        row["efa_items_on_own_factor"] = f"{m['items_on_own_factor']} of {m['n_items']}"
+        rows.append(row)
+        for k, item in enumerate(items):
+            st = stats_.loc[item.id]
+            item_rows.append({"construct": codebook.label(c), "item": item.id, "text": item.text,
+                              "reverse_coded": item.reverse, "mean_answer": float(raw[item.id].mean()),
+                              "sd": st["sd"], "item_rest_r": st["item_rest_r"],
+                              "alpha_if_deleted": st["alpha_if_deleted"], "std_loading": loadings[k],
+                              "efa_factor": m["factor"], "efa_loading": float(efa.loadings.loc[item.id, m["factor"]]),
+                              "efa_loads_most_on_own_factor": bool(efa.loadings.loc[item.id].abs().idxmax() == m["factor"])})
+    table = pd.DataFrame(rows)
+    fit_table = pd.DataFrame([_fit_row(s, f) for s, f in fits.items()])
+    notes = [
+        "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
+        "answers; 95% CI by Feldt's method; the same values from pingouin are checked on every run. "
+        f"alpha_{groups[0]} / alpha_{groups[1]}: the same for each group (shown for groups of at least "
+        f"{min_cell}).",
+        "Omega: McDonald's omega of the scale score from the CFA below (model-implied variance of the "
+        "sum; semTools' omega). Standardized loadings in the scoring direction (reverse-worded items "
+        "load negatively on the answers as given).",
+        f"EFA: maximum likelihood, {len(constructs)} factors, oblimin (quartimin) rotation, on "
+        f"{efa.n} complete answers; each factor matched to one construct (largest summed loading); "
+        "'efa items on own factor': items whose largest loading is on their construct's factor.",
+        "CFA fit (ML, answers treated as continuous): " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
+        fits["all"].get("exclusion_note", ""),
+    ]
+    return BlockMeasurement(table, pd.DataFrame(item_rows), fit_table, efa.loadings.reset_index(names="item"),
+                            efa, [n for n in notes if n])
+
+
+def structure_comparison(published: pd.DataFrame, codebook, block: str) -> list[dict]:
+    """The published structure of a block (number of constructs, of domains, constructs per
+    domain, each construct's domain) beside the codebook's. Keys: `constructs`, `domains`,
+    `constructs_in_domain:<domain>`, `domain:<construct>`."""
+    from lwo.exhibit import compare_statement
+
+    constructs = codebook.constructs_in_block(block)
+    domain_of = {c: codebook.student_constructs[c]["domain"] for c in constructs}
+    domains = list(dict.fromkeys(domain_of.values()))
+    out = []
+    for _, pub in published.iterrows():
+        key = pub["key"]
+        if key == "constructs":
+            value, what = len(constructs), f"{len(constructs)} constructs: " + ", ".join(codebook.label(c) for c in constructs)
+        elif key == "domains":
+            value, what = len(domains), f"{len(domains)} domains: " + ", ".join(domains)
+        elif key.startswith("constructs_in_domain:"):
+            d = key.split(":", 1)[1]
+            members = [c for c in constructs if domain_of[c] == d]
+            value, what = len(members), f"{len(members)} in {d}: " + ", ".join(codebook.label(c) for c in members)
+        elif key.startswith("domain:"):
+            c = key.split(":", 1)[1]
+            if c not in domain_of:
+                raise ValueError(f"published value {pub['exhibit']}/{key}: {c!r} is not a construct of the "
+                                 f"{block} block ({constructs})")
+            value, what = domain_of[c], f"{codebook.label(c)}: {domain_of[c]}"
+        else:
+            raise ValueError(f"published value {pub['exhibit']}/{key}: unknown key; keys are constructs, "
+                             "domains, constructs_in_domain:<domain>, domain:<construct>")
+        agrees = str(value).strip().lower() == str(pub["value"]).strip().lower() if pub["kind"] == "text" \
+            else float(value) == float(pub["value"])
+        out.append(compare_statement(pub, what, agrees, "the codebook's structure of the block (config/codebook.yaml)"))
+    return out
+
+
+def loadings_figure(items: pd.DataFrame, constructs: pd.DataFrame, title: str, source: str):
+    """Standardized CFA loading of every item (scoring direction), grouped by construct, with
+    each construct's alpha and omega."""
+    from lwo.plotting import PALETTE, mark_data_source, new_figure
+
+    labels = list(dict.fromkeys(items["construct"]))
+    colours = [c for c in PALETTE if c != "#F0E442"]  # yellow is hard to see on white
+    n_rows = len(items) + len(labels)
+    fig, ax = new_figure(figsize=(7.6, 1.3 + 0.2 * n_rows))
+    y, ticks, ticklabels = n_rows, [], []
+    for k, lab in enumerate(labels):
+        sub = items[items["construct"] == lab]
+        c = constructs[constructs["construct"] == lab].iloc[0]
+        y -= 1
+        ax.text(0.0, y, lab, fontsize=8.5, fontweight="bold", va="center", ha="left")
+        ax.text(1.0, y, f"alpha {c['alpha']:.2f}   omega {c['omega']:.2f}", fontsize=8, va="center",
+                ha="right", color="#333333")
+        for _, it in sub.iterrows():
+            y -= 1
+            ax.plot([0, it["std_loading"]], [y, y], color="#cccccc", lw=1, zorder=1)
+            ax.scatter([it["std_loading"]], [y], s=22, color=colours[k % len(colours)], zorder=2,
+                       marker="D" if it["reverse_coded"] else "o")
+            ticks.append(y)
+            ticklabels.append(f"{it['item']}{' (R)' if it['reverse_coded'] else ''}")
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(ticklabels, fontsize=7.5)
+    ax.set_ylim(-0.8, n_rows - 0.2)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Standardized loading (CFA, all students; reverse-worded items (R) flipped)")
+    ax.grid(axis="y", alpha=0)
+    ax.set_title(title, loc="left", fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    mark_data_source(fig, source)
+    return fig
+
+
+def measurement_exhibit(sm, *, exhibit: str, block: str, title: str, caption: str) -> None:
+    """Exhibits 8-10: write the block's table, item statistics, CFA fit, EFA loadings, figure
+    and the published structure's comparison (Snakemake script body)."""
+    import json
+
+    from lwo.codebook import Codebook
+    from lwo.descriptives import data_source_label, read_analysis_table
+    from lwo.exhibit import published_rows, write_exhibit
+    from lwo.io import write_csv
+
+    codebook = Codebook.load(sm.input.codebook)
+    students = read_analysis_table(sm.input.students)
+    samples = [k.split("_", 1)[1] for k in sm.input.keys() if k.startswith("fit_")]
+    fits, estimates = {}, {}
+    for s in samples:
+        with open(sm.input[f"fit_{s}"], encoding="utf-8") as fh:
+            fits[s] = json.load(fh)
+        estimates[s] = pd.read_csv(sm.input[f"estimates_{s}"])
+    result = block_measurement(students, codebook, block, estimates, fits, min_cell=int(sm.params.min_cell))
+    comparison = structure_comparison(published_rows(sm.input.published, exhibit), codebook, block)
+    source = data_source_label(sm.input.summary)
+    figure = loadings_figure(result.items, result.constructs, title, source)
+    status = "ok" if fit_ok(fits["all"]) else "failed"
+    notes = result.notes + ([] if status == "ok" else [
+        f"The CFA for all students has no estimates ({fits['all'].get('message')}): omega and loadings are not shown."])
+    write_csv(result.items, sm.output.item_statistics)
+    write_csv(result.cfa_fit, sm.output.cfa_fit)
+    write_csv(result.efa_loadings, sm.output.efa)
+    write_exhibit(sm.output, exhibit=exhibit, title=title, section="RQ1: Measures", table=result.constructs,
+                  comparison=comparison, figure=figure, caption=caption, notes=notes + ["Data: " + source],
+                  status=status)

@@ -1,0 +1,17 @@
+"""Exhibit 10: students' mind-sets and dispositions: 6 outcomes in 3 domains, with their items,
+reliability (alpha with 95% CI, omega), item statistics, the correlated-factor CFA of the 6
+measures (fitted once by rule measurement_cfa) and an EFA.
+"""
+from lwo.measurement import measurement_exhibit
+from lwo.runner import run
+
+
+def main(sm):
+    measurement_exhibit(
+        sm, exhibit="10", block="mindset",
+        title="Students' mind-sets and dispositions: reliability and structure",
+        caption="The 6 mind-set and disposition outcomes in 3 domains: Cronbach's alpha with 95% CI, "
+                "McDonald's omega and standardized loadings of the correlated-factor CFA.")
+
+
+run(main, snakemake)  # noqa: F821 (injected by Snakemake)
