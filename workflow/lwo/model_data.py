@@ -46,31 +46,43 @@ def select_sample(students: pd.DataFrame, sample: str) -> pd.DataFrame:
 
 def analysis_columns(students: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Items, HQC subscale parcels, control dummies and rescaled grades."""
-    out = pd.DataFrame(index=students.index)
+    cols: dict[str, pd.Series] = {}
     for item in codebook.all_items():
-        out[item.id] = students[item.id].astype(float)
+        cols[item.id] = students[item.id].astype(float)
     for s in codebook.hqc_subscales():
-        out[parcel(s)] = score_construct(students, codebook, s)
+        cols[parcel(s)] = score_construct(students, codebook, s)
     for s in (2, 3, 4):
-        out[f"school_{s}"] = (students["school_id"] == s).astype(float)
-    out["ela"] = students["subject"].map({"ela": 1.0, "math": 0.0})
+        cols[f"school_{s}"] = (students["school_id"] == s).astype(float)
+    cols["ela"] = students["subject"].map({"ela": 1.0, "math": 0.0}).astype(float)
     for g in (10, 11, 12):
-        out[f"grade_{g}"] = (students["grade_level"] == g).astype(float)
-    out["female"] = students["gender"].map({"female": 1.0, "male": 0.0})
-    out["ell"] = students["ell"].astype(float)
-    out["special_education"] = students["special_education"].astype(float)
-    out["prior_grade"] = students["prior_grade"].astype(float) / GRADE_SCALE
-    out["current_grade"] = students["current_grade"].astype(float) / GRADE_SCALE
-    out["absences"] = students["absences"].astype(float)
-    return out
+        cols[f"grade_{g}"] = (students["grade_level"] == g).astype(float)
+    cols["female"] = students["gender"].map({"female": 1.0, "male": 0.0}).astype(float)
+    cols["ell"] = students["ell"].astype(float)
+    cols["special_education"] = students["special_education"].astype(float)
+    cols["prior_grade"] = students["prior_grade"].astype(float) / GRADE_SCALE
+    cols["current_grade"] = students["current_grade"].astype(float) / GRADE_SCALE
+    cols["absences"] = students["absences"].astype(float)
+    # one concat, not column-by-column insertion (which fragments the frame)
+    return pd.concat(cols, axis=1) if cols else pd.DataFrame(index=students.index)
 
 
-def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sample: str) -> ModelData:
-    """The rows and columns one model is fitted on, with the exclusions counted by reason."""
-    chosen = select_sample(students, sample)
+def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sample: str,
+                constant_within: str | None = None) -> ModelData:
+    """The rows and columns one model is fitted on, with the exclusions counted by reason.
+
+    `sample`: 'all', one race, or several races joined by '+' (e.g. 'Black+White', for a
+    multi-group model; the data then has a 'race' column). `constant_within`: a column whose
+    groups must each vary on a control for it to be kept (a multi-group model needs every
+    control to vary within every group)."""
+    races = sample.split("+")
+    chosen = pd.concat([select_sample(students, r) for r in races]) if len(races) > 1 else select_sample(students, sample)
     cols = analysis_columns(chosen, codebook)
     controls = [c for c in spec.controls]
-    dropped = [c for c in controls if cols[c].nunique(dropna=True) <= 1]
+    if constant_within is None:
+        dropped = [c for c in controls if cols[c].nunique(dropna=True) <= 1]
+    else:
+        by = chosen[constant_within]
+        dropped = [c for c in controls if cols[c].groupby(by).nunique(dropna=True).reindex(races, fill_value=0).min() <= 1]
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
     exclusions = {}
     keep = pd.Series(True, index=cols.index)
@@ -85,6 +97,8 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
         exclusions[reason] = int(miss.sum())
         keep &= ~miss
     data = cols.loc[keep, needed].reset_index(drop=True)
+    if len(races) > 1:
+        data.insert(0, "race", chosen.loc[keep, "race"].astype(str).to_numpy())
     return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, "classroom_id"].reset_index(drop=True))
 
 
@@ -94,7 +108,7 @@ def without_dropped_controls(spec_syntax: str, dropped: list[str]) -> str:
         return spec_syntax
     lines = []
     for line in spec_syntax.splitlines():
-        if " ~ " in line and "=~" not in line:
+        if " ~ " in line and "=~" not in line and not line.lstrip().startswith("#"):
             lhs, rhs = line.split(" ~ ", 1)
             terms = [t.strip() for t in rhs.split("+")]
             terms = [t for t in terms if t.split("*")[-1] not in dropped]

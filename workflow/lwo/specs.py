@@ -11,6 +11,7 @@ special education, subject surveyed; prior grade too where grades are the outcom
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lwo.codebook import Codebook
@@ -58,6 +59,9 @@ class ModelSpec:
     syntax: str
     observed: tuple[str, ...]
     controls: tuple[str, ...] = field(default=())
+    # structural models: the outcomes of HQC and the mediators between (empty for CFAs)
+    outcomes: tuple[str, ...] = field(default=())
+    mediators: tuple[str, ...] = field(default=())
 
 
 def _regressions(outcome: str, predictors: list[str], labels: dict[str, str] | None = None) -> str:
@@ -98,13 +102,18 @@ def direct_effects(codebook: Codebook, outcomes: list[str], name: str, descripti
     lines.append(_regressions("hqc", list(controls)))
     return ModelSpec(name, description, "\n".join(lines),
                      _observed(codebook, latent_outcomes, [o for o in outcomes if o in OBSERVED_OUTCOMES]),
-                     tuple(controls))
+                     tuple(controls), outcomes=tuple(outcomes))
 
 
 def mediation(codebook: Codebook, outcomes: list[str], mediators: list[str], name: str, description: str) -> ModelSpec:
     """HQC -> mediators -> outcomes with the direct path kept. Labels: a_<m> (HQC -> m),
     b_<m>_<o> (m -> o), c_<o> (direct HQC -> o), so indirect and percent mediated are
-    defined parameters: ind = sum(a*b), pm = ind / (ind + c)."""
+    defined parameters (written into the spec as lavaan `:=` lines): ind = sum(a*b),
+    total = ind + c, pm = ind / (ind + c).
+
+    Residual covariances among the mediators are free: lavaan's sem() frees them only among
+    pure outcomes, and a mediator set (two personalization measures, the mind-set domains) shares
+    causes besides HQC; fixing them at 0 biases the b paths and so the direct effect."""
     grade = "current_grade" in outcomes
     controls = GRADE_CONTROLS if grade else CONTROLS
     latent = [c for c in [*mediators, *outcomes] if c not in OBSERVED_OUTCOMES]
@@ -115,8 +124,12 @@ def mediation(codebook: Codebook, outcomes: list[str], mediators: list[str], nam
         labels = {"hqc": f"c_{o}", **{m: f"b_{m}_{o}" for m in mediators}}
         lines.append(_regressions(o, ["hqc", *mediators, *controls], labels))
     lines.append(_regressions("hqc", list(controls)))
+    lines += [f"{a} ~~ {b}" for i, a in enumerate(mediators) for b in mediators[i + 1:]]
+    for o in outcomes:
+        lines += [f"{k} := {v}" for k, v in indirect_expressions(mediators, o).items()]
     return ModelSpec(name, description, "\n".join(lines),
-                     _observed(codebook, latent, [o for o in outcomes if o in OBSERVED_OUTCOMES]), tuple(controls))
+                     _observed(codebook, latent, [o for o in outcomes if o in OBSERVED_OUTCOMES]), tuple(controls),
+                     outcomes=tuple(outcomes), mediators=tuple(mediators))
 
 
 def indirect_expressions(mediators: list[str], outcome: str) -> dict[str, str]:
@@ -147,6 +160,102 @@ def rq1_models(codebook: Codebook) -> dict[str, ModelSpec]:
     models.append(mediation(codebook, ["current_grade"], mind, "hqc_grades_via_mindsets",
                             "Exhibits 15 and 23: HQC -> grade before/after all six mind-sets"))
     for label, ms in MEDIATORS.items():
-        models.append(mediation(codebook, mind + ["current_grade"] if False else mind, ms, f"hqc_mindsets_via_{label}",
+        models.append(mediation(codebook, mind, ms, f"hqc_mindsets_via_{label}",
                                 f"Exhibits 16-19, 24-27, 29-31: HQC -> mind-sets before/after {label.replace('_', ' ')}"))
     return {m.name: m for m in models}
+
+
+# ---------------------------------------------------------------- Black vs White (Exhibits 29-31)
+GROUPS_COMPARED = ("Black", "White")
+# Models fitted jointly for Black and White students (one likelihood over both groups).
+MULTIGROUP_MODELS = ("hqc_to_mindsets", "hqc_to_grades", "hqc_mindsets_via_personalization",
+                     "hqc_mindsets_via_teacher_expectations", "hqc_mindsets_via_social_comparison")
+# Measurement constraints shared by the free and the constrained models, so that a
+# likelihood-ratio test compares structural paths only: equal loadings (metric invariance),
+# except the perceived-inclusion parcel, whose items the study found non-invariant.
+MULTIGROUP_EQUAL = ("loadings",)
+MULTIGROUP_PARTIAL = ("hqc =~ p_perceived_inclusion",)
+# The outcomes the report names for the teacher-expectation difference (Exhibit 30).
+TEACHER_EXPECTATION_OUTCOMES = ("task_valuing", "mastery_orientation", "academic_self_efficacy")
+
+_LABELLED_TERM = re.compile(r"(?<![\w.(,])([A-Za-z_][A-Za-z0-9_]*)\*(?=\s*[A-Za-z_.])")
+_NAME = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
+
+
+def group_label(label: str, group: str) -> str:
+    """The group-specific copy of a label in a multi-group spec."""
+    return f"{label}_{group}"
+
+
+def multigroup_syntax(syntax: str, groups=GROUPS_COMPARED, shared=()) -> str:
+    """A single-group spec made multi-group (lavaan syntax, groups in the order given).
+
+    Every labelled parameter gets one label per group, `c(l_Black, l_White)*x`, so it is free
+    in each group; labels in `shared` keep one label, which lavaan reads as equal across
+    groups. Each `:=` line becomes one line per group on that group's labels."""
+    shared = set(shared)
+    out = []
+    for line in syntax.splitlines():
+        text = line.strip()
+        if not text or text.startswith("#"):
+            out.append(line)
+            continue
+        if ":=" in text:
+            name, expr = (part.strip() for part in text.split(":=", 1))
+            for g in groups:
+                expr_g = _NAME.sub(lambda m: m.group(0) if m.group(0) in shared else group_label(m.group(0), g), expr)
+                out.append(f"{group_label(name, g)} := {expr_g}")
+            continue
+
+        def per_group(m: re.Match) -> str:
+            label = m.group(1)
+            if label in shared or label == "NA":
+                return m.group(0)
+            return "c(" + ", ".join(group_label(label, g) for g in groups) + ")*"
+
+        out.append(_LABELLED_TERM.sub(per_group, line))
+    return "\n".join(out)
+
+
+def equality_tests(spec: ModelSpec) -> dict[str, list[str]]:
+    """Sets of paths tested for equality between Black and White students: name -> labels.
+
+    Direct-effects models: HQC -> each outcome, and all outcomes at once. Mediation models:
+    HQC -> the mediators (a), the mediators -> all outcomes (b), the mediators -> each outcome,
+    the direct paths (c); for teacher expectations also the three outcomes the report names."""
+    tests: dict[str, list[str]] = {}
+    outcomes, mediators = list(spec.outcomes), list(spec.mediators)
+    if not mediators:
+        for o in outcomes:
+            tests[f"HQC -> {o}"] = [f"c_{o}"]
+        if len(outcomes) > 1:
+            tests["HQC -> every outcome"] = [f"c_{o}" for o in outcomes]
+        return tests
+    names = " + ".join(mediators)
+    tests[f"HQC -> {names} (a)"] = [f"a_{m}" for m in mediators]
+    tests[f"{names} -> every outcome (b)"] = [f"b_{m}_{o}" for m in mediators for o in outcomes]
+    for o in outcomes:
+        tests[f"{names} -> {o} (b)"] = [f"b_{m}_{o}" for m in mediators]
+    if mediators == MEDIATORS["teacher_expectations"]:
+        tests["teacher_expectations -> " + ", ".join(TEACHER_EXPECTATION_OUTCOMES) + " (b)"] = [
+            f"b_teacher_expectations_{o}" for o in TEACHER_EXPECTATION_OUTCOMES]
+    tests["HQC -> every outcome, direct (c)"] = [f"c_{o}" for o in outcomes]
+    return tests
+
+
+# ---------------------------------------------------------------- where the fits are saved
+MULTIGROUP_SAMPLE = "Black_vs_White"   # results/models/Black_vs_White/<model>/
+SAVED_FIT_FILES = ("fit.json", "estimates.csv", "standardized.csv", "correlations.csv")
+MULTIGROUP_FIT_FILES = ("lr_tests.csv", "group_contrasts.csv")
+
+
+def saved_fit_files(models_dir: str, sample: str, *models: str) -> list[str]:
+    """The files of saved fits that an exhibit reads (fit.json first for each model)."""
+    names = SAVED_FIT_FILES + (MULTIGROUP_FIT_FILES if sample == MULTIGROUP_SAMPLE else ())
+    return [f"{models_dir}/{sample}/{m}/{n}" for m in models for n in names]
+
+
+def bootstrap_summary_files(models_dir: str, sample: str, *models: str, enabled: bool,
+                            bootstrapped: list[str]) -> list[str]:
+    """Bootstrap summaries of the `bootstrapped` models among `models`, when enabled."""
+    return [f"{models_dir}/{sample}/{m}/bootstrap.csv" for m in models if enabled and m in bootstrapped]

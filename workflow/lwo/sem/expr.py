@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ def _to_python(expr: str) -> str:
     return expr.replace("^", "**")
 
 
+@lru_cache(maxsize=None)  # definitions are re-evaluated at every finite-difference step
 def _parse(expr: str) -> ast.Expression:
     try:
         tree = ast.parse(_to_python(expr), mode="eval")
@@ -69,6 +71,7 @@ def expression_names(expr: str) -> list[str]:
     return names
 
 
+@lru_cache(maxsize=None)
 def compile_expression(expr: str) -> Callable[[Mapping[str, float]], float]:
     """Return f(values) evaluating the expression with label values from a mapping."""
     tree = _parse(expr)

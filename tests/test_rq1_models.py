@@ -1,0 +1,344 @@
+"""RQ1 structural models: specs, fitting once and saving, reading back, exhibits.
+
+Checked against independent computations: the engine's own delta method (`sem.defined`, itself
+checked against lavaan in test_sem_engine.py) for the standardized solution and the `:=`
+parameters; a refit from the saved spec and data; a bootstrap of the same data for a
+delta-method SE. Failures (non-convergence, a broken spec, no students of a group) must show as
+failed / not estimable, never as numbers. The workflow test builds the exhibits in a private copy.
+"""
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from lwo import sem
+from lwo.sem_results import (bootstrap_draws, bootstrap_seed, bootstrap_summary, fit_model, fit_multigroup,
+                             read_model, save_fit, save_multigroup, split_definitions, standardized_solution)
+from lwo.specs import equality_tests, multigroup_syntax, rq1_models
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bad_inputs.workflow_copy import copy_workflow, snakemake  # noqa: E402
+SCRIPTS = REPO / "workflow" / "scripts"
+RQ1_EXHIBITS = ["12", "13", "15", "16", "17", "18", "19", "21", "22", "23", "24", "25", "26", "27", "29", "30", "31"]
+
+
+@pytest.fixture(scope="module")
+def specs(codebook):
+    return rq1_models(codebook)
+
+
+@pytest.fixture(scope="module")
+def students(cohort):
+    return cohort["students"]
+
+
+@pytest.fixture(scope="module")
+def peers_fit(specs, students, codebook):
+    run = fit_model(specs["hqc_mindsets_via_learning_from_peers"], students, codebook, "all")
+    assert run.ok, run.message
+    return run
+
+
+# ------------------------------------------------------------------------------ specs
+def test_mediation_spec_defines_indirect_total_and_share(specs):
+    spec = specs["hqc_mindsets_via_personalization"]
+    fit_syntax, definitions = split_definitions(spec.syntax)
+    names = dict(definitions)
+    assert names["indirect_task_valuing"] == ("a_teacher_support*b_teacher_support_task_valuing + "
+                                              "a_learning_needs_met*b_learning_needs_met_task_valuing")
+    assert names["total_task_valuing"].endswith("+ c_task_valuing")
+    assert len(definitions) == 3 * len(spec.outcomes)
+    # the two personalization measures share causes besides HQC: their residuals covary
+    assert "teacher_support ~~ learning_needs_met" in fit_syntax
+    assert ":=" not in fit_syntax
+
+
+def test_multigroup_syntax_gives_each_group_its_own_labels():
+    spec = "y ~ c_y*x + b_m_y*m\nm ~ a_m*x\nind := a_m*b_m_y"
+    free = multigroup_syntax(spec, ("Black", "White"))
+    assert "y ~ c(c_y_Black, c_y_White)*x + c(b_m_y_Black, b_m_y_White)*m" in free
+    assert "ind_Black := a_m_Black*b_m_y_Black" in free and "ind_White := a_m_White*b_m_y_White" in free
+    equal = multigroup_syntax(spec, ("Black", "White"), shared=["a_m"])
+    assert "m ~ a_m*x" in equal and "ind_White := a_m*b_m_y_White" in equal
+
+
+def test_equality_constraint_costs_one_df_per_path(specs, students, codebook):
+    """The constrained model has exactly as many more df as paths set equal, so the LR test
+    compares those paths only."""
+    mg = fit_multigroup(specs["hqc_to_grades"], students, codebook)
+    assert mg.free.ok, mg.free.message
+    for name, labels in equality_tests(specs["hqc_to_grades"]).items():
+        row = mg.lr_tests.set_index("test").loc[name]
+        assert row["status"] == "ok"
+        assert int(row["df_diff"]) == len(labels)
+        restricted = mg.constrained[name].fit
+        assert row["chisq_diff"] == pytest.approx(restricted.fit_indices["chisq"] - mg.free.fit.fit_indices["chisq"])
+    # the free model's group-specific paths are different numbers, the constrained one's equal
+    est = mg.free.estimates.set_index("label")
+    assert est.loc["c_current_grade_Black", "est"] != pytest.approx(est.loc["c_current_grade_White", "est"], abs=1e-6)
+
+
+# -------------------------------------------------------- standardized solution and := rows
+def test_standardized_solution_equals_the_engines_delta_method(peers_fit):
+    std = standardized_solution(peers_fit.fit, peers_fit.definitions).set_index("label")
+    defs = dict(peers_fit.definitions)
+    for label in ["a_peer_learning", "c_social_self_efficacy", "b_peer_learning_task_valuing",
+                  "indirect_social_self_efficacy", "percent_mediated_social_self_efficacy"]:
+        ref = sem.defined(peers_fit.fit, label, defs.get(label, label), standardized=True)
+        assert std.loc[label, "est.std"] == pytest.approx(ref["est"], rel=1e-9)
+        assert std.loc[label, "se"] == pytest.approx(ref["se"], rel=1e-5)
+        assert std.loc[label, "se.cluster"] == pytest.approx(ref["se.cluster"], rel=1e-5)
+        assert std.loc[label, "ci.lower"] == pytest.approx(ref["ci.lower"], rel=1e-5)
+    # the std.all of a path equals the engine's estimates table
+    est = peers_fit.fit.estimates.set_index("label")
+    assert std.loc["c_social_self_efficacy", "est.std"] == pytest.approx(est.loc["c_social_self_efficacy", "std.all"])
+
+
+def test_defined_parameters_equal_the_engines(peers_fit):
+    rows = peers_fit.estimates[peers_fit.estimates["op"] == ":="].set_index("lhs")
+    assert len(rows) == 18
+    for name, expr in peers_fit.definitions[:6]:
+        ref = sem.defined(peers_fit.fit, name, expr)
+        assert rows.loc[name, "est"] == pytest.approx(ref["est"], rel=1e-10)
+        assert rows.loc[name, "se"] == pytest.approx(ref["se"], rel=1e-5)
+        assert rows.loc[name, "se.cluster"] == pytest.approx(ref["se.cluster"], rel=1e-5)
+        assert rows.loc[name, "std.all"] == pytest.approx(ref["std.all"], rel=1e-9)
+    # total = indirect + direct, exactly
+    est = peers_fit.estimates.set_index("label")["est"]
+    assert est["total_task_valuing"] == pytest.approx(est["indirect_task_valuing"] + est["c_task_valuing"], abs=1e-12)
+
+
+# ------------------------------------------------------------------------- saved files
+def test_saved_fit_refits_to_the_same_numbers(peers_fit, tmp_path):
+    """Anyone can refit: spec.lavaan (every parameter, the := lines) on model_data.csv.gz gives
+    estimates.csv back, SEs and the classroom-clustered SEs included."""
+    save_fit(peers_fit, tmp_path, correlation_targets=["peer_learning", "social_self_efficacy"])
+    spec = (tmp_path / "spec.lavaan").read_text()
+    data = pd.read_csv(tmp_path / "model_data.csv.gz")
+    assert "percent_mediated_social_self_efficacy := " in spec and "classroom_id" in data
+    fit_syntax, _ = split_definitions(spec)
+    refit = sem.fit(fit_syntax, data, cluster="classroom_id")
+    saved = pd.read_csv(tmp_path / "estimates.csv")
+    saved = saved[saved["op"] != ":="].reset_index(drop=True)
+    assert len(saved) == len(refit.estimates)
+    for col in ("est", "se", "std.all", "se.cluster"):
+        np.testing.assert_allclose(saved[col], refit.estimates[col], rtol=1e-6, atol=1e-9)
+    info = json.loads((tmp_path / "fit.json").read_text())
+    assert info["status"] == "ok" and info["n_used"] == len(data) and info["converged"]
+    assert info["fit_indices"]["df"] == refit.fit_indices["df"]
+    assert info["n_clusters"] == data["classroom_id"].nunique()
+    result = read_model(tmp_path)
+    assert result.ok and result.n == len(data)
+    assert result.std("c_social_self_efficacy")["est.std"] == pytest.approx(
+        saved.set_index("label").loc["c_social_self_efficacy", "std.all"], rel=1e-8)
+    assert 0.3 < result.correlation("social_self_efficacy")["est"] < 0.9
+    assert "sem(model, data = data" in (tmp_path / "refit_in_lavaan.R").read_text()
+
+
+def test_implied_correlation_is_the_total_correlation_of_the_latents(peers_fit):
+    """Model-implied correlation of HQC and an outcome, recomputed from the implied covariance
+    matrix: the total (not the partial) association, as in note h of the report."""
+    from lwo.sem_results import implied_correlations
+
+    fit = peers_fit.fit
+    corr = implied_correlations(fit, "hqc", ["social_self_efficacy"]).iloc[0]
+    cov = fit._model.implied(fit._theta, 0).full_cov
+    names = fit._model.var_names
+    i, j = names.index("hqc"), names.index("social_self_efficacy")
+    assert corr["est"] == pytest.approx(cov[i, j] / np.sqrt(cov[i, i] * cov[j, j]), rel=1e-12)
+    assert corr["ci.lower"] < corr["est"] < corr["ci.upper"]
+
+
+# ----------------------------------------------------------------------------- failures
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _exhibit_sm(tmp_path, fit_dirs, exhibit):
+    """A stand-in for the `snakemake` object of an exhibit script."""
+    summary = tmp_path / "data_summary.json"
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    summary.write_text(json.dumps({"label": "test data"}))
+    out = tmp_path / "exhibit"
+    output = {k: str(out / f) for k, f in (("table", "table.csv"), ("comparison", "comparison.csv"),
+                                             ("meta", "meta.json"), ("png", "figure.png"))}
+    inputs = SimpleNamespace(fits=[str(Path(d) / "fit.json") for d in fit_dirs], boot=[],
+                             codebook=str(REPO / "config" / "codebook.yaml"),
+                             published=str(REPO / "data" / "published" / "published_values.csv"),
+                             summary=str(summary))
+    return SimpleNamespace(input=inputs, output=output, log=[str(tmp_path / "log.txt")]), out
+
+
+def _read_exhibit(out: Path):
+    meta = json.loads((out / "meta.json").read_text())
+    table = pd.read_csv(out / "table.csv", keep_default_na=False, na_values=[""])
+    comparison = pd.read_csv(out / "comparison.csv", keep_default_na=False, na_values=[""])
+    return meta, table, comparison
+
+
+def test_non_convergence_is_shown_as_failed_not_as_numbers(specs, students, codebook, tmp_path):
+    run = fit_model(specs["hqc_to_classroom_environment"], students, codebook, "all", max_iter=1)
+    assert run.status == "failed" and "not converged" in run.message
+    model_dir = tmp_path / "models" / "all" / "hqc_to_classroom_environment"
+    save_fit(run, model_dir)
+    info = json.loads((model_dir / "fit.json").read_text())
+    assert info["status"] == "failed" and info["iterations"] == 1 and not info["converged"]
+    assert pd.read_csv(model_dir / "standardized.csv").empty
+
+    sm, out = _exhibit_sm(tmp_path, [model_dir], "12")
+    _load_script("ex12_hqc_classroom_environment").main(sm)
+    meta, table, comparison = _read_exhibit(out)
+    assert meta["status"].startswith("failed") and "not converged" in meta["status"]
+    assert len(table) == 1 and table.loc[0, "status"].startswith("failed")
+    assert "std_effect" not in table.columns or table["std_effect"].isna().all()
+    assert set(comparison["agrees"]) == {"not estimable"}
+    assert comparison["reproduced"].isin(["not estimable"]).all() or comparison["reproduced"].isna().all()
+
+
+def test_broken_spec_is_failed_with_its_message(specs, students, codebook):
+    spec = specs["hqc_to_grades"]
+    run = fit_model(spec, students, codebook, "all", syntax=spec.syntax + "\ncurrent_grade ~ not_a_column")
+    assert run.status == "failed" and "not_a_column" in run.message
+    run = fit_model(spec, students, codebook, "all", syntax=spec.syntax + "\nx := c_current_grade * no_such_label")
+    assert run.status == "failed" and "no_such_label" in run.message
+
+
+def test_no_black_students_is_not_estimable_everywhere(specs, students, codebook, tmp_path):
+    """Real data may have no students of a group (the data contract accepts it): the fits and
+    the exhibits say 'not estimable: n = 0' instead of failing the build."""
+    no_black = students[students["race"] != "Black"]
+    env = specs["hqc_to_classroom_environment"]
+    run = fit_model(env, no_black, codebook, "Black")
+    assert run.status == "not estimable" and "n = 0" in run.message
+    mg = fit_multigroup(specs["hqc_mindsets_via_teacher_expectations"], no_black, codebook)
+    assert mg.free.status == "not estimable" and "n = 0 Black" in mg.free.message
+    assert set(mg.lr_tests["status"]) == {"not estimable"}
+
+    dirs = {s: tmp_path / "models" / s / env.name for s in ("all", "Black")}
+    save_fit(fit_model(env, no_black, codebook, "all"), dirs["all"])
+    save_fit(run, dirs["Black"])
+    sm, out = _exhibit_sm(tmp_path, dirs.values(), "21")
+    _load_script("ex21_classroom_environment_black").main(sm)
+    meta, table, comparison = _read_exhibit(out)
+    assert meta["status"].startswith("not estimable: n = 0")
+    black = table[table["sample"] == "Black students"]
+    assert len(black) == 1 and black["n"].iloc[0] == 0 and black["status"].iloc[0].startswith("not estimable")
+    assert (table["sample"] == "All students").sum() == 7
+    assert comparison["agrees"].tolist() == ["not estimable"]
+
+    mg_dir = tmp_path / "models" / "Black_vs_White" / "hqc_mindsets_via_teacher_expectations"
+    save_multigroup(mg, mg_dir)
+    sm, out = _exhibit_sm(tmp_path / "ex30", [mg_dir], "30")
+    _load_script("ex30_black_white_teacher_expectations").main(sm)
+    meta, table, comparison = _read_exhibit(out)
+    assert meta["status"].startswith("not estimable") and len(table) == 1
+    assert comparison["agrees"].tolist() == ["not estimable"]
+
+
+def test_a_tiny_group_is_not_estimable_without_showing_its_count(specs, students, codebook):
+    black = students.index[students["race"] == "Black"]
+    few_black = students.drop(black[7:])
+    run = fit_model(specs["hqc_to_grades"], few_black, codebook, "Black", min_cell=10)
+    assert run.status == "not estimable" and "n < 10" in run.message
+    assert not re.search(r"(?<![\d.])[1-9](?!\d)", run.message), run.message  # no count below 10
+    mg = fit_multigroup(specs["hqc_to_grades"], few_black, codebook, min_cell=10)
+    assert mg.free.status == "not estimable" and "n < 10 in a group" in mg.free.message
+
+
+# ---------------------------------------------------------------------------- bootstrap
+def test_bootstrap_batches_are_reproducible_and_independent(specs, students, codebook):
+    run = fit_model(specs["hqc_grades_via_engagement"], students, codebook, "all")
+    data = run.data.data
+    a = bootstrap_draws(run.spec_full, data, seed=bootstrap_seed(7, run.model, "all", 0), n_resamples=2)
+    b = bootstrap_draws(run.spec_full, data, seed=bootstrap_seed(7, run.model, "all", 0), n_resamples=2)
+    c = bootstrap_draws(run.spec_full, data, seed=bootstrap_seed(7, run.model, "all", 1), n_resamples=2)
+    pd.testing.assert_frame_equal(a, b)
+    pick = lambda d: d.set_index(["resample", "parameter"])["est"]  # noqa: E731
+    assert not np.allclose(pick(a).to_numpy(), pick(c).to_numpy())
+    assert {"indirect_current_grade", "percent_mediated_current_grade", "c_current_grade"} <= set(a["parameter"])
+    assert bootstrap_seed(7, "m", "all", 0).entropy == bootstrap_seed(7, "m", "all", 0).entropy
+
+
+@pytest.mark.slow
+def test_delta_method_se_of_an_indirect_effect_matches_the_bootstrap(population_model, codebook, population):
+    """(c) On the same data, the delta-method SE of the indirect effect (raw and std.all) agrees
+    with the SD of the bootstrap estimates (the pipeline's bootstrap code). With B = 400
+    resamples the bootstrap SD itself has about 4% Monte Carlo error; 15% allows for that and
+    for the delta method's first-order approximation at N = 2,000."""
+    from lwo.synthetic import generate_cohort
+
+    students = generate_cohort(population_model, codebook, seed=99, population=population, n_students=2000)["students"]
+    spec = rq1_models(codebook)["hqc_grades_via_engagement"]
+    run = fit_model(spec, students, codebook, "all")
+    assert run.ok
+    draws = bootstrap_draws(run.spec_full, run.data.data, seed=bootstrap_seed(1, spec.name, "all", 0), n_resamples=400)
+    boot = bootstrap_summary(draws).set_index("parameter")
+    assert boot.loc["indirect_current_grade", "n_failed"] == 0
+    est = run.estimates.set_index("label")
+    std = standardized_solution(run.fit, run.definitions).set_index("label")
+    for name in ("indirect_current_grade", "c_current_grade"):
+        assert est.loc[name, "se"] == pytest.approx(boot.loc[name, "boot.se"], rel=0.15), name
+        assert std.loc[name, "se"] == pytest.approx(boot.loc[name, "std.boot.se"], rel=0.15), name
+        lo, hi = boot.loc[name, "std.boot.ci.lower"], boot.loc[name, "std.boot.ci.upper"]
+        assert lo < std.loc[name, "est.std"] < hi
+
+
+# ---------------------------------------------------------------------------- workflow
+@pytest.fixture(scope="module")
+def built_workflow(tmp_path_factory):
+    work = copy_workflow(tmp_path_factory.mktemp("rq1_workflow"))
+    targets = [f"results/exhibits/{e}/meta.json" for e in RQ1_EXHIBITS]
+    result = snakemake(work, "--cores", "2", *targets, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return work
+
+
+@pytest.mark.slow
+def test_workflow_builds_every_exhibit_with_its_published_values(built_workflow):
+    published = pd.read_csv(REPO / "data" / "published" / "published_values.csv", dtype=str)
+    for exhibit in RQ1_EXHIBITS:
+        d = built_workflow / "results" / "exhibits" / exhibit
+        meta, table, comparison = _read_exhibit(d)
+        assert meta["status"] == "ok", (exhibit, meta["status"])
+        assert meta["section"].startswith("RQ1")
+        assert (d / "figure.png").stat().st_size > 1000
+        keys = set(published.loc[published["exhibit"] == exhibit, "key"])
+        assert set(comparison["key"]) == keys, exhibit
+        # no student-level rows in an exhibit
+        assert "student_id" not in table.columns and len(table) < 40
+        for col in [c for c in table.columns if c.startswith("p_") or c == "p"]:
+            assert table[col].dropna().between(0, 1).all()
+    for model in ("hqc_to_grades", "hqc_mindsets_via_personalization"):
+        d = built_workflow / "results" / "models" / "all" / model
+        for name in ("spec.lavaan", "model_data.csv.gz", "estimates.csv", "standardized.csv", "fit.json",
+                     "refit_in_lavaan.R"):
+            assert (d / name).exists(), (model, name)
+        est = pd.read_csv(d / "estimates.csv")
+        assert {"lhs", "op", "rhs", "est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.all",
+                "se.cluster"} <= set(est.columns)
+
+
+@pytest.mark.slow
+def test_workflow_bootstrap_adds_percentile_cis(built_workflow):
+    extra = built_workflow / "bootstrap.yaml"
+    extra.write_text(yaml.safe_dump({"bootstrap": {"enabled": True, "resamples": 20, "batch_size": 10, "seed": 7}}))
+    # targets first: --configfile takes every following argument as a config file
+    result = snakemake(built_workflow, "results/exhibits/19/meta.json", "--cores", "2", "--configfile",
+                       "config/config.yaml", str(extra), timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    batches = sorted((built_workflow / "results/models/all/hqc_mindsets_via_learning_from_peers/bootstrap").glob("*.csv"))
+    assert [b.name for b in batches] == ["batch_0.csv", "batch_1.csv"]
+    _, table, comparison = _read_exhibit(built_workflow / "results" / "exhibits" / "19")
+    assert table["share_boot_ci_lower"].notna().all() and (table["bootstrap_resamples"] <= 20).all()
+    assert "bootstrap" in comparison.loc[0, "basis"]

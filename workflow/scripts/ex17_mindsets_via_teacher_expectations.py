@@ -1,0 +1,14 @@
+"""Exhibit 17: HQC -> mind-sets before and after teacher expectations, all students."""
+from lwo.runner import run
+from lwo.sem_results import mindset_mediation_exhibit
+
+
+def main(sm):
+    mindset_mediation_exhibit(
+        sm, exhibit="17", sample="all", mediator_set="teacher_expectations",
+        title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
+               "after accounting for perceptions of teacher expectations"))
+
+
+if __name__ == "__main__":
+    run(main, snakemake)  # noqa: F821 (injected by Snakemake)

@@ -1,0 +1,14 @@
+"""Exhibit 24: Exhibit 16 for Black students: HQC -> mind-sets before and after perceptions of personalization."""
+from lwo.runner import run
+from lwo.sem_results import mindset_mediation_exhibit
+
+
+def main(sm):
+    mindset_mediation_exhibit(
+        sm, exhibit="24", sample="Black", mediator_set="personalization",
+        title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
+               "students, before and after accounting for perceptions of personalization"))
+
+
+if __name__ == "__main__":
+    run(main, snakemake)  # noqa: F821 (injected by Snakemake)

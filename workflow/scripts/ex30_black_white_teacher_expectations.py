@@ -1,0 +1,35 @@
+"""Exhibit 30: Black and White students, HQC -> mind-sets before and after teacher
+expectations; the report: the teacher-expectation paths (to task valuing, mastery orientation
+and academic self-efficacy) differ significantly between the groups, tested here by a
+likelihood-ratio test of those three paths set equal."""
+from lwo.exhibit import compare_statement
+from lwo.runner import run
+from lwo.sem_results import ALPHA, multigroup_exhibit
+from lwo.specs import TEACHER_EXPECTATION_OUTCOMES
+
+TEST = "teacher_expectations -> " + ", ".join(TEACHER_EXPECTATION_OUTCOMES) + " (b)"
+
+
+def comparisons(ex, result, others):
+    pub = ex.pub("paths_differ:teacher_expectations")
+    if not result.ok or result.lr_tests is None:
+        return [compare_statement(pub, "not estimable", None, result.message)], []
+    t = result.lr_tests.set_index("test").loc[TEST]
+    if t["status"] != "ok":
+        return [compare_statement(pub, "not estimable", None, t["message"])], []
+    text = f"chi-square({int(t['df_diff'])}) = {t['chisq_diff']:.2f}, p = {t['pvalue']:.4f}"
+    return [compare_statement(pub, ("significant: " if t["pvalue"] < ALPHA else "not significant: ") + text,
+                              bool(t["pvalue"] < ALPHA),
+                              "likelihood-ratio test of equal teacher-expectation paths to task valuing, mastery "
+                              "orientation and academic self-efficacy in the two groups; p < .05")], []
+
+
+def main(sm):
+    multigroup_exhibit(
+        sm, exhibit="30", mediator_set="teacher_expectations", comparisons=comparisons,
+        title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
+               "and White students, before and after accounting for perceptions of teacher expectations"))
+
+
+if __name__ == "__main__":
+    run(main, snakemake)  # noqa: F821 (injected by Snakemake)
