@@ -27,19 +27,25 @@ FIT_INDEX_NAMES = [
 ]
 _Z975 = float(stats.norm.ppf(0.975))
 
-try:  # transitive dependency (scikit-learn); optional
-    from threadpoolctl import threadpool_limits
+try:  # pinned in requirements.txt
+    from threadpoolctl import ThreadpoolController
 except ImportError:  # pragma: no cover
-    threadpool_limits = None
+    ThreadpoolController = None
+
+
+@functools.lru_cache(maxsize=1)
+def _controller():
+    # inspecting the loaded BLAS libraries costs ~20 ms: do it once per process
+    return ThreadpoolController()
 
 
 def _single_thread_blas():
     """The matrices are small (tens to hundreds of rows): a multi-threaded BLAS spends
     more time synchronising than computing (about 5x slower on 2 cores), so fits run
     with one BLAS thread; parallelism belongs to the workflow (one fit per job)."""
-    if threadpool_limits is None:  # pragma: no cover
+    if ThreadpoolController is None:  # pragma: no cover
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return _controller().limit(limits=1, user_api="blas")
 
 
 def _with_single_thread_blas(func):

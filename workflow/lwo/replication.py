@@ -1,0 +1,541 @@
+"""Monte Carlo replication study: would the key RQ1 findings replicate, and how many students
+would a replication need?
+
+For each cell of a design grid (cohort size x share of Black students among the surveyed), R
+cohorts are drawn from the population model (lwo.population, lwo.synthetic), each is analysed
+as the study's data would be (lwo.model_data, lwo.specs, lwo.sem), and every key finding of a
+replicate becomes one row: estimate, SE, CI, p-value, significant, converged. `summarise` turns
+those rows into power, bias, RMSE, CI coverage and convergence rate per finding and cell, each
+with its Monte Carlo SE (Morris, White & Crowther 2019, Stat Med 38:2074, Table 6), and
+`cohort_size_for_power` reads the cohort size needed for a target power off the grid.
+
+Random numbers: replicate r of a cell draws from numpy SeedSequence(seed, spawn_key=(cohort
+size, share Black in basis points, r)). So a replicate's data depend only on the seed, its cell's
+design and its index: not on how replicates are batched into jobs, on which machine a batch
+runs, or on which other cells the grid has.
+
+The generic parts (`Cell`, `run_replicates`, `summarise`, `cohort_size_for_power`, the result
+builders) take any replicate function, so the closed-form power check in the tests runs through
+the same code as the study.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lwo import sem
+from lwo.codebook import Codebook
+from lwo.model_data import model_ready, without_dropped_controls
+from lwo.population import PopulationModel, build_population
+from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, group_label, indirect_expressions,
+                       multigroup_syntax, rq1_models)
+from lwo.synthetic import generate_cohort
+
+SECTION = "Replication: Monte Carlo study"
+HEADLINE = "grade_black_minus_white"
+
+# One row per replicate and finding (the batch files); NaN numbers where a fit failed.
+RESULT_COLUMNS = ["estimate", "se", "ci_lower", "ci_upper", "pvalue", "significant", "converged",
+                  "improper", "n_used", "message"]
+REPLICATE_COLUMNS = ["cell", "n_students", "share_black", "replicate", "seed", "finding", *RESULT_COLUMNS]
+
+SUMMARY_COLUMNS = ["cell", "n_students", "share_black", "finding", "population_value", "replicates",
+                   "converged", "convergence_rate", "power", "power_mcse", "mean_estimate", "bias",
+                   "bias_mcse", "empirical_se", "empirical_se_mcse", "mean_model_se", "rmse", "rmse_mcse",
+                   "coverage", "coverage_mcse", "improper_rate"]
+
+
+# ----------------------------------------------------------------------------------- the grid
+@dataclass(frozen=True)
+class Cell:
+    """One design point: cohort size (all students, as lwo.synthetic counts them) and the
+    share of Black students among the surveyed."""
+
+    n_students: int
+    share_black: float
+
+    @property
+    def id(self) -> str:
+        return f"n{self.n_students}-black{self.share_black:g}"
+
+    @property
+    def seed_key(self) -> tuple[int, int]:
+        """The cell's part of every replicate's seed: its design, not its place in the grid."""
+        return self.n_students, int(round(self.share_black * 10000))
+
+    @classmethod
+    def from_id(cls, cell_id: str) -> "Cell":
+        match = CELL_ID.fullmatch(cell_id)
+        if not match:
+            raise ValueError(f"not a replication cell id: {cell_id!r} (expected e.g. 'n892-black0.46')")
+        return cls(int(match.group(1)), float(match.group(2)))
+
+
+CELL_ID = re.compile(r"n(\d+)-black([0-9]*\.?[0-9]+)")
+
+
+def grid(cfg: dict) -> list[Cell]:
+    """The cells of config `replication`: every cohort size with every share of Black students
+    (shares outer, sizes inner, both in config order)."""
+    return [Cell(int(n), float(share)) for share in cfg["share_black"] for n in cfg["cohort_sizes"]]
+
+
+def batch_ranges(replicates: int, batch_size: int) -> list[range]:
+    """Replicate indices of each batch job: consecutive blocks of `batch_size`."""
+    if replicates < 1 or batch_size < 1:
+        raise ValueError(f"replicates ({replicates}) and batch_size ({batch_size}) must be at least 1")
+    return [range(start, min(start + batch_size, replicates)) for start in range(0, replicates, batch_size)]
+
+
+def batch_files(cfg: dict, directory: str) -> list[str]:
+    """The batch files of config `replication`, in grid order: <directory>/batches/<cell>/batchNNNN.csv."""
+    n_batches = len(batch_ranges(cfg["replicates"], cfg["batch_size"]))
+    return [f"{directory}/batches/{cell.id}/batch{b:04d}.csv" for cell in grid(cfg) for b in range(n_batches)]
+
+
+def batch_design(cfg: dict, batch: int) -> str:
+    """What one batch computes (a Snakemake params value: a change reruns that batch only, and
+    more replicates only add batches)."""
+    batches = batch_ranges(cfg["replicates"], cfg["batch_size"])
+    if not 0 <= batch < len(batches):
+        raise ValueError(f"config/config.yaml: replication has {len(batches)} batches per cell; there is no batch {batch}")
+    return json.dumps({"seed": cfg["seed"], "alpha": cfg["alpha"], "first_replicate": batches[batch].start,
+                       "stop_replicate": batches[batch].stop}, sort_keys=True)
+
+
+def replicate_seed(seed: int, cell: Cell, replicate: int) -> int:
+    """The integer seed of one replicate's cohort (see the module docstring)."""
+    sequence = np.random.SeedSequence(seed, spawn_key=(*cell.seed_key, replicate))
+    return int(sequence.generate_state(1, dtype=np.uint64)[0])
+
+
+# ---------------------------------------------------------------------------- result builders
+def failed_result(message: str, n_used: int | float = math.nan) -> dict:
+    """A finding that could not be estimated in a replicate: counted, never dropped."""
+    return {"estimate": math.nan, "se": math.nan, "ci_lower": math.nan, "ci_upper": math.nan,
+            "pvalue": math.nan, "significant": False, "converged": False, "improper": False,
+            "n_used": n_used, "message": message}
+
+
+def _result(estimate: float, se: float, pvalue: float, alpha: float, fit: sem.SEMFit, n_used: int,
+            message: str = "") -> dict:
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    return {"estimate": float(estimate), "se": float(se), "ci_lower": float(estimate - z * se),
+            "ci_upper": float(estimate + z * se), "pvalue": float(pvalue),
+            "significant": bool(pvalue < alpha), "converged": True, "improper": bool(fit.warnings),
+            "n_used": int(n_used), "message": message or "; ".join(fit.warnings)}
+
+
+def _n_used(fit: sem.SEMFit) -> int:
+    return int(sum(fit.nobs.values()))
+
+
+def path_result(fit: sem.SEMFit, label: str, alpha: float, standardized: bool = True) -> dict:
+    """A labelled path. Estimate, SE and Wald CI on the standardized (std.all, delta-method SE,
+    as lavaan's standardizedSolution) or raw scale; the test of 'path = 0' is always the Wald
+    z test of the raw path, the test the study reports."""
+    if not fit.converged:
+        return failed_result(fit.message, _n_used(fit))
+    est = fit.estimates
+    row = est[(est["label"] == label) & (est["op"] == "~")]
+    if len(row) != 1:
+        raise ValueError(f"the model has {len(row)} regression paths labelled {label!r}; expected one")
+    pvalue = float(row["pvalue"].iloc[0])
+    if standardized:
+        std = sem.defined(fit, label, label, standardized=True)
+        return _result(std["est"], std["se"], pvalue, alpha, fit, _n_used(fit))
+    return _result(row["est"].iloc[0], row["se"].iloc[0], pvalue, alpha, fit, _n_used(fit))
+
+
+def percent_mediated_result(fit: sem.SEMFit, mediators: list[str], outcome: str, alpha: float) -> dict:
+    """Share of HQC's total effect on `outcome` carried by `mediators` (delta-method CI);
+    'significant' = the indirect effect differs from 0 (Wald z, delta method). The ratio is
+    the same on the raw and standardized scales."""
+    if not fit.converged:
+        return failed_result(fit.message, _n_used(fit))
+    expr = indirect_expressions(mediators, outcome)
+    share = sem.defined(fit, f"percent_mediated_{outcome}", expr[f"percent_mediated_{outcome}"])
+    indirect = sem.defined(fit, f"indirect_{outcome}", expr[f"indirect_{outcome}"])
+    return _result(share["est"], share["se"], indirect["pvalue"], alpha, fit, _n_used(fit))
+
+
+def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit, labels: tuple[str, str],
+                            alpha: float) -> dict:
+    """Difference of a path between two groups: estimate and CI of the difference of the
+    within-group standardized paths (delta method); 'significant' = the likelihood-ratio test
+    of equal raw paths."""
+    for fit, role in ((free, "model with free paths"), (restricted, "model with equal paths")):
+        if not fit.converged:
+            return failed_result(f"{role}: {fit.message}", _n_used(fit))
+    test = sem.lr_test(restricted, free)
+    diff = sem.defined(free, "difference", f"{labels[0]} - {labels[1]}", standardized=True)
+    return _result(diff["est"], diff["se"], test["pvalue"], alpha, free, _n_used(free),
+                   message=f"LR chi-square({test['df_diff']}) = {test['chisq_diff']:.3f}"
+                   + ("; " + "; ".join(free.warnings) if free.warnings else ""))
+
+
+# ------------------------------------------------------------------------------- the findings
+@dataclass(frozen=True)
+class Finding:
+    """A key RQ1 finding: the model and sample it is estimated in, what is estimated and
+    tested, and where it was published.
+
+    kind 'path': the standardized path labelled `parameter`, Wald z test of the raw path.
+    kind 'percent_mediated': share of HQC -> `parameter` (an outcome) carried by `mediators`,
+    Wald z test of the indirect effect. kind 'group_difference': Black minus White standardized
+    path labelled `parameter` in one two-group model, LR test of equal raw paths."""
+
+    key: str
+    title: str
+    model: str
+    sample: str
+    kind: str
+    parameter: str
+    mediators: tuple[str, ...] = ()
+    published: tuple[str, str] | None = None  # (exhibit, key) of data/published/published_values.csv
+
+    @property
+    def test(self) -> str:
+        return {"path": "Wald z of the path", "percent_mediated": "Wald z of the indirect effect",
+                "group_difference": "LR test of equal paths"}[self.kind]
+
+
+FINDINGS = (
+    Finding("peer_support", "HQC -> peer support", "hqc_to_classroom_environment", "all", "path",
+            "c_peer_support", published=("12", "std_effect:peer_support:all")),
+    Finding("social_comparison", "HQC -> social comparison concerns", "hqc_to_classroom_environment", "all",
+            "path", "c_social_comparison", published=("12", "std_effect:social_comparison:all")),
+    Finding("social_self_efficacy", "HQC -> social self-efficacy", "hqc_to_mindsets", "all", "path",
+            "c_social_self_efficacy", published=("13", "std_effect:social_self_efficacy:all")),
+    Finding("grade_all", "HQC -> grade (all students)", "hqc_to_grades", "all", "path", "c_current_grade",
+            published=("15", "std_effect:current_grade:all")),
+    Finding("grade_black", "HQC -> grade (Black students)", "hqc_to_grades", "Black", "path", "c_current_grade",
+            published=("23", "std_effect:current_grade:Black")),
+    Finding("grade_white", "HQC -> grade (White students)", "hqc_to_grades", "White", "path", "c_current_grade",
+            published=("29", "std_effect:current_grade:White")),
+    Finding("percent_mediated_peer_learning", "Share of HQC -> social self-efficacy via learning from peers",
+            "hqc_mindsets_via_learning_from_peers", "all", "percent_mediated", "social_self_efficacy",
+            mediators=("peer_learning",), published=("19", "percent_mediated:social_self_efficacy:peer_learning:all")),
+    Finding(HEADLINE, "HQC -> grade: Black minus White", "hqc_to_grades", "+".join(GROUPS_COMPARED),
+            "group_difference", "c_current_grade"),
+)
+FINDING_KEYS = tuple(f.key for f in FINDINGS)
+
+
+def with_share_black(population_model: dict, share_black: float) -> dict:
+    """The population model with another share of Black students among the surveyed."""
+    model = copy.deepcopy(population_model)
+    model["design"]["share_black_among_surveyed"] = float(share_black)
+    return model
+
+
+def population_values(population: PopulationModel) -> dict[str, float]:
+    """The population value of every finding (standardized effects with the study's controls)."""
+    black = population.std_effect("current_grade", "Black")
+    white = population.std_effect("current_grade", "White")
+    return {
+        "peer_support": population.std_effect("peer_support", "all"),
+        "social_comparison": population.std_effect("social_comparison", "all"),
+        "social_self_efficacy": population.std_effect("social_self_efficacy", "all"),
+        "grade_all": population.std_effect("current_grade", "all"),
+        "grade_black": black,
+        "grade_white": white,
+        "percent_mediated_peer_learning": population.percent_mediated("social_self_efficacy", "peer_learning", "all"),
+        HEADLINE: black - white,
+    }
+
+
+def without_defined_parameters(syntax: str) -> str:
+    """The spec without its `:=` lines: the findings compute the few defined parameters they
+    need with sem.defined, and the fit need not compute all of them."""
+    return "\n".join(line for line in syntax.splitlines() if ":=" not in line)
+
+
+class CohortStudy:
+    """The key RQ1 findings, estimated on cohorts drawn from the population model of one cell."""
+
+    def __init__(self, population_model: dict, codebook: Codebook, cell: Cell, alpha: float = 0.05,
+                 max_iter: int = 1000):
+        self.cell = cell
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.codebook = codebook
+        self.model = with_share_black(population_model, cell.share_black)
+        self.population = build_population(self.model, codebook)
+        self.specs = rq1_models(codebook)
+
+    def population_values(self) -> dict[str, float]:
+        return population_values(self.population)
+
+    def _data(self, students: pd.DataFrame, model: str, sample: str, **kwargs):
+        spec = self.specs[model]
+        ready = model_ready(students, self.codebook, spec, sample, **kwargs)
+        return ready, without_defined_parameters(without_dropped_controls(spec.syntax, ready.dropped_controls))
+
+    def _fit(self, syntax: str, data: pd.DataFrame, **kwargs) -> sem.SEMFit | str:
+        """A fit, or the reason there is none (too few rows, ...)."""
+        try:
+            return sem.fit(syntax, data, max_iter=self.max_iter, **kwargs)
+        except (ValueError, np.linalg.LinAlgError) as err:
+            return f"not fitted: {err}"
+
+    def replicate(self, seed: int) -> list[dict]:
+        """One cohort and every finding of it, in FINDINGS order; each model is fitted once."""
+        cohort = generate_cohort(self.model, self.codebook, seed=seed, n_students=self.cell.n_students,
+                                 population=self.population)
+        students = cohort["students"]
+        fits: dict[tuple[str, str], tuple] = {}
+        rows = []
+        for finding in FINDINGS:
+            if finding.kind == "group_difference":
+                result = self._group_difference(students, finding)
+            else:
+                if (finding.model, finding.sample) not in fits:
+                    ready, syntax = self._data(students, finding.model, finding.sample)
+                    fits[finding.model, finding.sample] = (self._fit(syntax, ready.data), len(ready.data))
+                fit, n_used = fits[finding.model, finding.sample]
+                if isinstance(fit, str):
+                    result = failed_result(fit, n_used)
+                elif finding.kind == "path":
+                    result = path_result(fit, finding.parameter, self.alpha)
+                else:
+                    result = percent_mediated_result(fit, list(finding.mediators), finding.parameter, self.alpha)
+            rows.append({"finding": finding.key, **result})
+        return rows
+
+    def _group_difference(self, students: pd.DataFrame, finding: Finding) -> dict:
+        """A two-group (Black, White) model with the measurement constraints of the study's
+        Black-White comparisons (lwo.specs: equal loadings except the non-invariant
+        perceived-inclusion parcel), so that the LR test of equal paths compares the structural
+        path only."""
+        groups = finding.sample.split("+")
+        ready, syntax = self._data(students, finding.model, finding.sample, constant_within="race")
+        free_syntax = multigroup_syntax(syntax, groups)
+        equal_syntax = multigroup_syntax(syntax, groups, shared=(finding.parameter,))
+        options = {"group": "race", "group_order": groups, "group_equal": MULTIGROUP_EQUAL,
+                   "group_partial": MULTIGROUP_PARTIAL}
+        free = self._fit(free_syntax, ready.data, **options)
+        if isinstance(free, str):
+            return failed_result(free, len(ready.data))
+        equal = self._fit(equal_syntax, ready.data, **options)
+        if isinstance(equal, str):
+            return failed_result(equal, len(ready.data))
+        labels = tuple(group_label(finding.parameter, g) for g in groups)
+        return group_difference_result(free, equal, labels, self.alpha)
+
+
+# ------------------------------------------------------------------------------- running
+def run_replicates(replicate: Callable[[int], list[dict]], cell: Cell, replicates: Iterable[int],
+                   seed: int) -> pd.DataFrame:
+    """Run `replicate(seed_r)` for each replicate index r of `cell`; one row per finding."""
+    rows = []
+    for r in replicates:
+        seed_r = replicate_seed(seed, cell, r)
+        for res in replicate(seed_r):
+            rows.append({"cell": cell.id, "n_students": cell.n_students, "share_black": cell.share_black,
+                         "replicate": int(r), "seed": seed_r, **res})
+    table = pd.DataFrame(rows, columns=REPLICATE_COLUMNS)
+    return table.astype({"significant": bool, "converged": bool, "improper": bool})
+
+
+def check_complete(replicates: pd.DataFrame, cells: list[Cell], n_replicates: int,
+                   findings: Iterable[str] = FINDING_KEYS) -> None:
+    """Every cell must have each replicate 0..R-1 exactly once per finding: a lost or doubled
+    batch would bias every number silently."""
+    findings = list(findings)
+    for cell in cells:
+        rows = replicates[replicates["cell"] == cell.id]
+        for finding in findings:
+            got = sorted(rows.loc[rows["finding"] == finding, "replicate"].astype(int))
+            if got != list(range(n_replicates)):
+                missing = sorted(set(range(n_replicates)) - set(got))
+                doubled = sorted({r for r in got if got.count(r) > 1})
+                raise ValueError(f"results/replication: cell {cell.id}, finding {finding}: "
+                                 f"{len(got)} replicate rows for {n_replicates} replicates "
+                                 f"(missing {missing[:5]}, doubled {doubled[:5]}); rerun its batches")
+
+
+# ------------------------------------------------------------------------------- summary
+def _mcse_rmse(errors: np.ndarray) -> tuple[float, float]:
+    """RMSE and its Monte Carlo SE (delta method on the MSE's)."""
+    n = len(errors)
+    squared = errors ** 2
+    mse = float(squared.mean())
+    rmse = math.sqrt(mse)
+    if n < 2 or rmse == 0:
+        return rmse, math.nan
+    mse_mcse = math.sqrt(float(((squared - mse) ** 2).sum()) / (n * (n - 1)))
+    return rmse, mse_mcse / (2 * rmse)
+
+
+def summarise_one(rows: pd.DataFrame, population_value: float) -> dict:
+    """Performance of one finding in one cell from its replicate rows.
+
+    power: share of ALL replicates with a significant result (a replicate whose model did not
+    converge detects nothing); bias, RMSE, SEs and coverage: over the converged replicates."""
+    total = len(rows)
+    if total == 0:
+        raise ValueError("no replicate rows to summarise")
+    ok = rows[rows["converged"].astype(bool) & np.isfinite(rows["estimate"].astype(float))]
+    n = len(ok)
+    power = float(rows["significant"].astype(bool).sum()) / total
+    out = {"population_value": population_value, "replicates": total, "converged": n,
+           "convergence_rate": n / total, "power": power, "power_mcse": math.sqrt(power * (1 - power) / total)}
+    est = ok["estimate"].to_numpy(float)
+    if n == 0:
+        return out | {k: math.nan for k in SUMMARY_COLUMNS[10:-1]} | {"improper_rate": math.nan}
+    sd = float(est.std(ddof=1)) if n > 1 else math.nan
+    rmse, rmse_mcse = _mcse_rmse(est - population_value)
+    covered = ((ok["ci_lower"].to_numpy(float) <= population_value)
+               & (population_value <= ok["ci_upper"].to_numpy(float)))
+    coverage = float(covered.mean())
+    return out | {
+        "mean_estimate": float(est.mean()),
+        "bias": float(est.mean()) - population_value,
+        "bias_mcse": sd / math.sqrt(n) if n > 1 else math.nan,
+        "empirical_se": sd,
+        "empirical_se_mcse": sd / math.sqrt(2 * (n - 1)) if n > 1 else math.nan,
+        "mean_model_se": float(ok["se"].astype(float).mean()),
+        "rmse": rmse,
+        "rmse_mcse": rmse_mcse,
+        "coverage": coverage,
+        "coverage_mcse": math.sqrt(coverage * (1 - coverage) / n),
+        "improper_rate": float(ok["improper"].astype(bool).mean()),
+    }
+
+
+def summarise(replicates: pd.DataFrame, truths: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell and finding (cells, then findings, in order of first appearance).
+    `truths`: columns cell, finding, population_value."""
+    truth = {(r.cell, r.finding): float(r.population_value) for r in truths.itertuples()}
+    rows = []
+    for cell in dict.fromkeys(replicates["cell"]):
+        in_cell = replicates[replicates["cell"] == cell]
+        for finding in dict.fromkeys(in_cell["finding"]):
+            if (cell, finding) not in truth:
+                raise ValueError(f"no population value for finding {finding!r} in cell {cell!r}")
+            sel = in_cell[in_cell["finding"] == finding].sort_values("replicate")
+            first = sel.iloc[0]
+            rows.append({"cell": cell, "n_students": int(first["n_students"]),
+                         "share_black": float(first["share_black"]), "finding": finding,
+                         **summarise_one(sel, truth[(cell, finding)])})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def cohort_size_for_power(summary: pd.DataFrame, finding: str = HEADLINE, target: float = 0.8) -> pd.DataFrame:
+    """Per share of Black students: the cohort size at which `finding` reaches `target` power.
+
+    Between the two grid sizes where the power curve first crosses the target, probit(power) is
+    interpolated linearly in sqrt(N): for a Wald test probit(power) ~ delta * sqrt(N) - z, so
+    this is exact for a test whose statistic grows with sqrt(N). Powers of 0 or 1 are moved
+    half a replicate inward first. Nothing is extrapolated outside the grid."""
+    rows = []
+    for share in dict.fromkeys(summary["share_black"]):
+        curve = summary[(summary["finding"] == finding) & (summary["share_black"] == share)]
+        curve = curve.sort_values("n_students")
+        sizes = curve["n_students"].to_numpy(float)
+        power = curve["power"].to_numpy(float)
+        reps = curve["replicates"].to_numpy(float)
+        row = {"finding": finding, "share_black": float(share), "target_power": target,
+               "n_required": math.nan, "status": "", "n_below": math.nan, "power_below": math.nan,
+               "n_above": math.nan, "power_above": math.nan}
+        if len(curve) == 0:
+            raise ValueError(f"no summary rows for finding {finding!r}")
+        reached = np.flatnonzero(power >= target)
+        if len(reached) == 0:
+            row["status"] = (f"not reached within the grid: power {power[-1]:.2f} at the largest cohort "
+                             f"({int(sizes[-1])} students)")
+        elif reached[0] == 0:
+            row.update(n_above=sizes[0], power_above=power[0],
+                       status=f"reached at the smallest cohort in the grid ({int(sizes[0])} students, "
+                              f"power {power[0]:.2f}); a smaller cohort may do")
+        else:
+            i = reached[0]
+            lo, hi = i - 1, i
+            p = np.clip(power[[lo, hi]], 0.5 / reps[[lo, hi]], 1 - 0.5 / reps[[lo, hi]])
+            q_lo, q_hi = stats.norm.ppf(p)
+            q_target = stats.norm.ppf(target)
+            x_lo, x_hi = math.sqrt(sizes[lo]), math.sqrt(sizes[hi])
+            x = x_lo + (q_target - q_lo) * (x_hi - x_lo) / (q_hi - q_lo) if q_hi != q_lo else x_hi
+            row.update(n_required=float(np.clip(x ** 2, sizes[lo], sizes[hi])), n_below=sizes[lo],
+                       power_below=power[lo], n_above=sizes[hi], power_above=power[hi],
+                       status="interpolated between grid sizes")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------- figures
+FINDING_LABELS = {f.key: f.title for f in FINDINGS}
+
+
+def _panels(summary: pd.DataFrame):
+    from lwo.plotting import new_figure
+
+    shares = list(dict.fromkeys(summary["share_black"]))
+    fig, axes = new_figure(1, len(shares), figsize=(3.6 * len(shares) + 2.8, 3.8), sharey=True, squeeze=False,
+                           layout="constrained")
+    return fig, list(zip(shares, axes[0]))
+
+
+def _finish(fig, panels, ylabel: str, source: str) -> None:
+    from lwo.plotting import mark_data_source
+
+    for share, ax in panels:
+        ax.set_title(f"{100 * share:g}% Black among surveyed students", fontsize=9)
+    panels[0][1].set_ylabel(ylabel)
+    handles, labels = panels[0][1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=7, frameon=False)
+    mark_data_source(fig, source)
+    # below the axis labels, not on them (the saved figure grows to include it)
+    fig.texts[-1].set_y(-0.03)
+    fig.texts[-1].set_va("top")
+
+
+def _curves(ax, sel: pd.DataFrame, column: str, mcse: str) -> None:
+    for finding in dict.fromkeys(sel["finding"]):
+        f = sel[sel["finding"] == finding].sort_values("n_students")
+        style = {"linewidth": 2.4, "color": "#000000", "zorder": 3} if finding == HEADLINE else {"linewidth": 1.2}
+        ax.errorbar(f["n_students"], f[column], yerr=1.96 * f[mcse].fillna(0), marker="o", markersize=3.5,
+                    capsize=2, label=FINDING_LABELS.get(finding, finding), **style)
+    ax.set_xscale("log")
+    sizes = sorted(sel["n_students"].unique())
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([str(int(s)) for s in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("students in the cohort")
+
+
+def power_figure(summary: pd.DataFrame, target: float, source: str):
+    """Power by cohort size, one panel per share of Black students (bars: 95% Monte Carlo
+    intervals; dashed: the target power)."""
+    fig, panels = _panels(summary)
+    for share, ax in panels:
+        ax.axhline(target, color="#666666", linestyle="--", linewidth=1)
+        _curves(ax, summary[summary["share_black"] == share], "power", "power_mcse")
+        ax.set_ylim(-0.02, 1.02)
+    _finish(fig, panels, "power (share of replicates significant)", source)
+    return fig
+
+
+def coverage_figure(summary: pd.DataFrame, level: float, source: str):
+    """CI coverage of the population value by cohort size; grey: the band of Monte Carlo noise
+    (95%) around the nominal level."""
+    fig, panels = _panels(summary)
+    reps = int(summary["converged"].max() or 1)
+    band = 1.96 * math.sqrt(level * (1 - level) / reps)
+    for share, ax in panels:
+        ax.axhspan(level - band, min(level + band, 1.0), color="#999999", alpha=0.2, linewidth=0)
+        ax.axhline(level, color="#666666", linestyle="--", linewidth=1)
+        _curves(ax, summary[summary["share_black"] == share], "coverage", "coverage_mcse")
+        low = float(np.nanmin(summary["coverage"])) if summary["coverage"].notna().any() else 0.0
+        ax.set_ylim(max(0.0, min(low, level - band) - 0.05), 1.01)
+    _finish(fig, panels, f"coverage of the {100 * level:g}% CI", source)
+    return fig
