@@ -37,10 +37,23 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/replication.smk"
 
 
+# Saved model fits the exhibits read are targets as well: a fit job killed after Snakemake
+# removed its old files would otherwise not be rerun, since its exhibits still look current.
+MODEL_TARGETS = sorted(
+    {
+        str(f)
+        for r in workflow.rules
+        for f in r.input
+        if isinstance(f, str) and f.startswith(f"{RESULTS}/models/") and "{" not in f
+    }
+)
+
+
 # The default target. It must live here: a default set inside an included file is ignored.
 rule all:
     input:
         list(analysis_data().values()),
         EXHIBIT_TARGETS,
+        MODEL_TARGETS,
         REPORT_TARGETS,
     default_target: True

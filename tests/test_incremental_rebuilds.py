@@ -15,9 +15,7 @@ a parameter from the rule files' text, so the expected sets do not come from the
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,66 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-CORES = "2"
-# files that are not part of the workflow's sources, whatever git says
-_NOT_COPIED = re.compile(r"^(results|\.snakemake|\.git|\.venv|venv|benchmarks/results)(/|$)")
-
-
-# ----------------------------------------------------------------------------------------------
-# Running the workflow in a private copy (also used by test_report.py and test_report_browser.py)
-# ----------------------------------------------------------------------------------------------
-def repository_files(repo: Path = REPO) -> list[str]:
-    """The workflow's source files: tracked and not-ignored files of the work tree."""
-    try:
-        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             cwd=repo, capture_output=True, check=True, timeout=60).stdout
-        files = [f for f in out.decode().split("\0") if f]
-    except (OSError, subprocess.CalledProcessError):  # not a git checkout (e.g. an archive)
-        files = [p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file()]
-    return sorted(f for f in files if not _NOT_COPIED.match(f) and (repo / f).is_file())
-
-
-def copy_repository(dst: Path, repo: Path = REPO) -> Path:
-    for f in repository_files(repo):
-        target = dst / f
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo / f, target)
-    return dst
-
-
-def snakemake(workdir: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
-    """Run Snakemake (of this Python environment) in `workdir`; fail with its output if it fails."""
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", CORES, *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed in {workdir}:\n{proc.stdout[-4000:]}\n"
-                             f"{proc.stderr[-8000:]}")
-    return proc
-
-
-_RULE_HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\S+):$")
-
-
-def planned_jobs(workdir: Path, *args: str) -> dict[str, list[str]]:
-    """The jobs a dry run plans, as {rule: [reason of each job]} (the `all` target left out)."""
-    proc = snakemake(workdir, "--dry-run", *args)
-    text = proc.stdout + proc.stderr
-    jobs: dict[str, list[str]] = {}
-    current = None
-    for line in text.splitlines():
-        m = _RULE_HEADER.match(line.strip())
-        if m:
-            current = m.group(1)
-            jobs.setdefault(current, [])
-        elif current and line.strip().startswith("reason:"):
-            jobs[current].append(line.strip()[len("reason:"):].strip())
-            current = None
-    jobs.pop("all", None)
-    if not jobs and "Nothing to be done" not in text:
-        raise AssertionError(f"could not read the planned jobs from the dry run:\n{text[-3000:]}")
-    return jobs
+# Running the workflow in a private copy: shared with test_report.py, test_report_browser.py and
+# the fault, determinism and privacy tests (tests/workflow_build.py)
+from workflow_build import built_workflow, planned_jobs, restored, snakemake
 
 
 def rule_graph(workdir: Path, *args: str) -> dict[str, set[str]]:
@@ -108,20 +49,6 @@ def downstream(graph: dict[str, set[str]], start) -> set[str]:
             seen.add(r)
             todo.extend(graph.get(r, ()))
     return seen
-
-
-_BUILT: dict[str, Path] = {}
-
-
-def built_workflow(tmp_path_factory) -> Path:
-    """A private copy of the repository with the default build done (once per test session).
-    Tests may read it and dry-run in it; a test that changes a file must restore it exactly."""
-    if "default" not in _BUILT:
-        root = tmp_path_factory.getbasetemp() / "built-workflow"
-        copy_repository(root)
-        snakemake(root)
-        _BUILT["default"] = root
-    return _BUILT["default"]
 
 
 def exhibit_rules(workdir: Path) -> list[dict]:
@@ -148,23 +75,6 @@ def rule_bodies(workdir: Path) -> dict[str, str]:
         if name:
             bodies[name] = "\n".join(lines)
     return bodies
-
-
-class restored:
-    """Change a file for the duration of a block; put back its bytes and its time stamp after."""
-
-    def __init__(self, path: Path, new_text: str):
-        self.path, self.new_text = Path(path), new_text
-
-    def __enter__(self):
-        self.old = self.path.read_bytes()
-        self.stat = self.path.stat()
-        self.path.write_text(self.new_text, encoding="utf-8")
-        return self.path
-
-    def __exit__(self, *exc):
-        self.path.write_bytes(self.old)
-        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -113,9 +113,15 @@ def to_latex(table: pd.DataFrame, caption: str) -> str:
 
 def write_exhibit(output, *, exhibit: str, title: str, section: str, table: pd.DataFrame,
                   comparison: list[dict] | pd.DataFrame | None = None, figure=None,
-                  caption: str = "", notes: list[str] | None = None, status: str = "ok") -> None:
+                  caption: str = "", notes: list[str] | None = None, status: str = "ok",
+                  count_units: dict[str, str] | None = None) -> None:
     """Write an exhibit's files. `output` maps names (table, tex, comparison, meta, png, svg)
-    to paths, as Snakemake's `snakemake.output` does."""
+    to paths, as Snakemake's `snakemake.output` does.
+
+    `count_units` says what the count columns of the exhibit's tables count, where their names do
+    not say it, e.g. {"n": "teachers"} or {"count_a": "coded remarks (published)"}; "*" stands for
+    every count column. Counts of students below privacy.min_cell must be suppressed; counts of
+    anything else need not be (tests/test_privacy.py states the rule)."""
     out = dict(output.items()) if hasattr(output, "items") else dict(output)
     comp = pd.DataFrame(comparison if comparison is not None else [], columns=COMPARISON_COLUMNS)
     write_csv(table, out["table"])
@@ -128,7 +134,10 @@ def write_exhibit(output, *, exhibit: str, title: str, section: str, table: pd.D
                 save_figure(figure, out[key], close=False)
         import matplotlib.pyplot as plt
         plt.close(figure)
-    write_json({"exhibit": str(exhibit), "title": title, "section": section, "caption": caption,
-                "notes": list(notes or []), "status": status,
-                "figure": Path(out["png"]).name if "png" in out and figure is not None else None}, out["meta"])
+    meta = {"exhibit": str(exhibit), "title": title, "section": section, "caption": caption,
+            "notes": list(notes or []), "status": status,
+            "figure": Path(out["png"]).name if "png" in out and figure is not None else None}
+    if count_units:
+        meta["count_units"] = {str(k): str(v) for k, v in count_units.items()}
+    write_json(meta, out["meta"])
 

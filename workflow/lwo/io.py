@@ -6,9 +6,11 @@ and figures carry no timestamps, so the same inputs give the same bytes.
 """
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,14 +18,29 @@ from pathlib import Path
 import pandas as pd
 
 FLOAT_FORMAT = "%.6f"
+PART_SUFFIX = ".part"
+
+
+def _stale_parts(path: Path) -> list[Path]:
+    """Temporary files of earlier writes of `path` (named by atomic_path), e.g. left by a writer
+    that was killed: SIGKILL skips the clean-up below. Only one job writes a given output, one
+    write at a time, so such a file is never a live write."""
+    rx = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}" + re.escape(PART_SUFFIX))
+    return [p for p in path.parent.glob(f".{glob.escape(path.name)}.*{PART_SUFFIX}") if rx.fullmatch(p.name)]
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
+    """Yield a temporary path beside `path`; move it into place only if the block succeeds.
+
+    The target therefore holds either its old bytes or the new ones, never a part; temporary
+    files that an earlier, killed write of the same target left behind are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    for stale in _stale_parts(path):
+        stale.unlink(missing_ok=True)
+    # mkstemp adds 8 characters of [a-z0-9_] between prefix and suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=path.parent)
     os.close(fd)
     # mkstemp creates owner-only files; outputs get the usual permissions (umask applies)
     umask = os.umask(0)

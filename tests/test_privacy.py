@@ -1,0 +1,417 @@
+"""Privacy: no student can be picked out of anything the pipeline writes for others to read, and
+real data never enters git.
+
+What is scanned: every file under results/ of the default build (exhibit tables, LaTeX, figures,
+metadata, model estimates and fit files, the report, its provenance, logs and benchmarks), except
+the analysis data themselves, which are student-level by nature and stay on the machine:
+results/data/ (the validated tables), results/models/<sample>/<model>/*data.csv.gz (the
+model-ready data saved beside each fit) and results/diagnostics/.
+
+1. No student id of the cohort (ids of four or more characters that are not plain numbers; a
+   number such as 432 cannot be told from a count) and no free text of a student (a text value
+   that only one student has) occurs in a scanned file; no exhibit table has a student-id column
+   or a row per student.
+
+2. Small cells. The suppression rule applies to counts of students: in every table an exhibit
+   writes (table.csv and any further CSV; not comparison.csv, whose published values are public),
+   a count of students below `privacy.min_cell` (config; default 10), zero included, is not shown:
+   a marker (e.g. ‡) stands in its place. A column is a count column when it is named n, count,
+   counts, observed, frequency or for what it counts (students, surveys, respondents,
+   participants), or starts with n_/count_ or ends with _n/_count, and holds whole numbers >= 0;
+   "n = 7" in a text cell is a count too. A count column counts students unless
+     a. the exhibit declares what it counts (meta.json "count_units", from
+        write_exhibit(count_units=...)), or
+     b. its name names something else: teachers, classrooms, clusters, schools, sites, segments,
+        observations, groups, remarks, interviews, items, replicates, or
+     c. the exhibit's small-cell statement names only other units ("fewer than 10 teachers"), or
+     d. it counts excluded records (n_excluded...): the missing-data policy requires those
+        counts in every table, and they describe the handling, not a group of students, or
+     e. the exhibit's rule reads no output of another rule (only published files of the
+        repository): published counts are public.
+   Teacher, classroom, school and published qualitative counts are therefore shown as they are.
+   An exhibit states the rule under its table (a note giving the threshold, e.g. "Cells with fewer
+   than 10 students are suppressed (‡)", or one starting "Small cells:") when it applies it: when
+   its rule is given privacy.min_cell, or a marker stands in its tables.
+   Every exhibit built from the cohort's data also states how it handled missing data.
+
+3. Real data stay out of git: data/real/* is ignored (except its README), no file under data/
+   other than data/published/* and data/real/README.md is tracked, the configured data files are
+   ignored paths, results/ is ignored, and every rule writes under results/.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from lwo.report import checkable_ids, find_student_ids
+from workflow_build import REPO, output_files
+
+# the analysis data themselves: student-level by nature, never shown
+NOT_SCANNED = re.compile(r"^results/(data|diagnostics)/|^results/models/[^/]+/[^/]+/[^/]*data\.csv\.gz$")
+
+COUNT_NAMES = {"n", "count", "counts", "observed", "frequency", "students", "surveys", "respondents",
+               "participants"}
+COUNT_FIRST = {"n", "count", "students", "surveys", "survey", "respondents", "participants"}
+COUNT_LAST = {"n", "count"}
+OTHER_UNITS = {"teacher", "teachers", "classroom", "classrooms", "cluster", "clusters", "school", "schools",
+               "site", "sites", "segment", "segments", "observation", "observations", "group", "groups",
+               "remark", "remarks", "interview", "interviews", "interviewed", "item", "items", "replicate",
+               "replicates", "excerpt", "excerpts", "focus"}
+STUDENT_UNITS = {"student", "students", "survey", "surveys", "respondent", "respondents", "participant",
+                 "participants"}
+IN_TEXT = re.compile(r"\bn\s*=\s*(\d+)\b")
+STATEMENT = re.compile(r"fewer than (\d+) ([a-z ,]+?)(?: are| is| (?:is|are) not|\)|\.|;|$)", re.IGNORECASE)
+
+
+# ----------------------------------------------------------------------------------------------
+# The rule, as functions (checked on small examples below, then on the build)
+# ----------------------------------------------------------------------------------------------
+def is_marker(value: str) -> bool:
+    """A suppression marker: short, no letters or digits (‡, †, *, --)."""
+    text = value.strip()
+    return bool(text) and len(text) <= 3 and not any(ch.isalnum() for ch in text)
+
+
+def whole_numbers(values: list[str]) -> list[int] | None:
+    """The column's numbers if every non-empty, non-marker cell is a whole number >= 0."""
+    numbers = []
+    for v in values:
+        v = v.strip()
+        if not v or is_marker(v):
+            continue
+        try:
+            x = float(v)
+        except ValueError:
+            return None
+        if x < 0 or x != int(x):
+            return None
+        numbers.append(int(x))
+    return numbers
+
+
+def is_count_name(column: str) -> bool:
+    tokens = column.lower().split("_")
+    return column.lower() in COUNT_NAMES or tokens[0] in COUNT_FIRST or tokens[-1] in COUNT_LAST
+
+
+def stated_units(notes: list[str]) -> set[str]:
+    """Units named in the exhibit's small-cell statements ("fewer than 10 students or teachers")."""
+    units = set()
+    for note in notes:
+        for _, words in STATEMENT.findall(note):
+            units.update(w for w in re.split(r"[\s,]+|\bor\b|\band\b", words.lower()) if w)
+    return units
+
+
+@dataclass
+class Exhibit:
+    exhibit: str
+    directory: Path
+    meta: dict
+    published_only: bool = False
+    # its rule is given privacy.min_cell
+    applies_rule: bool = False
+
+    @property
+    def notes(self) -> list[str]:
+        return [str(n) for n in self.meta.get("notes") or []] + [str(self.meta.get("caption") or "")]
+
+    def unit(self, column: str) -> str:
+        """What a count column counts, by rules a-e of the module docstring ("students" unless shown
+        otherwise)."""
+        declared = self.meta.get("count_units") or {}
+        if column in declared or "*" in declared:
+            return str(declared.get(column, declared.get("*")))
+        tokens = set(column.lower().split("_"))
+        if tokens & OTHER_UNITS:
+            return "other (named)"
+        if column.lower().startswith("n_excluded"):
+            return "excluded records"
+        if self.published_only:
+            return "published counts"
+        units = stated_units(self.notes)
+        if units and not units & STUDENT_UNITS and units & OTHER_UNITS:
+            return "other (stated): " + ", ".join(sorted(units))
+        return "students"
+
+
+def small_student_counts(ex: Exhibit, min_cell: int) -> tuple[list[str], bool]:
+    """(cells showing a count of students below min_cell, whether the exhibit has any count of
+    students) over every table the exhibit writes."""
+    problems, has_student_counts = [], False
+    for path in sorted(ex.directory.glob("*.csv")):
+        if path.name == "comparison.csv":
+            continue
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in table.columns:
+            values = table[column].tolist()
+            numbers = whole_numbers(values) if is_count_name(str(column)) else None
+            if numbers is not None:
+                if ex.unit(str(column)) != "students":
+                    continue
+                has_student_counts = True
+                problems += [f"{path.name}: column {column!r}, row {i + 1}: {v}" for i, v in enumerate(values)
+                             if not is_marker(v) and v.strip() and float(v) < min_cell]
+            else:
+                for i, v in enumerate(values):
+                    for m in IN_TEXT.finditer(v):
+                        if ex.unit("*") == "students" and int(m.group(1)) < min_cell and \
+                                "excluded" not in v[max(0, m.start() - 40):m.start()]:
+                            problems.append(f"{path.name}: column {column!r}, row {i + 1}: {v[:80]!r}")
+    return problems, has_student_counts
+
+
+def states_the_rule(ex: Exhibit, min_cell: int) -> bool:
+    """A note gives the threshold ("fewer than 10 students", "groups of at least 10") or says how
+    small cells are handled ("Small cells: ...")."""
+    rx = re.compile(rf"\b(fewer than|at least|below|under) {min_cell}\b|^\s*small cells\b", re.IGNORECASE)
+    return any(rx.search(n) for n in ex.notes)
+
+
+def shows_markers(ex: Exhibit) -> bool:
+    """A marker stands in place of a count somewhere in the exhibit's tables."""
+    for path in sorted(ex.directory.glob("*.csv")):
+        if path.name == "comparison.csv":
+            continue
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if any(is_count_name(str(c)) and any(is_marker(v) for v in table[c]) for c in table.columns):
+            return True
+    return False
+
+
+def must_state_the_rule(ex: Exhibit) -> bool:
+    return ex.applies_rule or shows_markers(ex)
+
+
+def scan_text(path: Path) -> str:
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    return data.decode("utf-8", errors="replace")
+
+
+def free_text_values(students: pd.DataFrame, id_column: str = "student_id") -> list[str]:
+    """Text a single student wrote or has: values of a text column (not the id) that only one
+    student has and that look like words (a letter and eight or more characters)."""
+    out = []
+    for column in students.columns:
+        if column == id_column or pd.api.types.is_numeric_dtype(students[column]):
+            continue
+        values = students[column].dropna().astype(str).str.strip()
+        counts = values.value_counts()
+        unique = counts[counts == 1].index
+        out += [v for v in unique if len(v) >= 8 and re.search(r"[A-Za-z]", v)]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The rule on small examples (so the checks on the build can fail)
+# ----------------------------------------------------------------------------------------------
+def _exhibit(tmp_path, table: pd.DataFrame, notes=(), count_units=None, published_only=False) -> Exhibit:
+    d = tmp_path / "exhibit"
+    d.mkdir(exist_ok=True)
+    table.to_csv(d / "table.csv", index=False)
+    meta = {"notes": list(notes), "caption": ""}
+    if count_units:
+        meta["count_units"] = count_units
+    return Exhibit("x", d, meta, published_only)
+
+
+def test_a_small_count_of_students_is_found_and_a_marker_is_not(tmp_path):
+    shown = _exhibit(tmp_path, pd.DataFrame({"site": ["1", "2"], "n": [7, 25], "percent": [21.9, 78.1]}))
+    assert small_student_counts(shown, 10) == (["table.csv: column 'n', row 1: 7"], True)
+    hidden = _exhibit(tmp_path, pd.DataFrame({"site": ["1", "2"], "n": ["‡", "25"]}),
+                      notes=["Cells with fewer than 10 students are suppressed (‡)."])
+    assert small_student_counts(hidden, 10) == ([], True) and states_the_rule(hidden, 10)
+    assert must_state_the_rule(hidden) and not states_the_rule(hidden, 5)
+    assert states_the_rule(_exhibit(tmp_path, pd.DataFrame({"n": [1]}), notes=["Small cells: none shown."]), 10)
+    unexplained = _exhibit(tmp_path, pd.DataFrame({"site": ["1", "2"], "n": ["‡", "25"]}))
+    assert must_state_the_rule(unexplained) and not states_the_rule(unexplained, 10)
+    zero = _exhibit(tmp_path, pd.DataFrame({"n_Black": [0, 30], "surveys_math": [12, 3]}))
+    assert len(small_student_counts(zero, 10)[0]) == 2
+    in_text = _exhibit(tmp_path, pd.DataFrame({"note": ["not estimable: n = 4 (ela)"]}))
+    assert small_student_counts(in_text, 10)[0] == ["table.csv: column 'note', row 1: 'not estimable: n = 4 (ela)'"]
+
+
+def test_counts_of_other_units_and_excluded_records_are_not_student_counts(tmp_path):
+    table = pd.DataFrame({"n_clusters": [4], "classrooms_observed": [3], "n_excluded_missing": [7], "n": [5]})
+    assert small_student_counts(_exhibit(tmp_path, table), 10)[0] == ["table.csv: column 'n', row 1: 5"]
+    assert small_student_counts(_exhibit(tmp_path, table, count_units={"n": "teachers"}), 10) == ([], False)
+    stated = _exhibit(tmp_path, table, notes=["Cells with fewer than 10 teachers are suppressed (‡)."])
+    assert small_student_counts(stated, 10) == ([], False)
+    both = _exhibit(tmp_path, table, notes=["Cells with fewer than 10 students or teachers are suppressed (‡)."])
+    assert small_student_counts(both, 10)[0] == ["table.csv: column 'n', row 1: 5"]
+    assert small_student_counts(_exhibit(tmp_path, table, published_only=True), 10) == ([], False)
+    # not counts: estimates, decimals, text
+    other = pd.DataFrame({"mean": [2.5], "n": ["12.5"], "label": ["Site 1"]})
+    assert small_student_counts(_exhibit(tmp_path, other), 10) == ([], False)
+
+
+def test_ids_and_free_text_are_found(tmp_path):
+    students = pd.DataFrame({"student_id": ["ST000001", "ST000002", "432"], "race": ["Black", "Black", "White"],
+                             "comment": ["I like my group", None, "short"]})
+    assert checkable_ids(students["student_id"]) == ["ST000001", "ST000002"]
+    assert find_student_ids("row ST000002, 432 students", students["student_id"]) == ["ST000002"]
+    assert find_student_ids("XST000002 and ST0000021", students["student_id"]) == []
+    assert free_text_values(students) == ["I like my group"]
+
+
+# ----------------------------------------------------------------------------------------------
+# The build
+# ----------------------------------------------------------------------------------------------
+def _published_only_rules(workdir: Path) -> set[str]:
+    """Rules that read no output of another rule (from `snakemake --rulegraph`)."""
+    from test_incremental_rebuilds import rule_graph
+
+    graph = rule_graph(workdir)
+    consumers = {c for targets in graph.values() for c in targets}
+    return set(graph) - consumers
+
+
+_USES_PRIVACY = re.compile(r"""config\[\s*["']privacy["']\s*\]|config_slice\(\s*["']privacy["']""")
+
+
+@pytest.fixture(scope="module")
+def exhibits(default_build) -> list[Exhibit]:
+    from test_incremental_rebuilds import exhibit_rules, rule_bodies
+
+    rule_of = {r["exhibit"]: r["rule"] for r in exhibit_rules(default_build)}
+    published_only = _published_only_rules(default_build)
+    bodies = rule_bodies(default_build)
+    out = []
+    for meta_path in sorted((default_build / "results" / "exhibits").glob("*/meta.json")):
+        ex = meta_path.parent.name
+        rule = rule_of.get(ex)
+        out.append(Exhibit(ex, meta_path.parent, json.loads(meta_path.read_text(encoding="utf-8")),
+                           published_only=rule in published_only,
+                           applies_rule=bool(_USES_PRIVACY.search(bodies.get(rule, "")))))
+    assert out, "the build has no exhibits"
+    return out
+
+
+@pytest.fixture(scope="module")
+def min_cell(default_build) -> int:
+    config = yaml.safe_load((default_build / "config" / "config.yaml").read_text(encoding="utf-8"))
+    return int((config.get("privacy") or {}).get("min_cell", 10))
+
+
+@pytest.fixture(scope="module")
+def students(default_build) -> pd.DataFrame:
+    return pd.read_csv(default_build / "results/data/analysis/students.csv", dtype=str, keep_default_na=False,
+                       na_values=[""])
+
+
+@pytest.mark.slow
+def test_no_student_id_or_free_text_in_any_output(default_build, students):
+    ids = sorted(set(students["student_id"].str.strip()))
+    assert len(checkable_ids(ids)) == len(ids), "the cohort's ids must be searchable (see the docstring)"
+    free_text = free_text_values(students)
+    scanned, found = 0, []
+    for f in output_files(default_build):
+        if NOT_SCANNED.match(f):
+            continue
+        text = scan_text(default_build / f)
+        scanned += 1
+        found += [f"{f}: student id {i}" for i in find_student_ids(text, ids)]
+        found += [f"{f}: text of a student {t[:40]!r}" for t in free_text if t in text]
+    assert scanned > 10, f"only {scanned} files scanned"
+    assert not found, "\n".join(found[:30])
+
+
+@pytest.mark.slow
+def test_no_exhibit_table_is_student_level(exhibits, students):
+    for ex in exhibits:
+        for path in ex.directory.glob("*.csv"):
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            assert not [c for c in table.columns if re.search(r"student.?id", str(c), re.I)], path
+            assert len(table) < len(students), f"{path}: {len(table)} rows, one per student?"
+
+
+@pytest.mark.slow
+def test_small_counts_of_students_are_suppressed_in_every_exhibit(exhibits, min_cell):
+    problems = {}
+    for ex in exhibits:
+        cells, _ = small_student_counts(ex, min_cell)
+        if cells:
+            problems[ex.exhibit] = cells
+    assert not problems, (
+        f"counts of students below {min_cell} shown (suppress them with lwo.group_stats.suppress_small_cells, "
+        "or declare what the column counts with write_exhibit(count_units=...)):\n"
+        + "\n".join(f"  Exhibit {ex}: " + "; ".join(cells[:5]) for ex, cells in problems.items()))
+
+
+@pytest.mark.slow
+def test_every_exhibit_that_applies_the_rule_states_it_under_its_table(exhibits, min_cell):
+    assert any(ex.applies_rule for ex in exhibits), "no exhibit rule is given privacy.min_cell"
+    silent = [ex.exhibit for ex in exhibits if must_state_the_rule(ex) and not states_the_rule(ex, min_cell)]
+    assert not silent, (f"exhibits that suppress small cells (or are given privacy.min_cell) without a note "
+                        f"saying e.g. 'Cells with fewer than {min_cell} <unit> are suppressed (marker)': {silent}")
+
+
+@pytest.mark.slow
+def test_every_exhibit_of_the_cohort_states_its_missing_data_handling(exhibits):
+    """The missing-data policy (listwise deletion with counts; FIML where a model uses it) is stated
+    in every exhibit built from the cohort's data: a note on missing data, listwise deletion, FIML
+    or the records excluded."""
+    pattern = re.compile(r"missing data|listwise|FIML|full information|excluded", re.IGNORECASE)
+    silent = [ex.exhibit for ex in exhibits
+              if not ex.published_only and not any(pattern.search(n) for n in ex.notes)]
+    assert not silent, f"exhibits that do not state their handling of missing data: {silent}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Git
+# ----------------------------------------------------------------------------------------------
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def git_checkout():
+    if _git("rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
+        pytest.skip("not a git checkout")
+
+
+def _ignored(path: str) -> bool:
+    # --no-index: judge the path by the ignore rules alone, tracked or not
+    return _git("check-ignore", "-q", "--no-index", path).returncode == 0
+
+
+def test_real_data_and_results_are_ignored_by_git(git_checkout):
+    for path in ("data/real/students.csv", "data/real/teachers.sav", "data/real/2018/observations.csv",
+                 "data/real/.hidden.csv", "results/report.html", "results/exhibits/3/table.csv"):
+        assert _ignored(path), f"{path} is not ignored by git"
+    for path in ("data/real/README.md", "data/published/published_values.csv", "results/README.md"):
+        assert not _ignored(path), f"{path} should not be ignored"
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    for table, path in (config.get("data", {}).get("files") or {}).items():
+        assert _ignored(path), f"the configured {table} file {path} would not be ignored by git"
+
+
+def test_no_data_file_is_tracked_outside_the_published_folder(git_checkout):
+    tracked = [f for f in _git("ls-files", "-z", "--", "data", "results").stdout.split("\0") if f]
+    allowed = re.compile(r"^data/published/[^/]+$|^data/real/README\.md$|^results/README\.md$")
+    assert not [f for f in tracked if not allowed.match(f)], tracked
+
+
+def test_every_rule_writes_under_results():
+    """So no output, however derived from real data, can land in a tracked path."""
+    code = ("import json, sys; sys.path.insert(0, 'workflow/scripts'); "
+            "from exhibit_index import load_workflow_rules; from pathlib import Path; "
+            "print(json.dumps({r.name: [str(f) for f in list(r.output) + list(r.log) + "
+            "([r.benchmark] if r.benchmark else [])] for r in load_workflow_rules(Path('.'))}))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outputs = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outputs
+    outside = {rule: [f for f in files if not f.startswith("results/")] for rule, files in outputs.items()}
+    assert not {r: f for r, f in outside.items() if f}, outside

@@ -1,0 +1,258 @@
+"""Running the real workflow in private copies of the repository, shared by the tests that do.
+
+The repository's source files are copied into a temporary directory and Snakemake is run there,
+so a test never touches the repository's own results/. A full build takes about a minute, so a
+test session builds each kind of copy at most once (`built_workflow`, `second_build`); tests read
+those copies, dry-run in them, or copy them (`clone_build`) before changing anything.
+
+  built_workflow   the default build, `snakemake --cores 4`
+  second_build     an independent copy in another folder, built with `--cores 1`
+                   (the determinism tests compare the two)
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORES = "2"
+# files that are not part of the workflow's sources, whatever git says
+_NOT_COPIED = re.compile(r"^(results|\.snakemake|\.git|\.venv|venv|benchmarks/results)(/|$)")
+
+
+def repository_files(repo: Path = REPO) -> list[str]:
+    """The workflow's source files: tracked and not-ignored files of the work tree."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             cwd=repo, capture_output=True, check=True, timeout=60).stdout
+        files = [f for f in out.decode().split("\0") if f]
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout (e.g. an archive)
+        files = [p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file()]
+    return sorted(f for f in files if not _NOT_COPIED.match(f) and (repo / f).is_file())
+
+
+def copy_repository(dst: Path, repo: Path = REPO) -> Path:
+    for f in repository_files(repo):
+        target = dst / f
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo / f, target)
+    return dst
+
+
+def snakemake_command(*args: str, cores: str | int | None = CORES) -> list[str]:
+    cores_args = ["--cores", str(cores)] if cores is not None else []
+    return [sys.executable, "-m", "snakemake", *cores_args, *args]
+
+
+def snakemake_env() -> dict[str, str]:
+    """This Python environment's tools first on PATH (the workflow's scripts run with it)."""
+    return dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
+def snakemake(workdir: Path, *args: str, timeout: float = 1200, cores: str | int | None = CORES,
+              check: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake (of this Python environment) in `workdir`; with `check`, fail with its
+    output if it fails."""
+    proc = subprocess.run(snakemake_command(*args, cores=cores), cwd=workdir, env=snakemake_env(),
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed in {workdir}:\n{proc.stdout[-4000:]}\n"
+                             f"{proc.stderr[-8000:]}")
+    return proc
+
+
+_RULE_HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\S+):$")
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, list[str]]:
+    """The jobs a dry run plans, as {rule: [reason of each job]} (the `all` target left out)."""
+    proc = snakemake(workdir, "--dry-run", *args)
+    text = proc.stdout + proc.stderr
+    jobs: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        m = _RULE_HEADER.match(line.strip())
+        if m:
+            current = m.group(1)
+            jobs.setdefault(current, [])
+        elif current and line.strip().startswith("reason:"):
+            jobs[current].append(line.strip()[len("reason:"):].strip())
+            current = None
+    jobs.pop("all", None)
+    if not jobs and "Nothing to be done" not in text:
+        raise AssertionError(f"could not read the planned jobs from the dry run:\n{text[-3000:]}")
+    return jobs
+
+
+class restored:
+    """Change a file for the duration of a block; put back its bytes and its time stamp after."""
+
+    def __init__(self, path: Path, new_text: str):
+        self.path, self.new_text = Path(path), new_text
+
+    def __enter__(self):
+        self.old = self.path.read_bytes()
+        self.stat = self.path.stat()
+        self.path.write_text(self.new_text, encoding="utf-8")
+        return self.path
+
+    def __exit__(self, *exc):
+        self.path.write_bytes(self.old)
+        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
+
+
+# ----------------------------------------------------------------------------------------------
+# Builds shared by a test session
+# ----------------------------------------------------------------------------------------------
+_BUILT: dict[str, Path] = {}
+# builds started in the background: name -> (process, folder, log file)
+_PENDING: dict[str, tuple[subprocess.Popen, Path, object]] = {}
+# kinds of build the collected tests need besides the default one (set by conftest.py); they are
+# started in the background when the default build starts, as a build spends much of its time
+# starting jobs rather than computing
+PRESTART: set[str] = set()
+_KINDS = {"default": ("built-workflow", 4), "cores1": ("second-build-cores1", 1)}
+
+
+def _start(tmp_path_factory, kind: str) -> None:
+    name, cores = _KINDS[kind]
+    if kind in _BUILT or kind in _PENDING:
+        return
+    root = tmp_path_factory.getbasetemp() / name
+    copy_repository(root)
+    log = open(root.parent / f"{name}.log", "w", encoding="utf-8")
+    proc = subprocess.Popen(snakemake_command(cores=cores), cwd=root, env=snakemake_env(), stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    _PENDING[kind] = (proc, root, log)
+
+
+def _build(tmp_path_factory, kind: str, timeout: float = 1800) -> Path:
+    if kind not in _BUILT:
+        _start(tmp_path_factory, kind)
+        proc, root, log = _PENDING.pop(kind)
+        try:
+            proc.wait(timeout=timeout)
+        finally:
+            log.close()
+        if proc.returncode != 0:
+            text = Path(log.name).read_text(encoding="utf-8", errors="replace")
+            raise AssertionError(f"snakemake --cores {_KINDS[kind][1]} failed in {root}:\n{text[-6000:]}")
+        _BUILT[kind] = root
+    return _BUILT[kind]
+
+
+def stop_pending_builds() -> None:
+    """End the background builds nobody waited for (their whole process group)."""
+    import signal
+
+    for kind, (proc, _, log) in list(_PENDING.items()):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+        log.close()
+        del _PENDING[kind]
+
+
+def built_workflow(tmp_path_factory) -> Path:
+    """A private copy of the repository with the default build done, `--cores 4` (once per test
+    session). Tests may read it and dry-run in it; a test that changes a file must restore it
+    exactly (`restored`), or work in a `clone_build` of it."""
+    for kind in PRESTART:
+        _start(tmp_path_factory, kind)
+    return _build(tmp_path_factory, "default")
+
+
+def second_build(tmp_path_factory) -> Path:
+    """An independent copy, in another folder, with the default build done with `--cores 1`."""
+    return _build(tmp_path_factory, "cores1")
+
+
+def clone_build(src: Path, dst: Path) -> Path:
+    """A copy of a built workflow, Snakemake's records included (time stamps kept), so that
+    Snakemake sees the same up-to-date build in the new folder."""
+    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns("locks"))
+    return dst
+
+
+# ----------------------------------------------------------------------------------------------
+# Outputs
+# ----------------------------------------------------------------------------------------------
+# run-specific by design: logs and benchmarks (timings), the provenance (run date, timings,
+# git state) and the report, which is compared without its provenance block
+RUN_SPECIFIC = re.compile(r"^results/(logs|benchmarks)/|^results/provenance\.json$|^results/report\.html$")
+
+
+def output_files(workdir: Path) -> list[str]:
+    """Every file under results/ (paths relative to `workdir`), dot-files included."""
+    results = workdir / "results"
+    return sorted(p.relative_to(workdir).as_posix() for p in results.rglob("*") if p.is_file())
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def reproducible_digests(workdir: Path) -> dict[str, str]:
+    """sha256 of every output that must be the same on every build with the same config and seed:
+    all files under results/ except the run-specific ones, plus the report without its provenance
+    block (as 'results/report.html#without-provenance')."""
+    sys.path.insert(0, str(workdir / "workflow"))
+    try:
+        from lwo.report import strip_provenance
+    finally:
+        sys.path.pop(0)
+    digests = {f: sha256(workdir / f) for f in output_files(workdir) if not RUN_SPECIFIC.match(f)}
+    report = workdir / "results" / "report.html"
+    if report.exists():
+        stripped = strip_provenance(report.read_text(encoding="utf-8")).encode("utf-8")
+        digests["results/report.html#without-provenance"] = hashlib.sha256(stripped).hexdigest()
+    return digests
+
+
+def running_outputs(workdir: Path) -> set[str]:
+    """Outputs of the jobs Snakemake has started and not finished (its .snakemake/incomplete
+    records, one per output file, named by the file's path in URL-safe base64)."""
+    marks = workdir / ".snakemake" / "incomplete"
+    out = set()
+    if not marks.is_dir():
+        return out
+    for path in marks.rglob("*"):
+        if not path.is_file() or path.name == "migration_underway":
+            continue
+        # long paths are split into folders whose names start with "@"
+        parts = [p.lstrip("@") for p in path.relative_to(marks).parts]
+        try:
+            out.add(base64.urlsafe_b64decode("".join(parts).encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return out
+
+
+def job_records(workdir: Path) -> dict[str, dict]:
+    """Snakemake's record of the job that wrote each output (.snakemake/metadata, one JSON file
+    per output, named like the incomplete records): {output: {"rule": ..., "starttime": ...,
+    "endtime": ..., ...}}."""
+    import json
+
+    records = {}
+    meta = workdir / ".snakemake" / "metadata"
+    for path in meta.rglob("*") if meta.is_dir() else []:
+        if not path.is_file():
+            continue
+        parts = [p.lstrip("@") for p in path.relative_to(meta).parts]
+        try:
+            name = base64.urlsafe_b64decode("".join(parts).encode()).decode()
+            records[name] = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return records
