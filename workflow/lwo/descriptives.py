@@ -631,3 +631,75 @@ def stacked_shares_figure(long: pd.DataFrame, row_name: str, categories: Sequenc
     footnote(fig, suppression)
     mark_data_source(fig, source)
     return fig
+
+
+def teacher_quality_exhibit(sm, exhibit: str, domain: str) -> None:
+    """Exhibits 37 and 38: ELA vs mathematics teachers on one domain of the seven teacher-survey
+    quality areas; the Holm family and the count of areas that differ span all seven (the
+    report publishes that count once, with Exhibit 37)."""
+    from lwo.codebook import Codebook
+    from lwo.exhibit import published_rows, write_exhibit
+
+    count_exhibit, count_key = "37", "teacher_subject_differences"
+    codebook = Codebook.load(sm.input.codebook)
+    published = published_rows(sm.input.published, count_exhibit)
+    teachers, excluded = math_and_ela_teachers(read_analysis_table(sm.input.teachers))
+    min_n = int(sm.params.min_cell)
+
+    scales = codebook.teacher_scales
+    family = list(scales)
+    family_name = f"the {len(family)} quality areas of the teacher survey"
+    raw, display = quality_by_subject(
+        teachers, family, domain_of={c: scales[c]["domain"] for c in family},
+        label_of={c: teacher_scale_label(codebook, c) for c in family}, family=family_name,
+        min_n=min_n)
+    n_differ = int(raw["n_significant"].iloc[0])
+    count = number_row(published_row(published, count_key), float(n_differ))
+    table = annotate_rows(display[display["domain"] == domain].reset_index(drop=True),
+                          slice(None), count)
+
+    notes = [
+        "Welch t-tests (unequal variances) of ELA vs mathematics teachers; difference = ELA - "
+        "mathematics; Hedges' g (pooled SD). Ratings: 1 = never/rarely, 4 = all of the time.",
+        missing_data_note(table, unit="teachers") + "; " + excluded,
+        correction_note(raw, family_name + " (Exhibits 37 and 38)"),
+        f"Areas that differ (Holm-adjusted p < 0.05) among the {len(family)}: {n_differ} "
+        f"(published in Exhibit {count_exhibit}, shown in both exhibits).",
+        no_cluster_note("teachers"),
+        small_group_note(min_n, "teachers"),
+    ]
+    source = data_source_label(sm.input.summary)
+    figure = subject_means_figure(table, title=f"Teacher ratings of {domain} quality, by subject",
+                                  source=source)
+    write_exhibit(sm.output, exhibit=exhibit, title=f"Teacher survey reports of the {domain} "
+                  "quality features of collaborative groups, by subject",
+                  section="RQ2: Opportunities for collaboration", table=table,
+                  comparison=[count], figure=figure, caption="Mean teacher ratings of the "
+                  f"{domain} quality areas, mathematics and ELA teachers.",
+                  notes=notes + ["Data: " + source])
+
+
+def leader_support_judge(key: str):
+    """The agreement rule of Exhibits 43 and 44: the mean of the items significantly higher
+    for ELA teachers and ELA higher on all items but at most one (\"nearly all areas\")."""
+    from lwo.exhibit import compare_statement
+
+    def judge(raw, display, published):
+        composite = (raw["scope"] == "composite").to_numpy()
+        r = raw[composite].iloc[0]
+        items = raw[raw["scope"] == "item"]
+        positive = int((items["difference"] > 0).sum())
+        finding = (describe_difference(r["difference"], r["p_adjusted"],
+                                       (SUBJECT_NAMES["ela"], SUBJECT_NAMES["math"]),
+                                       r["significant"])
+                   + f" on the mean of the items; ELA higher on {positive} of {len(items)} items "
+                   f"({int(items['n_significant'].iloc[0])} significant after Holm)")
+        estimable = r["difference"] == r["difference"]
+        agrees = (bool(r["significant"] and r["difference"] > 0 and positive >= len(items) - 1)
+                  if estimable else None)
+        row = compare_statement(published_row(published, key), finding, agrees,
+                                "mean of the items significantly higher for ELA (p < 0.05) and "
+                                "ELA higher on all items but at most one")
+        return annotate_rows(display, composite, row), [row]
+
+    return judge
