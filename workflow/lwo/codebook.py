@@ -13,6 +13,24 @@ from pathlib import Path
 import yaml
 
 
+def yaml_key_line(node, path) -> list[int]:
+    """Line (1-based, as a one-element list) of the deepest key of `path` spelled out in a
+    composed YAML node tree; empty when the file does not spell out the first key."""
+    line = None
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == str(key)]
+            if not match:
+                break
+            line, node = match[0][0].start_mark.line + 1, match[0][1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return [line] if line else []
+
+
 @dataclass(frozen=True)
 class Item:
     id: str
@@ -52,19 +70,7 @@ class Codebook:
                     tree.append(yaml.compose(text) if yaml.safe_load(text) == raw else None)
                 except (OSError, yaml.YAMLError):
                     tree.append(None)
-            node, line = tree[0], None
-            for key in path:
-                if isinstance(node, yaml.MappingNode):
-                    match = [(k, v) for k, v in node.value if k.value == str(key)]
-                    if not match:
-                        break
-                    line, node = match[0][0].start_mark.line + 1, match[0][1]
-                elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-                    node = node.value[key]
-                    line = node.start_mark.line + 1
-                else:
-                    break
-            return [line] if line else []
+            return yaml_key_line(tree[0], path)
 
         def fail(path, message, fix="Correct this entry (the comments in config/codebook.yaml explain each section)"):
             key = ".".join(str(k) if not isinstance(k, int) else f"[{k}]" for k in path).replace(".[", "[")

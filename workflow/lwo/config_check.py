@@ -14,6 +14,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
+from lwo.codebook import yaml_key_line
 from lwo.data import DataError
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
@@ -47,19 +48,7 @@ def _line(config_file, path) -> list[int]:
             node = yaml.compose(fh)
     except (OSError, yaml.YAMLError):
         return []
-    line = None
-    for key in path:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == str(key)]
-            if not match:
-                break
-            line, node = match[0][0].start_mark.line + 1, match[0][1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return [line] if line else []
+    return yaml_key_line(node, path)
 
 
 def _describe(error) -> tuple[list, str, str]:
