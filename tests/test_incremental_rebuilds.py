@@ -174,3 +174,32 @@ def test_rule_bodies_and_downstream_on_a_small_example(tmp_path):
     graph = {"a": {"b"}, "b": {"all"}, "c": {"all"}, "all": set()}
     assert downstream(graph, ["a"]) == {"a", "b", "all"}
     assert downstream(graph, ["c"]) == {"c", "all"}
+
+
+def scripts_importing(workdir: Path, module: str) -> set[str]:
+    """Rules whose script imports `module`, directly or through other modules, found by
+    Python's own modulefinder (independent of how the workflow declares its code inputs)."""
+    import modulefinder
+
+    heavy = ["pandas", "numpy", "scipy", "matplotlib", "statsmodels", "pingouin", "pandera", "yaml",
+             "jinja2", "semopy", "threadpoolctl", "sklearn", "pyreadstat", "jsonschema", "snakemake"]
+    rules = {}
+    for name, body in rule_bodies(workdir).items():
+        m = re.search(r'script:\s*"\.\./scripts/([\w.]+\.py)"', body)
+        if m:
+            finder = modulefinder.ModuleFinder(path=[str(workdir / "workflow")], excludes=heavy)
+            finder.run_script(str(workdir / "workflow" / "scripts" / m.group(1)))
+            rules[name] = set(finder.modules)
+    return {rule for rule, modules in rules.items() if module in modules}
+
+
+@pytest.mark.slow
+def test_e_editing_shared_code_rebuilds_the_jobs_whose_scripts_import_it(workdir, graph):
+    users = scripts_importing(workdir, "lwo.group_stats")
+    assert users and len(users) < len(rule_bodies(workdir)), "the test needs a module some rules use"
+    module = workdir / "workflow" / "lwo" / "group_stats.py"
+    with restored(module, module.read_text(encoding="utf-8") + "\n# an edit\n"):
+        planned = planned_jobs(workdir)
+    expected = downstream(graph, users) - {"all"}
+    assert set(planned) == expected, f"planned {sorted(planned)}, expected {sorted(expected)}"
+    assert planned_jobs(workdir) == {}, "undoing the edit must leave nothing to do"

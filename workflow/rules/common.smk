@@ -70,3 +70,52 @@ def config_slice(*keys):
     for k in keys:
         node = node[k]
     return json.dumps(node, sort_keys=True)
+
+
+# -- the shared package as an input of the jobs that use it --------------------------------
+import ast
+import functools
+
+_LWO_DIR = Path(workflow.basedir) / "workflow" / "lwo"
+
+
+def _module_file(parts, package_dir=_LWO_DIR):
+    base = package_dir.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _imported_lwo_files(path):
+    """Files of the package `lwo` that one Python file imports (absolute or relative)."""
+    found = set()
+    for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            package = Path(path).parent
+            for _ in range(node.level - 1):
+                package = package.parent
+            prefix = node.module.split(".") if node.module else []
+            candidates = [prefix] + [prefix + [a.name] for a in node.names]
+            found |= {f for parts in candidates if (f := _module_file(parts, package))}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "lwo":
+            prefix = node.module.split(".")[1:]
+            candidates = [prefix] + [prefix + [a.name] for a in node.names]
+            found |= {f for parts in candidates if (f := _module_file(parts))}
+        elif isinstance(node, ast.Import):
+            found |= {f for a in node.names if a.name.split(".")[0] == "lwo"
+                      if (f := _module_file(a.name.split(".")[1:]))}
+    return frozenset(found)
+
+
+def shared_code(script):
+    """The shared-package files a script uses, directly or through other modules. They are
+    inputs of its jobs, so editing lwo/x.py reruns exactly the jobs whose code imports it."""
+    seen, todo = set(), [Path(workflow.basedir) / "workflow" / "scripts" / script]
+    while todo:
+        for f in _imported_lwo_files(todo.pop()):
+            if f not in seen:
+                seen.add(f)
+                todo.append(f)
+    return sorted(os.path.relpath(f, workflow.basedir) for f in seen)

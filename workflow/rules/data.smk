@@ -6,6 +6,7 @@ rule synthetic_cohort:
     input:
         population_model=config["synthetic"]["population_model"],
         codebook=config["codebook"],
+        code=shared_code("synthetic_cohort.py"),
     output:
         students=f"{RESULTS}/data/synthetic/students.csv",
         classrooms=f"{RESULTS}/data/synthetic/classrooms.csv",
@@ -32,6 +33,7 @@ rule analysis_data:
     input:
         **raw_tables(),
         codebook=config["codebook"],
+        code=shared_code("analysis_data.py"),
     output:
         **analysis_data(),
     params:

@@ -9,6 +9,7 @@ rule exFG_focus_group_counts:
         focus_group_counts="data/published/focus_group_counts.csv",
         totals="data/published/qualitative_totals.csv",
         published=config["published_values"],
+        code=shared_code("exFG_focus_group_counts.py"),
     output:
         **exhibit_outputs("FG", figure=False),
     log:
@@ -25,6 +26,7 @@ rule exTI_teacher_interview_counts:
     """Coded teacher-interview counts as shares with exact CIs and tests."""
     input:
         totals="data/published/qualitative_totals.csv",
+        code=shared_code("exTI_teacher_interview_counts.py"),
     output:
         **exhibit_outputs("TI", figure=False),
     log:

@@ -52,6 +52,7 @@ rule replicate_batch:
     input:
         population_model=config["synthetic"]["population_model"],
         codebook=config["codebook"],
+        code=shared_code("replicate_batch.py"),
     output:
         f"{REPLICATION_DIR}/batches/{{cell}}/batch{{batch}}.csv",
     params:
@@ -79,6 +80,7 @@ rule replication_summary:
         population_model=config["synthetic"]["population_model"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("replication_summary.py"),
     output:
         **REPLICATION_OUTPUTS,
     params:

@@ -40,7 +40,7 @@ rule report:
         published=config["published_values"],
         configfiles=list(workflow.configfiles),
         requirements="requirements.txt",
-        code="workflow/lwo/report.py",
+        code=shared_code("report.py"),
         templates=expand(f"{REPORT_TEMPLATES}/{{name}}",
                          name=["report.html.j2", "macros.html.j2", "report.css", "sections.yaml"]),
     output:

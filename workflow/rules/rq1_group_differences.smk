@@ -9,6 +9,7 @@ rule ex28_black_white_ratings:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex28_black_white_ratings.py"),
     output:
         **exhibit_outputs("28"),
     params:

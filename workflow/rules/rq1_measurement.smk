@@ -13,6 +13,7 @@ rule measurement_cfa:
     input:
         students=analysis_data()["students"],
         codebook=config["codebook"],
+        code=shared_code("measurement_cfa.py"),
     output:
         **{k: f"{RESULTS}/models/{{sample}}/{{model}}/{v}" for k, v in (
             ("spec", "spec.lavaan"), ("data", "model_data.csv.gz"), ("estimates", "estimates.csv"),
@@ -57,6 +58,7 @@ rule ex08_hqc_measurement:
     """The 8 HQC subscales: items, alpha, omega, item statistics, second-order CFA, EFA."""
     input:
         **MEASUREMENT_INPUTS["8"],
+        code=shared_code("ex08_hqc_measurement.py"),
     output:
         **MEASUREMENT_OUTPUTS["8"],
     params:
@@ -75,6 +77,7 @@ rule ex09_classroom_environment_measurement:
     """The 7 classroom-environment measures: items, alpha, omega, item statistics, CFA, EFA."""
     input:
         **MEASUREMENT_INPUTS["9"],
+        code=shared_code("ex09_classroom_environment_measurement.py"),
     output:
         **MEASUREMENT_OUTPUTS["9"],
     params:
@@ -93,6 +96,7 @@ rule ex10_mindset_measurement:
     """The 6 mind-set and disposition outcomes: items, alpha, omega, item statistics, CFA, EFA."""
     input:
         **MEASUREMENT_INPUTS["10"],
+        code=shared_code("ex10_mindset_measurement.py"),
     output:
         **MEASUREMENT_OUTPUTS["10"],
     params:
@@ -115,6 +119,7 @@ rule exInvariance_measurement_invariance:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("exInvariance_measurement_invariance.py"),
     output:
         **exhibit_outputs("invariance"),
         models=f"{RESULTS}/exhibits/invariance/models.csv",
@@ -131,6 +136,8 @@ rule exInvariance_measurement_invariance:
 # ---------------------------------------------------------------- diagrams
 rule ex01_personalization_domains:
     """Exhibit 1: the domains for personalizing learning, drawn from a one-factor spec."""
+    input:
+        code=shared_code("ex01_personalization_domains.py"),
     output:
         **exhibit_outputs("1", tex=False),
     log:
@@ -147,6 +154,7 @@ rule ex02_theorized_model:
     """Exhibit 2: the theorized model, drawn from its path spec; boxes list the codebook's domains."""
     input:
         codebook=config["codebook"],
+        code=shared_code("ex02_theorized_model.py"),
     output:
         **exhibit_outputs("2", tex=False),
     log:
@@ -163,6 +171,7 @@ rule ex14_direct_vs_mediated:
     """Exhibits 14a and 14b: the direct and the mediated theorized links, from their specs."""
     input:
         codebook=config["codebook"],
+        code=shared_code("ex14_direct_vs_mediated.py"),
     output:
         **exhibit_outputs("14", tex=False),
     log:
@@ -185,6 +194,7 @@ rule ex20_personalization_mediation_diagram:
         fit=f"{RESULTS}/models/all/hqc_mindsets_via_personalization/fit.json",
         codebook=config["codebook"],
         summary=analysis_data()["summary"],
+        code=shared_code("ex20_personalization_mediation_diagram.py"),
     output:
         **exhibit_outputs("20"),
     log:

@@ -52,6 +52,7 @@ rule sem_fit:
     input:
         students=analysis_data()["students"],
         codebook=config["codebook"],
+        code=shared_code("sem_fit.py"),
     output:
         **{k: f"{MODELS_DIR}/{{sample}}/{{model}}/{v}" for k, v in MODEL_FILES.items()},
     wildcard_constraints:
@@ -76,6 +77,7 @@ rule sem_fit_multigroup:
     input:
         students=analysis_data()["students"],
         codebook=config["codebook"],
+        code=shared_code("sem_fit_multigroup.py"),
     output:
         **{k: f"{MULTIGROUP_DIR}/{{model}}/{v}" for k, v in MULTIGROUP_FILES.items()},
     wildcard_constraints:
@@ -100,6 +102,7 @@ rule bootstrap_batch:
         spec=f"{MODELS_DIR}/{{sample}}/{{model}}/spec.lavaan",
         data=f"{MODELS_DIR}/{{sample}}/{{model}}/model_data.csv.gz",
         fit=f"{MODELS_DIR}/{{sample}}/{{model}}/fit.json",
+        code=shared_code("bootstrap_batch.py"),
     output:
         f"{MODELS_DIR}/{{sample}}/{{model}}/bootstrap/batch_{{batch}}.csv",
     wildcard_constraints:
@@ -123,8 +126,9 @@ rule bootstrap_batch:
 rule bootstrap_gather:
     """Percentile 95% CIs and bootstrap SEs from all batches of one saved fit."""
     input:
-        expand(f"{MODELS_DIR}/{{{{sample}}}}/{{{{model}}}}/bootstrap/batch_{{batch}}.csv",
-               batch=range(BOOTSTRAP_BATCHES)),
+        batches=expand(f"{MODELS_DIR}/{{{{sample}}}}/{{{{model}}}}/bootstrap/batch_{{batch}}.csv",
+                       batch=range(BOOTSTRAP_BATCHES)),
+        code=shared_code("bootstrap_gather.py"),
     output:
         f"{MODELS_DIR}/{{sample}}/{{model}}/bootstrap.csv",
     wildcard_constraints:
@@ -146,6 +150,7 @@ rule ex12_hqc_classroom_environment:
     input:
         fits=fit_files("all", "hqc_to_classroom_environment"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex12_hqc_classroom_environment.py"),
     output:
         **exhibit_outputs("12"),
     log:
@@ -163,6 +168,7 @@ rule ex13_hqc_mindsets_grades:
     input:
         fits=fit_files("all", "hqc_to_mindsets", "hqc_to_grades"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex13_hqc_mindsets_grades.py"),
     output:
         **exhibit_outputs("13"),
     log:
@@ -185,6 +191,7 @@ rule ex15_grades_via_mindsets:
         fits=fit_files("all", *GRADE_MODELS),
         boot=bootstrap_files("all", *GRADE_MODELS),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex15_grades_via_mindsets.py"),
     output:
         **exhibit_outputs("15"),
     log:
@@ -203,6 +210,7 @@ rule ex16_mindsets_via_personalization:
         fits=fit_files("all", "hqc_mindsets_via_personalization"),
         boot=bootstrap_files("all", "hqc_mindsets_via_personalization"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex16_mindsets_via_personalization.py"),
     output:
         **exhibit_outputs("16"),
     log:
@@ -221,6 +229,7 @@ rule ex17_mindsets_via_teacher_expectations:
         fits=fit_files("all", "hqc_mindsets_via_teacher_expectations"),
         boot=bootstrap_files("all", "hqc_mindsets_via_teacher_expectations"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex17_mindsets_via_teacher_expectations.py"),
     output:
         **exhibit_outputs("17"),
     log:
@@ -239,6 +248,7 @@ rule ex18_mindsets_via_social_comparison:
         fits=fit_files("all", "hqc_mindsets_via_social_comparison"),
         boot=bootstrap_files("all", "hqc_mindsets_via_social_comparison"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex18_mindsets_via_social_comparison.py"),
     output:
         **exhibit_outputs("18"),
     log:
@@ -257,6 +267,7 @@ rule ex19_mindsets_via_peer_learning:
         fits=fit_files("all", "hqc_mindsets_via_learning_from_peers"),
         boot=bootstrap_files("all", "hqc_mindsets_via_learning_from_peers"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex19_mindsets_via_peer_learning.py"),
     output:
         **exhibit_outputs("19"),
     log:
@@ -275,6 +286,7 @@ rule ex21_classroom_environment_black:
     input:
         fits=fit_files("all", "hqc_to_classroom_environment") + fit_files("Black", "hqc_to_classroom_environment"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex21_classroom_environment_black.py"),
     output:
         **exhibit_outputs("21"),
     log:
@@ -292,6 +304,7 @@ rule ex22_mindsets_grades_black:
     input:
         fits=fit_files("all", "hqc_to_mindsets", "hqc_to_grades") + fit_files("Black", "hqc_to_mindsets", "hqc_to_grades"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex22_mindsets_grades_black.py"),
     output:
         **exhibit_outputs("22"),
     log:
@@ -310,6 +323,7 @@ rule ex23_grades_via_mindsets_black:
         fits=fit_files("Black", *GRADE_MODELS),
         boot=bootstrap_files("Black", *GRADE_MODELS),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex23_grades_via_mindsets_black.py"),
     output:
         **exhibit_outputs("23"),
     log:
@@ -328,6 +342,7 @@ rule ex24_personalization_black:
         fits=fit_files("Black", "hqc_mindsets_via_personalization"),
         boot=bootstrap_files("Black", "hqc_mindsets_via_personalization"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex24_personalization_black.py"),
     output:
         **exhibit_outputs("24"),
     log:
@@ -346,6 +361,7 @@ rule ex25_teacher_expectations_black:
         fits=fit_files("Black", "hqc_mindsets_via_teacher_expectations"),
         boot=bootstrap_files("Black", "hqc_mindsets_via_teacher_expectations"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex25_teacher_expectations_black.py"),
     output:
         **exhibit_outputs("25"),
     log:
@@ -364,6 +380,7 @@ rule ex26_social_comparison_black:
         fits=fit_files("Black", "hqc_mindsets_via_social_comparison"),
         boot=bootstrap_files("Black", "hqc_mindsets_via_social_comparison"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex26_social_comparison_black.py"),
     output:
         **exhibit_outputs("26"),
     log:
@@ -382,6 +399,7 @@ rule ex27_peer_learning_black:
         fits=fit_files("Black", "hqc_mindsets_via_learning_from_peers"),
         boot=bootstrap_files("Black", "hqc_mindsets_via_learning_from_peers"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex27_peer_learning_black.py"),
     output:
         **exhibit_outputs("27"),
     log:
@@ -401,6 +419,7 @@ rule ex29_black_white_personalization:
     input:
         fits=fit_files("Black_vs_White", "hqc_mindsets_via_personalization", "hqc_to_mindsets", "hqc_to_grades"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex29_black_white_personalization.py"),
     output:
         **exhibit_outputs("29"),
     log:
@@ -418,6 +437,7 @@ rule ex30_black_white_teacher_expectations:
     input:
         fits=fit_files("Black_vs_White", "hqc_mindsets_via_teacher_expectations"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex30_black_white_teacher_expectations.py"),
     output:
         **exhibit_outputs("30"),
     log:
@@ -435,6 +455,7 @@ rule ex31_black_white_social_comparison:
     input:
         fits=fit_files("Black_vs_White", "hqc_mindsets_via_social_comparison"),
         **SEM_EXHIBIT_INPUTS,
+        code=shared_code("ex31_black_white_social_comparison.py"),
     output:
         **exhibit_outputs("31"),
     log:

@@ -11,6 +11,7 @@ rule ex32_collaboration_frequency:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex32_collaboration_frequency.py"),
     output:
         **exhibit_outputs("32"),
     params:
@@ -32,6 +33,7 @@ rule ex33_teacher_collaboration_frequency:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex33_teacher_collaboration_frequency.py"),
     output:
         **exhibit_outputs("33"),
     params:
@@ -53,6 +55,7 @@ rule ex34_collaboration_length:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex34_collaboration_length.py"),
     output:
         **exhibit_outputs("34"),
     params:
@@ -74,6 +77,7 @@ rule ex35_student_dynamic_quality:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex35_student_dynamic_quality.py"),
     output:
         **exhibit_outputs("35"),
     params:
@@ -95,6 +99,7 @@ rule ex36_student_structural_quality:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex36_student_structural_quality.py"),
     output:
         **exhibit_outputs("36"),
     params:
@@ -116,6 +121,7 @@ rule ex37_teacher_structural_quality:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex37_teacher_structural_quality.py"),
     output:
         **exhibit_outputs("37"),
     params:
@@ -137,6 +143,7 @@ rule ex38_teacher_dynamic_quality:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex38_teacher_dynamic_quality.py"),
     output:
         **exhibit_outputs("38"),
     params:
@@ -161,6 +168,7 @@ rule ex39_observation_ratings:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex39_observation_ratings.py"),
     output:
         **exhibit_outputs("39"),
         classrooms_by_site=f"{RESULTS}/exhibits/39/classrooms_by_site.csv",

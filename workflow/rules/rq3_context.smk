@@ -10,6 +10,7 @@ rule ex40_benefits_by_subject:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex40_benefits_by_subject.py"),
     output:
         **exhibit_outputs("40"),
     params:
@@ -31,6 +32,7 @@ rule ex41_challenges:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex41_challenges.py"),
     output:
         **exhibit_outputs("41"),
     params:
@@ -52,6 +54,7 @@ rule ex42_challenges_by_subject:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex42_challenges_by_subject.py"),
     output:
         **exhibit_outputs("42"),
     params:
@@ -73,6 +76,7 @@ rule ex43_leader_support_collaboration:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex43_leader_support_collaboration.py"),
     output:
         **exhibit_outputs("43"),
     params:
@@ -94,6 +98,7 @@ rule ex44_leader_support_personalization:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex44_leader_support_personalization.py"),
     output:
         **exhibit_outputs("44"),
     params:

@@ -12,6 +12,7 @@ rule ex03_site_characteristics:
         observations=analysis_data()["observations"],
         summary=analysis_data()["summary"],
         published=config["published_values"],
+        code=shared_code("ex03_site_characteristics.py"),
     output:
         **exhibit_outputs("3", figure=False),
     params:
@@ -33,6 +34,7 @@ rule ex04_site_race_composition:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex04_site_race_composition.py"),
     output:
         **exhibit_outputs("4"),
     params:
@@ -54,6 +56,7 @@ rule ex05_survey_sample_race:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex05_survey_sample_race.py"),
     output:
         **exhibit_outputs("5"),
     params:
@@ -74,6 +77,7 @@ rule ex06_student_sample:
         students=analysis_data()["students"],
         summary=analysis_data()["summary"],
         published=config["published_values"],
+        code=shared_code("ex06_student_sample.py"),
     output:
         **exhibit_outputs("6", figure=False),
     params:
@@ -97,6 +101,7 @@ rule ex07_teacher_sample:
         summary=analysis_data()["summary"],
         codebook=config["codebook"],
         published=config["published_values"],
+        code=shared_code("ex07_teacher_sample.py"),
     output:
         **exhibit_outputs("7", figure=False),
     params:
@@ -115,6 +120,7 @@ rule ex11_analytic_approaches:
     """The report's analytic approaches by data source, with where each is done here."""
     input:
         summary=analysis_data()["summary"],
+        code=shared_code("ex11_analytic_approaches.py"),
     output:
         **exhibit_outputs("11", figure=False),
     log:

@@ -7,7 +7,7 @@ from lwo.sem_results import ESTIMATE_FORMAT, bootstrap_summary
 
 
 def main(sm):
-    draws = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in sm.input], ignore_index=True)
+    draws = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in sm.input.batches], ignore_index=True)
     summary = bootstrap_summary(draws)
     write_csv(summary, sm.output[0], float_format=ESTIMATE_FORMAT)
     with open(sm.log[0], "w", encoding="utf-8") as fh:
