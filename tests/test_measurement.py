@@ -14,12 +14,8 @@ from semopy.examples import holzinger39
 
 from lwo import measurement as M
 from lwo import sem
+from textbook_models import HS_CFA
 
-HS_CFA = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 HS_FACTORS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 # R 4.6.0 on lavaan's HolzingerSwineford1939: psych::alpha()$total$raw_alpha per factor's items;
 # with fit <- lavaan::cfa(HS.model): semTools::compRelSEM(fit) (observed variance of the sum in the

@@ -12,28 +12,9 @@ import statsmodels.api as sm
 from semopy.examples import holzinger39, political_democracy
 
 from lwo import sem
+from textbook_models import HS_CFA, PD_SEM
 
-HS_CFA = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 
-PD_SEM = """
-# measurement model
-ind60 =~ x1 + x2 + x3
-dem60 =~ y1 + y2 + y3 + y4
-dem65 =~ y5 + y6 + y7 + y8
-# regressions
-dem60 ~ ind60
-dem65 ~ ind60 + dem60
-# residual correlations
-y1 ~~ y5
-y2 ~~ y4 + y6
-y3 ~~ y7
-y4 ~~ y8
-y6 ~~ y8
-"""
 
 
 @pytest.fixture(scope="module")

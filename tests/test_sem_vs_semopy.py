@@ -27,6 +27,7 @@ import semopy
 from semopy.examples import holzinger39, political_democracy
 
 from lwo import sem
+from textbook_models import HS_CFA, PD_SEM
 from lwo.codebook import Codebook
 from lwo.model_data import model_ready
 from lwo.specs import rq1_models
@@ -34,24 +35,7 @@ from lwo.specs import rq1_models
 EST_TOL = 1e-4
 SE_TOL = 1e-4
 
-HS_CFA = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 
-PD_SEM = """
-ind60 =~ x1 + x2 + x3
-dem60 =~ y1 + y2 + y3 + y4
-dem65 =~ y5 + y6 + y7 + y8
-dem60 ~ ind60
-dem65 ~ ind60 + dem60
-y1 ~~ y5
-y2 ~~ y4 + y6
-y3 ~~ y7
-y4 ~~ y8
-y6 ~~ y8
-"""
 
 MEDIATION = """
 M =~ m1 + m2 + m3
