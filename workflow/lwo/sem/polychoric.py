@@ -1,0 +1,315 @@
+"""Thresholds, polychoric correlations and their asymptotic covariance, as lavaan 0.6.14.
+
+Two-step estimation as lavaan's ``muthen1984()`` (``lav_samplestats_step1/2``):
+
+1. thresholds of each ordered variable by univariate probit ML (the normal quantiles of
+   the cumulative proportions);
+2. each polychoric correlation by bivariate-normal ML on the pair's contingency table with
+   the thresholds held at their step-1 values (lavaan's ``zero.add = c(0.5, 0)`` changes
+   nothing for tables larger than 2 x 2).
+
+The asymptotic covariance (lavaan's ``NACOV`` / ``Gamma``, of ``sqrt(N)`` times the sample
+statistics) is the sandwich ``N * A^-1 B A^-T`` built from case-wise scores exactly as in
+``muthen1984()``: ``B`` is the cross-product of all scores, ``A`` is block lower-triangular
+with outer-product blocks (thresholds per variable; correlations on the diagonal; the
+correlation-threshold block from cross-products of the correlation score with the bivariate
+threshold scores).
+
+Statistics are ordered as lavaan's ``wls.obs``: all thresholds (variable by variable), then
+the correlations below the diagonal, column by column.
+
+Only ordered variables are handled here; rows with a missing value in any of them are
+dropped before estimation (lavaan's default ``missing = "listwise"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from scipy.special import ndtr
+
+__all__ = ["OrdinalStats", "bvn_cdf", "ordinal_stats", "polychoric_matrix"]
+
+_SQRT2PI = np.sqrt(2.0 * np.pi)
+
+
+def _gl_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(2 * n)
+    keep = x < 0
+    return x[keep], w[keep]
+
+
+_GL = {3: _gl_nodes(3), 6: _gl_nodes(6), 10: _gl_nodes(10)}
+
+
+def _phi(x):
+    return np.exp(-0.5 * x * x) / _SQRT2PI
+
+
+def _bvnu(h: np.ndarray, k: np.ndarray, r: float) -> np.ndarray:
+    """P(X > h, Y > k) for a standard bivariate normal with correlation r (finite h, k).
+
+    Genz's (2004) ``bvnu`` algorithm, vectorised over h and k for one r (double precision)."""
+    ar = abs(r)
+    x, w = _GL[3 if ar < 0.3 else 6 if ar < 0.75 else 10]
+    h = np.asarray(h, float)[..., None]
+    k = np.asarray(k, float)[..., None]
+    hk = h * k
+    if ar < 0.925:
+        hs = (h * h + k * k) / 2
+        asr = np.arcsin(r) / 2
+        sn = np.sin(asr * (1 - x))
+        bvn = np.sum(w * np.exp((sn * hk - hs) / (1 - sn * sn)), axis=-1)
+        sn = np.sin(asr * (1 + x))
+        bvn = bvn + np.sum(w * np.exp((sn * hk - hs) / (1 - sn * sn)), axis=-1)
+        return bvn * asr / (2 * np.pi) + (ndtr(-h) * ndtr(-k))[..., 0]
+    if r < 0:
+        k = -k
+        hk = -hk
+    bvn = np.zeros(np.broadcast(h, k).shape[:-1])
+    if ar < 1:
+        as_ = (1 - r) * (1 + r)
+        a = np.sqrt(as_)
+        bs = (h - k) ** 2
+        c = (4 - hk) / 8
+        d = (12 - hk) / 16
+        asr = -(bs / as_ + hk) / 2
+        t = a * np.exp(asr) * (1 - c * (bs - as_) * (1 - d * bs / 5) / 3 + c * d * as_ * as_ / 5)
+        bvn = np.where(asr > -100, t, 0.0)[..., 0]
+        b = np.sqrt(bs)
+        sp = _SQRT2PI * ndtr(-b / a)
+        t = np.exp(-hk / 2) * sp * b * (1 - c * bs * (1 - d * bs / 5) / 3)
+        bvn = bvn - np.where(hk > -100, t, 0.0)[..., 0]
+        a = a / 2
+        for sgn in (-1.0, 1.0):
+            xs = (a + a * sgn * x) ** 2
+            rs = np.sqrt(1 - xs)
+            asr = -(bs / xs + hk) / 2
+            spp = 1 + c * xs * (1 + d * xs)
+            ep = np.exp(-hk * (1 - rs) / (2 * (1 + rs))) / rs
+            term = np.where(asr > -100, w * np.exp(np.maximum(asr, -700)) * (ep - spp), 0.0)
+            bvn = bvn + a * np.sum(term, axis=-1)
+        bvn = -bvn / (2 * np.pi)
+    h, k = h[..., 0], k[..., 0]
+    if r > 0:
+        return bvn + ndtr(-np.maximum(h, k))
+    lower = np.where(h < 0, ndtr(k) - ndtr(h), ndtr(-h) - ndtr(-k))
+    return np.where(h >= k, -bvn, np.maximum(lower, 0) - bvn)
+
+
+def bvn_cdf(h, k, r: float) -> np.ndarray:
+    """P(X <= h, Y <= k), standard bivariate normal with correlation r; h, k may be +-inf."""
+    h = np.asarray(h, float)
+    k = np.asarray(k, float)
+    h, k = np.broadcast_arrays(h, k)
+    out = np.empty(h.shape)
+    fin = np.isfinite(h) & np.isfinite(k)
+    out[fin] = _bvnu(-h[fin], -k[fin], r)
+    nf = ~fin
+    # an infinite bound: the other margin, or zero
+    out[nf] = np.where((h[nf] == -np.inf) | (k[nf] == -np.inf), 0.0,
+                       np.where(h[nf] == np.inf, ndtr(k[nf]), ndtr(h[nf])))
+    return np.clip(out, 0.0, 1.0)
+
+
+def _bvn_pdf(h, k, r):
+    s = 1 - r * r
+    with np.errstate(invalid="ignore"):
+        q = (h * h - 2 * r * h * k + k * k) / s
+        out = np.exp(-0.5 * q) / (2 * np.pi * np.sqrt(s))
+    return np.where(np.isfinite(h) & np.isfinite(k), out, 0.0)
+
+
+class _Pair:
+    """One pair's bivariate table with fixed thresholds (cells indexed [a, b])."""
+
+    def __init__(self, t1: np.ndarray, t2: np.ndarray, freq: np.ndarray):
+        self.g1 = np.concatenate(([-np.inf], t1, [np.inf]))
+        self.g2 = np.concatenate(([-np.inf], t2, [np.inf]))
+        self.freq = freq
+
+    def cells(self, r: float):
+        """Cell probabilities P[a,b] and dP/drho."""
+        H, K = np.meshgrid(self.g1, self.g2, indexing="ij")
+        F = bvn_cdf(H, K, r)
+        f = _bvn_pdf(H, K, r)
+        P = F[1:, 1:] - F[:-1, 1:] - F[1:, :-1] + F[:-1, :-1]
+        dP = f[1:, 1:] - f[:-1, 1:] - f[1:, :-1] + f[:-1, :-1]
+        return np.maximum(P, 1e-300), dP
+
+    def negll(self, r: float) -> float:
+        P, _ = self.cells(r)
+        return -float(np.sum(self.freq * np.log(P)))
+
+    def score(self, r: float) -> float:
+        P, dP = self.cells(r)
+        return float(np.sum(self.freq * dP / P))
+
+    def fit(self) -> float:
+        lo, hi = -0.999, 0.999
+        s_lo, s_hi = self.score(lo), self.score(hi)
+        if s_lo > 0 and s_hi < 0:
+            return optimize.brentq(self.score, lo, hi, xtol=1e-13, rtol=1e-14)
+        res = optimize.minimize_scalar(self.negll, bounds=(lo, hi), method="bounded",
+                                       options={"xatol": 1e-12})
+        return float(res.x)
+
+    def threshold_derivatives(self, r: float):
+        """dP[a,b]/dtau1_m (shape m,a,b) and dP[a,b]/dtau2_m."""
+        s = np.sqrt(1 - r * r)
+        t1, t2 = self.g1[1:-1], self.g2[1:-1]
+        # d F(t1_m, g2_b)/d t1_m = phi(t1_m) Phi((g2_b - r t1_m)/s)
+        d1 = _phi(t1)[:, None] * ndtr((self.g2[None, :] - r * t1[:, None]) / s)  # (m, b+1)
+        d2 = _phi(t2)[:, None] * ndtr((self.g1[None, :] - r * t2[:, None]) / s)  # (m, a+1)
+        A, B = len(self.g1) - 1, len(self.g2) - 1
+        D1 = np.zeros((len(t1), A, B))
+        D2 = np.zeros((len(t2), A, B))
+        col1 = d1[:, 1:] - d1[:, :-1]  # (m, B): derivative of the row-m strip
+        col2 = d2[:, 1:] - d2[:, :-1]  # (m, A)
+        for m in range(len(t1)):
+            D1[m, m, :] += col1[m]  # cell row a = m has upper bound t1_m
+            D1[m, m + 1, :] -= col1[m]  # cell row a = m+1 has lower bound t1_m
+        for m in range(len(t2)):
+            D2[m, :, m] += col2[m]
+            D2[m, :, m + 1] -= col2[m]
+        return D1, D2
+
+
+@dataclass
+class OrdinalStats:
+    """First-stage statistics of one group."""
+
+    items: list[str]
+    nobs: int
+    thresholds: list[np.ndarray]  # per item
+    corr: np.ndarray  # polychoric correlation matrix
+    nacov: np.ndarray | None  # asymptotic covariance of sqrt(N) * wls_obs (lavaan's Gamma)
+    codes: np.ndarray  # (N, p) 0-based category codes
+
+    @property
+    def wls_obs(self) -> np.ndarray:
+        p = len(self.items)
+        rows, cols = _lower_pairs(p)
+        return np.concatenate([*self.thresholds, self.corr[rows, cols]])
+
+    @property
+    def threshold_names(self) -> list[tuple[str, str]]:
+        return [(it, f"t{m + 1}") for it, th in zip(self.items, self.thresholds) for m in range(len(th))]
+
+
+def _lower_pairs(p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row/column indices of the elements below the diagonal, column by column (lavaan's vech)."""
+    rows, cols = [], []
+    for j in range(p):
+        for i in range(j + 1, p):
+            rows.append(i)
+            cols.append(j)
+    return np.array(rows, int), np.array(cols, int)
+
+
+def _codes(frame: pd.DataFrame, items: list[str], levels: dict | None):
+    """Ordered category codes 0..K-1 per column (sorted observed values, as R's ``ordered``)."""
+    codes = np.empty((len(frame), len(items)), int)
+    lev = {}
+    for j, it in enumerate(items):
+        col = frame[it]
+        values = levels[it] if levels and it in levels else np.sort(pd.unique(col))
+        lookup = {v: i for i, v in enumerate(values)}
+        try:
+            codes[:, j] = [lookup[v] for v in col]
+        except KeyError as exc:
+            raise ValueError(f"column {it!r}: value {exc.args[0]!r} is not one of the categories "
+                             f"{list(values)}") from None
+        if len(values) < 2:
+            raise ValueError(f"column {it!r} has a single category; an ordered variable needs two or more")
+        lev[it] = list(values)
+    return codes, lev
+
+
+def ordinal_stats(frame: pd.DataFrame, items: list[str], *, levels: dict | None = None,
+                  nacov: bool = True) -> OrdinalStats:
+    """Thresholds, polychoric correlations and (optionally) their NACOV for one group.
+
+    ``frame`` must be complete on ``items`` (drop incomplete rows first)."""
+    codes, _ = _codes(frame, items, levels)
+    n, p = codes.shape
+    ncat = [int(codes[:, j].max()) + 1 if not levels else len(levels[items[j]]) for j in range(p)]
+    ths = []
+    for j in range(p):
+        counts = np.bincount(codes[:, j], minlength=ncat[j])
+        if np.any(counts == 0):
+            raise ValueError(f"column {items[j]!r}: category {list(counts).index(0) + 1} is empty; "
+                             "thresholds are not identified")
+        ths.append(optimize_thresholds(counts))
+    corr = np.eye(p)
+    rows, cols = _lower_pairs(p)
+    pairs = []
+    for i, j in zip(rows, cols):
+        freq = np.zeros((ncat[i], ncat[j]))
+        np.add.at(freq, (codes[:, i], codes[:, j]), 1.0)
+        pair = _Pair(ths[i], ths[j], freq)
+        corr[i, j] = corr[j, i] = pair.fit()
+        pairs.append(pair)
+    G = _nacov(codes, ths, corr, pairs, rows, cols) if nacov else None
+    return OrdinalStats(list(items), n, ths, corr, G, codes)
+
+
+def optimize_thresholds(counts: np.ndarray) -> np.ndarray:
+    """Univariate probit ML thresholds: normal quantiles of the cumulative proportions."""
+    from scipy.special import ndtri
+
+    cum = np.cumsum(counts)[:-1] / counts.sum()
+    return ndtri(cum)
+
+
+def _nacov(codes, ths, corr, pairs, rows, cols) -> np.ndarray:
+    n, p = codes.shape
+    nth = [len(t) for t in ths]
+    start = np.concatenate(([0], np.cumsum(nth)))
+    T = int(start[-1])
+    pstar = len(rows)
+    # univariate threshold scores
+    sc_th = np.zeros((n, T))
+    for j in range(p):
+        g = np.concatenate(([-np.inf], ths[j], [np.inf]))
+        P = ndtr(g[1:]) - ndtr(g[:-1])
+        c = codes[:, j]
+        for m in range(nth[j]):
+            col = start[j] + m
+            dens = _phi(ths[j][m])
+            sc_th[:, col] = np.where(c == m, dens / P[m], 0.0) - np.where(c == m + 1, dens / P[m + 1], 0.0)
+    sc_cor = np.zeros((n, pstar))
+    A21 = np.zeros((pstar, T))
+    for q, (i, j, pair) in enumerate(zip(rows, cols, pairs)):
+        r = corr[i, j]
+        P, dP = pair.cells(r)
+        a, b = codes[:, i], codes[:, j]
+        sc = (dP / P)[a, b]
+        sc_cor[:, q] = sc
+        D1, D2 = pair.threshold_derivatives(r)
+        s1 = (D1 / P)[:, a, b]  # (m, n)
+        s2 = (D2 / P)[:, a, b]
+        A21[q, start[i]:start[i + 1]] = s1 @ sc
+        A21[q, start[j]:start[j + 1]] = s2 @ sc
+    SC = np.hstack([sc_th, sc_cor])
+    inner = SC.T @ SC
+    A11 = np.zeros((T, T))
+    for j in range(p):
+        sl = slice(start[j], start[j + 1])
+        A11[sl, sl] = inner[sl, sl]
+    a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
+    A11_inv = np.linalg.inv(A11)
+    A21_inv = -(A21 / a22[:, None]) @ A11_inv
+    B_inv = np.block([[A11_inv, np.zeros((T, pstar))], [A21_inv, np.diag(1.0 / a22)]])
+    return n * (B_inv @ inner @ B_inv.T)
+
+
+def polychoric_matrix(data: pd.DataFrame, items: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Polychoric correlation matrix of ``items`` (complete rows) and thresholds by item."""
+    frame = data[items].dropna()
+    st = ordinal_stats(frame, items, nacov=False)
+    corr = pd.DataFrame(st.corr, index=items, columns=items)
+    return corr, {it: th.copy() for it, th in zip(items, st.thresholds)}
