@@ -1,0 +1,617 @@
+"""Ordinal (categorical) factor models by WLSMV, reproducing lavaan 0.6.14's
+``cfa(model, data, ordered = ..., estimator = "WLSMV")``.
+
+* First stage: thresholds and polychoric correlations per group and their asymptotic
+  covariance ``Gamma`` (:mod:`lwo.sem.polychoric`); rows with a missing item are dropped
+  (lavaan's default ``missing = "listwise"``).
+* Second stage: DWLS, minimising ``sum_g (N_g/N) (s_g - sigma_g)' W_g (s_g - sigma_g)`` with
+  ``W_g = diag(Gamma_g)^-1``; robust (sandwich) covariance
+  ``E^-1 (sum_g f_g D_g' W_g Gamma_g W_g D_g) E^-1 / N`` with ``E = sum_g f_g D_g' W_g D_g``.
+* Test: ``chisq = sum_g N_g (s_g - sigma_g)' W_g (s_g - sigma_g)`` and lavaan's
+  scaled-shifted statistic (``a = sqrt(df / tr((U Gamma)^2))``, shift ``df - a tr(U Gamma)``,
+  ``lav_test_satorra_bentler``); the baseline model has free thresholds and zero correlations.
+  RMSEA uses ``N - G`` as lavaan does for non-ML estimators.
+* Delta parameterisation: the latent responses ``y*`` have intercepts 0 and scale factors
+  ``delta`` (``~*~``); residual variances are ``1/delta^2 - diag(Lambda Phi Lambda')`` and are
+  not parameters; model-implied thresholds are ``(tau - Lambda alpha) * delta`` and
+  correlations ``delta_i delta_j [Lambda Phi Lambda' + Theta]_ij``.
+* Multiple groups follow lavaan's ``group.equal`` for ordered indicators: with
+  "thresholds" equal, the scale factors and the latent means are free in every group but
+  the first; "loadings" equalises loadings; "intercepts" (of ``y*``, fixed at 0) adds no
+  constraint, so the "intercepts" step equals the "loadings" step, as in lavaan.
+* Difference tests (:func:`lr_test_ordinal`): lavaan's ``lavTestLRT`` default for WLSMV,
+  ``method = "satorra.2000"`` with ``scaled.shifted = TRUE`` and ``A.method = "delta"``.
+
+Only ordered indicators are supported (no continuous indicators or covariates yet).
+Derivatives of the model statistics are exact (complex step).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .api import SEMFit, _inference, _rmsea_ci
+from .expr import compile_expression, expression_names
+from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats
+from .syntax import SpecError, parse_spec
+
+__all__ = ["OrdinalFit", "fit_ordinal", "lr_test_ordinal"]
+
+GROUP_EQUAL_ORDINAL = ("thresholds", "loadings", "intercepts", "means", "lv.variances",
+                       "lv.covariances", "regressions", "residual.covariances")
+
+
+@dataclass
+class _Row:
+    lhs: str
+    op: str
+    rhs: str
+    group: int
+    free: bool
+    value: float = 0.0
+    label: str = ""
+    eq_key: str = ""
+    user: bool = False
+    index: int = -1
+    start: float | None = None
+
+
+@dataclass
+class OrdinalFit(SEMFit):
+    """:class:`lwo.sem.SEMFit` of a WLSMV fit, plus what the difference test needs."""
+
+    ordered: list = field(default_factory=list)
+    group_equal: tuple = ()
+    _ord: "_OrdinalModel | None" = field(default=None, repr=False)
+
+    def lavaan_call(self, model: str = "model", data: str = "data") -> str:
+        ordered = ", ".join(f'"{v}"' for v in self.ordered)
+        call = f'lavaan::cfa({model}, data = {data}, ordered = c({ordered}), estimator = "WLSMV"'
+        if self.group:
+            call += f', group = "{self.group}"'
+            if self.group_equal:
+                call += ", group.equal = c(" + ", ".join(f'"{g}"' for g in self.group_equal) + ")"
+        return call + ")"
+
+
+class _OrdinalModel:
+    """Parameter rows, implied statistics and their derivatives for G groups."""
+
+    def __init__(self, spec: str, ordered: list[str], ngroups: int, group_equal=()):
+        parsed = parse_spec(spec)
+        self.parsed = parsed
+        bad = [g for g in group_equal if g not in GROUP_EQUAL_ORDINAL]
+        if bad:
+            raise SpecError(f"group_equal values not supported for ordinal models: {bad}")
+        sts = parsed.statements
+        self.latents = list(dict.fromkeys(s.lhs for s in sts if s.op == "=~"))
+        names = []
+        for s in sts:
+            for v in (s.lhs, s.rhs):
+                if v and v not in self.latents and v not in names:
+                    names.append(v)
+        self.ov = names
+        cont = [v for v in self.ov if v not in ordered]
+        if cont:
+            raise SpecError(f"observed variables not declared ordered: {cont}; ordinal models "
+                            "here take ordered indicators only")
+        for s in sts:
+            if s.op == "~1":
+                raise SpecError(f"line {s.line}: intercepts/means ('~1') are set by the ordinal "
+                                "parameterisation; remove them from the spec")
+            if s.op == "~~" and s.lhs == s.rhs and s.lhs in self.ov:
+                raise SpecError(f"line {s.line}: residual variance of ordered {s.lhs} is not a "
+                                "parameter under the delta parameterisation")
+            if s.op == "~" and (s.lhs in self.ov or s.rhs in self.ov):
+                raise SpecError(f"line {s.line}: regressions involving observed variables are not "
+                                "supported for ordinal models")
+        self.G = ngroups
+        self.group_equal = tuple(group_equal)
+        self.nth: list[int] | None = None
+        self.rows: list[_Row] = []
+        self._sts = sts
+
+    # ----------------------------------------------------------- rows
+    def build(self, nth: list[int]):
+        """Create the parameter rows once the number of thresholds per item is known."""
+        self.nth = nth
+        ge = set(self.group_equal)
+        lv, ov = self.latents, self.ov
+        endo = {s.lhs for s in self._sts if s.op == "~"}
+        exo_lv = [f for f in lv if f not in endo]
+        rows: list[_Row] = []
+        for g in range(self.G):
+            seen_first = set()
+            user_keys = set()
+            for s in self._sts:
+                fixed = s.fixed[g if len(s.fixed) > 1 else 0] if s.fixed else "unset"
+                label = s.label[g if len(s.label) > 1 else 0] if s.label else ""
+                r = _Row(s.lhs, s.op, s.rhs, g, True, 0.0, label or "", user=True)
+                if s.op == "=~":
+                    first = s.lhs not in seen_first
+                    seen_first.add(s.lhs)
+                    if first and fixed == "unset":
+                        r.free, r.value = False, 1.0
+                    if "loadings" in ge:
+                        r.eq_key = f"{s.lhs}=~{s.rhs}"
+                elif s.op == "~" and "regressions" in ge:
+                    r.eq_key = f"{s.lhs}~{s.rhs}"
+                elif s.op == "~~":
+                    both_lv = s.lhs in lv and s.rhs in lv
+                    if both_lv and s.lhs == s.rhs and "lv.variances" in ge:
+                        r.eq_key = f"{s.lhs}~~{s.rhs}"
+                    elif both_lv and s.lhs != s.rhs and "lv.covariances" in ge:
+                        r.eq_key = f"{s.lhs}~~{s.rhs}"
+                    elif not both_lv and "residual.covariances" in ge:
+                        r.eq_key = f"{s.lhs}~~{s.rhs}"
+                if fixed not in ("unset", None):
+                    r.free, r.value = False, float(fixed)
+                user_keys.add((s.lhs, s.op, s.rhs))
+                user_keys.add((s.rhs, s.op, s.lhs))
+                rows.append(r)
+            for v, k in zip(ov, nth):
+                for m in range(k):
+                    rows.append(_Row(v, "|", f"t{m + 1}", g, True,
+                                     eq_key=f"{v}|t{m + 1}" if "thresholds" in ge else ""))
+            for v in ov:  # residual variances: implied by delta, not parameters
+                rows.append(_Row(v, "~~", v, g, False))
+            for f in lv:
+                if (f, "~~", f) not in user_keys:
+                    rows.append(_Row(f, "~~", f, g, True,
+                                     eq_key=f"{f}~~{f}" if "lv.variances" in ge else "", start=0.05))
+            for i, a in enumerate(exo_lv):
+                for b in exo_lv[i + 1:]:
+                    if (a, "~~", b) not in user_keys:
+                        rows.append(_Row(a, "~~", b, g, True,
+                                         eq_key=f"{a}~~{b}" if "lv.covariances" in ge else ""))
+            free_scale = g > 0 and "thresholds" in ge
+            for v in ov:
+                rows.append(_Row(v, "~*~", v, g, free_scale, 1.0, start=1.0))
+            for v in ov:
+                rows.append(_Row(v, "~1", "", g, False, 0.0))
+            free_means = g > 0 and ({"thresholds", "intercepts"} & ge) and "means" not in ge
+            for f in lv:
+                rows.append(_Row(f, "~1", "", g, bool(free_means), 0.0))
+        # free-parameter indices: shared by equal labels and by group.equal keys
+        index: dict[str, int] = {}
+        n = 0
+        for r in rows:
+            if not r.free:
+                continue
+            key = f"label:{r.label}" if r.label else (f"eq:{r.eq_key}" if r.eq_key else None)
+            if key is not None and key in index:
+                r.index = index[key]
+                continue
+            r.index = n
+            if key is not None:
+                index[key] = n
+            n += 1
+        self.rows = rows
+        self.npar = n
+        p, m = len(ov), len(lv)
+        self.p, self.m = p, m
+        self.ovi = {v: i for i, v in enumerate(ov)}
+        self.lvi = {f: i for i, f in enumerate(lv)}
+        self.th_start = np.concatenate(([0], np.cumsum(nth))).astype(int)
+        self.pairs = _lower_pairs(p)
+        return self
+
+    # ----------------------------------------------------------- implied
+    def matrices(self, theta: np.ndarray, g: int):
+        dt = theta.dtype
+        p, m = self.p, self.m
+        L = np.zeros((p, m), dt)
+        Psi = np.zeros((m, m), dt)
+        Beta = np.zeros((m, m), dt)
+        ThOff = np.zeros((p, p), dt)
+        tau = np.zeros(int(self.th_start[-1]), dt)
+        delta = np.ones(p, dt)
+        alpha = np.zeros(m, dt)
+        for r in self.rows:
+            if r.group != g:
+                continue
+            val = theta[r.index] if r.index >= 0 else r.value
+            if r.op == "=~":
+                if r.rhs in self.lvi:
+                    raise SpecError("higher-order factors are not supported for ordinal models")
+                L[self.ovi[r.rhs], self.lvi[r.lhs]] = val
+            elif r.op == "~":
+                Beta[self.lvi[r.lhs], self.lvi[r.rhs]] = val
+            elif r.op == "~~":
+                if r.lhs in self.lvi:
+                    i, j = self.lvi[r.lhs], self.lvi[r.rhs]
+                    Psi[i, j] = Psi[j, i] = val
+                elif r.lhs != r.rhs:
+                    i, j = self.ovi[r.lhs], self.ovi[r.rhs]
+                    ThOff[i, j] = ThOff[j, i] = val
+            elif r.op == "|":
+                tau[self.th_start[self.ovi[r.lhs]] + int(r.rhs[1:]) - 1] = val
+            elif r.op == "~*~":
+                delta[self.ovi[r.lhs]] = val
+            elif r.op == "~1" and r.lhs in self.lvi:
+                alpha[self.lvi[r.lhs]] = val
+        return L, Psi, Beta, ThOff, tau, delta, alpha
+
+    def implied(self, theta: np.ndarray, g: int):
+        L, Psi, Beta, ThOff, tau, delta, alpha = self.matrices(theta, g)
+        IB = np.linalg.inv(np.eye(self.m) - Beta)
+        Phi = IB @ Psi @ IB.T
+        common = L @ Phi @ L.T
+        S = common + ThOff
+        mu = L @ (IB @ alpha)
+        rep = np.repeat(np.arange(self.p), self.nth)
+        th = (tau - mu[rep]) * delta[rep]
+        rows, cols = self.pairs
+        cor = delta[rows] * delta[cols] * S[rows, cols]
+        return np.concatenate([th, cor])
+
+    def jacobian(self, theta: np.ndarray, g: int) -> np.ndarray:
+        """d sigma_g / d theta by complex step (exact to rounding)."""
+        h = 1e-30
+        out = np.empty((int(self.th_start[-1]) + len(self.pairs[0]), self.npar))
+        tc = theta.astype(complex)
+        for k in range(self.npar):
+            tc[k] += 1j * h
+            out[:, k] = self.implied(tc, g).imag / h
+            tc[k] -= 1j * h
+        return out
+
+    def row_values(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and std.all of every row (residual variances computed from delta)."""
+        est = np.array([theta[r.index] if r.index >= 0 else r.value for r in self.rows], float)
+        std = np.zeros(len(self.rows))
+        cache = {}
+        for g in range(self.G):
+            L, Psi, Beta, ThOff, tau, delta, alpha = self.matrices(theta, g)
+            IB = np.linalg.inv(np.eye(self.m) - Beta)
+            Phi = IB @ Psi @ IB.T
+            resid = 1.0 / delta**2 - np.diag(L @ Phi @ L.T)
+            cache[g] = (np.sqrt(np.diag(Phi)), 1.0 / delta, resid)
+        for k, r in enumerate(self.rows):
+            sd_lv, sd_ov, resid = cache[r.group]
+            if r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi:
+                est[k] = resid[self.ovi[r.lhs]]
+            e = est[k]
+            if r.op == "=~":
+                std[k] = e * sd_lv[self.lvi[r.lhs]] / sd_ov[self.ovi[r.rhs]]
+            elif r.op == "~":
+                std[k] = e * sd_lv[self.lvi[r.rhs]] / sd_lv[self.lvi[r.lhs]]
+            elif r.op == "~~":
+                sd = sd_lv if r.lhs in self.lvi else sd_ov
+                idx = self.lvi if r.lhs in self.lvi else self.ovi
+                std[k] = e / (sd[idx[r.lhs]] * sd[idx[r.rhs]])
+            elif r.op == "|":
+                std[k] = e / sd_ov[self.ovi[r.lhs]]
+            elif r.op == "~*~":
+                std[k] = 1.0
+            elif r.op == "~1":
+                std[k] = e / sd_lv[self.lvi[r.lhs]] if r.lhs in self.lvi else 0.0
+        return est, std
+
+    def start(self, stats_: list[OrdinalStats]) -> np.ndarray:
+        theta = np.zeros(self.npar)
+        count = np.zeros(self.npar)
+        for r in self.rows:
+            if r.index < 0:
+                continue
+            if r.op == "|":
+                st = stats_[r.group]
+                v = st.thresholds[self.ovi[r.lhs]][int(r.rhs[1:]) - 1]
+            elif r.op == "=~":
+                v = 1.0
+            elif r.op == "~~" and r.lhs == r.rhs:
+                v = 0.05
+            elif r.op == "~*~":
+                v = 1.0
+            else:
+                v = 0.0
+            if r.start is not None and r.op != "~~":
+                v = r.start
+            theta[r.index] += v
+            count[r.index] += 1
+        return theta / np.maximum(count, 1)
+
+
+@dataclass
+class _GroupData:
+    stats: OrdinalStats
+    w: np.ndarray  # DWLS weights 1/diag(Gamma)
+    n: int
+
+
+def _fit_core(model: _OrdinalModel, groups: list[_GroupData], theta0: np.ndarray):
+    # lavaan's DWLS objective: sum_g (N_g - 1)/N * F_g
+    N = sum(gd.n - 1 for gd in groups)
+    fg = [(gd.n - 1) / N for gd in groups]
+    obs = [gd.stats.wls_obs for gd in groups]
+    sw = [np.sqrt(f * gd.w) for f, gd in zip(fg, groups)]
+
+    def resid(t):
+        return np.concatenate([s * (model.implied(t, g) - o) for g, (s, o) in enumerate(zip(sw, obs))])
+
+    def jac(t):
+        return np.vstack([s[:, None] * model.jacobian(t, g) for g, s in enumerate(sw)])
+
+    res = optimize.least_squares(resid, theta0, jac=jac, method="lm", xtol=1e-13, ftol=1e-13,
+                                 gtol=1e-13, max_nfev=2000)
+    return res
+
+
+def _bdiag(blocks, diag=False):
+    from scipy.linalg import block_diag
+
+    return block_diag(*[np.diag(b) if diag else b for b in blocks])
+
+
+def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str | None = None,
+                group_order: list | None = None, group_equal=(), parameterization: str = "delta"
+                ) -> OrdinalFit:
+    """Fit ``spec`` (lavaan syntax) with ordered indicators by WLSMV, as lavaan's
+    ``cfa(spec, data, ordered = ordered, estimator = "WLSMV", group = group,
+    group.equal = group_equal)``. Incomplete rows are dropped (listwise)."""
+    if parameterization != "delta":
+        raise SpecError('only parameterization = "delta" (lavaan\'s default) is implemented')
+    group_equal = tuple(group_equal)
+    ordered = list(ordered)
+    probe = _OrdinalModel(spec, ordered, 1)
+    items = probe.ov
+    missing_cols = [c for c in items + ([group] if group else []) if c not in data.columns]
+    if missing_cols:
+        raise ValueError(f"variables in the model are not columns of the data: {missing_cols}")
+    frame = data[items + ([group] if group else [])].dropna()
+    if group:
+        # lavaan's group order: first appearance in the data
+        labels = list(group_order) if group_order is not None else list(pd.unique(data[group].dropna()))
+        frames = [frame[frame[group] == lab] for lab in labels]
+        for lab, fr in zip(labels, frames):
+            if len(fr) == 0:
+                raise ValueError(f"group {group}={lab!r} has no complete rows")
+    else:
+        labels, frames = [], [frame]
+    # categories as in the pooled data (lavaan: levels of the ordered factor)
+    levels = {it: list(np.sort(pd.unique(frame[it]))) for it in items}
+    stats_ = [ordinal_stats(fr, items, levels=levels) for fr in frames]
+    model = _OrdinalModel(spec, ordered, len(frames), group_equal).build([len(levels[it]) - 1 for it in items])
+    groups = [_GroupData(st, 1.0 / np.diag(st.nacov), st.nobs) for st in stats_]
+    res = _fit_core(model, groups, model.start(stats_))
+    theta = res.x
+    return _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal)
+
+
+def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal) -> OrdinalFit:
+    N = sum(gd.n for gd in groups)
+    G = len(groups)
+    fg = [gd.n / N for gd in groups]
+    deltas = [model.jacobian(theta, g) for g in range(G)]
+    E = sum(f * D.T @ (gd.w[:, None] * D) for f, D, gd in zip(fg, deltas, groups))
+    E_inv = np.linalg.inv(E)
+    B = sum(f * (D.T * gd.w) @ gd.stats.nacov @ (gd.w[:, None] * D) for f, D, gd in zip(fg, deltas, groups))
+    vcov = E_inv @ B @ E_inv / (N - G)  # lavaan: ntotal - ngroups for DWLS
+    # tests
+    diffs = [gd.stats.wls_obs - model.implied(theta, g) for g, gd in enumerate(groups)]
+    F_group = [float(np.sum(gd.w * d * d)) for gd, d in zip(groups, diffs)]
+    T = sum((gd.n - 1) * f for gd, f in zip(groups, F_group))  # lavaan: 2 N_g f_g, f_g = (N_g-1)/(2N_g) F_g
+    ndat = sum(len(gd.w) for gd in groups)
+    df = ndat - model.npar
+    Ts, scale, shift = _ss_test(T, df, np.vstack(deltas), groups, fg, E_inv)
+    # baseline: thresholds free, correlations zero -> residuals are the correlations
+    Tb = 0.0
+    base_deltas = []
+    for gd in groups:
+        nth = len(gd.stats.wls_obs) - len(model.pairs[0])
+        cor = gd.stats.wls_obs[nth:]
+        Tb += (gd.n - 1) * float(np.sum(gd.w[nth:] * cor * cor))
+        Db = np.zeros((len(gd.w), nth))
+        Db[np.arange(nth), np.arange(nth)] = 1.0
+        base_deltas.append(Db)
+    dfb = ndat - sum(D.shape[1] for D in base_deltas)
+    Db_all = _bdiag(base_deltas)
+    Eb = Db_all.T @ _bdiag([f * gd.w for f, gd in zip(fg, groups)], diag=True) @ Db_all
+    # the baseline's parameters are separate per group: stack its block-diagonal Jacobian
+    Tbs, scale_b, _ = _ss_test(Tb, dfb, Db_all, groups, fg, np.linalg.inv(Eb))
+    fi = _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, theta, groups, diffs)
+    fi["npar"] = model.npar
+    est, std = model.row_values(theta)
+    names = _param_names(model)
+    records = []
+    for k, r in enumerate(model.rows):
+        se = math.sqrt(vcov[r.index, r.index]) if r.index >= 0 else 0.0
+        rec = {"lhs": r.lhs, "op": r.op, "rhs": r.rhs, "group": r.group + 1, "label": r.label, "est": est[k]}
+        rec.update(_inference(est[k], se))
+        rec["std.all"] = std[k]
+        rec["free"] = r.index + 1
+        rec["user"] = int(r.user)
+        records.append(rec)
+    for d in model.parsed.definitions:
+        e, se, es = _defined(model, theta, vcov, d.expr, est, std)
+        rec = {"lhs": d.name, "op": ":=", "rhs": d.expr, "group": 0, "label": d.name, "est": e}
+        rec.update(_inference(e, se))
+        rec.update({"std.all": es, "free": 0, "user": 1})
+        records.append(rec)
+    table = pd.DataFrame.from_records(records)
+    converged = bool(res.success) and np.all(np.isfinite(theta))
+    return OrdinalFit(
+        estimates=table, fit_indices=fi, converged=converged, iterations=int(res.nfev),
+        message=str(res.message), vcov=pd.DataFrame(vcov, index=names, columns=names),
+        spec_full=_spec_full(model, group, labels), spec=spec,
+        nobs={("all" if not group else lab): gd.n for lab, gd in zip(labels or ["all"], groups)},
+        group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal),
+        _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df),
+    )
+
+
+@dataclass
+class _State:
+    model: _OrdinalModel
+    groups: list
+    theta: np.ndarray
+    deltas: list
+    E_inv: np.ndarray
+    T: float
+    df: int
+
+
+def _ss_test(T, df, D_all, groups, fg, E_inv):
+    """lavaan's scaled-shifted statistic: U Gamma over all groups (``lav_test_satorra_bentler``)."""
+    V = _bdiag([f * gd.w for f, gd in zip(fg, groups)], diag=True)
+    Gam = _bdiag([gd.stats.nacov / f for f, gd in zip(fg, groups)])
+    U = V - V @ D_all @ E_inv @ D_all.T @ V
+    UG = U @ Gam
+    tr1, tr2 = float(np.trace(UG)), float(np.sum(UG * UG.T))
+    a = math.sqrt(df / tr2)
+    return a * T + df - a * tr1, 1.0 / a, df - a * tr1
+
+
+def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, theta, groups, diffs):
+    n_rmsea = N - G  # lavaan: ntotal - ngroups for non-ML estimators
+
+    def cfi(x, d, xb, db):
+        t1 = max(x - d, 0.0)
+        t2 = max(x - d, xb - db, 0.0)
+        return 1.0 if t2 == 0 else 1.0 - t1 / t2
+
+    def tli(x, d, xb, db):
+        return ((xb / db) - (x / d)) / ((xb / db) - 1.0) if d > 0 else 1.0
+
+    def rmsea(x, d):
+        return math.sqrt(max(x / n_rmsea / d - 1.0 / n_rmsea, 0.0)) * math.sqrt(G) if d > 0 else 0.0
+
+    lo, hi = _rmsea_ci(T, df, n_rmsea, G)
+    los, his = _rmsea_ci(Ts, df, n_rmsea, G)
+    # SRMR: root mean square of the correlation residuals (diagonal included, as zeros)
+    p = model.p
+    srmr_g = []
+    for gd, d in zip(groups, diffs):
+        nth = len(d) - len(model.pairs[0])
+        srmr_g.append(math.sqrt(float(np.sum(d[nth:] ** 2)) / (p * (p + 1) / 2)))
+    fg = [gd.n / N for gd in groups]
+    return {
+        "chisq": T, "df": df, "pvalue": float(stats.chi2.sf(T, df)) if df > 0 else float("nan"),
+        "chisq.scaled": Ts, "df.scaled": df, "pvalue.scaled": float(stats.chi2.sf(Ts, df)) if df > 0 else float("nan"),
+        "chisq.scaling.factor": scale, "chisq.shift.parameters": shift,
+        "baseline.chisq": Tb, "baseline.df": dfb, "baseline.chisq.scaled": Tbs, "baseline.df.scaled": dfb,
+        "baseline.chisq.scaling.factor": scale_b,
+        "cfi": cfi(T, df, Tb, dfb), "tli": tli(T, df, Tb, dfb),
+        "cfi.scaled": cfi(Ts, df, Tbs, dfb), "tli.scaled": tli(Ts, df, Tbs, dfb),
+        "rmsea": rmsea(T, df), "rmsea.ci.lower": lo, "rmsea.ci.upper": hi,
+        "rmsea.scaled": rmsea(Ts, df), "rmsea.ci.lower.scaled": los, "rmsea.ci.upper.scaled": his,
+        "srmr": float(sum(f * s for f, s in zip(fg, srmr_g))),
+        "ntotal": N, "nobs": N,
+    }
+
+
+def _param_names(model: _OrdinalModel) -> list[str]:
+    names = [""] * model.npar
+    for r in model.rows:
+        if r.index >= 0 and not names[r.index]:
+            base = f"{r.lhs}{r.op}{r.rhs}"
+            names[r.index] = r.label or (base if r.group == 0 else f"{base}.g{r.group + 1}")
+    return names
+
+
+def _label_values(model, values: np.ndarray) -> dict:
+    out = {}
+    for k, r in enumerate(model.rows):
+        if r.label and r.label not in out:
+            out[r.label] = values[k]
+    return out
+
+
+def _defined(model, theta, vcov, expr, est, std):
+    f = compile_expression(expr)
+    defs = model.parsed.definitions
+
+    def value(t, standardized=False):
+        e, s = model.row_values(t)
+        vals = _label_values(model, s if standardized else e)
+        for d in defs:
+            vals[d.name] = compile_expression(d.expr)(vals)
+            if d.expr == expr:
+                break
+        return f(vals)
+
+    e = value(theta)
+    grad = np.zeros(theta.size)
+    for k in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        grad[k] = (value(tp) - value(tm)) / (2 * h)
+    var = float(grad @ vcov @ grad)
+    return e, math.sqrt(var) if var >= 0 else float("nan"), value(theta, True)
+
+
+def _spec_full(model: _OrdinalModel, group, labels) -> str:
+    """Every parameter written out, lavaan syntax (fixed values with ``v*``, free ones with
+    group labels), for refitting with ``cfa(..., ordered = ..., estimator = "WLSMV")``."""
+    G = model.G
+    lines = []
+    keyed: dict = {}
+    for r in model.rows:
+        keyed.setdefault((r.lhs, r.op, r.rhs), [None] * G)[r.group] = r
+    for (lhs, op, rhs), rs in keyed.items():
+        if op == "~~" and lhs == rhs and lhs in model.ovi:
+            continue  # implied by the scale factors
+        mods = []
+        for r in rs:
+            if r.index < 0:
+                mods.append(format(r.value, ".12g"))
+            else:
+                mods.append(f"p{r.index + 1}")
+        mod = mods[0] if G == 1 else "c(" + ", ".join(mods) + ")"
+        if op == "~1":
+            lines.append(f"{lhs} ~ {mod}*1")
+        elif op == "|":
+            lines.append(f"{lhs} | {mod}*{rhs}")
+        else:
+            lines.append(f"{lhs} {op} {mod}*{rhs}")
+    for d in model.parsed.definitions:
+        lines.append(f"{d.name} := {d.expr}")
+    head = "# WLSMV (DWLS, delta parameterisation); pN labels mark free parameters (equal labels = equal)"
+    return "\n".join([head, *lines]) + "\n"
+
+
+def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
+    """Scaled-shifted difference test as lavaan's ``lavTestLRT(free, restricted)`` for WLSMV
+    (``method = "satorra.2000"``, ``A.method = "delta"``, ``H1 = TRUE``)."""
+    m1, m0 = free._ord, restricted._ord
+    m = m0.df - m1.df
+    if m <= 0:
+        return {"chisq.diff": m0.T - m1.T, "df.diff": m, "pvalue": float("nan"), "a": float("nan"),
+                "b": float("nan"), "chisq.restricted": m0.T, "chisq.free": m1.T}
+    groups = m1.groups
+    N = sum(gd.n for gd in groups)
+    fg = np.array([gd.n / N for gd in groups])
+    D1 = np.vstack(m1.deltas)
+    D0 = np.vstack(m0.deltas)
+    H = np.linalg.pinv(D1) @ D0
+    # orthogonal complement of H's column space (rows of A)
+    q, rr = np.linalg.qr(H, mode="complete")
+    rank = np.linalg.matrix_rank(H)
+    A = q[:, rank:].T
+    P_inv = m1.E_inv
+    APA = A @ P_inv @ A.T
+    keep = ~((np.abs(APA.sum(0)) < np.finfo(float).eps ** 0.5) & (np.abs(APA.sum(1)) < np.finfo(float).eps ** 0.5))
+    A = A[keep]
+    PAAPAAP = P_inv @ A.T @ np.linalg.pinv(A @ P_inv @ A.T) @ A @ P_inv
+    tr = 0.0
+    for f, D, gd in zip(fg, m1.deltas, groups):
+        WG = gd.w[:, None] * gd.stats.nacov
+        UG = (WG * gd.w[None, :]) @ D @ PAAPAAP @ D.T
+        tr += f * float(np.trace(UG))
+    Gam = _bdiag([f * gd.stats.nacov for f, gd in zip(fg, groups)])
+    V = _bdiag([gd.w for gd in groups], diag=True)
+    U = V @ D1 @ PAAPAAP @ D1.T @ V
+    UG = U @ Gam
+    tr2 = float(np.sum(UG * UG.T))
+    a = math.sqrt(m / tr2)
+    b = m - a * tr
+    stat = (m0.T - m1.T) * a + b
+    return {"chisq.diff": stat, "df.diff": m, "pvalue": float(stats.chi2.sf(stat, m)), "a": a, "b": b,
+            "chisq.restricted": m0.T, "chisq.free": m1.T, "df.restricted": m0.df, "df.free": m1.df}
