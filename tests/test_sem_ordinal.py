@@ -176,7 +176,10 @@ def test_recovers_population_at_large_n():
     np.testing.assert_allclose(lam, POP_LOADINGS, atol=0.01)
     th = e[e["op"] == "|"]
     expected = np.concatenate([POP_THRESHOLDS + 0.1 * (k % 3) for k in range(len(POP_LOADINGS))])
-    np.testing.assert_allclose(th["est"], expected, atol=0.01)
+    # 0.01, or 2.5 sampling SDs where that is wider: a threshold at -2 has SD ~0.012 at N = 50,000
+    err = np.abs(th["est"].to_numpy() - expected)
+    assert (err <= np.maximum(0.01, 2.5 * th["se"].to_numpy())).all(), err
+    assert np.median(err) < 0.01
     cov = e[(e["op"] == "~~") & (e["lhs"] == "f1") & (e["rhs"] == "f2")]["std.all"].iloc[0]
     assert cov == pytest.approx(POP_FACTOR_COR, abs=0.01)
 
