@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .api import SEMFit, _inference, _rmsea_ci
+from .api import SEMFit, _inference, _rmsea_ci, _with_single_thread_blas
 from .expr import compile_expression, expression_names
 from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats
 from .syntax import SpecError, parse_spec
@@ -202,40 +202,57 @@ class _OrdinalModel:
         return self
 
     # ----------------------------------------------------------- implied
-    def matrices(self, theta: np.ndarray, g: int):
-        dt = theta.dtype
+    def _layout(self, g: int):
+        """Where each row of group g goes: (target, flat position, parameter index, fixed value)."""
         p, m = self.p, self.m
-        L = np.zeros((p, m), dt)
-        Psi = np.zeros((m, m), dt)
-        Beta = np.zeros((m, m), dt)
-        ThOff = np.zeros((p, p), dt)
-        tau = np.zeros(int(self.th_start[-1]), dt)
-        delta = np.ones(p, dt)
-        alpha = np.zeros(m, dt)
+        spots = []
         for r in self.rows:
             if r.group != g:
                 continue
-            val = theta[r.index] if r.index >= 0 else r.value
             if r.op == "=~":
                 if r.rhs in self.lvi:
                     raise SpecError("higher-order factors are not supported for ordinal models")
-                L[self.ovi[r.rhs], self.lvi[r.lhs]] = val
+                spots.append(("L", self.ovi[r.rhs] * m + self.lvi[r.lhs], r))
             elif r.op == "~":
-                Beta[self.lvi[r.lhs], self.lvi[r.rhs]] = val
-            elif r.op == "~~":
-                if r.lhs in self.lvi:
-                    i, j = self.lvi[r.lhs], self.lvi[r.rhs]
-                    Psi[i, j] = Psi[j, i] = val
-                elif r.lhs != r.rhs:
-                    i, j = self.ovi[r.lhs], self.ovi[r.rhs]
-                    ThOff[i, j] = ThOff[j, i] = val
+                spots.append(("B", self.lvi[r.lhs] * m + self.lvi[r.rhs], r))
+            elif r.op == "~~" and r.lhs in self.lvi:
+                i, j = self.lvi[r.lhs], self.lvi[r.rhs]
+                spots.append(("P", i * m + j, r))
+                if i != j:
+                    spots.append(("P", j * m + i, r))
+            elif r.op == "~~" and r.lhs != r.rhs:
+                i, j = self.ovi[r.lhs], self.ovi[r.rhs]
+                spots += [("T", i * p + j, r), ("T", j * p + i, r)]
             elif r.op == "|":
-                tau[self.th_start[self.ovi[r.lhs]] + int(r.rhs[1:]) - 1] = val
+                spots.append(("tau", int(self.th_start[self.ovi[r.lhs]]) + int(r.rhs[1:]) - 1, r))
             elif r.op == "~*~":
-                delta[self.ovi[r.lhs]] = val
+                spots.append(("delta", self.ovi[r.lhs], r))
             elif r.op == "~1" and r.lhs in self.lvi:
-                alpha[self.lvi[r.lhs]] = val
-        return L, Psi, Beta, ThOff, tau, delta, alpha
+                spots.append(("alpha", self.lvi[r.lhs], r))
+        out = {}
+        for target in ("L", "B", "P", "T", "tau", "delta", "alpha"):
+            sel = [(pos, r.index, r.value) for t, pos, r in spots if t == target]
+            out[target] = (np.array([s[0] for s in sel], int), np.array([s[1] for s in sel], int),
+                           np.array([s[2] for s in sel], float))
+        return out
+
+    def matrices(self, theta: np.ndarray, g: int):
+        if not hasattr(self, "_layouts"):
+            self._layouts = [self._layout(k) for k in range(self.G)]
+        lay = self._layouts[g]
+        dt = theta.dtype
+        p, m = self.p, self.m
+        sizes = {"L": p * m, "B": m * m, "P": m * m, "T": p * p, "tau": int(self.th_start[-1]),
+                 "delta": p, "alpha": m}
+        out = {}
+        for target, size in sizes.items():
+            pos, idx, fixed = lay[target]
+            arr = np.zeros(size, dt) if target != "delta" else np.ones(size, dt)
+            if len(pos):
+                arr[pos] = np.where(idx >= 0, theta[np.maximum(idx, 0)], fixed)
+            out[target] = arr
+        return (out["L"].reshape(p, m), out["P"].reshape(m, m), out["B"].reshape(m, m),
+                out["T"].reshape(p, p), out["tau"], out["delta"], out["alpha"])
 
     def implied(self, theta: np.ndarray, g: int):
         L, Psi, Beta, ThOff, tau, delta, alpha = self.matrices(theta, g)
@@ -348,6 +365,7 @@ def _bdiag(blocks, diag=False):
     return block_diag(*[np.diag(b) if diag else b for b in blocks])
 
 
+@_with_single_thread_blas
 def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str | None = None,
                 group_order: list | None = None, group_equal=(), parameterization: str = "delta"
                 ) -> OrdinalFit:
@@ -577,6 +595,7 @@ def _spec_full(model: _OrdinalModel, group, labels) -> str:
     return "\n".join([head, *lines]) + "\n"
 
 
+@_with_single_thread_blas
 def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
     """Scaled-shifted difference test as lavaan's ``lavTestLRT(free, restricted)`` for WLSMV
     (``method = "satorra.2000"``, ``A.method = "delta"``, ``H1 = TRUE``)."""

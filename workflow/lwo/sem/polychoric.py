@@ -133,9 +133,15 @@ class _Pair:
 
     def cells(self, r: float):
         """Cell probabilities P[a,b] and dP/drho."""
-        H, K = np.meshgrid(self.g1, self.g2, indexing="ij")
-        F = bvn_cdf(H, K, r)
-        f = _bvn_pdf(H, K, r)
+        t1, t2 = self.g1[1:-1], self.g2[1:-1]
+        A, B = len(t1) + 1, len(t2) + 1
+        F = np.zeros((A + 1, B + 1))
+        F[1:A, 1:B] = _bvnu(-t1[:, None], -t2[None, :], r)
+        F[A, 1:B] = ndtr(t2)
+        F[1:A, B] = ndtr(t1)
+        F[A, B] = 1.0
+        f = np.zeros((A + 1, B + 1))
+        f[1:A, 1:B] = _bvn_pdf(t1[:, None], t2[None, :], r)
         P = F[1:, 1:] - F[:-1, 1:] - F[1:, :-1] + F[:-1, :-1]
         dP = f[1:, 1:] - f[:-1, 1:] - f[1:, :-1] + f[:-1, :-1]
         return np.maximum(P, 1e-300), dP
@@ -148,10 +154,23 @@ class _Pair:
         P, dP = self.cells(r)
         return float(np.sum(self.freq * dP / P))
 
-    def fit(self) -> float:
+    def fit(self, start: float = 0.0) -> float:
+        """ML estimate of rho: Fisher scoring, bracketed root of the score as fallback."""
+        r = float(np.clip(start, -0.9, 0.9))
+        n = self.freq.sum()
+        for _ in range(50):
+            P, dP = self.cells(r)
+            score = float(np.sum(self.freq * dP / P))
+            info = n * float(np.sum(dP * dP / P))
+            step = score / info
+            r_new = r + step
+            if not -0.999 < r_new < 0.999:
+                break
+            r = r_new
+            if abs(step) < 1e-11:
+                return r
         lo, hi = -0.999, 0.999
-        s_lo, s_hi = self.score(lo), self.score(hi)
-        if s_lo > 0 and s_hi < 0:
+        if self.score(lo) > 0 > self.score(hi):
             return optimize.brentq(self.score, lo, hi, xtol=1e-13, rtol=1e-14)
         res = optimize.minimize_scalar(self.negll, bounds=(lo, hi), method="bounded",
                                        options={"xatol": 1e-12})
@@ -246,12 +265,14 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, levels: dict | None 
         ths.append(optimize_thresholds(counts))
     corr = np.eye(p)
     rows, cols = _lower_pairs(p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pearson = np.nan_to_num(np.corrcoef(codes, rowvar=False))
     pairs = []
     for i, j in zip(rows, cols):
         freq = np.zeros((ncat[i], ncat[j]))
         np.add.at(freq, (codes[:, i], codes[:, j]), 1.0)
         pair = _Pair(ths[i], ths[j], freq)
-        corr[i, j] = corr[j, i] = pair.fit()
+        corr[i, j] = corr[j, i] = pair.fit(start=pearson[i, j])
         pairs.append(pair)
     G = _nacov(codes, ths, corr, pairs, rows, cols) if nacov else None
     return OrdinalStats(list(items), n, ths, corr, G, codes)
