@@ -433,7 +433,7 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     # the baseline's parameters are separate per group: stack its block-diagonal Jacobian
     Tbs, scale_b, _ = _ss_test(Tb, dfb, Db_all, groups, fg, np.linalg.inv(Eb))
     fi = _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, theta, groups, diffs)
-    fi["npar"] = model.npar
+    fi["npar"] = model.npar  # as lavaan's fitMeasures: equal parameters counted once
     est, std = model.row_values(theta)
     names = _param_names(model)
     records = []
@@ -457,7 +457,7 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         estimates=table, fit_indices=fi, converged=converged, iterations=int(res.nfev),
         message=str(res.message), vcov=pd.DataFrame(vcov, index=names, columns=names),
         spec_full=_spec_full(model, group, labels), spec=spec,
-        nobs={("all" if not group else lab): gd.n for lab, gd in zip(labels or ["all"], groups)},
+        nobs={(str(lab) if group else "all"): gd.n for lab, gd in zip(labels or ["all"], groups)},
         group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal),
         _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df),
     )
@@ -499,6 +499,9 @@ def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, t
     def rmsea(x, d):
         return math.sqrt(max(x / n_rmsea / d - 1.0 / n_rmsea, 0.0)) * math.sqrt(G) if d > 0 else 0.0
 
+    def rmsea_p(x, d):  # lavaan: P(RMSEA <= .05)
+        return float(stats.ncx2.sf(x, d, n_rmsea * d * 0.05**2 / G)) if d > 0 else float("nan")
+
     lo, hi = _rmsea_ci(T, df, n_rmsea, G)
     los, his = _rmsea_ci(Ts, df, n_rmsea, G)
     # SRMR: root mean square of the correlation residuals (diagonal included, as zeros)
@@ -512,14 +515,15 @@ def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, t
         "chisq": T, "df": df, "pvalue": float(stats.chi2.sf(T, df)) if df > 0 else float("nan"),
         "chisq.scaled": Ts, "df.scaled": df, "pvalue.scaled": float(stats.chi2.sf(Ts, df)) if df > 0 else float("nan"),
         "chisq.scaling.factor": scale, "chisq.shift.parameters": shift,
-        "baseline.chisq": Tb, "baseline.df": dfb, "baseline.chisq.scaled": Tbs, "baseline.df.scaled": dfb,
+        "baseline.chisq": Tb, "baseline.df": dfb, "baseline.pvalue": float(stats.chi2.sf(Tb, dfb)), "baseline.chisq.scaled": Tbs, "baseline.df.scaled": dfb,
         "baseline.chisq.scaling.factor": scale_b,
         "cfi": cfi(T, df, Tb, dfb), "tli": tli(T, df, Tb, dfb),
         "cfi.scaled": cfi(Ts, df, Tbs, dfb), "tli.scaled": tli(Ts, df, Tbs, dfb),
-        "rmsea": rmsea(T, df), "rmsea.ci.lower": lo, "rmsea.ci.upper": hi,
+        "rmsea": rmsea(T, df), "rmsea.ci.lower": lo, "rmsea.ci.upper": hi, "rmsea.pvalue": rmsea_p(T, df),
         "rmsea.scaled": rmsea(Ts, df), "rmsea.ci.lower.scaled": los, "rmsea.ci.upper.scaled": his,
+        "rmsea.pvalue.scaled": rmsea_p(Ts, df),
         "srmr": float(sum(f * s for f, s in zip(fg, srmr_g))),
-        "ntotal": N, "nobs": N,
+        "ntotal": N, "nobs": N, "ngroups": G,
     }
 
 
