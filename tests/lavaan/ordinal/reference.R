@@ -20,6 +20,11 @@ visual =~ x1 + x2 + x3
 textual =~ x4 + x5 + x6
 speed =~ x7 + x8 + x9
 '
+hs_mixed <- '
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ c7 + c8 + c9
+'
 study_model <- '
 ps =~ env_ps1 + env_ps2 + env_ps3 + env_ps4
 ma =~ env_ma1 + env_ma2 + env_ma3 + env_ma4
@@ -33,6 +38,7 @@ steps <- list(configural = "", thresholds = "thresholds",
 
 fits <- list()
 fits$hs1 <- cfa(hs_model, data = hs, ordered = hs_ov, estimator = "WLSMV")
+fits$hs_mixed <- cfa(hs_mixed, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV")
 fits$study1 <- cfa(study_model, data = study, ordered = study_ov, estimator = "WLSMV")
 for (s in names(steps)) {
   fits[[paste0("hs2_", s)]] <- cfa(hs_cfa, data = hs, ordered = hs_ov, estimator = "WLSMV",
@@ -78,3 +84,7 @@ write.csv(do.call(rbind, lrt), file.path(here, "ref_lrt.csv"), row.names = FALSE
 write.csv(data.frame(value = lavInspect(fits$hs1, "wls.obs")), file.path(here, "ref_hs1_wls_obs.csv"),
           row.names = FALSE)
 write.csv(unname(lavInspect(fits$hs1, "gamma")), file.path(here, "ref_hs1_gamma.csv"), row.names = FALSE)
+write.csv(data.frame(value = lavInspect(fits$hs_mixed, "wls.obs")),
+          file.path(here, "ref_hs_mixed_wls_obs.csv"), row.names = FALSE)
+write.csv(unname(lavInspect(fits$hs_mixed, "gamma")), file.path(here, "ref_hs_mixed_gamma.csv"),
+          row.names = FALSE)

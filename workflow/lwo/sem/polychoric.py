@@ -24,6 +24,7 @@ dropped before estimation (lavaan's default ``missing = "listwise"``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,24 +200,41 @@ class _Pair:
 
 @dataclass
 class OrdinalStats:
-    """First-stage statistics of one group."""
+    """First-stage statistics of one group (lavaan's ``muthen1984``).
+
+    ``thresholds[j]``: an ordered item's thresholds or, for a continuous one, minus its mean
+    (lavaan's convention); ``variances``: the continuous items' ML variances (divisor N);
+    ``corr``: polychoric / polyserial / Pearson correlations."""
 
     items: list[str]
     nobs: int
-    thresholds: list[np.ndarray]  # per item
-    corr: np.ndarray  # polychoric correlation matrix
+    thresholds: list[np.ndarray]
+    corr: np.ndarray
     nacov: np.ndarray | None  # asymptotic covariance of sqrt(N) * wls_obs (lavaan's Gamma)
-    codes: np.ndarray  # (N, p) 0-based category codes
+    codes: np.ndarray  # (N, p) 0-based category codes (continuous columns: 0)
+    numeric: np.ndarray = None  # bool per item
+    variances: np.ndarray = None  # per item (1 for ordered items)
+
+    @property
+    def sd(self) -> np.ndarray:
+        return np.sqrt(self.variances)
+
+    @property
+    def cov(self) -> np.ndarray:
+        return self.corr * np.outer(self.sd, self.sd)
 
     @property
     def wls_obs(self) -> np.ndarray:
+        """Thresholds (minus means), continuous variances, then the correlations (covariances
+        where a continuous variable is involved) below the diagonal, column by column."""
         p = len(self.items)
         rows, cols = _lower_pairs(p)
-        return np.concatenate([*self.thresholds, self.corr[rows, cols]])
+        return np.concatenate([*self.thresholds, self.variances[self.numeric], self.cov[rows, cols]])
 
     @property
-    def threshold_names(self) -> list[tuple[str, str]]:
-        return [(it, f"t{m + 1}") for it, th in zip(self.items, self.thresholds) for m in range(len(th))]
+    def n_univariate(self) -> int:
+        """Number of threshold, mean and variance statistics (those first in ``wls_obs``)."""
+        return sum(len(t) for t in self.thresholds) + int(self.numeric.sum())
 
 
 def _lower_pairs(p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -248,34 +266,97 @@ def _codes(frame: pd.DataFrame, items: list[str], levels: dict | None):
     return codes, lev
 
 
-def ordinal_stats(frame: pd.DataFrame, items: list[str], *, levels: dict | None = None,
-                  nacov: bool = True) -> OrdinalStats:
-    """Thresholds, polychoric correlations and (optionally) their NACOV for one group.
+class _MixPair:
+    """Polyserial pair: continuous y1 (standardized z, mean/variance fixed) and ordered y2."""
+
+    def __init__(self, z: np.ndarray, code: np.ndarray, th: np.ndarray):
+        self.z, self.code = z, code
+        g = np.concatenate(([-np.inf], th, [np.inf]))
+        self.hi, self.lo = g[code + 1], g[code]
+
+    def parts(self, r: float):
+        R = math.sqrt(1 - r * r)
+        a_hi = (self.hi - r * self.z) / R
+        a_lo = (self.lo - r * self.z) / R
+        P = np.maximum(ndtr(a_hi) - ndtr(a_lo), 1e-300)
+        f_hi = np.where(np.isfinite(self.hi), _phi(np.where(np.isfinite(a_hi), a_hi, 0.0)), 0.0)
+        f_lo = np.where(np.isfinite(self.lo), _phi(np.where(np.isfinite(a_lo), a_lo, 0.0)), 0.0)
+        return R, P, f_hi, f_lo
+
+    def score(self, r: float) -> np.ndarray:
+        R, P, f_hi, f_lo = self.parts(r)
+        hi = np.where(np.isfinite(self.hi), self.hi, 0.0)
+        lo = np.where(np.isfinite(self.lo), self.lo, 0.0)
+        return (f_hi * (r * hi - self.z) - f_lo * (r * lo - self.z)) / (R**3 * P)
+
+    def fit(self, start: float) -> float:
+        def total(r):
+            return float(self.score(r).sum())
+
+        lo, hi = -0.995, 0.995
+        if total(lo) > 0 > total(hi):
+            return optimize.brentq(total, lo, hi, xtol=1e-13, rtol=1e-14)
+        res = optimize.minimize_scalar(lambda r: -float(np.log(self.parts(r)[1]).sum()), bounds=(lo, hi),
+                                       method="bounded", options={"xatol": 1e-12})
+        return float(res.x)
+
+
+def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] | None = None,
+                  levels: dict | None = None, nacov: bool = True) -> OrdinalStats:
+    """Thresholds, polychoric (and, for continuous items, polyserial and Pearson) correlations
+    and (optionally) their NACOV for one group. ``ordered``: the ordered items (default: all).
 
     ``frame`` must be complete on ``items`` (drop incomplete rows first)."""
-    codes, _ = _codes(frame, items, levels)
-    n, p = codes.shape
-    ncat = [int(codes[:, j].max()) + 1 if not levels else len(levels[items[j]]) for j in range(p)]
-    ths = []
-    for j in range(p):
-        counts = np.bincount(codes[:, j], minlength=ncat[j])
+    ordered = list(items) if ordered is None else list(ordered)
+    numeric = np.array([it not in ordered for it in items])
+    ord_items = [it for it in items if it in ordered]
+    n, p = len(frame), len(items)
+    codes = np.zeros((n, p), int)
+    if ord_items:
+        oc, _ = _codes(frame, ord_items, levels)
+        codes[:, ~numeric] = oc
+    Y = np.zeros((n, p))
+    ths, var = [], np.ones(p)
+    for j, it in enumerate(items):
+        if numeric[j]:
+            y = pd.to_numeric(frame[it], errors="coerce").to_numpy(float)
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"column {it!r}: continuous values must be numbers")
+            Y[:, j] = y
+            var[j] = np.mean((y - y.mean()) ** 2)
+            ths.append(np.array([-y.mean()]))
+            continue
+        ncat = len(levels[it]) if levels and it in levels else int(codes[:, j].max()) + 1
+        counts = np.bincount(codes[:, j], minlength=ncat)
         if np.any(counts == 0):
-            raise ValueError(f"column {items[j]!r}: category {list(counts).index(0) + 1} is empty; "
+            raise ValueError(f"column {it!r}: category {list(counts).index(0) + 1} is empty; "
                              "thresholds are not identified")
         ths.append(optimize_thresholds(counts))
+    Z = np.where(numeric, (Y + np.array([t[0] if nu else 0.0 for t, nu in zip(ths, numeric)]))
+                 / np.sqrt(var), 0.0)
     corr = np.eye(p)
     rows, cols = _lower_pairs(p)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pearson = np.nan_to_num(np.corrcoef(codes, rowvar=False))
+        start = np.nan_to_num(np.corrcoef(np.where(numeric, Z, codes), rowvar=False))
     pairs = []
     for i, j in zip(rows, cols):
-        freq = np.zeros((ncat[i], ncat[j]))
-        np.add.at(freq, (codes[:, i], codes[:, j]), 1.0)
-        pair = _Pair(ths[i], ths[j], freq)
-        corr[i, j] = corr[j, i] = pair.fit(start=pearson[i, j])
+        if numeric[i] and numeric[j]:
+            pair = None
+            r = float(np.mean(Z[:, i] * Z[:, j]))  # ML with fixed means and variances: Pearson's r
+        elif numeric[i] or numeric[j]:
+            c, o = (i, j) if numeric[i] else (j, i)
+            pair = _MixPair(Z[:, c], codes[:, o], ths[o])
+            r = pair.fit(start[i, j])
+        else:
+            ncat_i, ncat_j = len(ths[i]) + 1, len(ths[j]) + 1
+            freq = np.zeros((ncat_i, ncat_j))
+            np.add.at(freq, (codes[:, i], codes[:, j]), 1.0)
+            pair = _Pair(ths[i], ths[j], freq)
+            r = pair.fit(start=start[i, j])
+        corr[i, j] = corr[j, i] = r
         pairs.append(pair)
-    G = _nacov(codes, ths, corr, pairs, rows, cols) if nacov else None
-    return OrdinalStats(list(items), n, ths, corr, G, codes)
+    G = _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) if nacov else None
+    return OrdinalStats(list(items), n, ths, corr, G, codes, numeric, var)
 
 
 def optimize_thresholds(counts: np.ndarray) -> np.ndarray:
@@ -286,46 +367,95 @@ def optimize_thresholds(counts: np.ndarray) -> np.ndarray:
     return ndtri(cum)
 
 
-def _nacov(codes, ths, corr, pairs, rows, cols) -> np.ndarray:
+def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) -> np.ndarray:
+    """lavaan's ``muthen1984`` sandwich, times N."""
     n, p = codes.shape
     nth = [len(t) for t in ths]
-    start = np.concatenate(([0], np.cumsum(nth)))
+    start = np.concatenate(([0], np.cumsum(nth))).astype(int)
     T = int(start[-1])
+    num_idx = np.flatnonzero(numeric)
+    var_col = {j: T + k for k, j in enumerate(num_idx)}  # variance score columns
+    U = T + len(num_idx)
     pstar = len(rows)
-    # univariate threshold scores
-    sc_th = np.zeros((n, T))
+    sd = np.sqrt(var)
+    # univariate scores: thresholds, or mean and variance
+    sc_uni = np.zeros((n, U))
     for j in range(p):
+        if numeric[j]:
+            z = Z[:, j]
+            sc_uni[:, start[j]] = z / sd[j]
+            sc_uni[:, var_col[j]] = (z * z - 1) / (2 * var[j])
+            continue
         g = np.concatenate(([-np.inf], ths[j], [np.inf]))
         P = ndtr(g[1:]) - ndtr(g[:-1])
         c = codes[:, j]
         for m in range(nth[j]):
-            col = start[j] + m
             dens = _phi(ths[j][m])
-            sc_th[:, col] = np.where(c == m, dens / P[m], 0.0) - np.where(c == m + 1, dens / P[m + 1], 0.0)
+            sc_uni[:, start[j] + m] = np.where(c == m, dens / P[m], 0.0) - np.where(c == m + 1, dens / P[m + 1], 0.0)
     sc_cor = np.zeros((n, pstar))
-    A21 = np.zeros((pstar, T))
+    A21 = np.zeros((pstar, U))
+    H21 = np.zeros((pstar, U))
+    H22 = np.ones(pstar)
     for q, (i, j, pair) in enumerate(zip(rows, cols, pairs)):
         r = corr[i, j]
-        P, dP = pair.cells(r)
-        a, b = codes[:, i], codes[:, j]
-        sc = (dP / P)[a, b]
+        if numeric[i] and numeric[j]:
+            z1, z2 = Z[:, i], Z[:, j]
+            s = 1 - r * r
+            sc = r / s + (z1 * z2 * s - r * (z1 * z1 - 2 * r * z1 * z2 + z2 * z2)) / s**2
+            d_mu1 = (z1 - r * z2) / (s * sd[i])
+            d_mu2 = (z2 - r * z1) / (s * sd[j])
+            d_v1 = -1 / (2 * var[i]) + (z1 - r * z2) * z1 / (2 * s * var[i])
+            d_v2 = -1 / (2 * var[j]) + (z2 - r * z1) * z2 / (2 * s * var[j])
+            A21[q, start[i]] = sc @ d_mu1
+            A21[q, start[j]] = sc @ d_mu2
+            A21[q, var_col[i]] = sc @ d_v1
+            A21[q, var_col[j]] = sc @ d_v2
+            H21[q, var_col[i]] = sd[j] * r / (2 * sd[i])
+            H21[q, var_col[j]] = sd[i] * r / (2 * sd[j])
+            H22[q] = sd[i] * sd[j]
+        elif numeric[i] or numeric[j]:
+            c, o = (i, j) if numeric[i] else (j, i)
+            R, P, f_hi, f_lo = pair.parts(r)
+            z = pair.z
+            sc = pair.score(r)
+            # d log P / d z, then the marginal normal part of the continuous variable
+            dz = -(f_hi - f_lo) * (r / R) / P
+            d_mu = z / sd[c] - dz / sd[c]
+            d_v = (z * z - 1) / (2 * var[c]) - dz * z / (2 * var[c])
+            A21[q, start[c]] = sc @ d_mu
+            A21[q, var_col[c]] = sc @ d_v
+            code = codes[:, o]
+            for m in range(nth[o]):
+                d_th = (np.where(code == m, f_hi, 0.0) - np.where(code == m + 1, f_lo, 0.0)) / (R * P)
+                A21[q, start[o] + m] = sc @ d_th
+            H21[q, var_col[c]] = r / (2 * sd[c])
+            H22[q] = sd[c]
+        else:
+            P, dP = pair.cells(r)
+            a, b = codes[:, i], codes[:, j]
+            sc = (dP / P)[a, b]
+            D1, D2 = pair.threshold_derivatives(r)
+            A21[q, start[i]:start[i + 1]] = (D1 / P)[:, a, b] @ sc
+            A21[q, start[j]:start[j + 1]] = (D2 / P)[:, a, b] @ sc
         sc_cor[:, q] = sc
-        D1, D2 = pair.threshold_derivatives(r)
-        s1 = (D1 / P)[:, a, b]  # (m, n)
-        s2 = (D2 / P)[:, a, b]
-        A21[q, start[i]:start[i + 1]] = s1 @ sc
-        A21[q, start[j]:start[j + 1]] = s2 @ sc
-    SC = np.hstack([sc_th, sc_cor])
+    SC = np.hstack([sc_uni, sc_cor])
     inner = SC.T @ SC
-    A11 = np.zeros((T, T))
+    A11 = np.zeros((U, U))
     for j in range(p):
-        sl = slice(start[j], start[j + 1])
-        A11[sl, sl] = inner[sl, sl]
+        idx = list(range(start[j], start[j + 1])) + ([var_col[j]] if numeric[j] else [])
+        A11[np.ix_(idx, idx)] = inner[np.ix_(idx, idx)]
     a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
     A11_inv = np.linalg.inv(A11)
     A21_inv = -(A21 / a22[:, None]) @ A11_inv
-    B_inv = np.block([[A11_inv, np.zeros((T, pstar))], [A21_inv, np.diag(1.0 / a22)]])
-    return n * (B_inv @ inner @ B_inv.T)
+    B_inv = np.block([[A11_inv, np.zeros((U, pstar))], [A21_inv, np.diag(1.0 / a22)]])
+    W = B_inv @ inner @ B_inv.T
+    if numeric.any():  # correlations -> covariances; thresholds of continuous items are -means
+        H = np.block([[np.eye(U), np.zeros((U, pstar))], [H21, np.diag(H22)]])
+        W = H @ W @ H.T
+        flip = np.ones(U + pstar)
+        flip[start[num_idx]] = -1
+        W = W * np.outer(flip, flip)
+    return n * W
 
 
 def polychoric_matrix(data: pd.DataFrame, items: list[str]) -> tuple[pd.DataFrame, dict]:
