@@ -31,6 +31,11 @@ visual =~ x1 + x2 + x3
 textual =~ x4 + x5 + x6
 speed =~ x7 + x8 + x9
 """
+HS_MIXED = """
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ c7 + c8 + c9
+"""
 STUDY_MODEL = """
 ps =~ env_ps1 + env_ps2 + env_ps3 + env_ps4
 ma =~ env_ma1 + env_ma2 + env_ma3 + env_ma4
@@ -65,6 +70,7 @@ def study():
 @pytest.fixture(scope="module")
 def fits(hs, study):
     out = {"hs1": fit_ordinal(HS_MODEL, hs, ordered=HS_ITEMS),
+           "hs_mixed": fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6]),
            "study1": fit_ordinal(STUDY_MODEL, study, ordered=STUDY_ITEMS)}
     study2 = study[study["race"].isin(["Black", "White"])]
     for step, ge in STEPS.items():
@@ -86,7 +92,7 @@ def _merged(fit, ref_est, name):
     return m
 
 
-MODELS = ["hs1", "study1"] + [f"{d}_{s}" for d in ("hs2", "study2") for s in STEPS]
+MODELS = ["hs1", "hs_mixed", "study1"] + [f"{d}_{s}" for d in ("hs2", "study2") for s in STEPS]
 
 
 def test_first_stage_matches_lavaan(hs):
@@ -94,6 +100,16 @@ def test_first_stage_matches_lavaan(hs):
     st = ordinal_stats(hs, HS_ITEMS)
     obs = pd.read_csv(REF / "ref_hs1_wls_obs.csv")["value"].to_numpy()
     gamma = pd.read_csv(REF / "ref_hs1_gamma.csv").to_numpy()
+    np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
+    np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
+
+
+def test_first_stage_with_continuous_items_matches_lavaan(hs):
+    """x1-x6 ordered, c7-c9 continuous: polyserial and Pearson parts, means and variances."""
+    items = HS_ITEMS[:6] + ["c7", "c8", "c9"]
+    st = ordinal_stats(hs, items, ordered=HS_ITEMS[:6])
+    obs = pd.read_csv(REF / "ref_hs_mixed_wls_obs.csv")["value"].to_numpy()
+    gamma = pd.read_csv(REF / "ref_hs_mixed_gamma.csv").to_numpy()
     np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
     np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
 
@@ -141,8 +157,8 @@ def test_lavaan_call_and_bad_input(fits, hs):
     assert 'estimator = "WLSMV", group = "school", group.equal = c("thresholds")' in call
     with pytest.raises(ValueError, match="not columns of the data"):
         fit_ordinal(HS_CFA, hs.drop(columns="x9"), ordered=HS_ITEMS)
-    with pytest.raises(Exception, match="not declared ordered"):
-        fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS[:-1])
+    with pytest.raises(Exception, match="no observed variable of the model is declared ordered"):
+        fit_ordinal(HS_CFA, hs, ordered=[])
 
 
 # ---------------------------------------------------------------- recovery

@@ -22,8 +22,11 @@
 * Difference tests (:func:`lr_test_ordinal`): lavaan's ``lavTestLRT`` default for WLSMV,
   ``method = "satorra.2000"`` with ``scaled.shifted = TRUE`` and ``A.method = "delta"``.
 
-Only ordered indicators are supported (no continuous indicators or covariates yet).
-Derivatives of the model statistics are exact (complex step).
+Continuous indicators may be mixed with ordered ones (lavaan: polyserial and Pearson
+correlations in the first stage; free intercepts and residual variances, the statistics being
+their means, variances and covariances). Exogenous covariates (lavaan's ``conditional.x``) and
+regressions on observed variables are not supported. Derivatives of the model statistics
+are exact (complex step).
 """
 
 from __future__ import annotations
@@ -96,15 +99,14 @@ class _OrdinalModel:
                 if v and v not in self.latents and v not in names:
                     names.append(v)
         self.ov = names
-        cont = [v for v in self.ov if v not in ordered]
-        if cont:
-            raise SpecError(f"observed variables not declared ordered: {cont}; ordinal models "
-                            "here take ordered indicators only")
+        self.numeric = np.array([v not in ordered for v in self.ov], bool)
+        if self.numeric.all():
+            raise SpecError("no observed variable of the model is declared ordered")
         for s in sts:
             if s.op == "~1":
                 raise SpecError(f"line {s.line}: intercepts/means ('~1') are set by the ordinal "
                                 "parameterisation; remove them from the spec")
-            if s.op == "~~" and s.lhs == s.rhs and s.lhs in self.ov:
+            if s.op == "~~" and s.lhs == s.rhs and s.lhs in ordered:
                 raise SpecError(f"line {s.line}: residual variance of ordered {s.lhs} is not a "
                                 "parameter under the delta parameterisation")
             if s.op == "~" and (s.lhs in self.ov or s.rhs in self.ov):
@@ -118,8 +120,10 @@ class _OrdinalModel:
 
     # ----------------------------------------------------------- rows
     def build(self, nth: list[int]):
-        """Create the parameter rows once the number of thresholds per item is known."""
+        """Create the parameter rows once the number of thresholds per item is known
+        (``nth``: 0 for a continuous item)."""
         self.nth = nth
+        numeric = dict(zip(self.ov, self.numeric))
         ge = set(self.group_equal)
         lv, ov = self.latents, self.ov
         endo = {s.lhs for s in self._sts if s.op == "~"}
@@ -158,8 +162,12 @@ class _OrdinalModel:
                 for m in range(k):
                     rows.append(_Row(v, "|", f"t{m + 1}", g, True,
                                      eq_key=f"{v}|t{m + 1}" if "thresholds" in ge else ""))
-            for v in ov:  # residual variances: implied by delta, not parameters
-                rows.append(_Row(v, "~~", v, g, False))
+            for v in ov:  # ordered items' residual variances are implied by delta
+                if numeric[v] and (v, "~~", v) not in user_keys:
+                    rows.append(_Row(v, "~~", v, g, True,
+                                     eq_key=f"{v}~~{v}" if "residuals" in ge else ""))
+                elif not numeric[v]:
+                    rows.append(_Row(v, "~~", v, g, False))
             for f in lv:
                 if (f, "~~", f) not in user_keys:
                     rows.append(_Row(f, "~~", f, g, True,
@@ -171,9 +179,11 @@ class _OrdinalModel:
                                          eq_key=f"{a}~~{b}" if "lv.covariances" in ge else ""))
             free_scale = g > 0 and "thresholds" in ge
             for v in ov:
-                rows.append(_Row(v, "~*~", v, g, free_scale, 1.0, start=1.0))
+                if not numeric[v]:
+                    rows.append(_Row(v, "~*~", v, g, free_scale, 1.0, start=1.0))
             for v in ov:
-                rows.append(_Row(v, "~1", "", g, False, 0.0))
+                rows.append(_Row(v, "~1", "", g, bool(numeric[v]), 0.0,
+                                 eq_key=f"{v}~1" if "intercepts" in ge else ""))
             free_means = g > 0 and ({"thresholds", "intercepts"} & ge) and "means" not in ge
             for f in lv:
                 rows.append(_Row(f, "~1", "", g, bool(free_means), 0.0))
@@ -197,7 +207,11 @@ class _OrdinalModel:
         self.p, self.m = p, m
         self.ovi = {v: i for i, v in enumerate(ov)}
         self.lvi = {f: i for i, f in enumerate(lv)}
-        self.th_start = np.concatenate(([0], np.cumsum(nth))).astype(int)
+        # one slot per threshold, or for a continuous item its mean (stored as -mean)
+        self.slots = np.where(self.numeric, 1, np.asarray(nth, int))
+        self.th_start = np.concatenate(([0], np.cumsum(self.slots))).astype(int)
+        self.slot_var = np.repeat(np.arange(p), self.slots)
+        self.slot_numeric = self.numeric[self.slot_var]
         self.pairs = _lower_pairs(p)
         return self
 
@@ -223,14 +237,18 @@ class _OrdinalModel:
             elif r.op == "~~" and r.lhs != r.rhs:
                 i, j = self.ovi[r.lhs], self.ovi[r.rhs]
                 spots += [("T", i * p + j, r), ("T", j * p + i, r)]
+            elif r.op == "~~" and self.numeric[self.ovi[r.lhs]]:
+                spots.append(("T", self.ovi[r.lhs] * (p + 1), r))
             elif r.op == "|":
                 spots.append(("tau", int(self.th_start[self.ovi[r.lhs]]) + int(r.rhs[1:]) - 1, r))
             elif r.op == "~*~":
                 spots.append(("delta", self.ovi[r.lhs], r))
             elif r.op == "~1" and r.lhs in self.lvi:
                 spots.append(("alpha", self.lvi[r.lhs], r))
+            elif r.op == "~1":
+                spots.append(("nu", self.ovi[r.lhs], r))
         out = {}
-        for target in ("L", "B", "P", "T", "tau", "delta", "alpha"):
+        for target in ("L", "B", "P", "T", "tau", "delta", "alpha", "nu"):
             sel = [(pos, r.index, r.value) for t, pos, r in spots if t == target]
             out[target] = (np.array([s[0] for s in sel], int), np.array([s[1] for s in sel], int),
                            np.array([s[2] for s in sel], float))
@@ -243,7 +261,7 @@ class _OrdinalModel:
         dt = theta.dtype
         p, m = self.p, self.m
         sizes = {"L": p * m, "B": m * m, "P": m * m, "T": p * p, "tau": int(self.th_start[-1]),
-                 "delta": p, "alpha": m}
+                 "delta": p, "alpha": m, "nu": p}
         out = {}
         for target, size in sizes.items():
             pos, idx, fixed = lay[target]
@@ -252,25 +270,26 @@ class _OrdinalModel:
                 arr[pos] = np.where(idx >= 0, theta[np.maximum(idx, 0)], fixed)
             out[target] = arr
         return (out["L"].reshape(p, m), out["P"].reshape(m, m), out["B"].reshape(m, m),
-                out["T"].reshape(p, p), out["tau"], out["delta"], out["alpha"])
+                out["T"].reshape(p, p), out["tau"], out["delta"], out["alpha"], out["nu"])
 
     def implied(self, theta: np.ndarray, g: int):
-        L, Psi, Beta, ThOff, tau, delta, alpha = self.matrices(theta, g)
+        """Model statistics in lavaan's ``wls.obs`` order (see :class:`OrdinalStats`)."""
+        L, Psi, Beta, ThOff, tau, delta, alpha, nu = self.matrices(theta, g)
         IB = np.linalg.inv(np.eye(self.m) - Beta)
         Phi = IB @ Psi @ IB.T
-        common = L @ Phi @ L.T
-        S = common + ThOff
-        mu = L @ (IB @ alpha)
-        rep = np.repeat(np.arange(self.p), self.nth)
-        th = (tau - mu[rep]) * delta[rep]
+        S = L @ Phi @ L.T + ThOff
+        mu = nu + L @ (IB @ alpha)
+        sv = self.slot_var
+        th = np.where(self.slot_numeric, -mu[sv], (tau - mu[sv]) * delta[sv])
+        num = np.flatnonzero(self.numeric)
         rows, cols = self.pairs
         cor = delta[rows] * delta[cols] * S[rows, cols]
-        return np.concatenate([th, cor])
+        return np.concatenate([th, S[num, num], cor])
 
     def jacobian(self, theta: np.ndarray, g: int) -> np.ndarray:
         """d sigma_g / d theta by complex step (exact to rounding)."""
         h = 1e-30
-        out = np.empty((int(self.th_start[-1]) + len(self.pairs[0]), self.npar))
+        out = np.empty((int(self.th_start[-1]) + int(self.numeric.sum()) + len(self.pairs[0]), self.npar))
         tc = theta.astype(complex)
         for k in range(self.npar):
             tc[k] += 1j * h
@@ -284,14 +303,16 @@ class _OrdinalModel:
         std = np.zeros(len(self.rows))
         cache = {}
         for g in range(self.G):
-            L, Psi, Beta, ThOff, tau, delta, alpha = self.matrices(theta, g)
+            L, Psi, Beta, ThOff, tau, delta, alpha, nu = self.matrices(theta, g)
             IB = np.linalg.inv(np.eye(self.m) - Beta)
             Phi = IB @ Psi @ IB.T
+            S = L @ Phi @ L.T + ThOff
             resid = 1.0 / delta**2 - np.diag(L @ Phi @ L.T)
-            cache[g] = (np.sqrt(np.diag(Phi)), 1.0 / delta, resid)
+            sd_ov = np.where(self.numeric, np.sqrt(np.abs(np.diag(S))), 1.0 / delta)
+            cache[g] = (np.sqrt(np.diag(Phi)), sd_ov, resid)
         for k, r in enumerate(self.rows):
             sd_lv, sd_ov, resid = cache[r.group]
-            if r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi:
+            if r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi and not self.numeric[self.ovi[r.lhs]]:
                 est[k] = resid[self.ovi[r.lhs]]
             e = est[k]
             if r.op == "=~":
@@ -307,7 +328,7 @@ class _OrdinalModel:
             elif r.op == "~*~":
                 std[k] = 1.0
             elif r.op == "~1":
-                std[k] = e / sd_lv[self.lvi[r.lhs]] if r.lhs in self.lvi else 0.0
+                std[k] = e / (sd_lv[self.lvi[r.lhs]] if r.lhs in self.lvi else sd_ov[self.ovi[r.lhs]])
         return est, std
 
     def start(self, stats_: list[OrdinalStats]) -> np.ndarray:
@@ -316,9 +337,13 @@ class _OrdinalModel:
         for r in self.rows:
             if r.index < 0:
                 continue
+            st = stats_[r.group]
             if r.op == "|":
-                st = stats_[r.group]
                 v = st.thresholds[self.ovi[r.lhs]][int(r.rhs[1:]) - 1]
+            elif r.op == "~1" and r.lhs in self.ovi:  # continuous item: its mean
+                v = -st.thresholds[self.ovi[r.lhs]][0]
+            elif r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi:
+                v = 0.5 * st.variances[self.ovi[r.lhs]]
             elif r.op == "=~":
                 v = 1.0
             elif r.op == "~~" and r.lhs == r.rhs:
@@ -369,7 +394,8 @@ def _bdiag(blocks, diag=False):
 def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str | None = None,
                 group_order: list | None = None, group_equal=(), parameterization: str = "delta"
                 ) -> OrdinalFit:
-    """Fit ``spec`` (lavaan syntax) with ordered indicators by WLSMV, as lavaan's
+    """Fit ``spec`` (lavaan syntax) with ordered (and optionally continuous) indicators by
+    WLSMV, as lavaan's
     ``cfa(spec, data, ordered = ordered, estimator = "WLSMV", group = group,
     group.equal = group_equal)``. Incomplete rows are dropped (listwise)."""
     if parameterization != "delta":
@@ -392,9 +418,11 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     else:
         labels, frames = [], [frame]
     # categories as in the pooled data (lavaan: levels of the ordered factor)
-    levels = {it: list(np.sort(pd.unique(frame[it]))) for it in items}
-    stats_ = [ordinal_stats(fr, items, levels=levels) for fr in frames]
-    model = _OrdinalModel(spec, ordered, len(frames), group_equal).build([len(levels[it]) - 1 for it in items])
+    ord_items = [it for it in items if it in ordered]
+    levels = {it: list(np.sort(pd.unique(frame[it]))) for it in ord_items}
+    stats_ = [ordinal_stats(fr, items, ordered=ord_items, levels=levels) for fr in frames]
+    model = _OrdinalModel(spec, ordered, len(frames), group_equal).build(
+        [len(levels[it]) - 1 if it in levels else 0 for it in items])
     groups = [_GroupData(st, 1.0 / np.diag(st.nacov), st.nobs) for st in stats_]
     res = _fit_core(model, groups, model.start(stats_))
     theta = res.x
@@ -506,10 +534,17 @@ def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, t
     los, his = _rmsea_ci(Ts, df, n_rmsea, G)
     # SRMR: root mean square of the correlation residuals (diagonal included, as zeros)
     p = model.p
+    rows, cols = model.pairs
     srmr_g = []
-    for gd, d in zip(groups, diffs):
-        nth = len(d) - len(model.pairs[0])
-        srmr_g.append(math.sqrt(float(np.sum(d[nth:] ** 2)) / (p * (p + 1) / 2)))
+    for g, gd in enumerate(groups):
+        st = gd.stats
+        imp = model.implied(theta, g)
+        u = st.n_univariate
+        v = np.ones(p)
+        v[st.numeric] = imp[u - int(st.numeric.sum()):u]
+        implied_cor = imp[u:] / np.sqrt(v[rows] * v[cols])
+        resid = st.corr[rows, cols] - implied_cor
+        srmr_g.append(math.sqrt(float(np.sum(resid**2)) / (p * (p + 1) / 2)))
     fg = [gd.n / N for gd in groups]
     return {
         "chisq": T, "df": df, "pvalue": float(stats.chi2.sf(T, df)) if df > 0 else float("nan"),
