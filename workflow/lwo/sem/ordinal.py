@@ -484,7 +484,7 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     return OrdinalFit(
         estimates=table, fit_indices=fi, converged=converged, iterations=int(res.nfev),
         message=str(res.message), vcov=pd.DataFrame(vcov, index=names, columns=names),
-        spec_full=_spec_full(model, group, labels), spec=spec,
+        spec_full=_spec_full(model, group, labels, ordered), spec=spec,
         nobs={(str(lab) if group else "all"): gd.n for lab, gd in zip(labels or ["all"], groups)},
         group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal),
         _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df),
@@ -604,34 +604,71 @@ def _defined(model, theta, vcov, expr, est, std):
     return e, math.sqrt(var) if var >= 0 else float("nan"), value(theta, True)
 
 
-def _spec_full(model: _OrdinalModel, group, labels) -> str:
-    """Every parameter written out, lavaan syntax (fixed values with ``v*``, free ones with
-    group labels), for refitting with ``cfa(..., ordered = ..., estimator = "WLSMV")``."""
+def _spec_full(model: _OrdinalModel, group, labels, ordered) -> str:
+    """Every parameter written out in lavaan syntax, to refit with the call in the header
+    (no ``group.equal`` needed: equal parameters share a label)."""
     G = model.G
-    lines = []
+    taken = set(model.ov) | set(model.latents) | {r.label for r in model.rows if r.label}
+    taken |= {d.name for d in model.parsed.definitions}
+    shared = {}
+    for r in model.rows:
+        if r.index >= 0:
+            shared[r.index] = shared.get(r.index, 0) + 1
+    names: dict[int, str] = {}
+
+    def label(r) -> str:
+        if r.label:
+            return r.label
+        if r.index not in names:
+            name = f"p{r.index + 1}"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            names[r.index] = name
+        return names[r.index]
+
+    def fresh() -> str:  # a label for a fixed value beside labelled free ones
+        k = 1
+        while f"fix{k}" in taken:
+            k += 1
+        taken.add(f"fix{k}")
+        return f"fix{k}"
+
     keyed: dict = {}
     for r in model.rows:
         keyed.setdefault((r.lhs, r.op, r.rhs), [None] * G)[r.group] = r
+    lines = []
     for (lhs, op, rhs), rs in keyed.items():
-        if op == "~~" and lhs == rhs and lhs in model.ovi:
+        if op == "~~" and lhs == rhs and lhs in model.ovi and not model.numeric[model.ovi[lhs]]:
             continue  # implied by the scale factors
-        mods = []
-        for r in rs:
-            if r.index < 0:
-                mods.append(format(r.value, ".12g"))
+        term = "1" if op == "~1" else rhs
+        free = [r.index >= 0 for r in rs]
+        need_labels = any(r.index >= 0 and (r.label or shared[r.index] > 1) for r in rs)
+        if not any(free):
+            vals = [format(r.value, ".12g") for r in rs]
+            text = f"{vals[0]}*{term}" if len(set(vals)) == 1 else f"c({', '.join(vals)})*{term}"
+        elif all(free):
+            if need_labels:
+                labs = [label(r) for r in rs]
+                text = f"{labs[0]}*{term}" if G == 1 else f"c({', '.join(labs)})*{term}"
             else:
-                mods.append(f"p{r.index + 1}")
-        mod = mods[0] if G == 1 else "c(" + ", ".join(mods) + ")"
-        if op == "~1":
-            lines.append(f"{lhs} ~ {mod}*1")
-        elif op == "|":
-            lines.append(f"{lhs} | {mod}*{rhs}")
+                text = f"NA*{term}" if op == "=~" else term
         else:
-            lines.append(f"{lhs} {op} {mod}*{rhs}")
+            vals = ["NA" if r.index >= 0 else format(r.value, ".12g") for r in rs]
+            text = f"c({', '.join(vals)})*{term}"
+            if need_labels:  # lavaan's repeated-element form: fixed values, then labels
+                labs = [label(r) if r.index >= 0 else fresh() for r in rs]
+                text += f" + c({', '.join(labs)})*{term}"
+        sep = " ~ " if op == "~1" else f" {op} "
+        lines.append(f"{lhs}{sep}{text}")
     for d in model.parsed.definitions:
         lines.append(f"{d.name} := {d.expr}")
-    head = "# WLSMV (DWLS, delta parameterisation); pN labels mark free parameters (equal labels = equal)"
-    return "\n".join([head, *lines]) + "\n"
+    call = f'lavaan::cfa(model, data = data, ordered = c({", ".join(repr(v).replace(chr(39), chr(34)) for v in ordered)}), estimator = "WLSMV"'
+    call += f', group = "{group}")' if group else ")"
+    head = [f"# Every parameter written out (WLSMV, delta parameterisation); fit with {call}"]
+    if group:
+        head.append(f"# group order (c() modifiers): {', '.join(str(g) for g in labels)}")
+    return "\n".join(head + lines) + "\n"
 
 
 @_with_single_thread_blas
