@@ -420,7 +420,12 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     # categories as in the pooled data (lavaan: levels of the ordered factor)
     ord_items = [it for it in items if it in ordered]
     levels = {it: list(np.sort(pd.unique(frame[it]))) for it in ord_items}
-    stats_ = [ordinal_stats(fr, items, ordered=ord_items, levels=levels) for fr in frames]
+    stats_ = []
+    for lab, fr in zip(labels or [None], frames):
+        try:
+            stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels))
+        except ValueError as exc:
+            raise ValueError(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
     model = _OrdinalModel(spec, ordered, len(frames), group_equal).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
     groups = [_GroupData(st, 1.0 / np.diag(st.nacov), st.nobs) for st in stats_]
@@ -480,15 +485,26 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         rec.update({"std.all": es, "free": 0, "user": 1})
         records.append(rec)
     table = pd.DataFrame.from_records(records)
-    converged = bool(res.success) and np.all(np.isfinite(theta))
+    converged = bool(res.success) and bool(np.all(np.isfinite(theta)))
+    notes = _admissibility(model, table)
+    message = f"{'converged' if converged else 'not converged'} ({res.message})"
+    if notes:
+        message += "; " + "; ".join(notes)
     return OrdinalFit(
         estimates=table, fit_indices=fi, converged=converged, iterations=int(res.nfev),
-        message=str(res.message), vcov=pd.DataFrame(vcov, index=names, columns=names),
+        message=message, warnings=notes, vcov=pd.DataFrame(vcov, index=names, columns=names),
         spec_full=_spec_full(model, group, labels, ordered), spec=spec,
         nobs={(str(lab) if group else "all"): gd.n for lab, gd in zip(labels or ["all"], groups)},
         group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal),
         _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df),
     )
+
+
+def _admissibility(model: _OrdinalModel, table: pd.DataFrame) -> list[str]:
+    """Negative (residual) variances: the solution is improper (lavaan warns likewise)."""
+    var = table[(table["op"] == "~~") & (table["lhs"] == table["rhs"])]
+    bad = var[var["est"] < 0]
+    return [f"negative variance {r.lhs} ~~ {r.rhs} in group {r.group} ({r.est:.3f})" for r in bad.itertuples()]
 
 
 @dataclass
@@ -559,6 +575,9 @@ def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, t
         "rmsea.pvalue.scaled": rmsea_p(Ts, df),
         "srmr": float(sum(f * s for f, s in zip(fg, srmr_g))),
         "ntotal": N, "nobs": N, "ngroups": G,
+        # no likelihood under DWLS (lavaan reports NA)
+        "logl": float("nan"), "unrestricted.logl": float("nan"), "aic": float("nan"),
+        "bic": float("nan"), "bic2": float("nan"),
     }
 
 
@@ -674,12 +693,28 @@ def _spec_full(model: _OrdinalModel, group, labels, ordered) -> str:
 @_with_single_thread_blas
 def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
     """Scaled-shifted difference test as lavaan's ``lavTestLRT(free, restricted)`` for WLSMV
-    (``method = "satorra.2000"``, ``A.method = "delta"``, ``H1 = TRUE``)."""
+    (``method = "satorra.2000"``, ``scaled.shifted = TRUE``, ``A.method = "delta"``, ``H1 = TRUE``).
+
+    Keys as :func:`lwo.sem.lr_test` (``chisq_diff``, ``df_diff``, ``pvalue``, ``cfi_diff`` and
+    ``rmsea_diff``, here from the scaled indices) plus lavaan's scale ``a`` and shift ``b``.
+    Models with equal df (lavaan's "intercepts" step for ordered items) give ``df_diff`` 0 and a
+    NaN p-value, as lavaan does."""
+    for f, role in ((restricted, "restricted"), (free, "free")):
+        if not f.converged:
+            raise ValueError(f"the {role} model did not converge: {f.message}")
+    if restricted.fit_indices["nobs"] != free.fit_indices["nobs"]:
+        raise ValueError("models were fitted to different numbers of observations")
     m1, m0 = free._ord, restricted._ord
     m = m0.df - m1.df
-    if m <= 0:
-        return {"chisq.diff": m0.T - m1.T, "df.diff": m, "pvalue": float("nan"), "a": float("nan"),
-                "b": float("nan"), "chisq.restricted": m0.T, "chisq.free": m1.T}
+    out = {"method": "satorra.2000 (scaled.shifted)", "df_diff": int(m),
+           "cfi_diff": float(restricted.fit_indices["cfi.scaled"] - free.fit_indices["cfi.scaled"]),
+           "rmsea_diff": float(restricted.fit_indices["rmsea.scaled"] - free.fit_indices["rmsea.scaled"])}
+    if m < 0:
+        raise ValueError(f"the restricted model must have at least the free model's df (difference {m})")
+    if m == 0:
+        out.update({"chisq_diff": float(m0.T - m1.T), "pvalue": float("nan"), "a": float("nan"),
+                    "b": float("nan")})
+        return out
     groups = m1.groups
     N = sum(gd.n for gd in groups)
     fg = np.array([gd.n / N for gd in groups])
@@ -708,5 +743,5 @@ def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
     a = math.sqrt(m / tr2)
     b = m - a * tr
     stat = (m0.T - m1.T) * a + b
-    return {"chisq.diff": stat, "df.diff": m, "pvalue": float(stats.chi2.sf(stat, m)), "a": a, "b": b,
-            "chisq.restricted": m0.T, "chisq.free": m1.T, "df.restricted": m0.df, "df.free": m1.df}
+    out.update({"chisq_diff": float(stat), "pvalue": float(stats.chi2.sf(stat, m)), "a": a, "b": float(b)})
+    return out
