@@ -4,13 +4,15 @@
 * First stage: thresholds and polychoric correlations per group and their asymptotic
   covariance ``Gamma`` (:mod:`lwo.sem.polychoric`); rows with a missing item are dropped
   (lavaan's default ``missing = "listwise"``).
-* Second stage: DWLS, minimising ``sum_g (N_g/N) (s_g - sigma_g)' W_g (s_g - sigma_g)`` with
-  ``W_g = diag(Gamma_g)^-1``; robust (sandwich) covariance
-  ``E^-1 (sum_g f_g D_g' W_g Gamma_g W_g D_g) E^-1 / N`` with ``E = sum_g f_g D_g' W_g D_g``.
-* Test: ``chisq = sum_g N_g (s_g - sigma_g)' W_g (s_g - sigma_g)`` and lavaan's
+* Second stage: DWLS, minimising ``sum_g (N_g - 1)/N (s_g - sigma_g)' W_g (s_g - sigma_g)``
+  with ``W_g = diag(Gamma_g)^-1`` (lavaan's objective, with its ``(N_g - 1)/N_g`` factor);
+  robust (sandwich) covariance ``E^-1 (sum_g f_g D_g' W_g Gamma_g W_g D_g) E^-1 / (N - G)``
+  with ``E = sum_g f_g D_g' W_g D_g``, ``f_g = N_g/N``.
+* Test: ``chisq = sum_g (N_g - 1) (s_g - sigma_g)' W_g (s_g - sigma_g)`` and lavaan's
   scaled-shifted statistic (``a = sqrt(df / tr((U Gamma)^2))``, shift ``df - a tr(U Gamma)``,
-  ``lav_test_satorra_bentler``); the baseline model has free thresholds and zero correlations.
-  RMSEA uses ``N - G`` as lavaan does for non-ML estimators.
+  ``lav_test_satorra_bentler``); the baseline model has free thresholds (means, variances)
+  and zero correlations. RMSEA uses ``N - G`` as lavaan does for non-ML estimators; SRMR is
+  the root mean square of the correlation residuals (diagonal counted as zeros).
 * Delta parameterisation: the latent responses ``y*`` have intercepts 0 and scale factors
   ``delta`` (``~*~``); residual variances are ``1/delta^2 - diag(Lambda Phi Lambda')`` and are
   not parameters; model-implied thresholds are ``(tau - Lambda alpha) * delta`` and
@@ -39,7 +41,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from .api import SEMFit, _inference, _rmsea_ci, _with_single_thread_blas
-from .expr import compile_expression, expression_names
+from .expr import compile_expression
 from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats
 from .syntax import SpecError, parse_spec
 
@@ -566,7 +568,8 @@ def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, t
         "chisq": T, "df": df, "pvalue": float(stats.chi2.sf(T, df)) if df > 0 else float("nan"),
         "chisq.scaled": Ts, "df.scaled": df, "pvalue.scaled": float(stats.chi2.sf(Ts, df)) if df > 0 else float("nan"),
         "chisq.scaling.factor": scale, "chisq.shift.parameters": shift,
-        "baseline.chisq": Tb, "baseline.df": dfb, "baseline.pvalue": float(stats.chi2.sf(Tb, dfb)), "baseline.chisq.scaled": Tbs, "baseline.df.scaled": dfb,
+        "baseline.chisq": Tb, "baseline.df": dfb, "baseline.pvalue": float(stats.chi2.sf(Tb, dfb)),
+        "baseline.chisq.scaled": Tbs, "baseline.df.scaled": dfb,
         "baseline.chisq.scaling.factor": scale_b,
         "cfi": cfi(T, df, Tb, dfb), "tli": tli(T, df, Tb, dfb),
         "cfi.scaled": cfi(Ts, df, Tbs, dfb), "tli.scaled": tli(Ts, df, Tbs, dfb),
@@ -682,7 +685,8 @@ def _spec_full(model: _OrdinalModel, group, labels, ordered) -> str:
         lines.append(f"{lhs}{sep}{text}")
     for d in model.parsed.definitions:
         lines.append(f"{d.name} := {d.expr}")
-    call = f'lavaan::cfa(model, data = data, ordered = c({", ".join(repr(v).replace(chr(39), chr(34)) for v in ordered)}), estimator = "WLSMV"'
+    items = ", ".join(f'"{v}"' for v in ordered)
+    call = f'lavaan::cfa(model, data = data, ordered = c({items}), estimator = "WLSMV"'
     call += f', group = "{group}")' if group else ")"
     head = [f"# Every parameter written out (WLSMV, delta parameterisation); fit with {call}"]
     if group:
