@@ -42,6 +42,7 @@ ps =~ env_ps1 + env_ps2 + env_ps3 + env_ps4
 ma =~ env_ma1 + env_ma2 + env_ma3 + env_ma4
 sc =~ env_sc1 + env_sc2 + env_sc3 + env_sc4
 """
+STUDY_SEM = STUDY_MODEL + "sc ~ ps + ma\nenv_ps1 ~~ env_ps2\n"
 STEPS = {"configural": (), "thresholds": ("thresholds",), "loadings": ("thresholds", "loadings"),
          "intercepts": ("thresholds", "loadings", "intercepts")}
 FIT_KEYS = ["chisq", "chisq.scaled", "chisq.scaling.factor", "pvalue.scaled", "baseline.chisq",
@@ -72,7 +73,8 @@ def study():
 def fits(hs, study):
     out = {"hs1": fit_ordinal(HS_MODEL, hs, ordered=HS_ITEMS),
            "hs_mixed": fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6]),
-           "study1": fit_ordinal(STUDY_MODEL, study, ordered=STUDY_ITEMS)}
+           "study1": fit_ordinal(STUDY_MODEL, study, ordered=STUDY_ITEMS),
+           "study_sem": fit_ordinal(STUDY_SEM, study, ordered=STUDY_ITEMS)}
     study2 = study[study["race"].isin(["Black", "White"])]
     for step, ge in STEPS.items():
         out[f"hs2_{step}"] = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", group_equal=ge)
@@ -93,7 +95,7 @@ def _merged(fit, ref_est, name):
     return m
 
 
-MODELS = ["hs1", "hs_mixed", "study1"] + [f"{d}_{s}" for d in ("hs2", "study2") for s in STEPS]
+MODELS = ["hs1", "hs_mixed", "study1", "study_sem"] + [f"{d}_{s}" for d in ("hs2", "study2") for s in STEPS]
 
 
 def test_first_stage_matches_lavaan(hs):
@@ -120,7 +122,7 @@ def test_estimates_match_lavaan(fits, ref, name):
     fit = fits[name]
     assert fit.converged, fit.message
     m = _merged(fit, ref[0], name)
-    key = m["op"].isin(["=~", "|", "~~", "~*~", "~1", ":="])
+    key = m["op"].isin(["=~", "|", "~~", "~", "~*~", "~1", ":="])
     np.testing.assert_allclose(m.loc[key, "est"], m.loc[key, "est_ref"], atol=1e-3, rtol=0)
     np.testing.assert_allclose(m["std.all"], m["std.all_ref"], atol=1e-3, rtol=0)
     free = m["se_ref"] > 0
@@ -225,7 +227,7 @@ def test_reference_script_reproduces_committed_values(tmp_path):
 def test_spec_full_refits_in_lavaan(fits, tmp_path):
     """spec_full, fitted by lavaan with the call in its header, gives the same chi-square."""
     checks = []
-    for name in ("hs1", "hs_mixed", "hs2_thresholds", "study2_loadings"):
+    for name in ("hs1", "hs_mixed", "study_sem", "hs2_thresholds", "study2_loadings"):
         fit = fits[name]
         (tmp_path / f"{name}.lav").write_text(fit.spec_full, encoding="utf-8")
         data = "hs_ordinal.csv" if name.startswith("hs") else "study_env.csv"

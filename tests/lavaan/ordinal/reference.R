@@ -30,6 +30,10 @@ ps =~ env_ps1 + env_ps2 + env_ps3 + env_ps4
 ma =~ env_ma1 + env_ma2 + env_ma3 + env_ma4
 sc =~ env_sc1 + env_sc2 + env_sc3 + env_sc4
 '
+study_sem <- paste(study_model, '
+sc ~ ps + ma
+env_ps1 ~~ env_ps2
+')
 hs_ov <- paste0("x", 1:9)
 study_ov <- grep("^env_", names(study), value = TRUE)
 steps <- list(configural = "", thresholds = "thresholds",
@@ -40,6 +44,7 @@ fits <- list()
 fits$hs1 <- cfa(hs_model, data = hs, ordered = hs_ov, estimator = "WLSMV")
 fits$hs_mixed <- cfa(hs_mixed, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV")
 fits$study1 <- cfa(study_model, data = study, ordered = study_ov, estimator = "WLSMV")
+fits$study_sem <- cfa(study_sem, data = study, ordered = study_ov, estimator = "WLSMV")
 for (s in names(steps)) {
   fits[[paste0("hs2_", s)]] <- cfa(hs_cfa, data = hs, ordered = hs_ov, estimator = "WLSMV",
                                    group = "school", group.equal = steps[[s]])

@@ -19,8 +19,9 @@
   correlations ``delta_i delta_j [Lambda Phi Lambda' + Theta]_ij``.
 * Multiple groups follow lavaan's ``group.equal`` for ordered indicators: with
   "thresholds" equal, the scale factors and the latent means are free in every group but
-  the first; "loadings" equalises loadings; "intercepts" (of ``y*``, fixed at 0) adds no
-  constraint, so the "intercepts" step equals the "loadings" step, as in lavaan.
+  the first; "loadings" equalises loadings; "intercepts" equalises the intercepts of
+  continuous indicators only (those of ``y*`` are fixed at 0), so with ordered indicators
+  alone the "intercepts" step equals the "loadings" step, as in lavaan.
 * Difference tests (:func:`lr_test_ordinal`): lavaan's ``lavTestLRT`` default for WLSMV,
   ``method = "satorra.2000"`` with ``scaled.shifted = TRUE`` and ``A.method = "delta"``.
 
@@ -309,11 +310,11 @@ class _OrdinalModel:
             IB = np.linalg.inv(np.eye(self.m) - Beta)
             Phi = IB @ Psi @ IB.T
             S = L @ Phi @ L.T + ThOff
-            resid = 1.0 / delta**2 - np.diag(L @ Phi @ L.T)
+            resid = np.where(self.numeric, np.diag(ThOff), 1.0 / delta**2 - np.diag(L @ Phi @ L.T))
             sd_ov = np.where(self.numeric, np.sqrt(np.abs(np.diag(S))), 1.0 / delta)
-            cache[g] = (np.sqrt(np.diag(Phi)), sd_ov, resid)
+            cache[g] = (np.sqrt(np.diag(Phi)), sd_ov, resid, np.diag(Psi))
         for k, r in enumerate(self.rows):
-            sd_lv, sd_ov, resid = cache[r.group]
+            sd_lv, sd_ov, resid, psi = cache[r.group]
             if r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi and not self.numeric[self.ovi[r.lhs]]:
                 est[k] = resid[self.ovi[r.lhs]]
             e = est[k]
@@ -321,10 +322,13 @@ class _OrdinalModel:
                 std[k] = e * sd_lv[self.lvi[r.lhs]] / sd_ov[self.ovi[r.rhs]]
             elif r.op == "~":
                 std[k] = e * sd_lv[self.lvi[r.rhs]] / sd_lv[self.lvi[r.lhs]]
-            elif r.op == "~~":
+            elif r.op == "~~" and r.lhs == r.rhs:  # (residual) variance over total variance
                 sd = sd_lv if r.lhs in self.lvi else sd_ov
                 idx = self.lvi if r.lhs in self.lvi else self.ovi
-                std[k] = e / (sd[idx[r.lhs]] * sd[idx[r.rhs]])
+                std[k] = e / sd[idx[r.lhs]] ** 2
+            elif r.op == "~~":  # (residual) covariance over the residual SDs, as lavaan
+                var, idx = (psi, self.lvi) if r.lhs in self.lvi else (resid, self.ovi)
+                std[k] = e / math.sqrt(abs(var[idx[r.lhs]] * var[idx[r.rhs]]))
             elif r.op == "|":
                 std[k] = e / sd_ov[self.ovi[r.lhs]]
             elif r.op == "~*~":
