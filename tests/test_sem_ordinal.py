@@ -162,6 +162,14 @@ def test_lavaan_call_and_bad_input(fits, hs):
         fit_ordinal(HS_CFA, hs.drop(columns="x9"), ordered=HS_ITEMS)
     with pytest.raises(Exception, match="no observed variable of the model is declared ordered"):
         fit_ordinal(HS_CFA, hs, ordered=[])
+    bad = hs.astype({"c8": object})
+    bad.loc[7, "c8"] = "n/a"
+    with pytest.raises(ValueError, match="column 'c8', row 7: value 'n/a' is not a number"):
+        fit_ordinal(HS_MIXED, bad, ordered=HS_ITEMS[:6])
+    one = hs.copy()
+    one.loc[(one["school"] == "Pasteur") & (one["x1"] == 4), "x1"] = 3  # empty category in one group
+    with pytest.raises(ValueError, match="group school='Pasteur': column 'x1': category 4 is empty"):
+        fit_ordinal(HS_CFA, one, ordered=HS_ITEMS, group="school")
 
 
 # ---------------------------------------------------------------- recovery

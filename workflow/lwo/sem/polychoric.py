@@ -255,11 +255,11 @@ def _codes(frame: pd.DataFrame, items: list[str], levels: dict | None):
         col = frame[it]
         values = levels[it] if levels and it in levels else np.sort(pd.unique(col))
         lookup = {v: i for i, v in enumerate(values)}
-        try:
-            codes[:, j] = [lookup[v] for v in col]
-        except KeyError as exc:
-            raise ValueError(f"column {it!r}: value {exc.args[0]!r} is not one of the categories "
-                             f"{list(values)}") from None
+        for row, v in zip(frame.index, col):
+            if v not in lookup:
+                raise ValueError(f"column {it!r}, row {row!r}: value {v!r} is not one of the categories "
+                                 f"{list(values)}")
+        codes[:, j] = [lookup[v] for v in col]
         if len(values) < 2:
             raise ValueError(f"column {it!r} has a single category; an ordered variable needs two or more")
         lev[it] = list(values)
@@ -321,7 +321,9 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
         if numeric[j]:
             y = pd.to_numeric(frame[it], errors="coerce").to_numpy(float)
             if not np.all(np.isfinite(y)):
-                raise ValueError(f"column {it!r}: continuous values must be numbers")
+                row = frame.index[np.flatnonzero(~np.isfinite(y))[0]]
+                raise ValueError(f"column {it!r}, row {row!r}: value {frame[it].loc[row]!r} is not a number "
+                                 "(continuous item)")
             Y[:, j] = y
             var[j] = np.mean((y - y.mean()) ** 2)
             ths.append(np.array([-y.mean()]))
