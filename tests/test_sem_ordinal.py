@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from lwo.sem.ordinal import fit_ordinal, lr_test_ordinal
-from lwo.sem.polychoric import ordinal_stats
+from lwo.sem.polychoric import bvn_cdf, ordinal_stats
 
 REF = Path(__file__).parent / "lavaan" / "ordinal"
 HS_ITEMS = [f"x{i}" for i in range(1, 10)]
@@ -105,6 +105,30 @@ def test_first_stage_matches_lavaan(hs):
     gamma = pd.read_csv(REF / "ref_hs1_gamma.csv").to_numpy()
     np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
     np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
+
+
+def test_bivariate_normal_cdf_against_scipy():
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(3)
+    for r in (0.05, -0.5, 0.8, -0.95, 0.99):
+        h, k = rng.normal(size=6), rng.normal(size=6)
+        ref = [multivariate_normal(cov=[[1, r], [r, 1]]).cdf([a, b]) for a, b in zip(h, k)]
+        np.testing.assert_allclose(bvn_cdf(h, k, r), ref, atol=1e-7)
+
+
+def test_polychoric_near_one_and_negative():
+    """Pairs beyond |rho| = 0.925 take the one-pair path; both paths recover rho."""
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((20_000, 3))
+    y1 = z[:, 0]
+    y2 = 0.97 * y1 + np.sqrt(1 - 0.97**2) * z[:, 1]
+    y3 = -0.6 * y1 + 0.8 * z[:, 2]
+    cut = np.array([-1.5, -0.5, 0.7])
+    frame = pd.DataFrame({f"v{k}": np.searchsorted(cut, y) for k, y in enumerate((y1, y2, y3))})
+    st = ordinal_stats(frame, list(frame.columns))
+    assert st.corr[1, 0] == pytest.approx(0.97, abs=0.005)
+    assert st.corr[2, 0] == pytest.approx(-0.6, abs=0.02)
 
 
 def test_first_stage_with_continuous_items_matches_lavaan(hs):

@@ -258,47 +258,49 @@ class _OrdinalModel:
         return out
 
     def matrices(self, theta: np.ndarray, g: int):
+        """Model matrices of group g; ``theta`` of shape (npar,) or a batch (K, npar)."""
         if not hasattr(self, "_layouts"):
             self._layouts = [self._layout(k) for k in range(self.G)]
         lay = self._layouts[g]
-        dt = theta.dtype
+        batch = theta.reshape(-1, theta.shape[-1])
+        K = batch.shape[0]
         p, m = self.p, self.m
         sizes = {"L": p * m, "B": m * m, "P": m * m, "T": p * p, "tau": int(self.th_start[-1]),
                  "delta": p, "alpha": m, "nu": p}
         out = {}
         for target, size in sizes.items():
             pos, idx, fixed = lay[target]
-            arr = np.zeros(size, dt) if target != "delta" else np.ones(size, dt)
+            arr = (np.ones if target == "delta" else np.zeros)((K, size), batch.dtype)
             if len(pos):
-                arr[pos] = np.where(idx >= 0, theta[np.maximum(idx, 0)], fixed)
+                arr[:, pos] = np.where(idx >= 0, batch[:, np.maximum(idx, 0)], fixed)
             out[target] = arr
-        return (out["L"].reshape(p, m), out["P"].reshape(m, m), out["B"].reshape(m, m),
-                out["T"].reshape(p, p), out["tau"], out["delta"], out["alpha"], out["nu"])
+        shapes = {"L": (p, m), "P": (m, m), "B": (m, m), "T": (p, p)}
+        mats = [out[t].reshape((K, *shapes[t])) if t in shapes else out[t]
+                for t in ("L", "P", "B", "T", "tau", "delta", "alpha", "nu")]
+        return mats if theta.ndim == 2 else [x[0] for x in mats]
 
     def implied(self, theta: np.ndarray, g: int):
-        """Model statistics in lavaan's ``wls.obs`` order (see :class:`OrdinalStats`)."""
-        L, Psi, Beta, ThOff, tau, delta, alpha, nu = self.matrices(theta, g)
+        """Model statistics in lavaan's ``wls.obs`` order (see :class:`OrdinalStats`);
+        ``theta`` of shape (npar,) or a batch (K, npar)."""
+        L, Psi, Beta, ThOff, tau, delta, alpha, nu = self.matrices(np.atleast_2d(theta), g)
         IB = np.linalg.inv(np.eye(self.m) - Beta)
-        Phi = IB @ Psi @ IB.T
-        S = L @ Phi @ L.T + ThOff
-        mu = nu + L @ (IB @ alpha)
+        Phi = IB @ Psi @ IB.transpose(0, 2, 1)
+        S = L @ Phi @ L.transpose(0, 2, 1) + ThOff
+        mu = nu + (L @ (IB @ alpha[:, :, None]))[:, :, 0]
         sv = self.slot_var
-        th = np.where(self.slot_numeric, -mu[sv], (tau - mu[sv]) * delta[sv])
+        th = np.where(self.slot_numeric, -mu[:, sv], (tau - mu[:, sv]) * delta[:, sv])
         num = np.flatnonzero(self.numeric)
         rows, cols = self.pairs
-        cor = delta[rows] * delta[cols] * S[rows, cols]
-        return np.concatenate([th, S[num, num], cor])
+        cor = delta[:, rows] * delta[:, cols] * S[:, rows, cols]
+        out = np.concatenate([th, S[:, num, num], cor], axis=1)
+        return out if theta.ndim == 2 else out[0]
 
     def jacobian(self, theta: np.ndarray, g: int) -> np.ndarray:
-        """d sigma_g / d theta by complex step (exact to rounding)."""
+        """d sigma_g / d theta by complex step (exact to rounding), all parameters at once."""
         h = 1e-30
-        out = np.empty((int(self.th_start[-1]) + int(self.numeric.sum()) + len(self.pairs[0]), self.npar))
-        tc = theta.astype(complex)
-        for k in range(self.npar):
-            tc[k] += 1j * h
-            out[:, k] = self.implied(tc, g).imag / h
-            tc[k] -= 1j * h
-        return out
+        batch = np.tile(theta.astype(complex), (self.npar, 1))
+        batch[np.arange(self.npar), np.arange(self.npar)] += 1j * h
+        return (self.implied(batch, g).imag / h).T
 
     def row_values(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Estimates and std.all of every row (residual variances computed from delta)."""

@@ -101,6 +101,56 @@ def _bvnu(h: np.ndarray, k: np.ndarray, r: float) -> np.ndarray:
     return np.where(h >= k, -bvn, np.maximum(lower, 0) - bvn)
 
 
+def _bvnu_moderate(h: np.ndarray, k: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``_bvnu`` for |r| < 0.925 with r an array broadcast against h and k (Genz's first
+    branch with his largest, 20-point Gauss-Legendre rule)."""
+    x, w = _GL[10]
+    h, k = h[..., None], k[..., None]
+    asr = np.arcsin(np.asarray(r, float))[..., None] / 2
+    hk, hs = h * k, (h * h + k * k) / 2
+    sn = np.sin(asr * (1 - x))
+    bvn = np.sum(w * np.exp((sn * hk - hs) / (1 - sn * sn)), axis=-1)
+    sn = np.sin(asr * (1 + x))
+    bvn = bvn + np.sum(w * np.exp((sn * hk - hs) / (1 - sn * sn)), axis=-1)
+    return bvn * asr[..., 0] / (2 * np.pi) + (ndtr(-h) * ndtr(-k))[..., 0]
+
+
+def _fit_pairs(t1: np.ndarray, t2: np.ndarray, freq: np.ndarray, start: np.ndarray):
+    """Polychoric ML for Q pairs with the same table shape at once (Fisher scoring).
+
+    ``t1`` (Q, A-1), ``t2`` (Q, B-1), ``freq`` (Q, A, B). Returns the estimates and a mask of
+    the pairs that converged with |rho| < 0.925 (the others are refitted one by one)."""
+    Q, A, B = freq.shape
+    r = np.clip(start, -0.9, 0.9)
+    n = freq.sum(axis=(1, 2))
+    done = np.zeros(Q, bool)
+    ok = np.ones(Q, bool)
+    H, K = -t1[:, :, None], -t2[:, None, :]
+    for _ in range(50):
+        F = np.zeros((Q, A + 1, B + 1))
+        F[:, 1:A, 1:B] = _bvnu_moderate(H, K, r[:, None, None])
+        F[:, A, 1:B] = ndtr(t2)
+        F[:, 1:A, B] = ndtr(t1)
+        F[:, A, B] = 1.0
+        f = np.zeros((Q, A + 1, B + 1))
+        s2 = 1 - r * r
+        f[:, 1:A, 1:B] = (np.exp(-0.5 * (H * H - 2 * r[:, None, None] * H * K + K * K) / s2[:, None, None])
+                          / (2 * np.pi * np.sqrt(s2)[:, None, None]))
+        P = np.maximum(F[:, 1:, 1:] - F[:, :-1, 1:] - F[:, 1:, :-1] + F[:, :-1, :-1], 1e-300)
+        dP = f[:, 1:, 1:] - f[:, :-1, 1:] - f[:, 1:, :-1] + f[:, :-1, :-1]
+        info = n * np.sum(np.where(P > 1e-12, dP * dP / P, 0.0), axis=(1, 2))
+        step = np.sum(freq * dP / P, axis=(1, 2)) / info
+        ok &= np.isfinite(step)
+        step = np.where(ok, step, 0.0)
+        r_new = r + step
+        ok &= np.abs(r_new) < 0.925
+        r = np.where(ok, r_new, r)
+        done = ok & (np.abs(step) < 1e-11)
+        if np.all(done | ~ok):
+            break
+    return r, done
+
+
 def bvn_cdf(h, k, r: float) -> np.ndarray:
     """P(X <= h, Y <= k), standard bivariate normal with correlation r; h, k may be +-inf."""
     h = np.asarray(h, float)
@@ -117,11 +167,9 @@ def bvn_cdf(h, k, r: float) -> np.ndarray:
 
 
 def _bvn_pdf(h, k, r):
+    """Standard bivariate normal density (finite h, k)."""
     s = 1 - r * r
-    with np.errstate(invalid="ignore"):
-        q = (h * h - 2 * r * h * k + k * k) / s
-        out = np.exp(-0.5 * q) / (2 * np.pi * np.sqrt(s))
-    return np.where(np.isfinite(h) & np.isfinite(k), out, 0.0)
+    return np.exp(-0.5 * (h * h - 2 * r * h * k + k * k) / s) / (2 * np.pi * math.sqrt(s))
 
 
 class _Pair:
@@ -162,7 +210,10 @@ class _Pair:
         for _ in range(50):
             P, dP = self.cells(r)
             score = float(np.sum(self.freq * dP / P))
-            info = n * float(np.sum(dP * dP / P))
+            # expected information; cells of (numerically) zero probability carry none
+            info = n * float(np.sum(np.where(P > 1e-12, dP * dP / P, 0.0)))
+            if not (np.isfinite(score) and info > 0):
+                break
             step = score / info
             r_new = r + step
             if not -0.999 < r_new < 0.999:
@@ -340,23 +391,32 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
     rows, cols = _lower_pairs(p)
     with np.errstate(invalid="ignore", divide="ignore"):
         start = np.nan_to_num(np.corrcoef(np.where(numeric, Z, codes), rowvar=False))
-    pairs = []
-    for i, j in zip(rows, cols):
+    # ordered pairs: Fisher scoring for all pairs of a table shape at once
+    ncat = {j: len(ths[j]) + 1 for j in range(p) if not numeric[j]}
+    by_shape: dict = {}
+    for q, (i, j) in enumerate(zip(rows, cols)):
+        if not (numeric[i] or numeric[j]):
+            by_shape.setdefault((ncat[i], ncat[j]), []).append(q)
+    pairs: list = [None] * len(rows)
+    fitted = {}
+    for (a, b), qs in by_shape.items():
+        freq = np.zeros((len(qs), a, b))
+        for t, q in enumerate(qs):
+            np.add.at(freq[t], (codes[:, rows[q]], codes[:, cols[q]]), 1.0)
+            pairs[q] = _Pair(ths[rows[q]], ths[cols[q]], freq[t])
+        est, done = _fit_pairs(np.array([ths[rows[q]] for q in qs]), np.array([ths[cols[q]] for q in qs]),
+                               freq, np.array([start[rows[q], cols[q]] for q in qs]))
+        fitted.update({q: float(e) for q, e, d in zip(qs, est, done) if d})
+    for q, (i, j) in enumerate(zip(rows, cols)):
         if numeric[i] and numeric[j]:
-            pair = None
             r = float(np.mean(Z[:, i] * Z[:, j]))  # ML with fixed means and variances: Pearson's r
         elif numeric[i] or numeric[j]:
             c, o = (i, j) if numeric[i] else (j, i)
-            pair = _MixPair(Z[:, c], codes[:, o], ths[o])
-            r = pair.fit(start[i, j])
+            pairs[q] = _MixPair(Z[:, c], codes[:, o], ths[o])
+            r = pairs[q].fit(start[i, j])
         else:
-            ncat_i, ncat_j = len(ths[i]) + 1, len(ths[j]) + 1
-            freq = np.zeros((ncat_i, ncat_j))
-            np.add.at(freq, (codes[:, i], codes[:, j]), 1.0)
-            pair = _Pair(ths[i], ths[j], freq)
-            r = pair.fit(start=start[i, j])
+            r = fitted[q] if q in fitted else pairs[q].fit(start=start[i, j])
         corr[i, j] = corr[j, i] = r
-        pairs.append(pair)
     G = _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) if nacov else None
     return OrdinalStats(list(items), n, ths, corr, G, codes, numeric, var)
 
