@@ -1,4 +1,5 @@
-"""Thresholds, polychoric correlations and their asymptotic covariance, as lavaan 0.6.14.
+"""Thresholds, polychoric (and polyserial) correlations and their asymptotic covariance, as
+lavaan 0.6.14.
 
 Two-step estimation as lavaan's ``muthen1984()`` (``lav_samplestats_step1/2``):
 
@@ -6,7 +7,10 @@ Two-step estimation as lavaan's ``muthen1984()`` (``lav_samplestats_step1/2``):
    the cumulative proportions);
 2. each polychoric correlation by bivariate-normal ML on the pair's contingency table with
    the thresholds held at their step-1 values (lavaan's ``zero.add = c(0.5, 0)`` changes
-   nothing for tables larger than 2 x 2).
+   nothing for tables larger than 2 x 2; the special cases of 2 x 2 tables with empty cells
+   are not reproduced); for a continuous variable, its ML mean and variance (divisor N) in
+   step 1, and polyserial (continuous-ordered) or Pearson (continuous-continuous)
+   correlations in step 2, as lavaan's ``lav_bvmix`` / ``lav_bvreg``.
 
 The asymptotic covariance (lavaan's ``NACOV`` / ``Gamma``, of ``sqrt(N)`` times the sample
 statistics) is the sandwich ``N * A^-1 B A^-T`` built from case-wise scores exactly as in
@@ -15,11 +19,13 @@ with outer-product blocks (thresholds per variable; correlations on the diagonal
 correlation-threshold block from cross-products of the correlation score with the bivariate
 threshold scores).
 
-Statistics are ordered as lavaan's ``wls.obs``: all thresholds (variable by variable), then
-the correlations below the diagonal, column by column.
+Statistics are ordered as lavaan's ``wls.obs``: all thresholds (variable by variable; minus
+the mean for a continuous variable), the continuous variables' variances, then the
+correlations (covariances where a continuous variable is involved) below the diagonal,
+column by column.
 
-Only ordered variables are handled here; rows with a missing value in any of them are
-dropped before estimation (lavaan's default ``missing = "listwise"``).
+The data must be complete on the items (lavaan's default ``missing = "listwise"``: the
+callers drop incomplete rows).
 """
 
 from __future__ import annotations
