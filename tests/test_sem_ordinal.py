@@ -78,6 +78,8 @@ def fits(hs, study):
     study2 = study[study["race"].isin(["Black", "White"])]
     for step, ge in STEPS.items():
         out[f"hs2_{step}"] = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", group_equal=ge)
+        out[f"hsmix2_{step}"] = fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6], group="school",
+                                            group_equal=ge)
         out[f"study2_{step}"] = fit_ordinal(STUDY_MODEL, study2, ordered=STUDY_ITEMS, group="race",
                                             group_equal=ge)
     return out
@@ -95,7 +97,8 @@ def _merged(fit, ref_est, name):
     return m
 
 
-MODELS = ["hs1", "hs_mixed", "study1", "study_sem"] + [f"{d}_{s}" for d in ("hs2", "study2") for s in STEPS]
+MODELS = ["hs1", "hs_mixed", "study1", "study_sem"] + [f"{d}_{s}" for d in ("hs2", "study2", "hsmix2")
+                                                       for s in STEPS]
 
 
 def test_first_stage_matches_lavaan(hs):
@@ -164,7 +167,7 @@ def test_fit_measures_match_lavaan(fits, ref, name):
     assert fi["chisq.shift.parameters"] == pytest.approx(r["chisq.shift.parameters1"], rel=1e-2)
 
 
-@pytest.mark.parametrize("data_name", ["hs2", "study2"])
+@pytest.mark.parametrize("data_name", ["hs2", "study2", "hsmix2"])
 def test_invariance_difference_tests_match_lavaan(fits, ref, data_name):
     lrt = ref[2][ref[2]["sequence"] == data_name].set_index("model")
     steps = ["configural", "thresholds", "loadings"]

@@ -48,6 +48,8 @@ fits$study_sem <- cfa(study_sem, data = study, ordered = study_ov, estimator = "
 for (s in names(steps)) {
   fits[[paste0("hs2_", s)]] <- cfa(hs_cfa, data = hs, ordered = hs_ov, estimator = "WLSMV",
                                    group = "school", group.equal = steps[[s]])
+  fits[[paste0("hsmix2_", s)]] <- cfa(hs_mixed, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV",
+                                      group = "school", group.equal = steps[[s]])
   fits[[paste0("study2_", s)]] <- cfa(study_model, data = study2, ordered = study_ov,
                                       estimator = "WLSMV", group = "race", group.equal = steps[[s]])
 }
@@ -76,9 +78,11 @@ write.csv(do.call(rbind, est), file.path(here, "ref_estimates.csv"), row.names =
 write.csv(do.call(rbind, fitm), file.path(here, "ref_fit.csv"), row.names = FALSE)
 
 lrt <- list()
-for (data_name in c("hs2", "study2")) {
-  m <- fits[paste0(data_name, "_", names(steps)[1:3])]
-  tab <- suppressWarnings(lavTestLRT(m[[1]], m[[2]], m[[3]], model.names = names(steps)[1:3]))
+for (data_name in c("hs2", "study2", "hsmix2")) {
+  # with ordered items only, the "intercepts" step adds no constraint (lavaan then warns of equal df)
+  k <- if (data_name == "hsmix2") 4 else 3
+  m <- fits[paste0(data_name, "_", names(steps)[1:k])]
+  tab <- suppressWarnings(do.call(lavTestLRT, c(unname(m), list(model.names = names(steps)[1:k]))))
   lrt[[data_name]] <- data.frame(sequence = data_name, model = rownames(tab), Df = tab$Df,
                                  Chisq = tab$Chisq, chisq.diff = tab[["Chisq diff"]],
                                  df.diff = tab[["Df diff"]], pvalue = tab[["Pr(>Chisq)"]])

@@ -19,9 +19,9 @@
   correlations ``delta_i delta_j [Lambda Phi Lambda' + Theta]_ij``.
 * Multiple groups follow lavaan's ``group.equal`` for ordered indicators: with
   "thresholds" equal, the scale factors and the latent means are free in every group but
-  the first; "loadings" equalises loadings; "intercepts" equalises the intercepts of
-  continuous indicators only (those of ``y*`` are fixed at 0), so with ordered indicators
-  alone the "intercepts" step equals the "loadings" step, as in lavaan.
+  the first, and the intercepts of continuous indicators are equal too; "loadings"
+  equalises loadings; "intercepts" adds no constraint after "thresholds" (those of ``y*``
+  are fixed at 0), so the "intercepts" step equals the "loadings" step, as in lavaan.
 * Difference tests (:func:`lr_test_ordinal`): lavaan's ``lavTestLRT`` default for WLSMV,
   ``method = "satorra.2000"`` with ``scaled.shifted = TRUE`` and ``A.method = "delta"``.
 
@@ -185,8 +185,10 @@ class _OrdinalModel:
                 if not numeric[v]:
                     rows.append(_Row(v, "~*~", v, g, free_scale, 1.0, start=1.0))
             for v in ov:
+                # lavaan: "thresholds" also equalises continuous items' intercepts (their
+                # "threshold" is minus the mean)
                 rows.append(_Row(v, "~1", "", g, bool(numeric[v]), 0.0,
-                                 eq_key=f"{v}~1" if "intercepts" in ge else ""))
+                                 eq_key=f"{v}~1" if {"intercepts", "thresholds"} & ge else ""))
             free_means = g > 0 and ({"thresholds", "intercepts"} & ge) and "means" not in ge
             for f in lv:
                 rows.append(_Row(f, "~1", "", g, bool(free_means), 0.0))
