@@ -139,6 +139,8 @@ class _OrdinalModel:
                 fixed = s.fixed[g if len(s.fixed) > 1 else 0] if s.fixed else "unset"
                 label = s.label[g if len(s.label) > 1 else 0] if s.label else ""
                 r = _Row(s.lhs, s.op, s.rhs, g, True, 0.0, label or "", user=True)
+                if s.start and s.start[g if len(s.start) > 1 else 0] is not None:
+                    r.start = float(s.start[g if len(s.start) > 1 else 0])
                 if s.op == "=~":
                     first = s.lhs not in seen_first
                     seen_first.add(s.lhs)
@@ -174,7 +176,7 @@ class _OrdinalModel:
             for f in lv:
                 if (f, "~~", f) not in user_keys:
                     rows.append(_Row(f, "~~", f, g, True,
-                                     eq_key=f"{f}~~{f}" if "lv.variances" in ge else "", start=0.05))
+                                     eq_key=f"{f}~~{f}" if "lv.variances" in ge else ""))
             for i, a in enumerate(exo_lv):
                 for b in exo_lv[i + 1:]:
                     if (a, "~~", b) not in user_keys:
@@ -183,7 +185,7 @@ class _OrdinalModel:
             free_scale = g > 0 and "thresholds" in ge
             for v in ov:
                 if not numeric[v]:
-                    rows.append(_Row(v, "~*~", v, g, free_scale, 1.0, start=1.0))
+                    rows.append(_Row(v, "~*~", v, g, free_scale, 1.0))
             for v in ov:
                 # lavaan: "thresholds" also equalises continuous items' intercepts (their
                 # "threshold" is minus the mean)
@@ -342,6 +344,8 @@ class _OrdinalModel:
         return est, std
 
     def start(self, stats_: list[OrdinalStats]) -> np.ndarray:
+        """Starting values: sample thresholds, means and half the variances of continuous
+        items, loadings 1, factor variances 0.05 (lavaan's "simple" start), the rest 0."""
         theta = np.zeros(self.npar)
         count = np.zeros(self.npar)
         for r in self.rows:
@@ -362,7 +366,7 @@ class _OrdinalModel:
                 v = 1.0
             else:
                 v = 0.0
-            if r.start is not None and r.op != "~~":
+            if r.start is not None:  # start() in the spec
                 v = r.start
             theta[r.index] += v
             count[r.index] += 1
