@@ -1,0 +1,284 @@
+"""Ordinal (WLSMV) estimation against lavaan 0.6.14 and against a known population.
+
+Reference values: tests/lavaan/ordinal/reference.R (regenerate with
+``Rscript tests/lavaan/ordinal/reference.R``; the slow test below checks that doing so
+reproduces the committed files).
+"""
+
+import math
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lwo.sem.ordinal import fit_ordinal, lr_test_ordinal
+from lwo.sem.polychoric import bvn_cdf, ordinal_stats
+
+REF = Path(__file__).parent / "lavaan" / "ordinal"
+HS_ITEMS = [f"x{i}" for i in range(1, 10)]
+STUDY_ITEMS = [f"env_{s}{k}" for s in ("ps", "ma", "sc") for k in range(1, 5)]
+HS_MODEL = """
+visual =~ x1 + a*x2 + b*x3
+textual =~ x4 + x5 + x6
+speed =~ x7 + x8 + x9
+dab := a - b
+"""
+HS_CFA = """
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ x7 + x8 + x9
+"""
+HS_MIXED = """
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ c7 + c8 + c9
+"""
+STUDY_MODEL = """
+ps =~ env_ps1 + env_ps2 + env_ps3 + env_ps4
+ma =~ env_ma1 + env_ma2 + env_ma3 + env_ma4
+sc =~ env_sc1 + env_sc2 + env_sc3 + env_sc4
+"""
+STUDY_SEM = STUDY_MODEL + "sc ~ ps + ma\nenv_ps1 ~~ env_ps2\n"
+STEPS = {"configural": (), "thresholds": ("thresholds",), "loadings": ("thresholds", "loadings"),
+         "intercepts": ("thresholds", "loadings", "intercepts")}
+FIT_KEYS = ["chisq", "chisq.scaled", "chisq.scaling.factor", "pvalue.scaled", "baseline.chisq",
+            "baseline.chisq.scaled", "baseline.chisq.scaling.factor", "cfi", "tli", "cfi.scaled",
+            "tli.scaled", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "rmsea.scaled",
+            "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled", "rmsea.pvalue.scaled", "srmr"]
+
+
+@pytest.fixture(scope="module")
+def ref():
+    est = pd.read_csv(REF / "ref_estimates.csv", keep_default_na=False, na_values=["NA"])
+    fit = pd.read_csv(REF / "ref_fit.csv")
+    lrt = pd.read_csv(REF / "ref_lrt.csv")
+    return est, fit, lrt
+
+
+@pytest.fixture(scope="module")
+def hs():
+    return pd.read_csv(REF / "hs_ordinal.csv")
+
+
+@pytest.fixture(scope="module")
+def study():
+    return pd.read_csv(REF / "study_env.csv")
+
+
+@pytest.fixture(scope="module")
+def fits(hs, study):
+    out = {"hs1": fit_ordinal(HS_MODEL, hs, ordered=HS_ITEMS),
+           "hs_mixed": fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6]),
+           "study1": fit_ordinal(STUDY_MODEL, study, ordered=STUDY_ITEMS),
+           "study_sem": fit_ordinal(STUDY_SEM, study, ordered=STUDY_ITEMS)}
+    study2 = study[study["race"].isin(["Black", "White"])]
+    for step, ge in STEPS.items():
+        out[f"hs2_{step}"] = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", group_equal=ge)
+        out[f"hsmix2_{step}"] = fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6], group="school",
+                                            group_equal=ge)
+        out[f"study2_{step}"] = fit_ordinal(STUDY_MODEL, study2, ordered=STUDY_ITEMS, group="race",
+                                            group_equal=ge)
+    return out
+
+
+def _merged(fit, ref_est, name):
+    r = ref_est[ref_est["model"] == name].copy()
+    e = fit.estimates.copy()
+    for t in (r, e):
+        defined = t["op"] == ":="
+        t.loc[defined, "rhs"] = t.loc[defined, "rhs"].str.replace(" ", "")
+        t.loc[defined, "group"] = 0
+    m = r.merge(e, on=["lhs", "op", "rhs", "group"], suffixes=("_ref", ""), how="outer", indicator=True)
+    assert (m["_merge"] == "both").all(), m.loc[m["_merge"] != "both", ["lhs", "op", "rhs", "group", "_merge"]]
+    return m
+
+
+MODELS = ["hs1", "hs_mixed", "study1", "study_sem"] + [f"{d}_{s}" for d in ("hs2", "study2", "hsmix2")
+                                                       for s in STEPS]
+
+
+def test_first_stage_matches_lavaan(hs):
+    """Thresholds, polychoric correlations and their NACOV (lavaan's wls.obs and Gamma)."""
+    st = ordinal_stats(hs, HS_ITEMS)
+    obs = pd.read_csv(REF / "ref_hs1_wls_obs.csv")["value"].to_numpy()
+    gamma = pd.read_csv(REF / "ref_hs1_gamma.csv").to_numpy()
+    np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
+    np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
+
+
+def test_bivariate_normal_cdf_against_scipy():
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(3)
+    for r in (0.05, -0.5, 0.8, -0.95, 0.99):
+        h, k = rng.normal(size=6), rng.normal(size=6)
+        ref = [multivariate_normal(cov=[[1, r], [r, 1]]).cdf([a, b]) for a, b in zip(h, k)]
+        np.testing.assert_allclose(bvn_cdf(h, k, r), ref, atol=1e-7)
+
+
+def test_polychoric_near_one_and_negative():
+    """Pairs beyond |rho| = 0.925 take the one-pair path; both paths recover rho."""
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((20_000, 3))
+    y1 = z[:, 0]
+    y2 = 0.97 * y1 + np.sqrt(1 - 0.97**2) * z[:, 1]
+    y3 = -0.6 * y1 + 0.8 * z[:, 2]
+    cut = np.array([-1.5, -0.5, 0.7])
+    frame = pd.DataFrame({f"v{k}": np.searchsorted(cut, y) for k, y in enumerate((y1, y2, y3))})
+    st = ordinal_stats(frame, list(frame.columns))
+    assert st.corr[1, 0] == pytest.approx(0.97, abs=0.005)
+    assert st.corr[2, 0] == pytest.approx(-0.6, abs=0.02)
+
+
+def test_first_stage_with_continuous_items_matches_lavaan(hs):
+    """x1-x6 ordered, c7-c9 continuous: polyserial and Pearson parts, means and variances."""
+    items = HS_ITEMS[:6] + ["c7", "c8", "c9"]
+    st = ordinal_stats(hs, items, ordered=HS_ITEMS[:6])
+    obs = pd.read_csv(REF / "ref_hs_mixed_wls_obs.csv")["value"].to_numpy()
+    gamma = pd.read_csv(REF / "ref_hs_mixed_gamma.csv").to_numpy()
+    np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
+    np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_estimates_match_lavaan(fits, ref, name):
+    fit = fits[name]
+    assert fit.converged, fit.message
+    m = _merged(fit, ref[0], name)
+    key = m["op"].isin(["=~", "|", "~~", "~", "~*~", "~1", ":="])
+    np.testing.assert_allclose(m.loc[key, "est"], m.loc[key, "est_ref"], atol=1e-3, rtol=0)
+    np.testing.assert_allclose(m["std.all"], m["std.all_ref"], atol=1e-3, rtol=0)
+    free = m["se_ref"] > 0
+    np.testing.assert_allclose(m.loc[free, "se"], m.loc[free, "se_ref"], rtol=1e-2)
+    assert (m.loc[~free, "se"] == 0).all()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fit_measures_match_lavaan(fits, ref, name):
+    fi = fits[name].fit_indices
+    r = ref[1][ref[1]["model"] == name].set_index("measure")["value"]
+    assert fi["df"] == r["df"] and fi["npar"] == r["npar"] and fi["ntotal"] == r["ntotal"]
+    for k in FIT_KEYS:
+        assert fi[k] == pytest.approx(r[k], rel=1e-2, abs=1e-5), k
+    assert fi["chisq.shift.parameters"] == pytest.approx(r["chisq.shift.parameters1"], rel=1e-2)
+
+
+@pytest.mark.parametrize("data_name", ["hs2", "study2", "hsmix2"])
+def test_invariance_difference_tests_match_lavaan(fits, ref, data_name):
+    lrt = ref[2][ref[2]["sequence"] == data_name].set_index("model")
+    steps = ["configural", "thresholds", "loadings"]
+    for free, restricted in zip(steps, steps[1:]):
+        out = lr_test_ordinal(fits[f"{data_name}_{restricted}"], fits[f"{data_name}_{free}"])
+        assert out["df_diff"] == lrt.loc[restricted, "df.diff"]
+        assert out["chisq_diff"] == pytest.approx(lrt.loc[restricted, "chisq.diff"], rel=1e-2)
+        assert out["pvalue"] == pytest.approx(lrt.loc[restricted, "pvalue"], rel=1e-2, abs=1e-4)
+    # lavaan's "intercepts" step adds no constraint for ordered indicators (y* intercepts are 0)
+    same = lr_test_ordinal(fits[f"{data_name}_intercepts"], fits[f"{data_name}_loadings"])
+    assert same["df_diff"] == 0 and math.isnan(same["pvalue"])
+
+
+def test_lavaan_call_and_bad_input(fits, hs):
+    call = fits["hs2_thresholds"].lavaan_call()
+    assert call.startswith("lavaan::cfa(model, data = data, ordered = c(\"x1\"")
+    assert 'estimator = "WLSMV", group = "school", group.equal = c("thresholds")' in call
+    with pytest.raises(ValueError, match="not columns of the data"):
+        fit_ordinal(HS_CFA, hs.drop(columns="x9"), ordered=HS_ITEMS)
+    with pytest.raises(Exception, match="no observed variable of the model is declared ordered"):
+        fit_ordinal(HS_CFA, hs, ordered=[])
+    bad = hs.astype({"c8": object})
+    bad.loc[7, "c8"] = "n/a"
+    with pytest.raises(ValueError, match="column 'c8', row 7: value 'n/a' is not a number"):
+        fit_ordinal(HS_MIXED, bad, ordered=HS_ITEMS[:6])
+    one = hs.copy()
+    one.loc[(one["school"] == "Pasteur") & (one["x1"] == 4), "x1"] = 3  # empty category in one group
+    with pytest.raises(ValueError, match="group school='Pasteur': column 'x1': category 4 is empty"):
+        fit_ordinal(HS_CFA, one, ordered=HS_ITEMS, group="school")
+
+
+# ---------------------------------------------------------------- recovery
+POP_LOADINGS = np.array([0.8, 0.7, 0.6, 0.5, 0.75, 0.65, 0.55, 0.85])
+# ceiling: most answers in the top categories (thresholds on the y* scale)
+POP_THRESHOLDS = np.array([-2.0, -1.2, -0.3])
+POP_FACTOR_COR = 0.4
+
+
+def simulate_latent_response(n: int, seed: int) -> pd.DataFrame:
+    """Two factors (4 items each, correlation 0.4), standardized y* = loading * factor + error,
+    answers 1-4 cut at POP_THRESHOLDS (item k's thresholds shifted by 0.1 * (k % 3))."""
+    rng = np.random.default_rng(seed)
+    phi = np.array([[1.0, POP_FACTOR_COR], [POP_FACTOR_COR, 1.0]])
+    eta = rng.standard_normal((n, 2)) @ np.linalg.cholesky(phi).T
+    cols = {}
+    for k, lam in enumerate(POP_LOADINGS):
+        ystar = lam * eta[:, k // 4] + math.sqrt(1 - lam**2) * rng.standard_normal(n)
+        cols[f"y{k + 1}"] = np.searchsorted(POP_THRESHOLDS + 0.1 * (k % 3), ystar) + 1
+    return pd.DataFrame(cols)
+
+
+RECOVERY_MODEL = "f1 =~ y1 + y2 + y3 + y4\nf2 =~ y5 + y6 + y7 + y8"
+
+
+@pytest.mark.slow
+def test_recovers_population_at_large_n():
+    data = simulate_latent_response(50_000, seed=13)
+    fit = fit_ordinal(RECOVERY_MODEL, data, ordered=list(data.columns))
+    assert fit.converged
+    e = fit.estimates
+    lam = e[e["op"] == "=~"]["std.all"].to_numpy()
+    np.testing.assert_allclose(lam, POP_LOADINGS, atol=0.01)
+    th = e[e["op"] == "|"]
+    expected = np.concatenate([POP_THRESHOLDS + 0.1 * (k % 3) for k in range(len(POP_LOADINGS))])
+    # 0.01, or 2.5 sampling SDs where that is wider: a threshold at -2 has SD ~0.012 at N = 50,000
+    err = np.abs(th["est"].to_numpy() - expected)
+    assert (err <= np.maximum(0.01, 2.5 * th["se"].to_numpy())).all(), err
+    assert np.median(err) < 0.01
+    cov = e[(e["op"] == "~~") & (e["lhs"] == "f1") & (e["rhs"] == "f2")]["std.all"].iloc[0]
+    assert cov == pytest.approx(POP_FACTOR_COR, abs=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+def test_reference_script_reproduces_committed_values(tmp_path):
+    """Rerunning reference.R on a copy gives the committed values (so they came from lavaan)."""
+    ok = subprocess.run(["Rscript", "-e", 'cat(requireNamespace("lavaan", quietly=TRUE) && '
+                         'packageVersion("lavaan") == "0.6.14")'], capture_output=True, text=True)
+    if ok.stdout.strip() != "TRUE":
+        pytest.skip("lavaan 0.6.14 not installed")
+    for f in REF.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    subprocess.run(["Rscript", str(tmp_path / "reference.R")], check=True, capture_output=True)
+    for name in ("ref_fit.csv", "ref_lrt.csv"):
+        new = pd.read_csv(tmp_path / name)
+        old = pd.read_csv(REF / name)
+        pd.testing.assert_frame_equal(new, old, rtol=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+def test_spec_full_refits_in_lavaan(fits, tmp_path):
+    """spec_full, fitted by lavaan with the call in its header, gives the same chi-square."""
+    checks = []
+    for name in ("hs1", "hs_mixed", "study_sem", "hs2_thresholds", "study2_loadings"):
+        fit = fits[name]
+        (tmp_path / f"{name}.lav").write_text(fit.spec_full, encoding="utf-8")
+        data = "hs_ordinal.csv" if name.startswith("hs") else "study_env.csv"
+        subset = 'd <- d[d$race %in% c("Black", "White"), ]' if name.startswith("study2") else ""
+        # equal parameters share labels in spec_full: no group.equal
+        call = re.sub(r", group.equal = c\([^)]*\)", "", fit.lavaan_call(model="m", data="d"))
+        checks.append((name, fit.fit_indices["chisq"], fit.fit_indices["df"],
+                       f'd <- read.csv("{REF / data}"); {subset}\n'
+                       f'm <- paste(readLines("{tmp_path / name}.lav"), collapse = "\\n")\n'
+                       f'f <- {call}\n'
+                       'cat(fitMeasures(f, c("chisq", "df")), "\\n")\n'))
+    for name, chisq, df, script in checks:
+        out = subprocess.run(["Rscript", "-e", "suppressMessages(library(lavaan))\n" + script],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            pytest.fail(f"{name}: {out.stderr}")
+        r_chisq, r_df = map(float, out.stdout.split()[-2:])
+        assert r_df == df, name
+        assert r_chisq == pytest.approx(chisq, rel=1e-5), name

@@ -1,0 +1,95 @@
+"""Reliability and exploratory factor analysis of ordinal (4-point) items on the scale of
+their latent responses, from polychoric correlations.
+
+* Ordinal alpha (Zumbo, Gadermann & Zeisser, 2007): coefficient alpha of the polychoric
+  correlation matrix, ``k/(k-1) * (1 - k / sum(R))``.
+* Ordinal omega: McDonald's omega of the one-factor WLSMV solution (lwo.sem.ordinal, lavaan's
+  ``cfa(..., ordered = TRUE, estimator = "WLSMV")``) with standardized loadings ``l``:
+  ``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))``, the reliability of the sum of the latent
+  responses (semTools ``compRelSEM(..., obs.var = FALSE)`` on the latent-response scale; not
+  Green & Yang's 2009 observed-score coefficient).
+* Polychoric EFA: statsmodels' factor analysis (ML or iterated principal axis) of the
+  polychoric correlation matrix, with the rotation, sign and order conventions of
+  :func:`lwo.measurement.exploratory_factor_analysis`; eigenvalues are those of the
+  polychoric matrix.
+
+Reverse-worded items are to be flipped by the caller before, as for the raw coefficients;
+rows with a missing item are dropped (listwise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lwo.measurement import EFAResult
+from lwo.sem.ordinal import fit_ordinal
+from lwo.sem.polychoric import polychoric_matrix
+
+__all__ = ["ordinal_alpha", "ordinal_omega", "polychoric_efa"]
+
+
+def _check(data: pd.DataFrame, items: list[str]) -> pd.DataFrame:
+    absent = [c for c in items if c not in data.columns]
+    if absent:
+        raise ValueError(f"items not in the data: {absent}")
+    if len(items) < 2:
+        raise ValueError(f"ordinal reliability needs at least two items; got {items}")
+    complete = data[items].dropna()
+    if len(complete) < 3:
+        raise ValueError(f"{len(complete)} of {len(data)} rows have every item of {items}")
+    return complete
+
+
+def ordinal_alpha(data: pd.DataFrame, items: list[str]) -> float:
+    """Alpha of the polychoric correlation matrix of ``items`` (complete rows)."""
+    corr, _ = polychoric_matrix(_check(data, items), items)
+    k = len(items)
+    return float(k / (k - 1) * (1 - k / corr.to_numpy().sum()))
+
+
+def ordinal_omega(data: pd.DataFrame, items: list[str]) -> float:
+    """Omega of the one-factor WLSMV solution of ``items`` (latent-response scale)."""
+    complete = _check(data, items)
+    if len(items) < 3:
+        raise ValueError(f"a one-factor model needs at least three items; got {items}")
+    fit = fit_ordinal("f =~ " + " + ".join(items), complete, ordered=items)
+    if not fit.converged:
+        raise ValueError(f"the one-factor WLSMV model of {items} did not converge: {fit.message}")
+    e = fit.estimates
+    lam = e[e["op"] == "=~"].set_index("rhs").loc[items, "std.all"].to_numpy()
+    common = lam.sum() ** 2
+    return float(common / (common + np.sum(1 - lam**2)))
+
+
+def polychoric_efa(data: pd.DataFrame, items: list[str], n_factors: int, method: str = "ml",
+                   rotation: str | None = "oblimin", seed: int = 0) -> EFAResult:
+    """EFA of the polychoric correlations of ``items`` (complete rows); see the module notes."""
+    from statsmodels.multivariate.factor import Factor
+
+    if rotation not in ("oblimin", "varimax", None):
+        raise ValueError(f"rotation must be 'oblimin', 'varimax' or None, not {rotation!r}")
+    complete = _check(data, items)
+    if n_factors < 1 or n_factors >= len(items):
+        raise ValueError(f"n_factors must be between 1 and {len(items) - 1}")
+    corr, _ = polychoric_matrix(complete, items)
+    R = corr.to_numpy()
+    model = Factor(corr=R, n_factor=n_factors, method=method, nobs=len(complete), endog_names=items)
+    res = model.fit(rng=seed) if method == "ml" else model.fit()
+    if rotation and n_factors > 1:
+        res.rotate(rotation)
+    load = np.asarray(res.loadings, float)
+    phi = np.asarray(res.rotation_matrix.T @ res.rotation_matrix if rotation == "oblimin" and n_factors > 1
+                     else np.eye(n_factors), float)
+    signs = np.sign(load.sum(axis=0))
+    signs[signs == 0] = 1
+    load = load * signs
+    phi = phi * np.outer(signs, signs)
+    order = np.argsort(-(load**2).sum(axis=0), kind="stable")
+    load, phi = load[:, order], phi[np.ix_(order, order)]
+    names = [f"F{i + 1}" for i in range(n_factors)]
+    eig = np.sort(np.linalg.eigvalsh(R))[::-1]
+    return EFAResult(pd.DataFrame(load, index=items, columns=names),
+                     pd.DataFrame(phi, index=names, columns=names),
+                     pd.Series(np.asarray(res.communality, float), index=items, name="communality"),
+                     eig, f"{method} (polychoric)", rotation or "none", len(complete))
