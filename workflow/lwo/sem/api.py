@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
+from .fiml import FIMLModel, missing_patterns, pattern_terms
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable
 from .syntax import parse_spec
@@ -75,8 +77,20 @@ class SEMFit:
     cluster: str | None = None
     vcov_cluster: pd.DataFrame | None = None
     warnings: list = field(default_factory=list)
+    estimator: str = "ML"
+    missing: str | None = None
+    options: dict = field(default_factory=dict)
     _model: RAMModel | None = field(default=None, repr=False)
     _theta: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_used(self) -> dict:
+        """Rows used by the fit: per group (as ``nobs``) and ``total``."""
+        return {**self.nobs, "total": int(sum(self.nobs.values()))}
+
+    def lavaan_call(self, model: str = "model", data: str = "data") -> str:
+        """The lavaan call that reproduces this fit."""
+        return lavaan_call(self, model=model, data=data)
 
     @property
     def partable(self) -> ParTable | None:
@@ -271,6 +285,7 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
     logl = 0.0
     logl_h1 = 0.0
     srmr_total = 0.0
+    llx_total = 0.0
     log2pi = math.log(2 * math.pi)
     for g in range(G):
         mom = model.moments[g]
@@ -295,6 +310,7 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
             llx = -mom.nobs / 2 * (px * log2pi + np.linalg.slogdet(sxx)[1] + px)
             ll -= llx
             ll1 -= llx
+            llx_total += llx
         logl += ll
         logl_h1 += ll1
         # SRMR (Bentler): residuals scaled by the sample standard deviations
@@ -308,6 +324,13 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
         else:
             srmr_g = math.sqrt(np.sum(lower**2) / (p * (p + 1) / 2))
         srmr_total += mom.nobs / N * srmr_g
+    if isinstance(model, FIMLModel):  # casewise likelihood; the moments above are the EM estimates
+        chisq = sum(pattern_terms(md, model._mu(model.implied(theta, g), g), model.implied(theta, g).sigma)["m2ll"]
+                    - h1 for g, (md, h1) in enumerate(zip(model.data, model.h1_m2ll)))
+        base, btheta = robust_mod.baseline_model(model)
+        base_chisq = model.ntotal * base.objective(btheta)
+        logl_h1 = -sum(model.h1_m2ll) / 2 - llx_total  # conditional on fixed covariates, as lavaan
+        logl = logl_h1 - chisq / 2
     npar = pt.npar
     df = _ndat(model) - npar
     if abs(chisq) < 1e-9:  # saturated model: rounding noise around 0
@@ -526,6 +549,24 @@ def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool
 
 
 # --------------------------------------------------------------------- fit
+MISSING_CHOICES = (None, "listwise", "ml", "ml.x")
+
+
+def _usable_rows(data: pd.DataFrame, pt: ParTable, missing: str | None, fixed_x: bool) -> np.ndarray:
+    """Rows the fit uses (lavaan's rules): listwise = complete rows; "ml" = rows with at
+    least one model variable observed and (with fixed.x) every exogenous covariate
+    observed; "ml.x" = rows with at least one model variable observed."""
+    na = data[list(pt.ov_names)].isna().to_numpy()
+    if missing is None:
+        return np.ones(len(data), dtype=bool)
+    if missing == "listwise":
+        return ~na.any(axis=1)
+    keep = ~na.all(axis=1)
+    if missing == "ml" and fixed_x and pt.ov_x:
+        keep &= ~data[list(pt.ov_x)].isna().to_numpy().any(axis=1)
+    return keep
+
+
 @_with_single_thread_blas
 def fit(
     spec: str,
@@ -538,6 +579,9 @@ def fit(
     group_equal: tuple[str, ...] | list[str] = (),
     group_partial: tuple[str, ...] | list[str] = (),
     fixed_x: bool = True,
+    missing: str | None = None,
+    estimator: str = "ML",
+    crossed_clusters: bool = True,
     max_iter: int = 1000,
     tol: float = 1e-10,
     cluster_information: str = "observed",
@@ -547,16 +591,41 @@ def fit(
     Parameters
     ----------
     spec : lavaan model syntax.
-    data : complete data (a ValueError names the columns with missing values).
+    data : the data; by default every model variable must be observed (a ValueError
+        names the columns with missing values), see ``missing``.
     group : column defining groups: one joint likelihood over the groups; parameters
         are free per group unless they share a label or ``group_equal`` says otherwise.
     group_order : groups to use, in this order (lavaan ``group.label``); default: all
         groups in order of first appearance, as lavaan.
-    cluster : column of cluster ids; adds cluster-robust sandwich SEs
-        (``se.cluster`` etc.): ML estimates, bread = observed information (or expected,
-        ``cluster_information="expected"``), meat = outer product of the cluster sums of
-        the casewise scores with lavaan's small-sample factor G/(G-1) per group.
-    meanstructure : default as lavaan: True with groups or with ``~ 1`` in the spec.
+    missing : None (complete data required), "listwise" (incomplete rows dropped),
+        "ml" (full-information ML, lavaan ``missing = "ml"``: every row with at least one
+        observed model variable; with ``fixed_x`` rows missing an exogenous covariate are
+        dropped, as lavaan does, because the covariate moments are fixed at their sample
+        values), or "ml.x" (lavaan ``missing = "ml.x"``: covariates with holes stay in the
+        joint likelihood; their moments are fixed at the EM estimates of the unrestricted
+        model). FIML has a mean structure; its standard errors use the observed
+        information (lavaan's default for ``missing = "ml"``: ``information = "observed"``,
+        ``observed.information = "hessian"``, ``h1.information = "structured"``); the
+        chi-square compares with the unrestricted model fitted by EM.
+    estimator : "ML", or "MLR" (lavaan ``estimator = "MLR"``): ML estimates, Huber-White
+        sandwich SEs in ``se`` (observed-information bread, first-order meat; clustered
+        when ``cluster`` is given: Mplus ``TYPE = COMPLEX``), and the Yuan-Bentler scaled
+        chi-square (``yuan.bentler.mplus``) with lavaan's scaled and robust CFI, TLI, RMSEA.
+    cluster : column of cluster ids. With "ML": adds cluster-robust sandwich SEs
+        (``se.cluster`` etc.: bread = observed information, or expected with
+        ``cluster_information="expected"``). With "MLR": ``se`` is the cluster-robust SE
+        (also in ``se.cluster``) and the chi-square scaling uses the cluster sums.
+    crossed_clusters : how clusters meet groups in a multi-group fit (default True).
+        A cluster id is one cluster whatever the groups of its members: each cluster's
+        casewise scores are summed over all groups before the outer product, and the
+        small-sample factor is G/(G-1) over all G clusters. lavaan instead numbers
+        clusters within each group and adds one meat matrix per group, which treats
+        the Black and White students of one classroom as two independent clusters:
+        the covariance between the groups' estimates is then exactly zero and the SE of
+        a between-group contrast ignores the classroom effect both groups share (too
+        large when classroom effects are positively correlated across groups). False
+        reproduces lavaan.
+    meanstructure : default as lavaan: True with groups, ``~ 1`` in the spec or FIML.
     group_equal, group_partial : lavaan's ``group.equal`` / ``group.partial``.
     fixed_x : lavaan's ``fixed.x`` (True = covariate moments fixed at sample values).
     max_iter, tol : iteration cap and convergence tolerance (Newton decrement).
@@ -565,6 +634,11 @@ def fit(
         raise TypeError("data must be a pandas DataFrame")
     if cluster_information not in ("observed", "expected"):
         raise ValueError("cluster_information must be 'observed' or 'expected'")
+    if missing not in MISSING_CHOICES:
+        raise ValueError(f"missing must be one of {MISSING_CHOICES}, not {missing!r}")
+    if estimator not in ("ML", "MLR"):
+        raise ValueError(f"estimator must be 'ML' or 'MLR', not {estimator!r}")
+    fiml = missing in ("ml", "ml.x")
     parsed = parse_spec(spec)
     group_labels: list = [None]
     if group is not None:
@@ -584,66 +658,97 @@ def fit(
     pt = build_partable(
         parsed,
         ngroups=ngroups,
-        meanstructure=bool(meanstructure) if meanstructure is not None else False,
+        meanstructure=True if fiml else (bool(meanstructure) if meanstructure is not None else False),
         group_equal=tuple(group_equal),
         group_partial=tuple(group_partial),
         fixed_x=fixed_x,
     )
-    if meanstructure is False and pt.meanstructure and (ngroups > 1 or any(r.op == "~1" for r in pt.rows)):
-        warnings.warn("meanstructure=False ignored: groups or '~ 1' terms need a mean structure", stacklevel=2)
+    if meanstructure is False and pt.meanstructure and (ngroups > 1 or fiml or any(r.op == "~1" for r in pt.rows)):
+        warnings.warn("meanstructure=False ignored: groups, FIML or '~ 1' terms need a mean structure", stacklevel=2)
     columns = list(pt.ov_names)
-    _check_data(data, columns + ([cluster] if cluster else []))
+    absent = [c for c in columns + ([cluster] if cluster else []) if c not in data.columns]
+    if absent:
+        raise ValueError(f"variables in the model are not columns of the data: {absent}")
+    if cluster:
+        _check_data(data, [cluster])
+    if missing is None:
+        _check_data(data, columns)
+    data = data[_usable_rows(data, pt, missing, fixed_x)]
     values = _numeric_matrix(data, columns)
-    if not np.all(np.isfinite(values)):
-        bad = [c for k, c in enumerate(columns) if not np.all(np.isfinite(values[:, k]))]
+    if np.any(np.isinf(values)):
+        bad = [c for k, c in enumerate(columns) if np.any(np.isinf(values[:, k]))]
         raise ValueError(f"non-finite values (inf) in {bad}")
     for d in pt.definitions:
         for name in expression_names(d.expr):
             known = set(pt.label_index) | set(pt.label_fixed) | {x.name for x in pt.definitions}
             if name not in known:
                 raise ValueError(f"defined parameter {d.name!r} uses unknown label {name!r}")
+    codes_all = pd.factorize(data[cluster])[0] if cluster else None
     moments: list[GroupMoments] = []
+    missing_data = []
     nobs: dict = {}
     for label in group_labels:
         mask = np.ones(len(data), dtype=bool) if group is None else (data[group] == label).to_numpy()
         codes = None
         if cluster:
-            codes = pd.factorize(data.loc[mask, cluster])[0]
+            codes = codes_all[mask] if crossed_clusters else pd.factorize(data.loc[mask, cluster])[0]
         if mask.sum() <= len(columns):
             where = "the data have" if group is None else f"group {label!r} has"
             raise ValueError(f"{where} {mask.sum()} rows for {len(columns)} variables: too few to fit")
-        moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
+        if fiml or estimator == "MLR":
+            md = missing_patterns(values[mask])
+            md.cluster = codes
+            missing_data.append(md)
+        else:
+            moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
         nobs[str(label) if label is not None else "all"] = int(mask.sum())
-    model = RAMModel(pt, moments)
+    model = FIMLModel(pt, missing_data) if missing_data else RAMModel(pt, moments)
+    options = {"missing": missing, "estimator": estimator, "fixed_x": fixed_x, "group_equal": tuple(group_equal),
+               "group_partial": tuple(group_partial), "crossed_clusters": crossed_clusters,
+               "meanstructure": pt.meanstructure, "group_order": [str(x) for x in group_labels] if group else []}
     spec_full = _spec_full(pt, group, [str(x) for x in group_labels])
     names = _parameter_names(pt)
 
+    def failed(message, iterations):
+        out = _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster, message, iterations)
+        out.estimator, out.missing, out.options = estimator, missing, options
+        return out
+
     df = _ndat(model) - pt.npar
     if df < 0:
-        message = f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments (df = {df})"
-        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster, message, 0)
+        return failed(f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments (df = {df})", 0)
     theta, converged, iterations, message = _optimise(model, max_iter, tol)
     if not converged:
-        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster,
-                       f"not converged: {message}", iterations)
-    info = model.fisher_information(theta)
+        return failed(f"not converged: {message}", iterations)
+    observed = fiml or estimator == "MLR"
+    info = model.observed_information(theta) if observed else model.fisher_information(theta)
     # scale-free identification check: eigenvalues of the information in correlation form
-    diag = np.sqrt(np.clip(np.diag(info), 1e-300, None))
+    diag = np.sqrt(np.clip(np.abs(np.diag(info)), 1e-300, None))
     eig = np.linalg.eigvalsh(info / np.outer(diag, diag))
     if eig.min() <= 1e-10:
-        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster,
-                       "the information matrix is singular: the model is not identified "
-                       f"(smallest scaled eigenvalue {eig.min():.3g})", iterations)
+        return failed("the information matrix is singular: the model is not identified "
+                      f"(smallest scaled eigenvalue {eig.min():.3g})", iterations)
     vcov = np.linalg.inv(info)
     vcov = 0.5 * (vcov + vcov.T)
     notes = _admissibility(model, theta)
 
     vcov_cluster = None
-    if cluster:
-        vcov_cluster = _cluster_vcov(model, theta, cluster_information, info)
+    robust = None
+    if estimator == "MLR":
+        robust = robust_mod.mlr(model, theta, info, crossed=crossed_clusters)
+        vcov = robust["vcov"]
+        if cluster:
+            vcov_cluster = vcov
+    elif cluster:
+        if fiml:
+            vcov_cluster = robust_mod.sandwich(model, theta, info, crossed=crossed_clusters)
+        else:
+            vcov_cluster = _cluster_vcov(model, theta, cluster_information, info, crossed_clusters)
 
     estimates = _estimates_table(model, theta, vcov, vcov_cluster)
     fit_indices = _fit_indices(model, theta)
+    if robust is not None:
+        fit_indices.update(robust_mod.robust_indices(model, theta, fit_indices, robust))
     text = f"converged after {iterations} iterations"
     if notes:
         text += "; " + "; ".join(notes)
@@ -662,6 +767,9 @@ def fit(
         cluster=cluster,
         vcov_cluster=None if vcov_cluster is None else pd.DataFrame(vcov_cluster, index=names, columns=names),
         warnings=notes,
+        estimator=estimator,
+        missing=missing,
+        options=options,
         _model=model,
         _theta=theta,
     )
@@ -683,13 +791,20 @@ def _admissibility(model: RAMModel, theta: np.ndarray) -> list[str]:
     return notes
 
 
-def _cluster_vcov(model: RAMModel, theta: np.ndarray, information: str, expected_info: np.ndarray) -> np.ndarray:
+def _cluster_vcov(model: RAMModel, theta: np.ndarray, information: str, expected_info: np.ndarray,
+                  crossed: bool = True) -> np.ndarray:
     scores = model.cluster_scores(theta)
+    if crossed:  # one cluster id = one cluster across groups (see fit)
+        ncl = max(s.shape[0] for s in scores)
+        total = np.zeros((ncl, model.npar))
+        for s in scores:
+            total[:s.shape[0]] += s
+        scores = [total]
     meat = np.zeros((model.npar, model.npar))
     for s in scores:
         ncl = s.shape[0]
         if ncl < 2:
-            raise ValueError("cluster-robust SEs need at least two clusters per group")
+            raise ValueError("cluster-robust SEs need at least two clusters" + ("" if crossed else " per group"))
         centred = s - s.mean(axis=0)
         meat += ncl / (ncl - 1) * centred.T @ centred
     bread = model.observed_information(theta) if information == "observed" else expected_info

@@ -1,0 +1,315 @@
+"""Full-information ML with missing data (lavaan ``missing = "ml"``): the building blocks.
+
+Rows are grouped by missing-data pattern; each pattern contributes through its count,
+mean and covariance (divisor n) of the observed variables, so the likelihood, gradient
+and Hessian cost grows with the number of patterns, not with N.
+
+Moment coordinates of one group are ``(mu, vech(Sigma))`` (``vech``: lower triangle,
+row-major ``np.tril_indices`` order). In these coordinates the module gives, for any
+``(mu, Sigma)``:
+
+* ``-2 loglik`` and its gradient as matrices (``M`` with ``d(-2ll) = tr(M dSigma)`` and
+  ``w`` with ``d(-2ll) = -2 w' dmu``), which the RAM engine maps to parameters;
+* the exact Hessian of ``-2 loglik`` (observed information, ``H / 2``);
+* casewise scores;
+* the unrestricted (h1) model by EM.
+
+Every sum over patterns that is quadratic in the pattern inverses is formed as one
+matrix product over the stacked, zero-padded pattern matrices.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+
+LOG2PI = math.log(2 * math.pi)
+
+
+@dataclass
+class Pattern:
+    obs: np.ndarray  # indices of the observed variables
+    rows: np.ndarray  # row indices (into the group's data) with this pattern
+    n: int
+    mean: np.ndarray  # of the observed variables
+    cov: np.ndarray  # divisor n
+
+
+@dataclass
+class MissingData:
+    """One group's data (NaN = missing) grouped by missing-data pattern."""
+
+    values: np.ndarray
+    patterns: list[Pattern]
+    nobs: int
+
+    @property
+    def p(self) -> int:
+        return self.values.shape[1]
+
+
+def missing_patterns(values: np.ndarray) -> MissingData:
+    """Group rows by pattern (rows with every variable missing must be removed first)."""
+    observed = ~np.isnan(values)
+    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    patterns = []
+    for k, key in enumerate(keys):
+        rows = order[bounds[k]:bounds[k + 1]]
+        obs = np.flatnonzero(key)
+        y = values[np.ix_(rows, obs)]
+        mean = y.mean(axis=0)
+        c = y - mean
+        patterns.append(Pattern(obs, rows, len(rows), mean, c.T @ c / len(rows)))
+    return MissingData(values, patterns, values.shape[0])
+
+
+def vech_indices(p: int):
+    a, b = np.tril_indices(p)
+    f = np.where(a == b, 0.5, 1.0)
+    return a, b, f
+
+
+# --------------------------------------------------------------------- likelihood
+def _pattern_inverse(sigma: np.ndarray, obs: np.ndarray):
+    so = sigma[np.ix_(obs, obs)]
+    chol = sla.cho_factor(so, lower=True, check_finite=False)
+    logdet = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
+    W = sla.cho_solve(chol, np.eye(obs.size), check_finite=False)
+    return 0.5 * (W + W.T), logdet
+
+
+def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool = False):
+    """-2 loglik (with constants), M = sum n_p (W_p - W_p T_p W_p), w = sum n_p W_p d_p
+    (all zero-padded to p x p / p). ``keep``: also the padded per-pattern W, P and w
+    (stacked) for Hessians and scores. Returns None when some Sigma_oo is not positive definite."""
+    p = md.p
+    m2ll = 0.0
+    M = np.zeros((p, p))
+    wv = np.zeros(p)
+    stackW = np.zeros((len(md.patterns), p, p)) if keep else None
+    stackP = np.zeros((len(md.patterns), p, p)) if keep else None
+    stackw = np.zeros((len(md.patterns), p)) if keep else None
+    for k, pat in enumerate(md.patterns):
+        o = pat.obs
+        try:
+            W, logdet = _pattern_inverse(sigma, o)
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+        d = pat.mean - mu[o]
+        T = pat.cov + np.outer(d, d)
+        WT = W @ T
+        m2ll += pat.n * (o.size * LOG2PI + logdet + np.trace(WT))
+        P = WT @ W
+        ix = np.ix_(o, o)
+        M[ix] += pat.n * (W - P)
+        wd = W @ d
+        wv[o] += pat.n * wd
+        if keep:
+            stackW[k][ix] = W
+            stackP[k][ix] = 0.5 * (P + P.T)
+            stackw[k, o] = wd
+    if not np.isfinite(m2ll):
+        return None
+    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": wv}
+    if keep:
+        out.update({"W": stackW, "P": stackP, "wp": stackw})
+    return out
+
+
+def moment_hessian(md: MissingData, terms: dict) -> np.ndarray:
+    """Exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms`` from
+    :func:`pattern_terms` with ``keep=True``). Observed information = H / 2."""
+    p = md.p
+    n = np.array([pat.n for pat in md.patterns], dtype=float)
+    OW = terms["W"].reshape(len(n), p * p)
+    OP = terms["P"].reshape(len(n), p * p)
+    nOW = OW * n[:, None]
+    TWW = (nOW.T @ OW).reshape(p, p, p, p)  # [a, c, b, d] = sum n W_ac W_bd
+    TWP = (nOW.T @ OP).reshape(p, p, p, p)  # [a, c, b, d] = sum n W_ac P_bd
+    TWw = (nOW.T @ terms["wp"]).reshape(p, p, p)  # [a, c, d] = sum n W_ac w_d
+    A, B, f = vech_indices(p)
+    a, b = A[:, None], B[:, None]
+    c, d = A[None, :], B[None, :]
+    first = -(TWW[a, c, b, d] + TWW[a, d, b, c])
+    second = TWP[a, d, b, c] + TWP[a, c, b, d] + TWP[b, d, a, c] + TWP[b, c, a, d]
+    Hss = 2.0 * np.outer(f, f) * (first + second)
+    Hmm = 2.0 * (n[:, None] * OW).sum(axis=0).reshape(p, p)
+    Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
+    H = np.block([[Hmm, Hms], [Hms.T, Hss]])
+    return 0.5 * (H + H.T)
+
+
+def moment_scores(md: MissingData, mu: np.ndarray, terms: dict) -> np.ndarray:
+    """Casewise scores of loglik in (mu, vech Sigma) coordinates (N x (p + p(p+1)/2))."""
+    p = md.p
+    A, B, f = vech_indices(p)
+    Z = np.zeros((md.nobs, p))
+    Wrow = np.zeros((md.nobs, A.size))
+    for k, pat in enumerate(md.patterns):
+        o = pat.obs
+        W = terms["W"][k]
+        y = md.values[np.ix_(pat.rows, o)] - mu[o]
+        Z[np.ix_(pat.rows, o)] = y @ W[np.ix_(o, o)]
+        Wrow[pat.rows] = W[A, B]
+    S = f * (Z[:, A] * Z[:, B] - Wrow)
+    return np.hstack([Z, S])
+
+
+# ----------------------------------------------------------------------- EM for h1
+def em_h1(md: MissingData, *, max_iter: int = 5000, tol: float = 1e-11):
+    """Unrestricted ML estimates of (mu, Sigma) by EM. Returns (mu, sigma, m2ll, iterations)."""
+    p = md.p
+    N = md.nobs
+    vals = md.values
+    mu = np.nanmean(vals, axis=0)
+    var = np.nanvar(vals, axis=0)
+    sigma = np.diag(np.where(var > 0, var, 1.0))
+    complete = [pat for pat in md.patterns if pat.obs.size == p]
+    T1c = sum((pat.n * pat.mean for pat in complete), np.zeros(p))
+    T2c = sum((pat.n * (pat.cov + np.outer(pat.mean, pat.mean)) for pat in complete), np.zeros((p, p)))
+    incomplete = [pat for pat in md.patterns if pat.obs.size < p]
+    it = 0
+    for it in range(1, max_iter + 1):
+        T1 = T1c.copy()
+        T2 = T2c.copy()
+        for pat in incomplete:
+            o = pat.obs
+            m = np.setdiff1d(np.arange(p), o)
+            n = pat.n
+            Soo = sigma[np.ix_(o, o)]
+            Smo = sigma[np.ix_(m, o)]
+            Bm = sla.solve(Soo, Smo.T, assume_a="pos", check_finite=False).T  # |m| x |o|
+            C = sigma[np.ix_(m, m)] - Bm @ Smo.T
+            a = mu[m] - Bm @ mu[o]
+            ybar = pat.mean
+            Q = n * (pat.cov + np.outer(ybar, ybar))
+            sm = n * (a + Bm @ ybar)
+            T1[o] += n * ybar
+            T1[m] += sm
+            T2[np.ix_(o, o)] += Q
+            om = n * np.outer(ybar, a) + Q @ Bm.T
+            T2[np.ix_(o, m)] += om
+            T2[np.ix_(m, o)] += om.T
+            mm = n * np.outer(a, a) + np.outer(a, n * ybar) @ Bm.T + Bm @ np.outer(n * ybar, a) + Bm @ Q @ Bm.T + n * C
+            T2[np.ix_(m, m)] += mm
+        new_mu = T1 / N
+        new_sigma = T2 / N - np.outer(new_mu, new_mu)
+        new_sigma = 0.5 * (new_sigma + new_sigma.T)
+        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
+        mu, sigma = new_mu, new_sigma
+        if change < tol * max(1.0, np.max(np.abs(sigma))) or not incomplete:
+            break
+    terms = pattern_terms(md, mu, sigma)
+    if terms is None:
+        raise ValueError("the unrestricted (h1) covariance matrix is not positive definite")
+    return mu, sigma, terms["m2ll"], it
+
+
+# ------------------------------------------------------------------ the model
+from .engine import GroupMoments, RAMModel  # noqa: E402  (engine has no dependency on this module)
+
+
+def h1_moments(md: MissingData) -> tuple[GroupMoments, float]:
+    """EM estimates as the group's 'sample' moments (start values, fixed.x values, SRMR)
+    and -2 loglik of the unrestricted model."""
+    mu, sigma, m2ll, _ = em_h1(md)
+    sign, logdet = np.linalg.slogdet(sigma)
+    if sign <= 0:
+        raise ValueError("the unrestricted (h1) covariance matrix is singular")
+    return GroupMoments(md.nobs, sigma, mu, logdet), m2ll
+
+
+class FIMLModel(RAMModel):
+    """RAM model whose discrepancy is the casewise (FIML) likelihood:
+    ``F_g = (-2 loglik_g - (-2 loglik_h1,g)) / N_g``, so ``chisq = sum_g N_g F_g`` as for
+    complete data. Without a mean structure (complete data only) the means are the
+    sample means."""
+
+    def __init__(self, partable, data: list[MissingData]):
+        moments, h1 = [], []
+        for md in data:
+            mom, m2ll = h1_moments(md)
+            moments.append(mom)
+            h1.append(m2ll)
+        self.data = data
+        self.h1_m2ll = h1
+        super().__init__(partable, moments)
+        if not self.meanstructure and any(len(md.patterns) > 1 for md in data):
+            raise ValueError("full-information ML with missing values needs a mean structure")
+
+    def _mu(self, imp, g):
+        return imp.mu if self.meanstructure else self.moments[g].mean
+
+    def _group_terms(self, theta, g, want_grad, want_info, want_hess=False):
+        gs = self.groups[g]
+        md = self.data[g]
+        try:
+            imp = self.implied(theta, g)
+        except np.linalg.LinAlgError:
+            return None
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=want_hess)
+        if t is None:
+            return None
+        N = md.nobs
+        out = {"F": (t["m2ll"] - self.h1_m2ll[g]) / N, "implied": imp, "terms": t}
+        if not (want_grad or want_info or want_hess):
+            return out
+        U, V, Dmu = self._derivative_columns(imp, gs)
+        M, w = t["M"] / N, t["w"] / N
+        if want_grad or want_hess:
+            g_rows = 2.0 * np.einsum("ar,ar->r", U, M @ V)
+            if self.meanstructure:
+                g_rows -= 2.0 * (w @ Dmu)
+            out["g_rows"] = g_rows
+        if want_info:  # complete-data expected information: a cheap scoring matrix
+            W = np.linalg.inv(imp.sigma)
+            WU, WV = W @ U, W @ V
+            Guu, Gvv, Guv = U.T @ WU, V.T @ WV, U.T @ WV
+            info_rows = Guu * Gvv + Guv * Guv.T
+            if self.meanstructure:
+                info_rows = info_rows + Dmu.T @ W @ Dmu
+            out["info_rows"] = info_rows
+        if want_hess:
+            D = self.moment_jacobian(imp, gs)
+            H = moment_hessian(md, t) / N
+            if not self.meanstructure:
+                D, H = D[self.n_obs:], H[self.n_obs:, self.n_obs:]
+            hess = D.T @ H @ D + self._second_order_rows(imp, gs, M, w if self.meanstructure else None)
+            out["hess_rows"] = 0.5 * (hess + hess.T)
+        return out
+
+    def casewise_scores(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Per group: N_g x npar scores of the casewise loglik."""
+        out = []
+        for g in range(self.ngroups):
+            gs, md = self.groups[g], self.data[g]
+            imp = self.implied(theta, g)
+            mu = self._mu(imp, g)
+            t = pattern_terms(md, mu, imp.sigma, keep=True)
+            U, V, Dmu = self._derivative_columns(imp, gs)
+            s = np.zeros((md.nobs, U.shape[1]))
+            for k, pat in enumerate(md.patterns):
+                o = pat.obs
+                W = t["W"][k]
+                Z = np.zeros((pat.n, self.n_obs))
+                Z[:, o] = (md.values[np.ix_(pat.rows, o)] - mu[o]) @ W[np.ix_(o, o)]
+                const = np.einsum("ar,ar->r", U, W @ V)
+                sc = (Z @ U) * (Z @ V) - const
+                if self.meanstructure:
+                    sc += Z @ Dmu
+                s[pat.rows] = sc
+            out.append(s @ self._map_matrix(gs))
+        return out
+
+    def h1_information(self, g: int):
+        """Observed information (total) and casewise scores of the unrestricted model of
+        group g at its EM estimates, in (mu, vech Sigma) coordinates."""
+        md, mom = self.data[g], self.moments[g]
+        t = pattern_terms(md, mom.mean, mom.cov, keep=True)
+        return 0.5 * moment_hessian(md, t), moment_scores(md, mom.mean, t)

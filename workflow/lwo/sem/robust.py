@@ -1,0 +1,282 @@
+"""Robust ML (lavaan ``estimator = "MLR"``): sandwich covariance, Yuan-Bentler scaled
+chi-square (``test = "yuan.bentler.mplus"``) and lavaan's scaled / robust fit indices,
+for complete data and FIML, with or without clusters (Mplus ``TYPE = COMPLEX``).
+
+As lavaan 0.6 (``lav_test_yuan_bentler``, ``lav_model_information_firstorder``,
+``lav_fit_cfi_lavobject``, ``lav_fit_rmsea_lavobject``, ``lav_fit_fiml_corrected``):
+
+* bread E = observed information (Hessian of -loglik) at the estimates; meat B0 = sum of
+  outer products of the casewise scores, or of their cluster sums times G/(G-1);
+  vcov = E^-1 B0 E^-1;
+* trace(U Gamma) = sum_g tr(A1_g^-1 B1_g) - tr(E^-1 B0), with A1_g the observed
+  information and B1_g the first-order information of the unrestricted model of group
+  g at its (EM) estimates, in moment coordinates without the fixed covariate moments;
+  scaling factor c = trace / df, chisq.scaled = chisq / c;
+* the baseline (independence) model gets its own scaling factor the same way;
+* cfi/tli/rmsea ``.scaled`` use the scaled statistics; ``.robust`` use c-hat
+  (complete data: Brosseau-Liard & Savalei) or, with FIML, the FIML-corrected
+  statistics of Zhang & Savalei (lavaan's "V3").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from .fiml import FIMLModel, h1_moments
+from .partable import ParRow, ParTable
+
+
+def _cluster_sums(model: FIMLModel, scores: list[np.ndarray], crossed: bool) -> list[np.ndarray]:
+    """Per group: scores summed within clusters times sqrt(G/(G-1)) (crossed: cluster
+    ids shared by all groups and G counts all clusters), or the casewise scores."""
+    codes = [md.cluster for md in model.data]
+    if codes[0] is None:
+        return scores
+    ncl_all = max(int(c.max()) + 1 for c in codes)
+    out = []
+    for s, c in zip(scores, codes):
+        ncl = ncl_all if crossed else int(c.max()) + 1
+        if ncl < 2:
+            raise ValueError("cluster-robust SEs need at least two clusters" + ("" if crossed else " per group"))
+        sums = np.zeros((ncl, s.shape[1]))
+        np.add.at(sums, c, s)
+        out.append(np.sqrt(ncl / (ncl - 1)) * sums)
+    return out
+
+
+def _meat(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
+    sums = _cluster_sums(model, model.casewise_scores(theta), crossed)
+    if model.data[0].cluster is not None and crossed:
+        total = sum(sums)  # one cluster across groups: add its groups' scores first
+        return total.T @ total
+    return sum(s.T @ s for s in sums)
+
+
+def sandwich(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> np.ndarray:
+    bread_inv = np.linalg.inv(info)
+    v = bread_inv @ _meat(model, theta, crossed) @ bread_inv
+    return 0.5 * (v + v.T)
+
+
+def _h1_keep(model: FIMLModel) -> np.ndarray:
+    """Moment coordinates (mu, vech Sigma) that are not fixed covariate moments."""
+    p = model.n_obs
+    fixed = any(r.exo for r in model.pt.rows)
+    x = np.zeros(p, dtype=bool)
+    if fixed:
+        x[[model.pt.ov_names.index(v) for v in model.pt.ov_x]] = True
+    a, b = np.tril_indices(p)
+    keep = np.concatenate([~x, ~(x[a] & x[b])])
+    if not model.meanstructure:
+        keep[:p] = False
+    return keep
+
+
+def _trace_h1(model: FIMLModel, crossed: bool) -> float:
+    """sum_g tr(A1_g^-1 B1_g) (only the diagonal blocks of a crossed-cluster B1 enter,
+    A1 being block diagonal over groups)."""
+    keep = _h1_keep(model)
+    infos, scores = [], []
+    for g in range(model.ngroups):
+        A1, s = model.h1_information(g)
+        infos.append(A1[np.ix_(keep, keep)])
+        scores.append(s[:, keep])
+    sums = _cluster_sums(model, scores, crossed)
+    total = 0.0
+    for A1, s in zip(infos, sums):
+        B1 = s.T @ s
+        total += float(np.sum(B1 * np.linalg.inv(A1).T))
+    return total
+
+
+def _trace_h0(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool) -> float:
+    return float(np.sum(_meat(model, theta, crossed) * np.linalg.inv(info).T))
+
+
+def mlr(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> dict:
+    """Sandwich covariance and the pieces of the Yuan-Bentler scaling."""
+    return {
+        "vcov": sandwich(model, theta, info, crossed),
+        "trace_h1": _trace_h1(model, crossed),
+        "trace_h0": _trace_h0(model, theta, info, crossed),
+        "crossed": crossed,
+    }
+
+
+# ------------------------------------------------------------------ baseline
+def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
+    """lavaan's independence model on the same data (means and variances of the
+    non-covariates free, covariate block fixed at the unrestricted estimates) and its ML
+    estimates (closed form: each variable's observed mean and variance)."""
+    pt = model.pt
+    fixed = any(r.exo for r in pt.rows)
+    xs = list(pt.ov_x) if fixed else []
+    rows: list[ParRow] = []
+    npar = 0
+    for g in range(model.ngroups):
+        for v in pt.ov_names:
+            if v in xs:
+                continue
+            rows.append(ParRow(v, "~~", v, g, False, True, 0.0, index=npar))
+            npar += 1
+        for k, a in enumerate(xs):
+            for b in xs[k:]:
+                rows.append(ParRow(a, "~~", b, g, False, False, 0.0, exo=True))
+        if model.meanstructure:
+            for v in pt.ov_names:
+                if v in xs:
+                    rows.append(ParRow(v, "~1", "", g, False, False, 0.0, exo=True))
+                else:
+                    rows.append(ParRow(v, "~1", "", g, False, True, 0.0, index=npar))
+                    npar += 1
+    bpt = ParTable(rows=rows, ngroups=model.ngroups, meanstructure=model.meanstructure, ov_names=list(pt.ov_names),
+                   lv_names=[], ov_x=xs, ov_y=[], lv_x=[], lv_y=[], npar=npar)
+    base = FIMLModel.__new__(FIMLModel)
+    base.data, base.h1_m2ll = model.data, model.h1_m2ll
+    FIMLModel.__bases__[0].__init__(base, bpt, model.moments)
+    theta = np.zeros(npar)
+    for r in rows:
+        if r.index < 0:
+            continue
+        j = pt.ov_names.index(r.lhs)
+        col = model.data[r.group].values[:, j]
+        col = col[~np.isnan(col)]
+        theta[r.index] = col.var() if r.op == "~~" else col.mean()
+    return base, theta
+
+
+# ------------------------------------------------------------ fit indices
+def _cfi(x2, df, x2n, dfn, c=1.0, cn=1.0, robust=False):
+    if robust and df > 0 and c != 1 and cn != 1:
+        t1 = max(x2 - c * df, 0.0)
+        t2 = max(x2 - c * df, x2n - cn * dfn, 0.0)
+    else:
+        t1 = max(x2 - df, 0.0)
+        t2 = max(x2 - df, x2n - dfn, 0.0)
+    if abs(t1) < 1.5e-8 and abs(t2) < 1.5e-8:
+        return 1.0
+    return 1 - t1 / t2
+
+
+def _tli(x2, df, x2n, dfn, c=1.0, cn=1.0, robust=False):
+    if robust and df > 0 and c != 1 and cn != 1:
+        t1 = (x2 - c * df) * dfn
+        t2 = (x2n - cn * dfn) * df
+    else:
+        t1 = (x2 - df) * dfn
+        t2 = (x2n - dfn) * df
+    return 1 - t1 / t2 if (df > 0 and abs(t2) > 0) else 1.0
+
+
+def _rmsea(x2, df, n, g, c=1.0):
+    if not df > 0:
+        return 0.0
+    return math.sqrt(max(x2 / n / df - c / n, 0.0)) * math.sqrt(g)
+
+
+def _scaling(model, theta, chisq, df, crossed):
+    info = model.observed_information(theta)
+    trace = _trace_h1(model, crossed) - _trace_h0(model, theta, info, crossed)
+    c = trace / df if df > 0 else float("nan")
+    return c, trace
+
+
+def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) -> dict:
+    N, G = fi["nobs"], fi["ngroups"]
+    chisq, df = fi["chisq"], fi["df"]
+    crossed = robust["crossed"]
+    trace = robust["trace_h1"] - robust["trace_h0"]
+    c = trace / df if df > 0 else float("nan")
+    if df > 0 and c < 0:
+        c = float("nan")
+    out = {"chisq.scaled": chisq / c if df > 0 else float("nan"), "df.scaled": df,
+           "chisq.scaling.factor": c}
+    out["pvalue.scaled"] = float(stats.chi2.sf(out["chisq.scaled"], df)) if df > 0 else float("nan")
+    base, btheta = baseline_model(model)
+    x2n, dfn = fi["baseline.chisq"], fi["baseline.df"]
+    cn, _ = _scaling(base, btheta, x2n, dfn, crossed)
+    out.update({"baseline.chisq.scaled": x2n / cn, "baseline.df.scaled": dfn,
+                "baseline.pvalue.scaled": float(stats.chi2.sf(x2n / cn, dfn)),
+                "baseline.chisq.scaling.factor": cn})
+    out["cfi.scaled"] = _cfi(out["chisq.scaled"], df, x2n / cn, dfn)
+    out["tli.scaled"] = _tli(out["chisq.scaled"], df, x2n / cn, dfn)
+    out["rmsea.scaled"] = _rmsea(chisq, trace, N, G) if trace > 0 else float("nan")
+    fiml = any(len(md.patterns) > 1 for md in model.data)
+    if fiml:
+        x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta)
+    else:
+        x3, df3, c3, x3n, c3n = chisq, df, c, x2n, cn
+    out["cfi.robust"] = _cfi(x3, df, x3n, dfn, c3, c3n, robust=True)
+    out["tli.robust"] = _tli(x3, df, x3n, dfn, c3, c3n, robust=True)
+    out["rmsea.robust"] = _rmsea(x3, df3, N, G, c3)
+    return out
+
+
+def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
+    """lavaan's ``lav_fit_fiml_corrected(version = "V3")``: the complete-data ML
+    statistic of the estimates against the EM moments and its FIML-corrected scaling,
+    for the model and the baseline. Returns (XX3, df3, c3, XX3.null, c3.null)."""
+    from .api import _ndat  # the data-moment count of the fit indices
+
+    p = model.n_obs
+    keep = _h1_keep(model)
+    N = model.ntotal
+    Wm, Jm, Wc, Dm, Db, fg = [], [], [], [], [], []
+    x3 = x3n = 0.0
+    for g in range(model.ngroups):
+        mom = model.moments[g]
+        Ng = model.data[g].nobs
+        A1, s = model.h1_information(g)
+        Wm.append(A1[np.ix_(keep, keep)] / Ng)
+        s = s[:, keep]
+        Jm.append(s.T @ s / Ng)
+        # complete-data information of the unrestricted model at the EM moments
+        Si = np.linalg.inv(mom.cov)
+        a, b = np.tril_indices(p)
+        f = np.where(a == b, 0.5, 1.0)
+        Hss = np.outer(f, f) * 2 * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
+        Wfull = 0.5 * np.block([[2 * Si, np.zeros((p, a.size))], [np.zeros((a.size, p)), Hss]])
+        Wc.append(Wfull[np.ix_(keep, keep)])
+        fg.append(Ng / N)
+        for m, th, out in ((model, theta, Dm), (base, btheta, Db)):
+            imp = m.implied(th, g)
+            D = m.moment_jacobian(imp, m.groups[g])[keep] @ m._map_matrix(m.groups[g])
+            out.append(D)
+        for m, th, which in ((model, theta, 0), (base, btheta, 1)):
+            imp = m.implied(th, g)
+            sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
+            Wi = np.linalg.inv(sig)
+            d = mom.mean - mu
+            val = Ng * (np.linalg.slogdet(sig)[1] + np.sum(Wi * mom.cov) - mom.logdet_cov - p + d @ Wi @ d)
+            if which == 0:
+                x3 += val
+            else:
+                x3n += val
+    df3, df3n = _ndat(model) - model.npar, _ndat(base) - base.npar
+
+    def bdiag(blocks, scale):
+        n = sum(b.shape[0] for b in blocks)
+        out = np.zeros((n, n))
+        k = 0
+        for b, s in zip(blocks, scale):
+            out[k:k + b.shape[0], k:k + b.shape[0]] = s * b
+            k += b.shape[0]
+        return out
+
+    Wc_all = bdiag(Wc, fg)
+    Wm_all = bdiag(Wm, fg)
+    Wmi_all = bdiag([np.linalg.inv(w) for w in Wm], [1 / x for x in fg])
+    Gamma_all = bdiag([np.linalg.inv(w) @ j @ np.linalg.inv(w) for w, j in zip(Wm, Jm)], [1 / x for x in fg])
+
+    def k_fimlc(D_list):
+        D = np.vstack(D_list)
+        E = D.T @ Wm_all @ D
+        U = Wm_all - Wm_all @ D @ np.linalg.solve(E, D.T @ Wm_all)
+        return float(np.trace(U @ Wmi_all @ Wc_all @ Wmi_all @ U @ Gamma_all))
+
+    c3 = k_fimlc(Dm) / df3
+    c3n = k_fimlc(Db) / df3n
+    return x3, df3, c3, x3n, c3n
