@@ -9,11 +9,14 @@
 from .api import (
     SEMFit,
     defined,
+    delta_method,
     fit,
     invariance,
     invariance_models,
     invariance_table,
+    lavaan_call,
     lr_test,
+    wald_test,
 )
 from .syntax import SpecError, parse_spec
 
@@ -21,10 +24,13 @@ __all__ = [
     "SEMFit",
     "SpecError",
     "defined",
+    "delta_method",
     "fit",
     "invariance",
     "invariance_models",
     "invariance_table",
+    "lavaan_call",
     "lr_test",
     "parse_spec",
+    "wald_test",
 ]

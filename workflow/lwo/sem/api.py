@@ -19,7 +19,7 @@ from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable
 from .syntax import parse_spec
 
-__all__ = ["SEMFit", "fit", "defined", "lr_test", "invariance", "invariance_models", "invariance_table"]
+__all__ = ["SEMFit", "fit", "defined", "delta_method", "lr_test", "wald_test", "lavaan_call", "invariance", "invariance_models", "invariance_table"]
 
 ESTIMATE_COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.all"]
 FIT_INDEX_NAMES = [
@@ -394,7 +394,11 @@ def _evaluate_definitions(model: RAMModel, values: dict) -> dict:
     return values
 
 
-def _delta(func, theta: np.ndarray, vcov: np.ndarray) -> tuple[float, float, np.ndarray]:
+def delta_method(func, theta: np.ndarray, vcov: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Delta method: value, standard error and gradient (central differences) of a
+    scalar ``func(theta)`` given the covariance ``vcov`` of ``theta``."""
+    theta = np.asarray(theta, dtype=float)
+    vcov = np.asarray(vcov, dtype=float)
     est = func(theta)
     grad = np.zeros(theta.size)
     for k in range(theta.size):
@@ -859,7 +863,7 @@ def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, 
 
     out = {}
     target = stdz if standardized else unstd
-    est, se, grad = _delta(target, theta, vcov)
+    est, se, grad = delta_method(target, theta, vcov)
     out["est"], out["se"] = est, se
     if vcov_cluster is not None:
         var = float(grad @ vcov_cluster @ grad)
@@ -939,7 +943,13 @@ def defined(fit: SEMFit, name: str, expr: str, *, standardized: bool = False, gr
 
 
 def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
-    """Likelihood-ratio (chi-square difference) test of nested ML models."""
+    """Likelihood-ratio (chi-square difference) test of nested models.
+
+    When both fits are MLR the difference is scaled as lavaan's ``lavTestLRT`` does by
+    default for them (``method = "satorra.bentler.2001"``): with statistics T, degrees
+    of freedom r and scaling factors c of the restricted (0) and free (1) model,
+    ``cd = (r0 c0 - r1 c1) / (r0 - r1)`` and ``chisq_diff = (T0 - T1) / cd``
+    (``scaling_factor`` = cd; NaN when cd < 0)."""
     for f, role in ((restricted, "restricted"), (free, "free")):
         if not f.converged:
             raise ValueError(f"the {role} model did not converge: {f.message}")
@@ -949,13 +959,91 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
     df_diff = restricted.fit_indices["df"] - free.fit_indices["df"]
     if df_diff <= 0:
         raise ValueError(f"the restricted model must have more degrees of freedom (df difference {df_diff})")
+    scaled = restricted.estimator == "MLR" and free.estimator == "MLR"
+    scaling = float("nan")
+    if scaled:
+        r0, r1 = restricted.fit_indices["df"], free.fit_indices["df"]
+        c0 = restricted.fit_indices["chisq.scaling.factor"]
+        c1 = free.fit_indices["chisq.scaling.factor"] if r1 > 0 else 1.0
+        scaling = (r0 * c0 - r1 * c1) / df_diff
+        chisq_diff = chisq_diff / scaling if scaling >= 0 else float("nan")
+        if scaling < 0:
+            scaling = float("nan")
     return {
         "chisq_diff": float(chisq_diff),
         "df_diff": int(df_diff),
-        "pvalue": float(stats.chi2.sf(max(chisq_diff, 0.0), df_diff)),
+        "pvalue": float(stats.chi2.sf(max(chisq_diff, 0.0), df_diff)) if np.isfinite(chisq_diff) else float("nan"),
+        "method": "satorra.bentler.2001" if scaled else "standard",
+        "scaling_factor": float(scaling),
         "cfi_diff": float(restricted.fit_indices["cfi"] - free.fit_indices["cfi"]),
         "rmsea_diff": float(restricted.fit_indices["rmsea"] - free.fit_indices["rmsea"]),
     }
+
+
+def wald_test(fit: SEMFit, constraints: str | list[str]) -> dict:
+    """Wald test of linear or nonlinear equality constraints on labelled parameters
+    (lavaan ``lavTestWald``), e.g. ``"b_black == b_white"``; several constraints as a
+    list or separated by newlines or ';'. Uses ``fit.vcov`` (the robust, clustered
+    covariance with MLR). Returns stat (chi-square), df, pvalue."""
+    if not fit.converged or fit._model is None or fit._theta is None:
+        raise ValueError(f"the model did not converge ({fit.message}); no Wald test")
+    if isinstance(constraints, str):
+        constraints = [c for part in constraints.replace(";", "\n").splitlines() if (c := part.strip())]
+    model = fit._model
+    known = set(model.pt.label_index) | set(model.pt.label_fixed) | {d.name for d in model.pt.definitions}
+    funcs = []
+    for c in constraints:
+        if c.count("==") != 1:
+            raise ValueError(f"constraint {c!r} must have the form 'lhs == rhs'")
+        lhs, rhs = (s.strip() for s in c.split("=="))
+        expr = f"({lhs}) - ({rhs})"
+        unknown = [n for n in expression_names(expr) if n not in known]
+        if unknown:
+            raise ValueError(f"unknown labels in constraint {c!r}: {unknown}; labels: {sorted(known)}")
+        func = compile_expression(expr)
+        funcs.append(lambda t, func=func: func(_evaluate_definitions(model, _label_values(model, t))))
+    vcov = fit.vcov.to_numpy()
+    values, grads = [], []
+    for func in funcs:
+        est, _, grad = delta_method(func, fit._theta, vcov)
+        values.append(est)
+        grads.append(grad)
+    r, J = np.array(values), np.array(grads)
+    stat = float(r @ np.linalg.solve(J @ vcov @ J.T, r))
+    return {"stat": stat, "df": len(r), "pvalue": float(stats.chi2.sf(stat, len(r))), "constraints": list(constraints)}
+
+
+def _r_value(value) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (list, tuple)):
+        return "c(" + ", ".join(_r_value(v) for v in value) + ")"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def lavaan_call(fit: SEMFit, model: str = "model", data: str = "data") -> str:
+    """The lavaan call that reproduces ``fit`` on ``model`` (its spec, or ``spec_full``)
+    and ``data`` (the rows and columns it was given). With ``crossed_clusters`` and a
+    multi-group clustered fit lavaan's SEs differ by design (see :func:`fit`)."""
+    o = fit.options
+    args = [model, f"data = {data}", f"estimator = {_r_value(fit.estimator)}"]
+    if fit.missing in ("ml", "ml.x"):
+        args.append(f"missing = {_r_value(fit.missing)}")
+    elif fit.missing == "listwise":
+        args.append('missing = "listwise"')
+    if fit.cluster:
+        args.append(f"cluster = {_r_value(fit.cluster)}")
+    if fit.group:
+        args += [f"group = {_r_value(fit.group)}", f"group.label = {_r_value(list(fit.group_labels))}"]
+    if o.get("group_equal"):
+        args.append(f"group.equal = {_r_value(list(o['group_equal']))}")
+    if o.get("group_partial"):
+        args.append(f"group.partial = {_r_value(list(o['group_partial']))}")
+    args.append(f"fixed.x = {_r_value(bool(o.get('fixed_x', True)))}")
+    args.append(f"meanstructure = {_r_value(bool(o.get('meanstructure', False)))}")
+    if fit.estimator == "ML" and fit.missing not in ("ml", "ml.x"):
+        args.append('information = "expected"')
+    return "lavaan::sem(" + ", ".join(args) + ")"
 
 
 INVARIANCE_LEVELS = {

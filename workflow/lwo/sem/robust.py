@@ -232,6 +232,12 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
         A1, s = model.h1_information(g)
         Wm.append(A1[np.ix_(keep, keep)] / Ng)
         s = s[:, keep]
+        if model.data[g].cluster is not None:  # lavaan: cluster sums in the first-order information
+            c = model.data[g].cluster
+            ncl = int(c.max()) + 1
+            sums = np.zeros((ncl, s.shape[1]))
+            np.add.at(sums, c, s)
+            s = np.sqrt(ncl / (ncl - 1)) * sums
         Jm.append(s.T @ s / Ng)
         # complete-data information of the unrestricted model at the EM moments
         Si = np.linalg.inv(mom.cov)
