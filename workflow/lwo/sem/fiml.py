@@ -45,6 +45,24 @@ class MissingData:
     values: np.ndarray
     patterns: list[Pattern]
     nobs: int
+    cluster: np.ndarray | None = None  # integer cluster codes per row
+
+    def __post_init__(self):
+        # stacked, zero-padded pattern statistics for batched linear algebra
+        p, k = self.values.shape[1], len(self.patterns)
+        self.mask = np.zeros((k, p), dtype=bool)
+        self.n = np.zeros(k)
+        self.mean_pad = np.zeros((k, p))
+        self.cov_pad = np.zeros((k, p, p))
+        for j, pat in enumerate(self.patterns):
+            self.mask[j, pat.obs] = True
+            self.n[j] = pat.n
+            self.mean_pad[j, pat.obs] = pat.mean
+            self.cov_pad[j][np.ix_(pat.obs, pat.obs)] = pat.cov
+        self.n_observed = self.mask.sum(axis=1)
+        self.eye_missing = np.zeros((k, p, p))
+        idx = np.arange(p)
+        self.eye_missing[:, idx, idx] = ~self.mask
 
     @property
     def p(self) -> int:
@@ -76,49 +94,40 @@ def vech_indices(p: int):
 
 
 # --------------------------------------------------------------------- likelihood
-def _pattern_inverse(sigma: np.ndarray, obs: np.ndarray):
-    so = sigma[np.ix_(obs, obs)]
-    chol = sla.cho_factor(so, lower=True, check_finite=False)
-    logdet = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
-    W = sla.cho_solve(chol, np.eye(obs.size), check_finite=False)
-    return 0.5 * (W + W.T), logdet
+def _pattern_inverses(md: MissingData, sigma: np.ndarray):
+    """Per pattern: Sigma_oo^-1 zero-padded to p x p, and log|Sigma_oo| (one batched
+    Cholesky of Sigma_oo padded with an identity block for the missing variables)."""
+    mm = md.mask[:, :, None] & md.mask[:, None, :]
+    padded = np.where(mm, sigma[None], 0.0) + md.eye_missing
+    L = np.linalg.cholesky(padded)
+    logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+    inv = np.linalg.inv(padded) - md.eye_missing
+    inv = 0.5 * (inv + np.swapaxes(inv, 1, 2))
+    return np.where(mm, inv, 0.0), logdet
 
 
 def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool = False):
     """-2 loglik (with constants), M = sum n_p (W_p - W_p T_p W_p), w = sum n_p W_p d_p
     (all zero-padded to p x p / p). ``keep``: also the padded per-pattern W, P and w
     (stacked) for Hessians and scores. Returns None when some Sigma_oo is not positive definite."""
-    p = md.p
-    m2ll = 0.0
-    M = np.zeros((p, p))
-    wv = np.zeros(p)
-    stackW = np.zeros((len(md.patterns), p, p)) if keep else None
-    stackP = np.zeros((len(md.patterns), p, p)) if keep else None
-    stackw = np.zeros((len(md.patterns), p)) if keep else None
-    for k, pat in enumerate(md.patterns):
-        o = pat.obs
-        try:
-            W, logdet = _pattern_inverse(sigma, o)
-        except (np.linalg.LinAlgError, ValueError):
-            return None
-        d = pat.mean - mu[o]
-        T = pat.cov + np.outer(d, d)
-        WT = W @ T
-        m2ll += pat.n * (o.size * LOG2PI + logdet + np.trace(WT))
-        P = WT @ W
-        ix = np.ix_(o, o)
-        M[ix] += pat.n * (W - P)
-        wd = W @ d
-        wv[o] += pat.n * wd
-        if keep:
-            stackW[k][ix] = W
-            stackP[k][ix] = 0.5 * (P + P.T)
-            stackw[k, o] = wd
+    try:
+        W, logdet = _pattern_inverses(md, sigma)
+    except np.linalg.LinAlgError:
+        return None
+    d = np.where(md.mask, md.mean_pad - mu[None], 0.0)
+    T = md.cov_pad + d[:, :, None] * d[:, None, :]
+    WT = W @ T
+    n = md.n
+    m2ll = float(n @ (md.n_observed * LOG2PI + logdet + np.trace(WT, axis1=1, axis2=2)))
     if not np.isfinite(m2ll):
         return None
-    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": wv}
+    P = WT @ W
+    P = 0.5 * (P + np.swapaxes(P, 1, 2))
+    wp = np.einsum("kab,kb->ka", W, d)
+    M = np.einsum("k,kab->ab", n, W - P)
+    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": n @ wp}
     if keep:
-        out.update({"W": stackW, "P": stackP, "wp": stackw})
+        out.update({"W": W, "P": P, "wp": wp})
     return out
 
 
@@ -162,48 +171,33 @@ def moment_scores(md: MissingData, mu: np.ndarray, terms: dict) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------- EM for h1
-def em_h1(md: MissingData, *, max_iter: int = 5000, tol: float = 1e-11):
-    """Unrestricted ML estimates of (mu, Sigma) by EM. Returns (mu, sigma, m2ll, iterations)."""
+def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-12):
+    """Unrestricted ML estimates of (mu, Sigma) by EM (all patterns at once: with
+    ``R_p = Sigma W_p`` the conditional mean of a row is ``mu + R_p (y - mu)`` and the
+    conditional covariance ``Sigma - Sigma W_p Sigma``). Returns (mu, sigma, -2 loglik,
+    iterations)."""
     p = md.p
     N = md.nobs
-    vals = md.values
-    mu = np.nanmean(vals, axis=0)
-    var = np.nanvar(vals, axis=0)
+    mu = np.nanmean(md.values, axis=0)
+    var = np.nanvar(md.values, axis=0)
     sigma = np.diag(np.where(var > 0, var, 1.0))
-    complete = [pat for pat in md.patterns if pat.obs.size == p]
-    T1c = sum((pat.n * pat.mean for pat in complete), np.zeros(p))
-    T2c = sum((pat.n * (pat.cov + np.outer(pat.mean, pat.mean)) for pat in complete), np.zeros((p, p)))
-    incomplete = [pat for pat in md.patterns if pat.obs.size < p]
+    n = md.n
     it = 0
     for it in range(1, max_iter + 1):
-        T1 = T1c.copy()
-        T2 = T2c.copy()
-        for pat in incomplete:
-            o = pat.obs
-            m = np.setdiff1d(np.arange(p), o)
-            n = pat.n
-            Soo = sigma[np.ix_(o, o)]
-            Smo = sigma[np.ix_(m, o)]
-            Bm = sla.solve(Soo, Smo.T, assume_a="pos", check_finite=False).T  # |m| x |o|
-            C = sigma[np.ix_(m, m)] - Bm @ Smo.T
-            a = mu[m] - Bm @ mu[o]
-            ybar = pat.mean
-            Q = n * (pat.cov + np.outer(ybar, ybar))
-            sm = n * (a + Bm @ ybar)
-            T1[o] += n * ybar
-            T1[m] += sm
-            T2[np.ix_(o, o)] += Q
-            om = n * np.outer(ybar, a) + Q @ Bm.T
-            T2[np.ix_(o, m)] += om
-            T2[np.ix_(m, o)] += om.T
-            mm = n * np.outer(a, a) + np.outer(a, n * ybar) @ Bm.T + Bm @ np.outer(n * ybar, a) + Bm @ Q @ Bm.T + n * C
-            T2[np.ix_(m, m)] += mm
+        W, _ = _pattern_inverses(md, sigma)
+        R = sigma[None] @ W
+        d = np.where(md.mask, md.mean_pad - mu[None], 0.0)
+        m = mu[None] + np.einsum("kab,kb->ka", R, d)  # pattern means of the completed rows
+        C = sigma[None] - R @ sigma[None]
+        RS = R @ md.cov_pad @ np.swapaxes(R, 1, 2)
+        T1 = n @ m
+        T2 = np.einsum("k,kab->ab", n, RS + C) + (m * n[:, None]).T @ m
         new_mu = T1 / N
         new_sigma = T2 / N - np.outer(new_mu, new_mu)
         new_sigma = 0.5 * (new_sigma + new_sigma.T)
         change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
         mu, sigma = new_mu, new_sigma
-        if change < tol * max(1.0, np.max(np.abs(sigma))) or not incomplete:
+        if change < tol * max(1.0, np.max(np.abs(sigma))) or md.mask.all():
             break
     terms = pattern_terms(md, mu, sigma)
     if terms is None:
