@@ -394,14 +394,15 @@ def _evaluate_definitions(model: RAMModel, values: dict) -> dict:
     return values
 
 
-def delta_method(func, theta: np.ndarray, vcov: np.ndarray) -> tuple[float, float, np.ndarray]:
+def delta_method(func, theta: np.ndarray, vcov: np.ndarray, indices=None) -> tuple[float, float, np.ndarray]:
     """Delta method: value, standard error and gradient (central differences) of a
-    scalar ``func(theta)`` given the covariance ``vcov`` of ``theta``."""
+    scalar ``func(theta)`` given the covariance ``vcov`` of ``theta``. ``indices``: the
+    only elements of theta that func depends on (the others get a zero derivative)."""
     theta = np.asarray(theta, dtype=float)
     vcov = np.asarray(vcov, dtype=float)
     est = func(theta)
     grad = np.zeros(theta.size)
-    for k in range(theta.size):
+    for k in range(theta.size) if indices is None else indices:
         h = 1e-6 * max(1.0, abs(theta[k]))
         tp, tm = theta.copy(), theta.copy()
         tp[k] += h
@@ -851,6 +852,22 @@ def _estimates_table(model: RAMModel, theta: np.ndarray, vcov: np.ndarray, vcov_
     return table[first + [c for c in table.columns if c not in first]]
 
 
+def _involved(model: RAMModel, expr: str) -> list[int]:
+    """Free-parameter indices an expression of labels and ':=' names depends on."""
+    definitions = {d.name: d.expr for d in model.pt.definitions}
+    seen, todo, out = set(), list(expression_names(expr)), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in definitions:
+            todo += expression_names(definitions[name])
+        elif name in model.pt.label_index:
+            out.add(model.pt.label_index[name])
+    return sorted(out)
+
+
 def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, group=None):
     func = compile_expression(expr)
 
@@ -863,7 +880,7 @@ def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, 
 
     out = {}
     target = stdz if standardized else unstd
-    est, se, grad = delta_method(target, theta, vcov)
+    est, se, grad = delta_method(target, theta, vcov, None if standardized else _involved(model, expr))
     out["est"], out["se"] = est, se
     if vcov_cluster is not None:
         var = float(grad @ vcov_cluster @ grad)

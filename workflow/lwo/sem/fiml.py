@@ -94,13 +94,14 @@ def vech_indices(p: int):
 
 
 # --------------------------------------------------------------------- likelihood
-def _pattern_inverses(md: MissingData, sigma: np.ndarray):
+def _pattern_inverses(md: MissingData, sigma: np.ndarray, logdet: bool = True):
     """Per pattern: Sigma_oo^-1 zero-padded to p x p, and log|Sigma_oo| (one batched
     Cholesky of Sigma_oo padded with an identity block for the missing variables)."""
     mm = md.mask[:, :, None] & md.mask[:, None, :]
     padded = np.where(mm, sigma[None], 0.0) + md.eye_missing
-    L = np.linalg.cholesky(padded)
-    logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+    if logdet:
+        L = np.linalg.cholesky(padded)
+        logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
     inv = np.linalg.inv(padded) - md.eye_missing
     inv = 0.5 * (inv + np.swapaxes(inv, 1, 2))
     return np.where(mm, inv, 0.0), logdet
@@ -131,24 +132,45 @@ def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool
     return out
 
 
-def moment_hessian(md: MissingData, terms: dict) -> np.ndarray:
+def _vech_lookup(p: int) -> np.ndarray:
+    """p x p table of the vech position of (a, b) = (b, a)."""
+    A, B, _ = vech_indices(p)
+    table = np.zeros((p, p), dtype=int)
+    table[A, B] = np.arange(A.size)
+    table[B, A] = np.arange(A.size)
+    return table
+
+
+def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.ndarray:
     """Exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms`` from
-    :func:`pattern_terms` with ``keep=True``). Observed information = H / 2."""
+    :func:`pattern_terms` with ``keep=True``). Observed information = H / 2.
+
+    The sums over patterns of products of two padded pattern matrices (W_ac W_bd,
+    W_ac P_bd) are one matrix product over the stacked vech's of the patterns' W and P.
+    ``diagonal``: only the (mu, diag Sigma) coordinates (independence models)."""
     p = md.p
-    n = np.array([pat.n for pat in md.patterns], dtype=float)
-    OW = terms["W"].reshape(len(n), p * p)
-    OP = terms["P"].reshape(len(n), p * p)
-    nOW = OW * n[:, None]
-    TWW = (nOW.T @ OW).reshape(p, p, p, p)  # [a, c, b, d] = sum n W_ac W_bd
-    TWP = (nOW.T @ OP).reshape(p, p, p, p)  # [a, c, b, d] = sum n W_ac P_bd
-    TWw = (nOW.T @ terms["wp"]).reshape(p, p, p)  # [a, c, d] = sum n W_ac w_d
+    n = md.n
+    W, P, wp = terms["W"], terms["P"], terms["wp"]
+    Hmm = 2.0 * np.einsum("k,kab->ab", n, W)
+    if diagonal:
+        Hss = np.einsum("k,kac->ac", n, -W * W + 2.0 * W * P)
+        Hms = 2.0 * np.einsum("k,kac,kc->ac", n, W, wp)
+        H = np.block([[Hmm, Hms], [Hms.T, Hss]])
+        return 0.5 * (H + H.T)
     A, B, f = vech_indices(p)
+    OW = W[:, A, B]
+    OP = P[:, A, B]
+    nOW = OW * n[:, None]
+    TWW = nOW.T @ OW  # [vech(a,c), vech(b,d)] = sum n W_ac W_bd
+    TWP = nOW.T @ OP  # [vech(a,c), vech(b,d)] = sum n W_ac P_bd
+    look = _vech_lookup(p)
     a, b = A[:, None], B[:, None]
     c, d = A[None, :], B[None, :]
-    first = -(TWW[a, c, b, d] + TWW[a, d, b, c])
-    second = TWP[a, d, b, c] + TWP[a, c, b, d] + TWP[b, d, a, c] + TWP[b, c, a, d]
+    ac, bd, ad, bc = look[a, c], look[b, d], look[a, d], look[b, c]
+    first = -(TWW[ac, bd] + TWW[ad, bc])
+    second = TWP[ad, bc] + TWP[ac, bd] + TWP[bd, ac] + TWP[bc, ad]
     Hss = 2.0 * np.outer(f, f) * (first + second)
-    Hmm = 2.0 * (n[:, None] * OW).sum(axis=0).reshape(p, p)
+    TWw = np.einsum("k,kac,kd->acd", n, W, wp)  # [a, c, d] = sum n W_ac w_d
     Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
     H = np.block([[Hmm, Hms], [Hms.T, Hss]])
     return 0.5 * (H + H.T)
@@ -171,7 +193,7 @@ def moment_scores(md: MissingData, mu: np.ndarray, terms: dict) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------- EM for h1
-def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-12):
+def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
     """Unrestricted ML estimates of (mu, Sigma) by EM (all patterns at once: with
     ``R_p = Sigma W_p`` the conditional mean of a row is ``mu + R_p (y - mu)`` and the
     conditional covariance ``Sigma - Sigma W_p Sigma``). Returns (mu, sigma, -2 loglik,
@@ -184,7 +206,7 @@ def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-12):
     n = md.n
     it = 0
     for it in range(1, max_iter + 1):
-        W, _ = _pattern_inverses(md, sigma)
+        W, _ = _pattern_inverses(md, sigma, logdet=False)
         R = sigma[None] @ W
         d = np.where(md.mask, md.mean_pad - mu[None], 0.0)
         m = mu[None] + np.einsum("kab,kb->ka", R, d)  # pattern means of the completed rows
@@ -233,6 +255,9 @@ class FIMLModel(RAMModel):
             h1.append(m2ll)
         self.data = data
         self.h1_m2ll = h1
+        self.exact_hessian = False  # optimisation steps use the cheap scoring matrix
+        self.diagonal = False  # independence model: only means and variances
+        self._h1_cache: dict = {}
         super().__init__(partable, moments)
         if not self.meanstructure and any(len(md.patterns) > 1 for md in data):
             raise ValueError("full-information ML with missing values needs a mean structure")
@@ -269,9 +294,23 @@ class FIMLModel(RAMModel):
             if self.meanstructure:
                 info_rows = info_rows + Dmu.T @ W @ Dmu
             out["info_rows"] = info_rows
-        if want_hess:
+        if want_hess and not self.exact_hessian:
+            # scoring step: complete-data expected information as the curvature (the
+            # exact observed information costs a pass over pattern pairs; it is formed
+            # once, at the estimates)
+            W = np.linalg.inv(imp.sigma)
+            WU, WV = W @ U, W @ V
+            Guu, Gvv, Guv = U.T @ WU, V.T @ WV, U.T @ WV
+            hess = 2.0 * (Guu * Gvv + Guv * Guv.T)
+            if self.meanstructure:
+                hess += 2.0 * Dmu.T @ W @ Dmu
+            out["hess_rows"] = hess
+        elif want_hess:
             D = self.moment_jacobian(imp, gs)
-            H = moment_hessian(md, t) / N
+            H = moment_hessian(md, t, diagonal=self.diagonal) / N
+            if self.diagonal:
+                a, b = np.tril_indices(self.n_obs)
+                D = D[np.concatenate([np.arange(self.n_obs), self.n_obs + np.flatnonzero(a == b)])]
             if not self.meanstructure:
                 D, H = D[self.n_obs:], H[self.n_obs:, self.n_obs:]
             hess = D.T @ H @ D + self._second_order_rows(imp, gs, M, w if self.meanstructure else None)
@@ -301,9 +340,18 @@ class FIMLModel(RAMModel):
             out.append(s @ self._map_matrix(gs))
         return out
 
+    def observed_information(self, theta: np.ndarray) -> np.ndarray:
+        self.exact_hessian = True
+        try:
+            return super().observed_information(theta)
+        finally:
+            self.exact_hessian = False
+
     def h1_information(self, g: int):
         """Observed information (total) and casewise scores of the unrestricted model of
-        group g at its EM estimates, in (mu, vech Sigma) coordinates."""
-        md, mom = self.data[g], self.moments[g]
-        t = pattern_terms(md, mom.mean, mom.cov, keep=True)
-        return 0.5 * moment_hessian(md, t), moment_scores(md, mom.mean, t)
+        group g at its EM estimates, in (mu, vech Sigma) coordinates (computed once)."""
+        if g not in self._h1_cache:
+            md, mom = self.data[g], self.moments[g]
+            t = pattern_terms(md, mom.mean, mom.cov, keep=True)
+            self._h1_cache[g] = (0.5 * moment_hessian(md, t), moment_scores(md, mom.mean, t))
+        return self._h1_cache[g]

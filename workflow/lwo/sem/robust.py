@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.linalg as sla
 from scipy import stats
 
 from .fiml import FIMLModel, h1_moments
@@ -75,21 +76,27 @@ def _h1_keep(model: FIMLModel) -> np.ndarray:
     return keep
 
 
+def _h1_parts(model: FIMLModel, crossed: bool):
+    """Per group: Cholesky factor of A1 (observed h1 information, total) and the rows
+    whose cross-product is B1 (cluster sums or casewise scores), without the fixed
+    covariate moments."""
+    keep = _h1_keep(model)
+    key = ("parts", crossed)
+    if key not in model._h1_cache:
+        chols, scores = [], []
+        for g in range(model.ngroups):
+            A1, s = model.h1_information(g)
+            chols.append(sla.cho_factor(A1[np.ix_(keep, keep)], lower=True))
+            scores.append(s[:, keep])
+        model._h1_cache[key] = (chols, _cluster_sums(model, scores, crossed))
+    return model._h1_cache[key]
+
+
 def _trace_h1(model: FIMLModel, crossed: bool) -> float:
     """sum_g tr(A1_g^-1 B1_g) (only the diagonal blocks of a crossed-cluster B1 enter,
     A1 being block diagonal over groups)."""
-    keep = _h1_keep(model)
-    infos, scores = [], []
-    for g in range(model.ngroups):
-        A1, s = model.h1_information(g)
-        infos.append(A1[np.ix_(keep, keep)])
-        scores.append(s[:, keep])
-    sums = _cluster_sums(model, scores, crossed)
-    total = 0.0
-    for A1, s in zip(infos, sums):
-        B1 = s.T @ s
-        total += float(np.sum(B1 * np.linalg.inv(A1).T))
-    return total
+    chols, sums = _h1_parts(model, crossed)
+    return float(sum(np.sum(s.T * sla.cho_solve(c, s.T)) for c, s in zip(chols, sums)))
 
 
 def _trace_h0(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool) -> float:
@@ -136,6 +143,7 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
                    lv_names=[], ov_x=xs, ov_y=[], lv_x=[], lv_y=[], npar=npar)
     base = FIMLModel.__new__(FIMLModel)
     base.data, base.h1_m2ll = model.data, model.h1_m2ll
+    base.exact_hessian, base.diagonal, base._h1_cache = False, True, model._h1_cache
     FIMLModel.__bases__[0].__init__(base, bpt, model.moments)
     theta = np.zeros(npar)
     for r in rows:
@@ -218,19 +226,26 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) 
 def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
     """lavaan's ``lav_fit_fiml_corrected(version = "V3")``: the complete-data ML
     statistic of the estimates against the EM moments and its FIML-corrected scaling,
-    for the model and the baseline. Returns (XX3, df3, c3, XX3.null, c3.null)."""
+    for the model and the baseline. Returns (XX3, df3, c3, XX3.null, c3.null).
+
+    With Wm, Jm the observed and first-order h1 information (per observation, group
+    weights fg), Wc the complete-data h1 information at the EM moments, D the model
+    Jacobian and E = D' Wm D: k = tr(U Wm^-1 Wc Wm^-1 U Gamma), U = Wm - Wm D E^-1 D' Wm,
+    Gamma = Wm^-1 Jm Wm^-1. With Jm = J'J this is tr(J Q Wc Q J') where
+    Q = Wm^-1 U Wm^-1 = Wm^-1 - D E^-1 D', computed through J (rank: clusters or rows)."""
     from .api import _ndat  # the data-moment count of the fit indices
 
     p = model.n_obs
     keep = _h1_keep(model)
     N = model.ntotal
-    Wm, Jm, Wc, Dm, Db, fg = [], [], [], [], [], []
     x3 = x3n = 0.0
+    blocks = []
     for g in range(model.ngroups):
         mom = model.moments[g]
         Ng = model.data[g].nobs
+        fg = Ng / N
         A1, s = model.h1_information(g)
-        Wm.append(A1[np.ix_(keep, keep)] / Ng)
+        Wm = fg * A1[np.ix_(keep, keep)] / Ng
         s = s[:, keep]
         if model.data[g].cluster is not None:  # lavaan: cluster sums in the first-order information
             c = model.data[g].cluster
@@ -238,19 +253,15 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
             sums = np.zeros((ncl, s.shape[1]))
             np.add.at(sums, c, s)
             s = np.sqrt(ncl / (ncl - 1)) * sums
-        Jm.append(s.T @ s / Ng)
-        # complete-data information of the unrestricted model at the EM moments
+        J = s * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
         Si = np.linalg.inv(mom.cov)
         a, b = np.tril_indices(p)
         f = np.where(a == b, 0.5, 1.0)
-        Hss = np.outer(f, f) * 2 * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
-        Wfull = 0.5 * np.block([[2 * Si, np.zeros((p, a.size))], [np.zeros((a.size, p)), Hss]])
-        Wc.append(Wfull[np.ix_(keep, keep)])
-        fg.append(Ng / N)
-        for m, th, out in ((model, theta, Dm), (base, btheta, Db)):
-            imp = m.implied(th, g)
-            D = m.moment_jacobian(imp, m.groups[g])[keep] @ m._map_matrix(m.groups[g])
-            out.append(D)
+        Hss = np.outer(f, f) * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
+        Wc = np.block([[Si, np.zeros((p, a.size))], [np.zeros((a.size, p)), Hss]])[np.ix_(keep, keep)] * fg
+        Dm = model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep] @ model._map_matrix(model.groups[g])
+        Db = base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep] @ base._map_matrix(base.groups[g])
+        blocks.append((sla.cho_factor(Wm, lower=True), Wm, Wc, J, Dm, Db))
         for m, th, which in ((model, theta, 0), (base, btheta, 1)):
             imp = m.implied(th, g)
             sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
@@ -263,26 +274,23 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
                 x3n += val
     df3, df3n = _ndat(model) - model.npar, _ndat(base) - base.npar
 
-    def bdiag(blocks, scale):
-        n = sum(b.shape[0] for b in blocks)
-        out = np.zeros((n, n))
-        k = 0
-        for b, s in zip(blocks, scale):
-            out[k:k + b.shape[0], k:k + b.shape[0]] = s * b
-            k += b.shape[0]
-        return out
+    def k_fimlc(which):
+        D_all = [blk[4 + which] for blk in blocks]
+        E = sum(D.T @ blk[1] @ D for D, blk in zip(D_all, blocks))
+        E_inv = np.linalg.inv(E)
+        # rows of J Q per group block, where Q = Wm^-1 - D E^-1 D' couples the groups through E
+        JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
+        JD = [blk[3] @ D for blk, D in zip(blocks, D_all)]
+        total = 0.0
+        for g in range(len(blocks)):
+            for k, blk_k in enumerate(blocks):
+                # J_g Q_gk with Q_gk = delta_gk Wm_g^-1 - D_g E^-1 D_k'
+                left = -(JD[g] @ E_inv) @ D_all[k].T
+                if g == k:
+                    left = left + JWi[g]
+                total += float(np.sum((left @ blk_k[2]) * left))
+        return total
 
-    Wc_all = bdiag(Wc, fg)
-    Wm_all = bdiag(Wm, fg)
-    Wmi_all = bdiag([np.linalg.inv(w) for w in Wm], [1 / x for x in fg])
-    Gamma_all = bdiag([np.linalg.inv(w) @ j @ np.linalg.inv(w) for w, j in zip(Wm, Jm)], [1 / x for x in fg])
-
-    def k_fimlc(D_list):
-        D = np.vstack(D_list)
-        E = D.T @ Wm_all @ D
-        U = Wm_all - Wm_all @ D @ np.linalg.solve(E, D.T @ Wm_all)
-        return float(np.trace(U @ Wmi_all @ Wc_all @ Wmi_all @ U @ Gamma_all))
-
-    c3 = k_fimlc(Dm) / df3
-    c3n = k_fimlc(Db) / df3n
+    c3 = k_fimlc(0) / df3
+    c3n = k_fimlc(1) / df3n
     return x3, df3, c3, x3n, c3n
