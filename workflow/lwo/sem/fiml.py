@@ -60,9 +60,19 @@ class MissingData:
             self.mean_pad[j, pat.obs] = pat.mean
             self.cov_pad[j][np.ix_(pat.obs, pat.obs)] = pat.cov
         self.n_observed = self.mask.sum(axis=1)
-        self.eye_missing = np.zeros((k, p, p))
-        idx = np.arange(p)
-        self.eye_missing[:, idx, idx] = ~self.mask
+        self.mask2 = self.mask[:, :, None] & self.mask[:, None, :]
+        # rows sorted by pattern (contiguous blocks), NaN as 0
+        self.order = np.concatenate([pat.rows for pat in self.patterns])
+        self.bounds = np.concatenate([[0], np.cumsum([pat.n for pat in self.patterns])])
+        self.sorted = np.nan_to_num(self.values[self.order])
+        self.row_mask = np.repeat(self.mask, self.n.astype(int), axis=0)
+        # patterns by number of missing variables, for the rank-|m| inverse updates
+        self.by_missing = {}
+        for j in range(k):
+            miss = np.flatnonzero(~self.mask[j])
+            self.by_missing.setdefault(miss.size, []).append((j, miss))
+        self.by_missing = {r: (np.array([j for j, _ in v]), np.array([m for _, m in v], dtype=int).reshape(len(v), r))
+                           for r, v in self.by_missing.items()}
 
     @property
     def p(self) -> int:
@@ -94,40 +104,62 @@ def vech_indices(p: int):
 
 
 # --------------------------------------------------------------------- likelihood
-def _pattern_inverses(md: MissingData, sigma: np.ndarray, logdet: bool = True):
-    """Per pattern: Sigma_oo^-1 zero-padded to p x p, and log|Sigma_oo| (one batched
-    Cholesky of Sigma_oo padded with an identity block for the missing variables)."""
-    mm = md.mask[:, :, None] & md.mask[:, None, :]
-    padded = np.where(mm, sigma[None], 0.0) + md.eye_missing
-    if logdet:
-        L = np.linalg.cholesky(padded)
-        logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-    inv = np.linalg.inv(padded) - md.eye_missing
-    inv = 0.5 * (inv + np.swapaxes(inv, 1, 2))
-    return np.where(mm, inv, 0.0), logdet
+def _pattern_inverses(md: MissingData, sigma: np.ndarray):
+    """Per pattern: Sigma_oo^-1 zero-padded to p x p, and log|Sigma_oo|, from K = Sigma^-1
+    by rank-|m| updates: Sigma_oo^-1 = (K - K_.m K_mm^-1 K_m.)_oo and
+    log|Sigma_oo| = log|Sigma| + log|K_mm| (m: the pattern's missing variables).
+    Raises LinAlgError when Sigma is not positive definite."""
+    p = md.p
+    chol = sla.cho_factor(sigma, lower=True, check_finite=True)
+    logdet_sigma = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
+    K = sla.cho_solve(chol, np.eye(p))
+    K = 0.5 * (K + K.T)
+    W = np.broadcast_to(K, (len(md.patterns), p, p)).copy()
+    logdet = np.full(len(md.patterns), logdet_sigma)
+    for r, (js, miss) in md.by_missing.items():
+        if r == 0:
+            continue
+        Kmm = K[miss[:, :, None], miss[:, None, :]]
+        sign, ld = np.linalg.slogdet(Kmm)
+        if np.any(sign <= 0):
+            raise np.linalg.LinAlgError("not positive definite")
+        Km = K[:, miss].transpose(1, 0, 2)  # (patterns, p, r)
+        W[js] -= Km @ np.linalg.solve(Kmm, np.swapaxes(Km, 1, 2))
+        logdet[js] += ld
+    W = 0.5 * (W + np.swapaxes(W, 1, 2))
+    return np.where(md.mask2, W, 0.0), logdet
+
+
+def _pattern_rows(md: MissingData, W: np.ndarray, mu: np.ndarray):
+    """Centred rows (0 where missing) and z = W_p (y - mu), rows sorted by pattern."""
+    Yc = np.where(md.row_mask, md.sorted - mu, 0.0)
+    Z = np.empty_like(Yc)
+    for k in range(len(md.patterns)):
+        a, b = md.bounds[k], md.bounds[k + 1]
+        Z[a:b] = Yc[a:b] @ W[k]
+    return Yc, Z
 
 
 def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool = False):
-    """-2 loglik (with constants), M = sum n_p (W_p - W_p T_p W_p), w = sum n_p W_p d_p
-    (all zero-padded to p x p / p). ``keep``: also the padded per-pattern W, P and w
-    (stacked) for Hessians and scores. Returns None when some Sigma_oo is not positive definite."""
+    """-2 loglik (with constants), M = sum_p n_p W_p - sum_i z_i z_i' (= sum n_p (W_p -
+    W_p T_p W_p)), w = sum_i z_i, with z_i = W_p (y_i - mu) zero-padded. ``keep``: also
+    the padded per-pattern W, P = W T W and w_p = W_p d_p for Hessians and scores.
+    Returns None when Sigma (or some Sigma_oo) is not positive definite."""
     try:
         W, logdet = _pattern_inverses(md, sigma)
-    except np.linalg.LinAlgError:
+    except (np.linalg.LinAlgError, ValueError):
         return None
-    d = np.where(md.mask, md.mean_pad - mu[None], 0.0)
-    T = md.cov_pad + d[:, :, None] * d[:, None, :]
-    WT = W @ T
+    Yc, Z = _pattern_rows(md, W, mu)
     n = md.n
-    m2ll = float(n @ (md.n_observed * LOG2PI + logdet + np.trace(WT, axis1=1, axis2=2)))
+    m2ll = float(n @ (md.n_observed * LOG2PI + logdet) + np.sum(Z * Yc))
     if not np.isfinite(m2ll):
         return None
-    P = WT @ W
-    P = 0.5 * (P + np.swapaxes(P, 1, 2))
-    wp = np.einsum("kab,kb->ka", W, d)
-    M = np.einsum("k,kab->ab", n, W - P)
-    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": n @ wp}
+    M = np.einsum("k,kab->ab", n, W) - Z.T @ Z
+    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z}
     if keep:
+        starts = md.bounds[:-1]
+        P = np.add.reduceat(Z[:, :, None] * Z[:, None, :], starts, axis=0) / n[:, None, None]
+        wp = np.add.reduceat(Z, starts, axis=0) / n[:, None]
         out.update({"W": W, "P": P, "wp": wp})
     return out
 
@@ -177,27 +209,23 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
 
 
 def moment_scores(md: MissingData, mu: np.ndarray, terms: dict) -> np.ndarray:
-    """Casewise scores of loglik in (mu, vech Sigma) coordinates (N x (p + p(p+1)/2))."""
-    p = md.p
-    A, B, f = vech_indices(p)
-    Z = np.zeros((md.nobs, p))
-    Wrow = np.zeros((md.nobs, A.size))
-    for k, pat in enumerate(md.patterns):
-        o = pat.obs
-        W = terms["W"][k]
-        y = md.values[np.ix_(pat.rows, o)] - mu[o]
-        Z[np.ix_(pat.rows, o)] = y @ W[np.ix_(o, o)]
-        Wrow[pat.rows] = W[A, B]
-    S = f * (Z[:, A] * Z[:, B] - Wrow)
-    return np.hstack([Z, S])
+    """Casewise scores of loglik in (mu, vech Sigma) coordinates (N x (p + p(p+1)/2)),
+    rows in the data's order."""
+    A, B, f = vech_indices(md.p)
+    Z = terms["Z"]
+    Wrow = np.repeat(terms["W"][:, A, B], md.n.astype(int), axis=0)
+    S = np.hstack([Z, f * (Z[:, A] * Z[:, B] - Wrow)])
+    out = np.empty_like(S)
+    out[md.order] = S
+    return out
 
 
 # ----------------------------------------------------------------------- EM for h1
 def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
-    """Unrestricted ML estimates of (mu, Sigma) by EM (all patterns at once: with
-    ``R_p = Sigma W_p`` the conditional mean of a row is ``mu + R_p (y - mu)`` and the
-    conditional covariance ``Sigma - Sigma W_p Sigma``). Returns (mu, sigma, -2 loglik,
-    iterations)."""
+    """Unrestricted ML estimates of (mu, Sigma) by EM. With z_i = W_p (y_i - mu) the
+    completed row is ``mu + Sigma z_i`` and the conditional covariance of a pattern is
+    ``Sigma - Sigma W_p Sigma``, so an iteration costs one pass over the rows.
+    Returns (mu, sigma, -2 loglik, iterations)."""
     p = md.p
     N = md.nobs
     mu = np.nanmean(md.values, axis=0)
@@ -206,16 +234,13 @@ def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
     n = md.n
     it = 0
     for it in range(1, max_iter + 1):
-        W, _ = _pattern_inverses(md, sigma, logdet=False)
-        R = sigma[None] @ W
-        d = np.where(md.mask, md.mean_pad - mu[None], 0.0)
-        m = mu[None] + np.einsum("kab,kb->ka", R, d)  # pattern means of the completed rows
-        C = sigma[None] - R @ sigma[None]
-        RS = R @ md.cov_pad @ np.swapaxes(R, 1, 2)
-        T1 = n @ m
-        T2 = np.einsum("k,kab->ab", n, RS + C) + (m * n[:, None]).T @ m
-        new_mu = T1 / N
-        new_sigma = T2 / N - np.outer(new_mu, new_mu)
+        W, _ = _pattern_inverses(md, sigma)
+        _, Z = _pattern_rows(md, W, mu)
+        Yhat = mu + Z @ sigma
+        SW = np.einsum("k,kab->ab", n, W)
+        new_mu = Yhat.mean(axis=0)
+        Yd = Yhat - new_mu
+        new_sigma = (Yd.T @ Yd + N * sigma - sigma @ SW @ sigma) / N
         new_sigma = 0.5 * (new_sigma + new_sigma.T)
         change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
         mu, sigma = new_mu, new_sigma
@@ -318,26 +343,21 @@ class FIMLModel(RAMModel):
         return out
 
     def casewise_scores(self, theta: np.ndarray) -> list[np.ndarray]:
-        """Per group: N_g x npar scores of the casewise loglik."""
+        """Per group: N_g x npar scores of the casewise loglik (rows in the data's order)."""
         out = []
         for g in range(self.ngroups):
             gs, md = self.groups[g], self.data[g]
             imp = self.implied(theta, g)
-            mu = self._mu(imp, g)
-            t = pattern_terms(md, mu, imp.sigma, keep=True)
+            t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=True)
             U, V, Dmu = self._derivative_columns(imp, gs)
-            s = np.zeros((md.nobs, U.shape[1]))
-            for k, pat in enumerate(md.patterns):
-                o = pat.obs
-                W = t["W"][k]
-                Z = np.zeros((pat.n, self.n_obs))
-                Z[:, o] = (md.values[np.ix_(pat.rows, o)] - mu[o]) @ W[np.ix_(o, o)]
-                const = np.einsum("ar,ar->r", U, W @ V)
-                sc = (Z @ U) * (Z @ V) - const
-                if self.meanstructure:
-                    sc += Z @ Dmu
-                s[pat.rows] = sc
-            out.append(s @ self._map_matrix(gs))
+            Z = t["Z"]
+            const = np.einsum("ar,kab,br->kr", U, t["W"], V, optimize=True)
+            s = (Z @ U) * (Z @ V) - np.repeat(const, md.n.astype(int), axis=0)
+            if self.meanstructure:
+                s += Z @ Dmu
+            rows = np.empty_like(s)
+            rows[md.order] = s
+            out.append(rows @ self._map_matrix(gs))
         return out
 
     def observed_information(self, theta: np.ndarray) -> np.ndarray:
