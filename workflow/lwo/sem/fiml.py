@@ -191,17 +191,14 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
         return 0.5 * (H + H.T)
     A, B, f = vech_indices(p)
     OW = W[:, A, B]
-    OP = P[:, A, B]
     nOW = OW * n[:, None]
-    TWW = nOW.T @ OW  # [vech(a,c), vech(b,d)] = sum n W_ac W_bd
-    TWP = nOW.T @ OP  # [vech(a,c), vech(b,d)] = sum n W_ac P_bd
+    # X[vech(a,c), vech(b,d)] = sum n (W_ac P_bd + P_ac W_bd - W_ac W_bd): one product
+    Y = nOW.T @ (P[:, A, B] - 0.5 * OW)
+    X = Y + Y.T
     look = _vech_lookup(p)
     a, b = A[:, None], B[:, None]
     c, d = A[None, :], B[None, :]
-    ac, bd, ad, bc = look[a, c], look[b, d], look[a, d], look[b, c]
-    first = -(TWW[ac, bd] + TWW[ad, bc])
-    second = TWP[ad, bc] + TWP[ac, bd] + TWP[bd, ac] + TWP[bc, ad]
-    Hss = 2.0 * np.outer(f, f) * (first + second)
+    Hss = 2.0 * np.outer(f, f) * (X[look[a, c], look[b, d]] + X[look[a, d], look[b, c]])
     TWw = np.einsum("k,kac,kd->acd", n, W, wp)  # [a, c, d] = sum n W_ac w_d
     Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
     H = np.block([[Hmm, Hms], [Hms.T, Hss]])
@@ -297,7 +294,7 @@ class FIMLModel(RAMModel):
             imp = self.implied(theta, g)
         except np.linalg.LinAlgError:
             return None
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=want_hess)
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=want_hess and self.exact_hessian)
         if t is None:
             return None
         N = md.nobs

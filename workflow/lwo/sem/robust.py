@@ -49,6 +49,13 @@ def _cluster_sums(model: FIMLModel, scores: list[np.ndarray], crossed: bool) -> 
 
 
 def _meat(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
+    key = ("meat", crossed, theta.tobytes())
+    if model._h1_cache.get("meat_key") != key:
+        model._h1_cache["meat_key"], model._h1_cache["meat"] = key, _meat_uncached(model, theta, crossed)
+    return model._h1_cache["meat"]
+
+
+def _meat_uncached(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
     sums = _cluster_sums(model, model.casewise_scores(theta), crossed)
     if model.data[0].cluster is not None and crossed:
         total = sum(sums)  # one cluster across groups: add its groups' scores first
