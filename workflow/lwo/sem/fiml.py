@@ -73,6 +73,14 @@ class MissingData:
             self.by_missing.setdefault(miss.size, []).append((j, miss))
         self.by_missing = {r: (np.array([j for j, _ in v]), np.array([m for _, m in v], dtype=int).reshape(len(v), r))
                            for r, v in self.by_missing.items()}
+        # sorted rows of each group of patterns (pattern position within the group per row)
+        pattern_of_row = np.repeat(np.arange(k), self.n.astype(int))
+        self.rows_by_missing = {}
+        for r, (js, _) in self.by_missing.items():
+            local = np.full(k, -1)
+            local[js] = np.arange(js.size)
+            rows = np.flatnonzero(local[pattern_of_row] >= 0)
+            self.rows_by_missing[r] = (rows, local[pattern_of_row[rows]])
 
     @property
     def p(self) -> int:
@@ -104,18 +112,17 @@ def vech_indices(p: int):
 
 
 # --------------------------------------------------------------------- likelihood
-def _pattern_inverses(md: MissingData, sigma: np.ndarray):
-    """Per pattern: Sigma_oo^-1 zero-padded to p x p, and log|Sigma_oo|, from K = Sigma^-1
-    by rank-|m| updates: Sigma_oo^-1 = (K - K_.m K_mm^-1 K_m.)_oo and
-    log|Sigma_oo| = log|Sigma| + log|K_mm| (m: the pattern's missing variables).
-    Raises LinAlgError when Sigma is not positive definite."""
+def _pattern_pieces(md: MissingData, sigma: np.ndarray) -> dict:
+    """K = Sigma^-1 and, per number r of missing variables, K_.m and K_mm^-1 of each
+    pattern: Sigma_oo^-1 = (K - K_.m K_mm^-1 K_m.)_oo and log|Sigma_oo| = log|Sigma| +
+    log|K_mm|. Raises LinAlgError when Sigma or some Sigma_oo is not positive definite."""
     p = md.p
     chol = sla.cho_factor(sigma, lower=True, check_finite=True)
     logdet_sigma = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
     K = sla.cho_solve(chol, np.eye(p))
     K = 0.5 * (K + K.T)
-    W = np.broadcast_to(K, (len(md.patterns), p, p)).copy()
     logdet = np.full(len(md.patterns), logdet_sigma)
+    groups = {}
     for r, (js, miss) in md.by_missing.items():
         if r == 0:
             continue
@@ -123,21 +130,35 @@ def _pattern_inverses(md: MissingData, sigma: np.ndarray):
         sign, ld = np.linalg.slogdet(Kmm)
         if np.any(sign <= 0):
             raise np.linalg.LinAlgError("not positive definite")
-        Km = K[:, miss].transpose(1, 0, 2)  # (patterns, p, r)
-        W[js] -= Km @ np.linalg.solve(Kmm, np.swapaxes(Km, 1, 2))
         logdet[js] += ld
-    W = 0.5 * (W + np.swapaxes(W, 1, 2))
-    return np.where(md.mask2, W, 0.0), logdet
+        groups[r] = (js, miss, K[:, miss].transpose(1, 0, 2), np.linalg.inv(Kmm))
+    return {"K": K, "logdet": logdet, "groups": groups}
 
 
-def _pattern_rows(md: MissingData, W: np.ndarray, mu: np.ndarray):
-    """Centred rows (0 where missing) and z = W_p (y - mu), rows sorted by pattern."""
+def _pattern_inverses(md: MissingData, pieces: dict) -> np.ndarray:
+    """Per pattern: Sigma_oo^-1 zero-padded to p x p (stacked)."""
+    K = pieces["K"]
+    W = np.broadcast_to(K, (len(md.patterns), md.p, md.p)).copy()
+    for js, miss, Km, Kinv in pieces["groups"].values():
+        W[js] -= Km @ Kinv @ np.swapaxes(Km, 1, 2)
+    return np.where(md.mask2, W, 0.0)
+
+
+def _pattern_rows(md: MissingData, pieces: dict, mu: np.ndarray):
+    """Centred rows (0 where missing), z = W_p (y - mu) and sum_p n_p W_p (rows sorted
+    by pattern), without forming the pattern inverses."""
+    K = pieces["K"]
     Yc = np.where(md.row_mask, md.sorted - mu, 0.0)
-    Z = np.empty_like(Yc)
-    for k in range(len(md.patterns)):
-        a, b = md.bounds[k], md.bounds[k + 1]
-        Z[a:b] = Yc[a:b] @ W[k]
-    return Yc, Z
+    Z = Yc @ K
+    SW = md.nobs * K
+    for r, (js, miss, Km, Kinv) in pieces["groups"].items():
+        rows, local = md.rows_by_missing[r]
+        zm = np.take_along_axis(Z[rows], miss[local], axis=1)
+        c = np.einsum("nrs,ns->nr", Kinv[local], zm)
+        Z[rows] -= np.einsum("npr,nr->np", Km[local], c)
+        SW -= np.einsum("k,kpr,krs,kqs->pq", md.n[js], Km, Kinv, Km, optimize=True)
+    Z[~md.row_mask] = 0.0
+    return Yc, Z, 0.5 * (SW + SW.T)
 
 
 def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool = False):
@@ -146,21 +167,21 @@ def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool
     the padded per-pattern W, P = W T W and w_p = W_p d_p for Hessians and scores.
     Returns None when Sigma (or some Sigma_oo) is not positive definite."""
     try:
-        W, logdet = _pattern_inverses(md, sigma)
+        pieces = _pattern_pieces(md, sigma)
     except (np.linalg.LinAlgError, ValueError):
         return None
-    Yc, Z = _pattern_rows(md, W, mu)
+    Yc, Z, SW = _pattern_rows(md, pieces, mu)
     n = md.n
-    m2ll = float(n @ (md.n_observed * LOG2PI + logdet) + np.sum(Z * Yc))
+    m2ll = float(n @ (md.n_observed * LOG2PI + pieces["logdet"]) + np.sum(Z * Yc))
     if not np.isfinite(m2ll):
         return None
-    M = np.einsum("k,kab->ab", n, W) - Z.T @ Z
+    M = SW - Z.T @ Z
     out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z}
     if keep:
         starts = md.bounds[:-1]
         P = np.add.reduceat(Z[:, :, None] * Z[:, None, :], starts, axis=0) / n[:, None, None]
         wp = np.add.reduceat(Z, starts, axis=0) / n[:, None]
-        out.update({"W": W, "P": P, "wp": wp})
+        out.update({"W": _pattern_inverses(md, pieces), "P": P, "wp": wp})
     return out
 
 
@@ -228,13 +249,10 @@ def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
     mu = np.nanmean(md.values, axis=0)
     var = np.nanvar(md.values, axis=0)
     sigma = np.diag(np.where(var > 0, var, 1.0))
-    n = md.n
     it = 0
     for it in range(1, max_iter + 1):
-        W, _ = _pattern_inverses(md, sigma)
-        _, Z = _pattern_rows(md, W, mu)
+        _, Z, SW = _pattern_rows(md, _pattern_pieces(md, sigma), mu)
         Yhat = mu + Z @ sigma
-        SW = np.einsum("k,kab->ab", n, W)
         new_mu = Yhat.mean(axis=0)
         Yd = Yhat - new_mu
         new_sigma = (Yd.T @ Yd + N * sigma - sigma @ SW @ sigma) / N
