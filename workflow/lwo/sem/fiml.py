@@ -156,7 +156,8 @@ def _pattern_rows(md: MissingData, pieces: dict, mu: np.ndarray):
         zm = np.take_along_axis(Z[rows], miss[local], axis=1)
         c = np.einsum("nrs,ns->nr", Kinv[local], zm)
         Z[rows] -= np.einsum("npr,nr->np", Km[local], c)
-        SW -= np.einsum("k,kpr,krs,kqs->pq", md.n[js], Km, Kinv, Km, optimize=True)
+        G = (Km @ Kinv) * md.n[js][:, None, None]  # sum_k n_k Km_k Kinv_k Km_k' as one product
+        SW -= G.transpose(1, 0, 2).reshape(md.p, -1) @ Km.transpose(1, 0, 2).reshape(md.p, -1).T
     Z[~md.row_mask] = 0.0
     return Yc, Z, 0.5 * (SW + SW.T)
 
