@@ -1,5 +1,10 @@
 """Structural equation models by maximum likelihood, reproducing lavaan's ``sem()``.
 
+ML or robust ML (``estimator="MLR"``), complete data, listwise deletion or
+full-information ML (``missing="ml"``/``"ml.x"``), cluster-robust inference with
+clusters that may cross groups, scaled difference tests (``lr_test``), Wald tests
+(``wald_test``) and the delta method (``delta_method``).
+
 ``fit(spec, data, group=..., cluster=...)`` takes lavaan model syntax and returns a
 :class:`SEMFit` with lavaan-named estimates (``parameterEstimates`` columns plus
 ``std.all``), fit indices (``fitMeasures`` names), the parameter covariance matrix and

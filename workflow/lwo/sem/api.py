@@ -1,4 +1,5 @@
-"""Public SEM interface: fit, defined parameters, likelihood-ratio tests, invariance."""
+"""Public SEM interface: fit, defined parameters, delta method, likelihood-ratio and Wald tests,
+invariance, the reproducing lavaan call."""
 
 from __future__ import annotations
 
@@ -61,7 +62,13 @@ def _with_single_thread_blas(func):
 
 @dataclass
 class SEMFit:
-    """Result of :func:`fit`. Numbers are NaN when ``converged`` is False."""
+    """Result of :func:`fit`. Numbers are NaN when ``converged`` is False.
+
+    ``estimator`` ("ML"/"MLR") and ``missing`` (None, "listwise", "ml", "ml.x") as
+    requested; ``nobs`` / ``n_used``: rows used per group (and in total); ``options``:
+    the fit options :meth:`lavaan_call` writes out. With MLR, ``vcov`` and the ``se``
+    column are robust (cluster-robust with a cluster) and ``fit_indices`` add lavaan's
+    ``chisq.scaled``, ``chisq.scaling.factor``, ``*.scaled`` and ``*.robust`` indices."""
 
     estimates: pd.DataFrame
     fit_indices: dict
@@ -433,7 +440,8 @@ def _fmt(value: float) -> str:
     return text
 
 
-def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool = True) -> str:
+def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool = True,
+               call: str | None = None) -> str:
     G = pt.ngroups
     index_count: dict[int, int] = {}
     for r in pt.rows:
@@ -519,12 +527,8 @@ def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool
 
     out = []
     if header:
-        call = "lavaan::sem(model, data = data, estimator = 'ML', fixed.x = TRUE"
-        if pt.meanstructure:
-            call += ", meanstructure = TRUE"
-        if group is not None:
-            call += f", group = '{group}'"
-        call += ")"
+        if call is None:
+            call = _call_string("ML", None, None, group, group_labels, {"meanstructure": pt.meanstructure})
         out.append(f"# Every parameter written out; fit with {call}")
         if group is not None:
             out.append(f"# group order (c() modifiers): {', '.join(str(g) for g in group_labels)}")
@@ -711,7 +715,8 @@ def fit(
     options = {"missing": missing, "estimator": estimator, "fixed_x": fixed_x, "group_equal": tuple(group_equal),
                "group_partial": tuple(group_partial), "crossed_clusters": crossed_clusters,
                "meanstructure": pt.meanstructure, "group_order": [str(x) for x in group_labels] if group else []}
-    spec_full = _spec_full(pt, group, [str(x) for x in group_labels])
+    spec_full = _spec_full(pt, group, [str(x) for x in group_labels],
+                           call=_call_string(estimator, missing, cluster, group, options["group_order"], options))
     names = _parameter_names(pt)
 
     def failed(message, iterations):
@@ -1040,25 +1045,28 @@ def _r_value(value) -> str:
 
 def lavaan_call(fit: SEMFit, model: str = "model", data: str = "data") -> str:
     """The lavaan call that reproduces ``fit`` on ``model`` (its spec, or ``spec_full``)
-    and ``data`` (the rows and columns it was given). With ``crossed_clusters`` and a
-    multi-group clustered fit lavaan's SEs differ by design (see :func:`fit`)."""
-    o = fit.options
-    args = [model, f"data = {data}", f"estimator = {_r_value(fit.estimator)}"]
-    if fit.missing in ("ml", "ml.x"):
-        args.append(f"missing = {_r_value(fit.missing)}")
-    elif fit.missing == "listwise":
-        args.append('missing = "listwise"')
-    if fit.cluster:
-        args.append(f"cluster = {_r_value(fit.cluster)}")
-    if fit.group:
-        args += [f"group = {_r_value(fit.group)}", f"group.label = {_r_value(list(fit.group_labels))}"]
+    and ``data`` (the rows and columns it was given), e.g. ``lavaan::sem(model, data =
+    data, estimator = "MLR", missing = "ml", cluster = "classroom_id", group = "race",
+    group.label = c("Black", "White"), ...)``. With a multi-group clustered fit and
+    ``crossed_clusters`` (the default) lavaan's SEs differ by design (see :func:`fit`)."""
+    return _call_string(fit.estimator, fit.missing, fit.cluster, fit.group, fit.group_labels, fit.options, model, data)
+
+
+def _call_string(estimator, missing, cluster, group, group_labels, o, model="model", data="data") -> str:
+    args = [model, f"data = {data}", f"estimator = {_r_value(estimator)}"]
+    if missing is not None:
+        args.append(f"missing = {_r_value(missing)}")
+    if cluster:
+        args.append(f"cluster = {_r_value(cluster)}")
+    if group:
+        args += [f"group = {_r_value(group)}", f"group.label = {_r_value(list(group_labels))}"]
     if o.get("group_equal"):
         args.append(f"group.equal = {_r_value(list(o['group_equal']))}")
     if o.get("group_partial"):
         args.append(f"group.partial = {_r_value(list(o['group_partial']))}")
     args.append(f"fixed.x = {_r_value(bool(o.get('fixed_x', True)))}")
     args.append(f"meanstructure = {_r_value(bool(o.get('meanstructure', False)))}")
-    if fit.estimator == "ML" and fit.missing not in ("ml", "ml.x"):
+    if estimator == "ML" and missing not in ("ml", "ml.x"):
         args.append('information = "expected"')
     return "lavaan::sem(" + ", ".join(args) + ")"
 

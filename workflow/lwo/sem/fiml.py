@@ -20,6 +20,7 @@ matrix product over the stacked, zero-padded pattern matrices.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -195,6 +196,18 @@ def _vech_lookup(p: int) -> np.ndarray:
     return table
 
 
+@functools.lru_cache(maxsize=8)
+def _hessian_index(p: int):
+    """Flat positions of X[vech(a,c), vech(b,d)] and X[vech(a,d), vech(b,c)] for every
+    pair of vech coordinates (a,b), (c,d), and the factor 2 f_ab f_cd."""
+    A, B, f = vech_indices(p)
+    q = A.size
+    look = _vech_lookup(p)
+    a, b = A[:, None], B[:, None]
+    c, d = A[None, :], B[None, :]
+    return look[a, c] * q + look[b, d], look[a, d] * q + look[b, c], 2.0 * np.outer(f, f)
+
+
 def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.ndarray:
     """Exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms`` from
     :func:`pattern_terms` with ``keep=True``). Observed information = H / 2.
@@ -216,11 +229,9 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
     nOW = OW * n[:, None]
     # X[vech(a,c), vech(b,d)] = sum n (W_ac P_bd + P_ac W_bd - W_ac W_bd): one product
     Y = nOW.T @ (P[:, A, B] - 0.5 * OW)
-    X = Y + Y.T
-    look = _vech_lookup(p)
-    a, b = A[:, None], B[:, None]
-    c, d = A[None, :], B[None, :]
-    Hss = 2.0 * np.outer(f, f) * (X[look[a, c], look[b, d]] + X[look[a, d], look[b, c]])
+    X = (Y + Y.T).ravel()
+    first, second, scale = _hessian_index(p)
+    Hss = scale * (np.take(X, first) + np.take(X, second))
     TWw = np.einsum("k,kac,kd->acd", n, W, wp)  # [a, c, d] = sum n W_ac w_d
     Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
     H = np.block([[Hmm, Hms], [Hms.T, Hss]])
@@ -339,13 +350,15 @@ class FIMLModel(RAMModel):
             # scoring step: complete-data expected information as the curvature (the
             # exact observed information costs a pass over pattern pairs; it is formed
             # once, at the estimates)
-            W = np.linalg.inv(imp.sigma)
-            WU, WV = W @ U, W @ V
-            Guu, Gvv, Guv = U.T @ WU, V.T @ WV, U.T @ WV
-            hess = 2.0 * (Guu * Gvv + Guv * Guv.T)
-            if self.meanstructure:
-                hess += 2.0 * Dmu.T @ W @ Dmu
-            out["hess_rows"] = hess
+            info_rows = out.get("info_rows")
+            if info_rows is None:
+                W = np.linalg.inv(imp.sigma)
+                WU, WV = W @ U, W @ V
+                Guu, Gvv, Guv = U.T @ WU, V.T @ WV, U.T @ WV
+                info_rows = Guu * Gvv + Guv * Guv.T
+                if self.meanstructure:
+                    info_rows = info_rows + Dmu.T @ W @ Dmu
+            out["hess_rows"] = 2.0 * info_rows
         elif want_hess:
             D = self.moment_jacobian(imp, gs)
             H = moment_hessian(md, t, diagonal=self.diagonal) / N

@@ -192,11 +192,10 @@ def _rmsea(x2, df, n, g, c=1.0):
     return math.sqrt(max(x2 / n / df - c / n, 0.0)) * math.sqrt(g)
 
 
-def _scaling(model, theta, chisq, df, crossed):
+def _scaling_factor(model: FIMLModel, theta: np.ndarray, df: int, crossed: bool) -> float:
+    """Yuan-Bentler (Mplus) scaling factor of a fitted model: trace(U Gamma) / df."""
     info = model.observed_information(theta)
-    trace = _trace_h1(model, crossed) - _trace_h0(model, theta, info, crossed)
-    c = trace / df if df > 0 else float("nan")
-    return c, trace
+    return (_trace_h1(model, crossed) - _trace_h0(model, theta, info, crossed)) / df
 
 
 def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) -> dict:
@@ -212,7 +211,7 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) 
     out["pvalue.scaled"] = float(stats.chi2.sf(out["chisq.scaled"], df)) if df > 0 else float("nan")
     base, btheta = baseline_model(model)
     x2n, dfn = fi["baseline.chisq"], fi["baseline.df"]
-    cn, _ = _scaling(base, btheta, x2n, dfn, crossed)
+    cn = _scaling_factor(base, btheta, dfn, crossed)
     out.update({"baseline.chisq.scaled": x2n / cn, "baseline.df.scaled": dfn,
                 "baseline.pvalue.scaled": float(stats.chi2.sf(x2n / cn, dfn)),
                 "baseline.chisq.scaling.factor": cn})
