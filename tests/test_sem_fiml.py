@@ -29,6 +29,11 @@ eng =~ i1 + i2 + i3
 med ~ c(a1, a2)*eng + grades
 out ~ c(b, b)*med + eng + grades
 """
+STUDY_ONE = """
+eng =~ i1 + i2 + i3
+med ~ eng + grades
+out ~ med + eng + grades
+"""
 STUDY_KW = dict(missing="ml", estimator="MLR", cluster="classroom", group="race", group_order=["Black", "White"])
 
 CASES = {
@@ -43,6 +48,9 @@ CASES = {
     # lavaan numbers clusters within groups: crossed_clusters=False reproduces it
     "study_free": (STUDY, "study", dict(STUDY_KW, crossed_clusters=False)),
     "study_eq": (STUDY_EQ, "study", dict(STUDY_KW, crossed_clusters=False)),
+    # a covariate with holes: joint likelihood ("ml.x") or rows dropped ("ml", fixed.x)
+    "studyx_mlx": (STUDY_ONE, "study_x_holes", dict(missing="ml.x")),
+    "studyx_ml": (STUDY_ONE, "study_x_holes", dict(missing="ml")),
 }
 ML_MEASURES = ["chisq", "df", "baseline.chisq", "cfi", "tli", "rmsea", "logl", "unrestricted.logl"]
 MLR_MEASURES = ["chisq.scaled", "chisq.scaling.factor", "baseline.chisq.scaled", "cfi.scaled", "tli.scaled",
@@ -128,6 +136,12 @@ def test_crossed_clusters_differ_from_lavaan_where_clusters_cross_groups():
     assert abs(se_crossed - se_lav) > 1e-3 * se_lav
     # the estimates are the same; only the (co)variances differ
     assert np.allclose(crossed.estimates.est, lavaan_like.estimates.est)
+
+
+def test_missing_covariates_ml_drops_rows_and_ml_x_keeps_them():
+    data = _data("study_x_holes")
+    assert _fit("studyx_ml").n_used["total"] == int(data.grades.notna().sum())
+    assert _fit("studyx_mlx").n_used["total"] == len(data)
 
 
 def test_rows_missing_everything_are_dropped_and_n_used_reported():

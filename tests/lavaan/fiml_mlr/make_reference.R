@@ -39,6 +39,8 @@ st$med <- round(0.5 * eta + 0.2 * st$grades + rnorm(n), 3)
 st$out <- round(ifelse(st$race == "Black", 0.5, 0.3) * st$med + 0.3 * eta + u + rnorm(n), 3)
 st$grades <- round(st$grades, 3)
 st <- holes_mcar(st, c("i1", "i2", "i3", "med", "out"), 0.05, 15)
+# a covariate with holes: missing = "ml.x" keeps the rows, "ml" (fixed.x) drops them
+stx <- holes_mcar(st, "grades", 0.06, 16)
 
 HS_CFA <- ' visual =~ x1 + x2 + x3
  textual =~ x4 + x5 + x6
@@ -87,6 +89,11 @@ out$hs_mar_mlr_cluster <- record(cfa(HS_CFA, hs_mar, missing = "ml", estimator =
 out$hs_complete_mlr <- record(cfa(HS_CFA, HS, estimator = "MLR"))
 out$pd_mcar_ml <- record(sem(PD_SEM, pd_mcar, missing = "ml"))
 out$pd_mcar_mlr <- record(sem(PD_SEM, pd_mcar, missing = "ml", estimator = "MLR"))
+STUDY_ONE <- ' eng =~ i1 + i2 + i3
+ med ~ eng + grades
+ out ~ med + eng + grades '
+out$studyx_mlx <- record(sem(STUDY_ONE, stx, missing = "ml.x"))
+out$studyx_ml <- record(sem(STUDY_ONE, stx, missing = "ml"))
 free <- sem(STUDY, st, missing = "ml", estimator = "MLR", cluster = "classroom", group = "race",
             group.label = c("Black", "White"))
 eq <- sem(STUDY_EQ, st, missing = "ml", estimator = "MLR", cluster = "classroom", group = "race",
@@ -104,6 +111,7 @@ write.csv(hs_mar, file.path(here, "hs_mar.csv"), row.names = FALSE, na = "")
 write.csv(HS, file.path(here, "hs_complete.csv"), row.names = FALSE, na = "")
 write.csv(pd_mcar, file.path(here, "pd_mcar.csv"), row.names = FALSE, na = "")
 write.csv(st, file.path(here, "study.csv"), row.names = FALSE, na = "")
+write.csv(stx, file.path(here, "study_x_holes.csv"), row.names = FALSE, na = "")
 fits <- out[sapply(out, function(x) is.list(x) && !is.null(x[["estimates"]]))]
 est <- do.call(rbind, lapply(names(fits), function(k) cbind(fit = k, fits[[k]]$estimates)))
 fm <- do.call(rbind, lapply(names(fits), function(k) cbind(fit = k, fits[[k]]$fit)))
