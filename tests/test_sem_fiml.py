@@ -155,6 +155,13 @@ def test_rows_missing_everything_are_dropped_and_n_used_reported():
         sem.fit(HS_CFA, data)
 
 
+def test_a_variable_without_answers_is_a_clear_error():
+    data = _data("hs_mcar")
+    data["x3"] = np.nan
+    with pytest.raises(ValueError, match=r"x3 \(0 observed\)"):
+        sem.fit(HS_CFA, data, missing="ml")
+
+
 def test_lavaan_call_states_every_option():
     call = _fit("study_free").lavaan_call()
     for part in ['estimator = "MLR"', 'missing = "ml"', 'cluster = "classroom"', 'group = "race"',

@@ -705,6 +705,11 @@ def fit(
             where = "the data have" if group is None else f"group {label!r} has"
             raise ValueError(f"{where} {mask.sum()} rows for {len(columns)} variables: too few to fit")
         if fiml or estimator == "MLR":
+            observed = (~np.isnan(values[mask])).sum(axis=0)
+            few = [f"{c} ({k} observed)" for c, k in zip(columns, observed) if k < 2]
+            if few:
+                where = "" if group is None else f" in group {label!r}"
+                raise ValueError(f"model variables with fewer than two observed values{where}: {', '.join(few)}")
             md = missing_patterns(values[mask])
             md.cluster = codes
             missing_data.append(md)
