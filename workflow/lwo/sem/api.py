@@ -878,11 +878,31 @@ def _involved(model: RAMModel, expr: str) -> list[int]:
     return sorted(out)
 
 
+def _definitions_needed(model: RAMModel, expr: str) -> list:
+    """The spec's ':=' definitions an expression uses (directly or through others), in order."""
+    definitions = {d.name: d.expr for d in model.pt.definitions}
+    seen, todo = set(), list(expression_names(expr))
+    while todo:
+        name = todo.pop()
+        if name in definitions and name not in seen:
+            seen.add(name)
+            todo += expression_names(definitions[name])
+    return [(d.name, compile_expression(d.expr)) for d in model.pt.definitions if d.name in seen]
+
+
 def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, group=None):
     func = compile_expression(expr)
+    needed = _definitions_needed(model, expr)
+    base = _label_values(model, theta)
+    free_labels = [(name, model.pt.label_index[name]) for name in base if name in model.pt.label_index]
 
     def unstd(t):
-        return func(_evaluate_definitions(model, _label_values(model, t)))
+        values = dict(base)
+        for name, k in free_labels:
+            values[name] = t[k]
+        for name, f in needed:
+            values[name] = f(values)
+        return func(values)
 
     def stdz(t):
         std = model.standardized_rows(t)
