@@ -48,6 +48,7 @@ CASES = {
     # lavaan numbers clusters within groups: crossed_clusters=False reproduces it
     "study_free": (STUDY, "study", dict(STUDY_KW, crossed_clusters=False)),
     "study_eq": (STUDY_EQ, "study", dict(STUDY_KW, crossed_clusters=False)),
+    "study_loadings_equal": (STUDY_ONE, "study", dict(STUDY_KW, crossed_clusters=False, group_equal=["loadings"])),
     # a covariate with holes: joint likelihood ("ml.x") or rows dropped ("ml", fixed.x)
     "studyx_mlx": (STUDY_ONE, "study_x_holes", dict(missing="ml.x")),
     "studyx_ml": (STUDY_ONE, "study_x_holes", dict(missing="ml")),

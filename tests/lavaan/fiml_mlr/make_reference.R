@@ -94,6 +94,8 @@ STUDY_ONE <- ' eng =~ i1 + i2 + i3
  out ~ med + eng + grades '
 out$studyx_mlx <- record(sem(STUDY_ONE, stx, missing = "ml.x"))
 out$studyx_ml <- record(sem(STUDY_ONE, stx, missing = "ml"))
+out$study_loadings_equal <- record(sem(STUDY_ONE, st, missing = "ml", estimator = "MLR", cluster = "classroom",
+                                      group = "race", group.label = c("Black", "White"), group.equal = "loadings"))
 free <- sem(STUDY, st, missing = "ml", estimator = "MLR", cluster = "classroom", group = "race",
             group.label = c("Black", "White"))
 eq <- sem(STUDY_EQ, st, missing = "ml", estimator = "MLR", cluster = "classroom", group = "race",
