@@ -80,8 +80,10 @@ def recovery() -> None:
     fiml, t_fiml = timed(lambda: sem.fit(SPEC, data, missing="ml"))
     listwise, t_lw = timed(lambda: sem.fit(SPEC, data, missing="listwise"))
     got_f, got_l = structural_std(fiml), structural_std(listwise)
-    print(f"N = {len(data):,}, {data.drop(columns=['x1', 'x2']).isna().to_numpy().mean():.1%} of answers blank (MAR on x1)")
-    print(f"FIML: {fiml.n_used['total']:,} rows, {t_fiml:.1f} s; listwise: {listwise.n_used['total']:,} rows, {t_lw:.1f} s")
+    blank = data.drop(columns=["x1", "x2"]).isna().to_numpy().mean()
+    print(f"N = {len(data):,}, {blank:.1%} of answers blank (MAR on x1)")
+    print(f"FIML: {fiml.n_used['total']:,} rows, {t_fiml:.1f} s; "
+          f"listwise: {listwise.n_used['total']:,} rows, {t_lw:.1f} s")
     print(f"{'path':12s} {'population':>10s} {'FIML':>8s} {'error':>8s} {'listwise':>9s} {'error':>8s}")
     for (lhs, rhs), value in truth.items():
         f, lw = got_f[lhs, rhs], got_l[lhs, rhs]

@@ -20,7 +20,8 @@ from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable
 from .syntax import parse_spec
 
-__all__ = ["SEMFit", "fit", "defined", "delta_method", "lr_test", "wald_test", "lavaan_call", "invariance", "invariance_models", "invariance_table"]
+__all__ = ["SEMFit", "fit", "defined", "delta_method", "lr_test", "wald_test", "lavaan_call", "invariance",
+           "invariance_models", "invariance_table"]
 
 ESTIMATE_COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.all"]
 FIT_INDEX_NAMES = [
@@ -731,7 +732,8 @@ def fit(
 
     df = _ndat(model) - pt.npar
     if df < 0:
-        return failed(f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments (df = {df})", 0)
+        return failed(f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments "
+                      f"(df = {df})", 0)
     theta, converged, iterations, message = _optimise(model, max_iter, tol)
     if not converged:
         return failed(f"not converged: {message}", iterations)

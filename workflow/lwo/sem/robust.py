@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy import stats
 
-from .fiml import FIMLModel, h1_moments
+from .fiml import FIMLModel
 from .partable import ParRow, ParTable
 
 
