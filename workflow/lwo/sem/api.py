@@ -718,6 +718,7 @@ def fit(
             moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
         nobs[str(label) if label is not None else "all"] = int(mask.sum())
     model = FIMLModel(pt, missing_data) if missing_data else RAMModel(pt, moments)
+    model.fiml = fiml
     options = {"missing": missing, "estimator": estimator, "fixed_x": fixed_x, "group_equal": tuple(group_equal),
                "group_partial": tuple(group_partial), "crossed_clusters": crossed_clusters,
                "meanstructure": pt.meanstructure, "group_order": [str(x) for x in group_labels] if group else []}

@@ -218,8 +218,7 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) 
     out["cfi.scaled"] = _cfi(out["chisq.scaled"], df, x2n / cn, dfn)
     out["tli.scaled"] = _tli(out["chisq.scaled"], df, x2n / cn, dfn)
     out["rmsea.scaled"] = _rmsea(chisq, trace, N, G) if trace > 0 else float("nan")
-    fiml = any(len(md.patterns) > 1 for md in model.data)
-    if fiml:
+    if getattr(model, "fiml", False):  # lavaan: by the missing option, holes or not
         x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta)
     else:
         x3, df3, c3, x3n, c3n = chisq, df, c, x2n, cn
