@@ -180,9 +180,11 @@ def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool
     M = SW - Z.T @ Z
     out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z}
     if keep:
-        starts = md.bounds[:-1]
-        P = np.add.reduceat(Z[:, :, None] * Z[:, None, :], starts, axis=0) / n[:, None, None]
-        wp = np.add.reduceat(Z, starts, axis=0) / n[:, None]
+        P = np.empty((len(md.patterns), md.p, md.p))
+        for k in range(len(md.patterns)):
+            Zk = Z[md.bounds[k]:md.bounds[k + 1]]
+            P[k] = Zk.T @ Zk / n[k]
+        wp = np.add.reduceat(Z, md.bounds[:-1], axis=0) / n[:, None]
         out.update({"W": _pattern_inverses(md, pieces), "P": P, "wp": wp})
     return out
 
@@ -238,15 +240,32 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
     return 0.5 * (H + H.T)
 
 
-def moment_scores(md: MissingData, mu: np.ndarray, terms: dict) -> np.ndarray:
-    """Casewise scores of loglik in (mu, vech Sigma) coordinates (N x (p + p(p+1)/2)),
-    rows in the data's order."""
+def moment_score_summary(md: MissingData, terms: dict, codes: np.ndarray | None = None, ncl: int = 0,
+                         chunk: int = 20000) -> np.ndarray:
+    """Casewise scores of loglik in (mu, vech Sigma) coordinates, summarised without
+    holding all N x (p + p(p+1)/2) of them: with cluster ``codes``, their sums per
+    cluster (ncl rows); otherwise a matrix R with R'R = sum_i s_i s_i' (the scores
+    themselves when that is smaller)."""
     A, B, f = vech_indices(md.p)
     Z = terms["Z"]
-    Wrow = np.repeat(terms["W"][:, A, B], md.n.astype(int), axis=0)
-    S = np.hstack([Z, f * (Z[:, A] * Z[:, B] - Wrow)])
-    out = np.empty_like(S)
-    out[md.order] = S
+    d = md.p + A.size
+    casewise = codes is None and md.nobs <= d
+    out = np.zeros((ncl, d)) if codes is not None else (np.zeros((md.nobs, d)) if casewise else np.zeros((d, d)))
+    Wv = terms["W"][:, A, B]
+    pattern_of_row = np.repeat(np.arange(len(md.patterns)), md.n.astype(int))
+    for start in range(0, md.nobs, chunk):
+        sl = slice(start, start + chunk)
+        Zc = Z[sl]
+        S = np.hstack([Zc, f * (Zc[:, A] * Zc[:, B] - Wv[pattern_of_row[sl]])])
+        if codes is not None:
+            np.add.at(out, codes[md.order[sl]], S)
+        elif casewise:
+            out[md.order[sl]] = S
+        else:
+            out += S.T @ S
+    if codes is None and not casewise:  # a square root of the cross-product
+        vals, vecs = np.linalg.eigh(out)
+        out = (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
     return out
 
 
@@ -371,22 +390,32 @@ class FIMLModel(RAMModel):
             out["hess_rows"] = 0.5 * (hess + hess.T)
         return out
 
+    def casewise_score_chunks(self, theta: np.ndarray, g: int, chunk: int = 20000):
+        """Scores of the casewise loglik of group g (rows x npar) in chunks of rows:
+        yields (row indices in the group's data, scores)."""
+        gs, md = self.groups[g], self.data[g]
+        imp = self.implied(theta, g)
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=True)
+        U, V, Dmu = self._derivative_columns(imp, gs)
+        K = self._map_matrix(gs)
+        const = np.einsum("ar,kab,br->kr", U, t["W"], V, optimize=True)
+        pattern_of_row = np.repeat(np.arange(len(md.patterns)), md.n.astype(int))
+        for start in range(0, md.nobs, chunk):
+            sl = slice(start, start + chunk)
+            Z = t["Z"][sl]
+            s = (Z @ U) * (Z @ V) - const[pattern_of_row[sl]]
+            if self.meanstructure:
+                s += Z @ Dmu
+            yield md.order[sl], s @ K
+
     def casewise_scores(self, theta: np.ndarray) -> list[np.ndarray]:
         """Per group: N_g x npar scores of the casewise loglik (rows in the data's order)."""
         out = []
         for g in range(self.ngroups):
-            gs, md = self.groups[g], self.data[g]
-            imp = self.implied(theta, g)
-            t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=True)
-            U, V, Dmu = self._derivative_columns(imp, gs)
-            Z = t["Z"]
-            const = np.einsum("ar,kab,br->kr", U, t["W"], V, optimize=True)
-            s = (Z @ U) * (Z @ V) - np.repeat(const, md.n.astype(int), axis=0)
-            if self.meanstructure:
-                s += Z @ Dmu
-            rows = np.empty_like(s)
-            rows[md.order] = s
-            out.append(rows @ self._map_matrix(gs))
+            rows = np.empty((self.data[g].nobs, self.npar))
+            for idx, s in self.casewise_score_chunks(theta, g):
+                rows[idx] = s
+            out.append(rows)
         return out
 
     def observed_information(self, theta: np.ndarray) -> np.ndarray:
@@ -396,11 +425,18 @@ class FIMLModel(RAMModel):
         finally:
             self.exact_hessian = False
 
-    def h1_information(self, g: int):
-        """Observed information (total) and casewise scores of the unrestricted model of
-        group g at its EM estimates, in (mu, vech Sigma) coordinates (computed once)."""
+    def h1_information(self, g: int, ncl: int | None = None):
+        """Observed information (total) of the unrestricted model of group g at its EM
+        estimates, in (mu, vech Sigma) coordinates, and a summary of its casewise scores
+        (:func:`moment_score_summary`: cluster sums over ``ncl`` clusters when the data
+        have clusters, else a root of their cross-product). Computed once."""
+        md, mom = self.data[g], self.moments[g]
         if g not in self._h1_cache:
-            md, mom = self.data[g], self.moments[g]
             t = pattern_terms(md, mom.mean, mom.cov, keep=True)
-            self._h1_cache[g] = (0.5 * moment_hessian(md, t), moment_scores(md, mom.mean, t))
-        return self._h1_cache[g]
+            self._h1_cache[g] = (0.5 * moment_hessian(md, t), t)
+        A1, t = self._h1_cache[g]
+        key = (g, ncl)
+        if key not in self._h1_cache:
+            codes = md.cluster if ncl is not None else None
+            self._h1_cache[key] = moment_score_summary(md, t, codes, ncl or 0)
+        return A1, self._h1_cache[key]

@@ -30,24 +30,6 @@ from .fiml import FIMLModel
 from .partable import ParRow, ParTable
 
 
-def _cluster_sums(model: FIMLModel, scores: list[np.ndarray], crossed: bool) -> list[np.ndarray]:
-    """Per group: scores summed within clusters times sqrt(G/(G-1)) (crossed: cluster
-    ids shared by all groups and G counts all clusters), or the casewise scores."""
-    codes = [md.cluster for md in model.data]
-    if codes[0] is None:
-        return scores
-    ncl_all = max(int(c.max()) + 1 for c in codes)
-    out = []
-    for s, c in zip(scores, codes):
-        ncl = ncl_all if crossed else int(c.max()) + 1
-        if ncl < 2:
-            raise ValueError("cluster-robust SEs need at least two clusters" + ("" if crossed else " per group"))
-        sums = np.zeros((ncl, s.shape[1]))
-        np.add.at(sums, c, s)
-        out.append(np.sqrt(ncl / (ncl - 1)) * sums)
-    return out
-
-
 def _meat(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
     key = ("meat", crossed, theta.tobytes())
     if model._h1_cache.get("meat_key") != key:
@@ -56,11 +38,31 @@ def _meat(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
 
 
 def _meat_uncached(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
-    sums = _cluster_sums(model, model.casewise_scores(theta), crossed)
-    if model.data[0].cluster is not None and crossed:
-        total = sum(sums)  # one cluster across groups: add its groups' scores first
-        return total.T @ total
-    return sum(s.T @ s for s in sums)
+    """Sum of outer products of the casewise scores, or of their cluster sums times
+    G/(G-1) (crossed: a cluster's scores summed over all groups first), accumulated
+    over chunks of rows."""
+    meat = np.zeros((model.npar, model.npar))
+    total = None
+    for g in range(model.ngroups):
+        ncl = _n_clusters(model, g, crossed)
+        if ncl is not None and ncl < 2:
+            raise ValueError("cluster-robust SEs need at least two clusters" + ("" if crossed else " per group"))
+        sums = None if ncl is None else np.zeros((ncl, model.npar))
+        for idx, s in model.casewise_score_chunks(theta, g):
+            if sums is None:
+                meat += s.T @ s
+            else:
+                np.add.at(sums, model.data[g].cluster[idx], s)
+        if sums is None:
+            continue
+        sums *= _cluster_factor(model, g, crossed)
+        if crossed:
+            total = sums if total is None else total + sums
+        else:
+            meat += sums.T @ sums
+    if total is not None:
+        meat += total.T @ total
+    return meat
 
 
 def sandwich(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> np.ndarray:
@@ -90,13 +92,25 @@ def _h1_parts(model: FIMLModel, crossed: bool):
     keep = _h1_keep(model)
     key = ("parts", crossed)
     if key not in model._h1_cache:
-        chols, scores = [], []
+        chols, sums = [], []
         for g in range(model.ngroups):
-            A1, s = model.h1_information(g)
+            A1, s = model.h1_information(g, _n_clusters(model, g, crossed))
             chols.append(sla.cho_factor(A1[np.ix_(keep, keep)], lower=True))
-            scores.append(s[:, keep])
-        model._h1_cache[key] = (chols, _cluster_sums(model, scores, crossed))
+            sums.append(_cluster_factor(model, g, crossed) * s[:, keep])
+        model._h1_cache[key] = (chols, sums)
     return model._h1_cache[key]
+
+
+def _n_clusters(model: FIMLModel, g: int, crossed: bool) -> int | None:
+    codes = [md.cluster for md in model.data]
+    if codes[0] is None:
+        return None
+    return max(int(c.max()) + 1 for c in codes) if crossed else int(codes[g].max()) + 1
+
+
+def _cluster_factor(model: FIMLModel, g: int, crossed: bool) -> float:
+    ncl = _n_clusters(model, g, crossed)
+    return 1.0 if ncl is None else math.sqrt(ncl / (ncl - 1))
 
 
 def _trace_h1(model: FIMLModel, crossed: bool) -> float:
@@ -249,15 +263,10 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
         mom = model.moments[g]
         Ng = model.data[g].nobs
         fg = Ng / N
-        A1, s = model.h1_information(g)
+        # lavaan: per-group cluster sums in the first-order information
+        A1, s = model.h1_information(g, _n_clusters(model, g, False))
         Wm = fg * A1[np.ix_(keep, keep)] / Ng
-        s = s[:, keep]
-        if model.data[g].cluster is not None:  # lavaan: cluster sums in the first-order information
-            c = model.data[g].cluster
-            ncl = int(c.max()) + 1
-            sums = np.zeros((ncl, s.shape[1]))
-            np.add.at(sums, c, s)
-            s = np.sqrt(ncl / (ncl - 1)) * sums
+        s = _cluster_factor(model, g, False) * s[:, keep]
         J = s * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
         Si = np.linalg.inv(mom.cov)
         a, b = np.tril_indices(p)
