@@ -192,3 +192,23 @@ def test_reference_values_regenerate(tmp_path):
     subprocess.run(["Rscript", str(copy)], check=True, capture_output=True)
     new = pd.read_csv(tmp_path / "reference_fit.csv")
     assert np.allclose(new.value, FIT.value, rtol=1e-6, equal_nan=True)
+
+
+def test_scores_in_chunks_equal_scores_at_once():
+    """Chunked accumulation (used at large N) gives the same scores and score summaries."""
+    from lwo.sem.fiml import moment_score_summary, pattern_terms
+
+    fit = _fit("hs_mar_mlr")
+    model, theta = fit._model, fit._theta
+    whole = model.casewise_scores(theta)[0]
+    rows = np.empty_like(whole)
+    for idx, s in model.casewise_score_chunks(theta, 0, chunk=7):
+        rows[idx] = s
+    assert np.allclose(rows, whole, rtol=0, atol=1e-12)
+    md, mom = model.data[0], model.moments[0]
+    t = pattern_terms(md, mom.mean, mom.cov, keep=True)
+    root = moment_score_summary(md, t, chunk=11)  # N > moments: a root of the cross-product
+    codes = np.arange(md.nobs)  # one cluster per row: the casewise scores themselves
+    casewise = moment_score_summary(md, t, codes, md.nobs, chunk=13)
+    assert np.allclose(root.T @ root, casewise.T @ casewise, rtol=1e-9, atol=1e-9)
+    assert np.allclose(casewise.sum(axis=0), 0, atol=1e-6)  # scores of the h1 MLE sum to zero
