@@ -217,6 +217,13 @@ def _optimise(model: RAMModel, max_iter: int, tol: float):
     start = _start_values(model)
     if not np.isfinite(model.objective(start)):
         start = _start_values(model, simple=True)
+    if isinstance(model, FIMLModel):
+        # two-stage start: the complete-data ML fit to the EM moments is close to the FIML
+        # estimates and costs a few covariance-based Newton steps
+        two_stage = RAMModel(model.pt, model.moments)
+        theta0, ok0, _, _ = fisher_scoring(two_stage, start, max_iter=50, tol=1e-6)
+        if ok0 and np.isfinite(model.objective(theta0)):
+            start = theta0
     theta, ok, iters, msg = fisher_scoring(model, start, max_iter=max_iter, tol=tol)
     attempts.append(msg)
     if ok:
