@@ -106,6 +106,14 @@ def missing_patterns(values: np.ndarray) -> MissingData:
     return MissingData(values, patterns, values.shape[0])
 
 
+def add_by_code(out: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> None:
+    """out[c] += sum of the rows with code c (sorted segment sums; np.add.at is slow)."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out[sorted_codes[starts]] += np.add.reduceat(rows[order], starts, axis=0)
+
+
 def vech_indices(p: int):
     a, b = np.tril_indices(p)
     f = np.where(a == b, 0.5, 1.0)
@@ -258,7 +266,7 @@ def moment_score_summary(md: MissingData, terms: dict, codes: np.ndarray | None 
         Zc = Z[sl]
         S = np.hstack([Zc, f * (Zc[:, A] * Zc[:, B] - Wv[pattern_of_row[sl]])])
         if codes is not None:
-            np.add.at(out, codes[md.order[sl]], S)
+            add_by_code(out, codes[md.order[sl]], S)
         elif casewise:
             out[md.order[sl]] = S
         else:

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy import stats
 
-from .fiml import FIMLModel
+from .fiml import FIMLModel, add_by_code
 from .partable import ParRow, ParTable
 
 
@@ -52,7 +52,7 @@ def _meat_uncached(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.nda
             if sums is None:
                 meat += s.T @ s
             else:
-                np.add.at(sums, model.data[g].cluster[idx], s)
+                add_by_code(sums, model.data[g].cluster[idx], s)
         if sums is None:
             continue
         sums *= _cluster_factor(model, g, crossed)
