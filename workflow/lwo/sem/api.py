@@ -774,6 +774,8 @@ def fit(
     fit_indices = _fit_indices(model, theta)
     if robust is not None:
         fit_indices.update(robust_mod.robust_indices(model, theta, fit_indices, robust))
+    elif fiml:
+        fit_indices.update(robust_mod.robust_indices_ml(model, theta, fit_indices))
     text = f"converged after {iterations} iterations"
     if notes:
         text += "; " + "; ".join(notes)

@@ -433,7 +433,7 @@ class FIMLModel(RAMModel):
         finally:
             self.exact_hessian = False
 
-    def h1_information(self, g: int, ncl: int | None = None):
+    def h1_information(self, g: int, ncl: int | None = None, scores: bool = True):
         """Observed information (total) of the unrestricted model of group g at its EM
         estimates, in (mu, vech Sigma) coordinates, and a summary of its casewise scores
         (:func:`moment_score_summary`: cluster sums over ``ncl`` clusters when the data
@@ -443,6 +443,8 @@ class FIMLModel(RAMModel):
             t = pattern_terms(md, mom.mean, mom.cov, keep=True)
             self._h1_cache[g] = (0.5 * moment_hessian(md, t), t)
         A1, t = self._h1_cache[g]
+        if not scores:
+            return A1, None
         key = (g, ncl)
         if key not in self._h1_cache:
             codes = md.cluster if ncl is not None else None

@@ -242,7 +242,18 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) 
     return out
 
 
-def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
+def robust_indices_ml(model: FIMLModel, theta: np.ndarray, fi: dict) -> dict:
+    """lavaan's robust CFI/TLI/RMSEA of an ML fit with FIML (``lav_fit_fiml_corrected``
+    version "V6", which needs no first-order information)."""
+    base, btheta = baseline_model(model)
+    x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta, version="V6")
+    df, dfn = fi["df"], fi["baseline.df"]
+    return {"cfi.robust": _cfi(x3, df, x3n, dfn, c3, c3n, robust=True),
+            "tli.robust": _tli(x3, df, x3n, dfn, c3, c3n, robust=True),
+            "rmsea.robust": _rmsea(x3, df3, fi["nobs"], fi["ngroups"], c3)}
+
+
+def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: str = "V3"):
     """lavaan's ``lav_fit_fiml_corrected(version = "V3")``: the complete-data ML
     statistic of the estimates against the EM moments and its FIML-corrected scaling,
     for the model and the baseline. Returns (XX3, df3, c3, XX3.null, c3.null).
@@ -264,10 +275,9 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
         Ng = model.data[g].nobs
         fg = Ng / N
         # lavaan: per-group cluster sums in the first-order information
-        A1, s = model.h1_information(g, _n_clusters(model, g, False))
+        A1, s = model.h1_information(g, _n_clusters(model, g, False), scores=version == "V3")
         Wm = fg * A1[np.ix_(keep, keep)] / Ng
-        s = _cluster_factor(model, g, False) * s[:, keep]
-        J = s * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
+        J = None if s is None else _cluster_factor(model, g, False) * s[:, keep] * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
         Si = np.linalg.inv(mom.cov)
         a, b = np.tril_indices(p)
         f = np.where(a == b, 0.5, 1.0)
@@ -292,6 +302,9 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta):
         D_all = [blk[4 + which] for blk in blocks]
         E = sum(D.T @ blk[1] @ D for D, blk in zip(D_all, blocks))
         E_inv = np.linalg.inv(E)
+        if version == "V6":  # tr(Wc Wm^-1 U Wm^-1) = sum_g tr(Wc_g Q_gg)
+            return float(sum(np.sum(blk[2] * sla.cho_solve(blk[0], np.eye(blk[2].shape[0])))
+                             - np.sum((blk[2] @ D) * (D @ E_inv)) for blk, D in zip(blocks, D_all)))
         # rows of J Q per group block, where Q = Wm^-1 - D E^-1 D' couples the groups through E
         JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
         JD = [blk[3] @ D for blk, D in zip(blocks, D_all)]
