@@ -623,7 +623,8 @@ def fit(
         model). FIML has a mean structure; its standard errors use the observed
         information (lavaan's default for ``missing = "ml"``: ``information = "observed"``,
         ``observed.information = "hessian"``, ``h1.information = "structured"``); the
-        chi-square compares with the unrestricted model fitted by EM.
+        chi-square compares with the unrestricted model fitted by EM; the fit indices add
+        lavaan's FIML-corrected ``cfi.robust``, ``tli.robust`` and ``rmsea.robust``.
     estimator : "ML", or "MLR" (lavaan ``estimator = "MLR"``): ML estimates, Huber-White
         sandwich SEs in ``se`` (observed-information bread, first-order meat; clustered
         when ``cluster`` is given: Mplus ``TYPE = COMPLEX``), and the Yuan-Bentler scaled
