@@ -322,7 +322,14 @@ def test_cluster_robust_se_in_a_two_group_model():
     # that group's own clustered OLS (factor G_g / (G_g - 1) per group, as lavaan)
     d = simulate_clustered_regression(40, 25, seed=8)
     d["half"] = np.where(d.classroom < 16, "first", "second")
-    fit = sem.fit("y ~ x1 + x2", d, group="half", cluster="classroom")
+    fit = sem.fit("y ~ x1 + x2", d, group="half", cluster="classroom", crossed_clusters=False)
+    # the default counts clusters over all groups: nested clusters change only G/(G-1)
+    crossed = sem.fit("y ~ x1 + x2", d, group="half", cluster="classroom")
+    ratio = crossed.estimates["se.cluster"] / fit.estimates["se.cluster"]
+    for g, label in enumerate(fit.group_labels, start=1):
+        ncl = d.classroom[d.half == label].nunique()
+        free = (fit.estimates.free > 0) & (fit.estimates.group == g)
+        assert np.allclose(ratio[free], math.sqrt((40 / 39) / (ncl / (ncl - 1))), rtol=1e-9)
     for g, label in enumerate(fit.group_labels, start=1):
         part = d[d.half == label]
         ols = sm.OLS(part.y, sm.add_constant(part[["x1", "x2"]])).fit(

@@ -1,5 +1,10 @@
 """Structural equation models by maximum likelihood, reproducing lavaan's ``sem()``.
 
+ML or robust ML (``estimator="MLR"``), complete data, listwise deletion or
+full-information ML (``missing="ml"``/``"ml.x"``), cluster-robust inference with
+clusters that may cross groups, scaled difference tests (``lr_test``), Wald tests
+(``wald_test``) and the delta method (``delta_method``).
+
 ``fit(spec, data, group=..., cluster=...)`` takes lavaan model syntax and returns a
 :class:`SEMFit` with lavaan-named estimates (``parameterEstimates`` columns plus
 ``std.all``), fit indices (``fitMeasures`` names), the parameter covariance matrix and
@@ -9,11 +14,14 @@
 from .api import (
     SEMFit,
     defined,
+    delta_method,
     fit,
     invariance,
     invariance_models,
     invariance_table,
+    lavaan_call,
     lr_test,
+    wald_test,
 )
 from .syntax import SpecError, parse_spec
 
@@ -21,10 +29,13 @@ __all__ = [
     "SEMFit",
     "SpecError",
     "defined",
+    "delta_method",
     "fit",
     "invariance",
     "invariance_models",
     "invariance_table",
+    "lavaan_call",
     "lr_test",
     "parse_spec",
+    "wald_test",
 ]

@@ -1,4 +1,5 @@
-"""Public SEM interface: fit, defined parameters, likelihood-ratio tests, invariance."""
+"""Public SEM interface: fit, defined parameters, delta method, likelihood-ratio and Wald tests,
+invariance, the reproducing lavaan call."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
+from .fiml import FIMLModel, missing_patterns, pattern_terms
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable
 from .syntax import parse_spec
 
-__all__ = ["SEMFit", "fit", "defined", "lr_test", "invariance", "invariance_models", "invariance_table"]
+__all__ = ["SEMFit", "fit", "defined", "delta_method", "lr_test", "wald_test", "lavaan_call", "invariance",
+           "invariance_models", "invariance_table"]
 
 ESTIMATE_COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.all"]
 FIT_INDEX_NAMES = [
@@ -59,7 +63,13 @@ def _with_single_thread_blas(func):
 
 @dataclass
 class SEMFit:
-    """Result of :func:`fit`. Numbers are NaN when ``converged`` is False."""
+    """Result of :func:`fit`. Numbers are NaN when ``converged`` is False.
+
+    ``estimator`` ("ML"/"MLR") and ``missing`` (None, "listwise", "ml", "ml.x") as
+    requested; ``nobs`` / ``n_used``: rows used per group (and in total); ``options``:
+    the fit options :meth:`lavaan_call` writes out. With MLR, ``vcov`` and the ``se``
+    column are robust (cluster-robust with a cluster) and ``fit_indices`` add lavaan's
+    ``chisq.scaled``, ``chisq.scaling.factor``, ``*.scaled`` and ``*.robust`` indices."""
 
     estimates: pd.DataFrame
     fit_indices: dict
@@ -75,8 +85,20 @@ class SEMFit:
     cluster: str | None = None
     vcov_cluster: pd.DataFrame | None = None
     warnings: list = field(default_factory=list)
+    estimator: str = "ML"
+    missing: str | None = None
+    options: dict = field(default_factory=dict)
     _model: RAMModel | None = field(default=None, repr=False)
     _theta: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_used(self) -> dict:
+        """Rows used by the fit: per group (as ``nobs``) and ``total``."""
+        return {**self.nobs, "total": int(sum(self.nobs.values()))}
+
+    def lavaan_call(self, model: str = "model", data: str = "data") -> str:
+        """The lavaan call that reproduces this fit."""
+        return lavaan_call(self, model=model, data=data)
 
     @property
     def partable(self) -> ParTable | None:
@@ -195,6 +217,13 @@ def _optimise(model: RAMModel, max_iter: int, tol: float):
     start = _start_values(model)
     if not np.isfinite(model.objective(start)):
         start = _start_values(model, simple=True)
+    if isinstance(model, FIMLModel):
+        # two-stage start: the complete-data ML fit to the EM moments is close to the FIML
+        # estimates and costs a few covariance-based Newton steps
+        two_stage = RAMModel(model.pt, model.moments)
+        theta0, ok0, _, _ = fisher_scoring(two_stage, start, max_iter=50, tol=1e-6)
+        if ok0 and np.isfinite(model.objective(theta0)):
+            start = theta0
     theta, ok, iters, msg = fisher_scoring(model, start, max_iter=max_iter, tol=tol)
     attempts.append(msg)
     if ok:
@@ -271,6 +300,7 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
     logl = 0.0
     logl_h1 = 0.0
     srmr_total = 0.0
+    llx_total = 0.0
     log2pi = math.log(2 * math.pi)
     for g in range(G):
         mom = model.moments[g]
@@ -295,6 +325,7 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
             llx = -mom.nobs / 2 * (px * log2pi + np.linalg.slogdet(sxx)[1] + px)
             ll -= llx
             ll1 -= llx
+            llx_total += llx
         logl += ll
         logl_h1 += ll1
         # SRMR (Bentler): residuals scaled by the sample standard deviations
@@ -308,6 +339,13 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
         else:
             srmr_g = math.sqrt(np.sum(lower**2) / (p * (p + 1) / 2))
         srmr_total += mom.nobs / N * srmr_g
+    if isinstance(model, FIMLModel):  # casewise likelihood; the moments above are the EM estimates
+        chisq = sum(pattern_terms(md, model._mu(model.implied(theta, g), g), model.implied(theta, g).sigma)["m2ll"]
+                    - h1 for g, (md, h1) in enumerate(zip(model.data, model.h1_m2ll)))
+        base, btheta = robust_mod.baseline_model(model)
+        base_chisq = model.ntotal * base.objective(btheta)
+        logl_h1 = -sum(model.h1_m2ll) / 2 - llx_total  # conditional on fixed covariates, as lavaan
+        logl = logl_h1 - chisq / 2
     npar = pt.npar
     df = _ndat(model) - npar
     if abs(chisq) < 1e-9:  # saturated model: rounding noise around 0
@@ -371,10 +409,15 @@ def _evaluate_definitions(model: RAMModel, values: dict) -> dict:
     return values
 
 
-def _delta(func, theta: np.ndarray, vcov: np.ndarray) -> tuple[float, float, np.ndarray]:
+def delta_method(func, theta: np.ndarray, vcov: np.ndarray, indices=None) -> tuple[float, float, np.ndarray]:
+    """Delta method: value, standard error and gradient (central differences) of a
+    scalar ``func(theta)`` given the covariance ``vcov`` of ``theta``. ``indices``: the
+    only elements of theta that func depends on (the others get a zero derivative)."""
+    theta = np.asarray(theta, dtype=float)
+    vcov = np.asarray(vcov, dtype=float)
     est = func(theta)
     grad = np.zeros(theta.size)
-    for k in range(theta.size):
+    for k in range(theta.size) if indices is None else indices:
         h = 1e-6 * max(1.0, abs(theta[k]))
         tp, tm = theta.copy(), theta.copy()
         tp[k] += h
@@ -393,7 +436,7 @@ def _inference(est: float, se: float, prefix: str = "") -> dict:
     return {
         f"se{prefix}": se,
         f"z{prefix}": z,
-        f"pvalue{prefix}": float(2 * stats.norm.sf(abs(z))),
+        f"pvalue{prefix}": math.erfc(abs(z) / math.sqrt(2.0)),  # 2 * (1 - Phi(|z|)), without scipy per row
         f"ci.lower{prefix}": est - _Z975 * se,
         f"ci.upper{prefix}": est + _Z975 * se,
     }
@@ -405,7 +448,8 @@ def _fmt(value: float) -> str:
     return text
 
 
-def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool = True) -> str:
+def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool = True,
+               call: str | None = None) -> str:
     G = pt.ngroups
     index_count: dict[int, int] = {}
     for r in pt.rows:
@@ -491,12 +535,8 @@ def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool
 
     out = []
     if header:
-        call = "lavaan::sem(model, data = data, estimator = 'ML', fixed.x = TRUE"
-        if pt.meanstructure:
-            call += ", meanstructure = TRUE"
-        if group is not None:
-            call += f", group = '{group}'"
-        call += ")"
+        if call is None:
+            call = _call_string("ML", None, None, group, group_labels, {"meanstructure": pt.meanstructure})
         out.append(f"# Every parameter written out; fit with {call}")
         if group is not None:
             out.append(f"# group order (c() modifiers): {', '.join(str(g) for g in group_labels)}")
@@ -526,6 +566,24 @@ def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool
 
 
 # --------------------------------------------------------------------- fit
+MISSING_CHOICES = (None, "listwise", "ml", "ml.x")
+
+
+def _usable_rows(data: pd.DataFrame, pt: ParTable, missing: str | None, fixed_x: bool) -> np.ndarray:
+    """Rows the fit uses (lavaan's rules): listwise = complete rows; "ml" = rows with at
+    least one model variable observed and (with fixed.x) every exogenous covariate
+    observed; "ml.x" = rows with at least one model variable observed."""
+    na = data[list(pt.ov_names)].isna().to_numpy()
+    if missing is None:
+        return np.ones(len(data), dtype=bool)
+    if missing == "listwise":
+        return ~na.any(axis=1)
+    keep = ~na.all(axis=1)
+    if missing == "ml" and fixed_x and pt.ov_x:
+        keep &= ~data[list(pt.ov_x)].isna().to_numpy().any(axis=1)
+    return keep
+
+
 @_with_single_thread_blas
 def fit(
     spec: str,
@@ -538,6 +596,9 @@ def fit(
     group_equal: tuple[str, ...] | list[str] = (),
     group_partial: tuple[str, ...] | list[str] = (),
     fixed_x: bool = True,
+    missing: str | None = None,
+    estimator: str = "ML",
+    crossed_clusters: bool = True,
     max_iter: int = 1000,
     tol: float = 1e-10,
     cluster_information: str = "observed",
@@ -547,16 +608,42 @@ def fit(
     Parameters
     ----------
     spec : lavaan model syntax.
-    data : complete data (a ValueError names the columns with missing values).
+    data : the data; by default every model variable must be observed (a ValueError
+        names the columns with missing values), see ``missing``.
     group : column defining groups: one joint likelihood over the groups; parameters
         are free per group unless they share a label or ``group_equal`` says otherwise.
     group_order : groups to use, in this order (lavaan ``group.label``); default: all
         groups in order of first appearance, as lavaan.
-    cluster : column of cluster ids; adds cluster-robust sandwich SEs
-        (``se.cluster`` etc.): ML estimates, bread = observed information (or expected,
-        ``cluster_information="expected"``), meat = outer product of the cluster sums of
-        the casewise scores with lavaan's small-sample factor G/(G-1) per group.
-    meanstructure : default as lavaan: True with groups or with ``~ 1`` in the spec.
+    missing : None (complete data required), "listwise" (incomplete rows dropped),
+        "ml" (full-information ML, lavaan ``missing = "ml"``: every row with at least one
+        observed model variable; with ``fixed_x`` rows missing an exogenous covariate are
+        dropped, as lavaan does, because the covariate moments are fixed at their sample
+        values), or "ml.x" (lavaan ``missing = "ml.x"``: covariates with holes stay in the
+        joint likelihood; their moments are fixed at the EM estimates of the unrestricted
+        model). FIML has a mean structure; its standard errors use the observed
+        information (lavaan's default for ``missing = "ml"``: ``information = "observed"``,
+        ``observed.information = "hessian"``, ``h1.information = "structured"``); the
+        chi-square compares with the unrestricted model fitted by EM; the fit indices add
+        lavaan's FIML-corrected ``cfi.robust``, ``tli.robust`` and ``rmsea.robust``.
+    estimator : "ML", or "MLR" (lavaan ``estimator = "MLR"``): ML estimates, Huber-White
+        sandwich SEs in ``se`` (observed-information bread, first-order meat; clustered
+        when ``cluster`` is given: Mplus ``TYPE = COMPLEX``), and the Yuan-Bentler scaled
+        chi-square (``yuan.bentler.mplus``) with lavaan's scaled and robust CFI, TLI, RMSEA.
+    cluster : column of cluster ids. With "ML": adds cluster-robust sandwich SEs
+        (``se.cluster`` etc.: bread = observed information, or expected with
+        ``cluster_information="expected"``). With "MLR": ``se`` is the cluster-robust SE
+        (also in ``se.cluster``) and the chi-square scaling uses the cluster sums.
+    crossed_clusters : how clusters meet groups in a multi-group fit (default True).
+        A cluster id is one cluster whatever the groups of its members: each cluster's
+        casewise scores are summed over all groups before the outer product, and the
+        small-sample factor is G/(G-1) over all G clusters. lavaan instead numbers
+        clusters within each group and adds one meat matrix per group, which treats
+        the Black and White students of one classroom as two independent clusters:
+        the covariance between the groups' estimates is then exactly zero and the SE of
+        a between-group contrast ignores the classroom effect both groups share (too
+        large when classroom effects are positively correlated across groups). False
+        reproduces lavaan.
+    meanstructure : default as lavaan: True with groups, ``~ 1`` in the spec or FIML.
     group_equal, group_partial : lavaan's ``group.equal`` / ``group.partial``.
     fixed_x : lavaan's ``fixed.x`` (True = covariate moments fixed at sample values).
     max_iter, tol : iteration cap and convergence tolerance (Newton decrement).
@@ -565,6 +652,11 @@ def fit(
         raise TypeError("data must be a pandas DataFrame")
     if cluster_information not in ("observed", "expected"):
         raise ValueError("cluster_information must be 'observed' or 'expected'")
+    if missing not in MISSING_CHOICES:
+        raise ValueError(f"missing must be one of {MISSING_CHOICES}, not {missing!r}")
+    if estimator not in ("ML", "MLR"):
+        raise ValueError(f"estimator must be 'ML' or 'MLR', not {estimator!r}")
+    fiml = missing in ("ml", "ml.x")
     parsed = parse_spec(spec)
     group_labels: list = [None]
     if group is not None:
@@ -584,66 +676,107 @@ def fit(
     pt = build_partable(
         parsed,
         ngroups=ngroups,
-        meanstructure=bool(meanstructure) if meanstructure is not None else False,
+        meanstructure=True if fiml else (bool(meanstructure) if meanstructure is not None else False),
         group_equal=tuple(group_equal),
         group_partial=tuple(group_partial),
         fixed_x=fixed_x,
     )
-    if meanstructure is False and pt.meanstructure and (ngroups > 1 or any(r.op == "~1" for r in pt.rows)):
-        warnings.warn("meanstructure=False ignored: groups or '~ 1' terms need a mean structure", stacklevel=2)
+    if meanstructure is False and pt.meanstructure and (ngroups > 1 or fiml or any(r.op == "~1" for r in pt.rows)):
+        warnings.warn("meanstructure=False ignored: groups, FIML or '~ 1' terms need a mean structure", stacklevel=2)
     columns = list(pt.ov_names)
-    _check_data(data, columns + ([cluster] if cluster else []))
+    absent = [c for c in columns + ([cluster] if cluster else []) if c not in data.columns]
+    if absent:
+        raise ValueError(f"variables in the model are not columns of the data: {absent}")
+    if cluster:
+        _check_data(data, [cluster])
+    if missing is None:
+        _check_data(data, columns)
+    data = data[_usable_rows(data, pt, missing, fixed_x)]
     values = _numeric_matrix(data, columns)
-    if not np.all(np.isfinite(values)):
-        bad = [c for k, c in enumerate(columns) if not np.all(np.isfinite(values[:, k]))]
+    if np.any(np.isinf(values)):
+        bad = [c for k, c in enumerate(columns) if np.any(np.isinf(values[:, k]))]
         raise ValueError(f"non-finite values (inf) in {bad}")
     for d in pt.definitions:
         for name in expression_names(d.expr):
             known = set(pt.label_index) | set(pt.label_fixed) | {x.name for x in pt.definitions}
             if name not in known:
                 raise ValueError(f"defined parameter {d.name!r} uses unknown label {name!r}")
+    codes_all = pd.factorize(data[cluster])[0] if cluster else None
     moments: list[GroupMoments] = []
+    missing_data = []
     nobs: dict = {}
     for label in group_labels:
         mask = np.ones(len(data), dtype=bool) if group is None else (data[group] == label).to_numpy()
         codes = None
         if cluster:
-            codes = pd.factorize(data.loc[mask, cluster])[0]
+            codes = codes_all[mask] if crossed_clusters else pd.factorize(data.loc[mask, cluster])[0]
         if mask.sum() <= len(columns):
             where = "the data have" if group is None else f"group {label!r} has"
             raise ValueError(f"{where} {mask.sum()} rows for {len(columns)} variables: too few to fit")
-        moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
+        if fiml or estimator == "MLR":
+            observed = (~np.isnan(values[mask])).sum(axis=0)
+            few = [f"{c} ({k} observed)" for c, k in zip(columns, observed) if k < 2]
+            if few:
+                where = "" if group is None else f" in group {label!r}"
+                raise ValueError(f"model variables with fewer than two observed values{where}: {', '.join(few)}")
+            md = missing_patterns(values[mask])
+            md.cluster = codes
+            missing_data.append(md)
+        else:
+            moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
         nobs[str(label) if label is not None else "all"] = int(mask.sum())
-    model = RAMModel(pt, moments)
-    spec_full = _spec_full(pt, group, [str(x) for x in group_labels])
+    model = FIMLModel(pt, missing_data) if missing_data else RAMModel(pt, moments)
+    model.fiml = fiml
+    options = {"missing": missing, "estimator": estimator, "fixed_x": fixed_x, "group_equal": tuple(group_equal),
+               "group_partial": tuple(group_partial), "crossed_clusters": crossed_clusters,
+               "meanstructure": pt.meanstructure, "group_order": [str(x) for x in group_labels] if group else []}
+    spec_full = _spec_full(pt, group, [str(x) for x in group_labels],
+                           call=_call_string(estimator, missing, cluster, group, options["group_order"], options))
     names = _parameter_names(pt)
+
+    def failed(message, iterations):
+        out = _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster, message, iterations)
+        out.estimator, out.missing, out.options = estimator, missing, options
+        return out
 
     df = _ndat(model) - pt.npar
     if df < 0:
-        message = f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments (df = {df})"
-        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster, message, 0)
+        return failed(f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments "
+                      f"(df = {df})", 0)
     theta, converged, iterations, message = _optimise(model, max_iter, tol)
     if not converged:
-        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster,
-                       f"not converged: {message}", iterations)
-    info = model.fisher_information(theta)
+        return failed(f"not converged: {message}", iterations)
+    observed = fiml or estimator == "MLR"
+    info = model.observed_information(theta) if observed else model.fisher_information(theta)
     # scale-free identification check: eigenvalues of the information in correlation form
-    diag = np.sqrt(np.clip(np.diag(info), 1e-300, None))
+    diag = np.sqrt(np.clip(np.abs(np.diag(info)), 1e-300, None))
     eig = np.linalg.eigvalsh(info / np.outer(diag, diag))
     if eig.min() <= 1e-10:
-        return _failed(model, spec, spec_full, names, nobs, group, group_labels, cluster,
-                       "the information matrix is singular: the model is not identified "
-                       f"(smallest scaled eigenvalue {eig.min():.3g})", iterations)
+        return failed("the information matrix is singular: the model is not identified "
+                      f"(smallest scaled eigenvalue {eig.min():.3g})", iterations)
     vcov = np.linalg.inv(info)
     vcov = 0.5 * (vcov + vcov.T)
     notes = _admissibility(model, theta)
 
     vcov_cluster = None
-    if cluster:
-        vcov_cluster = _cluster_vcov(model, theta, cluster_information, info)
+    robust = None
+    if estimator == "MLR":
+        robust = robust_mod.mlr(model, theta, info, crossed=crossed_clusters)
+        vcov = robust["vcov"]
+        if cluster:
+            vcov_cluster = vcov
+    elif cluster:
+        if fiml:
+            vcov_cluster = robust_mod.sandwich(model, theta, info, crossed=crossed_clusters)
+        else:
+            vcov_cluster = _cluster_vcov(model, theta, cluster_information, info, crossed_clusters)
 
     estimates = _estimates_table(model, theta, vcov, vcov_cluster)
     fit_indices = _fit_indices(model, theta)
+    if robust is not None:
+        fit_indices.update(robust_mod.robust_indices(model, theta, fit_indices, robust))
+    elif fiml:
+        fit_indices.update(robust_mod.robust_indices_ml(model, theta, fit_indices))
     text = f"converged after {iterations} iterations"
     if notes:
         text += "; " + "; ".join(notes)
@@ -662,6 +795,9 @@ def fit(
         cluster=cluster,
         vcov_cluster=None if vcov_cluster is None else pd.DataFrame(vcov_cluster, index=names, columns=names),
         warnings=notes,
+        estimator=estimator,
+        missing=missing,
+        options=options,
         _model=model,
         _theta=theta,
     )
@@ -683,13 +819,20 @@ def _admissibility(model: RAMModel, theta: np.ndarray) -> list[str]:
     return notes
 
 
-def _cluster_vcov(model: RAMModel, theta: np.ndarray, information: str, expected_info: np.ndarray) -> np.ndarray:
+def _cluster_vcov(model: RAMModel, theta: np.ndarray, information: str, expected_info: np.ndarray,
+                  crossed: bool = True) -> np.ndarray:
     scores = model.cluster_scores(theta)
+    if crossed:  # one cluster id = one cluster across groups (see fit)
+        ncl = max(s.shape[0] for s in scores)
+        total = np.zeros((ncl, model.npar))
+        for s in scores:
+            total[:s.shape[0]] += s
+        scores = [total]
     meat = np.zeros((model.npar, model.npar))
     for s in scores:
         ncl = s.shape[0]
         if ncl < 2:
-            raise ValueError("cluster-robust SEs need at least two clusters per group")
+            raise ValueError("cluster-robust SEs need at least two clusters" + ("" if crossed else " per group"))
         centred = s - s.mean(axis=0)
         meat += ncl / (ncl - 1) * centred.T @ centred
     bread = model.observed_information(theta) if information == "observed" else expected_info
@@ -732,11 +875,47 @@ def _estimates_table(model: RAMModel, theta: np.ndarray, vcov: np.ndarray, vcov_
     return table[first + [c for c in table.columns if c not in first]]
 
 
+def _involved(model: RAMModel, expr: str) -> list[int]:
+    """Free-parameter indices an expression of labels and ':=' names depends on."""
+    definitions = {d.name: d.expr for d in model.pt.definitions}
+    seen, todo, out = set(), list(expression_names(expr)), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in definitions:
+            todo += expression_names(definitions[name])
+        elif name in model.pt.label_index:
+            out.add(model.pt.label_index[name])
+    return sorted(out)
+
+
+def _definitions_needed(model: RAMModel, expr: str) -> list:
+    """The spec's ':=' definitions an expression uses (directly or through others), in order."""
+    definitions = {d.name: d.expr for d in model.pt.definitions}
+    seen, todo = set(), list(expression_names(expr))
+    while todo:
+        name = todo.pop()
+        if name in definitions and name not in seen:
+            seen.add(name)
+            todo += expression_names(definitions[name])
+    return [(d.name, compile_expression(d.expr)) for d in model.pt.definitions if d.name in seen]
+
+
 def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, group=None):
     func = compile_expression(expr)
+    needed = _definitions_needed(model, expr)
+    base = _label_values(model, theta)
+    free_labels = [(name, model.pt.label_index[name]) for name in base if name in model.pt.label_index]
 
     def unstd(t):
-        return func(_evaluate_definitions(model, _label_values(model, t)))
+        values = dict(base)
+        for name, k in free_labels:
+            values[name] = t[k]
+        for name, f in needed:
+            values[name] = f(values)
+        return func(values)
 
     def stdz(t):
         std = model.standardized_rows(t)
@@ -744,7 +923,7 @@ def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, 
 
     out = {}
     target = stdz if standardized else unstd
-    est, se, grad = _delta(target, theta, vcov)
+    est, se, grad = delta_method(target, theta, vcov, None if standardized else _involved(model, expr))
     out["est"], out["se"] = est, se
     if vcov_cluster is not None:
         var = float(grad @ vcov_cluster @ grad)
@@ -824,7 +1003,13 @@ def defined(fit: SEMFit, name: str, expr: str, *, standardized: bool = False, gr
 
 
 def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
-    """Likelihood-ratio (chi-square difference) test of nested ML models."""
+    """Likelihood-ratio (chi-square difference) test of nested models.
+
+    When both fits are MLR the difference is scaled as lavaan's ``lavTestLRT`` does by
+    default for them (``method = "satorra.bentler.2001"``): with statistics T, degrees
+    of freedom r and scaling factors c of the restricted (0) and free (1) model,
+    ``cd = (r0 c0 - r1 c1) / (r0 - r1)`` and ``chisq_diff = (T0 - T1) / cd``
+    (``scaling_factor`` = cd; NaN when cd < 0)."""
     for f, role in ((restricted, "restricted"), (free, "free")):
         if not f.converged:
             raise ValueError(f"the {role} model did not converge: {f.message}")
@@ -834,13 +1019,94 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
     df_diff = restricted.fit_indices["df"] - free.fit_indices["df"]
     if df_diff <= 0:
         raise ValueError(f"the restricted model must have more degrees of freedom (df difference {df_diff})")
+    scaled = restricted.estimator == "MLR" and free.estimator == "MLR"
+    scaling = float("nan")
+    if scaled:
+        r0, r1 = restricted.fit_indices["df"], free.fit_indices["df"]
+        c0 = restricted.fit_indices["chisq.scaling.factor"]
+        c1 = free.fit_indices["chisq.scaling.factor"] if r1 > 0 else 1.0
+        scaling = (r0 * c0 - r1 * c1) / df_diff
+        chisq_diff = chisq_diff / scaling if scaling >= 0 else float("nan")
+        if scaling < 0:
+            scaling = float("nan")
     return {
         "chisq_diff": float(chisq_diff),
         "df_diff": int(df_diff),
-        "pvalue": float(stats.chi2.sf(max(chisq_diff, 0.0), df_diff)),
+        "pvalue": float(stats.chi2.sf(max(chisq_diff, 0.0), df_diff)) if np.isfinite(chisq_diff) else float("nan"),
+        "method": "satorra.bentler.2001" if scaled else "standard",
+        "scaling_factor": float(scaling),
         "cfi_diff": float(restricted.fit_indices["cfi"] - free.fit_indices["cfi"]),
         "rmsea_diff": float(restricted.fit_indices["rmsea"] - free.fit_indices["rmsea"]),
     }
+
+
+def wald_test(fit: SEMFit, constraints: str | list[str]) -> dict:
+    """Wald test of linear or nonlinear equality constraints on labelled parameters
+    (lavaan ``lavTestWald``), e.g. ``"b_black == b_white"``; several constraints as a
+    list or separated by newlines or ';'. Uses ``fit.vcov`` (the robust, clustered
+    covariance with MLR). Returns stat (chi-square), df, pvalue."""
+    if not fit.converged or fit._model is None or fit._theta is None:
+        raise ValueError(f"the model did not converge ({fit.message}); no Wald test")
+    if isinstance(constraints, str):
+        constraints = [c for part in constraints.replace(";", "\n").splitlines() if (c := part.strip())]
+    model = fit._model
+    known = set(model.pt.label_index) | set(model.pt.label_fixed) | {d.name for d in model.pt.definitions}
+    funcs = []
+    for c in constraints:
+        if c.count("==") != 1:
+            raise ValueError(f"constraint {c!r} must have the form 'lhs == rhs'")
+        lhs, rhs = (s.strip() for s in c.split("=="))
+        expr = f"({lhs}) - ({rhs})"
+        unknown = [n for n in expression_names(expr) if n not in known]
+        if unknown:
+            raise ValueError(f"unknown labels in constraint {c!r}: {unknown}; labels: {sorted(known)}")
+        func = compile_expression(expr)
+        funcs.append(lambda t, func=func: func(_evaluate_definitions(model, _label_values(model, t))))
+    vcov = fit.vcov.to_numpy()
+    values, grads = [], []
+    for func in funcs:
+        est, _, grad = delta_method(func, fit._theta, vcov)
+        values.append(est)
+        grads.append(grad)
+    r, J = np.array(values), np.array(grads)
+    stat = float(r @ np.linalg.solve(J @ vcov @ J.T, r))
+    return {"stat": stat, "df": len(r), "pvalue": float(stats.chi2.sf(stat, len(r))), "constraints": list(constraints)}
+
+
+def _r_value(value) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (list, tuple)):
+        return "c(" + ", ".join(_r_value(v) for v in value) + ")"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def lavaan_call(fit: SEMFit, model: str = "model", data: str = "data") -> str:
+    """The lavaan call that reproduces ``fit`` on ``model`` (its spec, or ``spec_full``)
+    and ``data`` (the rows and columns it was given), e.g. ``lavaan::sem(model, data =
+    data, estimator = "MLR", missing = "ml", cluster = "classroom_id", group = "race",
+    group.label = c("Black", "White"), ...)``. With a multi-group clustered fit and
+    ``crossed_clusters`` (the default) lavaan's SEs differ by design (see :func:`fit`)."""
+    return _call_string(fit.estimator, fit.missing, fit.cluster, fit.group, fit.group_labels, fit.options, model, data)
+
+
+def _call_string(estimator, missing, cluster, group, group_labels, o, model="model", data="data") -> str:
+    args = [model, f"data = {data}", f"estimator = {_r_value(estimator)}"]
+    if missing is not None:
+        args.append(f"missing = {_r_value(missing)}")
+    if cluster:
+        args.append(f"cluster = {_r_value(cluster)}")
+    if group:
+        args += [f"group = {_r_value(group)}", f"group.label = {_r_value(list(group_labels))}"]
+    if o.get("group_equal"):
+        args.append(f"group.equal = {_r_value(list(o['group_equal']))}")
+    if o.get("group_partial"):
+        args.append(f"group.partial = {_r_value(list(o['group_partial']))}")
+    args.append(f"fixed.x = {_r_value(bool(o.get('fixed_x', True)))}")
+    args.append(f"meanstructure = {_r_value(bool(o.get('meanstructure', False)))}")
+    if estimator == "ML" and missing not in ("ml", "ml.x"):
+        args.append('information = "expected"')
+    return "lavaan::sem(" + ", ".join(args) + ")"
 
 
 INVARIANCE_LEVELS = {

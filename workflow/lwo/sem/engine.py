@@ -220,10 +220,6 @@ class RAMModel:
                + 2 mu_l' W S_k w + 2 w' S_l W mu_k + 2 mu_l' W mu_k,
         with M = W - P, P = W T W, T = S + dd', w = W d (S_k: derivative of Sigma).
         """
-        p = self.n_obs
-        FB = imp.B[:p, :]
-        FC = imp.full_cov[:p, :]
-        B, C, Bm = imp.B, imp.full_cov, imp.full_mean
         WU, WV, PU, PV = W @ U, W @ V, P @ U, P @ V
         Xuu, Xvv, Xuv = U.T @ WU, V.T @ WV, U.T @ WV
         Yuu, Yvv, Yuv = U.T @ PU, V.T @ PV, U.T @ PV
@@ -235,7 +231,18 @@ class RAMModel:
             E2 = Dmu.T @ WV
             Z = E1.T * (V.T @ w)[:, None] + E2.T * (U.T @ w)[:, None]  # [k, l] = mu_l' W S_k w
             H += 2.0 * (Z + Z.T) + 2.0 * (Dmu.T @ W @ Dmu)
-        # second derivatives of Sigma and mu (only pairs involving A)
+        H += self._second_order_rows(imp, gs, M, w)
+        return 0.5 * (H + H.T)
+
+    def _second_order_rows(self, imp, gs, M, w):
+        """sum_ab M_ab d2Sigma_ab - 2 sum_a w_a d2mu_a over pairs of free rows: the part of
+        the Hessian that is linear in the gradient matrices (M = dF/dSigma, -2w = dF/dmu);
+        only pairs involving A (paths, loadings) have second derivatives."""
+        p = self.n_obs
+        FB = imp.B[:p, :]
+        FC = imp.full_cov[:p, :]
+        B, C, Bm = imp.B, imp.full_cov, imp.full_mean
+        H = np.zeros((gs.f_kind.size, gs.f_kind.size))
         kind, i, j = gs.f_kind, gs.f_i, gs.f_j
         a = np.where(kind == KIND_A)[0]
         if a.size:
@@ -262,7 +269,13 @@ class RAMModel:
                 HAM = -2.0 * wFB[ia][:, None] * B[np.ix_(ja, i[midx])]
                 H[np.ix_(a, midx)] += HAM
                 H[np.ix_(midx, a)] += HAM.T
-        return 0.5 * (H + H.T)
+        return H
+
+    def moment_jacobian(self, imp: Implied, gs: _GroupStructure) -> np.ndarray:
+        """d(mu, vech Sigma) / d(free rows): (p + p(p+1)/2) x R (vech: np.tril_indices order)."""
+        U, V, Dmu = self._derivative_columns(imp, gs)
+        a, b = np.tril_indices(self.n_obs)
+        return np.vstack([Dmu, U[a] * V[b] + V[a] * U[b]])
 
     def _derivative_columns(self, imp: Implied, gs: _GroupStructure):
         p = self.n_obs

@@ -1,0 +1,216 @@
+"""FIML (missing = "ml"), MLR, scaled difference and Wald tests, crossed clusters:
+the engine against lavaan 0.6.14 reference values committed in tests/lavaan/fiml_mlr/
+(regenerate: Rscript tests/lavaan/fiml_mlr/make_reference.R)."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lwo import sem
+from textbook_models import HS_CFA, PD_SEM
+
+HERE = Path(__file__).parent / "lavaan" / "fiml_mlr"
+EST = pd.read_csv(HERE / "reference_estimates.csv", keep_default_na=False, na_values=["NA"])
+FIT = pd.read_csv(HERE / "reference_fit.csv")
+
+STUDY = """
+eng =~ i1 + i2 + i3
+med ~ c(a1, a2)*eng + grades
+out ~ c(b_black, b_white)*med + eng + grades
+ind_black := a1 * b_black
+diff := b_black - b_white
+"""
+STUDY_EQ = """
+eng =~ i1 + i2 + i3
+med ~ c(a1, a2)*eng + grades
+out ~ c(b, b)*med + eng + grades
+"""
+STUDY_ONE = """
+eng =~ i1 + i2 + i3
+med ~ eng + grades
+out ~ med + eng + grades
+"""
+STUDY_KW = dict(missing="ml", estimator="MLR", cluster="classroom", group="race", group_order=["Black", "White"])
+
+CASES = {
+    "hs_mcar_ml": (HS_CFA, "hs_mcar", dict(missing="ml")),
+    "hs_mcar_mlr": (HS_CFA, "hs_mcar", dict(missing="ml", estimator="MLR")),
+    "hs_mar_ml": (HS_CFA, "hs_mar", dict(missing="ml")),
+    "hs_mar_mlr": (HS_CFA, "hs_mar", dict(missing="ml", estimator="MLR")),
+    "hs_mar_mlr_cluster": (HS_CFA, "hs_mar", dict(missing="ml", estimator="MLR", cluster="clu")),
+    "hs_complete_mlr": (HS_CFA, "hs_complete", dict(estimator="MLR")),
+    "pd_mcar_ml": (PD_SEM, "pd_mcar", dict(missing="ml")),
+    "pd_mcar_mlr": (PD_SEM, "pd_mcar", dict(missing="ml", estimator="MLR")),
+    # lavaan numbers clusters within groups: crossed_clusters=False reproduces it
+    "study_free": (STUDY, "study", dict(STUDY_KW, crossed_clusters=False)),
+    "study_eq": (STUDY_EQ, "study", dict(STUDY_KW, crossed_clusters=False)),
+    "study_loadings_equal": (STUDY_ONE, "study", dict(STUDY_KW, crossed_clusters=False, group_equal=["loadings"])),
+    # a covariate with holes: joint likelihood ("ml.x") or rows dropped ("ml", fixed.x)
+    "studyx_mlx": (STUDY_ONE, "study_x_holes", dict(missing="ml.x")),
+    "studyx_ml": (STUDY_ONE, "study_x_holes", dict(missing="ml")),
+}
+ML_MEASURES = ["chisq", "df", "baseline.chisq", "cfi", "tli", "rmsea", "logl", "unrestricted.logl"]
+MLR_MEASURES = ["chisq.scaled", "chisq.scaling.factor", "baseline.chisq.scaled", "cfi.scaled", "tli.scaled",
+                "rmsea.scaled", "cfi.robust", "tli.robust", "rmsea.robust"]
+
+
+def _data(name):
+    return pd.read_csv(HERE / f"{name}.csv")
+
+
+_FITS = {}
+
+
+def _fit(case):
+    if case not in _FITS:
+        spec, data, kw = CASES[case]
+        _FITS[case] = sem.fit(spec, _data(data), **kw)
+    return _FITS[case]
+
+
+def _merged(case):
+    ref = EST[EST.fit == case].copy()
+    ref["rhs"] = np.where(ref.op == ":=", "", ref.rhs)
+    mine = _fit(case).estimates.copy()
+    mine["rhs"] = np.where(mine.op == ":=", "", mine.rhs)
+    merged = ref.merge(mine[["lhs", "op", "rhs", "group", "est", "se"]], on=["lhs", "op", "rhs", "group"],
+                       suffixes=("_lav", ""))
+    assert len(merged) == len(ref), f"{case}: {len(ref) - len(merged)} lavaan rows not matched"
+    return merged
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_estimates_and_standard_errors_match_lavaan(case):
+    fit = _fit(case)
+    assert fit.converged, fit.message
+    m = _merged(case)
+    assert np.max(np.abs(m.est - m.est_lav)) < 1e-4
+    free = m.se_lav > 0
+    rel = np.abs(m.se[free] - m.se_lav[free]) / m.se_lav[free]
+    assert rel.max() < 1e-3, m[free][rel >= 1e-3]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fit_measures_match_lavaan(case):
+    fit = _fit(case)
+    ref = FIT[FIT.fit == case].set_index("measure").value
+    kw = CASES[case][2]
+    names = ML_MEASURES + (MLR_MEASURES if kw.get("estimator") == "MLR" else
+                           ["cfi.robust", "tli.robust", "rmsea.robust"] if kw.get("missing") else [])
+    checked = 0
+    for name in names:
+        if name not in ref.index:
+            continue
+        checked += 1
+        mine, theirs = fit.fit_indices[name], ref[name]
+        assert abs(mine - theirs) <= 1e-3 * max(abs(theirs), 1e-3), (name, mine, theirs)
+    assert checked >= 8
+
+
+def test_scaled_difference_and_wald_tests_match_lavaan():
+    ref = FIT[FIT.fit.isin(["study_lrt", "study_wald"])].set_index(["fit", "measure"]).value
+    lrt = sem.lr_test(_fit("study_eq"), _fit("study_free"))
+    assert lrt["method"] == "satorra.bentler.2001"
+    assert lrt["df_diff"] == ref["study_lrt", "df_diff"]
+    assert lrt["chisq_diff"] == pytest.approx(ref["study_lrt", "chisq_diff"], rel=1e-3)
+    wald = sem.wald_test(_fit("study_free"), "b_black == b_white")
+    assert wald["df"] == 1
+    assert wald["stat"] == pytest.approx(ref["study_wald", "stat"], rel=1e-3)
+
+
+def test_crossed_clusters_differ_from_lavaan_where_clusters_cross_groups():
+    """Classrooms hold students of both groups. lavaan (crossed_clusters=False) treats
+    each group's part of a classroom as its own cluster: the two groups' estimates get
+    zero covariance. The default sums a classroom's scores over groups."""
+    lavaan_like = _fit("study_free")
+    crossed = sem.fit(STUDY, _data("study"), **STUDY_KW)
+    names = list(crossed.vcov.index)
+    i, j = names.index("b_black"), names.index("b_white")
+    assert lavaan_like.vcov.iloc[i, j] == 0.0
+    assert crossed.vcov.iloc[i, j] != 0.0
+    se_lav = _merged("study_free").query("lhs == 'diff'").se_lav.iloc[0]
+    se_lav_like = lavaan_like.estimates.query("lhs == 'diff'").se.iloc[0]
+    se_crossed = crossed.estimates.query("lhs == 'diff'").se.iloc[0]
+    assert se_lav_like == pytest.approx(se_lav, rel=1e-3)
+    assert abs(se_crossed - se_lav) > 1e-3 * se_lav
+    # the estimates are the same; only the (co)variances differ
+    assert np.allclose(crossed.estimates.est, lavaan_like.estimates.est)
+
+
+def test_missing_covariates_ml_drops_rows_and_ml_x_keeps_them():
+    data = _data("study_x_holes")
+    assert _fit("studyx_ml").n_used["total"] == int(data.grades.notna().sum())
+    assert _fit("studyx_mlx").n_used["total"] == len(data)
+
+
+def test_rows_missing_everything_are_dropped_and_n_used_reported():
+    data = _data("hs_mcar")
+    data.loc[:4, [f"x{k}" for k in range(1, 10)]] = np.nan
+    fit = sem.fit(HS_CFA, data, missing="ml")
+    assert fit.n_used == {"all": len(data) - 5, "total": len(data) - 5}
+    listwise = sem.fit(HS_CFA, data, missing="listwise")
+    assert listwise.n_used["total"] == int(data[[f"x{k}" for k in range(1, 10)]].notna().all(axis=1).sum())
+    with pytest.raises(ValueError, match="missing values"):
+        sem.fit(HS_CFA, data)
+
+
+def test_a_variable_without_answers_is_a_clear_error():
+    data = _data("hs_mcar")
+    data["x3"] = np.nan
+    with pytest.raises(ValueError, match=r"x3 \(0 observed\)"):
+        sem.fit(HS_CFA, data, missing="ml")
+
+
+def test_lavaan_call_states_every_option():
+    call = _fit("study_free").lavaan_call()
+    for part in ['estimator = "MLR"', 'missing = "ml"', 'cluster = "classroom"', 'group = "race"',
+                 'group.label = c("Black", "White")', "fixed.x = TRUE"]:
+        assert part in call
+
+
+def test_delta_method_is_public_and_matches_defined_parameters():
+    fit = _fit("study_free")
+    row = fit.estimates.query("lhs == 'ind_black'").iloc[0]
+    model = fit._model
+    a1 = model.pt.label_index["a1"]
+    b = model.pt.label_index["b_black"]
+    est, se, _ = sem.delta_method(lambda t: t[a1] * t[b], fit._theta, fit.vcov.to_numpy())
+    assert est == pytest.approx(row.est) and se == pytest.approx(row.se, rel=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+def test_reference_values_regenerate(tmp_path):
+    """The committed reference values are what the R script writes."""
+    check = subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True)
+    if check.returncode != 0:
+        pytest.skip("lavaan not installed")
+    copy = tmp_path / "make_reference.R"
+    copy.write_text((HERE / "make_reference.R").read_text())
+    subprocess.run(["Rscript", str(copy)], check=True, capture_output=True)
+    new = pd.read_csv(tmp_path / "reference_fit.csv")
+    assert np.allclose(new.value, FIT.value, rtol=1e-6, equal_nan=True)
+
+
+def test_scores_in_chunks_equal_scores_at_once():
+    """Chunked accumulation (used at large N) gives the same scores and score summaries."""
+    from lwo.sem.fiml import moment_score_summary, pattern_terms
+
+    fit = _fit("hs_mar_mlr")
+    model, theta = fit._model, fit._theta
+    whole = model.casewise_scores(theta)[0]
+    rows = np.empty_like(whole)
+    for idx, s in model.casewise_score_chunks(theta, 0, chunk=7):
+        rows[idx] = s
+    assert np.allclose(rows, whole, rtol=0, atol=1e-12)
+    md, mom = model.data[0], model.moments[0]
+    t = pattern_terms(md, mom.mean, mom.cov, keep=True)
+    root = moment_score_summary(md, t, chunk=11)  # N > moments: a root of the cross-product
+    codes = np.arange(md.nobs)  # one cluster per row: the casewise scores themselves
+    casewise = moment_score_summary(md, t, codes, md.nobs, chunk=13)
+    assert np.allclose(root.T @ root, casewise.T @ casewise, rtol=1e-9, atol=1e-9)
+    assert np.allclose(casewise.sum(axis=0), 0, atol=1e-6)  # scores of the h1 MLE sum to zero

@@ -1,0 +1,452 @@
+"""Full-information ML with missing data (lavaan ``missing = "ml"``): the building blocks.
+
+Rows are grouped by missing-data pattern; each pattern contributes through its count,
+mean and covariance (divisor n) of the observed variables, so the likelihood, gradient
+and Hessian cost grows with the number of patterns, not with N.
+
+Moment coordinates of one group are ``(mu, vech(Sigma))`` (``vech``: lower triangle,
+row-major ``np.tril_indices`` order). In these coordinates the module gives, for any
+``(mu, Sigma)``:
+
+* ``-2 loglik`` and its gradient as matrices (``M`` with ``d(-2ll) = tr(M dSigma)`` and
+  ``w`` with ``d(-2ll) = -2 w' dmu``), which the RAM engine maps to parameters;
+* the exact Hessian of ``-2 loglik`` (observed information, ``H / 2``);
+* casewise scores;
+* the unrestricted (h1) model by EM.
+
+Every sum over patterns that is quadratic in the pattern inverses is formed as one
+matrix product over the stacked, zero-padded pattern matrices.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+
+LOG2PI = math.log(2 * math.pi)
+
+
+@dataclass
+class Pattern:
+    obs: np.ndarray  # indices of the observed variables
+    rows: np.ndarray  # row indices (into the group's data) with this pattern
+    n: int
+    mean: np.ndarray  # of the observed variables
+    cov: np.ndarray  # divisor n
+
+
+@dataclass
+class MissingData:
+    """One group's data (NaN = missing) grouped by missing-data pattern."""
+
+    values: np.ndarray
+    patterns: list[Pattern]
+    nobs: int
+    cluster: np.ndarray | None = None  # integer cluster codes per row
+
+    def __post_init__(self):
+        # stacked, zero-padded pattern statistics for batched linear algebra
+        p, k = self.values.shape[1], len(self.patterns)
+        self.mask = np.zeros((k, p), dtype=bool)
+        self.n = np.zeros(k)
+        self.mean_pad = np.zeros((k, p))
+        self.cov_pad = np.zeros((k, p, p))
+        for j, pat in enumerate(self.patterns):
+            self.mask[j, pat.obs] = True
+            self.n[j] = pat.n
+            self.mean_pad[j, pat.obs] = pat.mean
+            self.cov_pad[j][np.ix_(pat.obs, pat.obs)] = pat.cov
+        self.n_observed = self.mask.sum(axis=1)
+        self.mask2 = self.mask[:, :, None] & self.mask[:, None, :]
+        # rows sorted by pattern (contiguous blocks), NaN as 0
+        self.order = np.concatenate([pat.rows for pat in self.patterns])
+        self.bounds = np.concatenate([[0], np.cumsum([pat.n for pat in self.patterns])])
+        self.sorted = np.nan_to_num(self.values[self.order])
+        self.row_mask = np.repeat(self.mask, self.n.astype(int), axis=0)
+        # patterns by number of missing variables, for the rank-|m| inverse updates
+        self.by_missing = {}
+        for j in range(k):
+            miss = np.flatnonzero(~self.mask[j])
+            self.by_missing.setdefault(miss.size, []).append((j, miss))
+        self.by_missing = {r: (np.array([j for j, _ in v]), np.array([m for _, m in v], dtype=int).reshape(len(v), r))
+                           for r, v in self.by_missing.items()}
+        # sorted rows of each group of patterns (pattern position within the group per row)
+        pattern_of_row = np.repeat(np.arange(k), self.n.astype(int))
+        self.rows_by_missing = {}
+        for r, (js, _) in self.by_missing.items():
+            local = np.full(k, -1)
+            local[js] = np.arange(js.size)
+            rows = np.flatnonzero(local[pattern_of_row] >= 0)
+            self.rows_by_missing[r] = (rows, local[pattern_of_row[rows]])
+
+    @property
+    def p(self) -> int:
+        return self.values.shape[1]
+
+
+def missing_patterns(values: np.ndarray) -> MissingData:
+    """Group rows by pattern (rows with every variable missing must be removed first)."""
+    observed = ~np.isnan(values)
+    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    patterns = []
+    for k, key in enumerate(keys):
+        rows = order[bounds[k]:bounds[k + 1]]
+        obs = np.flatnonzero(key)
+        y = values[np.ix_(rows, obs)]
+        mean = y.mean(axis=0)
+        c = y - mean
+        patterns.append(Pattern(obs, rows, len(rows), mean, c.T @ c / len(rows)))
+    return MissingData(values, patterns, values.shape[0])
+
+
+def add_by_code(out: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> None:
+    """out[c] += sum of the rows with code c (sorted segment sums; np.add.at is slow)."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out[sorted_codes[starts]] += np.add.reduceat(rows[order], starts, axis=0)
+
+
+def vech_indices(p: int):
+    a, b = np.tril_indices(p)
+    f = np.where(a == b, 0.5, 1.0)
+    return a, b, f
+
+
+# --------------------------------------------------------------------- likelihood
+def _pattern_pieces(md: MissingData, sigma: np.ndarray) -> dict:
+    """K = Sigma^-1 and, per number r of missing variables, K_.m and K_mm^-1 of each
+    pattern: Sigma_oo^-1 = (K - K_.m K_mm^-1 K_m.)_oo and log|Sigma_oo| = log|Sigma| +
+    log|K_mm|. Raises LinAlgError when Sigma or some Sigma_oo is not positive definite."""
+    p = md.p
+    chol = sla.cho_factor(sigma, lower=True, check_finite=True)
+    logdet_sigma = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
+    K = sla.cho_solve(chol, np.eye(p))
+    K = 0.5 * (K + K.T)
+    logdet = np.full(len(md.patterns), logdet_sigma)
+    groups = {}
+    for r, (js, miss) in md.by_missing.items():
+        if r == 0:
+            continue
+        Kmm = K[miss[:, :, None], miss[:, None, :]]
+        sign, ld = np.linalg.slogdet(Kmm)
+        if np.any(sign <= 0):
+            raise np.linalg.LinAlgError("not positive definite")
+        logdet[js] += ld
+        groups[r] = (js, miss, K[:, miss].transpose(1, 0, 2), np.linalg.inv(Kmm))
+    return {"K": K, "logdet": logdet, "groups": groups}
+
+
+def _pattern_inverses(md: MissingData, pieces: dict) -> np.ndarray:
+    """Per pattern: Sigma_oo^-1 zero-padded to p x p (stacked)."""
+    K = pieces["K"]
+    W = np.broadcast_to(K, (len(md.patterns), md.p, md.p)).copy()
+    for js, miss, Km, Kinv in pieces["groups"].values():
+        W[js] -= Km @ Kinv @ np.swapaxes(Km, 1, 2)
+    return np.where(md.mask2, W, 0.0)
+
+
+def _pattern_rows(md: MissingData, pieces: dict, mu: np.ndarray):
+    """Centred rows (0 where missing), z = W_p (y - mu) and sum_p n_p W_p (rows sorted
+    by pattern), without forming the pattern inverses."""
+    K = pieces["K"]
+    Yc = np.where(md.row_mask, md.sorted - mu, 0.0)
+    Z = Yc @ K
+    SW = md.nobs * K
+    for r, (js, miss, Km, Kinv) in pieces["groups"].items():
+        rows, local = md.rows_by_missing[r]
+        zm = np.take_along_axis(Z[rows], miss[local], axis=1)
+        c = np.einsum("nrs,ns->nr", Kinv[local], zm)
+        Z[rows] -= np.einsum("npr,nr->np", Km[local], c)
+        G = (Km @ Kinv) * md.n[js][:, None, None]  # sum_k n_k Km_k Kinv_k Km_k' as one product
+        SW -= G.transpose(1, 0, 2).reshape(md.p, -1) @ Km.transpose(1, 0, 2).reshape(md.p, -1).T
+    Z[~md.row_mask] = 0.0
+    return Yc, Z, 0.5 * (SW + SW.T)
+
+
+def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool = False):
+    """-2 loglik (with constants), M = sum_p n_p W_p - sum_i z_i z_i' (= sum n_p (W_p -
+    W_p T_p W_p)), w = sum_i z_i, with z_i = W_p (y_i - mu) zero-padded. ``keep``: also
+    the padded per-pattern W, P = W T W and w_p = W_p d_p for Hessians and scores.
+    Returns None when Sigma (or some Sigma_oo) is not positive definite."""
+    try:
+        pieces = _pattern_pieces(md, sigma)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    Yc, Z, SW = _pattern_rows(md, pieces, mu)
+    n = md.n
+    m2ll = float(n @ (md.n_observed * LOG2PI + pieces["logdet"]) + np.sum(Z * Yc))
+    if not np.isfinite(m2ll):
+        return None
+    M = SW - Z.T @ Z
+    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z}
+    if keep:
+        P = np.empty((len(md.patterns), md.p, md.p))
+        for k in range(len(md.patterns)):
+            Zk = Z[md.bounds[k]:md.bounds[k + 1]]
+            P[k] = Zk.T @ Zk / n[k]
+        wp = np.add.reduceat(Z, md.bounds[:-1], axis=0) / n[:, None]
+        out.update({"W": _pattern_inverses(md, pieces), "P": P, "wp": wp})
+    return out
+
+
+def _vech_lookup(p: int) -> np.ndarray:
+    """p x p table of the vech position of (a, b) = (b, a)."""
+    A, B, _ = vech_indices(p)
+    table = np.zeros((p, p), dtype=int)
+    table[A, B] = np.arange(A.size)
+    table[B, A] = np.arange(A.size)
+    return table
+
+
+@functools.lru_cache(maxsize=8)
+def _hessian_index(p: int):
+    """Flat positions of X[vech(a,c), vech(b,d)] and X[vech(a,d), vech(b,c)] for every
+    pair of vech coordinates (a,b), (c,d), and the factor 2 f_ab f_cd."""
+    A, B, f = vech_indices(p)
+    q = A.size
+    look = _vech_lookup(p)
+    a, b = A[:, None], B[:, None]
+    c, d = A[None, :], B[None, :]
+    return look[a, c] * q + look[b, d], look[a, d] * q + look[b, c], 2.0 * np.outer(f, f)
+
+
+def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.ndarray:
+    """Exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms`` from
+    :func:`pattern_terms` with ``keep=True``). Observed information = H / 2.
+
+    The sums over patterns of products of two padded pattern matrices (W_ac W_bd,
+    W_ac P_bd) are one matrix product over the stacked vech's of the patterns' W and P.
+    ``diagonal``: only the (mu, diag Sigma) coordinates (independence models)."""
+    p = md.p
+    n = md.n
+    W, P, wp = terms["W"], terms["P"], terms["wp"]
+    Hmm = 2.0 * np.einsum("k,kab->ab", n, W)
+    if diagonal:
+        Hss = np.einsum("k,kac->ac", n, -W * W + 2.0 * W * P)
+        Hms = 2.0 * np.einsum("k,kac,kc->ac", n, W, wp)
+        H = np.block([[Hmm, Hms], [Hms.T, Hss]])
+        return 0.5 * (H + H.T)
+    A, B, f = vech_indices(p)
+    OW = W[:, A, B]
+    nOW = OW * n[:, None]
+    # X[vech(a,c), vech(b,d)] = sum n (W_ac P_bd + P_ac W_bd - W_ac W_bd): one product
+    Y = nOW.T @ (P[:, A, B] - 0.5 * OW)
+    X = (Y + Y.T).ravel()
+    first, second, scale = _hessian_index(p)
+    Hss = scale * (np.take(X, first) + np.take(X, second))
+    TWw = np.einsum("k,kac,kd->acd", n, W, wp)  # [a, c, d] = sum n W_ac w_d
+    Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
+    H = np.block([[Hmm, Hms], [Hms.T, Hss]])
+    return 0.5 * (H + H.T)
+
+
+def moment_score_summary(md: MissingData, terms: dict, codes: np.ndarray | None = None, ncl: int = 0,
+                         chunk: int = 20000) -> np.ndarray:
+    """Casewise scores of loglik in (mu, vech Sigma) coordinates, summarised without
+    holding all N x (p + p(p+1)/2) of them: with cluster ``codes``, their sums per
+    cluster (ncl rows); otherwise a matrix R with R'R = sum_i s_i s_i' (the scores
+    themselves when that is smaller)."""
+    A, B, f = vech_indices(md.p)
+    Z = terms["Z"]
+    d = md.p + A.size
+    casewise = codes is None and md.nobs <= d
+    out = np.zeros((ncl, d)) if codes is not None else (np.zeros((md.nobs, d)) if casewise else np.zeros((d, d)))
+    Wv = terms["W"][:, A, B]
+    pattern_of_row = np.repeat(np.arange(len(md.patterns)), md.n.astype(int))
+    for start in range(0, md.nobs, chunk):
+        sl = slice(start, start + chunk)
+        Zc = Z[sl]
+        S = np.hstack([Zc, f * (Zc[:, A] * Zc[:, B] - Wv[pattern_of_row[sl]])])
+        if codes is not None:
+            add_by_code(out, codes[md.order[sl]], S)
+        elif casewise:
+            out[md.order[sl]] = S
+        else:
+            out += S.T @ S
+    if codes is None and not casewise:  # a square root of the cross-product
+        vals, vecs = np.linalg.eigh(out)
+        out = (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
+    return out
+
+
+# ----------------------------------------------------------------------- EM for h1
+def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
+    """Unrestricted ML estimates of (mu, Sigma) by EM. With z_i = W_p (y_i - mu) the
+    completed row is ``mu + Sigma z_i`` and the conditional covariance of a pattern is
+    ``Sigma - Sigma W_p Sigma``, so an iteration costs one pass over the rows.
+    Returns (mu, sigma, -2 loglik, iterations)."""
+    p = md.p
+    N = md.nobs
+    mu = np.nanmean(md.values, axis=0)
+    var = np.nanvar(md.values, axis=0)
+    sigma = np.diag(np.where(var > 0, var, 1.0))
+    it = 0
+    for it in range(1, max_iter + 1):
+        _, Z, SW = _pattern_rows(md, _pattern_pieces(md, sigma), mu)
+        Yhat = mu + Z @ sigma
+        new_mu = Yhat.mean(axis=0)
+        Yd = Yhat - new_mu
+        new_sigma = (Yd.T @ Yd + N * sigma - sigma @ SW @ sigma) / N
+        new_sigma = 0.5 * (new_sigma + new_sigma.T)
+        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
+        mu, sigma = new_mu, new_sigma
+        if change < tol * max(1.0, np.max(np.abs(sigma))) or md.mask.all():
+            break
+    terms = pattern_terms(md, mu, sigma)
+    if terms is None:
+        raise ValueError("the unrestricted (h1) covariance matrix is not positive definite")
+    return mu, sigma, terms["m2ll"], it
+
+
+# ------------------------------------------------------------------ the model
+from .engine import GroupMoments, RAMModel  # noqa: E402  (engine has no dependency on this module)
+
+
+def h1_moments(md: MissingData) -> tuple[GroupMoments, float]:
+    """EM estimates as the group's 'sample' moments (start values, fixed.x values, SRMR)
+    and -2 loglik of the unrestricted model."""
+    mu, sigma, m2ll, _ = em_h1(md)
+    sign, logdet = np.linalg.slogdet(sigma)
+    if sign <= 0:
+        raise ValueError("the unrestricted (h1) covariance matrix is singular")
+    return GroupMoments(md.nobs, sigma, mu, logdet), m2ll
+
+
+class FIMLModel(RAMModel):
+    """RAM model whose discrepancy is the casewise (FIML) likelihood:
+    ``F_g = (-2 loglik_g - (-2 loglik_h1,g)) / N_g``, so ``chisq = sum_g N_g F_g`` as for
+    complete data. Without a mean structure (complete data only) the means are the
+    sample means."""
+
+    def __init__(self, partable, data: list[MissingData]):
+        moments, h1 = [], []
+        for md in data:
+            mom, m2ll = h1_moments(md)
+            moments.append(mom)
+            h1.append(m2ll)
+        self.data = data
+        self.h1_m2ll = h1
+        self.exact_hessian = False  # optimisation steps use the cheap scoring matrix
+        self.diagonal = False  # independence model: only means and variances
+        self._h1_cache: dict = {}
+        super().__init__(partable, moments)
+        if not self.meanstructure and any(len(md.patterns) > 1 for md in data):
+            raise ValueError("full-information ML with missing values needs a mean structure")
+
+    def _mu(self, imp, g):
+        return imp.mu if self.meanstructure else self.moments[g].mean
+
+    def _group_terms(self, theta, g, want_grad, want_info, want_hess=False):
+        gs = self.groups[g]
+        md = self.data[g]
+        try:
+            imp = self.implied(theta, g)
+        except np.linalg.LinAlgError:
+            return None
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=want_hess and self.exact_hessian)
+        if t is None:
+            return None
+        N = md.nobs
+        out = {"F": (t["m2ll"] - self.h1_m2ll[g]) / N, "implied": imp, "terms": t}
+        if not (want_grad or want_info or want_hess):
+            return out
+        U, V, Dmu = self._derivative_columns(imp, gs)
+        M, w = t["M"] / N, t["w"] / N
+        if want_grad or want_hess:
+            g_rows = 2.0 * np.einsum("ar,ar->r", U, M @ V)
+            if self.meanstructure:
+                g_rows -= 2.0 * (w @ Dmu)
+            out["g_rows"] = g_rows
+        if want_info:  # complete-data expected information: a cheap scoring matrix
+            W = np.linalg.inv(imp.sigma)
+            WU, WV = W @ U, W @ V
+            Guu, Gvv, Guv = U.T @ WU, V.T @ WV, U.T @ WV
+            info_rows = Guu * Gvv + Guv * Guv.T
+            if self.meanstructure:
+                info_rows = info_rows + Dmu.T @ W @ Dmu
+            out["info_rows"] = info_rows
+        if want_hess and not self.exact_hessian:
+            # scoring step: complete-data expected information as the curvature (the
+            # exact observed information costs a pass over pattern pairs; it is formed
+            # once, at the estimates)
+            info_rows = out.get("info_rows")
+            if info_rows is None:
+                W = np.linalg.inv(imp.sigma)
+                WU, WV = W @ U, W @ V
+                Guu, Gvv, Guv = U.T @ WU, V.T @ WV, U.T @ WV
+                info_rows = Guu * Gvv + Guv * Guv.T
+                if self.meanstructure:
+                    info_rows = info_rows + Dmu.T @ W @ Dmu
+            out["hess_rows"] = 2.0 * info_rows
+        elif want_hess:
+            D = self.moment_jacobian(imp, gs)
+            H = moment_hessian(md, t, diagonal=self.diagonal) / N
+            if self.diagonal:
+                a, b = np.tril_indices(self.n_obs)
+                D = D[np.concatenate([np.arange(self.n_obs), self.n_obs + np.flatnonzero(a == b)])]
+            if not self.meanstructure:
+                D, H = D[self.n_obs:], H[self.n_obs:, self.n_obs:]
+            hess = D.T @ H @ D + self._second_order_rows(imp, gs, M, w if self.meanstructure else None)
+            out["hess_rows"] = 0.5 * (hess + hess.T)
+        return out
+
+    def casewise_score_chunks(self, theta: np.ndarray, g: int, chunk: int = 20000):
+        """Scores of the casewise loglik of group g (rows x npar) in chunks of rows:
+        yields (row indices in the group's data, scores)."""
+        gs, md = self.groups[g], self.data[g]
+        imp = self.implied(theta, g)
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=True)
+        U, V, Dmu = self._derivative_columns(imp, gs)
+        K = self._map_matrix(gs)
+        const = np.einsum("ar,kab,br->kr", U, t["W"], V, optimize=True)
+        pattern_of_row = np.repeat(np.arange(len(md.patterns)), md.n.astype(int))
+        for start in range(0, md.nobs, chunk):
+            sl = slice(start, start + chunk)
+            Z = t["Z"][sl]
+            s = (Z @ U) * (Z @ V) - const[pattern_of_row[sl]]
+            if self.meanstructure:
+                s += Z @ Dmu
+            yield md.order[sl], s @ K
+
+    def casewise_scores(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Per group: N_g x npar scores of the casewise loglik (rows in the data's order)."""
+        out = []
+        for g in range(self.ngroups):
+            rows = np.empty((self.data[g].nobs, self.npar))
+            for idx, s in self.casewise_score_chunks(theta, g):
+                rows[idx] = s
+            out.append(rows)
+        return out
+
+    def observed_information(self, theta: np.ndarray) -> np.ndarray:
+        self.exact_hessian = True
+        try:
+            return super().observed_information(theta)
+        finally:
+            self.exact_hessian = False
+
+    def h1_information(self, g: int, ncl: int | None = None, scores: bool = True):
+        """Observed information (total) of the unrestricted model of group g at its EM
+        estimates, in (mu, vech Sigma) coordinates, and a summary of its casewise scores
+        (:func:`moment_score_summary`: cluster sums over ``ncl`` clusters when the data
+        have clusters, else a root of their cross-product). Computed once."""
+        md, mom = self.data[g], self.moments[g]
+        if g not in self._h1_cache:
+            t = pattern_terms(md, mom.mean, mom.cov, keep=True)
+            self._h1_cache[g] = (0.5 * moment_hessian(md, t), t)
+        A1, t = self._h1_cache[g]
+        if not scores:
+            return A1, None
+        key = (g, ncl)
+        if key not in self._h1_cache:
+            codes = md.cluster if ncl is not None else None
+            self._h1_cache[key] = moment_score_summary(md, t, codes, ncl or 0)
+        return A1, self._h1_cache[key]

@@ -1,0 +1,323 @@
+"""Robust ML (lavaan ``estimator = "MLR"``): sandwich covariance, Yuan-Bentler scaled
+chi-square (``test = "yuan.bentler.mplus"``) and lavaan's scaled / robust fit indices,
+for complete data and FIML, with or without clusters (Mplus ``TYPE = COMPLEX``).
+
+As lavaan 0.6 (``lav_test_yuan_bentler``, ``lav_model_information_firstorder``,
+``lav_fit_cfi_lavobject``, ``lav_fit_rmsea_lavobject``, ``lav_fit_fiml_corrected``):
+
+* bread E = observed information (Hessian of -loglik) at the estimates; meat B0 = sum of
+  outer products of the casewise scores, or of their cluster sums times G/(G-1);
+  vcov = E^-1 B0 E^-1;
+* trace(U Gamma) = sum_g tr(A1_g^-1 B1_g) - tr(E^-1 B0), with A1_g the observed
+  information and B1_g the first-order information of the unrestricted model of group
+  g at its (EM) estimates, in moment coordinates without the fixed covariate moments;
+  scaling factor c = trace / df, chisq.scaled = chisq / c;
+* the baseline (independence) model gets its own scaling factor the same way;
+* cfi/tli/rmsea ``.scaled`` use the scaled statistics; ``.robust`` use c-hat
+  (complete data: Brosseau-Liard & Savalei) or, with FIML, the FIML-corrected
+  statistics of Zhang & Savalei (lavaan's "V3").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.linalg as sla
+from scipy import stats
+
+from .fiml import FIMLModel, add_by_code
+from .partable import ParRow, ParTable
+
+
+def _meat(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
+    key = ("meat", crossed, theta.tobytes())
+    if model._h1_cache.get("meat_key") != key:
+        model._h1_cache["meat_key"], model._h1_cache["meat"] = key, _meat_uncached(model, theta, crossed)
+    return model._h1_cache["meat"]
+
+
+def _meat_uncached(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
+    """Sum of outer products of the casewise scores, or of their cluster sums times
+    G/(G-1) (crossed: a cluster's scores summed over all groups first), accumulated
+    over chunks of rows."""
+    meat = np.zeros((model.npar, model.npar))
+    total = None
+    for g in range(model.ngroups):
+        ncl = _n_clusters(model, g, crossed)
+        if ncl is not None and ncl < 2:
+            raise ValueError("cluster-robust SEs need at least two clusters" + ("" if crossed else " per group"))
+        sums = None if ncl is None else np.zeros((ncl, model.npar))
+        for idx, s in model.casewise_score_chunks(theta, g):
+            if sums is None:
+                meat += s.T @ s
+            else:
+                add_by_code(sums, model.data[g].cluster[idx], s)
+        if sums is None:
+            continue
+        sums *= _cluster_factor(model, g, crossed)
+        if crossed:
+            total = sums if total is None else total + sums
+        else:
+            meat += sums.T @ sums
+    if total is not None:
+        meat += total.T @ total
+    return meat
+
+
+def sandwich(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> np.ndarray:
+    bread_inv = np.linalg.inv(info)
+    v = bread_inv @ _meat(model, theta, crossed) @ bread_inv
+    return 0.5 * (v + v.T)
+
+
+def _h1_keep(model: FIMLModel) -> np.ndarray:
+    """Moment coordinates (mu, vech Sigma) that are not fixed covariate moments."""
+    p = model.n_obs
+    fixed = any(r.exo for r in model.pt.rows)
+    x = np.zeros(p, dtype=bool)
+    if fixed:
+        x[[model.pt.ov_names.index(v) for v in model.pt.ov_x]] = True
+    a, b = np.tril_indices(p)
+    keep = np.concatenate([~x, ~(x[a] & x[b])])
+    if not model.meanstructure:
+        keep[:p] = False
+    return keep
+
+
+def _h1_parts(model: FIMLModel, crossed: bool):
+    """Per group: Cholesky factor of A1 (observed h1 information, total) and the rows
+    whose cross-product is B1 (cluster sums or casewise scores), without the fixed
+    covariate moments."""
+    keep = _h1_keep(model)
+    key = ("parts", crossed)
+    if key not in model._h1_cache:
+        chols, sums = [], []
+        for g in range(model.ngroups):
+            A1, s = model.h1_information(g, _n_clusters(model, g, crossed))
+            chols.append(sla.cho_factor(A1[np.ix_(keep, keep)], lower=True))
+            sums.append(_cluster_factor(model, g, crossed) * s[:, keep])
+        model._h1_cache[key] = (chols, sums)
+    return model._h1_cache[key]
+
+
+def _n_clusters(model: FIMLModel, g: int, crossed: bool) -> int | None:
+    codes = [md.cluster for md in model.data]
+    if codes[0] is None:
+        return None
+    return max(int(c.max()) + 1 for c in codes) if crossed else int(codes[g].max()) + 1
+
+
+def _cluster_factor(model: FIMLModel, g: int, crossed: bool) -> float:
+    ncl = _n_clusters(model, g, crossed)
+    return 1.0 if ncl is None else math.sqrt(ncl / (ncl - 1))
+
+
+def _trace_h1(model: FIMLModel, crossed: bool) -> float:
+    """sum_g tr(A1_g^-1 B1_g) (only the diagonal blocks of a crossed-cluster B1 enter,
+    A1 being block diagonal over groups)."""
+    chols, sums = _h1_parts(model, crossed)
+    return float(sum(np.sum(s.T * sla.cho_solve(c, s.T)) for c, s in zip(chols, sums)))
+
+
+def _trace_h0(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool) -> float:
+    return float(np.sum(_meat(model, theta, crossed) * np.linalg.inv(info).T))
+
+
+def mlr(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> dict:
+    """Sandwich covariance and the pieces of the Yuan-Bentler scaling."""
+    return {
+        "vcov": sandwich(model, theta, info, crossed),
+        "trace_h1": _trace_h1(model, crossed),
+        "trace_h0": _trace_h0(model, theta, info, crossed),
+        "crossed": crossed,
+    }
+
+
+# ------------------------------------------------------------------ baseline
+def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
+    """lavaan's independence model on the same data (means and variances of the
+    non-covariates free, covariate block fixed at the unrestricted estimates) and its ML
+    estimates (closed form: each variable's observed mean and variance)."""
+    pt = model.pt
+    fixed = any(r.exo for r in pt.rows)
+    xs = list(pt.ov_x) if fixed else []
+    rows: list[ParRow] = []
+    npar = 0
+    for g in range(model.ngroups):
+        for v in pt.ov_names:
+            if v in xs:
+                continue
+            rows.append(ParRow(v, "~~", v, g, False, True, 0.0, index=npar))
+            npar += 1
+        for k, a in enumerate(xs):
+            for b in xs[k:]:
+                rows.append(ParRow(a, "~~", b, g, False, False, 0.0, exo=True))
+        if model.meanstructure:
+            for v in pt.ov_names:
+                if v in xs:
+                    rows.append(ParRow(v, "~1", "", g, False, False, 0.0, exo=True))
+                else:
+                    rows.append(ParRow(v, "~1", "", g, False, True, 0.0, index=npar))
+                    npar += 1
+    bpt = ParTable(rows=rows, ngroups=model.ngroups, meanstructure=model.meanstructure, ov_names=list(pt.ov_names),
+                   lv_names=[], ov_x=xs, ov_y=[], lv_x=[], lv_y=[], npar=npar)
+    base = FIMLModel.__new__(FIMLModel)
+    base.data, base.h1_m2ll = model.data, model.h1_m2ll
+    base.exact_hessian, base.diagonal, base._h1_cache = False, True, model._h1_cache
+    FIMLModel.__bases__[0].__init__(base, bpt, model.moments)
+    theta = np.zeros(npar)
+    for r in rows:
+        if r.index < 0:
+            continue
+        j = pt.ov_names.index(r.lhs)
+        col = model.data[r.group].values[:, j]
+        col = col[~np.isnan(col)]
+        theta[r.index] = col.var() if r.op == "~~" else col.mean()
+    return base, theta
+
+
+# ------------------------------------------------------------ fit indices
+def _cfi(x2, df, x2n, dfn, c=1.0, cn=1.0, robust=False):
+    if robust and df > 0 and c != 1 and cn != 1:
+        t1 = max(x2 - c * df, 0.0)
+        t2 = max(x2 - c * df, x2n - cn * dfn, 0.0)
+    else:
+        t1 = max(x2 - df, 0.0)
+        t2 = max(x2 - df, x2n - dfn, 0.0)
+    if abs(t1) < 1.5e-8 and abs(t2) < 1.5e-8:
+        return 1.0
+    return 1 - t1 / t2
+
+
+def _tli(x2, df, x2n, dfn, c=1.0, cn=1.0, robust=False):
+    if robust and df > 0 and c != 1 and cn != 1:
+        t1 = (x2 - c * df) * dfn
+        t2 = (x2n - cn * dfn) * df
+    else:
+        t1 = (x2 - df) * dfn
+        t2 = (x2n - dfn) * df
+    return 1 - t1 / t2 if (df > 0 and abs(t2) > 0) else 1.0
+
+
+def _rmsea(x2, df, n, g, c=1.0):
+    if not df > 0:
+        return 0.0
+    return math.sqrt(max(x2 / n / df - c / n, 0.0)) * math.sqrt(g)
+
+
+def _scaling_factor(model: FIMLModel, theta: np.ndarray, df: int, crossed: bool) -> float:
+    """Yuan-Bentler (Mplus) scaling factor of a fitted model: trace(U Gamma) / df."""
+    info = model.observed_information(theta)
+    return (_trace_h1(model, crossed) - _trace_h0(model, theta, info, crossed)) / df
+
+
+def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) -> dict:
+    N, G = fi["nobs"], fi["ngroups"]
+    chisq, df = fi["chisq"], fi["df"]
+    crossed = robust["crossed"]
+    trace = robust["trace_h1"] - robust["trace_h0"]
+    c = trace / df if df > 0 else float("nan")
+    if df > 0 and c < 0:
+        c = float("nan")
+    out = {"chisq.scaled": chisq / c if df > 0 else float("nan"), "df.scaled": df,
+           "chisq.scaling.factor": c}
+    out["pvalue.scaled"] = float(stats.chi2.sf(out["chisq.scaled"], df)) if df > 0 else float("nan")
+    base, btheta = baseline_model(model)
+    x2n, dfn = fi["baseline.chisq"], fi["baseline.df"]
+    cn = _scaling_factor(base, btheta, dfn, crossed)
+    out.update({"baseline.chisq.scaled": x2n / cn, "baseline.df.scaled": dfn,
+                "baseline.pvalue.scaled": float(stats.chi2.sf(x2n / cn, dfn)),
+                "baseline.chisq.scaling.factor": cn})
+    out["cfi.scaled"] = _cfi(out["chisq.scaled"], df, x2n / cn, dfn)
+    out["tli.scaled"] = _tli(out["chisq.scaled"], df, x2n / cn, dfn)
+    out["rmsea.scaled"] = _rmsea(chisq, trace, N, G) if trace > 0 else float("nan")
+    if getattr(model, "fiml", False):  # lavaan: by the missing option, holes or not
+        x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta)
+    else:
+        x3, df3, c3, x3n, c3n = chisq, df, c, x2n, cn
+    out["cfi.robust"] = _cfi(x3, df, x3n, dfn, c3, c3n, robust=True)
+    out["tli.robust"] = _tli(x3, df, x3n, dfn, c3, c3n, robust=True)
+    out["rmsea.robust"] = _rmsea(x3, df3, N, G, c3)
+    return out
+
+
+def robust_indices_ml(model: FIMLModel, theta: np.ndarray, fi: dict) -> dict:
+    """lavaan's robust CFI/TLI/RMSEA of an ML fit with FIML (``lav_fit_fiml_corrected``
+    version "V6", which needs no first-order information)."""
+    base, btheta = baseline_model(model)
+    x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta, version="V6")
+    df, dfn = fi["df"], fi["baseline.df"]
+    return {"cfi.robust": _cfi(x3, df, x3n, dfn, c3, c3n, robust=True),
+            "tli.robust": _tli(x3, df, x3n, dfn, c3, c3n, robust=True),
+            "rmsea.robust": _rmsea(x3, df3, fi["nobs"], fi["ngroups"], c3)}
+
+
+def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: str = "V3"):
+    """lavaan's ``lav_fit_fiml_corrected(version = "V3")``: the complete-data ML
+    statistic of the estimates against the EM moments and its FIML-corrected scaling,
+    for the model and the baseline. Returns (XX3, df3, c3, XX3.null, c3.null).
+
+    With Wm, Jm the observed and first-order h1 information (per observation, group
+    weights fg), Wc the complete-data h1 information at the EM moments, D the model
+    Jacobian and E = D' Wm D: k = tr(U Wm^-1 Wc Wm^-1 U Gamma), U = Wm - Wm D E^-1 D' Wm,
+    Gamma = Wm^-1 Jm Wm^-1. With Jm = J'J this is tr(J Q Wc Q J') where
+    Q = Wm^-1 U Wm^-1 = Wm^-1 - D E^-1 D', computed through J (rank: clusters or rows)."""
+    from .api import _ndat  # the data-moment count of the fit indices
+
+    p = model.n_obs
+    keep = _h1_keep(model)
+    N = model.ntotal
+    x3 = x3n = 0.0
+    blocks = []
+    for g in range(model.ngroups):
+        mom = model.moments[g]
+        Ng = model.data[g].nobs
+        fg = Ng / N
+        # lavaan: per-group cluster sums in the first-order information
+        A1, s = model.h1_information(g, _n_clusters(model, g, False), scores=version == "V3")
+        Wm = fg * A1[np.ix_(keep, keep)] / Ng
+        J = None if s is None else _cluster_factor(model, g, False) * s[:, keep] * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
+        Si = np.linalg.inv(mom.cov)
+        a, b = np.tril_indices(p)
+        f = np.where(a == b, 0.5, 1.0)
+        Hss = np.outer(f, f) * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
+        Wc = np.block([[Si, np.zeros((p, a.size))], [np.zeros((a.size, p)), Hss]])[np.ix_(keep, keep)] * fg
+        Dm = model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep] @ model._map_matrix(model.groups[g])
+        Db = base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep] @ base._map_matrix(base.groups[g])
+        blocks.append((sla.cho_factor(Wm, lower=True), Wm, Wc, J, Dm, Db))
+        for m, th, which in ((model, theta, 0), (base, btheta, 1)):
+            imp = m.implied(th, g)
+            sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
+            Wi = np.linalg.inv(sig)
+            d = mom.mean - mu
+            val = Ng * (np.linalg.slogdet(sig)[1] + np.sum(Wi * mom.cov) - mom.logdet_cov - p + d @ Wi @ d)
+            if which == 0:
+                x3 += val
+            else:
+                x3n += val
+    df3, df3n = _ndat(model) - model.npar, _ndat(base) - base.npar
+
+    def k_fimlc(which):
+        D_all = [blk[4 + which] for blk in blocks]
+        E = sum(D.T @ blk[1] @ D for D, blk in zip(D_all, blocks))
+        E_inv = np.linalg.inv(E)
+        if version == "V6":  # tr(Wc Wm^-1 U Wm^-1) = sum_g tr(Wc_g Q_gg)
+            return float(sum(np.sum(blk[2] * sla.cho_solve(blk[0], np.eye(blk[2].shape[0])))
+                             - np.sum((blk[2] @ D) * (D @ E_inv)) for blk, D in zip(blocks, D_all)))
+        # rows of J Q per group block, where Q = Wm^-1 - D E^-1 D' couples the groups through E
+        JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
+        JD = [blk[3] @ D for blk, D in zip(blocks, D_all)]
+        total = 0.0
+        for g in range(len(blocks)):
+            for k, blk_k in enumerate(blocks):
+                # J_g Q_gk with Q_gk = delta_gk Wm_g^-1 - D_g E^-1 D_k'
+                left = -(JD[g] @ E_inv) @ D_all[k].T
+                if g == k:
+                    left = left + JWi[g]
+                total += float(np.sum((left @ blk_k[2]) * left))
+        return total
+
+    c3 = k_fimlc(0) / df3
+    c3n = k_fimlc(1) / df3n
+    return x3, df3, c3, x3n, c3n
