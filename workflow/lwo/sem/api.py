@@ -745,15 +745,18 @@ def fit(
                       f"(df = {df})", 0)
     theta, converged, iterations, message = _optimise(model, max_iter, tol)
     if not converged:
+        # An unidentified model drifts along its flat ridge instead of converging; where the
+        # information is singular at the last iterate, that (not the iteration count) is the cause.
+        if _smallest_scaled_eigenvalue(model.fisher_information(theta)) <= 1e-8:
+            return failed("the information matrix is singular: the model is not identified "
+                          f"(no convergence within {iterations} iterations)", iterations)
         return failed(f"not converged: {message}", iterations)
     observed = fiml or estimator == "MLR"
     info = model.observed_information(theta) if observed else model.fisher_information(theta)
-    # scale-free identification check: eigenvalues of the information in correlation form
-    diag = np.sqrt(np.clip(np.abs(np.diag(info)), 1e-300, None))
-    eig = np.linalg.eigvalsh(info / np.outer(diag, diag))
-    if eig.min() <= 1e-10:
+    eig_min = _smallest_scaled_eigenvalue(info)
+    if eig_min <= 1e-10:
         return failed("the information matrix is singular: the model is not identified "
-                      f"(smallest scaled eigenvalue {eig.min():.3g})", iterations)
+                      f"(smallest scaled eigenvalue {eig_min:.3g})", iterations)
     vcov = np.linalg.inv(info)
     vcov = 0.5 * (vcov + vcov.T)
     notes = _admissibility(model, theta)
@@ -801,6 +804,13 @@ def fit(
         _model=model,
         _theta=theta,
     )
+
+
+def _smallest_scaled_eigenvalue(info: np.ndarray) -> float:
+    """Scale-free identification check: the smallest eigenvalue of the information in
+    correlation form."""
+    diag = np.sqrt(np.clip(np.abs(np.diag(info)), 1e-300, None))
+    return float(np.linalg.eigvalsh(info / np.outer(diag, diag)).min())
 
 
 def _admissibility(model: RAMModel, theta: np.ndarray) -> list[str]:
