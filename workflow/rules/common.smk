@@ -49,6 +49,14 @@ def synthetic():
     return config["data"]["source"] == "synthetic"
 
 
+def available_tables():
+    """The input tables of this run: all four of the synthetic cohort, else those config data.files names.
+    An exhibit needing another table is not built but shown as not available (exhibits.smk)."""
+    if synthetic():
+        return ["students", "classrooms", "teachers", "observations"]
+    return list(config["data"]["files"])
+
+
 def raw_tables():
     """The four input tables: the synthetic cohort's, or the real files named in the config."""
     if synthetic():

@@ -19,15 +19,16 @@ import sys
 # the report's code lives in the shared package (workflow/lwo), imported here too
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 import lwo.report as lwo_report
+from lwo.registry import load_registry
 
 REPORT_HTML = f"{RESULTS}/report.html"
 PROVENANCE_JSON = f"{RESULTS}/provenance.json"
 REPORT_TEMPLATES = "workflow/templates"
 REPORT_TARGETS.extend([REPORT_HTML, PROVENANCE_JSON])
 
-# Exhibits built by a separate target (not `rule all`), e.g. the replication study: a rule file
-# appends their exhibit ids here; the report shows such an exhibit when its files exist.
-REPORT_OPTIONAL_EXHIBITS = []
+# Exhibits built by a separate target (not `rule all`), e.g. the replication study: the registry
+# entries with a `target`; the report shows such an exhibit when its files exist.
+REPORT_OPTIONAL_EXHIBITS = [ex.id for ex in load_registry() if ex.target]
 
 
 rule report:
@@ -41,6 +42,7 @@ rule report:
         configfiles=list(workflow.configfiles),
         requirements="requirements.txt",
         code=shared_code("report.py"),
+        registry="workflow/exhibits.yaml",  # the report's parts (lwo.report.load_parts)
         templates=expand(f"{REPORT_TEMPLATES}/{{name}}",
                          name=["report.html.j2", "macros.html.j2", "report.css", "sections.yaml"]),
     output:
