@@ -47,9 +47,9 @@ MODEL_TARGETS = sorted(
 
 # The default target. It must live here: a default set inside an included file is ignored.
 rule all:
+    default_target: True
     input:
         list(analysis_data().values()),
         EXHIBIT_TARGETS,
         MODEL_TARGETS,
         REPORT_TARGETS,
-    default_target: True

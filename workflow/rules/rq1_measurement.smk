@@ -12,16 +12,23 @@ rule measurement_cfa:
         codebook=config["codebook"],
         code=shared_code("measurement_cfa.py"),
     output:
-        **{k: f"{RESULTS}/models/{{sample}}/{{model}}/{v}" for k, v in (
-            ("spec", "spec.lavaan"), ("data", "model_data.csv.gz"), ("estimates", "estimates.csv"),
-            ("fit", "fit.json"), ("refit", "refit_in_lavaan.R"))},
-    wildcard_constraints:
-        model="|".join(MEASUREMENT_MODELS.values()),
-        sample="|".join(SAMPLES),
+        **{
+            k: f"{RESULTS}/models/{{sample}}/{{model}}/{v}"
+            for k, v in (
+                ("spec", "spec.lavaan"),
+                ("data", "model_data.csv.gz"),
+                ("estimates", "estimates.csv"),
+                ("fit", "fit.json"),
+                ("refit", "refit_in_lavaan.R"),
+            )
+        },
     log:
         f"{RESULTS}/logs/measurement_cfa/{{sample}}_{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/measurement_cfa/{{sample}}_{{model}}.tsv"
+    wildcard_constraints:
+        model="|".join(MEASUREMENT_MODELS.values()),
+        sample="|".join(SAMPLES),
     conda:
         CONDA_ENV
     script:

@@ -20,19 +20,31 @@ RQ1_MODELS = [name for name, spec in _RQ1_SPECS.items() if spec.outcomes]
 RQ1_MEDIATION_MODELS = [name for name, spec in _RQ1_SPECS.items() if spec.mediators]
 MODELS_DIR = f"{RESULTS}/models"
 MULTIGROUP_DIR = f"{MODELS_DIR}/{MULTIGROUP_SAMPLE}"
-MODEL_FILES = {"spec": "spec.lavaan", "data": "model_data.csv.gz", "estimates": "estimates.csv",
-               "standardized": "standardized.csv", "correlations": "correlations.csv", "fit": "fit.json",
-               "refit": "refit_in_lavaan.R"}
-MULTIGROUP_FILES = {**MODEL_FILES, "lr_tests": "lr_tests.csv", "constrained": "constrained_estimates.csv",
-                    "constrained_specs": "constrained_specs.lavaan", "contrasts": "group_contrasts.csv"}
+MODEL_FILES = {
+    "spec": "spec.lavaan",
+    "data": "model_data.csv.gz",
+    "estimates": "estimates.csv",
+    "standardized": "standardized.csv",
+    "correlations": "correlations.csv",
+    "fit": "fit.json",
+    "refit": "refit_in_lavaan.R",
+}
+MULTIGROUP_FILES = {
+    **MODEL_FILES,
+    "lr_tests": "lr_tests.csv",
+    "constrained": "constrained_estimates.csv",
+    "constrained_specs": "constrained_specs.lavaan",
+    "contrasts": "group_contrasts.csv",
+}
 BOOTSTRAP = config["bootstrap"]
 BOOTSTRAP_BATCHES = -(-int(BOOTSTRAP["resamples"]) // int(BOOTSTRAP["batch_size"]))
 
 
 # the saved-fit files an exhibit reads, and the bootstrap summaries when the config asks
 fit_files = functools.partial(saved_fit_files, MODELS_DIR)
-bootstrap_files = functools.partial(bootstrap_summary_files, MODELS_DIR, enabled=bool(BOOTSTRAP["enabled"]),
-                                    bootstrapped=RQ1_MEDIATION_MODELS)
+bootstrap_files = functools.partial(
+    bootstrap_summary_files, MODELS_DIR, enabled=bool(BOOTSTRAP["enabled"]), bootstrapped=RQ1_MEDIATION_MODELS
+)
 
 
 rule rq1_model_fits:
@@ -52,18 +64,18 @@ rule sem_fit:
         code=shared_code("sem_fit.py"),
     output:
         **{k: f"{MODELS_DIR}/{{sample}}/{{model}}/{v}" for k, v in MODEL_FILES.items()},
-    wildcard_constraints:
-        sample="|".join(SAMPLES),
-        model="|".join(RQ1_MODELS),
-    params:
-        max_iter=1000,
-        min_cell=config["privacy"]["min_cell"],
     log:
         f"{RESULTS}/logs/sem_fit/{{sample}}/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/sem_fit/{{sample}}/{{model}}.tsv"
+    wildcard_constraints:
+        sample="|".join(SAMPLES),
+        model="|".join(RQ1_MODELS),
     conda:
         CONDA_ENV
+    params:
+        max_iter=1000,
+        min_cell=config["privacy"]["min_cell"],
     script:
         "../scripts/sem_fit.py"
 
@@ -77,17 +89,17 @@ rule sem_fit_multigroup:
         code=shared_code("sem_fit_multigroup.py"),
     output:
         **{k: f"{MULTIGROUP_DIR}/{{model}}/{v}" for k, v in MULTIGROUP_FILES.items()},
-    wildcard_constraints:
-        model="|".join(_MULTIGROUP_MODELS),
-    params:
-        max_iter=1000,
-        min_cell=config["privacy"]["min_cell"],
     log:
         f"{RESULTS}/logs/sem_fit_multigroup/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/sem_fit_multigroup/{{model}}.tsv"
+    wildcard_constraints:
+        model="|".join(_MULTIGROUP_MODELS),
     conda:
         CONDA_ENV
+    params:
+        max_iter=1000,
+        min_cell=config["privacy"]["min_cell"],
     script:
         "../scripts/sem_fit_multigroup.py"
 
@@ -102,20 +114,20 @@ rule bootstrap_batch:
         code=shared_code("bootstrap_batch.py"),
     output:
         f"{MODELS_DIR}/{{sample}}/{{model}}/bootstrap/batch_{{batch}}.csv",
-    wildcard_constraints:
-        sample="|".join(SAMPLES),
-        model="|".join(RQ1_MEDIATION_MODELS),
-        batch=r"\d+",
-    params:
-        seed=BOOTSTRAP["seed"],
-        resamples=BOOTSTRAP["resamples"],
-        batch_size=BOOTSTRAP["batch_size"],
     log:
         f"{RESULTS}/logs/bootstrap/{{sample}}/{{model}}/batch_{{batch}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/bootstrap/{{sample}}/{{model}}/batch_{{batch}}.tsv"
+    wildcard_constraints:
+        sample="|".join(SAMPLES),
+        model="|".join(RQ1_MEDIATION_MODELS),
+        batch=r"\d+",
     conda:
         CONDA_ENV
+    params:
+        seed=BOOTSTRAP["seed"],
+        resamples=BOOTSTRAP["resamples"],
+        batch_size=BOOTSTRAP["batch_size"],
     script:
         "../scripts/bootstrap_batch.py"
 
@@ -123,19 +135,20 @@ rule bootstrap_batch:
 rule bootstrap_gather:
     """Percentile 95% CIs and bootstrap SEs from all batches of one saved fit."""
     input:
-        batches=expand(f"{MODELS_DIR}/{{{{sample}}}}/{{{{model}}}}/bootstrap/batch_{{batch}}.csv",
-                       batch=range(BOOTSTRAP_BATCHES)),
+        batches=expand(
+            f"{MODELS_DIR}/{{{{sample}}}}/{{{{model}}}}/bootstrap/batch_{{batch}}.csv", batch=range(BOOTSTRAP_BATCHES)
+        ),
         code=shared_code("bootstrap_gather.py"),
     output:
         f"{MODELS_DIR}/{{sample}}/{{model}}/bootstrap.csv",
+    log:
+        f"{RESULTS}/logs/bootstrap/{{sample}}/{{model}}/gather.log",
     wildcard_constraints:
         sample="|".join(SAMPLES),
         model="|".join(RQ1_MEDIATION_MODELS),
-    params:
-        resamples=BOOTSTRAP["resamples"],
-    log:
-        f"{RESULTS}/logs/bootstrap/{{sample}}/{{model}}/gather.log",
     conda:
         CONDA_ENV
+    params:
+        resamples=BOOTSTRAP["resamples"],
     script:
         "../scripts/bootstrap_gather.py"
