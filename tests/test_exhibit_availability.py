@@ -95,7 +95,7 @@ def test_the_not_available_script_writes_what_the_report_shows_as_not_available(
     sm = SimpleNamespace(
         input=Named(published=str(REPO / "data" / "published" / "published_values.csv")),
         output=Named(table=str(out / "table.csv"), comparison=str(out / "comparison.csv"), meta=str(out / "meta.json")),
-        params=Named(title="Teacher-perceived benefits", section="RQ3: School context", status=status),
+        params=Named(title="Teacher-perceived benefits", section="RQ3: School context", needs=["teachers"]),
         wildcards=Named(exhibit="40"), log=[])
     runpy.run_path(str(REPO / "workflow" / "scripts" / "exhibit_not_available.py"), init_globals={"snakemake": sm},
                    run_name="__main__")
@@ -106,6 +106,8 @@ def test_the_not_available_script_writes_what_the_report_shows_as_not_available(
     published = pd.read_csv(REPO / "data" / "published" / "published_values.csv", dtype=str)
     assert set(comparison["key"]) == set(published.loc[published["exhibit"] == "40", "key"]) != set()
     assert set(comparison["basis"]) == {status}
+    assert meta["notes"] == ["Not built: it reads the teachers table, which the run's data (config data.files) "
+                             "do not include."]
 
     ex = R.load_exhibit(R.ExhibitSource(exhibit="40", directory=str(out), rule="exhibit_not_available"))
     assert ex.state == "not available" and R.classify_status(status) == "not available"

@@ -5,7 +5,7 @@
 # `target` (the replication study) have hand-written rules elsewhere and are not built by default.
 import re
 
-from lwo.registry import load_registry, not_available_status
+from lwo.registry import load_registry
 
 EXHIBITS = [ex for ex in load_registry() if not ex.target]
 NOT_AVAILABLE = {ex.id: ex for ex in EXHIBITS if ex.missing_tables(available_tables())}
@@ -68,8 +68,6 @@ if NOT_AVAILABLE:
         params:
             title=lambda wildcards: NOT_AVAILABLE[wildcards.exhibit].title,
             section=lambda wildcards: NOT_AVAILABLE[wildcards.exhibit].section,
-            status=lambda wildcards: not_available_status(
-                NOT_AVAILABLE[wildcards.exhibit].missing_tables(available_tables())
-            ),
+            needs=lambda wildcards: NOT_AVAILABLE[wildcards.exhibit].missing_tables(available_tables()),
         script:
             "../scripts/exhibit_not_available.py"
