@@ -129,3 +129,23 @@ def test_the_exhibit_index_marks_exhibits_the_tables_cannot_support():
     assert rows["33"]["status"] == "not available: needs teachers"
     assert rows["39"]["status"] == "not available: needs classrooms, observations"
     assert rows["12"]["status"] == "ok" and rows["FG"]["status"] == "ok"
+
+
+def test_a_registry_entry_that_cannot_be_used_is_named_with_its_field(tmp_path):
+    from lwo.registry import RegistryError
+
+    good = {"id": "99", "rule": "ex99_x", "title": "t", "family": "f", "part": "rq2", "section": "s",
+            "tables": ["teachers"], "inputs": ["teachers", "summary"]}
+    path = tmp_path / "exhibits.yaml"
+    for change, message in ((dict(tables=["pupils"]), r"id 99\), field tables: unknown table\(s\) \['pupils'\]"),
+                            (dict(inputs=["students"]), r"field tables: it reads \['students'\]"),
+                            (dict(inputs=["fits"]), r"model inputs need the fields models and samples"),
+                            (dict(colour="red"), r"unknown field\(s\) \['colour'\]")):
+        path.write_text(yaml.safe_dump({"exhibits": [good | change]}), encoding="utf-8")
+        with pytest.raises(RegistryError, match=message):
+            load_registry(path)
+    path.write_text(yaml.safe_dump({"exhibits": [good, good | {"rule": "ex99_y"}]}), encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"id \['99'\] registered more than once"):
+        load_registry(path)
+    path.write_text(yaml.safe_dump({"exhibits": [good]}), encoding="utf-8")
+    assert [e.script for e in load_registry(path)] == ["ex99_x.py"]
