@@ -78,6 +78,36 @@ def exhibit_files(ex):
     return {**exhibit_outputs(ex.id, figure=ex.figure, tex=ex.tex), **extra}
 
 
+def exhibit_rule(ex):
+    """Define one registered exhibit's Snakemake rule (exhibits.smk). It is a function, not a loop
+    body, because Snakemake evaluates the `script` path of a rule when its job runs, in the scope
+    the rule was written in; each generated rule needs a scope of its own holding its entry."""
+
+    rule:
+        name:
+            ex.rule
+        input:
+            **exhibit_inputs(ex),
+        output:
+            **exhibit_files(ex),
+        log:
+            f"{RESULTS}/logs/{ex.job_name}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/{ex.job_name}.tsv"
+        conda:
+            CONDA_ENV
+        params:
+            **{p: EXHIBIT_PARAMS[p] for p in ex.params},
+        script:
+            f"../scripts/{ex.script}"
+
+    # a generated rule has no docstring of its own; `snakemake --list-rules` shows this one
+    workflow.get_rule(ex.rule).docstring = ex.title
+
+
+EXHIBIT_PARAMS = {"min_cell": config["privacy"]["min_cell"]}
+
+
 def synthetic():
     return config["data"]["source"] == "synthetic"
 

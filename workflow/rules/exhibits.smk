@@ -11,33 +11,9 @@ EXHIBITS = [ex for ex in load_registry() if not ex.target]
 NOT_AVAILABLE = {ex.id: ex for ex in EXHIBITS if ex.missing_tables(available_tables())}
 
 
-EXHIBIT_PARAMS = {"min_cell": config["privacy"]["min_cell"]}
-
-
 for ex in EXHIBITS:
-    if ex.id in NOT_AVAILABLE:
-        continue
-
-    rule:
-        name:
-            ex.rule
-        input:
-            **exhibit_inputs(ex),
-        output:
-            **exhibit_files(ex),
-        log:
-            f"{RESULTS}/logs/{ex.job_name}.log",
-        benchmark:
-            f"{RESULTS}/benchmarks/{ex.job_name}.tsv"
-        conda:
-            CONDA_ENV
-        params:
-            **{p: EXHIBIT_PARAMS[p] for p in ex.params},
-        script:
-            f"../scripts/{ex.script}"
-
-    # a generated rule cannot have a docstring of its own; `snakemake --list-rules` shows this one
-    workflow.get_rule(ex.rule).docstring = ex.title
+    if ex.id not in NOT_AVAILABLE:
+        exhibit_rule(ex)
 
 
 if NOT_AVAILABLE:
