@@ -1,8 +1,9 @@
-# The exhibit rules, one per entry of the exhibit registry (workflow/exhibits.yaml): inputs,
-# outputs, params, log and benchmark follow from the entry, the script is
-# workflow/scripts/<rule>.py. An exhibit needing a table the run's data lack (available_tables())
-# gets no rule of its own: rule exhibit_not_available writes its files, saying so. Entries with a
-# `target` (the replication study) have hand-written rules elsewhere and are not built by default.
+# The exhibit rules, one per entry of the exhibit registry (workflow/exhibits.yaml), defined by
+# exhibit_rule() of common.smk: inputs, outputs, params, log and benchmark follow from the entry,
+# the script is workflow/scripts/<rule>.py. An exhibit needing a table the run's data lack
+# (available_tables()) gets no rule of its own: rule exhibit_not_available writes its files,
+# saying so. Entries with a `target` (the replication study) have hand-written rules elsewhere
+# and are not built by default.
 import re
 
 from lwo.registry import load_registry
