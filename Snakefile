@@ -26,13 +26,9 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/sample.smk"
 include: "workflow/rules/rq1_measurement.smk"
 include: "workflow/rules/rq1_models.smk"
-include: "workflow/rules/rq1_group_differences.smk"
-include: "workflow/rules/rq2_opportunities.smk"
-include: "workflow/rules/rq3_context.smk"
-include: "workflow/rules/qualitative.smk"
+include: "workflow/rules/exhibits.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/replication.smk"
 
@@ -51,9 +47,9 @@ MODEL_TARGETS = sorted(
 
 # The default target. It must live here: a default set inside an included file is ignored.
 rule all:
+    default_target: True
     input:
         list(analysis_data().values()),
         EXHIBIT_TARGETS,
         MODEL_TARGETS,
         REPORT_TARGETS,
-    default_target: True

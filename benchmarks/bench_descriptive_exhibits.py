@@ -11,8 +11,8 @@ benchmark reports:
 2. per-job overhead: a Snakemake script job that does nothing, and the import cost of the
    module sets the exhibit scripts load (median of several runs).
 
-Runs in a private copy of the repository (your results/ is not touched), with a Snakefile that
-includes only the data rules and this family's rule files. The machine's load average is
+Runs in a private copy of the repository (your results/ is not touched); the family is the
+exhibit registry's entries of FAMILIES (workflow/exhibits.yaml). The machine's load average is
 printed before and after: on a shared machine, other processes inflate every number.
 
 Run:  python benchmarks/bench_descriptive_exhibits.py [--cores 2] [--repeat 3] [--json PATH]
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -32,8 +31,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FAMILY_RULE_FILES = ["sample", "rq1_group_differences", "rq2_opportunities", "rq3_context",
-                     "qualitative"]
+sys.path.insert(0, str(REPO / "workflow"))
+from lwo.registry import load_registry  # noqa: E402
+
+FAMILIES = ["sample", "rq1_group_differences", "rq2_opportunities", "rq3_context", "qualitative"]
 TARGET_SECONDS = 20.0
 IMPORT_SETS = {
     "python only": "pass",
@@ -47,14 +48,9 @@ IMPORT_SETS = {
 
 
 def family_rules() -> tuple[list[str], list[str]]:
-    """(rule names, exhibit meta.json targets) of the family's rule files."""
-    rules, targets = [], []
-    for name in FAMILY_RULE_FILES:
-        text = (REPO / "workflow" / "rules" / f"{name}.smk").read_text(encoding="utf-8")
-        rules += re.findall(r"^rule (\w+):", text, flags=re.M)
-        targets += [f"results/exhibits/{i}/meta.json"
-                    for i in re.findall(r'exhibit_outputs\("([^"]+)"', text)]
-    return rules, targets
+    """(rule names, exhibit meta.json targets) of the family's exhibits."""
+    family = [e for e in load_registry() if e.family in FAMILIES]
+    return [e.rule for e in family], [f"results/exhibits/{e.id}/meta.json" for e in family]
 
 
 def private_copy(dst: Path) -> Path:
@@ -66,10 +62,6 @@ def private_copy(dst: Path) -> Path:
         elif src.exists():
             (dst / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / part)
-    head = (dst / "Snakefile").read_text(encoding="utf-8").split("include:")[0]
-    includes = ["common", "data", *FAMILY_RULE_FILES]
-    (dst / "family.smk").write_text(
-        head + "".join(f'include: "workflow/rules/{r}.smk"\n' for r in includes), encoding="utf-8")
     return dst
 
 
@@ -77,7 +69,7 @@ def snakemake(work: Path, *args: str) -> float:
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
                                                  os.environ.get("PATH", "")]))
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", "family.smk", *args],
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *args],
                           cwd=work, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:

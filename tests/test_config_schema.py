@@ -62,8 +62,9 @@ REFUSED = {
     "negative seed": (lambda c: c["synthetic"].update(seed=-1), "synthetic.seed"),
     "seed is a float": (lambda c: c["synthetic"].update(seed=1.5), "synthetic.seed"),
     "files mode without files": (lambda c: c.update(data={"source": "files"}), "data.files.students"),
-    "files mode missing one table": (lambda c: (c["data"].update(source="files"), c["data"]["files"].pop("teachers")),
-                                     "data.files.teachers"),
+    # any subset of the tables may be given, but never without the students table
+    "files mode without students": (lambda c: (c["data"].update(source="files"), c["data"]["files"].pop("students")),
+                                    "data.files.students"),
     "unknown source": (lambda c: c["data"].update(source="database"), "data.source"),
     "data file of another type": (lambda c: c["data"]["files"].update(students="data/real/students.xlsx"),
                                   "data.files.students"),

@@ -2,9 +2,9 @@
 
 Two kinds of check:
 
-* on the real workflow output: the family's rules are built by Snakemake in a private copy of
-  the repository (the synthetic cohort, its analysis data and the 22 exhibits; a Snakefile
-  with only the data and these rule files, so another family's rule cannot break it), then
+* on the real workflow output: the family's exhibits (the registry's entries of these families,
+  workflow/exhibits.yaml) are built by Snakemake in a private copy of the repository (the
+  synthetic cohort, its analysis data and the 22 exhibits; no model fit), then
   every exhibit's files, sections, notes, published-vs-reproduced rows, small-cell
   suppression and a set of its numbers are checked, the numbers against independent
   computations (scipy, statsmodels formulas, direct counts) on the same analysis data;
@@ -33,22 +33,20 @@ from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+from lwo.registry import load_registry
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
-FAMILY_RULE_FILES = ["sample", "rq1_group_differences", "rq2_opportunities", "rq3_context",
-                     "qualitative"]
-SECTIONS = {**{e: "Study design" for e in ("3", "4", "5", "6", "7", "11")},
-            "28": "RQ1c: Black and White students",
-            **{str(e): "RQ2: Opportunities for collaboration" for e in range(32, 40)},
-            **{str(e): "RQ3: School context" for e in range(40, 45)},
-            "FG": "Qualitative evidence", "TI": "Qualitative evidence"}
+FAMILIES = ["sample", "rq1_group_differences", "rq2_opportunities", "rq3_context", "qualitative"]
+FAMILY = [e for e in load_registry() if e.family in FAMILIES]
+SECTIONS = {e.id: e.section for e in FAMILY}
 EXHIBITS = list(SECTIONS)
-WITH_FIGURE = {"4", "5", "28", *(str(e) for e in range(32, 45))}
+WITH_FIGURE = {e.id for e in FAMILY if e.figure}
 MARKER = "‡"
 AGREES = {"yes", "no", "not estimable", "not applicable"}
 MIN_CELL = 10
 NESTED_STUDENTS = {"28", "32", "34", "35", "36", "39"}
-TEACHERS_ONLY = {"33", "37", "38", "40", "41", "42", "43", "44"}
+TEACHERS_ONLY = {e.id for e in FAMILY if e.tables == ("teachers",)}
 COUNT_TABLES = {"4": ["n"], "5": ["n"], "32": ["n"], "33": ["n"], "34": ["observed"],
                 "6": ["students", "surveys", "surveys_math", "surveys_ela",
                       "focus_group_all_black", "focus_group_mixed_race"],
@@ -57,18 +55,8 @@ COUNT_TABLES = {"4": ["n"], "5": ["n"], "32": ["n"], "33": ["n"], "34": ["observ
 
 
 # --------------------------------------------------------------------------- building
-def family_snakefile() -> str:
-    head = (REPO / "Snakefile").read_text(encoding="utf-8").split("include:")[0]
-    includes = ["common", "data", *FAMILY_RULE_FILES]
-    return head + "".join(f'include: "workflow/rules/{r}.smk"\n' for r in includes)
-
-
 def family_targets() -> list[str]:
-    ids = []
-    for name in FAMILY_RULE_FILES:
-        text = (REPO / "workflow" / "rules" / f"{name}.smk").read_text(encoding="utf-8")
-        ids += re.findall(r'exhibit_outputs\("([^"]+)"', text)
-    return [f"results/exhibits/{i}/meta.json" for i in ids]
+    return [f"results/exhibits/{e.id}/meta.json" for e in FAMILY]
 
 
 def copy_sources(dst: Path) -> Path:
@@ -80,7 +68,6 @@ def copy_sources(dst: Path) -> Path:
         elif src.exists():
             (dst / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / part)
-    (dst / "family.smk").write_text(family_snakefile(), encoding="utf-8")
     return dst
 
 
@@ -89,7 +76,7 @@ def built(tmp_path_factory) -> Path:
     work = copy_sources(tmp_path_factory.mktemp("family"))
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
                                                  os.environ.get("PATH", "")]))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", "family.smk", "--cores", "2",
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2",
                            *family_targets()], cwd=work, env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
@@ -117,7 +104,9 @@ def num(s: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- real outputs
 @pytest.mark.slow
 def test_every_exhibit_has_its_files_and_section(built):
-    assert {t.split("/")[2] for t in family_targets()} == set(EXHIBITS)
+    # the build made exactly the family's exhibits, each by the script its registry entry names
+    assert {p.parent.name for p in (built / "results" / "exhibits").glob("*/meta.json")} == set(EXHIBITS)
+    assert len(EXHIBITS) == 22 and all((SCRIPTS / e.script).is_file() for e in FAMILY)
     for ex in EXHIBITS:
         e = exhibit(built, ex)
         expected = {"table.csv", "comparison.csv", "meta.json", "table.tex"}

@@ -10,7 +10,8 @@ lists the planned jobs and the change is undone:
   (d) changing the data (the synthetic cohort's seed) plans everything downstream of the data,
       and not the exhibits that do not read it.
 What "depends on" means is read from Snakemake's rule graph (`--rulegraph`), and which rules use
-a parameter from the rule files' text, so the expected sets do not come from the planner under test.
+a parameter from the rule files' text (for the exhibit rules generated from the exhibit registry,
+from their registry entries), so the expected sets do not come from the planner under test.
 """
 from __future__ import annotations
 
@@ -74,6 +75,23 @@ def rule_bodies(workdir: Path) -> dict[str, str]:
                 lines.append(line)
         if name:
             bodies[name] = "\n".join(lines)
+    return bodies | registry_rule_bodies(workdir)
+
+
+def registry_rule_bodies(workdir: Path) -> dict[str, str]:
+    """{rule: its text} of the exhibit rules exhibits.smk generates from the registry, written as
+    the rule's params and script would read by hand (EXHIBIT_PARAMS: min_cell is config privacy)."""
+    registry = workdir / "workflow" / "exhibits.yaml"
+    if not registry.exists():
+        return {}
+    from lwo.registry import load_registry
+
+    bodies = {}
+    for ex in load_registry(registry):
+        if ex.target:
+            continue
+        params = ['        min_cell=config["privacy"]["min_cell"],' for p in ex.params if p == "min_cell"]
+        bodies[ex.rule] = "\n".join(["    params:", *params, "    script:", f'        "../scripts/{ex.script}"'])
     return bodies
 
 

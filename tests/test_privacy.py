@@ -405,8 +405,8 @@ def test_no_data_file_is_tracked_outside_the_published_folder(git_checkout):
 
 def test_every_rule_writes_under_results():
     """So no output, however derived from real data, can land in a tracked path."""
-    code = ("import json, sys; sys.path.insert(0, 'workflow/scripts'); "
-            "from exhibit_index import load_workflow_rules; from pathlib import Path; "
+    code = ("import json, sys; sys.path.insert(0, 'tests'); "
+            "from workflow_build import load_workflow_rules; from pathlib import Path; "
             "print(json.dumps({r.name: [str(f) for f in list(r.output) + list(r.log) + "
             "([r.benchmark] if r.benchmark else [])] for r in load_workflow_rules(Path('.'))}))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)

@@ -68,7 +68,8 @@ def test_exhibit_order_numbers_first_then_named():
 
 @pytest.mark.parametrize("status, state", [("ok", "ok"), ("OK", "ok"), ("failed: did not converge", "failed"),
                                            ("error: singular matrix", "failed"), ("model did not converge", "failed"),
-                                           ("", "failed"), ("partial: 2 of 7 models", "warning")])
+                                           ("", "failed"), ("partial: 2 of 7 models", "warning"),
+                                           ("not available: needs teachers", "not available")])
 def test_classify_status(status, state):
     assert R.classify_status(status) == state
 
@@ -196,6 +197,27 @@ def project(tmp_path):
 def _sections(html: str) -> dict[str, str]:
     """{exhibit: data-state} of every exhibit section."""
     return dict(re.findall(r'<section class="exhibit[^"]*" id="[^"]+" data-exhibit="([^"]+)" data-state="([^"]+)"', html))
+
+
+def test_an_exhibit_the_data_cannot_support_is_shown_as_not_available(project):
+    """Status 'not available: needs <table>' (rule exhibit_not_available): neither failed nor
+    absent; no numbers, the reason, its own count on the front page."""
+    from lwo.registry import not_available_status
+
+    root, kwargs = project
+    status = not_available_status(["teachers"])
+    write_exhibit(_outputs(root, "33", figure=False), exhibit="33", title="Teacher-reported frequency",
+                  section="RQ2: Opportunities for collaboration",
+                  table=pd.DataFrame([{"exhibit": "33", "status": status}]), comparison=[], status=status)
+    kwargs["sources"].append(R.ExhibitSource("33", str(root / "results" / "exhibits" / "33"),
+                                             rule="exhibit_not_available"))
+    R.build_report(**kwargs)
+    html = (root / "report.html").read_text()
+    assert _sections(html)["33"] == "not available"
+    ex33 = html[html.index('id="exhibit-33"'):html.index('id="exhibit-40"')]
+    assert "not available: needs teachers" in ex33 and '<span class="badge not-available">' in ex33
+    assert "<table" not in ex33 and "Failed" not in ex33
+    assert "1 not available (data lack a table)" in html
 
 
 def test_report_shows_every_exhibit_with_its_state(project):

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from lwo import sem
+from lwo.registry import exhibit_ids
 from lwo.sem_results import (bootstrap_draws, bootstrap_seed, bootstrap_summary, fit_model, fit_multigroup,
                              read_model, save_fit, save_multigroup, split_definitions, standardized_solution)
 from lwo.specs import equality_tests, multigroup_syntax, rq1_models
@@ -27,7 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bad_inputs.workflow_copy import copy_workflow, snakemake  # noqa: E402
 SCRIPTS = REPO / "workflow" / "scripts"
-RQ1_EXHIBITS = ["12", "13", "15", "16", "17", "18", "19", "21", "22", "23", "24", "25", "26", "27", "29", "30", "31"]
+# the exhibits reading the structural models' saved fits (Exhibits 12-31 but 14, 20 and 28)
+RQ1_EXHIBITS = exhibit_ids(families=["rq1_models"])
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,19 @@ CORES = "2"
 _NOT_COPIED = re.compile(r"^(results|\.snakemake|\.git|\.venv|venv|benchmarks/results)(/|$)")
 
 
+def load_workflow_rules(repo: Path = REPO):
+    """The rules of the workflow in `repo`, parsed by Snakemake itself (no job runs)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (ConfigSettings, OutputSettings, Quietness, ResourceSettings,
+                                          StorageSettings)
+
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        wf = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                          storage_settings=StorageSettings(), snakefile=repo / "Snakefile", workdir=repo)
+        # the parsed workflow: Snakemake's public API stops at running it
+        return list(wf._workflow.rules)
+
+
 def repository_files(repo: Path = REPO) -> list[str]:
     """The workflow's source files: tracked and not-ignored files of the work tree."""
     try:

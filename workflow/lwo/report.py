@@ -7,7 +7,8 @@ delimited block (PROVENANCE_START ... PROVENANCE_END) holding the run date, git 
 versions and rule runtimes. `strip_provenance` removes that block for comparisons.
 
 An exhibit whose files are missing (a failed job under `snakemake --keep-going`) is shown as
-"not built", with the reason where one is known; it never stops the report.
+"not built", with the reason where one is known; it never stops the report. One the run's data
+cannot support (its meta.json status "not available: needs <table>") is shown as not available.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import pandas as pd
 import yaml
 
 from lwo.io import write_json, write_text
+from lwo.registry import NOT_AVAILABLE, REGISTRY_FILE, exhibit_sort_key, load_registry
 
 PROVENANCE_START = "<!-- provenance:start -->"
 PROVENANCE_END = "<!-- provenance:end -->"
@@ -42,7 +44,9 @@ LONG_CELL = 32
 MINUS = "\u2212"
 DASH = "\u2014"
 # states an exhibit can be in, in the order the front page lists them
-STATES = ("ok", "warning", "failed", "not built")
+STATES = ("ok", "warning", "failed", "not built", NOT_AVAILABLE)
+# states whose numbers are not shown, so not compared with the published values either
+_NO_NUMBERS = ("failed", "not built", NOT_AVAILABLE)
 _FAILED_STATUS = re.compile(r"^\s*(fail|error)|did not converge|not converged", re.IGNORECASE)
 _P_COLUMN = re.compile(r"^(p|pvalue|p_value|p\.value|p_adj|p\.adj|p_holm|p_fdr|p_corrected|pr\(>.*\))$|^p[_.]",
                        re.IGNORECASE)
@@ -114,20 +118,15 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
-def exhibit_sort_key(exhibit: str) -> tuple:
-    """Numbered exhibits in number order (3 < 12 < 14a < 14b), then named ones (FG, TI, ...)."""
-    m = re.match(r"^(\d+)(.*)$", str(exhibit))
-    if m:
-        return (0, int(m.group(1)), m.group(2).lower())
-    return (1, 0, str(exhibit).lower())
-
-
 def classify_status(status: str) -> str:
     """meta.json 'status' -> report state: 'ok', 'failed' (e.g. a model that did not converge),
-    or 'warning' (any other text the exhibit chose to report, shown as written)."""
+    'not available' (the data lack a table it needs), or 'warning' (any other text the exhibit
+    chose to report, shown as written)."""
     text = (status or "").strip()
     if text.lower() == "ok":
         return "ok"
+    if text.lower().startswith(NOT_AVAILABLE):
+        return NOT_AVAILABLE
     if not text or _FAILED_STATUS.search(text):
         return "failed"
     return "warning"
@@ -157,7 +156,7 @@ def load_exhibit(source: ExhibitSource, failure: str = "") -> Exhibit:
     status = str(meta.get("status", "ok"))
     state = classify_status(status)
     reasons = []
-    if state != "ok":
+    if state not in ("ok", NOT_AVAILABLE):
         reasons.append(re.sub(r"^\s*(failed|error)\s*[:\-]\s*", "", status, flags=re.IGNORECASE) or status)
     ex = Exhibit(**base, title=str(meta.get("title") or f"Exhibit {source.exhibit}"),
                  section=str(meta.get("section") or ""), state=state, status=status,
@@ -307,7 +306,7 @@ def comparison_kind(row: dict) -> str:
 def comparison_rows(ex: Exhibit) -> list[dict]:
     """The exhibit's comparison.csv as display rows (published value as the report wrote it).
     A failed exhibit has none: its numbers are not shown, so they are not compared either."""
-    if ex.state in ("failed", "not built") or ex.comparison is None or ex.comparison.empty:
+    if ex.state in _NO_NUMBERS or ex.comparison is None or ex.comparison.empty:
         return []
     rows = []
     for rec in ex.comparison.to_dict("records"):
@@ -355,6 +354,8 @@ def fidelity_summary(exhibits: list[Exhibit], published: pd.DataFrame | None) ->
                 why = "no exhibit in the workflow yet"
             elif ex.state in ("not built", "failed"):
                 why = f"exhibit {ex.state}"
+            elif ex.state == NOT_AVAILABLE:
+                why = f"exhibit {ex.status}"
             else:
                 why = "not compared by the exhibit"
             not_compared.append({"exhibit": ex_id, "key": key, "statement": str(rec.get("statement", "")),
@@ -382,32 +383,29 @@ def _count_by(rows: list[dict], key: str) -> list[tuple[str, int]]:
 # ----------------------------------------------------------------------------------------------
 # Parts of the report (research questions)
 # ----------------------------------------------------------------------------------------------
-def load_parts(path) -> list[dict]:
+def load_parts(path, registry=REGISTRY_FILE) -> list[dict]:
+    """The report's parts (sections.yaml), each with the registered exhibits whose `part` it is."""
     with open(path, encoding="utf-8") as fh:
         parts = yaml.safe_load(fh)["parts"]
+    exhibits = load_registry(registry)
+    unknown = sorted({ex.part for ex in exhibits} - {p["id"] for p in parts})
+    if unknown:
+        raise ValueError(f"{registry}: part(s) {unknown} are not parts of {path}")
     for p in parts:
         p["_patterns"] = [re.compile(x, re.IGNORECASE) for x in p.get("patterns", [])]
-        p["_exhibits"] = _expand_exhibit_list(p.get("exhibits", []))
+        p["_exhibits"] = {ex.id for ex in exhibits if ex.part == p["id"]}
     return parts
 
 
-def _expand_exhibit_list(items) -> set[str]:
-    out = set()
-    for item in items:
-        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", str(item))
-        out.update([str(i) for i in range(int(m.group(1)), int(m.group(2)) + 1)] if m else [str(item)])
-    return out
-
-
 def assign_part(ex: Exhibit, parts: list[dict]) -> str:
-    """The part an exhibit belongs to: by its meta.json 'section' first, else by its number
-    (the study's own grouping of exhibits), else the fallback part (see sections.yaml)."""
+    """The part an exhibit belongs to: its registry entry's part; for an exhibit the registry
+    does not list, the first part one of whose patterns matches its meta.json 'section', else
+    the fallback part (see sections.yaml)."""
+    for p in parts:
+        if ex.exhibit in p["_exhibits"]:
+            return p["id"]
     for p in sorted(parts, key=lambda p: bool(p.get("match_last"))):
         if ex.section and any(rx.search(ex.section) for rx in p["_patterns"]):
-            return p["id"]
-    number = re.match(r"^\d+", ex.exhibit)
-    for p in parts:
-        if ex.exhibit in p["_exhibits"] or (number and number.group(0) in p["_exhibits"]):
             return p["id"]
     return next((p["id"] for p in parts if p.get("fallback")), parts[-1]["id"])
 

@@ -6,9 +6,7 @@ from pathlib import Path
 # Scripts import the shared package `lwo` from workflow/ (jobs inherit the environment,
 # on a cluster too), so the pipeline needs no install step of its own.
 os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        p for p in (str(Path(workflow.basedir) / "workflow"), os.environ.get("PYTHONPATH")) if p
-    )
+    PYTHONPATH=os.pathsep.join(p for p in (str(Path(workflow.basedir) / "workflow"), os.environ.get("PYTHONPATH")) if p)
 )
 # One software environment for every rule: the pinned one of environment.yml.
 CONDA_ENV = "../../environment.yml"
@@ -45,8 +43,81 @@ def exhibit_outputs(exhibit, figure=True, tex=True):
     return out
 
 
+def exhibit_inputs(ex):
+    """The named inputs of an exhibit's rule (exhibits.smk), in the order of its registry entry's
+    `inputs` (workflow/exhibits.yaml). Uses fit_files/bootstrap_files of rq1_models.smk."""
+    samples = SAMPLES if ex.samples == "config" else ex.samples
+    paths = {
+        **{t: analysis_data()[t] for t in ("students", "classrooms", "teachers", "observations", "summary")},
+        "codebook": config["codebook"],
+        "published": config["published_values"],
+        **ex.files,
+    }
+    named = {}
+    for name in ex.inputs:
+        if name == "fits":
+            named[name] = [f for s in samples for f in fit_files(s, *ex.models)]
+        elif name == "boot":
+            named[name] = [f for s in samples for f in bootstrap_files(s, *ex.models)]
+        elif name == "fits_by_sample":
+            d = {s: f"{MODELS_DIR}/{s}/{ex.models[0]}" for s in samples}
+            named |= {f"estimates_{s}": f"{d[s]}/estimates.csv" for s in samples}
+            named |= {f"fit_{s}": f"{d[s]}/fit.json" for s in samples}
+        elif name == "saved_fit":
+            d = f"{MODELS_DIR}/{samples[0]}/{ex.models[0]}"
+            named |= {k: f"{d}/{k}.{'json' if k == 'fit' else 'csv'}" for k in ("estimates", "standardized", "fit")}
+        else:
+            named[name] = paths[name]
+    return {**named, "code": shared_code(ex.script)}
+
+
+def exhibit_files(ex):
+    """Its outputs: the standard files (exhibit_outputs) and its extra ones."""
+    d = f"{RESULTS}/exhibits/{ex.id}"
+    extra = {k: f"{d}/{f}" for k, f in ex.extra_outputs.items()}
+    return {**exhibit_outputs(ex.id, figure=ex.figure, tex=ex.tex), **extra}
+
+
+def exhibit_rule(ex):
+    """Define one registered exhibit's Snakemake rule (exhibits.smk). It is a function, not a loop
+    body, because Snakemake evaluates the `script` path of a rule when its job runs, in the scope
+    the rule was written in; each generated rule needs a scope of its own holding its entry."""
+
+    rule:
+        name:
+            ex.rule
+        input:
+            **exhibit_inputs(ex),
+        output:
+            **exhibit_files(ex),
+        log:
+            f"{RESULTS}/logs/{ex.job_name}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/{ex.job_name}.tsv"
+        conda:
+            CONDA_ENV
+        params:
+            **{p: EXHIBIT_PARAMS[p] for p in ex.params},
+        script:
+            f"../scripts/{ex.script}"
+
+    # a generated rule has no docstring of its own; `snakemake --list-rules` shows this one
+    workflow.get_rule(ex.rule).docstring = ex.title
+
+
+EXHIBIT_PARAMS = {"min_cell": config["privacy"]["min_cell"]}
+
+
 def synthetic():
     return config["data"]["source"] == "synthetic"
+
+
+def available_tables():
+    """The input tables of this run: all four of the synthetic cohort, else those config data.files names.
+    An exhibit needing another table is not built but shown as not available (exhibits.smk)."""
+    if synthetic():
+        return ["students", "classrooms", "teachers", "observations"]
+    return list(config["data"]["files"])
 
 
 def raw_tables():
@@ -59,9 +130,13 @@ def raw_tables():
 def analysis_data():
     """Validated, typed tables with scale scores: what every analysis reads."""
     d = f"{RESULTS}/data/analysis"
-    return {"students": f"{d}/students.csv", "teachers": f"{d}/teachers.csv",
-            "observations": f"{d}/observations.csv", "classrooms": f"{d}/classrooms.csv",
-            "summary": f"{d}/data_summary.json"}
+    return {
+        "students": f"{d}/students.csv",
+        "teachers": f"{d}/teachers.csv",
+        "observations": f"{d}/observations.csv",
+        "classrooms": f"{d}/classrooms.csv",
+        "summary": f"{d}/data_summary.json",
+    }
 
 
 def config_slice(*keys):
@@ -104,8 +179,9 @@ def _imported_lwo_files(path):
             candidates = [prefix] + [prefix + [a.name] for a in node.names]
             found |= {f for parts in candidates if (f := _module_file(parts))}
         elif isinstance(node, ast.Import):
-            found |= {f for a in node.names if a.name.split(".")[0] == "lwo"
-                      if (f := _module_file(a.name.split(".")[1:]))}
+            found |= {
+                f for a in node.names if a.name.split(".")[0] == "lwo" if (f := _module_file(a.name.split(".")[1:]))
+            }
     return frozenset(found)
 
 

@@ -15,15 +15,15 @@ rule synthetic_cohort:
         # diagnostic only: the latent variables behind the answers; never read by the report
         latents=f"{RESULTS}/diagnostics/synthetic_latents.csv.gz",
         calibration=f"{RESULTS}/diagnostics/population_calibration.json",
-    params:
-        seed=config["synthetic"]["seed"],
-        n_students=config["synthetic"]["n_students"],
     log:
         f"{RESULTS}/logs/synthetic_cohort.log",
     benchmark:
         f"{RESULTS}/benchmarks/synthetic_cohort.tsv"
     conda:
         CONDA_ENV
+    params:
+        seed=config["synthetic"]["seed"],
+        n_students=config["synthetic"]["n_students"],
     script:
         "../scripts/synthetic_cohort.py"
 
@@ -36,15 +36,15 @@ rule analysis_data:
         code=shared_code("analysis_data.py"),
     output:
         **analysis_data(),
-    params:
-        source=config["data"]["source"],
-        seed=config["synthetic"]["seed"] if synthetic() else None,
-        min_cell=config["privacy"]["min_cell"],
     log:
         f"{RESULTS}/logs/analysis_data.log",
     benchmark:
         f"{RESULTS}/benchmarks/analysis_data.tsv"
     conda:
         CONDA_ENV
+    params:
+        source=config["data"]["source"],
+        seed=config["synthetic"]["seed"] if synthetic() else None,
+        min_cell=config["privacy"]["min_cell"],
     script:
         "../scripts/analysis_data.py"

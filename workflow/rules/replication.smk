@@ -15,10 +15,8 @@ REPLICATION = config["replication"]
 REPLICATION_DIR = f"{RESULTS}/replication"
 REPLICATION_EXHIBIT_DIR = f"{RESULTS}/exhibits/replication"
 
-# The report shows the study when its exhibit exists (not registered with exhibit_outputs(),
-# which would put it in the default build).
-if "REPORT_OPTIONAL_EXHIBITS" in globals():
-    REPORT_OPTIONAL_EXHIBITS.append("replication")
+# The report shows the study when its exhibit exists: its registry entry (workflow/exhibits.yaml)
+# has `target: replication`, so it is not registered with exhibit_outputs() (the default build).
 
 
 REPLICATION_OUTPUTS = {
@@ -55,19 +53,19 @@ rule replicate_batch:
         code=shared_code("replicate_batch.py"),
     output:
         f"{REPLICATION_DIR}/batches/{{cell}}/batch{{batch}}.csv",
-    params:
-        # what this batch computes: a change reruns it; more replicates only add batches
-        design=lambda wildcards: lwo_replication.batch_design(REPLICATION, int(wildcards.batch)),
-    wildcard_constraints:
-        cell=r"n\d+-black[0-9.]+",
-        batch=r"\d+",
-    threads: 1
     log:
         f"{RESULTS}/logs/replication/{{cell}}/batch{{batch}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/replication/{{cell}}/batch{{batch}}.tsv"
+    wildcard_constraints:
+        cell=r"n\d+-black[0-9.]+",
+        batch=r"\d+",
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        # what this batch computes: a change reruns it; more replicates only add batches
+        design=lambda wildcards: lwo_replication.batch_design(REPLICATION, int(wildcards.batch)),
     script:
         "../scripts/replicate_batch.py"
 
@@ -83,13 +81,13 @@ rule replication_summary:
         code=shared_code("replication_summary.py"),
     output:
         **REPLICATION_OUTPUTS,
-    params:
-        replication=config_slice("replication"),
     log:
         f"{RESULTS}/logs/replication/summary.log",
     benchmark:
         f"{RESULTS}/benchmarks/replication/summary.tsv"
     conda:
         CONDA_ENV
+    params:
+        replication=config_slice("replication"),
     script:
         "../scripts/replication_summary.py"

@@ -19,15 +19,16 @@ import sys
 # the report's code lives in the shared package (workflow/lwo), imported here too
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 import lwo.report as lwo_report
+from lwo.registry import load_registry
 
 REPORT_HTML = f"{RESULTS}/report.html"
 PROVENANCE_JSON = f"{RESULTS}/provenance.json"
 REPORT_TEMPLATES = "workflow/templates"
 REPORT_TARGETS.extend([REPORT_HTML, PROVENANCE_JSON])
 
-# Exhibits built by a separate target (not `rule all`), e.g. the replication study: a rule file
-# appends their exhibit ids here; the report shows such an exhibit when its files exist.
-REPORT_OPTIONAL_EXHIBITS = []
+# Exhibits built by a separate target (not `rule all`), e.g. the replication study: the registry
+# entries with a `target`; the report shows such an exhibit when its files exist.
+REPORT_OPTIONAL_EXHIBITS = [ex.id for ex in load_registry() if ex.target]
 
 
 rule report:
@@ -41,25 +42,27 @@ rule report:
         configfiles=list(workflow.configfiles),
         requirements="requirements.txt",
         code=shared_code("report.py"),
-        templates=expand(f"{REPORT_TEMPLATES}/{{name}}",
-                         name=["report.html.j2", "macros.html.j2", "report.css", "sections.yaml"]),
+        registry="workflow/exhibits.yaml",  # the report's parts (lwo.report.load_parts)
+        templates=expand(
+            f"{REPORT_TEMPLATES}/{{name}}", name=["report.html.j2", "macros.html.j2", "report.css", "sections.yaml"]
+        ),
     output:
         html=report(REPORT_HTML, caption="../templates/snakemake_report.rst", category="Report"),
         provenance=PROVENANCE_JSON,
-    params:
-        sources=lambda wildcards: json.dumps(lwo_report.exhibit_sources(
-            workflow.rules, EXHIBIT_META, REPORT_OPTIONAL_EXHIBITS, RESULTS), sort_keys=True),
-        rule_benchmarks=lambda wildcards: json.dumps(lwo_report.rule_benchmark_patterns(workflow.rules),
-                                                     sort_keys=True),
-        config=json.dumps(config, sort_keys=True),
-        template_dir=lambda wildcards, input: str(Path(input.templates[0]).parent),
-        benchmark_dir=f"{RESULTS}/benchmarks",
     log:
         f"{RESULTS}/logs/report.log",
     benchmark:
         f"{RESULTS}/benchmarks/report.tsv"
     conda:
         CONDA_ENV
+    params:
+        sources=lambda wildcards: json.dumps(
+            lwo_report.exhibit_sources(workflow.rules, EXHIBIT_META, REPORT_OPTIONAL_EXHIBITS, RESULTS), sort_keys=True
+        ),
+        rule_benchmarks=lambda wildcards: json.dumps(lwo_report.rule_benchmark_patterns(workflow.rules), sort_keys=True),
+        config=json.dumps(config, sort_keys=True),
+        template_dir=lambda wildcards, input: str(Path(input.templates[0]).parent),
+        benchmark_dir=f"{RESULTS}/benchmarks",
     script:
         "../scripts/report.py"
 
@@ -68,22 +71,34 @@ rule report:
 onerror:
     try:
         dag = getattr(workflow, "dag", None)
-        if (dag is not None and any(job.rule.name == "report" for job in dag.jobs)
-                and Path(analysis_data()["summary"]).exists()):
+        if (
+            dag is not None
+            and any(job.rule.name == "report" for job in dag.jobs)
+            and Path(analysis_data()["summary"]).exists()
+        ):
             _sources = lwo_report.exhibit_sources(workflow.rules, EXHIBIT_META, REPORT_OPTIONAL_EXHIBITS, RESULTS)
             _failed = getattr(getattr(workflow, "scheduler", None), "failed", None) or set()
             _missing = sum(not (Path(s["directory"]) / "meta.json").exists() for s in _sources if not s["optional"])
             lwo_report.build_report(
                 sources=[lwo_report.ExhibitSource.from_dict(s) for s in _sources],
-                data_summary=analysis_data()["summary"], published=config["published_values"], config=config,
-                configfiles=list(workflow.configfiles), requirements="requirements.txt",
-                students=analysis_data()["students"], benchmark_dir=f"{RESULTS}/benchmarks",
-                rule_benchmarks=lwo_report.rule_benchmark_patterns(workflow.rules), template_dir=REPORT_TEMPLATES,
-                out_html=REPORT_HTML, out_provenance=PROVENANCE_JSON,
+                data_summary=analysis_data()["summary"],
+                published=config["published_values"],
+                config=config,
+                configfiles=list(workflow.configfiles),
+                requirements="requirements.txt",
+                students=analysis_data()["students"],
+                benchmark_dir=f"{RESULTS}/benchmarks",
+                rule_benchmarks=lwo_report.rule_benchmark_patterns(workflow.rules),
+                template_dir=REPORT_TEMPLATES,
+                out_html=REPORT_HTML,
+                out_provenance=PROVENANCE_JSON,
                 failures=lwo_report.failed_exhibits(_failed, _sources),
-                incomplete=(f"The last run failed: {_missing} exhibit(s) were not built (shown below as not built, "
-                            "with the error). Fix the cause and rerun snakemake: only the failed exhibits and this "
-                            "report are rebuilt."))
+                incomplete=(
+                    f"The last run failed: {_missing} exhibit(s) were not built (shown below as not built, "
+                    "with the error). Fix the cause and rerun snakemake: only the failed exhibits and this "
+                    "report are rebuilt."
+                ),
+            )
             print(f"Wrote an incomplete report: {REPORT_HTML} ({_missing} exhibit(s) not built)", file=sys.stderr)
     except Exception as err:  # the run has failed already; say why the report is missing too
         print(f"The incomplete report could not be written: {err}", file=sys.stderr)
