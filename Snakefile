@@ -37,6 +37,14 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/replication.smk"
 
 
+# A partial export (data.files without some tables): the rules reading an absent table are
+# left out of the build, with everything registered from their outputs.
+_ABSENT = {p for t, p in analysis_data().items() if t != "summary" and t not in available_tables()}
+_UNBUILDABLE = {str(f) for r in workflow.rules if _ABSENT & {str(f) for f in r.input} for f in r.output}
+EXHIBIT_TARGETS[:] = [f for f in EXHIBIT_TARGETS if str(f) not in _UNBUILDABLE]
+EXHIBIT_META[:] = [f for f in EXHIBIT_META if str(f) not in _UNBUILDABLE]
+
+
 # Saved model fits the exhibits read are targets as well: a fit job killed after Snakemake
 # removed its old files would otherwise not be rerun, since its exhibits still look current.
 MODEL_TARGETS = sorted(
@@ -52,7 +60,7 @@ MODEL_TARGETS = sorted(
 # The default target. It must live here: a default set inside an included file is ignored.
 rule all:
     input:
-        list(analysis_data().values()),
+        [p for t, p in analysis_data().items() if t == "summary" or t in available_tables()],
         EXHIBIT_TARGETS,
         MODEL_TARGETS,
         REPORT_TARGETS,

@@ -49,19 +49,30 @@ def synthetic():
     return config["data"]["source"] == "synthetic"
 
 
-def raw_tables():
-    """The four input tables: the synthetic cohort's, or the real files named in the config."""
+TABLES = ("students", "classrooms", "teachers", "observations")
+
+
+def available_tables():
+    """Names of the input tables present: all four for the synthetic cohort; for real data the
+    ones data.files names (students always; an exhibit needing another table is not built)."""
     if synthetic():
-        return {t: f"{RESULTS}/data/synthetic/{t}.csv" for t in ("students", "classrooms", "teachers", "observations")}
-    return dict(config["data"]["files"])
+        return set(TABLES)
+    return set(config["data"]["files"])
+
+
+def raw_tables():
+    """The input tables present: the synthetic cohort's, or the real files named in the config."""
+    if synthetic():
+        return {t: f"{RESULTS}/data/synthetic/{t}.csv" for t in TABLES}
+    return {t: config["data"]["files"][t] for t in TABLES if t in available_tables()}
 
 
 def analysis_data():
-    """Validated, typed tables with scale scores: what every analysis reads."""
+    """Validated, typed tables with scale scores (what every analysis reads) and the data
+    summary. The paths of all four tables, so that every rule parses; rule analysis_data
+    writes only those of available_tables(), and rules reading another are left out of the build."""
     d = f"{RESULTS}/data/analysis"
-    return {"students": f"{d}/students.csv", "teachers": f"{d}/teachers.csv",
-            "observations": f"{d}/observations.csv", "classrooms": f"{d}/classrooms.csv",
-            "summary": f"{d}/data_summary.json"}
+    return {**{t: f"{d}/{t}.csv" for t in TABLES}, "summary": f"{d}/data_summary.json"}
 
 
 def config_slice(*keys):
