@@ -184,6 +184,7 @@ def test_worked_example_builds_from_the_students_table_alone(worked_example_buil
     assert summary["counts"]["schools"] == len(EXAMPLE_SCHOOLS)
     html = (repo / "results/report.html").read_text(encoding="utf-8")
     assert "Worked example" in html and "example_district_students.csv" in html
+    assert "reanalysis" not in html and "(tables: students)" in html
     assert not (repo / "results/data/analysis/teachers.csv").exists()
     # every exhibit reading the students table alone is built
     others = _exhibits_needing(repo, ("classrooms", "teachers", "observations"))
