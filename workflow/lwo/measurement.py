@@ -661,7 +661,8 @@ def measurement_exhibit(sm, *, exhibit: str, block: str, title: str, caption: st
     comparison = structure_comparison(published_rows(sm.input.published, exhibit), codebook, block)
     source = data_source_label(sm.input.summary)
     figure = loadings_figure(result.items, result.constructs, title, source)
-    status = "ok" if fit_ok(fits["all"]) else "failed"
+    status = ("ok" if fit_ok(fits["all"]) else fits["all"].get("message") or "not estimable"
+              if fits["all"].get("status") == "not estimable" else "failed")
     notes = result.notes + ([] if status == "ok" else [
         f"The CFA for all students has no estimates ({fits['all'].get('message')}): omega and loadings are not shown."])
     write_csv(result.items, sm.output.item_statistics)
