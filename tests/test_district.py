@@ -147,6 +147,24 @@ def test_district_export_cuts_every_table_to_the_school(cohort, codebook):
     assert 0.035 < blanked.sum() / answered.sum() < 0.065
 
 
+def test_invariance_with_a_group_smaller_than_the_items_says_why():
+    """A small district's Black sample with fewer complete answers than items: the models are not
+    fitted (the covariance matrix would be singular) and the verdict says so, without the count."""
+    import numpy as np
+
+    from lwo.measurement import holm_adjusted_verdicts, invariance_analysis
+
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame(rng.normal(size=(60, 4)), columns=list("abcd"))
+    data["race"] = ["Black"] * 3 + ["White"] * 57
+    result = invariance_analysis("x", "f =~ a + b + c + d", data, "race", ["Black", "White"])
+    holm_adjusted_verdicts([result])
+    row = result.row()
+    assert row["metric_verdict"] == row["scalar_verdict"] == "not estimable"
+    assert row["comparable"].startswith("not estimable: too few students") and "fewer than 5 Black" in row["comparable"]
+    assert row["n_Black"] is None
+
+
 # -- builds -------------------------------------------------------------------------------------------
 def _exhibit_tables(repo: Path) -> dict[str, set[str]]:
     """Exhibit id -> the analysis tables its rule reads (from the workflow parsed with the
