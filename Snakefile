@@ -1,6 +1,7 @@
 # Learning With Others (AIR, 2018): reproducible pipeline.
 #   snakemake --cores 4            the full report, results/report.html
 #   snakemake --cores 4 replication  Monte Carlo replication study (not in the default build)
+#   snakemake --cores 1 data_template  empty CSVs and the data dictionary, for a district's own data
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/template.smk"
 include: "workflow/rules/rq1_measurement.smk"
 include: "workflow/rules/rq1_models.smk"
 include: "workflow/rules/exhibits.smk"
@@ -49,7 +51,7 @@ MODEL_TARGETS = sorted(
 rule all:
     default_target: True
     input:
-        list(analysis_data().values()),
+        [p for t, p in analysis_data().items() if t == "summary" or t in available_tables()],
         EXHIBIT_TARGETS,
         MODEL_TARGETS,
         REPORT_TARGETS,

@@ -62,9 +62,9 @@ REFUSED = {
     "negative seed": (lambda c: c["synthetic"].update(seed=-1), "synthetic.seed"),
     "seed is a float": (lambda c: c["synthetic"].update(seed=1.5), "synthetic.seed"),
     "files mode without files": (lambda c: c.update(data={"source": "files"}), "data.files.students"),
-    # any subset of the tables may be given, but never without the students table
-    "files mode without students": (lambda c: (c["data"].update(source="files"), c["data"]["files"].pop("students")),
-                                    "data.files.students"),
+    "files mode without the students table": (lambda c: (c["data"].update(source="files"),
+                                                         c["data"]["files"].pop("students")),
+                                              "data.files.students"),
     "unknown source": (lambda c: c["data"].update(source="database"), "data.source"),
     "data file of another type": (lambda c: c["data"]["files"].update(students="data/real/students.xlsx"),
                                   "data.files.students"),
@@ -141,3 +141,19 @@ def test_batch_size_larger_than_resamples_is_refused_beyond_the_schema():
     with pytest.raises(DataError) as err:
         check_config(config, "config.yaml", SCHEMA)
     assert err.value.column == "bootstrap.batch_size"
+
+
+def test_files_mode_accepts_the_students_table_alone(tmp_path):
+    """A district's export often is the student survey alone: the other tables are optional."""
+    config = files_mode(tmp_path)
+    config["data"]["files"] = {"students": config["data"]["files"]["students"]}
+    assert check_config(config, "config.yaml", SCHEMA, root=tmp_path)["data"]["files"] == {
+        "students": "data/real/students.csv"}
+
+
+def test_the_worked_example_config_is_valid_before_its_file_exists(tmp_path):
+    """Its file is written by rule example_district under results/example/, so it need not exist yet."""
+    config = shipped()
+    with open(ROOT / "config" / "example_district.yaml", encoding="utf-8") as fh:
+        config["data"] = yaml.safe_load(fh)["data"]
+    assert check_config(config, "config.yaml", SCHEMA, root=tmp_path)["data"]["example"] is True

@@ -450,6 +450,8 @@ def _references(codebook: Codebook) -> list[tuple[str, str, str, str]]:
 
 def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, str], codebook: Codebook) -> None:
     for table, column, other, other_column in _references(codebook):
+        if table not in tables or other not in tables:
+            continue  # a partial export: only the references between tables given are checked
         df, known = tables[table], set(tables[other][other_column])
         bad = ~df[column].isin(known)
         if bad.any():
@@ -463,10 +465,11 @@ def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, str], co
                             unit=df.attrs.get("source_unit", "line"),
                             fix=f"Correct these ids, or add the missing rows to the {other} table")
     # a classroom lies in one school: its students and its teacher belong to that school
-    rooms = tables["classrooms"].set_index("classroom_id")["school_id"]
-    teachers = tables["teachers"].set_index("teacher_id")["school_id"]
-    for table, key, lookup, what in (("students", "classroom_id", rooms, "their classroom's"),
-                                     ("classrooms", "teacher_id", teachers, "their teacher's")):
+    for table, key, other, what in (("students", "classroom_id", "classrooms", "their classroom's"),
+                                    ("classrooms", "teacher_id", "teachers", "their teacher's")):
+        if table not in tables or other not in tables:
+            continue
+        lookup = tables[other].set_index(key)["school_id"]
         df = tables[table]
         expected = df[key].map(lookup)
         bad = df["school_id"] != expected
@@ -480,13 +483,20 @@ def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, str], co
 
 
 def load_tables(files: dict[str, str], codebook: Codebook) -> dict[str, pd.DataFrame]:
-    """Read and validate the four tables; raise DataError at the first problem."""
+    """Read and validate the tables given (students required; classrooms, teachers and
+    observations optional: a district export often has the student survey alone), and the
+    references between the tables given; raise DataError at the first problem."""
+    unknown = [t for t in files if t not in TABLES]
+    if unknown:
+        raise DataError("config/config.yaml", f"unknown table {unknown[0]!r}", column=f"data.files.{unknown[0]}",
+                        field="key", fix=f"The tables are {list(TABLES)}")
+    if "students" not in files:
+        raise DataError("config/config.yaml", "data.files has no path for the students table",
+                        column="data.files.students", field="key", fix="Every analysis needs the students table")
     tables = {}
     for table in TABLES:
-        if table not in files:
-            raise DataError("config/config.yaml", f"data.files has no path for the {table} table",
-                            column=f"data.files.{table}", field="key")
-        tables[table] = _validate(read_table(files[table]), table, codebook, files[table])
+        if table in files:
+            tables[table] = _validate(read_table(files[table]), table, codebook, files[table])
     _check_references(tables, files, codebook)
     out = {}
     for table, df in tables.items():

@@ -88,7 +88,7 @@ def correction_note(table: pd.DataFrame, family: str) -> str:
 
 
 def cluster_note(n_clusters, unit: str = "students") -> str:
-    g = int(n_clusters) if n_clusters == n_clusters else 0
+    g = 0 if pd.isna(n_clusters) else int(n_clusters)  # NaN or pd.NA: no estimable test
     return (f"Sensitivity for nested data: {unit} are nested in classrooms, so the same "
             f"comparison is repeated with classroom-clustered (CR1) standard errors, t with "
             f"G - 1 = {max(g - 1, 0)} df (G = {g} classrooms): columns ending in _cluster.")

@@ -288,6 +288,7 @@ class InvarianceResult:
     comparable: str
     nobs: dict
     freed: list[dict] = field(default_factory=list)
+    reason: str = ""  # why the models could not be fitted (then every level is not estimable)
 
     def row(self) -> dict:
         t = self.table
@@ -363,6 +364,14 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     """Configural, metric and scalar models of one CFA across groups, with verdicts; when a
     level does not simply hold, the items responsible are searched (partial invariance).
     `group_order`: the groups, in order (default: order of first appearance, as lavaan)."""
+    reason = too_few_to_fit(data, group, group_order or list(dict.fromkeys(data[group])),
+                            len({i for items in _cfa_items(spec).values() for i in items}))
+    if reason:
+        table = pd.DataFrame(np.nan, index=pd.Index(["configural", "metric", "scalar"], name="model"),
+                             columns=INVARIANCE_TABLE_COLUMNS)
+        result = InvarianceResult(name, table, "", "", "", {g: None for g in group_order or []}, reason=reason)
+        set_verdicts(result, np.nan, np.nan, alpha, cfi_drop)
+        return result
     fits = sem.invariance_models(spec, data, group, group_order=group_order)
     table = sem.invariance_table(fits)
     result = InvarianceResult(name, table, "", "", "", fits["configural"].nobs)
@@ -383,6 +392,24 @@ def set_verdicts(result: InvarianceResult, p_metric: float, p_scalar: float, alp
     result.metric = level_verdict(t.loc["metric", "cfi.diff"], p_metric, alpha, cfi_drop)
     result.scalar = level_verdict(t.loc["scalar", "cfi.diff"], p_scalar, alpha, cfi_drop)
     result.comparable = comparability(result.metric, result.scalar)
+    if result.reason:
+        result.comparable = f"not estimable: {result.reason}"
+
+
+INVARIANCE_TABLE_COLUMNS = ["converged", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "chisq.diff",
+                            "df.diff", "pvalue.diff", "cfi.diff", "rmsea.diff"]
+
+
+def too_few_to_fit(data: pd.DataFrame, group: str, groups: list, n_variables: int) -> str:
+    """Why a multi-group model of `n_variables` observed variables cannot be fitted, or "": a
+    group needs more complete rows than variables (else its covariance matrix is singular).
+    The group's size is not given (it may be below the privacy minimum)."""
+    counts = data[group].value_counts()
+    short = [str(g) for g in groups if counts.get(g, 0) <= n_variables]
+    if not short:
+        return ""
+    return (f"too few students: fewer than {n_variables + 1} {' and '.join(short)} students answered all "
+            f"{n_variables} items (a group needs more students than the model's items)")
 
 
 def holm_adjusted_verdicts(results: list[InvarianceResult], alpha: float = ALPHA,
@@ -634,7 +661,8 @@ def measurement_exhibit(sm, *, exhibit: str, block: str, title: str, caption: st
     comparison = structure_comparison(published_rows(sm.input.published, exhibit), codebook, block)
     source = data_source_label(sm.input.summary)
     figure = loadings_figure(result.items, result.constructs, title, source)
-    status = "ok" if fit_ok(fits["all"]) else "failed"
+    status = ("ok" if fit_ok(fits["all"]) else fits["all"].get("message") or "not estimable"
+              if fits["all"].get("status") == "not estimable" else "failed")
     notes = result.notes + ([] if status == "ok" else [
         f"The CFA for all students has no estimates ({fits['all'].get('message')}): omega and loadings are not shown."])
     write_csv(result.items, sm.output.item_statistics)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from lwo.codebook import Codebook
 from lwo.scoring import score_construct
-from lwo.specs import CONTROLS, GRADE_CONTROLS, ModelSpec, parcel
+from lwo.specs import CONTROLS, GRADE_CONTROLS, SCHOOL_DUMMIES, ModelSpec, parcel
 
 # Grades are in percent points; on a 0-10 scale their variance is near the items', which keeps
 # the covariance matrix well conditioned. Standardized estimates do not change.
@@ -36,6 +36,8 @@ class ModelData:
         text += (" (" + "; ".join(parts) + "; listwise deletion)") if parts else " (no missing data)"
         if self.dropped_controls:
             text += f". Constant in this sample, so left out: {', '.join(self.dropped_controls)}"
+        if set(SCHOOL_DUMMIES) <= set(self.dropped_controls):
+            text += ". One school in this sample, so no school effects"
         return text
 
 

@@ -21,10 +21,19 @@ def reverse_coded(responses: pd.DataFrame, codebook: Codebook, construct: str) -
 def score_construct(responses: pd.DataFrame, codebook: Codebook, construct: str) -> pd.Series:
     """Mean of the answered items; missing where fewer than the codebook's minimum share of
     items is answered."""
-    items = reverse_coded(responses, codebook, construct)
+    return _mean_if_enough(reverse_coded(responses, codebook, construct), codebook).rename(construct)
+
+
+def _mean_if_enough(items: pd.DataFrame, codebook: Codebook) -> pd.Series:
+    """Row means, missing where fewer than the codebook's minimum share of items is answered."""
     answered = items.notna().sum(axis=1)
-    enough = answered >= np.ceil(codebook.min_share_items_answered * items.shape[1])
-    return items.mean(axis=1).where(enough).rename(construct)
+    enough = answered >= min_items_answered(codebook, items.shape[1])
+    return items.mean(axis=1).where(enough)
+
+
+def min_items_answered(codebook: Codebook, n_items: int) -> int:
+    """The fewest answered items that make a scale score (student and teacher scales alike)."""
+    return int(np.ceil(codebook.min_share_items_answered * n_items))
 
 
 def score_constructs(responses: pd.DataFrame, codebook: Codebook, constructs=None) -> pd.DataFrame:
@@ -33,6 +42,7 @@ def score_constructs(responses: pd.DataFrame, codebook: Codebook, constructs=Non
 
 
 def score_teacher_scales(teachers: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """Teacher quality-area scores: mean of each area's items."""
-    return pd.DataFrame({name: teachers[spec["items"]].astype(float).mean(axis=1)
+    """Teacher quality-area scores: mean of each area's answered items, missing where fewer than
+    the codebook's minimum share is answered (the student scales' rule)."""
+    return pd.DataFrame({name: _mean_if_enough(teachers[spec["items"]].astype(float), codebook)
                          for name, spec in codebook.teacher_scales.items()}, index=teachers.index)

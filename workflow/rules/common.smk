@@ -112,31 +112,51 @@ def synthetic():
     return config["data"]["source"] == "synthetic"
 
 
+TABLES = ("students", "classrooms", "teachers", "observations")
+
+
 def available_tables():
-    """The input tables of this run: all four of the synthetic cohort, else those config data.files names.
-    An exhibit needing another table is not built but shown as not available (exhibits.smk)."""
+    """Names of the input tables present: all four for the synthetic cohort; for real data the
+    ones data.files names (students always; an exhibit needing another table is not built)."""
     if synthetic():
-        return ["students", "classrooms", "teachers", "observations"]
-    return list(config["data"]["files"])
+        return set(TABLES)
+    return set(config["data"]["files"])
 
 
 def raw_tables():
-    """The four input tables: the synthetic cohort's, or the real files named in the config."""
+    """The input tables present: the synthetic cohort's, or the real files named in the config."""
     if synthetic():
-        return {t: f"{RESULTS}/data/synthetic/{t}.csv" for t in ("students", "classrooms", "teachers", "observations")}
-    return dict(config["data"]["files"])
+        return {t: f"{RESULTS}/data/synthetic/{t}.csv" for t in TABLES}
+    return {t: config["data"]["files"][t] for t in TABLES if t in available_tables()}
 
 
 def analysis_data():
-    """Validated, typed tables with scale scores: what every analysis reads."""
+    """Validated, typed tables with scale scores (what every analysis reads) and the data
+    summary. The paths of all four tables, so that every rule parses; rule analysis_data
+    writes only those of available_tables(), and rules reading another are left out of the build."""
     d = f"{RESULTS}/data/analysis"
-    return {
-        "students": f"{d}/students.csv",
-        "teachers": f"{d}/teachers.csv",
-        "observations": f"{d}/observations.csv",
-        "classrooms": f"{d}/classrooms.csv",
-        "summary": f"{d}/data_summary.json",
-    }
+    return {**{t: f"{d}/{t}.csv" for t in TABLES}, "summary": f"{d}/data_summary.json"}
+
+
+# -- the data template's dictionary (data_template) --------------------------------------------
+import re as _re
+
+DATA_TEMPLATE_DIR = f"{RESULTS}/data_template"
+_EXHIBIT_META = _re.compile(rf"^{RESULTS}/exhibits/([^/]+)/meta\.json$")
+_MODEL_FILE = _re.compile(rf"^{RESULTS}/models/([^/]+)/([^/]+)/")
+
+
+def exhibit_model_fits():
+    """Exhibit id -> the (sample, model) fits read by its job, from the jobs' inputs; the data
+    dictionary's 'exhibits' column for the columns that the models use."""
+    out = {}
+    for r in workflow.rules:
+        ids = [m.group(1) for f in r.output if (m := _EXHIBIT_META.match(str(f)))]
+        fits = sorted({m.groups() for f in r.input if (m := _MODEL_FILE.match(str(f)))})
+        for exhibit in ids:
+            if fits:
+                out[exhibit] = fits
+    return out
 
 
 def config_slice(*keys):

@@ -29,13 +29,13 @@ rule synthetic_cohort:
 
 
 rule analysis_data:
-    """Validate the four tables against the codebook and add scale scores."""
+    """Validate the tables given against the codebook and add scale scores."""
     input:
         **raw_tables(),
         codebook=config["codebook"],
         code=shared_code("analysis_data.py"),
     output:
-        **analysis_data(),
+        **{k: v for k, v in analysis_data().items() if k in available_tables() or k == "summary"},
     log:
         f"{RESULTS}/logs/analysis_data.log",
     benchmark:
@@ -44,7 +44,29 @@ rule analysis_data:
         CONDA_ENV
     params:
         source=config["data"]["source"],
+        # the data source the report's front page names (config data.label, or the files)
+        label=config["data"].get("label"),
+        example=config["data"].get("example", False),
         seed=config["synthetic"]["seed"] if synthetic() else None,
         min_cell=config["privacy"]["min_cell"],
     script:
         "../scripts/analysis_data.py"
+
+
+rule example_district:
+    """The worked example's export: a district-like student file (two schools, another race mix,
+    unanswered items) cut from the synthetic cohort; config/example_district.yaml reads it."""
+    input:
+        students=f"{RESULTS}/data/synthetic/students.csv",
+        codebook=config["codebook"],
+        code=shared_code("example_district.py"),
+    output:
+        students="results/example/example_district_students.csv",
+    log:
+        f"{RESULTS}/logs/example_district.log",
+    conda:
+        CONDA_ENV
+    params:
+        seed=config["synthetic"]["seed"],
+    script:
+        "../scripts/example_district.py"

@@ -19,26 +19,39 @@ def sha256(path):
 
 def main(sm):
     codebook = Codebook.load(sm.input.codebook)
-    files = {t: sm.input[t] for t in TABLES}
+    files = {t: sm.input[t] for t in TABLES if t in sm.input.keys()}
     tables = load_tables(files, codebook)
     students = tables["students"]
     students = students.join(score_constructs(students, codebook))
-    teachers = tables["teachers"].join(score_teacher_scales(tables["teachers"], codebook))
     write_csv(students, sm.output.students)
-    write_csv(teachers, sm.output.teachers)
-    write_csv(tables["observations"], sm.output.observations)
-    write_csv(tables["classrooms"], sm.output.classrooms)
+    if "teachers" in tables:
+        tables["teachers"] = tables["teachers"].join(score_teacher_scales(tables["teachers"], codebook))
+    for name in ("teachers", "observations", "classrooms"):
+        if name in tables:
+            write_csv(tables[name], sm.output[name])
     synthetic = sm.params.source == "synthetic"
     surveyed = students[students["surveyed"] == 1]
+    counts = {"students": int(len(students)), "surveys": int(len(surveyed)),
+              "teachers": int(len(tables["teachers"])) if "teachers" in tables else None,
+              # without a classrooms table, the students' own classroom column defines the classrooms
+              "classrooms": int(len(tables["classrooms"]) if "classrooms" in tables
+                                else students["classroom_id"].nunique()),
+              "observation_segments": int(len(tables["observations"])) if "observations" in tables else None,
+              "schools": int(students["school_id"].nunique())}
+    counts = {k: v for k, v in counts.items() if v is not None}  # no count for a table not given
+    label = sm.params.label or (
+        f"Synthetic cohort (seed {sm.params.seed}): numbers test the pipeline, not the study's claims"
+        if synthetic else "Real data: " + ", ".join(files.values()))
     write_json({
         "source": sm.params.source,
-        "label": (f"Synthetic cohort (seed {sm.params.seed}): numbers test the pipeline, not the study's claims"
-                  if synthetic else "Real data: " + ", ".join(files.values())),
+        "label": label,
+        # the data source the report's front page names
+        "data_source": label,
+        # a worked example (generated files): the report does not call its numbers a reanalysis
+        "example": bool(sm.params.example),
+        "tables": [t for t in TABLES if t in tables],
         "files": {t: {"path": p, "sha256": sha256(p)} for t, p in files.items()},
-        "counts": {"students": int(len(students)), "surveys": int(len(surveyed)),
-                   "teachers": int(len(teachers)), "classrooms": int(len(tables["classrooms"])),
-                   "observation_segments": int(len(tables["observations"])),
-                   "schools": int(students["school_id"].nunique())},
+        "counts": counts,
         # conditions the contract accepts but every analysis must show (counts, handling)
         "notes": data_notes(tables, codebook, sm.params.min_cell),
     }, sm.output.summary)

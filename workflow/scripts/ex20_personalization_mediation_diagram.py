@@ -84,7 +84,8 @@ def main(sm):
             rows.append({"path": f"defined: {kind}", "from": labels["hqc"], "to": labels.get(outcome, outcome),
                          "est": unstandardized.get(d["label"]), **{c: d[c] for c in COLUMNS}})
     table = pd.DataFrame(rows, columns=["path", "from", "to", "est", *COLUMNS])
-    status = "ok" if converged else "failed"
+    # a model with too few students is not estimable (its message says why), not a failure
+    status = "ok" if converged else fit.get("message", "") if fit.get("status") == "not estimable" else "failed"
     write_exhibit(sm.output, exhibit="20", title="High-quality collaboration and mind-sets, through "
                   "students' perceptions of personalization", section="RQ1a: All students", table=table,
                   comparison=[], figure=diagram.figure, status=status,

@@ -118,7 +118,7 @@ def main(sm):
             raise ValueError(f"{sm.input.published}: exhibit invariance, key {pub['key']!r}: expected "
                              f"noninvariant:<construct> with a construct of the codebook")
         res = results_by_name[construct]
-        flagged = res.comparable != "means and relations"
+        flagged = None if res.reason else res.comparable != "means and relations"
         freed = ", ".join(f["item"] for f in res.freed) or "none"
         comparison.append(compare_statement(
             pub, f"metric {res.metric}, scalar {res.scalar} (ΔCFI {res.table.loc['metric', 'cfi.diff']:.3f} / "

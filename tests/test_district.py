@@ -1,0 +1,262 @@
+"""The district path (issue 12): partial exports (students alone), the data template and
+dictionary, the worked example, and a small one-school district.
+
+Builds run in private copies of the repository (tests/workflow_build.py) and are marked slow:
+the worked example is the students-only build; the small district is a 150-student, one-school
+export of all four tables with 5% of item answers blank.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from lwo.codebook import Codebook
+from lwo.data import TABLES, DataError, load_tables, validate_table
+from lwo.dictionary import data_dictionary, template_columns
+from lwo.example import EXAMPLE_RACE_MIX, EXAMPLE_SCHOOLS, district_export, worked_example
+from lwo.io import write_csv
+from lwo.scoring import score_teacher_scales
+from workflow_build import copy_repository, snakemake
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_COMMAND = "snakemake --cores 2 --configfile config/example_district.yaml"
+# what an exhibit that cannot be estimated says instead of a number
+NOT_ESTIMABLE = re.compile(r"not estimable|too few|suppressed|one school|not available", re.IGNORECASE)
+
+
+def _write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, df in tables.items():
+        files[name] = str(folder / f"{name}.csv")
+        write_csv(df, files[name])
+    return files
+
+
+# -- partial data ----------------------------------------------------------------------------------
+def test_the_students_table_alone_validates(cohort, codebook, tmp_path):
+    files = _write_tables({"students": cohort["students"]}, tmp_path)
+    tables = load_tables(files, codebook)
+    assert list(tables) == ["students"] and len(tables["students"]) == len(cohort["students"])
+
+
+def test_a_table_without_students_is_refused_naming_the_key(cohort, codebook, tmp_path):
+    files = _write_tables({"teachers": cohort["teachers"]}, tmp_path)
+    with pytest.raises(DataError) as err:
+        load_tables(files, codebook)
+    assert err.value.column == "data.files.students"
+
+
+def test_references_are_checked_between_the_tables_given(cohort, codebook, tmp_path):
+    """Students and classrooms without teachers: a student's unknown classroom is still an error."""
+    students = cohort["students"].copy()
+    students.loc[3, "classroom_id"] = "S9-MATH9"
+    files = _write_tables({"students": students, "classrooms": cohort["classrooms"]}, tmp_path)
+    with pytest.raises(DataError) as err:
+        load_tables(files, codebook)
+    assert err.value.column == "classroom_id" and err.value.rows == [5]
+
+
+# -- teacher scales: the minimum-answered-items rule --------------------------------------------------
+def test_teacher_scales_need_the_codebooks_share_of_items(codebook):
+    raw = {**codebook.raw, "min_share_items_answered": 0.75}
+    strict = Codebook(raw, codebook.path)
+    items = [i for s in codebook.teacher_scales.values() for i in s["items"]]
+    teachers = pd.DataFrame([[3.0] * len(items), [3.0] * len(items)], columns=items)
+    first = next(iter(codebook.teacher_scales))
+    teachers.loc[1, codebook.teacher_scales[first]["items"][0]] = float("nan")
+    # one of two items answered: a score at share 0.5 (one item is half), none at 0.75
+    assert score_teacher_scales(teachers, codebook).loc[1, first] == 3.0
+    assert pd.isna(score_teacher_scales(teachers, strict).loc[1, first])
+    assert score_teacher_scales(teachers, strict).loc[0, first] == 3.0
+
+
+# -- the data template and dictionary -------------------------------------------------------------
+def test_dictionary_describes_every_template_column(codebook):
+    dictionary = data_dictionary(codebook)
+    for table, columns in template_columns(codebook).items():
+        assert dictionary.loc[dictionary["table"] == table, "column"].tolist() == columns
+    by_column = dictionary.set_index("column")
+    reverse = {i.id for i in codebook.all_items() if i.reverse}
+    items = {i.id for i in codebook.all_items()}
+    assert set(by_column.index[by_column["reverse_coded"] == "yes"]) == reverse
+    assert (by_column.loc[sorted(items), "min_items_answered"] == 2).all()  # 4 items at share 0.5
+    teacher_items = [i for s in codebook.teacher_scales.values() for i in s["items"]]
+    assert (by_column.loc[teacher_items, "min_items_answered"] == 1).all()  # 2 items at share 0.5
+    assert by_column.loc["collab_frequency", "allowed_values"].startswith("less than monthly")
+    assert by_column.loc["hqc_sc1", "value_labels"].startswith("1 = never/rarely")
+
+
+@pytest.mark.slow
+def test_template_round_trip(tmp_path, cohort, codebook):
+    """`snakemake --cores 1 data_template`; the templates filled with the synthetic cohort's rows
+    pass validation unchanged, and the dictionary names the exhibits using a column."""
+    repo = copy_repository(tmp_path / "repo")
+    snakemake(repo, "data_template", cores=1)
+    out = repo / "results" / "data_template"
+    dictionary = pd.read_csv(out / "data_dictionary.csv", dtype=str, keep_default_na=False)
+    html = (out / "data_dictionary.html").read_text(encoding="utf-8")
+    assert all(f'id="{t}"' in html for t in TABLES) and "hqc_gi3" in html
+    # HQC items feed the HQC factor of every RQ1 structural model: Exhibit 12's among them
+    assert "12" in dictionary.set_index("column").loc["hqc_sc1", "exhibits"].split(", ")
+    files = {}
+    for table in TABLES:
+        header = pd.read_csv(out / f"{table}.csv", dtype=str)
+        assert header.empty and list(header.columns) == template_columns(codebook)[table]
+        filled = pd.concat([header, cohort[table][list(header.columns)].astype(str)
+                            .replace({"nan": "", "<NA>": "", "None": ""})])
+        files[table] = str(tmp_path / f"{table}.csv")
+        filled.to_csv(files[table], index=False)
+    loaded = load_tables(files, codebook)
+    for table in TABLES:
+        expected = validate_table(cohort[table][template_columns(codebook)[table]].astype(object)
+                                  .where(cohort[table].notna(), None).astype(str)
+                                  .replace({"None": None}), table, codebook, table)
+        pd.testing.assert_frame_equal(loaded[table], expected, check_dtype=False)
+
+
+# -- district-like exports --------------------------------------------------------------------------
+def test_worked_example_export(cohort, codebook):
+    students = worked_example(cohort, codebook, seed=5)
+    assert set(students["school_id"]) == set(EXAMPLE_SCHOOLS)
+    shares = students["race"].value_counts(normalize=True)
+    assert abs(shares["White"] - EXAMPLE_RACE_MIX["White"]) < 0.02
+    assert abs(shares["Black"] - EXAMPLE_RACE_MIX["Black"]) < 0.02
+    items = [i.id for i in codebook.all_items()]
+    blank = students.loc[students["surveyed"] == 1, items].isna().to_numpy().mean()
+    assert 0.03 < blank < 0.10  # 3% at random plus the students who broke off
+    validate_table(students.astype(object).where(students.notna(), None).astype(str).replace({"None": None}),
+                   "students", codebook, "example")
+
+
+def test_district_export_cuts_every_table_to_the_school(cohort, codebook):
+    export = district_export(cohort, codebook, seed=1, schools=[2], n_students=150, blank_share=0.05)
+    assert len(export["students"]) == 150
+    assert {int(s) for t in ("students", "classrooms", "teachers") for s in export[t]["school_id"]} == {2}
+    assert set(export["observations"]["classroom_id"]) <= set(export["classrooms"]["classroom_id"])
+    items = [i.id for i in codebook.all_items()]
+    source = cohort["students"].set_index("student_id").loc[export["students"]["student_id"], items]
+    # 5% of the answers given are blanked, on top of the cohort's own unanswered items
+    answered = source.notna().to_numpy()
+    blanked = answered & export["students"][items].isna().to_numpy()
+    assert 0.035 < blanked.sum() / answered.sum() < 0.065
+
+
+def test_invariance_with_a_group_smaller_than_the_items_says_why():
+    """A small district's Black sample with fewer complete answers than items: the models are not
+    fitted (the covariance matrix would be singular) and the verdict says so, without the count."""
+    import numpy as np
+
+    from lwo.measurement import holm_adjusted_verdicts, invariance_analysis
+
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame(rng.normal(size=(60, 4)), columns=list("abcd"))
+    data["race"] = ["Black"] * 3 + ["White"] * 57
+    result = invariance_analysis("x", "f =~ a + b + c + d", data, "race", ["Black", "White"])
+    holm_adjusted_verdicts([result])
+    row = result.row()
+    assert row["metric_verdict"] == row["scalar_verdict"] == "not estimable"
+    assert row["comparable"].startswith("not estimable: too few students") and "fewer than 5 Black" in row["comparable"]
+    assert row["n_Black"] is None
+
+
+# -- builds -------------------------------------------------------------------------------------------
+def _exhibit_tables(repo: Path) -> dict[str, set[str]]:
+    """Exhibit id -> the analysis tables its rule reads, for the exhibits of the default build
+    (from the workflow parsed with the default config, where every exhibit rule is present)."""
+    import sys
+    sys.path.insert(0, str(repo / "workflow" / "scripts"))
+    try:
+        from exhibit_index import load_workflow_rules
+        rules = load_workflow_rules(repo)
+    finally:
+        sys.path.pop(0)
+    table_file = re.compile(r"^results/data/analysis/(\w+)\.csv$")
+    default_targets = {str(f) for r in rules if r.name == "all" for f in r.input}
+    out = {}
+    for r in rules:
+        if not default_targets & {str(f) for f in r.output}:
+            continue  # not in the default build (the replication study)
+        tables = {m.group(1) for f in r.input if (m := table_file.match(str(f)))}
+        for f in r.output:
+            if m := re.match(r"^results/exhibits/([^/]+)/meta\.json$", str(f)):
+                out[m.group(1)] = tables
+    return out
+
+
+def _exhibits_needing(repo: Path, tables) -> set[str]:
+    return {e for e, needs in _exhibit_tables(repo).items() if needs & set(tables)}
+
+
+@pytest.fixture(scope="module")
+def worked_example_build(tmp_path_factory):
+    """The worked example, built with the README's command: the students-only build."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert EXAMPLE_COMMAND in readme
+    repo = copy_repository(tmp_path_factory.mktemp("example") / "repo")
+    snakemake(repo, *EXAMPLE_COMMAND.split()[3:], timeout=3600)
+    return repo
+
+
+@pytest.mark.slow
+def test_worked_example_builds_from_the_students_table_alone(worked_example_build):
+    repo = worked_example_build
+    summary = json.loads((repo / "results/data/analysis/data_summary.json").read_text(encoding="utf-8"))
+    assert summary["tables"] == ["students"] and summary["example"] is True
+    assert summary["counts"]["schools"] == len(EXAMPLE_SCHOOLS)
+    html = (repo / "results/report.html").read_text(encoding="utf-8")
+    assert "Worked example" in html and "example_district_students.csv" in html
+    assert "reanalysis" not in html and "(tables: students)" in html
+    assert not (repo / "results/data/analysis/teachers.csv").exists()
+    # every exhibit the students table supports is built; the others are marked not available
+    needs = _exhibit_tables(repo)
+    others = {e for e, tables in needs.items() if tables - {"students"}}
+    assert {"3", "7", "39", "40"} <= others
+    status = {p.parent.name: json.loads(p.read_text(encoding="utf-8")).get("status", "")
+              for p in (repo / "results/exhibits").glob("*/meta.json")}
+    assert set(needs) == set(status)
+    assert all(status[e].startswith("not available") for e in others)
+
+
+@pytest.mark.slow
+def test_worked_example_marks_exactly_the_exhibits_needing_other_tables(worked_example_build):
+    """Each exhibit that needs another table appears, with meta.json status 'not available'."""
+    repo = worked_example_build
+    others = _exhibits_needing(repo, ("classrooms", "teachers", "observations"))
+    status = {p.parent.name: json.loads(p.read_text(encoding="utf-8")).get("status", "")
+              for p in (repo / "results/exhibits").glob("*/meta.json")}
+    assert {e for e, s in status.items() if s.startswith("not available")} == others
+
+
+@pytest.mark.slow
+def test_a_150_student_one_school_district_builds(tmp_path, cohort, codebook):
+    """All four tables cut to 150 students of one school, 5% of item answers blank: a plain
+    `snakemake --cores 2` builds with no failed job, and what cannot be estimated says why."""
+    repo = copy_repository(tmp_path / "repo")
+    export = district_export(cohort, codebook, seed=12, schools=[1], n_students=150, blank_share=0.05)
+    config = yaml.safe_load((repo / "config/config.yaml").read_text(encoding="utf-8"))
+    config["data"] = {"source": "files", "files": {}}
+    for table, df in export.items():
+        write_csv(df, repo / f"data/real/{table}.csv")
+        config["data"]["files"][table] = f"data/real/{table}.csv"
+    (repo / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    run = snakemake(repo, timeout=3600)  # fails the test if any job fails
+    assert "Traceback" not in run.stdout + run.stderr
+    from lwo.report import classify_status
+
+    metas = {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
+             for p in (repo / "results/exhibits").glob("*/meta.json")}
+    assert set(metas) == set(_exhibit_tables(repo))  # every exhibit, none left out
+    assert not [e for e, m in metas.items() if classify_status(m["status"]) == "failed"]
+    # the exhibits that cannot be estimated say why, in their status
+    warned = {e: m["status"] for e, m in metas.items() if m["status"] != "ok"}
+    assert warned and all(NOT_ESTIMABLE.search(s) for s in warned.values()), warned
+    # one school: the models leave the school effects out and say so
+    assert "One school in this sample, so no school effects" in json.dumps(metas["13"])
+    invariance = pd.read_csv(repo / "results/exhibits/invariance/table.csv")
+    assert invariance["comparable"].str.startswith("not estimable: too few students").any()
