@@ -66,6 +66,8 @@ REFUSED = {
                                                          c["data"]["files"].pop("students")),
                                               "data.files.students"),
     "unknown source": (lambda c: c["data"].update(source="database"), "data.source"),
+    "unknown missing-data method": (lambda c: c["estimation"].update(missing="pairwise"), "estimation.missing"),
+    "unknown estimator": (lambda c: c["estimation"].update(estimator="WLS"), "estimation.estimator"),
     "data file of another type": (lambda c: c["data"]["files"].update(students="data/real/students.xlsx"),
                                   "data.files.students"),
     "n_students below minimum": (lambda c: c["synthetic"].update(n_students=10), "synthetic.n_students"),
@@ -141,6 +143,16 @@ def test_batch_size_larger_than_resamples_is_refused_beyond_the_schema():
     with pytest.raises(DataError) as err:
         check_config(config, "config.yaml", SCHEMA)
     assert err.value.column == "bootstrap.batch_size"
+
+
+def test_a_cluster_column_the_students_table_lacks_is_refused_beyond_the_schema():
+    config = shipped()
+    config["estimation"].update(cluster="classroom")
+    with pytest.raises(DataError) as err:
+        check_config(config, CONFIG, SCHEMA, root=ROOT)
+    assert err.value.column == "estimation.cluster" and "'classroom_id'" in str(err.value)
+    config["estimation"].update(cluster="none")
+    assert check_config(config, CONFIG, SCHEMA, root=ROOT)["estimation"]["cluster"] == "none"
 
 
 def test_files_mode_accepts_the_students_table_alone(tmp_path):

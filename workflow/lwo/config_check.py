@@ -14,7 +14,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
-from lwo.codebook import yaml_key_line
+from lwo.codebook import Codebook, yaml_key_line
 from lwo.data import DataError
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
@@ -104,6 +104,14 @@ def check_config(config: dict, config_file="config/config.yaml", schema=SCHEMA, 
     if boot["batch_size"] > boot["resamples"]:
         fail(["bootstrap", "batch_size"], f"batch_size {boot['batch_size']} is larger than resamples "
              f"{boot['resamples']}", "Make batch_size at most resamples")
+    cluster = config["estimation"]["cluster"]
+    if cluster != "none":
+        codebook_file = Path(root) / config["codebook"]
+        columns = Codebook.load(codebook_file).student_columns() if codebook_file.is_file() else [cluster]
+        if cluster not in columns:
+            close = difflib.get_close_matches(cluster, columns, n=1)
+            fail(["estimation", "cluster"], f"{cluster!r} is not a column of the students table",
+                 f"Use {close[0]!r}, another students column, or none" if close else "Use a students column or none")
     if config["data"]["source"] == "files":
         root = Path(root).resolve()
         for table, name in config["data"]["files"].items():
