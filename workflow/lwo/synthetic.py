@@ -172,6 +172,12 @@ class CohortGenerator:
                     raise ValueError(f"population_model.yaml: structural.classroom_random_effects.{key} "
                                      "is neither a block of the codebook nor a latent of the model")
                 shares[latents.index(name)] = share
+        # equal shares wherever disturbances correlate, or the draw would change their covariance
+        unequal = (self.pop.Psi != 0) & ~np.isclose(shares[:, None], shares[None, :])
+        if unequal.any():
+            i, j = np.argwhere(unequal)[0]
+            raise ValueError(f"population_model.yaml: structural.classroom_random_effects gives {latents[i]} and "
+                             f"{latents[j]}, whose disturbances correlate, different shares; give their block one share")
         return shares
 
     def _draw_latents(self, rng, x, group, classroom) -> np.ndarray:
