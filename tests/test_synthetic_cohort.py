@@ -122,7 +122,9 @@ def test_answers_pile_up_where_real_surveys_show_it(cohort, codebook, population
     answer 1 (population_model.yaml, measurement.skewed_answer_shares)."""
     st = cohort["students"]
     for construct, shares in population_model["measurement"]["skewed_answer_shares"].items():
-        answers = st[codebook.item_ids(construct)].to_numpy(dtype=float).ravel()
+        # in the construct's direction: reverse-worded items flipped
+        answers = np.concatenate([5 - st[i.id].to_numpy(dtype=float) if i.reverse else st[i.id].to_numpy(dtype=float)
+                                  for i in codebook.items(construct)])
         answers = answers[~np.isnan(answers)]
         counts = np.array([(answers == k).mean() for k in (1, 2, 3, 4)])
         assert counts.argmax() == int(np.argmax(shares)), (construct, counts)
@@ -135,6 +137,8 @@ def test_item_parameters_state_the_latent_response_model(population_model, codeb
     assert len(p) == 3 * len(codebook.all_items())
     taus = p.groupby("item")[["tau1", "tau2", "tau3"]].nunique()
     assert (taus == 1).all().all()                                       # one set of cut points per item
+    te = p[p["group"] == "White"].set_index("item")
+    assert te.loc["env_te4", "tau1"] == pytest.approx(-te.loc["env_te1", "tau3"])   # reverse-worded: mirrored
     assert (np.diff(p[["tau1", "tau2", "tau3"]].to_numpy(), axis=1) > 0).all()
     by = p.set_index(["item", "group"])
     # exclusion: the named item loads more for Black students; the race and gender items shift

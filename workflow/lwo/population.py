@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import least_squares
 
 from scipy.stats import norm
@@ -312,7 +313,7 @@ def answer_thresholds(shares) -> np.ndarray:
     return norm.ppf(np.cumsum(shares)[:-1])
 
 
-def item_parameters(model: dict, codebook: Codebook, population: PopulationModel):
+def item_parameters(model: dict, codebook: Codebook, population: PopulationModel) -> pd.DataFrame:
     """The latent-response model of every survey item, per race group (one row per group and
     item), on the answers as stored (a reverse-worded item has a negative loading).
 
@@ -322,8 +323,6 @@ def item_parameters(model: dict, codebook: Codebook, population: PopulationModel
     group. Standardized columns (what an ordinal CFA of the group alone estimates with the factor
     standardized, delta parameterization): std_loading = loading * factor_sd / sd(y*),
     std_tau_k = (tau_k - intercept - loading * factor_mean) / sd(y*), sd(y*) in the group."""
-    import pandas as pd
-
     meas = model["measurement"]
     default = answer_thresholds(meas["answer_shares"])
     skewed = meas.get("skewed_answer_shares", {})
@@ -343,6 +342,8 @@ def item_parameters(model: dict, codebook: Codebook, population: PopulationModel
             m, s = (mu_g[i] - mu_all[i]) / sd, np.sqrt(cov_g[i, i]) / sd
             tau = answer_thresholds(skewed[construct]) if construct in skewed else default
             for item in codebook.items(construct):
+                # answer shares run in the construct's direction: a reverse-worded item's mirror
+                cuts = -tau[::-1] if item.reverse else tau
                 lam = meas["reverse_item_loading"] if item.reverse else meas["item_loading"]
                 nu = shifts.get(construct, 0.0)
                 if item.id in dif:
@@ -355,7 +356,7 @@ def item_parameters(model: dict, codebook: Codebook, population: PopulationModel
                 row = {"group": g, "construct": construct, "item": item.id, "reverse": item.reverse,
                        "loading": signed, "intercept": nu, "residual_variance": theta,
                        "factor_mean": m, "factor_sd": s, "std_loading": signed * s / sd_y}
-                row.update({f"tau{k + 1}": t for k, t in enumerate(tau)})
-                row.update({f"std_tau{k + 1}": (t - nu - signed * m) / sd_y for k, t in enumerate(tau)})
+                row.update({f"tau{k + 1}": t for k, t in enumerate(cuts)})
+                row.update({f"std_tau{k + 1}": (t - nu - signed * m) / sd_y for k, t in enumerate(cuts)})
                 rows.append(row)
     return pd.DataFrame(rows)
