@@ -2,8 +2,8 @@
 the population model (config/population_model.yaml) in the schema of the codebook.
 
 Counts follow the report's design exactly for the default size (892 students); another size
-scales every student and classroom count proportionally (teachers and their ratings keep the
-study's counts; a teacher then teaches several of the classrooms). Item responses are ordinal
+scales every student count proportionally, and a larger one the classrooms too (teachers and
+their ratings keep the study's counts; a teacher then teaches several of the classrooms). Item responses are ordinal
 1-4, cut from continuous responses to the latent constructs (the latent-response model of
 lwo.population.item_parameters), so the measurement models have real work to do. The mess of
 a real survey is part of the model: race goes with school, classmates share random effects,
@@ -68,7 +68,8 @@ class CohortGenerator:
         for s in SCHOOLS:
             d = design["schools"][s]
             for subject, n in (("math", d["math_classrooms"]), ("ela", d["ela_classrooms"])):
-                for j in range(1, max(1, int(round(n * scale))) + 1):
+                # more classrooms for a larger cohort (classmates share random effects); never fewer
+                for j in range(1, max(n, int(round(n * scale))) + 1):
                     classrooms.append({"classroom_id": f"S{s}-{subject.upper()}{j}", "school_id": s, "subject": subject})
         classrooms = pd.DataFrame(classrooms)
 
