@@ -97,7 +97,7 @@ class Codebook:
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
             fail(["min_share_items_answered"], f"must be a share in (0, 1], found {share!r}")
 
-        blocks = ("hqc", "classroom_environment", "mindset")
+        blocks = ("hqc", "classroom_environment", "mindset", "set_aside")  # set_aside: collected, in no model
         item_keys = ("id", "text", "reverse", "note")
         reverse_lists = ("reverse", "reversed", "reverse_items", "reverse_coded", "reverse_scored")
         identifier = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -5,17 +5,25 @@ published in the report hold exactly.
 The population is a mixture of three race groups (Black, White, Other). Within group g the
 latent vector eta obeys  eta = B_g eta + Gamma x + alpha_g + zeta,  zeta ~ N(0, Psi), with x the
 student covariates (school, subject, grade level, gender, ELL, special education, prior
-grade). Because everything is linear, the mean and covariance of (x, eta) within each group,
-and so of the pooled population, follow analytically; every target (a standardized effect
-with the study's controls, a percent mediated, a correlation) is a function of those moments.
-The free coefficients are found by least squares on the targets; the fit is exact (checked).
+grade); the school's distribution differs by group (the sites' racial compositions), the other
+covariates are independent of group and of each other. Because everything is linear, the mean
+and covariance of (x, eta) within each group, and so of the pooled population, follow
+analytically; every target (a standardized effect with the study's controls, a percent
+mediated, a correlation) is a function of those moments. The free coefficients are found by
+least squares on the targets; the fit is exact (checked).
+
+The survey answers follow a latent-response model (config/population_model.yaml,
+`measurement`): :func:`item_parameters` lists each item's loading, intercept and thresholds.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import least_squares
+
+from scipy.stats import norm
 
 from lwo.codebook import Codebook
 
@@ -40,8 +48,9 @@ class PopulationModel:
 
     latents: list[str]
     group_shares: dict[str, float]
-    x_mean: np.ndarray
-    x_cov: np.ndarray
+    x_mean: dict[str, np.ndarray]          # by group: the school mix differs by race
+    x_cov: dict[str, np.ndarray]
+    school_probabilities: dict[str, np.ndarray]
     B: dict[str, np.ndarray]
     Gamma: np.ndarray
     alpha: dict[str, np.ndarray]
@@ -61,11 +70,12 @@ class PopulationModel:
     def group_moments(self, g: str) -> tuple[np.ndarray, np.ndarray]:
         k = len(self.latents)
         A = np.linalg.inv(np.eye(k) - self.B[g])
-        mu_eta = A @ (self.Gamma @ self.x_mean + self.alpha[g])
-        cov_xe = self.x_cov @ self.Gamma.T @ A.T
-        cov_ee = A @ (self.Gamma @ self.x_cov @ self.Gamma.T + self.Psi) @ A.T
-        mu = np.concatenate([self.x_mean, mu_eta])
-        cov = np.block([[self.x_cov, cov_xe], [cov_xe.T, cov_ee]])
+        x_mean, x_cov = self.x_mean[g], self.x_cov[g]
+        mu_eta = A @ (self.Gamma @ x_mean + self.alpha[g])
+        cov_xe = x_cov @ self.Gamma.T @ A.T
+        cov_ee = A @ (self.Gamma @ x_cov @ self.Gamma.T + self.Psi) @ A.T
+        mu = np.concatenate([x_mean, mu_eta])
+        cov = np.block([[x_cov, cov_xe], [cov_xe.T, cov_ee]])
         return mu, cov
 
     def moments(self, sample: str = "all") -> tuple[np.ndarray, np.ndarray]:
@@ -106,12 +116,19 @@ class PopulationModel:
         return float(cov[i, j] / np.sqrt(cov[i, i] * cov[j, j]))
 
     def group_difference(self, latent: str, a: str = "Black", b: str = "White") -> float:
-        """Difference of group means in pooled-SD units (covariates are independent of race)."""
-        mu_a, _ = self.moments(a)
-        mu_b, _ = self.moments(b)
+        """Difference of group means at the same covariates (the population's mean covariates;
+        Exhibit 28 controls for them), in pooled-SD units. Race goes with school, so the raw
+        difference of means also carries the schools' effects."""
         _, cov = self.moments("all")
-        i = self.index(latent)
-        return float((mu_a[i] - mu_b[i]) / np.sqrt(cov[i, i]))
+        x_bar, _ = self.moments("all")
+        x_bar = x_bar[:len(COVARIATES)]
+        i = self.latents.index(latent)
+        mean = {}
+        for g in (a, b):
+            A = np.linalg.inv(np.eye(len(self.latents)) - self.B[g])
+            mean[g] = (A @ (self.Gamma @ x_bar + self.alpha[g]))[i]
+        j = self.index(latent)
+        return float((mean[a] - mean[b]) / np.sqrt(cov[j, j]))
 
     def target_value(self, t: dict) -> float:
         if t["quantity"] == "std_effect":
@@ -123,11 +140,27 @@ class PopulationModel:
         raise ValueError(f"population_model.yaml: unknown target quantity {t['quantity']!r}")
 
 
-def _covariate_moments(design: dict, cov: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance of x: independent categorical covariates, standardized prior grade."""
+def site_race_counts(design: dict, students) -> dict[str, np.ndarray]:
+    """Expected Black, White and Other students per school (SCHOOLS order) among `students`
+    per school: Black students take the share of Exhibit 5 overall, spread over the sites in
+    proportion to their compositions; a site's other students split as its composition says."""
+    n = np.asarray(students, float)
+    comp = design["site_race_composition"]
+    black_w = np.array([comp[s]["Black"] for s in SCHOOLS])
+    white_w = np.array([comp[s]["White"] for s in SCHOOLS])
+    black = design["share_black_among_surveyed"] * n.sum() * n * black_w / (n * black_w).sum()
+    rest = n - black
+    if np.any(rest < 0) or np.any(black_w + white_w > 1):
+        raise ValueError("population_model.yaml: design.site_race_composition cannot hold "
+                         f"{design['share_black_among_surveyed']:g} Black students overall")
+    white = rest * white_w / (1 - black_w)
+    return {"Black": black, "White": white, "Other": rest - white}
+
+
+def _covariate_moments(design: dict, cov: dict, p_school: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of x in one group: its school mix `p_school`, and independent
+    categorical covariates and a standardized prior grade common to all groups."""
     schools = design["schools"]
-    n = np.array([schools[s]["students"] for s in SCHOOLS], float)
-    p_school = n / n.sum()
     math = sum(schools[s]["math_surveys"] for s in SCHOOLS)
     ela = sum(schools[s]["ela_surveys"] for s in SCHOOLS)
     p_grade = np.array([cov["grade_level"][g] for g in GRADE_LEVELS])
@@ -162,18 +195,20 @@ def build_population(model: dict, codebook: Codebook, calibrate: bool = True) ->
     subscales = codebook.constructs_in_block("hqc")
     environment = codebook.constructs_in_block("classroom_environment")
     mindsets = codebook.constructs_in_block("mindset")
-    latents = ["hqc", *subscales, *environment, *mindsets, "current_grade", "absences"]
+    set_aside = codebook.constructs_in_block("set_aside")
+    latents = ["hqc", *subscales, *environment, *mindsets, "current_grade", "absences", *set_aside]
     k = len(latents)
     li = {name: i for i, name in enumerate(latents)}
     xi = {name: i for i, name in enumerate(COVARIATES)}
 
     design = model["design"]
-    black = design["share_black_among_surveyed"]
-    non_black = design["race_shares_non_black"]
-    total_nb = sum(non_black.values())
-    white = (1 - black) * non_black["White"] / total_nb
-    shares = {"Black": black, "White": white, "Other": 1 - black - white}
-    x_mean, x_cov = _covariate_moments(design, model["covariates"])
+    counts = site_race_counts(design, [design["schools"][s]["students"] for s in SCHOOLS])
+    total = sum(c.sum() for c in counts.values())
+    shares = {g: float(counts[g].sum() / total) for g in GROUPS}
+    p_school = {g: counts[g] / counts[g].sum() for g in GROUPS}
+    x_mean, x_cov = {}, {}
+    for g in GROUPS:
+        x_mean[g], x_cov[g] = _covariate_moments(design, model["covariates"], p_school[g])
 
     B0 = np.zeros((k, k))
     Gamma = np.zeros((k, len(COVARIATES)))
@@ -205,6 +240,13 @@ def build_population(model: dict, codebook: Codebook, calibrate: bool = True) ->
     alpha = {g: np.zeros(k) for g in GROUPS}
     for name, diff in st["black_minus_white"].items():
         alpha["Black"][li[name]] = diff
+    # set-aside constructs: leaves of the model, so no target depends on them
+    for name in set_aside:
+        spec = st["set_aside_constructs"][name]
+        for g in GROUPS:
+            B[g][li[name], li[spec["from"]]] = spec["path"]
+        Psi[li[name], li[name]] = 1 - spec["path"] ** 2
+        alpha["Black"][li[name]] = spec["black_minus_white"]
     for g in GROUPS:
         Bg = B[g]
         for m in mindsets:
@@ -224,7 +266,7 @@ def build_population(model: dict, codebook: Codebook, calibrate: bool = True) ->
     weights = fixed["grade_weights_of_mindsets"]
     free += [("grade", g, (g,), 0.3) for g in GROUPS]
 
-    pop = PopulationModel(latents, shares, x_mean, x_cov, B, Gamma, alpha, Psi, free,
+    pop = PopulationModel(latents, shares, x_mean, x_cov, p_school, B, Gamma, alpha, Psi, free,
                           list(st["targets"]))
 
     def set_params(theta):
@@ -260,3 +302,61 @@ def build_population(model: dict, codebook: Codebook, calibrate: bool = True) ->
             key = f"{latents[row]} ~ {latents[col]}" + ("" if len(groups) == 3 else f" [{groups[0]}]")
             pop.calibrated[key] = float(value)
     return pop
+
+
+# --------------------------------------------------------------------------- survey items
+def answer_thresholds(shares) -> np.ndarray:
+    """Thresholds on a standard-normal latent response giving the answer shares P(1..K)."""
+    shares = np.asarray(shares, float)
+    if shares.ndim != 1 or len(shares) < 2 or np.any(shares <= 0) or abs(shares.sum() - 1) > 1e-9:
+        raise ValueError(f"population_model.yaml: answer shares {list(shares)} must be positive and sum to 1")
+    return norm.ppf(np.cumsum(shares)[:-1])
+
+
+def item_parameters(model: dict, codebook: Codebook, population: PopulationModel) -> pd.DataFrame:
+    """The latent-response model of every survey item, per race group (one row per group and
+    item), on the answers as stored (a reverse-worded item has a negative loading).
+
+    Raw columns (the generating model, common scale): y* = loading * eta + intercept + e with
+    eta the construct standardized in the whole population, Var(e) = residual_variance, answer k
+    when tau_{k-1} < y* <= tau_k (tau1..). `factor_mean`, `factor_sd`: eta's mean and SD in the
+    group. Standardized columns (what an ordinal CFA of the group alone estimates with the factor
+    standardized, delta parameterization): std_loading = loading * factor_sd / sd(y*),
+    std_tau_k = (tau_k - intercept - loading * factor_mean) / sd(y*), sd(y*) in the group."""
+    meas = model["measurement"]
+    default = answer_thresholds(meas["answer_shares"])
+    skewed = meas.get("skewed_answer_shares", {})
+    shifts = meas.get("construct_shift", {})
+    dif = meas.get("non_invariant_items", {})
+    unknown = sorted(set(skewed) - set(codebook.student_constructs))
+    if unknown:
+        raise ValueError(f"population_model.yaml: measurement.skewed_answer_shares names {unknown}, "
+                         "which are not constructs of the codebook")
+    mu_all, cov_all = population.moments("all")
+    rows = []
+    for g in GROUPS:
+        mu_g, cov_g = population.moments(g)
+        for construct in codebook.student_constructs:
+            i = population.index(construct)
+            sd = np.sqrt(cov_all[i, i])
+            m, s = (mu_g[i] - mu_all[i]) / sd, np.sqrt(cov_g[i, i]) / sd
+            tau = answer_thresholds(skewed[construct]) if construct in skewed else default
+            for item in codebook.items(construct):
+                # answer shares run in the construct's direction: a reverse-worded item's mirror
+                cuts = -tau[::-1] if item.reverse else tau
+                lam = meas["reverse_item_loading"] if item.reverse else meas["item_loading"]
+                nu = shifts.get(construct, 0.0)
+                if item.id in dif:
+                    d = dif[item.id]
+                    lam = d["loading"] if g == d["group"] else d.get("other_groups_loading", lam)
+                    nu += d["intercept_shift"] if g == d["group"] else 0.0
+                theta = 1 - lam ** 2
+                signed = -lam if item.reverse else lam
+                sd_y = np.sqrt(signed ** 2 * s ** 2 + theta)
+                row = {"group": g, "construct": construct, "item": item.id, "reverse": item.reverse,
+                       "loading": signed, "intercept": nu, "residual_variance": theta,
+                       "factor_mean": m, "factor_sd": s, "std_loading": signed * s / sd_y}
+                row.update({f"tau{k + 1}": t for k, t in enumerate(cuts)})
+                row.update({f"std_tau{k + 1}": (t - nu - signed * m) / sd_y for k, t in enumerate(cuts)})
+                rows.append(row)
+    return pd.DataFrame(rows)

@@ -2,9 +2,13 @@
 the population model (config/population_model.yaml) in the schema of the codebook.
 
 Counts follow the report's design exactly for the default size (892 students); another size
-scales every count proportionally. Item responses are ordinal 1-4, cut from continuous
-responses to the latent constructs, so the measurement models have real work to do.
-Deterministic for a given seed.
+scales every student count proportionally, and a larger one the classrooms too (teachers and
+their ratings keep the study's counts; a teacher then teaches several of the classrooms). Item responses are ordinal
+1-4, cut from continuous responses to the latent constructs (the latent-response model of
+lwo.population.item_parameters), so the measurement models have real work to do. The mess of
+a real survey is part of the model: race goes with school, classmates share random effects,
+answers pile up at the ceiling or floor where real surveys show it, and some answers are
+blank (missing at random). Deterministic for a given seed.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import pandas as pd
 
 from lwo.codebook import Codebook
 from lwo.population import (COVARIATES, GRADE_LEVELS, GROUPS, SCHOOLS, PopulationModel,
-                            build_population, population_group)
+                            answer_thresholds, build_population, item_parameters, population_group,
+                            site_race_counts)
 
 RACES_NON_BLACK = ("White", "Hispanic", "Asian", "Multiracial", "Other")
 
@@ -63,7 +68,8 @@ class CohortGenerator:
         for s in SCHOOLS:
             d = design["schools"][s]
             for subject, n in (("math", d["math_classrooms"]), ("ela", d["ela_classrooms"])):
-                for j in range(1, n + 1):
+                # more classrooms for a larger cohort (classmates share random effects); never fewer
+                for j in range(1, max(n, int(round(n * scale))) + 1):
                     classrooms.append({"classroom_id": f"S{s}-{subject.upper()}{j}", "school_id": s, "subject": subject})
         classrooms = pd.DataFrame(classrooms)
 
@@ -92,20 +98,30 @@ class CohortGenerator:
             order = rng.permutation(len(idx))
             st.loc[idx[order], "classroom_id"] = ids[np.arange(len(idx)) % len(ids)]
 
-        # race: self-identified on the survey; exactly the published share of Black students
-        surveyed = st.index[st["surveyed"] == 1]
-        n_black = int(round(design["share_black_among_surveyed"] * len(surveyed)))
-        nb = design["race_shares_non_black"]
-        races = ["Black"] * n_black
-        for race, k in zip(RACES_NON_BLACK, _apportion(len(surveyed) - n_black, [nb[r] for r in RACES_NON_BLACK])):
-            races += [race] * int(k)
+        # race: self-identified on the survey; exactly the published share of Black students,
+        # spread over the sites as their compositions say (Exhibit 4)
         st["race"] = pd.Series(pd.NA, index=st.index, dtype="object")
-        st.loc[surveyed, "race"] = np.array(races, dtype=object)[rng.permutation(len(surveyed))]
-        # students without a survey have no self-identified race; the latent model still needs a group
+        surveyed_per_school = st[st["surveyed"] == 1].groupby("school_id").size().reindex(SCHOOLS, fill_value=0)
+        expected = site_race_counts(design, surveyed_per_school.to_numpy())
+        n_black = int(round(design["share_black_among_surveyed"] * surveyed_per_school.sum()))
+        black = _apportion(n_black, expected["Black"])
+        nb = design["race_shares_non_black"]
+        others = [r for r in RACES_NON_BLACK if r != "White"]
+        for k, s in enumerate(SCHOOLS):
+            rest = int(surveyed_per_school[s] - black[k])
+            white = int(round(rest * expected["White"][k] / (expected["White"][k] + expected["Other"][k])))
+            races = ["Black"] * int(black[k]) + ["White"] * white
+            for race, m in zip(others, _apportion(rest - white, [nb[r] for r in others])):
+                races += [race] * int(m)
+            idx = st.index[(st["surveyed"] == 1) & (st["school_id"] == s)]
+            st.loc[idx, "race"] = np.array(races, dtype=object)[rng.permutation(len(idx))]
+        # students without a survey have no self-identified race; the latent model still needs a
+        # group, drawn from their site's composition
         latent_race = st["race"].copy()
-        missing = latent_race.isna()
-        latent_race[missing] = rng.choice(["Black", "White", "Other"], size=int(missing.sum()),
-                                          p=[self.pop.group_shares[g] for g in GROUPS])
+        for k, s in enumerate(SCHOOLS):
+            missing = latent_race.isna() & (st["school_id"] == s)
+            p = np.array([expected[g][k] for g in GROUPS])
+            latent_race[missing] = rng.choice(list(GROUPS), size=int(missing.sum()), p=p / p.sum())
         group = latent_race.map(population_group)
 
         st["gender"] = np.where(rng.random(n) < cov["female"], "female", "male")
@@ -131,6 +147,7 @@ class CohortGenerator:
 
         self._grades(st, latents, prior_z, cov)
         self._survey_items(rng, st, latents, group.to_numpy())
+        self._nonresponse(rng, st, prior_z)
         self._collaboration_items(rng, st, true_subject)
         self._focus_groups(rng, st, scale)
 
@@ -144,16 +161,37 @@ class CohortGenerator:
         diag = diag.sort_values("student_id").reset_index(drop=True)
         return st, classrooms, diag
 
+    def classroom_shares(self) -> np.ndarray:
+        """Share of each latent's disturbance variance common to a classroom's students."""
+        st, latents = self.model["structural"], self.pop.latents
+        shares = np.zeros(len(latents))
+        shares[latents.index("hqc")] = st["hqc"]["classroom_share_of_variance"]
+        for key, share in st.get("classroom_random_effects", {}).items():
+            names = self.codebook.constructs_in_block(key) or [key]
+            for name in names:
+                if name not in latents:
+                    raise ValueError(f"population_model.yaml: structural.classroom_random_effects.{key} "
+                                     "is neither a block of the codebook nor a latent of the model")
+                shares[latents.index(name)] = share
+        # equal shares wherever disturbances correlate, or the draw would change their covariance
+        unequal = (self.pop.Psi != 0) & ~np.isclose(shares[:, None], shares[None, :])
+        if unequal.any():
+            i, j = np.argwhere(unequal)[0]
+            raise ValueError(f"population_model.yaml: structural.classroom_random_effects gives {latents[i]} and "
+                             f"{latents[j]}, whose disturbances correlate, different shares; give their block one share")
+        return shares
+
     def _draw_latents(self, rng, x, group, classroom) -> np.ndarray:
         pop = self.pop
         k = len(pop.latents)
         zeta = rng.multivariate_normal(np.zeros(k), pop.Psi, size=len(x), method="cholesky")
-        # part of HQC's disturbance is shared by classmates (students nested in classrooms)
-        share = self.model["structural"]["hqc"]["classroom_share_of_variance"]
+        # Classmates share part of each disturbance: one draw of the whole disturbance vector per
+        # classroom, mixed in with each latent's share. Shares are equal within a block of
+        # correlated disturbances, so Var(zeta) stays Psi and the population moments hold.
+        d = np.sqrt(self.classroom_shares())
         ids, inverse = np.unique(classroom, return_inverse=True)
-        u = rng.standard_normal(len(ids))[inverse]
-        h = pop.latents.index("hqc")
-        zeta[:, h] = np.sqrt(share) * u + np.sqrt(1 - share) * zeta[:, h]
+        u = rng.multivariate_normal(np.zeros(k), pop.Psi, size=len(ids), method="cholesky")[inverse]
+        zeta = u * d + zeta * np.sqrt(1 - d ** 2)
         eta = np.empty((len(x), k))
         for g in GROUPS:
             rows = group == g
@@ -175,27 +213,44 @@ class CohortGenerator:
         st["absences"] = np.clip(np.round(np.exp(ab["log_mean"] + ab["log_sd"] * self._standardized(latents, "absences"))), 0, 180).astype(int)
 
     def _survey_items(self, rng, st, latents, group):
-        meas = self.model["measurement"]
-        thresholds = meas["thresholds"]
-        dif = meas.get("non_invariant_items", {})
+        """Answers from the latent-response model (lwo.population.item_parameters)."""
+        params = item_parameters(self.model, self.codebook, self.pop).set_index(["item", "group"])
+        taus = [c for c in params.columns if c.startswith("tau")]
         surveyed = st["surveyed"].to_numpy() == 1
         for construct in self.codebook.student_constructs:
             z = self._standardized(latents, construct)
-            shift = meas.get("construct_shift", {}).get(construct, 0.0)
             for item in self.codebook.items(construct):
-                lam = np.full(len(z), meas["reverse_item_loading"] if item.reverse else meas["item_loading"])
-                intercept = np.full(len(z), shift)
-                if item.id in dif:
-                    rows = group == dif[item.id]["group"]
-                    lam[rows] = dif[item.id]["loading"]
-                    intercept[rows] += dif[item.id]["intercept_shift"]
-                signal = -z if item.reverse else z
-                ystar = lam * signal + intercept + np.sqrt(1 - lam ** 2) * rng.standard_normal(len(z))
-                resp = _ordinal(ystar, thresholds).astype(float)
+                p = params.loc[item.id].loc[group]
+                noise = rng.standard_normal(len(z))
+                ystar = (p["loading"].to_numpy() * z + p["intercept"].to_numpy()
+                         + np.sqrt(p["residual_variance"].to_numpy()) * noise)
+                # thresholds are the same in every group (a construct's), so one cut serves all
+                resp = _ordinal(ystar, params.loc[item.id, taus].iloc[0].to_numpy()).astype(float)
                 resp[~surveyed] = np.nan
-                st[item.id] = pd.array(np.where(np.isnan(resp), np.nan, resp), dtype="Int64")
-        for col in ("prior_grade", "current_grade", "absences"):
-            pass  # records exist for every consented student, surveyed or not
+                st[item.id] = pd.array(resp, dtype="Int64")
+
+    def _nonresponse(self, rng, st, prior_z):
+        """Blank construct items, missing at random given prior grade and school (parameters and
+        mechanism: population_model.yaml, `nonresponse`)."""
+        nr = self.model.get("nonresponse") or {}
+        rate = float(nr.get("item_rate", 0.0))
+        if rate <= 0:
+            return
+        surveyed = st["surveyed"].to_numpy() == 1
+        items = [i.id for i in self.codebook.all_items()]
+        school = st["school_id"].map(lambda s: nr.get("school_log_odds", {}).get(s, 0.0)).to_numpy(float)
+        base = (nr.get("prior_grade_log_odds", 0.0) * prior_z + school
+                + nr.get("student_propensity_sd", 0.0) * rng.standard_normal(len(st)))[surveyed]
+        # intercept: the expected share of blanks among the surveyed equals the stated rate
+        lo, hi = -20.0, 20.0
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if np.mean(1 / (1 + np.exp(-(mid + base)))) < rate else (lo, mid)
+        p = 1 / (1 + np.exp(-((lo + hi) / 2 + base)))
+        blank = rng.random((len(p), len(items))) < p[:, None]
+        rows = np.flatnonzero(surveyed)
+        for j, item in enumerate(items):
+            st.loc[st.index[rows[blank[:, j]]], item] = pd.NA
 
     def _collaboration_items(self, rng, st, true_subject):
         col = self.model["collaboration"]
@@ -243,13 +298,13 @@ class CohortGenerator:
         classrooms["teacher_id"] = ""
         for (s, subj), idx in classrooms.groupby(["school_id", "subject"]).groups.items():
             ids = t.query("school_id == @s and subject == @subj and observed == 1")["teacher_id"].to_numpy()
-            classrooms.loc[idx, "teacher_id"] = ids[: len(idx)]
+            classrooms.loc[idx, "teacher_id"] = ids[np.arange(len(idx)) % len(ids)]
 
         cb = self.codebook
         ela = (t["subject"] == "ela").to_numpy()
         math = (t["subject"] == "math").to_numpy()
         general = rng.standard_normal(len(t))
-        thresholds = self.model["measurement"]["thresholds"]
+        thresholds = answer_thresholds(self.model["measurement"]["answer_shares"])
 
         def rate(mean, loading=0.6):
             ystar = mean + loading * general + np.sqrt(1 - loading ** 2) * rng.standard_normal(len(t))

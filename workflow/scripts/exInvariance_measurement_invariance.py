@@ -25,7 +25,8 @@ from lwo.runner import run
 from lwo.specs import block_cfa
 
 BLOCKS = {"hqc": ("8", "HQC subscales"), "classroom_environment": ("9", "classroom-environment measures"),
-          "mindset": ("10", "mind-set and disposition measures")}
+          "mindset": ("10", "mind-set and disposition measures"),
+          "set_aside": (None, "measures collected and set aside")}  # construct models only
 GROUP = "race"
 GROUP_ORDER = list(RACES)  # Black, White: group 1, group 2
 BLOCK_SEARCH_MAX = 4  # items freed at most in a block model (its constructs' own searches name the rest)
@@ -79,6 +80,8 @@ def main(sm):
     exclusions = {}
     for block, (exhibit, block_label) in BLOCKS.items():
         constructs = codebook.constructs_in_block(block)
+        if not constructs:
+            continue
         results = []
         for c in constructs:
             data, excl = invariance_data(students, codebook, codebook.item_ids(c))
@@ -93,6 +96,8 @@ def main(sm):
                    "metric_p_holm": holm.loc[c, "metric_p_holm"], "scalar_p_holm": holm.loc[c, "scalar_p_holm"]}
             rows.append(row)
             results_by_name[c] = res
+        if exhibit is None:
+            continue
         # the whole block: the correlated-factor CFA of its constructs
         spec = block_cfa(codebook, block, int(exhibit)).syntax
         items = [i for c in constructs for i in codebook.item_ids(c)]
