@@ -39,6 +39,7 @@ import pandas as pd
 import pytest
 
 from lwo import io as lwo_io
+from lwo.plotting import save_figure
 from workflow_build import (REPO, RUN_SPECIFIC, clone_build, job_records, output_files, planned_jobs,
                             reproducible_digests, restored, running_outputs, sha256, snakemake,
                             snakemake_command, snakemake_env)
@@ -110,8 +111,8 @@ def _figure():
     (lambda p: lwo_io.write_csv(pd.DataFrame({"n": [1]}), p), "t.csv.gz"),
     (lambda p: lwo_io.write_json({"a": 1}, p), "m.json"),
     (lambda p: lwo_io.write_text("x", p), "t.tex"),
-    (lambda p: lwo_io.save_figure(_figure(), p), "f.png"),
-    (lambda p: lwo_io.save_figure(_figure(), p), "f.svg"),
+    (lambda p: save_figure(_figure(), p), "f.png"),
+    (lambda p: save_figure(_figure(), p), "f.svg"),
 ], ids=["csv", "csv.gz", "json", "text", "png", "svg"])
 def test_every_writer_is_atomic(tmp_path, monkeypatch, write, name):
     """A write that fails before its file is in place leaves the old file and no temporary file."""

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from lwo import sem
-from lwo.sem_results import (bootstrap_draws, bootstrap_seed, bootstrap_summary, fit_model, fit_multigroup,
-                             read_model, save_fit, save_multigroup, split_definitions, standardized_solution)
+from lwo.sem_results import (bootstrap_draws, bootstrap_seed, bootstrap_summary, fit_model, fit_multigroup, read_model,
+                             save_fit, save_multigroup, split_definitions, standardized_solution)
 from lwo.specs import equality_tests, multigroup_syntax, rq1_models
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lwo.io import save_figure, write_csv, write_json, write_text
+from lwo.io import write_csv, write_json, write_text
+from lwo.plotting import save_figure
 
 COMPARISON_COLUMNS = ["exhibit", "key", "statement", "published", "reproduced", "ci_lower", "ci_upper",
                       "agrees", "basis"]

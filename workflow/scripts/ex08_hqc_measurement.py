@@ -2,7 +2,7 @@
 4 dynamic, with their items, reliability (alpha with 95% CI, omega), item statistics, the
 second-order CFA of HQC over the subscales (fitted once by rule measurement_cfa) and an EFA.
 """
-from lwo.measurement import measurement_exhibit
+from lwo.measurement_exhibits import measurement_exhibit
 from lwo.runner import run
 
 

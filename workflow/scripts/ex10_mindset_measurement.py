@@ -2,7 +2,7 @@
 reliability (alpha with 95% CI, omega), item statistics, the correlated-factor CFA of the 6
 measures (fitted once by rule measurement_cfa) and an EFA.
 """
-from lwo.measurement import measurement_exhibit
+from lwo.measurement_exhibits import measurement_exhibit
 from lwo.runner import run
 
 

@@ -2,7 +2,7 @@
 students, with delta-method 95% CIs and classroom-clustered SEs beside them."""
 from lwo.codebook import Codebook
 from lwo.runner import run
-from lwo.sem_results import compare_estimate, count_significant, direct_effects_exhibit
+from lwo.sem_exhibits import compare_estimate, count_significant, direct_effects_exhibit
 
 
 def comparisons(ex, rows):

@@ -2,7 +2,7 @@
 (prior grade controlled), all students."""
 from lwo.codebook import Codebook
 from lwo.runner import run
-from lwo.sem_results import compare_estimate, count_significant, direct_effects_exhibit, significance_statement
+from lwo.sem_exhibits import compare_estimate, count_significant, direct_effects_exhibit, significance_statement
 
 
 def comparisons(ex, rows):

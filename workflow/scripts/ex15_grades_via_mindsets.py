@@ -2,9 +2,9 @@
 all students: each mind-set domain, then all six mind-sets together."""
 from lwo.exhibit import write_exhibit
 from lwo.runner import run
-from lwo.sem_results import (MEDIATION_COLUMNS, SECTIONS, SHARE_NOTE, before_after_figure, compare_estimate,
-                             exhibit_inputs, grades_before_after, model_notes, significance_statement, status_of,
-                             table_from_rows)
+from lwo.sem_exhibits import (MEDIATION_COLUMNS, SECTIONS, SHARE_NOTE, before_after_figure, compare_estimate,
+                              exhibit_inputs, grades_before_after, model_notes, significance_statement, status_of,
+                              table_from_rows)
 
 
 def main(sm):

@@ -5,7 +5,7 @@ import numpy as np
 
 from lwo.exhibit import compare_statement
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 MUCH = 0.5  # "much of the relationship": at least half, on average over the six mind-sets
 

@@ -1,6 +1,6 @@
 """Exhibit 18: HQC -> mind-sets before and after social comparison concerns, all students."""
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 
 def main(sm):

@@ -1,7 +1,7 @@
 """Exhibit 19: HQC -> mind-sets before and after learning from and with peers, all students;
 the report: peers explain 72 percent of HQC -> social self-efficacy."""
 from lwo.runner import run
-from lwo.sem_results import compare_share, mindset_mediation_exhibit
+from lwo.sem_exhibits import compare_share, mindset_mediation_exhibit
 
 
 def comparisons(ex, rows):

@@ -1,7 +1,7 @@
 """Exhibit 22: Exhibit 13 for all students beside Black students (separate fits per sample)."""
 from lwo.codebook import Codebook
 from lwo.runner import run
-from lwo.sem_results import direct_effects_exhibit, similar_pattern
+from lwo.sem_exhibits import direct_effects_exhibit, similar_pattern
 
 
 def comparisons(ex, rows):

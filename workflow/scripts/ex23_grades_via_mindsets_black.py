@@ -2,9 +2,9 @@
 Black students; the shares explained by each domain (the report's note f)."""
 from lwo.exhibit import write_exhibit
 from lwo.runner import run
-from lwo.sem_results import (MEDIATION_COLUMNS, MEDIATOR_SET_NAMES, SECTIONS, SHARE_NOTE, before_after_figure,
-                             compare_estimate, compare_share, exhibit_inputs, grades_before_after, model_notes,
-                             status_of, table_from_rows)
+from lwo.sem_exhibits import (MEDIATION_COLUMNS, MEDIATOR_SET_NAMES, SECTIONS, SHARE_NOTE, before_after_figure,
+                              compare_estimate, compare_share, exhibit_inputs, grades_before_after, model_notes,
+                              status_of, table_from_rows)
 
 
 def main(sm):

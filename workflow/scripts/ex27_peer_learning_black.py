@@ -1,6 +1,6 @@
 """Exhibit 27: Exhibit 19 for Black students: HQC -> mind-sets before and after perceptions of learning from and with peers."""
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 
 def main(sm):

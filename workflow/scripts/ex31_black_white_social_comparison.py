@@ -2,7 +2,7 @@
 concerns, with equality tests of the social-comparison paths (the report: accounting for
 social comparison concerns changes HQC -> social self-efficacy more for White students)."""
 from lwo.runner import run
-from lwo.sem_results import multigroup_exhibit
+from lwo.sem_exhibits import multigroup_exhibit
 
 
 def main(sm):

@@ -11,10 +11,10 @@ import pandas as pd
 import scipy.stats as st
 
 from lwo.codebook import Codebook
-from lwo.descriptives import (ALPHA, SUBJECT_NAMES, add_agreement, annotate_rows, cluster_note,
-                              correction_note, data_source_label, exclusion_note, missing_data_note,
-                              p_text, published_row, quality_by_subject, read_analysis_table,
-                              shared_quality_areas, small_group_note, subject_means_figure)
+from lwo.descriptives import (ALPHA, SUBJECT_NAMES, add_agreement, annotate_rows, cluster_note, correction_note,
+                              data_source_label, exclusion_note, missing_data_note, p_text, published_row,
+                              quality_by_subject, read_analysis_table, shared_quality_areas, small_group_note)
+from lwo.descriptive_exhibits import subject_means_figure
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.runner import run
 

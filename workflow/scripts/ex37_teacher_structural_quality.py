@@ -7,7 +7,7 @@ Holm correction and the count of areas that differ are over those seven. Teacher
 subjects are not part of the comparison (counted in the notes). Teachers are the unit of
 analysis, so there is no classroom-clustered sensitivity column.
 """
-from lwo.descriptives import teacher_quality_exhibit
+from lwo.descriptive_exhibits import teacher_quality_exhibit
 from lwo.runner import run
 
 

@@ -14,10 +14,10 @@ import pandas as pd
 import scipy.stats as st
 
 from lwo.codebook import Codebook
-from lwo.descriptives import (ALPHA, CORRECTION, annotate_rows, cluster_note, correction_note,
-                              data_source_label, describe_difference, direction_agreement,
-                              exclusion_note, footnote, number_row, p_text, published_row,
-                              read_analysis_table, share_with_ci, small_group_note)
+from lwo.descriptives import (ALPHA, CORRECTION, annotate_rows, cluster_note, correction_note, data_source_label,
+                              describe_difference, direction_agreement, exclusion_note, number_row, p_text,
+                              published_row, read_analysis_table, share_with_ci, small_group_note)
+from lwo.descriptive_exhibits import footnote
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.group_stats import ancova, multiple_comparison
 from lwo.io import write_csv

@@ -6,8 +6,8 @@ the mean of the items (the published "ELA teachers had a stronger belief in the 
 and on that mean within each site. The published statement agrees with a significant
 positive ELA - mathematics difference on the mean of the items.
 """
-from lwo.descriptives import (SUBJECT_NAMES, annotate_rows, describe_difference,
-                              direction_agreement, published_row, teacher_items_exhibit)
+from lwo.descriptives import SUBJECT_NAMES, annotate_rows, describe_difference, direction_agreement, published_row
+from lwo.descriptive_exhibits import teacher_items_exhibit
 from lwo.exhibit import compare_statement
 from lwo.runner import run
 

@@ -5,7 +5,8 @@ Welch t-tests of ELA vs mathematics teachers on each challenge item, Holm over t
 The published "too much content to cover is a larger challenge in mathematics" agrees with a
 significant negative ELA - mathematics difference on that item.
 """
-from lwo.descriptives import SUBJECT_NAMES, add_agreement, teacher_items_exhibit
+from lwo.descriptives import SUBJECT_NAMES, add_agreement
+from lwo.descriptive_exhibits import teacher_items_exhibit
 from lwo.runner import run
 
 CONTENT_ITEM = "t_chal_content"

@@ -6,7 +6,8 @@ perceived greater support in nearly all areas" agrees when the mean of the items
 significantly higher for ELA teachers and the ELA - mathematics difference is positive on
 all items but at most one ("nearly all").
 """
-from lwo.descriptives import leader_support_judge, teacher_items_exhibit
+from lwo.descriptives import leader_support_judge
+from lwo.descriptive_exhibits import teacher_items_exhibit
 from lwo.runner import run
 
 KEY = "ela_leader_support_personalization_higher"
