@@ -26,19 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"cold": 90.0, "no-op": 5.0, "one edit": 15.0}
-_NOT_COPIED = re.compile(r"^(results|\.snakemake|\.git|\.venv|venv|benchmarks/results)(/|$)")
-
-
-def repository_files() -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                         capture_output=True, check=True).stdout
-    return sorted(f for f in out.decode().split("\0") if f and not _NOT_COPIED.match(f) and (REPO / f).is_file())
-
-
-def copy_repository(dst: Path) -> None:
-    for f in repository_files():
-        (dst / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / f, dst / f)
+sys.path.insert(0, str(REPO / "tests"))
+from workflow_build import copy_repository  # noqa: E402  (the one way to copy the repository)
 
 
 def run_snakemake(workdir: Path, cores: int) -> tuple[float, int]:

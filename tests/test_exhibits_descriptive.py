@@ -2,9 +2,7 @@
 
 Two kinds of check:
 
-* on the real workflow output: the family's rules are built by Snakemake in a private copy of
-  the repository (the synthetic cohort, its analysis data and the 22 exhibits; a Snakefile
-  with only the data and these rule files, so another family's rule cannot break it), then
+* on the real workflow output (the test session's default build, tests/workflow_build.py):
   every exhibit's files, sections, notes, published-vs-reproduced rows, small-cell
   suppression and a set of its numbers are checked, the numbers against independent
   computations (scipy, statsmodels formulas, direct counts) on the same analysis data;
@@ -15,12 +13,8 @@ Two kinds of check:
 from __future__ import annotations
 
 import json
-import os
 import re
 import runpy
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -57,12 +51,6 @@ COUNT_TABLES = {"4": ["n"], "5": ["n"], "32": ["n"], "33": ["n"], "34": ["observ
 
 
 # --------------------------------------------------------------------------- building
-def family_snakefile() -> str:
-    head = (REPO / "Snakefile").read_text(encoding="utf-8").split("include:")[0]
-    includes = ["common", "data", *FAMILY_RULE_FILES]
-    return head + "".join(f'include: "workflow/rules/{r}.smk"\n' for r in includes)
-
-
 def family_targets() -> list[str]:
     ids = []
     for name in FAMILY_RULE_FILES:
@@ -71,29 +59,10 @@ def family_targets() -> list[str]:
     return [f"results/exhibits/{i}/meta.json" for i in ids]
 
 
-def copy_sources(dst: Path) -> Path:
-    for part in ("Snakefile", "config", "workflow", "data/published", "environment.yml",
-                 "requirements.txt"):
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            (dst / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / part)
-    (dst / "family.smk").write_text(family_snakefile(), encoding="utf-8")
-    return dst
-
-
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    work = copy_sources(tmp_path_factory.mktemp("family"))
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
-                                                 os.environ.get("PATH", "")]))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", "family.smk", "--cores", "2",
-                           *family_targets()], cwd=work, env=env, capture_output=True,
-                          text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    return work
+def built(default_build) -> Path:
+    """The session's default build (tests/workflow_build.py), which has every exhibit of the family."""
+    return default_build
 
 
 def exhibit(work: Path, ex: str) -> SimpleNamespace:

@@ -26,7 +26,8 @@ from textbook_models import LAVAAN, lavaan_lrt
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bad_inputs.workflow_copy import copy_workflow, snakemake  # noqa: E402
+from bad_inputs.workflow_copy import snakemake  # noqa: E402
+from workflow_build import clone_build  # noqa: E402
 SCRIPTS = REPO / "workflow" / "scripts"
 RQ1_EXHIBITS = ["12", "13", "15", "16", "17", "18", "19", "21", "22", "23", "24", "25", "26", "27", "29", "30", "31"]
 
@@ -314,12 +315,9 @@ def test_delta_method_se_of_an_indirect_effect_matches_the_bootstrap(population_
 
 # ---------------------------------------------------------------------------- workflow
 @pytest.fixture(scope="module")
-def built_workflow(tmp_path_factory):
-    work = copy_workflow(tmp_path_factory.mktemp("rq1_workflow"))
-    targets = [f"results/exhibits/{e}/meta.json" for e in RQ1_EXHIBITS]
-    result = snakemake(work, "--cores", "2", *targets, timeout=1200)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return work
+def built_workflow(default_build):
+    """The session's default build (tests/workflow_build.py): it has every RQ1 exhibit."""
+    return default_build
 
 
 @pytest.mark.slow
@@ -348,7 +346,8 @@ def test_workflow_builds_every_exhibit_with_its_published_values(built_workflow)
 
 
 @pytest.mark.slow
-def test_workflow_bootstrap_adds_percentile_cis(built_workflow):
+def test_workflow_bootstrap_adds_percentile_cis(built_workflow, tmp_path):
+    built_workflow = clone_build(built_workflow, tmp_path / "bootstrap")  # the session build stays as built
     extra = built_workflow / "bootstrap.yaml"
     extra.write_text(yaml.safe_dump({"bootstrap": {"enabled": True, "resamples": 20, "batch_size": 10, "seed": 7}}))
     # targets first: --configfile takes every following argument as a config file
