@@ -20,7 +20,7 @@ LAYERS = {
     "codebook": 1, "data": 1, "scoring": 1, "config_check": 1,
     "population": 2, "synthetic": 2,
     "group_stats": 3, "measurement": 3, "sem": 3,
-    "specs": 4, "model_data": 4, "sem_results": 4,
+    "specs": 4, "model_data": 4, "sem_results": 4, "saved_fits": 4,
     "plotting": 5, "exhibit": 5, "diagrams": 5, "descriptives": 5, "descriptive_exhibits": 5,
     "sem_exhibits": 5, "measurement_exhibits": 5,
     "replication": 6, "replication_figures": 6,

@@ -19,8 +19,9 @@ import pytest
 import yaml
 
 from lwo import sem
-from lwo.sem_results import (bootstrap_draws, bootstrap_seed, bootstrap_summary, fit_model, fit_multigroup, read_model,
-                             save_fit, save_multigroup, split_definitions, standardized_solution)
+from lwo.saved_fits import read_model
+from lwo.sem_results import (CLUSTER, bootstrap_draws, bootstrap_seed, bootstrap_summary, fit_model, fit_multigroup,
+                             frame_with_clusters, save_fit, save_multigroup, split_definitions, standardized_solution)
 from lwo.specs import equality_tests, multigroup_syntax, rq1_models
 from textbook_models import LAVAAN, lavaan_lrt
 
@@ -278,7 +279,7 @@ def test_a_tiny_group_is_not_estimable_without_showing_its_count(specs, students
 # ---------------------------------------------------------------------------- bootstrap
 def test_bootstrap_batches_are_reproducible_and_independent(specs, students, codebook):
     run = fit_model(specs["hqc_grades_via_engagement"], students, codebook, "all")
-    data = run.data.data
+    data = frame_with_clusters(run.data)
     a = bootstrap_draws(run.spec_full, data, seed=bootstrap_seed(7, run.model, "all", 0), n_resamples=2)
     b = bootstrap_draws(run.spec_full, data, seed=bootstrap_seed(7, run.model, "all", 0), n_resamples=2)
     c = bootstrap_draws(run.spec_full, data, seed=bootstrap_seed(7, run.model, "all", 1), n_resamples=2)
@@ -287,12 +288,40 @@ def test_bootstrap_batches_are_reproducible_and_independent(specs, students, cod
     assert not np.allclose(pick(a).to_numpy(), pick(c).to_numpy())
     assert {"indirect_current_grade", "percent_mediated_current_grade", "c_current_grade"} <= set(a["parameter"])
     assert bootstrap_seed(7, "m", "all", 0).entropy == bootstrap_seed(7, "m", "all", 0).entropy
+    with pytest.raises(ValueError, match="cluster column"):
+        bootstrap_draws(run.spec_full, run.data.data, seed=bootstrap_seed(7, run.model, "all", 0), n_resamples=1)
+
+
+def test_bootstrap_resamples_whole_classrooms(specs, students, codebook, monkeypatch):
+    """Each resample is made of whole classrooms: every drawn classroom brings all its students,
+    and as many classrooms are drawn as the data have."""
+    import lwo.sem_results as sr
+
+    run = fit_model(specs["hqc_to_grades"], students, codebook, "all")
+    data = frame_with_clusters(run.data)
+    sizes = data[CLUSTER].value_counts()
+    seen = []
+
+    def fake_fit(syntax, resample, **kwargs):
+        seen.append(resample)
+        raise ValueError("not fitted in this test")
+
+    monkeypatch.setattr(sr.sem, "fit", fake_fit)
+    draws = bootstrap_draws(run.spec_full, data, seed=bootstrap_seed(7, run.model, "all", 0), n_resamples=5)
+    assert len(seen) == 5 and not draws["converged"].any()
+    for resample in seen:
+        counts = resample[CLUSTER].value_counts()
+        copies = counts / sizes.reindex(counts.index)
+        assert (copies == copies.round()).all(), "a classroom was split"
+        assert copies.sum() == len(sizes), "as many classrooms drawn as there are"
+    assert any(len(r) != len(data) for r in seen), "classrooms differ in size, so resample sizes vary"
 
 
 @pytest.mark.slow
 def test_delta_method_se_of_an_indirect_effect_matches_the_bootstrap(population_model, codebook, population):
-    """(c) On the same data, the delta-method SE of the indirect effect (raw and std.all) agrees
-    with the SD of the bootstrap estimates (the pipeline's bootstrap code). With B = 400
+    """(c) On the same data, the classroom-clustered delta-method SE of the indirect effect (raw
+    and std.all) agrees with the SD of the bootstrap estimates (the pipeline's bootstrap code,
+    which resamples classrooms: both account for students sharing a classroom). With B = 400
     resamples the bootstrap SD itself has about 4% Monte Carlo error; 15% allows for that and
     for the delta method's first-order approximation at N = 2,000."""
     from lwo.synthetic import generate_cohort
@@ -301,14 +330,15 @@ def test_delta_method_se_of_an_indirect_effect_matches_the_bootstrap(population_
     spec = rq1_models(codebook)["hqc_grades_via_engagement"]
     run = fit_model(spec, students, codebook, "all")
     assert run.ok
-    draws = bootstrap_draws(run.spec_full, run.data.data, seed=bootstrap_seed(1, spec.name, "all", 0), n_resamples=400)
+    draws = bootstrap_draws(run.spec_full, frame_with_clusters(run.data), seed=bootstrap_seed(1, spec.name, "all", 0),
+                            n_resamples=400)
     boot = bootstrap_summary(draws).set_index("parameter")
     assert boot.loc["indirect_current_grade", "n_failed"] == 0
     est = run.estimates.set_index("label")
     std = standardized_solution(run.fit, run.definitions).set_index("label")
     for name in ("indirect_current_grade", "c_current_grade"):
-        assert est.loc[name, "se"] == pytest.approx(boot.loc[name, "boot.se"], rel=0.15), name
-        assert std.loc[name, "se"] == pytest.approx(boot.loc[name, "std.boot.se"], rel=0.15), name
+        assert est.loc[name, "se.cluster"] == pytest.approx(boot.loc[name, "boot.se"], rel=0.15), name
+        assert std.loc[name, "se.cluster"] == pytest.approx(boot.loc[name, "std.boot.se"], rel=0.15), name
         lo, hi = boot.loc[name, "std.boot.ci.lower"], boot.loc[name, "std.boot.ci.upper"]
         assert lo < std.loc[name, "est.std"] < hi
 

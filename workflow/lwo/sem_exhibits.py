@@ -14,7 +14,7 @@ import pandas as pd
 from lwo.codebook import Codebook
 from lwo.exhibit import compare_number, compare_statement, published_rows, write_exhibit
 from lwo.plotting import GROUP_COLOURS, PALETTE, mark_data_source, new_figure
-from lwo.sem_results import ALPHA, ModelResult, read_model
+from lwo.saved_fits import ALPHA, ModelResult, read_model
 
 
 # ============================================================================ exhibit tables
@@ -372,7 +372,8 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
         "classrooms, which the report does not say it accounted for. Significant: two-sided p < .05.",
     ]
     if bootstrap:
-        notes.append("Bootstrap: percentile 95% CIs from resampling students (config bootstrap); *_boot_* columns.")
+        notes.append("Bootstrap: percentile 95% CIs from resampling classrooms with all their students (config bootstrap); "
+                     "*_boot_* columns.")
     for r in results:
         where = f"results/models/{r.sample}/{r.model}/"
         if r.ok:

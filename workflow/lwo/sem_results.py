@@ -17,13 +17,12 @@ A model is fitted once per sample by the `sem_fit` rule (Black and White jointly
 
 Multi-group fits add lr_tests.csv (equality-constrained vs free paths), constrained_estimates.csv,
 constrained_specs.lavaan and group_contrasts.csv (White minus Black, White / Black - 1).
-Exhibit scripts only read these files (see `read_model`); nothing here refits a saved model
+Exhibit scripts only read these files (lwo.saved_fits.read_model); nothing here refits a saved model
 except the bootstrap, which refits it on resamples of its saved data.
 """
 from __future__ import annotations
 
 import functools
-import json
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, MU
 
 CLUSTER = "classroom_id"
 GROUP_COLUMN = "race"
-ALPHA = 0.05
 Z975 = float(stats.norm.ppf(0.975))
 # numbers in saved tables: enough digits to match lavaan's output and to refit exactly
 ESTIMATE_FORMAT = "%.10g"
@@ -84,7 +82,7 @@ def read_students(path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"student_id": "string", "classroom_id": "string"})
 
 
-def _frame_with_clusters(md: ModelData) -> pd.DataFrame:
+def frame_with_clusters(md: ModelData) -> pd.DataFrame:
     """The fitted data with the classroom of each student; a student without a recorded
     classroom is a cluster of their own (never pooled into a shared 'missing' classroom)."""
     data = md.data.copy()
@@ -124,7 +122,7 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     status with its message (the exhibit then shows it instead of numbers).
     `with_inference=False` (models that only enter a likelihood-ratio test) skips the
     cluster-robust SEs and the `:=` parameters."""
-    data = _frame_with_clusters(md)
+    data = frame_with_clusters(md)
     n = len(data)
     fit_syntax, definitions = split_definitions(syntax)
     if not with_inference:
@@ -550,7 +548,7 @@ def save_fit(run: FitRun, directory, *, correlation_targets=()) -> None:
     else:
         spec_text = header + "# not fitted; the spec as written:\n" + run.syntax + "\n"
     write_text(spec_text, d / "spec.lavaan")
-    write_csv(_frame_with_clusters(run.data), d / "model_data.csv.gz", float_format=DATA_FORMAT)
+    write_csv(frame_with_clusters(run.data), d / "model_data.csv.gz", float_format=DATA_FORMAT)
     estimates = run.estimates if run.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
     write_csv(estimates, d / "estimates.csv", float_format=ESTIMATE_FORMAT)
     std = standardized_solution(fit, run.definitions) if run.ok else pd.DataFrame(columns=STD_COLUMNS)
@@ -588,77 +586,6 @@ def save_multigroup(mg: MultiGroupRun, directory, *, correlation_targets=(), con
     write_csv(contrasts, d / "group_contrasts.csv", float_format=ESTIMATE_FORMAT)
 
 
-# ============================================================================ reading
-@dataclass
-class ModelResult:
-    """A saved fit, as the exhibits read it."""
-
-    model: str
-    sample: str
-    info: dict
-    estimates: pd.DataFrame
-    standardized: pd.DataFrame
-    correlations: pd.DataFrame
-    bootstrap: pd.DataFrame | None = None
-    lr_tests: pd.DataFrame | None = None
-    contrasts: pd.DataFrame | None = None
-
-    @property
-    def status(self) -> str:
-        return self.info.get("status", "failed")
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def message(self) -> str:
-        return self.info.get("message", "")
-
-    @property
-    def n(self) -> int:
-        return int(self.info.get("n_used", 0))
-
-    def std(self, label: str) -> pd.Series:
-        rows = self.standardized[self.standardized["label"] == label]
-        if rows.empty:
-            raise KeyError(f"{self.model} ({self.sample}): no standardized parameter {label!r}")
-        return rows.iloc[0]
-
-    def correlation(self, target: str, group_label: str = "") -> pd.Series:
-        c = self.correlations
-        rows = c[(c["rhs"] == target) & ((c["group_label"].fillna("") == group_label) if group_label else True)]
-        if rows.empty:
-            raise KeyError(f"{self.model} ({self.sample}): no correlation of hqc with {target!r}")
-        return rows.iloc[0]
-
-    def boot(self, name: str) -> pd.Series | None:
-        if self.bootstrap is None:
-            return None
-        rows = self.bootstrap[self.bootstrap["parameter"] == name]
-        return None if rows.empty else rows.iloc[0]
-
-
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
-
-
-def read_model(directory, bootstrap=None) -> ModelResult:
-    """Read a saved fit (and its bootstrap summary, when given)."""
-    d = Path(directory)
-    with open(d / "fit.json", encoding="utf-8") as fh:
-        info = json.load(fh)
-    result = ModelResult(info["model"], info["sample"], info, _read(d / "estimates.csv"),
-                         _read(d / "standardized.csv"), _read(d / "correlations.csv"))
-    if bootstrap:
-        result.bootstrap = _read(Path(bootstrap))
-    if (d / "lr_tests.csv").exists():
-        result.lr_tests = _read(d / "lr_tests.csv")
-    if (d / "group_contrasts.csv").exists():
-        result.contrasts = _read(d / "group_contrasts.csv")
-    return result
-
-
 # ============================================================================ bootstrap
 def bootstrap_seed(base_seed: int, model: str, sample: str, batch: int) -> np.random.SeedSequence:
     """Independent, reproducible streams per model, sample and batch (names hashed with CRC-32,
@@ -667,18 +594,30 @@ def bootstrap_seed(base_seed: int, model: str, sample: str, batch: int) -> np.ra
 
 
 def bootstrap_draws(syntax: str, data: pd.DataFrame, *, seed: np.random.SeedSequence, n_resamples: int,
-                    first_resample: int = 0, max_iter: int = 1000) -> pd.DataFrame:
-    """Refit the model on `n_resamples` resamples of the students (rows, with replacement);
-    one row per resample and parameter: every labelled parameter and `:=` definition, raw
-    (est) and on the std.all scale (std). A resample that does not converge gives one row
-    with converged False and its message."""
+                    first_resample: int = 0, max_iter: int = 1000, cluster: str = CLUSTER) -> pd.DataFrame:
+    """Refit the model on `n_resamples` cluster bootstrap resamples; one row per resample and
+    parameter: every labelled parameter and `:=` definition, raw (est) and on the std.all
+    scale (std). A resample that does not converge gives one row with converged False and its
+    message.
+
+    A resample draws classrooms, not students: as many classrooms as `data[cluster]` holds,
+    with replacement, each bringing all its students (a classroom drawn twice is in the
+    resample twice). Students of one classroom share a teacher and peers, so resampling
+    students one by one would treat them as independent and understate the sampling
+    variability, as the classroom-clustered SEs beside the estimates do not. A student without
+    a recorded classroom is a classroom of their own (`frame_with_clusters`). Classrooms are
+    numbered in the sorted order of their ids and drawn from `seed` alone, so a batch is
+    reproducible."""
+    if cluster not in data.columns:
+        raise ValueError(f"bootstrap: the data have no cluster column {cluster!r} (see frame_with_clusters)")
     rng = np.random.default_rng(seed)
     fit_syntax, definitions = split_definitions(syntax)
-    n = len(data)
+    codes, classrooms = pd.factorize(data[cluster], sort=True)
+    members = [np.flatnonzero(codes == k) for k in range(len(classrooms))]
     records = []
     for r in range(n_resamples):
-        idx = rng.integers(0, n, n)
-        resample = data.iloc[idx].reset_index(drop=True)
+        drawn = rng.integers(0, len(members), len(members))
+        resample = data.iloc[np.concatenate([members[k] for k in drawn])].reset_index(drop=True)
         try:
             fit = sem.fit(fit_syntax, resample, max_iter=max_iter)
             ok, message = fit.converged, ("" if fit.converged else fit.message)

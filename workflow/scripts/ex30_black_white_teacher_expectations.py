@@ -4,7 +4,7 @@ and academic self-efficacy) differ significantly between the groups, tested here
 likelihood-ratio test of those three paths set equal."""
 from lwo.exhibit import compare_statement
 from lwo.runner import run
-from lwo.sem_results import ALPHA
+from lwo.saved_fits import ALPHA
 from lwo.sem_exhibits import multigroup_exhibit
 from lwo.specs import TEACHER_EXPECTATION_OUTCOMES
 
