@@ -185,6 +185,13 @@ def _load_script(name: str):
     return module
 
 
+class _Paths(SimpleNamespace):
+    """Named paths, by attribute and by items(), as snakemake.input offers them."""
+
+    def items(self):
+        return vars(self).items()
+
+
 def _exhibit_sm(tmp_path, fit_dirs, exhibit):
     """A stand-in for the `snakemake` object of an exhibit script."""
     summary = tmp_path / "data_summary.json"
@@ -193,10 +200,10 @@ def _exhibit_sm(tmp_path, fit_dirs, exhibit):
     out = tmp_path / "exhibit"
     output = {k: str(out / f) for k, f in (("table", "table.csv"), ("comparison", "comparison.csv"),
                                              ("meta", "meta.json"), ("png", "figure.png"))}
-    inputs = SimpleNamespace(fits=[str(Path(d) / "fit.json") for d in fit_dirs], boot=[],
-                             codebook=str(REPO / "config" / "codebook.yaml"),
-                             published=str(REPO / "data" / "published" / "published_values.csv"),
-                             summary=str(summary))
+    inputs = _Paths(fits=[str(Path(d) / "fit.json") for d in fit_dirs], boot=[],
+                    codebook=str(REPO / "config" / "codebook.yaml"),
+                    published=str(REPO / "data" / "published" / "published_values.csv"),
+                    summary=str(summary))
     return SimpleNamespace(input=inputs, output=output, log=[str(tmp_path / "log.txt")]), out
 
 

@@ -30,7 +30,7 @@ def subject_means_figure(display: pd.DataFrame, *, title: str, source: str,
         note="* Holm-adjusted p < .05 within the exhibit's family")
 
 
-def teacher_items_exhibit(sm, *, exhibit: str, group: str, title: str, caption: str,
+def teacher_items_exhibit(inputs, output, *, min_cell: int, exhibit: str, group: str, title: str, caption: str,
                           figure_title: str, judge, composite: str | None = None) -> None:
     """The body of Exhibits 40 and 42-44: ELA vs mathematics teachers on one group of
     teacher_rating_items (and, with ``composite``, on their mean, overall and by site).
@@ -38,10 +38,11 @@ def teacher_items_exhibit(sm, *, exhibit: str, group: str, title: str, caption: 
     ``judge(raw, display, published)`` compares the published statement(s) with the result
     and returns ``(display, comparison_rows)``.
     """
-    codebook = Codebook.load(sm.input.codebook)
-    published = published_rows(sm.input.published, exhibit)
-    teachers, excluded = math_and_ela_teachers(read_analysis_table(sm.input.teachers))
-    min_n = int(sm.params.min_cell)
+    inputs, output = dict(inputs.items()), dict(output.items())
+    codebook = Codebook.load(inputs["codebook"])
+    published = published_rows(inputs["published"], exhibit)
+    teachers, excluded = math_and_ela_teachers(read_analysis_table(inputs["teachers"]))
+    min_n = int(min_cell)
     items = codebook.teacher_rating_items[group]["items"]
     if composite:
         raw, display = items_and_composite_by_subject(
@@ -68,11 +69,11 @@ def teacher_items_exhibit(sm, *, exhibit: str, group: str, title: str, caption: 
         no_cluster_note("teachers"),
         small_group_note(min_n, "teachers"),
     ]
-    source = data_source_label(sm.input.summary)
+    source = data_source_label(inputs["summary"])
     shown = display[display["scope"].isin(["item", "composite"])]
     figure = subject_means_figure(shown, title=figure_title, source=source,
                                   scale=TEACHER_RATING_SCALE)
-    write_exhibit(sm.output, exhibit=exhibit, title=title, section="RQ3: School context",
+    write_exhibit(output, exhibit=exhibit, title=title, section="RQ3: School context",
                   table=display, comparison=comparison, figure=figure, caption=caption,
                   notes=notes + ["Data: " + source])
 
@@ -150,15 +151,16 @@ def stacked_shares_figure(long: pd.DataFrame, row_name: str, categories: Sequenc
     return fig
 
 
-def teacher_quality_exhibit(sm, exhibit: str, domain: str) -> None:
+def teacher_quality_exhibit(inputs, output, *, min_cell: int, exhibit: str, domain: str) -> None:
     """Exhibits 37 and 38: ELA vs mathematics teachers on one domain of the seven teacher-survey
     quality areas; the Holm family and the count of areas that differ span all seven (the
     report publishes that count once, with Exhibit 37)."""
+    inputs, output = dict(inputs.items()), dict(output.items())
     count_exhibit, count_key = "37", "teacher_subject_differences"
-    codebook = Codebook.load(sm.input.codebook)
-    published = published_rows(sm.input.published, count_exhibit)
-    teachers, excluded = math_and_ela_teachers(read_analysis_table(sm.input.teachers))
-    min_n = int(sm.params.min_cell)
+    codebook = Codebook.load(inputs["codebook"])
+    published = published_rows(inputs["published"], count_exhibit)
+    teachers, excluded = math_and_ela_teachers(read_analysis_table(inputs["teachers"]))
+    min_n = int(min_cell)
 
     scales = codebook.teacher_scales
     family = list(scales)
@@ -182,10 +184,10 @@ def teacher_quality_exhibit(sm, exhibit: str, domain: str) -> None:
         no_cluster_note("teachers"),
         small_group_note(min_n, "teachers"),
     ]
-    source = data_source_label(sm.input.summary)
+    source = data_source_label(inputs["summary"])
     figure = subject_means_figure(table, title=f"Teacher ratings of {domain} quality, by subject",
                                   source=source)
-    write_exhibit(sm.output, exhibit=exhibit, title=f"Teacher survey reports of the {domain} "
+    write_exhibit(output, exhibit=exhibit, title=f"Teacher survey reports of the {domain} "
                   "quality features of collaborative groups, by subject",
                   section="RQ2: Opportunities for collaboration", table=table,
                   comparison=[count], figure=figure, caption="Mean teacher ratings of the "

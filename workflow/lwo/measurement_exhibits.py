@@ -81,27 +81,28 @@ def loadings_figure(items: pd.DataFrame, constructs: pd.DataFrame, title: str, s
     return fig
 
 
-def measurement_exhibit(sm, *, exhibit: str, block: str, title: str, caption: str) -> None:
+def measurement_exhibit(inputs, output, *, min_cell: int, exhibit: str, block: str, title: str, caption: str) -> None:
     """Exhibits 8-10: write the block's table, item statistics, CFA fit, EFA loadings, figure
-    and the published structure's comparison (Snakemake script body)."""
-    codebook = Codebook.load(sm.input.codebook)
-    students = read_analysis_table(sm.input.students)
-    samples = [k.split("_", 1)[1] for k in sm.input.keys() if k.startswith("fit_")]
+    and the published structure's comparison, from the rule's input and output paths."""
+    inputs, output = dict(inputs.items()), dict(output.items())
+    codebook = Codebook.load(inputs["codebook"])
+    students = read_analysis_table(inputs["students"])
+    samples = [k.split("_", 1)[1] for k in inputs.keys() if k.startswith("fit_")]
     fits, estimates = {}, {}
     for s in samples:
-        with open(sm.input[f"fit_{s}"], encoding="utf-8") as fh:
+        with open(inputs[f"fit_{s}"], encoding="utf-8") as fh:
             fits[s] = json.load(fh)
-        estimates[s] = pd.read_csv(sm.input[f"estimates_{s}"])
-    result = block_measurement(students, codebook, block, estimates, fits, min_cell=int(sm.params.min_cell))
-    comparison = structure_comparison(published_rows(sm.input.published, exhibit), codebook, block)
-    source = data_source_label(sm.input.summary)
+        estimates[s] = pd.read_csv(inputs[f"estimates_{s}"])
+    result = block_measurement(students, codebook, block, estimates, fits, min_cell=int(min_cell))
+    comparison = structure_comparison(published_rows(inputs["published"], exhibit), codebook, block)
+    source = data_source_label(inputs["summary"])
     figure = loadings_figure(result.items, result.constructs, title, source)
     status = "ok" if fit_ok(fits["all"]) else "failed"
     notes = result.notes + ([] if status == "ok" else [
         f"The CFA for all students has no estimates ({fits['all'].get('message')}): omega and loadings are not shown."])
-    write_csv(result.items, sm.output.item_statistics)
-    write_csv(result.cfa_fit, sm.output.cfa_fit)
-    write_csv(result.efa_loadings, sm.output.efa)
-    write_exhibit(sm.output, exhibit=exhibit, title=title, section="RQ1: Measures", table=result.constructs,
+    write_csv(result.items, output["item_statistics"])
+    write_csv(result.cfa_fit, output["cfa_fit"])
+    write_csv(result.efa_loadings, output["efa"])
+    write_exhibit(output, exhibit=exhibit, title=title, section="RQ1: Measures", table=result.constructs,
                   comparison=comparison, figure=figure, caption=caption, notes=notes + ["Data: " + source],
                   status=status)

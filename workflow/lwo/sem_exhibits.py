@@ -174,7 +174,6 @@ DIRECT_COLUMNS = ["sample", "measure", "n", "std_effect", "ci_lower", "ci_upper"
 # ============================================================================ comparisons
 def compare_estimate(pub: pd.Series, row: dict | None, name: str, *, what: str) -> dict:
     """A published number beside an std.all estimate: agrees = inside its delta-method 95% CI."""
-
     if row is None or row.get("status", "ok") != "ok" or name not in row:
         out = compare_number(pub, float("nan"))
         out["reproduced"] = "not estimable"
@@ -189,7 +188,6 @@ def compare_estimate(pub: pd.Series, row: dict | None, name: str, *, what: str) 
 def compare_share(pub: pd.Series, row: dict | None) -> dict:
     """A published share mediated beside the reproduced one: agrees = inside the bootstrap
     percentile CI when there is one (better for a ratio), else the delta-method CI."""
-
     if row is None or row.get("status", "ok") != "ok":
         out = compare_number(pub, float("nan"))
         out["reproduced"] = "not estimable"
@@ -206,7 +204,6 @@ def compare_share(pub: pd.Series, row: dict | None) -> dict:
 
 def significance_statement(pub: pd.Series, rows: list[dict], *, expect_significant: bool, what: str) -> dict:
     """A published 'significant' / 'not significant' finding beside the reproduced p-values."""
-
     usable = [r for r in rows if r.get("status", "ok") == "ok"]
     if not usable:
         return compare_statement(pub, "not estimable", None, f"{what}: model not estimated")
@@ -225,7 +222,6 @@ def significance_statement(pub: pd.Series, rows: list[dict], *, expect_significa
 
 # ============================================================================ figures
 def _message_figure(text: str, source: str):
-
     fig, ax = new_figure(figsize=(7.0, 2.0))
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=10)
@@ -235,7 +231,6 @@ def _message_figure(text: str, source: str):
 
 def forest_figure(table: pd.DataFrame, *, title: str, source: str, xlabel: str = "Standardized effect of HQC (95% CI)"):
     """Standardized effects with 95% CIs, one row per measure, one colour per sample."""
-
     ok = table[table["status"] == "ok"]
     if ok.empty:
         return _message_figure("No estimates: " + "; ".join(table["status"].astype(str).unique()), source)
@@ -265,7 +260,6 @@ def before_after_figure(table: pd.DataFrame, *, title: str, source: str, categor
                         series: str = "sample"):
     """Standardized HQC effect before and after the mediators (95% CI bars): one group of bars
     per outcome (or mediator set), a pair (before: light, after: solid) per sample or group."""
-
     ok = table[(table["status"] == "ok") & table["before"].notna()] if "before" in table else table.iloc[0:0]
     if ok.empty:
         return _message_figure("No estimates: " + "; ".join(table["status"].astype(str).unique()), source)
@@ -299,13 +293,11 @@ def before_after_figure(table: pd.DataFrame, *, title: str, source: str, categor
 
 def _finish(fig, source: str) -> None:
     """Room at the bottom for the data-source stamp, below the axis labels."""
-
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     mark_data_source(fig, source)
 
 
 def _wrap(text: str, width: int = 16) -> str:
-
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
@@ -336,15 +328,16 @@ class ExhibitInputs:
         return rows.iloc[0]
 
 
-def exhibit_inputs(sm, exhibit: str) -> ExhibitInputs:
-    """What every SEM exhibit script reads: codebook, its published values, the saved fits
-    named in its rule's `fits` input (with bootstrap summaries from `boot`), the data label."""
-
-    fits = [f for f in sm.input.fits if Path(f).name == "fit.json"]
-    boots = list(getattr(sm.input, "boot", []) or [])
-    with open(sm.input.summary, encoding="utf-8") as fh:
+def exhibit_inputs(inputs, exhibit: str) -> ExhibitInputs:
+    """What every SEM exhibit reads, from its rule's input paths (`inputs`: name -> path or
+    paths, e.g. snakemake.input): the codebook, its published values, the saved fits named in
+    `fits` (with bootstrap summaries from `boot`), the data label of `summary`."""
+    inputs = dict(inputs.items())
+    fits = [f for f in inputs["fits"] if Path(f).name == "fit.json"]
+    boots = list(inputs.get("boot") or [])
+    with open(inputs["summary"], encoding="utf-8") as fh:
         source = json.load(fh)["label"]
-    return ExhibitInputs(Codebook.load(sm.input.codebook), published_rows(sm.input.published, exhibit),
+    return ExhibitInputs(Codebook.load(inputs["codebook"]), published_rows(inputs["published"], exhibit),
                          load_results(fits, boots), source)
 
 
@@ -408,11 +401,10 @@ def grades_before_after(ex: ExhibitInputs, sample: str) -> tuple[list[dict], lis
     return rows, results
 
 
-def mindset_mediation_exhibit(sm, *, exhibit: str, sample: str, mediator_set: str, title: str, comparisons=None):
+def mindset_mediation_exhibit(inputs, output, *, exhibit: str, sample: str, mediator_set: str, title: str, comparisons=None):
     """Exhibits 16-19 and 24-27: HQC -> each mind-set before and after one set of classroom
     measures. `comparisons(ex, rows)` gives the exhibit's published-vs-reproduced rows."""
-
-    ex = exhibit_inputs(sm, exhibit)
+    ex = exhibit_inputs(inputs, exhibit)
     model = f"hqc_mindsets_via_{mediator_set}"
     result = ex.get(sample, model)
     label = SAMPLE_NAMES.get(sample, sample)
@@ -423,7 +415,7 @@ def mindset_mediation_exhibit(sm, *, exhibit: str, sample: str, mediator_set: st
     names = MEDIATOR_SET_NAMES[mediator_set]
     fig = before_after_figure(table, title=f"HQC and mind-sets before and after {names.lower()}: {label.lower()}",
                               source=ex.source)
-    write_exhibit(sm.output, exhibit=exhibit, title=title, section=SECTIONS[sample], table=table,
+    write_exhibit(output, exhibit=exhibit, title=title, section=SECTIONS[sample], table=table,
                   comparison=comparison, figure=fig,
                   caption=(f"Standardized effect of HQC on each mind-set before (total effect) and after (direct "
                            f"effect) accounting for {names.lower()}, {label.lower()}; indirect effect and share "
@@ -440,7 +432,6 @@ SHARE_NOTE = ("Share mediated = indirect / total effect, from one model (before 
 def similar_pattern(pub: pd.Series, rows_all: list[dict], rows_black: list[dict]) -> dict:
     """'The pattern holds for Black students': every effect has the same sign and the same
     significance (p < .05) in both samples."""
-
     a = {r["outcome"]: r for r in rows_all if r.get("status") == "ok"}
     b = {r["outcome"]: r for r in rows_black if r.get("status") == "ok"}
     common = [o for o in a if o in b]
@@ -457,12 +448,11 @@ def similar_pattern(pub: pd.Series, rows_all: list[dict], rows_black: list[dict]
                              "similar = same sign and same significance at .05 for every measure, all vs Black students")
 
 
-def direct_effects_exhibit(sm, *, exhibit: str, title: str, caption: str, models: dict, samples, comparisons,
+def direct_effects_exhibit(inputs, output, *, exhibit: str, title: str, caption: str, models: dict, samples, comparisons,
                            figure_title: str = ""):
     """Exhibits 12-13 and 21-22: standardized HQC effects by sample. `models`: model -> its
     outcomes; `comparisons(ex, rows_by_sample)` gives the comparison rows."""
-
-    ex = exhibit_inputs(sm, exhibit)
+    ex = exhibit_inputs(inputs, exhibit)
     rows_by_sample, results = {}, []
     for sample in samples:
         rows = []
@@ -473,7 +463,7 @@ def direct_effects_exhibit(sm, *, exhibit: str, title: str, caption: str, models
         rows_by_sample[sample] = rows
     table = table_from_rows([r for rows in rows_by_sample.values() for r in rows], DIRECT_COLUMNS)
     section = SECTIONS["Black" if "Black" in samples else samples[0]]
-    write_exhibit(sm.output, exhibit=exhibit, title=title, section=section, table=table,
+    write_exhibit(output, exhibit=exhibit, title=title, section=section, table=table,
                   comparison=comparisons(ex, rows_by_sample),
                   figure=forest_figure(table, title=figure_title or title, source=ex.source), caption=caption,
                   notes=model_notes(results), status=status_of(results))
@@ -516,10 +506,9 @@ def lr_test_notes(result: ModelResult) -> list[str]:
     return notes
 
 
-def multigroup_exhibit(sm, *, exhibit: str, mediator_set: str, title: str, comparisons=None, extra_models=()):
+def multigroup_exhibit(inputs, output, *, exhibit: str, mediator_set: str, title: str, comparisons=None, extra_models=()):
     """Exhibits 29-31: Black vs White before/after one mediator set in one multi-group model."""
-
-    ex = exhibit_inputs(sm, exhibit)
+    ex = exhibit_inputs(inputs, exhibit)
     result = ex.get("Black_vs_White", f"hqc_mindsets_via_{mediator_set}")
     others = [ex.get("Black_vs_White", m) for m in extra_models]
     rows = multigroup_mediation_rows(result, ex.codebook, mediator_set)
@@ -528,7 +517,7 @@ def multigroup_exhibit(sm, *, exhibit: str, mediator_set: str, title: str, compa
     comparison, extra_notes = comparisons(ex, result, others) if comparisons else ([], [])
     fig = before_after_figure(table, title=f"HQC and mind-sets before and after {names}: Black and White students",
                               source=ex.source)
-    write_exhibit(sm.output, exhibit=exhibit, title=title, section=SECTIONS["Black_vs_White"], table=table,
+    write_exhibit(output, exhibit=exhibit, title=title, section=SECTIONS["Black_vs_White"], table=table,
                   comparison=comparison, figure=fig,
                   caption=(f"Standardized effect of HQC on each mind-set before (total) and after (direct) accounting "
                            f"for {names}, Black and White students in one multi-group model; p_equal_b: test of equal "
@@ -540,7 +529,6 @@ def multigroup_exhibit(sm, *, exhibit: str, mediator_set: str, title: str, compa
 
 def count_significant(pub: pd.Series, rows: list[dict]) -> dict:
     """'All k effects significant': the count of reproduced effects with p < .05."""
-
     ok = [r for r in rows if r.get("status") == "ok"]
     if not ok or len(ok) < len(rows):
         reason = next((r["status"] for r in rows if r.get("status") != "ok"), "no estimates")

@@ -19,7 +19,7 @@ def comparisons(ex, rows):
 def main(sm):
     outcomes = Codebook.load(sm.input.codebook).constructs_in_block("classroom_environment")
     direct_effects_exhibit(
-        sm, exhibit="12", models={"hqc_to_classroom_environment": outcomes}, samples=["all"], comparisons=comparisons,
+        sm.input, sm.output, exhibit="12", models={"hqc_to_classroom_environment": outcomes}, samples=["all"], comparisons=comparisons,
         title=("Strength of relationships between high-quality collaboration and perceptions of the classroom "
                "environment"),
         caption="Standardized effect of HQC on each classroom-environment measure, all students (95% CI).",

@@ -8,7 +8,7 @@ from lwo.sem_exhibits import (MEDIATION_COLUMNS, SECTIONS, SHARE_NOTE, before_af
 
 
 def main(sm):
-    ex = exhibit_inputs(sm, "15")
+    ex = exhibit_inputs(sm.input, "15")
     rows, results = grades_before_after(ex, "all")
     direct = rows[0]
     after_all = [r for r in rows if r["mediators"].startswith("All six") and r.get("status") == "ok"]

@@ -23,7 +23,7 @@ def comparisons(ex, rows):
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="16", sample="all", mediator_set="personalization", comparisons=comparisons,
+        sm.input, sm.output, exhibit="16", sample="all", mediator_set="personalization", comparisons=comparisons,
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
                "after accounting for perceptions of personalization"))
 

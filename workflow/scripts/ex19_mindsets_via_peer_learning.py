@@ -11,7 +11,7 @@ def comparisons(ex, rows):
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="19", sample="all", mediator_set="learning_from_peers", comparisons=comparisons,
+        sm.input, sm.output, exhibit="19", sample="all", mediator_set="learning_from_peers", comparisons=comparisons,
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
                "after accounting for perceptions of learning from and with peers"))
 

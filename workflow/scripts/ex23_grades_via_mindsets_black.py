@@ -8,7 +8,7 @@ from lwo.sem_exhibits import (MEDIATION_COLUMNS, MEDIATOR_SET_NAMES, SECTIONS, S
 
 
 def main(sm):
-    ex = exhibit_inputs(sm, "23")
+    ex = exhibit_inputs(sm.input, "23")
     rows, results = grades_before_after(ex, "Black")
     by_set = {r["mediators"]: r for r in rows}
     comparison = [compare_estimate(ex.pub("std_effect:current_grade:Black"), rows[0], "before",

@@ -55,7 +55,7 @@ def comparisons(ex, result, others):
 
 def main(sm):
     multigroup_exhibit(
-        sm, exhibit="29", mediator_set="personalization", comparisons=comparisons,
+        sm.input, sm.output, exhibit="29", mediator_set="personalization", comparisons=comparisons,
         extra_models=("hqc_to_mindsets", "hqc_to_grades"),
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "and White students, before and after accounting for perceptions of personalization"))

@@ -27,7 +27,7 @@ def comparisons(ex, result, others):
 
 def main(sm):
     multigroup_exhibit(
-        sm, exhibit="30", mediator_set="teacher_expectations", comparisons=comparisons,
+        sm.input, sm.output, exhibit="30", mediator_set="teacher_expectations", comparisons=comparisons,
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "and White students, before and after accounting for perceptions of teacher expectations"))
 

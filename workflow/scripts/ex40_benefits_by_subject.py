@@ -27,7 +27,7 @@ def judge(raw, display, published):
 
 def main(sm):
     teacher_items_exhibit(
-        sm, exhibit="40", group="benefits", composite="all benefit items (mean)", judge=judge,
+        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="40", group="benefits", composite="all benefit items (mean)", judge=judge,
         title="Teacher survey mean ratings: perceived benefits of collaboration",
         caption="Mean ratings of the benefits of collaboration, ELA and mathematics teachers.",
         figure_title="Perceived benefits of collaboration, by subject")

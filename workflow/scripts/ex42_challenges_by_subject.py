@@ -19,7 +19,7 @@ def judge(raw, display, published):
 
 def main(sm):
     teacher_items_exhibit(
-        sm, exhibit="42", group="challenges", judge=judge,
+        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="42", group="challenges", judge=judge,
         title="Teacher survey mean ratings: perceived challenges of collaboration, by subject",
         caption="Mean ratings of the challenges of collaboration, ELA and mathematics teachers.",
         figure_title="Perceived challenges of collaboration, by subject")
