@@ -5,7 +5,7 @@ Each scenario runs the real workflow on the default config in a private copy of 
   cold        `snakemake --cores N` from nothing (synthetic cohort, every exhibit, the report)
   no-op       the same command again: nothing to do
   one edit    a comment appended to one exhibit's script: that exhibit and the report rebuild
-The targets (issue: 2 cores, default cohort) are cold <= 90 s, no-op <= 5 s, one edit <= 15 s.
+The targets (2 cores, default cohort) are cold <= 60 s, no-op <= 3 s, one edit <= 15 s.
 
 Run:  python benchmarks/bench_build.py [--cores 2] [--repeat 1] [--json benchmarks/results/build.json]
 """
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = {"cold": 90.0, "no-op": 5.0, "one edit": 15.0}
+TARGETS = {"cold": 60.0, "no-op": 3.0, "one edit": 15.0}
 sys.path.insert(0, str(REPO / "tests"))
 from workflow_build import copy_repository  # noqa: E402  (the one way to copy the repository)
 
