@@ -418,23 +418,6 @@ class BlockMeasurement:
     notes: list[str]
 
 
-PINGOUIN_TOLERANCE = 1e-9  # own alpha vs pingouin's: the same formula, so equal to rounding
-
-
-def _alpha_checked(items: pd.DataFrame) -> dict:
-    """reliability() of complete rows, cross-checked against pingouin.cronbach_alpha."""
-    import pingouin
-
-    out = reliability(items)
-    complete = items.dropna().astype(float)
-    theirs, ci = pingouin.cronbach_alpha(data=complete)
-    if abs(theirs - out["alpha"]) > PINGOUIN_TOLERANCE or \
-            max(abs(ci[0] - out["alpha_ci_lower"]), abs(ci[1] - out["alpha_ci_upper"])) > 5.1e-4:
-        raise ValueError(f"alpha of {list(items.columns)} disagrees with pingouin: {out['alpha']:.6f} "
-                         f"[{out['alpha_ci_lower']:.4f}, {out['alpha_ci_upper']:.4f}] vs {theirs:.6f} {list(ci)}")
-    return out
-
-
 def fit_ok(fit: dict) -> bool:
     """A saved fit (fit.json of lwo.sem_results) with numbers to show."""
     return fit.get("status") == "ok"
@@ -487,7 +470,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         items = codebook.items(c)
         ids = [i.id for i in items]
         signs = np.array([-1.0 if i.reverse else 1.0 for i in items])
-        rel = _alpha_checked(scored[ids])
+        rel = reliability(scored[ids])
         stats_ = item_statistics(scored[ids]).set_index("item")
         raw = surveyed[ids].astype(float)
         row = {"domain": codebook.student_constructs[c]["domain"], "construct": codebook.label(c), "id": c,
