@@ -139,13 +139,14 @@ _DIRECT_WRITE = re.compile(
 
 def test_scripts_and_the_package_write_outputs_only_through_lwo_io():
     """So that every output is written atomically: outside workflow/lwo/io.py, no script or module
-    writes a file itself, except job logs (a log is appended line by line on purpose) and the
-    README table of exhibit_index.py (a repository file, not an output)."""
+    writes a file itself, except job logs (a log is appended line by line on purpose), the
+    README table of exhibit_index.py (a repository file, not an output) and
+    plotting.save_figure, which saves into lwo.io.atomic_path."""
     offenders = []
     files = sorted((REPO / "workflow" / "scripts").glob("*.py")) + sorted((REPO / "workflow" / "lwo").rglob("*.py"))
     for path in files:
         rel = path.relative_to(REPO).as_posix()
-        if rel in ("workflow/lwo/io.py", "workflow/scripts/exhibit_index.py"):
+        if rel in ("workflow/lwo/io.py", "workflow/scripts/exhibit_index.py", "workflow/lwo/plotting.py"):
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#", 1)[0]
