@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from workflow_build import copy_repository  # noqa: E402  (the one way to copy the repository)
+
 FAMILY_RULE_FILES = ["sample", "rq1_group_differences", "rq2_opportunities", "rq3_context",
                      "qualitative"]
 TARGET_SECONDS = 20.0
@@ -58,14 +60,7 @@ def family_rules() -> tuple[list[str], list[str]]:
 
 
 def private_copy(dst: Path) -> Path:
-    for part in ("Snakefile", "config", "workflow", "data/published", "environment.yml",
-                 "requirements.txt"):
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            (dst / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / part)
+    copy_repository(dst)
     head = (dst / "Snakefile").read_text(encoding="utf-8").split("include:")[0]
     includes = ["common", "data", *FAMILY_RULE_FILES]
     (dst / "family.smk").write_text(
