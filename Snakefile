@@ -9,7 +9,7 @@ from snakemake.utils import min_version, validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from lwo.config_check import check_config
-from lwo.data import DataError
+from lwo.errors import DataError
 
 min_version("9.0")
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
+sys.path.insert(0, str(REPO / "tests"))
+from workflow_build import copy_repository  # noqa: E402  (the one way to copy the repository)
 from lwo.registry import load_registry  # noqa: E402
 
 FAMILIES = ["sample", "rq1_group_differences", "rq2_opportunities", "rq3_context", "qualitative"]
@@ -54,14 +55,7 @@ def family_rules() -> tuple[list[str], list[str]]:
 
 
 def private_copy(dst: Path) -> Path:
-    for part in ("Snakefile", "config", "workflow", "data/published", "environment.yml",
-                 "requirements.txt"):
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            (dst / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / part)
+    copy_repository(dst)
     return dst
 
 

@@ -109,7 +109,7 @@ _DRAW = textwrap.dedent("""
     import sys
     from pathlib import Path
     import numpy as np
-    from lwo.io import save_figure
+    from lwo.plotting import save_figure
     from lwo.plotting import mark_data_source, new_figure
 
     out = Path(sys.argv[1])

@@ -2,9 +2,7 @@
 
 Two kinds of check:
 
-* on the real workflow output: the family's exhibits (the registry's entries of these families,
-  workflow/exhibits.yaml) are built by Snakemake in a private copy of the repository (the
-  synthetic cohort, its analysis data and the 22 exhibits; no model fit), then
+* on the real workflow output (the test session's default build, tests/workflow_build.py):
   every exhibit's files, sections, notes, published-vs-reproduced rows, small-cell
   suppression and a set of its numbers are checked, the numbers against independent
   computations (scipy, statsmodels formulas, direct counts) on the same analysis data;
@@ -15,12 +13,8 @@ Two kinds of check:
 from __future__ import annotations
 
 import json
-import os
 import re
 import runpy
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -59,28 +53,10 @@ def family_targets() -> list[str]:
     return [f"results/exhibits/{e.id}/meta.json" for e in FAMILY]
 
 
-def copy_sources(dst: Path) -> Path:
-    for part in ("Snakefile", "config", "workflow", "data/published", "environment.yml",
-                 "requirements.txt"):
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            (dst / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / part)
-    return dst
-
-
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    work = copy_sources(tmp_path_factory.mktemp("family"))
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
-                                                 os.environ.get("PATH", "")]))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2",
-                           *family_targets()], cwd=work, env=env, capture_output=True,
-                          text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    return work
+def built(default_build) -> Path:
+    """The session's default build (tests/workflow_build.py), which has every exhibit of the family."""
+    return default_build
 
 
 def exhibit(work: Path, ex: str) -> SimpleNamespace:

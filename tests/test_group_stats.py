@@ -571,3 +571,30 @@ def test_clear_errors_for_bad_input():
                                 ["school"])
     with pytest.raises(ValueError, match="non-negative whole number"):
         gs.compare_counts(-1, 4, 2, 4, label="bad", kind="rate")
+
+
+def test_paired_difference_uses_complete_pairs_and_the_t_formula():
+    from lwo.group_stats import paired_difference
+
+    df = pd.DataFrame({"a": [1.0, 2.0, 4.0, 3.0, np.nan, 5.0], "b": [2.0, 2.5, 3.0, 5.0, 1.0, np.nan]})
+    d = np.array([-1.0, -0.5, 1.0, -2.0])  # the four rows with both
+    res = paired_difference(df, "a", "b")
+    assert res["n"] == 4 and res["df"] == 3
+    assert res["t"] == pytest.approx(d.mean() / (d.std(ddof=1) / 2.0), rel=1e-12)
+    from scipy.special import stdtr
+
+    assert res["p"] == pytest.approx(2 * stdtr(3, -abs(res["t"])), rel=1e-9)
+
+
+def test_cluster_paired_gap_averages_within_clusters_first():
+    from lwo.group_stats import cluster_paired_gap
+
+    # cluster x: gaps 1 and 3 (mean 2); cluster y: gap 4; cluster z: gap 0 -> cluster means 2, 4, 0
+    df = pd.DataFrame({"low": [0.0, 0.0, 1.0, 2.0], "high": [1.0, 3.0, 5.0, 2.0], "c": ["x", "x", "y", "z"]})
+    gap, p, g = cluster_paired_gap(df, "low", "high", "c")
+    assert g == 3 and gap == pytest.approx(2.0)
+    from scipy.special import stdtr
+
+    t = 2.0 / (np.std([2.0, 4.0, 0.0], ddof=1) / np.sqrt(3))
+    assert p == pytest.approx(2 * stdtr(2, -t), rel=1e-9)
+    assert np.isnan(cluster_paired_gap(df[df["c"] == "x"], "low", "high", "c")[1])

@@ -221,3 +221,20 @@ def test_e_editing_shared_code_rebuilds_the_jobs_whose_scripts_import_it(workdir
     expected = downstream(graph, users) - {"all"}
     assert set(planned) == expected, f"planned {sorted(planned)}, expected {sorted(expected)}"
     assert planned_jobs(workdir) == {}, "undoing the edit must leave nothing to do"
+
+
+FIT_RULES = {"sem_fit", "sem_fit_multigroup", "measurement_cfa", "bootstrap_batch", "replicate_batch"}
+
+
+@pytest.mark.slow
+def test_f_editing_the_figure_style_plans_figures_and_no_model_fit(workdir):
+    style = workdir / "workflow" / "lwo" / "plotting.py"
+    text = style.read_text(encoding="utf-8")
+    assert '"grid.alpha": 0.3' in text, "the test edits the grid's transparency"
+    with restored(style, text.replace('"grid.alpha": 0.3', '"grid.alpha": 0.4')):
+        planned = planned_jobs(workdir)
+    # the edit reaches the figures (the diagram exhibits too) ...
+    assert {"ex08_hqc_measurement", "ex12_hqc_classroom_environment", "ex02_theorized_model", "report"} <= set(planned)
+    # ... and nothing that fits a model or reads the data
+    assert not set(planned) & (FIT_RULES | {"synthetic_cohort", "analysis_data"}), sorted(planned)
+    assert planned_jobs(workdir) == {}, "undoing the edit must leave nothing to do"

@@ -13,6 +13,7 @@ from scipy import stats
 from semopy.examples import holzinger39
 
 from lwo import measurement as M
+from lwo.measurement_exhibits import structure_comparison
 from lwo import sem
 from textbook_models import HS_CFA
 
@@ -305,11 +306,11 @@ def test_structure_comparison(codebook):
         {"exhibit": "8", "key": "domain:perceived_inclusion", "statement": "inclusion", "value": "dynamic", "kind": "text"},
         {"exhibit": "8", "key": "domains", "statement": "domains", "value": "3", "kind": "count"},
     ])
-    rows = M.structure_comparison(published, codebook, "hqc")
+    rows = structure_comparison(published, codebook, "hqc")
     assert [r["agrees"] for r in rows] == ["yes", "yes", "yes", "no"]
     bad = published.iloc[[0]].assign(key="subscales")
     with pytest.raises(ValueError, match="unknown key"):
-        M.structure_comparison(bad, codebook, "hqc")
+        structure_comparison(bad, codebook, "hqc")
 
 
 def test_block_measurement_shows_a_failed_fit_without_numbers(cohort, codebook):

@@ -79,7 +79,7 @@ def test_png_display_size_uses_the_resolution(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lwo.io import save_figure
+    from lwo.plotting import save_figure
 
     fig, _ = plt.subplots(figsize=(4, 2))
     save_figure(fig, tmp_path / "f.png")  # 150 dpi, tight bounding box

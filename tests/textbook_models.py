@@ -1,4 +1,16 @@
-"""Textbook models with published lavaan results, shared by the SEM tests (data: semopy.examples)."""
+"""Textbook models with published lavaan results, shared by the SEM tests (data: semopy.examples),
+and lavaan's reference values committed under tests/lavaan/."""
+from pathlib import Path
+
+LAVAAN = Path(__file__).resolve().parent / "lavaan"
+
+
+def lavaan_lrt(case: str) -> dict:
+    """lavaan's lavTestLRT row for one case of tests/lavaan/lrt/reference.csv (made by lrt.R)."""
+    import pandas as pd
+
+    table = pd.read_csv(LAVAAN / "lrt" / "reference.csv").set_index("case")
+    return table.loc[case].to_dict()
 
 # Holzinger & Swineford (1939) three-factor CFA (lavaan tutorial)
 HS_CFA = """

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from workflow_build import copy_repository  # noqa: E402
+
 ANALYSIS_OUTPUTS = ("students.csv", "teachers.csv", "observations.csv", "classrooms.csv", "data_summary.json")
 
 
 def copy_workflow(dest: Path) -> Path:
-    """Snakefile, workflow code, config, profiles and the published values; no results, no real data."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "environment.yml", "requirements.txt"):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, dest / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".*.part")
-    for folder in ("workflow", "config", "profiles"):
-        if (ROOT / folder).exists():
-            shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
-    shutil.copytree(ROOT / "data" / "published", dest / "data" / "published", ignore=ignore)
+    """A copy of the repository's sources (tests/workflow_build.copy_repository) with an empty
+    data/real/ for the real-data files a test puts there."""
+    copy_repository(dest)
     (dest / "data" / "real").mkdir(parents=True, exist_ok=True)
     return dest
 

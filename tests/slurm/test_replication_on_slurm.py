@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +15,9 @@ import pytest
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from workflow_build import copy_repository  # noqa: E402
+
 # 2 cells x 2 batches of 2 replicates: the profile bundles the 4 batches into one Slurm job,
 # then the summary runs as a second one.
 TINY_STUDY = """\
@@ -29,17 +31,11 @@ replication:
 N_BATCH_FILES = 4
 COMPARED = ["results/replication/summary.csv", "results/replication/cohort_size_for_power.csv",
             "results/exhibits/replication/table.csv"]
-_NOT_COPIED = re.compile(r"^(results|\.snakemake|\.git|\.venv|venv|benchmarks/results)(/|$)")
 
 
 def _copy_repository(dst: Path) -> None:
-    """The repository's tracked and not-ignored files (its results/ is never touched)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
-    for name in listed:
-        if name and not _NOT_COPIED.match(name) and (REPO / name).is_file():
-            (dst / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dst / name)
+    """The repository's sources (its results/ is never touched) and the tiny study's config."""
+    copy_repository(dst)
     (dst / "replication_test.yaml").write_text(TINY_STUDY)
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from lwo.errors import DataError
+
 
 def yaml_key_line(node, path) -> list[int]:
     """Line (1-based, as a one-element list) of the deepest key of `path` spelled out in a
@@ -56,8 +58,6 @@ class Codebook:
 
     def _validate(self) -> None:
         """Refuse a codebook the pipeline would misread, naming the key and its line in the file."""
-        from lwo.data import DataError  # lwo.data imports this module
-
         raw, file = self.raw, self.path
         tree = []  # the YAML node tree of the file, for line numbers (composed on first use)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lwo.io import save_figure, write_csv, write_json, write_text
+from lwo.io import write_csv, write_json, write_text
 
 COMPARISON_COLUMNS = ["exhibit", "key", "statement", "published", "reproduced", "ci_lower", "ci_upper",
                       "agrees", "basis"]
@@ -129,10 +129,11 @@ def write_exhibit(output, *, exhibit: str, title: str, section: str, table: pd.D
         write_text(to_latex(table, title), out["tex"])
     write_csv(comp, out["comparison"])
     if figure is not None:
+        from lwo.plotting import plt, save_figure  # here: exhibits without a figure need no matplotlib
+
         for key in ("png", "svg", "pdf"):
             if key in out:
                 save_figure(figure, out[key], close=False)
-        import matplotlib.pyplot as plt
         plt.close(figure)
     meta = {"exhibit": str(exhibit), "title": title, "section": section, "caption": caption,
             "notes": list(notes or []), "status": status,

@@ -1067,3 +1067,54 @@ def suppress_small_cells(
         statement += (f" {n_secondary} further cell{'s are' if n_secondary > 1 else ' is'} "
                       "suppressed so that suppressed cells cannot be recovered from totals.")
     return out, statement
+
+
+# ------------------------------------------------------------------ families and rankings
+ANCOVA_TEST_COLUMNS = ["F", "df_effect", "df_residual", "p", "partial_eta_squared", "n_clusters",
+                       "F_cluster", "df_cluster", "p_cluster", "n_excluded_missing", "note"]
+
+
+def ancova_family(data: pd.DataFrame, columns: Sequence[str], *, group: str, covariate: str,
+                  levels: Sequence[Hashable], cluster: str, label_of: Mapping[str, str], unit: str,
+                  min_n: int, correction: str = "holm", alpha: float = 0.05) -> pd.DataFrame:
+    """One wide row per rating: `ancova` of the rating on `group` (two `levels`) with
+    `covariate`, the adjusted difference (first level minus second), and `correction` over the
+    family of ratings, for the ordinary and the cluster-robust test alike."""
+    rows = []
+    for col in columns:
+        res = ancova(data, col, group, covariate, cluster=cluster, levels=list(levels),
+                     min_n=min_n).set_index("level")
+        a, b = (res.loc[lv] for lv in levels)
+        row = {"unit": unit, "variable": col, "label": label_of[col]}
+        for lv, r in zip(levels, (a, b)):
+            row |= {f"n_{lv}": int(r["n"]), f"mean_{lv}": r["mean"],
+                    f"adjusted_mean_{lv}": r["adjusted_mean"]}
+        row["difference_adjusted"] = a["adjusted_mean"] - b["adjusted_mean"]
+        row |= {c: a[c] for c in ANCOVA_TEST_COLUMNS}
+        rows.append(row)
+    out = pd.DataFrame(rows).astype({"n_clusters": "Int64"})
+    plain = multiple_comparison(out["p"].to_numpy(dtype=float), correction, alpha=alpha)
+    clustered = multiple_comparison(out["p_cluster"].to_numpy(dtype=float), correction, alpha=alpha)
+    out.insert(out.columns.get_loc("p") + 1, "p_adjusted", plain["p_adjusted"])
+    out.insert(out.columns.get_loc("p_adjusted") + 1, "significant", plain["significant"])
+    out["p_cluster_adjusted"] = clustered["p_adjusted"]
+    out["significant_cluster"] = clustered["significant"]
+    out["correction"] = plain["correction"]
+    return out[[c for c in out.columns if c != "note"] + ["note"]]
+
+
+def paired_difference(data: pd.DataFrame, first: str, second: str) -> dict:
+    """Paired t-test of `first` against `second` over the rows that have both (the test
+    behind "X is rated below/above the next one"): n, t, df and two-sided p."""
+    pair = data[[first, second]].dropna()
+    res = st.ttest_rel(pair[first], pair[second])
+    return {"n": len(pair), "t": float(res.statistic), "df": len(pair) - 1, "p": float(res.pvalue)}
+
+
+def cluster_paired_gap(data: pd.DataFrame, low: str, high: str, cluster: str) -> tuple[float, float, int]:
+    """Mean of `high - low` over clusters (each cluster's rows averaged first, so the test
+    respects the nesting), its one-sample t-test p and the number of clusters."""
+    diff = (data[high] - data[low]).groupby(data[cluster]).mean().dropna()
+    if len(diff) < 2:
+        return float("nan"), float("nan"), len(diff)
+    return float(diff.mean()), float(st.ttest_1samp(diff, 0.0).pvalue), len(diff)

@@ -76,19 +76,3 @@ def write_json(obj, path) -> None:
 def read_json(path):
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
-
-
-def save_figure(fig, path, close: bool = True) -> None:
-    """PNG/SVG/PDF without creation dates or software stamps (byte-identical reruns)."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    metadata = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
-                "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}}[suffix[1:]]
-    with matplotlib.rc_context({"svg.hashsalt": "lwo", "pdf.compression": 6}):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=suffix[1:], metadata=metadata, dpi=150, bbox_inches="tight")
-    if close:
-        plt.close(fig)

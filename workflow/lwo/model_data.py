@@ -3,8 +3,8 @@ columns a model spec names (items, HQC subscale parcels, control dummies, grades
 
 Missing data policy: listwise deletion over the model's own columns, with the count excluded
 and why, reported beside every estimate. (Full-information ML would use every answered item;
-it is ~60x slower in semopy, and the synthetic cohort has no item missingness. The count of
-excluded students makes the choice visible on real data.)
+the synthetic cohort has no item missingness, and the count of excluded students makes the
+choice visible on real data.)
 """
 from __future__ import annotations
 

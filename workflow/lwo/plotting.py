@@ -1,10 +1,15 @@
-"""One figure style for every exhibit: colour-blind-safe (Okabe-Ito), no chart junk."""
+"""One figure style for every exhibit: colour-blind-safe (Okabe-Ito), no chart junk; and the
+one way figures are saved. The only module that configures matplotlib."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from lwo.io import atomic_path  # noqa: E402
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -33,3 +38,16 @@ def mark_data_source(fig, source_label: str) -> None:
     """Stamp every figure with its data source, so a synthetic figure is never mistaken for
     the study's."""
     fig.text(0.99, 0.01, source_label, ha="right", va="bottom", fontsize=7, color="#666666")
+
+
+def save_figure(fig, path, close: bool = True) -> None:
+    """PNG/SVG/PDF without creation dates or software stamps (byte-identical reruns)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    metadata = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
+                "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}}[suffix[1:]]
+    with matplotlib.rc_context({"svg.hashsalt": "lwo", "pdf.compression": 6}):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=suffix[1:], metadata=metadata, dpi=150, bbox_inches="tight")
+    if close:
+        plt.close(fig)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from lwo.data import DataError
+from lwo.errors import DataError
 
 
 def _log(snakemake, text: str) -> None:

@@ -1,4 +1,5 @@
-"""Fitted RQ1 models: fit once, save, read back, and build the exhibits' tables from them.
+"""Fitted RQ1 models: fit once, save, read back, bootstrap (the models layer: no figures,
+no exhibit code; the exhibits built from these files are in lwo.sem_exhibits).
 
 A model is fitted once per sample by the `sem_fit` rule (Black and White jointly by
 `sem_fit_multigroup`) and saved under results/models/<sample>/<model>/:
@@ -16,13 +17,12 @@ A model is fitted once per sample by the `sem_fit` rule (Black and White jointly
 
 Multi-group fits add lr_tests.csv (equality-constrained vs free paths), constrained_estimates.csv,
 constrained_specs.lavaan and group_contrasts.csv (White minus Black, White / Black - 1).
-Exhibit scripts only read these files (see `read_model`); nothing here refits a saved model
+Exhibit scripts only read these files (lwo.saved_fits.read_model); nothing here refits a saved model
 except the bootstrap, which refits it on resamples of its saved data.
 """
 from __future__ import annotations
 
 import functools
-import json
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -41,7 +41,6 @@ from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, MU
 
 CLUSTER = "classroom_id"
 GROUP_COLUMN = "race"
-ALPHA = 0.05
 Z975 = float(stats.norm.ppf(0.975))
 # numbers in saved tables: enough digits to match lavaan's output and to refit exactly
 ESTIMATE_FORMAT = "%.10g"
@@ -83,7 +82,7 @@ def read_students(path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"student_id": "string", "classroom_id": "string"})
 
 
-def _frame_with_clusters(md: ModelData) -> pd.DataFrame:
+def frame_with_clusters(md: ModelData) -> pd.DataFrame:
     """The fitted data with the classroom of each student; a student without a recorded
     classroom is a cluster of their own (never pooled into a shared 'missing' classroom)."""
     data = md.data.copy()
@@ -123,7 +122,7 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     status with its message (the exhibit then shows it instead of numbers).
     `with_inference=False` (models that only enter a likelihood-ratio test) skips the
     cluster-robust SEs and the `:=` parameters."""
-    data = _frame_with_clusters(md)
+    data = frame_with_clusters(md)
     n = len(data)
     fit_syntax, definitions = split_definitions(syntax)
     if not with_inference:
@@ -236,6 +235,15 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
 
 
 # ======================================================= standardized inference (delta method)
+def _engine_state(fit: sem.SEMFit):
+    """The fitted model and its parameter vector: the std.all values and implied moments are
+    functions of them. SEMFit has no public accessor for these two, so this is the one place
+    that reads them."""
+    return fit._model, fit._theta
+
+
+# The engine computes the same delta method for `sem.defined`; these rows use one Jacobian
+# for all quantities of a fit (see split_definitions).
 def _numeric_jacobian(func, theta: np.ndarray) -> np.ndarray:
     """d func(theta) / d theta by central differences (the engine's step for `sem.defined`)."""
     base = np.asarray(func(theta), dtype=float)
@@ -309,7 +317,7 @@ def defined_estimates(fit: sem.SEMFit, definitions) -> pd.DataFrame:
     cluster-robust versions), std.all = the expression on the labels' std.all values."""
     if not definitions or not fit.converged:
         return pd.DataFrame(columns=fit.estimates.columns)
-    model, theta = fit._model, fit._theta
+    model, theta = _engine_state(fit)
     pt = model.pt
     vcov = fit.vcov.to_numpy()
     vcov_cl = None if fit.vcov_cluster is None else fit.vcov_cluster.to_numpy()
@@ -340,9 +348,9 @@ def standardized_solution(fit: sem.SEMFit, definitions=()) -> pd.DataFrame:
     labels at their std.all values), with delta-method SE, z, p and CI: ordinary and, when the
     fit has them, cluster-robust. One numeric Jacobian of all std.all values serves every row
     (the same numbers as `sem.defined(..., standardized=True)`, computed once)."""
-    if not fit.converged or fit._model is None:
+    if not fit.converged or fit.partable is None:
         return pd.DataFrame(columns=STD_COLUMNS)
-    model, theta = fit._model, fit._theta
+    model, theta = _engine_state(fit)
     pt = model.pt
     groups = fit.group_labels or [None]
     vcov = fit.vcov.to_numpy()
@@ -396,9 +404,9 @@ def implied_correlations(fit: sem.SEMFit, source: str, targets: list[str]) -> pd
     group, with delta-method SEs and CIs (ordinary and cluster-robust)."""
     columns = ["lhs", "rhs", "group", "group_label", "est", *INFERENCE_COLUMNS,
                *[c + ".cluster" for c in INFERENCE_COLUMNS]]
-    if not fit.converged or fit._model is None:
+    if not fit.converged or fit.partable is None:
         return pd.DataFrame(columns=columns)
-    model, theta = fit._model, fit._theta
+    model, theta = _engine_state(fit)
     names = model.var_names
     targets = [t for t in targets if t in names and t != source]
     vcov = fit.vcov.to_numpy()
@@ -432,7 +440,7 @@ def group_contrasts(fit: sem.SEMFit, labels: list[str], correlations_of: list[st
                *INFERENCE_COLUMNS, *[c + ".cluster" for c in INFERENCE_COLUMNS]]
     if not fit.converged or len(fit.group_labels) != 2:
         return pd.DataFrame(columns=columns)
-    model, theta = fit._model, fit._theta
+    model, theta = _engine_state(fit)
     first, second = fit.group_labels
     vcov = fit.vcov.to_numpy()
     vcov_cl = None if fit.vcov_cluster is None else fit.vcov_cluster.to_numpy()
@@ -540,7 +548,7 @@ def save_fit(run: FitRun, directory, *, correlation_targets=()) -> None:
     else:
         spec_text = header + "# not fitted; the spec as written:\n" + run.syntax + "\n"
     write_text(spec_text, d / "spec.lavaan")
-    write_csv(_frame_with_clusters(run.data), d / "model_data.csv.gz", float_format=DATA_FORMAT)
+    write_csv(frame_with_clusters(run.data), d / "model_data.csv.gz", float_format=DATA_FORMAT)
     estimates = run.estimates if run.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
     write_csv(estimates, d / "estimates.csv", float_format=ESTIMATE_FORMAT)
     std = standardized_solution(fit, run.definitions) if run.ok else pd.DataFrame(columns=STD_COLUMNS)
@@ -554,7 +562,7 @@ def save_fit(run: FitRun, directory, *, correlation_targets=()) -> None:
 
 class _NotFitted:
     converged = False
-    _model = None
+    partable = None
 
 
 _NOT_FITTED = _NotFitted()
@@ -578,77 +586,6 @@ def save_multigroup(mg: MultiGroupRun, directory, *, correlation_targets=(), con
     write_csv(contrasts, d / "group_contrasts.csv", float_format=ESTIMATE_FORMAT)
 
 
-# ============================================================================ reading
-@dataclass
-class ModelResult:
-    """A saved fit, as the exhibits read it."""
-
-    model: str
-    sample: str
-    info: dict
-    estimates: pd.DataFrame
-    standardized: pd.DataFrame
-    correlations: pd.DataFrame
-    bootstrap: pd.DataFrame | None = None
-    lr_tests: pd.DataFrame | None = None
-    contrasts: pd.DataFrame | None = None
-
-    @property
-    def status(self) -> str:
-        return self.info.get("status", "failed")
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def message(self) -> str:
-        return self.info.get("message", "")
-
-    @property
-    def n(self) -> int:
-        return int(self.info.get("n_used", 0))
-
-    def std(self, label: str) -> pd.Series:
-        rows = self.standardized[self.standardized["label"] == label]
-        if rows.empty:
-            raise KeyError(f"{self.model} ({self.sample}): no standardized parameter {label!r}")
-        return rows.iloc[0]
-
-    def correlation(self, target: str, group_label: str = "") -> pd.Series:
-        c = self.correlations
-        rows = c[(c["rhs"] == target) & ((c["group_label"].fillna("") == group_label) if group_label else True)]
-        if rows.empty:
-            raise KeyError(f"{self.model} ({self.sample}): no correlation of hqc with {target!r}")
-        return rows.iloc[0]
-
-    def boot(self, name: str) -> pd.Series | None:
-        if self.bootstrap is None:
-            return None
-        rows = self.bootstrap[self.bootstrap["parameter"] == name]
-        return None if rows.empty else rows.iloc[0]
-
-
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
-
-
-def read_model(directory, bootstrap=None) -> ModelResult:
-    """Read a saved fit (and its bootstrap summary, when given)."""
-    d = Path(directory)
-    with open(d / "fit.json", encoding="utf-8") as fh:
-        info = json.load(fh)
-    result = ModelResult(info["model"], info["sample"], info, _read(d / "estimates.csv"),
-                         _read(d / "standardized.csv"), _read(d / "correlations.csv"))
-    if bootstrap:
-        result.bootstrap = _read(Path(bootstrap))
-    if (d / "lr_tests.csv").exists():
-        result.lr_tests = _read(d / "lr_tests.csv")
-    if (d / "group_contrasts.csv").exists():
-        result.contrasts = _read(d / "group_contrasts.csv")
-    return result
-
-
 # ============================================================================ bootstrap
 def bootstrap_seed(base_seed: int, model: str, sample: str, batch: int) -> np.random.SeedSequence:
     """Independent, reproducible streams per model, sample and batch (names hashed with CRC-32,
@@ -657,18 +594,30 @@ def bootstrap_seed(base_seed: int, model: str, sample: str, batch: int) -> np.ra
 
 
 def bootstrap_draws(syntax: str, data: pd.DataFrame, *, seed: np.random.SeedSequence, n_resamples: int,
-                    first_resample: int = 0, max_iter: int = 1000) -> pd.DataFrame:
-    """Refit the model on `n_resamples` resamples of the students (rows, with replacement);
-    one row per resample and parameter: every labelled parameter and `:=` definition, raw
-    (est) and on the std.all scale (std). A resample that does not converge gives one row
-    with converged False and its message."""
+                    first_resample: int = 0, max_iter: int = 1000, cluster: str = CLUSTER) -> pd.DataFrame:
+    """Refit the model on `n_resamples` cluster bootstrap resamples; one row per resample and
+    parameter: every labelled parameter and `:=` definition, raw (est) and on the std.all
+    scale (std). A resample that does not converge gives one row with converged False and its
+    message.
+
+    A resample draws classrooms, not students: as many classrooms as `data[cluster]` holds,
+    with replacement, each bringing all its students (a classroom drawn twice is in the
+    resample twice). Students of one classroom share a teacher and peers, so resampling
+    students one by one would treat them as independent and understate the sampling
+    variability, as the classroom-clustered SEs beside the estimates do not. A student without
+    a recorded classroom is a classroom of their own (`frame_with_clusters`). Classrooms are
+    numbered in the sorted order of their ids and drawn from `seed` alone, so a batch is
+    reproducible."""
+    if cluster not in data.columns:
+        raise ValueError(f"bootstrap: the data have no cluster column {cluster!r} (see frame_with_clusters)")
     rng = np.random.default_rng(seed)
     fit_syntax, definitions = split_definitions(syntax)
-    n = len(data)
+    codes, classrooms = pd.factorize(data[cluster], sort=True)
+    members = [np.flatnonzero(codes == k) for k in range(len(classrooms))]
     records = []
     for r in range(n_resamples):
-        idx = rng.integers(0, n, n)
-        resample = data.iloc[idx].reset_index(drop=True)
+        drawn = rng.integers(0, len(members), len(members))
+        resample = data.iloc[np.concatenate([members[k] for k in drawn])].reset_index(drop=True)
         try:
             fit = sem.fit(fit_syntax, resample, max_iter=max_iter)
             ok, message = fit.converged, ("" if fit.converged else fit.message)
@@ -679,9 +628,10 @@ def bootstrap_draws(syntax: str, data: pd.DataFrame, *, seed: np.random.SeedSequ
                             "parameter": "", "est": np.nan, "std": np.nan})
             continue
         pt = fit.partable
-        raw = {lab: float(fit._theta[i]) for lab, i in pt.label_index.items()}
+        model, theta = _engine_state(fit)
+        raw = {lab: float(theta[i]) for lab, i in pt.label_index.items()}
         raw.update({lab: float(v) for lab, v in pt.label_fixed.items()})
-        std_rows = fit._model.standardized_rows(fit._theta)
+        std_rows = model.standardized_rows(theta)
         std = {lab: float(std_rows[rid]) for lab, rid in _label_rows(pt, None).items()}
         raw, std = _evaluate(definitions, raw), _evaluate(definitions, std)
         for name in raw:
@@ -706,550 +656,3 @@ def bootstrap_summary(draws: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                      "std.boot.ci.lower": np.quantile(std, lo), "std.boot.ci.upper": np.quantile(std, hi)})
     return pd.DataFrame(rows, columns=["parameter", "n_resamples", "n_failed", "n_used", "boot.se", "boot.ci.lower",
                                        "boot.ci.upper", "std.boot.se", "std.boot.ci.lower", "std.boot.ci.upper"])
-
-
-# ============================================================================ exhibit tables
-SAMPLE_NAMES = {"all": "All students", "Black": "Black students", "White": "White students"}
-MEDIATOR_SET_NAMES = {
-    "personalization": "Personalization (teacher support, learning needs met)",
-    "teacher_expectations": "Teacher expectations",
-    "social_comparison": "Social comparison concerns",
-    "learning_from_peers": "Learning from and with peers",
-    "engagement": "Engagement",
-    "intrinsic_motivation": "Intrinsic motivation",
-    "self_efficacy": "Self-efficacy",
-    "mindsets": "All six mind-sets",
-}
-OBSERVED_NAMES = {"current_grade": "Current grade (prior grade controlled)", "absences": "Absences"}
-
-
-def measure_label(codebook, name: str) -> str:
-    return OBSERVED_NAMES.get(name) or codebook.label(name)
-
-
-def model_path(fit_json) -> tuple[str, str]:
-    """(sample, model) of results/models/<sample>/<model>/fit.json."""
-    p = Path(fit_json)
-    return p.parent.parent.name, p.parent.name
-
-
-def load_results(fit_files, bootstrap_files=()) -> dict[tuple[str, str], ModelResult]:
-    """The saved fits an exhibit reads, by (sample, model); bootstrap summaries attached."""
-    boots = {model_path(b): b for b in bootstrap_files}
-    out = {}
-    for f in fit_files:
-        key = model_path(f)
-        out[key] = read_model(Path(f).parent, boots.get(key))
-    return out
-
-
-def _num(x) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return float("nan")
-    return v
-
-
-def _effect(row: pd.Series | None, name: str, *, ci_cluster: bool = False) -> dict:
-    """An std.all estimate's columns: name, its SE, CI and p; cluster-robust SE and p."""
-    if row is None:
-        return {}
-    out = {name: _num(row["est.std"]), f"{name}_se": _num(row["se"]),
-           f"{name}_ci_lower": _num(row["ci.lower"]), f"{name}_ci_upper": _num(row["ci.upper"]),
-           f"p_{name}": _num(row["pvalue"]), f"{name}_se_cluster": _num(row["se.cluster"]),
-           f"p_{name}_cluster": _num(row["pvalue.cluster"])}
-    if ci_cluster:
-        out[f"{name}_ci_lower_cluster"] = _num(row["ci.lower.cluster"])
-        out[f"{name}_ci_upper_cluster"] = _num(row["ci.upper.cluster"])
-    return out
-
-
-def not_estimated_row(result: ModelResult, **keys) -> dict:
-    """The one row a failed or not estimable model gets: its status and message, no numbers."""
-    # a not-estimable sample may be tiny: its count is in the (privacy-safe) message, not here
-    n = result.n if result.status != "not estimable" else (0 if result.n == 0 else None)
-    return {**keys, "n": n, "status": result.message or result.status}
-
-
-def direct_effects_rows(result: ModelResult, outcomes, codebook, *, sample_label: str) -> list[dict]:
-    """Standardized HQC -> outcome (path c_<outcome>) with its delta-method 95% CI and p,
-    ordinary and classroom-clustered."""
-    if not result.ok:
-        return [not_estimated_row(result, sample=sample_label, measure=f"every measure of {result.model}",
-                                  outcome="")]
-    rows = []
-    for o in outcomes:
-        r = result.std(f"c_{o}")
-        e = _effect(r, "std_effect", ci_cluster=True)
-        rows.append({"sample": sample_label, "measure": measure_label(codebook, o), "outcome": o, "n": result.n,
-                     "std_effect": e["std_effect"], "ci_lower": e["std_effect_ci_lower"],
-                     "ci_upper": e["std_effect_ci_upper"], "se": e["std_effect_se"], "p": e["p_std_effect"],
-                     "significant": bool(e["p_std_effect"] < ALPHA),
-                     "se_cluster": e["std_effect_se_cluster"], "ci_lower_cluster": e["std_effect_ci_lower_cluster"],
-                     "ci_upper_cluster": e["std_effect_ci_upper_cluster"], "p_cluster": e["p_std_effect_cluster"],
-                     "significant_cluster": bool(e["p_std_effect_cluster"] < ALPHA), "status": "ok"})
-    return rows
-
-
-def mediation_rows(result: ModelResult, codebook, *, mediator_set: str, outcomes=None, sample_label: str,
-                   group: str = "") -> list[dict]:
-    """Before (total effect, the `total_<o>` parameter) and after (direct path c_<o>) the
-    mediators, the indirect effect and the share mediated (indirect / total), all std.all with
-    delta-method CIs; bootstrap percentile CIs when the fit has a bootstrap summary."""
-    keys = {"sample": sample_label, "mediators": MEDIATOR_SET_NAMES.get(mediator_set, mediator_set)}
-    if not result.ok:
-        return [not_estimated_row(result, **keys, outcome="every outcome")]
-    suffix = f"_{group}" if group else ""
-    outs = outcomes or [r[len("total_"):-len(suffix) or None] for r in result.standardized["label"]
-                        if str(r).startswith("total_") and str(r).endswith(suffix)]
-    rows = []
-    for o in outs:
-        row = {**keys, "outcome": measure_label(codebook, o), "outcome_id": o, "n": result.n}
-        row.update(_effect(result.std(f"total_{o}{suffix}"), "before"))
-        row.update(_effect(result.std(f"c_{o}{suffix}"), "after"))
-        row.update(_effect(result.std(f"indirect_{o}{suffix}"), "indirect"))
-        share = result.std(f"percent_mediated_{o}{suffix}")
-        row.update({"share_mediated": _num(share["est.std"]), "share_ci_lower": _num(share["ci.lower"]),
-                    "share_ci_upper": _num(share["ci.upper"]), "share_ci_lower_cluster": _num(share["ci.lower.cluster"]),
-                    "share_ci_upper_cluster": _num(share["ci.upper.cluster"])})
-        for name, column in ((f"indirect_{o}{suffix}", "indirect"), (f"percent_mediated_{o}{suffix}", "share")):
-            b = result.boot(name)
-            if b is not None:
-                row[f"{column}_boot_ci_lower"] = _num(b["std.boot.ci.lower"])
-                row[f"{column}_boot_ci_upper"] = _num(b["std.boot.ci.upper"])
-                row["bootstrap_resamples"] = int(b["n_used"])
-        row["status"] = "ok"
-        rows.append(row)
-    return rows
-
-
-def direct_only_row(result: ModelResult, outcome: str, codebook, *, sample_label: str) -> dict:
-    """A direct-effects model as the 'no mediator' row of a before/after table."""
-    keys = {"sample": sample_label, "mediators": "none (direct-effects model)"}
-    if not result.ok:
-        return not_estimated_row(result, **keys, outcome=measure_label(codebook, outcome))
-    row = {**keys, "outcome": measure_label(codebook, outcome), "outcome_id": outcome, "n": result.n}
-    row.update(_effect(result.std(f"c_{outcome}"), "before"))
-    row["status"] = "ok"
-    return row
-
-
-def status_of(results) -> str:
-    """An exhibit's meta.json status: ok, or the first failure with its message."""
-    for r in results:
-        if r.status == "failed":
-            return r.message if r.message.lower().startswith("failed") else f"failed: {r.message}"
-    for r in results:
-        if not r.ok:
-            return r.message or r.status
-    return "ok"
-
-
-def table_from_rows(rows: list[dict], first=()) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    order = [c for c in first if c in df.columns] + [c for c in df.columns if c not in first and c != "status"]
-    if "status" in df.columns:
-        order.append("status")
-    return df[order]
-
-
-MEDIATION_COLUMNS = ["sample", "group", "mediators", "outcome", "n", "before", "before_ci_lower", "before_ci_upper",
-                     "p_before", "after", "after_ci_lower", "after_ci_upper", "p_after", "indirect",
-                     "indirect_ci_lower", "indirect_ci_upper", "p_indirect", "share_mediated", "share_ci_lower",
-                     "share_ci_upper"]
-DIRECT_COLUMNS = ["sample", "measure", "n", "std_effect", "ci_lower", "ci_upper", "p", "significant", "se",
-                  "se_cluster", "ci_lower_cluster", "ci_upper_cluster", "p_cluster", "significant_cluster"]
-
-
-# ============================================================================ comparisons
-def compare_estimate(pub: pd.Series, row: dict | None, name: str, *, what: str) -> dict:
-    """A published number beside an std.all estimate: agrees = inside its delta-method 95% CI."""
-    from lwo.exhibit import compare_number
-
-    if row is None or row.get("status", "ok") != "ok" or name not in row:
-        out = compare_number(pub, float("nan"))
-        out["reproduced"] = "not estimable"
-        out["basis"] = row.get("status") if row else "no model"
-        return out
-    out = compare_number(pub, row[name], row.get(f"{name}_ci_lower", row.get("ci_lower")),
-                         row.get(f"{name}_ci_upper", row.get("ci_upper")))
-    out["basis"] = f"published value inside the reproduced 95% CI ({what}; delta method)"
-    return out
-
-
-def compare_share(pub: pd.Series, row: dict | None) -> dict:
-    """A published share mediated beside the reproduced one: agrees = inside the bootstrap
-    percentile CI when there is one (better for a ratio), else the delta-method CI."""
-    from lwo.exhibit import compare_number
-
-    if row is None or row.get("status", "ok") != "ok":
-        out = compare_number(pub, float("nan"))
-        out["reproduced"] = "not estimable"
-        out["basis"] = row.get("status") if row else "no model"
-        return out
-    if "share_boot_ci_lower" in row and np.isfinite(row["share_boot_ci_lower"]):
-        out = compare_number(pub, row["share_mediated"], row["share_boot_ci_lower"], row["share_boot_ci_upper"])
-        out["basis"] = "published share inside the bootstrap percentile 95% CI of indirect / total (std.all)"
-    else:
-        out = compare_number(pub, row["share_mediated"], row["share_ci_lower"], row["share_ci_upper"])
-        out["basis"] = "published share inside the delta-method 95% CI of indirect / total (std.all)"
-    return out
-
-
-def significance_statement(pub: pd.Series, rows: list[dict], *, expect_significant: bool, what: str) -> dict:
-    """A published 'significant' / 'not significant' finding beside the reproduced p-values."""
-    from lwo.exhibit import compare_statement
-
-    usable = [r for r in rows if r.get("status", "ok") == "ok"]
-    if not usable:
-        return compare_statement(pub, "not estimable", None, f"{what}: model not estimated")
-    p_key = "p" if "p" in usable[0] else next(k for k in usable[0] if k.startswith("p_") and not k.endswith("cluster"))
-    sig = [r[p_key] < ALPHA for r in usable]
-    if expect_significant:
-        k = sum(sig)
-        text = f"{k} of {len(sig)} significant at .05"
-        agrees = k == len(sig)
-    else:
-        text = "; ".join(f"p = {r[p_key]:.3f}" for r in usable)
-        text = ("not significant" if not any(sig) else "significant") + f" ({text})"
-        agrees = not any(sig)
-    return compare_statement(pub, text, agrees, f"{what}; two-sided p < .05 (delta method, std.all)")
-
-
-# ============================================================================ figures
-def _message_figure(text: str, source: str):
-    from lwo.plotting import mark_data_source, new_figure
-
-    fig, ax = new_figure(figsize=(7.0, 2.0))
-    ax.axis("off")
-    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=10)
-    mark_data_source(fig, source)
-    return fig
-
-
-def forest_figure(table: pd.DataFrame, *, title: str, source: str, xlabel: str = "Standardized effect of HQC (95% CI)"):
-    """Standardized effects with 95% CIs, one row per measure, one colour per sample."""
-    from lwo.plotting import GROUP_COLOURS, PALETTE, new_figure
-
-    ok = table[table["status"] == "ok"]
-    if ok.empty:
-        return _message_figure("No estimates: " + "; ".join(table["status"].astype(str).unique()), source)
-    measures = list(dict.fromkeys(ok["measure"]))
-    samples = list(dict.fromkeys(ok["sample"]))
-    fig, ax = new_figure(figsize=(7.0, 0.45 * len(measures) + 1.4))
-    step = 0.22
-    for k, s in enumerate(samples):
-        d = ok[ok["sample"] == s].set_index("measure").reindex(measures)
-        y = np.arange(len(measures))[::-1] + (k - (len(samples) - 1) / 2) * step
-        key = next((g for g in GROUP_COLOURS if g.lower() in s.lower()), None)
-        colour = GROUP_COLOURS.get(key, PALETTE[k % len(PALETTE)]) if key else PALETTE[k % len(PALETTE)]
-        ax.errorbar(d["std_effect"], y, xerr=[d["std_effect"] - d["ci_lower"], d["ci_upper"] - d["std_effect"]],
-                    fmt="o", color=colour, capsize=3, label=s, markersize=5)
-    ax.axvline(0, color="#666666", linewidth=0.8)
-    ax.set_yticks(np.arange(len(measures))[::-1], measures)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.grid(axis="y", visible=False)
-    if len(samples) > 1:
-        ax.legend(frameon=False, loc="best", fontsize=8)
-    _finish(fig, source)
-    return fig
-
-
-def before_after_figure(table: pd.DataFrame, *, title: str, source: str, category: str = "outcome",
-                        series: str = "sample"):
-    """Standardized HQC effect before and after the mediators (95% CI bars): one group of bars
-    per outcome (or mediator set), a pair (before: light, after: solid) per sample or group."""
-    from lwo.plotting import GROUP_COLOURS, PALETTE, new_figure
-
-    ok = table[(table["status"] == "ok") & table["before"].notna()] if "before" in table else table.iloc[0:0]
-    if ok.empty:
-        return _message_figure("No estimates: " + "; ".join(table["status"].astype(str).unique()), source)
-    cats = list(dict.fromkeys(ok[category]))
-    groups = list(dict.fromkeys(ok[series]))
-    fig, ax = new_figure(figsize=(max(7.0, 1.1 * len(cats) * len(groups)), 4.2))
-    width = 0.8 / (2 * len(groups))
-    x = np.arange(len(cats))
-    for k, g in enumerate(groups):
-        d = ok[ok[series] == g].set_index(category).reindex(cats)
-        key = next((c for c in GROUP_COLOURS if c != "all" and c.lower() in str(g).lower()), None)
-        colour = GROUP_COLOURS[key] if key else PALETTE[k % len(PALETTE)]
-        for j, (col, alpha, hatch) in enumerate((("before", 0.35, None), ("after", 1.0, None))):
-            if col not in d:
-                continue
-            vals = d[col].to_numpy(float)
-            err = np.vstack([vals - d[f"{col}_ci_lower"].to_numpy(float), d[f"{col}_ci_upper"].to_numpy(float) - vals])
-            pos = x - 0.4 + width * (2 * k + j + 0.5)
-            ax.bar(pos, vals, width, color=colour, alpha=alpha, hatch=hatch, edgecolor=colour,
-                   label=f"{g}: {col}" if len(groups) > 1 else col)
-            ax.errorbar(pos, vals, yerr=err, fmt="none", ecolor="#333333", capsize=2, linewidth=0.8)
-    ax.axhline(0, color="#666666", linewidth=0.8)
-    ax.set_xticks(x, [_wrap(c) for c in cats], fontsize=8)
-    ax.set_ylabel("Standardized effect of HQC (95% CI)")
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.grid(axis="x", visible=False)
-    ax.legend(frameon=False, fontsize=8, ncol=2 if len(groups) > 1 else 1)
-    _finish(fig, source)
-    return fig
-
-
-def _finish(fig, source: str) -> None:
-    """Room at the bottom for the data-source stamp, below the axis labels."""
-    from lwo.plotting import mark_data_source
-
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    mark_data_source(fig, source)
-
-
-def _wrap(text: str, width: int = 16) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
-
-
-# ============================================================================ exhibit scripts
-SECTIONS = {"all": "RQ1a: All students", "Black": "RQ1b: Black students",
-            "Black_vs_White": "RQ1c: Black and White students"}
-CONTROLS_TEXT = ("controls: school (fixed effects), grade level, gender, ELL status, special-education status and "
-                 "the subject surveyed (math or ELA), on HQC and on every outcome; grade models also prior grade")
-
-
-@dataclass
-class ExhibitInputs:
-    codebook: object
-    published: pd.DataFrame
-    results: dict
-    source: str
-
-    def get(self, sample: str, model: str) -> ModelResult:
-        try:
-            return self.results[(sample, model)]
-        except KeyError:
-            raise ValueError(f"results/models/{sample}/{model}: not an input of this exhibit's rule") from None
-
-    def pub(self, key: str) -> pd.Series:
-        rows = self.published[self.published["key"] == key]
-        if rows.empty:
-            raise ValueError(f"data/published/published_values.csv: no key {key!r} for this exhibit")
-        return rows.iloc[0]
-
-
-def exhibit_inputs(sm, exhibit: str) -> ExhibitInputs:
-    """What every SEM exhibit script reads: codebook, its published values, the saved fits
-    named in its rule's `fits` input (with bootstrap summaries from `boot`), the data label."""
-    from lwo.codebook import Codebook
-    from lwo.exhibit import published_rows
-
-    fits = [f for f in sm.input.fits if Path(f).name == "fit.json"]
-    boots = list(getattr(sm.input, "boot", []) or [])
-    with open(sm.input.summary, encoding="utf-8") as fh:
-        source = json.load(fh)["label"]
-    return ExhibitInputs(Codebook.load(sm.input.codebook), published_rows(sm.input.published, exhibit),
-                         load_results(fits, boots), source)
-
-
-def _fit_line(r: ModelResult) -> str:
-    fi = r.info.get("fit_indices") or {}
-
-    def f(key, digits=3):
-        v = fi.get(key)
-        return "NA" if v is None else f"{v:.{digits}f}"
-
-    return (f"chi-square({fi.get('df')}) = {f('chisq', 1)}, CFI = {f('cfi')}, TLI = {f('tli')}, "
-            f"RMSEA = {f('rmsea')} [{f('rmsea.ci.lower')}, {f('rmsea.ci.upper')}], SRMR = {f('srmr')}")
-
-
-def model_notes(results, *, bootstrap: bool = False) -> list[str]:
-    """The notes every SEM exhibit carries: model, inference, and per saved fit its N,
-    exclusions, fit, warnings and where it is saved."""
-    notes = [
-        "Model: structural equation model by maximum likelihood (lavaan sem() defaults; residual covariances "
-        "of the final outcomes and of the mediators free). HQC is a latent factor of its 8 subscale scores; "
-        "classroom measures and mind-sets are latent factors of their items; grades and absences are observed; "
-        + CONTROLS_TEXT + ".",
-        "Estimates are standardized (std.all). 95% CIs and p-values: delta method on the standardized scale. "
-        "*_cluster columns: classroom-clustered (sandwich) SEs, a sensitivity check for students nested in "
-        "classrooms, which the report does not say it accounted for. Significant: two-sided p < .05.",
-    ]
-    if bootstrap:
-        notes.append("Bootstrap: percentile 95% CIs from resampling students (config bootstrap); *_boot_* columns.")
-    for r in results:
-        where = f"results/models/{r.sample}/{r.model}/"
-        if r.ok:
-            text = f"{r.model} ({r.sample}): {r.info.get('exclusion_note', '')}; {_fit_line(r)}"
-            if r.info.get("cluster"):
-                text += f"; {r.info.get('n_clusters')} classrooms"
-            if r.info.get("warnings"):
-                text += "; warnings: " + "; ".join(r.info["warnings"])
-            notes.append(text + f". Saved fit: {where} (refit_in_lavaan.R).")
-        elif r.status == "failed":
-            notes.append(f"{r.model} ({r.sample}): {r.message}. {r.info.get('exclusion_note', '')}. "
-                         f"Spec and data: {where}")
-        else:  # not estimable: no counts, the sample may be tiny
-            notes.append(f"{r.model} ({r.sample}): {r.message or r.status}.")
-    return notes
-
-
-GRADE_MEDIATOR_SETS = ("engagement", "intrinsic_motivation", "self_efficacy", "mindsets")
-
-
-def grades_before_after(ex: ExhibitInputs, sample: str) -> tuple[list[dict], list[ModelResult]]:
-    """Exhibits 15 and 23: HQC -> grade in the direct-effects model, then before (total) and
-    after (direct) each mind-set domain and all six mind-sets."""
-    label = SAMPLE_NAMES.get(sample, sample)
-    direct = ex.get(sample, "hqc_to_grades")
-    rows = [direct_only_row(direct, "current_grade", ex.codebook, sample_label=label)]
-    results = [direct]
-    for domain in GRADE_MEDIATOR_SETS:
-        r = ex.get(sample, f"hqc_grades_via_{domain}")
-        results.append(r)
-        rows += mediation_rows(r, ex.codebook, mediator_set=domain, outcomes=["current_grade"], sample_label=label)
-    return rows, results
-
-
-def mindset_mediation_exhibit(sm, *, exhibit: str, sample: str, mediator_set: str, title: str, comparisons=None):
-    """Exhibits 16-19 and 24-27: HQC -> each mind-set before and after one set of classroom
-    measures. `comparisons(ex, rows)` gives the exhibit's published-vs-reproduced rows."""
-    from lwo.exhibit import write_exhibit
-
-    ex = exhibit_inputs(sm, exhibit)
-    model = f"hqc_mindsets_via_{mediator_set}"
-    result = ex.get(sample, model)
-    label = SAMPLE_NAMES.get(sample, sample)
-    rows = mediation_rows(result, ex.codebook, mediator_set=mediator_set,
-                          outcomes=ex.codebook.constructs_in_block("mindset"), sample_label=label)
-    table = table_from_rows(rows, MEDIATION_COLUMNS)
-    comparison = comparisons(ex, rows) if comparisons else []
-    names = MEDIATOR_SET_NAMES[mediator_set]
-    fig = before_after_figure(table, title=f"HQC and mind-sets before and after {names.lower()}: {label.lower()}",
-                              source=ex.source)
-    write_exhibit(sm.output, exhibit=exhibit, title=title, section=SECTIONS[sample], table=table,
-                  comparison=comparison, figure=fig,
-                  caption=(f"Standardized effect of HQC on each mind-set before (total effect) and after (direct "
-                           f"effect) accounting for {names.lower()}, {label.lower()}; indirect effect and share "
-                           "mediated (indirect / total)."),
-                  notes=model_notes([result], bootstrap=result.bootstrap is not None) + [SHARE_NOTE],
-                  status=status_of([result]))
-
-
-SHARE_NOTE = ("Share mediated = indirect / total effect, from one model (before = total = indirect + direct). "
-              "It is unstable when the total effect is near zero; read it with the CI.")
-
-
-# ------------------------------------------------------------------ all vs Black (Exhibits 21-22)
-def similar_pattern(pub: pd.Series, rows_all: list[dict], rows_black: list[dict]) -> dict:
-    """'The pattern holds for Black students': every effect has the same sign and the same
-    significance (p < .05) in both samples."""
-    from lwo.exhibit import compare_statement
-
-    a = {r["outcome"]: r for r in rows_all if r.get("status") == "ok"}
-    b = {r["outcome"]: r for r in rows_black if r.get("status") == "ok"}
-    common = [o for o in a if o in b]
-    if not common:
-        reason = next((r["status"] for r in rows_all + rows_black if r.get("status") != "ok"), "no estimates")
-        return compare_statement(pub, "not estimable", None, reason)
-    same = [o for o in common if np.sign(a[o]["std_effect"]) == np.sign(b[o]["std_effect"])
-            and a[o]["significant"] == b[o]["significant"]]
-    differ = [o for o in common if o not in same]
-    text = f"{len(same)} of {len(common)} effects with the same sign and significance"
-    if differ:
-        text += " (differ: " + ", ".join(differ) + ")"
-    return compare_statement(pub, text, len(same) == len(common),
-                             "similar = same sign and same significance at .05 for every measure, all vs Black students")
-
-
-def direct_effects_exhibit(sm, *, exhibit: str, title: str, caption: str, models: dict, samples, comparisons,
-                           figure_title: str = ""):
-    """Exhibits 12-13 and 21-22: standardized HQC effects by sample. `models`: model -> its
-    outcomes; `comparisons(ex, rows_by_sample)` gives the comparison rows."""
-    from lwo.exhibit import write_exhibit
-
-    ex = exhibit_inputs(sm, exhibit)
-    rows_by_sample, results = {}, []
-    for sample in samples:
-        rows = []
-        for model, outcomes in models.items():
-            r = ex.get(sample, model)
-            results.append(r)
-            rows += direct_effects_rows(r, outcomes, ex.codebook, sample_label=SAMPLE_NAMES.get(sample, sample))
-        rows_by_sample[sample] = rows
-    table = table_from_rows([r for rows in rows_by_sample.values() for r in rows], DIRECT_COLUMNS)
-    section = SECTIONS["Black" if "Black" in samples else samples[0]]
-    write_exhibit(sm.output, exhibit=exhibit, title=title, section=section, table=table,
-                  comparison=comparisons(ex, rows_by_sample),
-                  figure=forest_figure(table, title=figure_title or title, source=ex.source), caption=caption,
-                  notes=model_notes(results), status=status_of(results))
-
-
-# ------------------------------------------------------------------ Black vs White (Exhibits 29-31)
-def multigroup_mediation_rows(result: ModelResult, codebook, mediator_set: str) -> list[dict]:
-    """Before/after rows per group of the free multi-group model, with the likelihood-ratio
-    p-value of equal mediator -> outcome paths (p_equal_b) for each outcome."""
-    groups = result.info.get("groups") or ["Black", "White"]
-    if not result.ok:
-        return [not_estimated_row(result, sample="Black and White students",
-                                  mediators=MEDIATOR_SET_NAMES.get(mediator_set, mediator_set), outcome="every outcome")]
-    rows = []
-    outcomes = codebook.constructs_in_block("mindset")
-    tests = result.lr_tests.set_index("test") if result.lr_tests is not None else pd.DataFrame()
-    for g in groups:
-        for row in mediation_rows(result, codebook, mediator_set=mediator_set, outcomes=outcomes,
-                                  sample_label=f"{g} students", group=g):
-            row["n"] = int((result.info.get("n_by_group") or {}).get(g, row["n"]))
-            test = next((t for t in tests.index if t.endswith(f"-> {row['outcome_id']} (b)")), None)
-            row["p_equal_b"] = _num(tests.loc[test, "pvalue"]) if test is not None else float("nan")
-            rows.append(row)
-    return rows
-
-
-def lr_test_notes(result: ModelResult) -> list[str]:
-    """One note per equality test: chi-square difference, df and p."""
-    if result.lr_tests is None or not result.ok:
-        return []
-    notes = [f"Equality of paths across Black and White students ({result.model}): likelihood-ratio tests of the "
-             "model with the named paths equal against the model with every labelled path free (both with "
-             "equal loadings except the perceived-inclusion parcel):"]
-    for _, t in result.lr_tests.iterrows():
-        if t["status"] == "ok":
-            notes.append(f"  {t['test']}: chi-square({int(t['df_diff'])}) = {t['chisq_diff']:.2f}, "
-                         f"p = {t['pvalue']:.4f}, delta CFI = {t['cfi_diff']:.4f}")
-        else:
-            notes.append(f"  {t['test']}: {t['message'] or t['status']}")
-    return notes
-
-
-def multigroup_exhibit(sm, *, exhibit: str, mediator_set: str, title: str, comparisons=None, extra_models=()):
-    """Exhibits 29-31: Black vs White before/after one mediator set in one multi-group model."""
-    from lwo.exhibit import write_exhibit
-
-    ex = exhibit_inputs(sm, exhibit)
-    result = ex.get("Black_vs_White", f"hqc_mindsets_via_{mediator_set}")
-    others = [ex.get("Black_vs_White", m) for m in extra_models]
-    rows = multigroup_mediation_rows(result, ex.codebook, mediator_set)
-    table = table_from_rows(rows, [*MEDIATION_COLUMNS, "p_equal_b"])
-    names = MEDIATOR_SET_NAMES[mediator_set].lower()
-    comparison, extra_notes = comparisons(ex, result, others) if comparisons else ([], [])
-    fig = before_after_figure(table, title=f"HQC and mind-sets before and after {names}: Black and White students",
-                              source=ex.source)
-    write_exhibit(sm.output, exhibit=exhibit, title=title, section=SECTIONS["Black_vs_White"], table=table,
-                  comparison=comparison, figure=fig,
-                  caption=(f"Standardized effect of HQC on each mind-set before (total) and after (direct) accounting "
-                           f"for {names}, Black and White students in one multi-group model; p_equal_b: test of equal "
-                           f"{names} -> mind-set paths in the two groups."),
-                  notes=(model_notes([result, *others]) + [SHARE_NOTE] + lr_test_notes(result) + extra_notes
-                         + [m for o in others for m in lr_test_notes(o)]),
-                  status=status_of([result, *others]))
-
-
-def count_significant(pub: pd.Series, rows: list[dict]) -> dict:
-    """'All k effects significant': the count of reproduced effects with p < .05."""
-    from lwo.exhibit import compare_statement
-
-    ok = [r for r in rows if r.get("status") == "ok"]
-    if not ok or len(ok) < len(rows):
-        reason = next((r["status"] for r in rows if r.get("status") != "ok"), "no estimates")
-        return compare_statement(pub, "not estimable", None, reason)
-    k = sum(bool(r["significant"]) for r in ok)
-    return compare_statement(pub, f"{k} of {len(ok)} significant at .05", k == int(float(pub["value"])),
-                             "count of HQC effects with two-sided p < .05 (delta method, std.all)")

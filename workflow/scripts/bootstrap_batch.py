@@ -1,5 +1,5 @@
-"""One batch of bootstrap resamples of a saved fit: students resampled with replacement,
-the saved spec refitted on each resample; the estimates of every labelled and `:=` parameter.
+"""One batch of bootstrap resamples of a saved fit: classrooms resampled with replacement
+(each with all its students; lwo.sem_results.bootstrap_draws), the saved spec refitted on each resample; the estimates of every labelled and `:=` parameter.
 
 Seeds: numpy SeedSequence of (config bootstrap.seed, model, sample, batch), so each batch is
 reproducible on its own and independent of the others, wherever it runs."""

@@ -8,8 +8,8 @@ these shares.
 """
 import yaml
 
-from lwo.descriptives import (count_table, data_source_label, exclusion_note, published_row,
-                              read_analysis_table, stacked_shares_figure)
+from lwo.descriptives import count_table, data_source_label, exclusion_note, published_row, read_analysis_table
+from lwo.descriptive_exhibits import stacked_shares_figure
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.runner import run
 

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from lwo.descriptives import (MARKER, data_source_label, exclusion_note, footnote, number_row,
-                              published_row, read_analysis_table, share_with_ci)
+from lwo.descriptives import (MARKER, data_source_label, exclusion_note, number_row, published_row, read_analysis_table,
+                              share_with_ci)
+from lwo.descriptive_exhibits import footnote
 from lwo.exhibit import published_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
 from lwo.plotting import GROUP_COLOURS, mark_data_source, new_figure

@@ -2,13 +2,13 @@
 4 dynamic, with their items, reliability (alpha with 95% CI, omega), item statistics, the
 second-order CFA of HQC over the subscales (fitted once by rule measurement_cfa) and an EFA.
 """
-from lwo.measurement import measurement_exhibit
+from lwo.measurement_exhibits import measurement_exhibit
 from lwo.runner import run
 
 
 def main(sm):
     measurement_exhibit(
-        sm, exhibit="8", block="hqc",
+        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="8", block="hqc",
         title="Components of high-quality collaborative opportunities: reliability and structure",
         caption="The 8 HQC subscales (4 structural, 4 dynamic): Cronbach's alpha with 95% CI, "
                 "McDonald's omega, standardized loadings and second-order loadings of the HQC CFA.")

@@ -2,13 +2,13 @@
 with their items, reliability (alpha with 95% CI, omega), item statistics, the
 correlated-factor CFA of the 7 measures (fitted once by rule measurement_cfa) and an EFA.
 """
-from lwo.measurement import measurement_exhibit
+from lwo.measurement_exhibits import measurement_exhibit
 from lwo.runner import run
 
 
 def main(sm):
     measurement_exhibit(
-        sm, exhibit="9", block="classroom_environment",
+        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="9", block="classroom_environment",
         title="Student perceptions of the classroom environment: reliability and structure",
         caption="The 7 classroom-environment measures in 3 domains: Cronbach's alpha with 95% CI, "
                 "McDonald's omega and standardized loadings of the correlated-factor CFA.")

@@ -2,13 +2,13 @@
 reliability (alpha with 95% CI, omega), item statistics, the correlated-factor CFA of the 6
 measures (fitted once by rule measurement_cfa) and an EFA.
 """
-from lwo.measurement import measurement_exhibit
+from lwo.measurement_exhibits import measurement_exhibit
 from lwo.runner import run
 
 
 def main(sm):
     measurement_exhibit(
-        sm, exhibit="10", block="mindset",
+        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="10", block="mindset",
         title="Students' mind-sets and dispositions: reliability and structure",
         caption="The 6 mind-set and disposition outcomes in 3 domains: Cronbach's alpha with 95% CI, "
                 "McDonald's omega and standardized loadings of the correlated-factor CFA.")

@@ -33,7 +33,7 @@ APPROACHES = [
     ("Quantitative", "Student surveys", "Exploratory factor analyses",
      "measurement models: Exhibits 8-10", "surveys"),
     ("Quantitative", "Student surveys; student records", "Structural equation modeling",
-     "Exhibits 12-31 (semopy)", "surveys"),
+     "Exhibits 12-31 (lwo.sem)", "surveys"),
     ("Quantitative", "Classroom observations", "Descriptives (e.g., averages/ranges)",
      "Exhibit 39", "observation_segments"),
     ("Quantitative", "Classroom observations", "Analysis of covariance (ANCOVA)",

@@ -2,7 +2,7 @@
 students, with delta-method 95% CIs and classroom-clustered SEs beside them."""
 from lwo.codebook import Codebook
 from lwo.runner import run
-from lwo.sem_results import compare_estimate, count_significant, direct_effects_exhibit
+from lwo.sem_exhibits import compare_estimate, count_significant, direct_effects_exhibit
 
 
 def comparisons(ex, rows):
@@ -19,7 +19,7 @@ def comparisons(ex, rows):
 def main(sm):
     outcomes = Codebook.load(sm.input.codebook).constructs_in_block("classroom_environment")
     direct_effects_exhibit(
-        sm, exhibit="12", models={"hqc_to_classroom_environment": outcomes}, samples=["all"], comparisons=comparisons,
+        sm.input, sm.output, exhibit="12", models={"hqc_to_classroom_environment": outcomes}, samples=["all"], comparisons=comparisons,
         title=("Strength of relationships between high-quality collaboration and perceptions of the classroom "
                "environment"),
         caption="Standardized effect of HQC on each classroom-environment measure, all students (95% CI).",

@@ -2,7 +2,7 @@
 (prior grade controlled), all students."""
 from lwo.codebook import Codebook
 from lwo.runner import run
-from lwo.sem_results import compare_estimate, count_significant, direct_effects_exhibit, significance_statement
+from lwo.sem_exhibits import compare_estimate, count_significant, direct_effects_exhibit, significance_statement
 
 
 def comparisons(ex, rows):
@@ -21,7 +21,7 @@ def comparisons(ex, rows):
 def main(sm):
     mind = Codebook.load(sm.input.codebook).constructs_in_block("mindset")
     direct_effects_exhibit(
-        sm, exhibit="13", models={"hqc_to_mindsets": [*mind, "absences"], "hqc_to_grades": ["current_grade"]},
+        sm.input, sm.output, exhibit="13", models={"hqc_to_mindsets": [*mind, "absences"], "hqc_to_grades": ["current_grade"]},
         samples=["all"], comparisons=comparisons,
         title=("Strength of relationships between high-quality collaboration and mind-set and dispositional outcomes "
                "and grades"),

@@ -2,13 +2,13 @@
 all students: each mind-set domain, then all six mind-sets together."""
 from lwo.exhibit import write_exhibit
 from lwo.runner import run
-from lwo.sem_results import (MEDIATION_COLUMNS, SECTIONS, SHARE_NOTE, before_after_figure, compare_estimate,
-                             exhibit_inputs, grades_before_after, model_notes, significance_statement, status_of,
-                             table_from_rows)
+from lwo.sem_exhibits import (MEDIATION_COLUMNS, SECTIONS, SHARE_NOTE, before_after_figure, compare_estimate,
+                              exhibit_inputs, grades_before_after, model_notes, significance_statement, status_of,
+                              table_from_rows)
 
 
 def main(sm):
-    ex = exhibit_inputs(sm, "15")
+    ex = exhibit_inputs(sm.input, "15")
     rows, results = grades_before_after(ex, "all")
     direct = rows[0]
     after_all = [r for r in rows if r["mediators"].startswith("All six") and r.get("status") == "ok"]

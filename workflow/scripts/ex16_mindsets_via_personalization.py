@@ -5,7 +5,7 @@ import numpy as np
 
 from lwo.exhibit import compare_statement
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 MUCH = 0.5  # "much of the relationship": at least half, on average over the six mind-sets
 
@@ -23,7 +23,7 @@ def comparisons(ex, rows):
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="16", sample="all", mediator_set="personalization", comparisons=comparisons,
+        sm.input, sm.output, exhibit="16", sample="all", mediator_set="personalization", comparisons=comparisons,
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
                "after accounting for perceptions of personalization"))
 

@@ -1,11 +1,11 @@
 """Exhibit 17: HQC -> mind-sets before and after teacher expectations, all students."""
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="17", sample="all", mediator_set="teacher_expectations",
+        sm.input, sm.output, exhibit="17", sample="all", mediator_set="teacher_expectations",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
                "after accounting for perceptions of teacher expectations"))
 

@@ -1,7 +1,7 @@
 """Exhibit 19: HQC -> mind-sets before and after learning from and with peers, all students;
 the report: peers explain 72 percent of HQC -> social self-efficacy."""
 from lwo.runner import run
-from lwo.sem_results import compare_share, mindset_mediation_exhibit
+from lwo.sem_exhibits import compare_share, mindset_mediation_exhibit
 
 
 def comparisons(ex, rows):
@@ -11,7 +11,7 @@ def comparisons(ex, rows):
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="19", sample="all", mediator_set="learning_from_peers", comparisons=comparisons,
+        sm.input, sm.output, exhibit="19", sample="all", mediator_set="learning_from_peers", comparisons=comparisons,
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
                "after accounting for perceptions of learning from and with peers"))
 

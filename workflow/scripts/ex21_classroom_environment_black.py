@@ -1,7 +1,7 @@
 """Exhibit 21: Exhibit 12 for all students beside Black students (separate fits per sample)."""
 from lwo.codebook import Codebook
 from lwo.runner import run
-from lwo.sem_results import direct_effects_exhibit, similar_pattern
+from lwo.sem_exhibits import direct_effects_exhibit, similar_pattern
 
 
 def comparisons(ex, rows):
@@ -11,7 +11,7 @@ def comparisons(ex, rows):
 def main(sm):
     outcomes = Codebook.load(sm.input.codebook).constructs_in_block("classroom_environment")
     direct_effects_exhibit(
-        sm, exhibit="21", models={"hqc_to_classroom_environment": outcomes}, samples=["all", "Black"],
+        sm.input, sm.output, exhibit="21", models={"hqc_to_classroom_environment": outcomes}, samples=["all", "Black"],
         comparisons=comparisons,
         title=("Strength of relationships between high-quality collaboration and perceptions of classroom "
                "environment among all students and among Black students"),

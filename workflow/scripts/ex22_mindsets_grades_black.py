@@ -1,7 +1,7 @@
 """Exhibit 22: Exhibit 13 for all students beside Black students (separate fits per sample)."""
 from lwo.codebook import Codebook
 from lwo.runner import run
-from lwo.sem_results import direct_effects_exhibit, similar_pattern
+from lwo.sem_exhibits import direct_effects_exhibit, similar_pattern
 
 
 def comparisons(ex, rows):
@@ -13,7 +13,7 @@ def comparisons(ex, rows):
 def main(sm):
     mind = Codebook.load(sm.input.codebook).constructs_in_block("mindset")
     direct_effects_exhibit(
-        sm, exhibit="22", models={"hqc_to_mindsets": [*mind, "absences"], "hqc_to_grades": ["current_grade"]},
+        sm.input, sm.output, exhibit="22", models={"hqc_to_mindsets": [*mind, "absences"], "hqc_to_grades": ["current_grade"]},
         samples=["all", "Black"], comparisons=comparisons,
         title=("Strength of relationships between high-quality collaboration and mind-set and dispositional "
                "outcomes among all students and among Black students"),

@@ -2,13 +2,13 @@
 Black students; the shares explained by each domain (the report's note f)."""
 from lwo.exhibit import write_exhibit
 from lwo.runner import run
-from lwo.sem_results import (MEDIATION_COLUMNS, MEDIATOR_SET_NAMES, SECTIONS, SHARE_NOTE, before_after_figure,
-                             compare_estimate, compare_share, exhibit_inputs, grades_before_after, model_notes,
-                             status_of, table_from_rows)
+from lwo.sem_exhibits import (MEDIATION_COLUMNS, MEDIATOR_SET_NAMES, SECTIONS, SHARE_NOTE, before_after_figure,
+                              compare_estimate, compare_share, exhibit_inputs, grades_before_after, model_notes,
+                              status_of, table_from_rows)
 
 
 def main(sm):
-    ex = exhibit_inputs(sm, "23")
+    ex = exhibit_inputs(sm.input, "23")
     rows, results = grades_before_after(ex, "Black")
     by_set = {r["mediators"]: r for r in rows}
     comparison = [compare_estimate(ex.pub("std_effect:current_grade:Black"), rows[0], "before",

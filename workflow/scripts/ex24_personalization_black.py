@@ -1,11 +1,11 @@
 """Exhibit 24: Exhibit 16 for Black students: HQC -> mind-sets before and after perceptions of personalization."""
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="24", sample="Black", mediator_set="personalization",
+        sm.input, sm.output, exhibit="24", sample="Black", mediator_set="personalization",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "students, before and after accounting for perceptions of personalization"))
 

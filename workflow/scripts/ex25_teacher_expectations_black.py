@@ -1,11 +1,11 @@
 """Exhibit 25: Exhibit 17 for Black students: HQC -> mind-sets before and after perceptions of teacher expectations."""
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="25", sample="Black", mediator_set="teacher_expectations",
+        sm.input, sm.output, exhibit="25", sample="Black", mediator_set="teacher_expectations",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "students, before and after accounting for perceptions of teacher expectations"))
 

@@ -1,11 +1,11 @@
 """Exhibit 26: Exhibit 18 for Black students: HQC -> mind-sets before and after perceptions of social comparison concerns."""
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="26", sample="Black", mediator_set="social_comparison",
+        sm.input, sm.output, exhibit="26", sample="Black", mediator_set="social_comparison",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "students, before and after accounting for perceptions of social comparison concerns"))
 

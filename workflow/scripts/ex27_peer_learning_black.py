@@ -1,11 +1,11 @@
 """Exhibit 27: Exhibit 19 for Black students: HQC -> mind-sets before and after perceptions of learning from and with peers."""
 from lwo.runner import run
-from lwo.sem_results import mindset_mediation_exhibit
+from lwo.sem_exhibits import mindset_mediation_exhibit
 
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm, exhibit="27", sample="Black", mediator_set="learning_from_peers",
+        sm.input, sm.output, exhibit="27", sample="Black", mediator_set="learning_from_peers",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "students, before and after accounting for perceptions of learning from and with peers"))
 

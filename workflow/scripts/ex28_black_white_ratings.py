@@ -12,10 +12,9 @@ difference on direction and significance.
 import pandas as pd
 
 from lwo.codebook import Codebook
-from lwo.descriptives import (RACES, add_agreement, cluster_note, correction_note,
-                              data_source_label, exclusion_note, missing_data_note,
-                              read_analysis_table, small_group_note, two_group_display,
-                              two_group_means_figure)
+from lwo.descriptives import (RACES, add_agreement, cluster_note, correction_note, data_source_label, exclusion_note,
+                              missing_data_note, read_analysis_table, small_group_note, two_group_display)
+from lwo.descriptive_exhibits import two_group_means_figure
 from lwo.exhibit import published_rows, write_exhibit
 from lwo.group_stats import many_ols_group_differences
 from lwo.plotting import GROUP_COLOURS

@@ -8,7 +8,7 @@ The report does not say which quantity is 34 percent stronger; its two correlati
 path (White / Black - 1, delta-method CI); the correlation ratio is in the notes."""
 from lwo.exhibit import compare_number
 from lwo.runner import run
-from lwo.sem_results import compare_estimate, multigroup_exhibit, significance_statement
+from lwo.sem_exhibits import compare_estimate, multigroup_exhibit, significance_statement
 
 SSE = "social_self_efficacy"
 
@@ -55,7 +55,7 @@ def comparisons(ex, result, others):
 
 def main(sm):
     multigroup_exhibit(
-        sm, exhibit="29", mediator_set="personalization", comparisons=comparisons,
+        sm.input, sm.output, exhibit="29", mediator_set="personalization", comparisons=comparisons,
         extra_models=("hqc_to_mindsets", "hqc_to_grades"),
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "and White students, before and after accounting for perceptions of personalization"))

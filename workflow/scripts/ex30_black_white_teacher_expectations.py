@@ -4,7 +4,8 @@ and academic self-efficacy) differ significantly between the groups, tested here
 likelihood-ratio test of those three paths set equal."""
 from lwo.exhibit import compare_statement
 from lwo.runner import run
-from lwo.sem_results import ALPHA, multigroup_exhibit
+from lwo.saved_fits import ALPHA
+from lwo.sem_exhibits import multigroup_exhibit
 from lwo.specs import TEACHER_EXPECTATION_OUTCOMES
 
 TEST = "teacher_expectations -> " + ", ".join(TEACHER_EXPECTATION_OUTCOMES) + " (b)"
@@ -26,7 +27,7 @@ def comparisons(ex, result, others):
 
 def main(sm):
     multigroup_exhibit(
-        sm, exhibit="30", mediator_set="teacher_expectations", comparisons=comparisons,
+        sm.input, sm.output, exhibit="30", mediator_set="teacher_expectations", comparisons=comparisons,
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "and White students, before and after accounting for perceptions of teacher expectations"))
 

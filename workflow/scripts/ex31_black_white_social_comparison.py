@@ -2,12 +2,12 @@
 concerns, with equality tests of the social-comparison paths (the report: accounting for
 social comparison concerns changes HQC -> social self-efficacy more for White students)."""
 from lwo.runner import run
-from lwo.sem_results import multigroup_exhibit
+from lwo.sem_exhibits import multigroup_exhibit
 
 
 def main(sm):
     multigroup_exhibit(
-        sm, exhibit="31", mediator_set="social_comparison",
+        sm.input, sm.output, exhibit="31", mediator_set="social_comparison",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "and White students, before and after accounting for perceptions of social comparison concerns"))
 

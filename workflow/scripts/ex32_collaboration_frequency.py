@@ -8,9 +8,9 @@ difference is repeated with classroom-clustered standard errors as a sensitivity
 frequency describes the variation across sites.
 """
 from lwo.codebook import Codebook
-from lwo.descriptives import (ALPHA, SUBJECTS, chi_square_text, cluster_note, count_table,
-                              data_source_label, exclusion_note, number_row, p_text, published_row,
-                              read_analysis_table, share_with_ci, stacked_shares_figure)
+from lwo.descriptives import (ALPHA, SUBJECTS, chi_square_text, cluster_note, count_table, data_source_label,
+                              exclusion_note, number_row, p_text, published_row, read_analysis_table, share_with_ci)
+from lwo.descriptive_exhibits import stacked_shares_figure
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.group_stats import chi_square_table, welch_ttest
 from lwo.runner import run

@@ -7,9 +7,9 @@ answers of the interviewed teachers. A chi-square test of mathematics vs ELA tea
 answers repeats the student exhibit's subject test for teachers.
 """
 from lwo.codebook import Codebook
-from lwo.descriptives import (SUBJECTS, chi_square_text, count_table, data_source_label,
-                              exclusion_note, no_cluster_note, number_row, p_text, published_row,
-                              read_analysis_table, share_with_ci, stacked_shares_figure)
+from lwo.descriptives import (SUBJECTS, chi_square_text, count_table, data_source_label, exclusion_note,
+                              no_cluster_note, number_row, p_text, published_row, read_analysis_table, share_with_ci)
+from lwo.descriptive_exhibits import stacked_shares_figure
 from lwo.exhibit import published_rows, write_exhibit
 from lwo.group_stats import chi_square_table
 from lwo.runner import run

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from lwo.codebook import Codebook
-from lwo.descriptives import (ALPHA, MARKER, SUBJECT_LEGEND, SUBJECTS, chi_square_text,
-                              cluster_note, data_source_label, exclusion_note, footnote, p_text,
-                              published_row, read_analysis_table, share_with_ci)
+from lwo.descriptives import (ALPHA, MARKER, SUBJECT_LEGEND, SUBJECTS, chi_square_text, cluster_note, data_source_label,
+                              exclusion_note, p_text, published_row, read_analysis_table, share_with_ci)
+from lwo.descriptive_exhibits import footnote
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.group_stats import chi_square_table, suppress_small_cells, welch_ttest
 from lwo.plotting import GROUP_COLOURS, mark_data_source, new_figure

@@ -10,10 +10,10 @@ classroom-clustered standard errors (subject is constant within a classroom).
 import pandas as pd
 
 from lwo.codebook import Codebook
-from lwo.descriptives import (annotate_rows, cluster_note, correction_note, data_source_label,
-                              exclusion_note, missing_data_note, number_row, published_row,
-                              quality_by_subject, read_analysis_table, shared_quality_areas,
-                              small_group_note, subject_means_figure)
+from lwo.descriptives import (annotate_rows, cluster_note, correction_note, data_source_label, exclusion_note,
+                              missing_data_note, number_row, published_row, quality_by_subject, read_analysis_table,
+                              shared_quality_areas, small_group_note)
+from lwo.descriptive_exhibits import subject_means_figure
 from lwo.exhibit import published_rows, write_exhibit
 from lwo.runner import run
 

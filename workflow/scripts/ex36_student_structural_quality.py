@@ -8,14 +8,14 @@ means (lowest, and lower than the next-lowest area by a paired t-test); "lower i
 subject test (direction and significance).
 """
 import pandas as pd
-import scipy.stats as st
 
 from lwo.codebook import Codebook
-from lwo.descriptives import (ALPHA, SUBJECT_NAMES, add_agreement, annotate_rows, cluster_note,
-                              correction_note, data_source_label, exclusion_note, missing_data_note,
-                              p_text, published_row, quality_by_subject, read_analysis_table,
-                              shared_quality_areas, small_group_note, subject_means_figure)
+from lwo.descriptives import (ALPHA, SUBJECT_NAMES, add_agreement, annotate_rows, cluster_note, correction_note,
+                              data_source_label, exclusion_note, missing_data_note, p_text, published_row,
+                              quality_by_subject, read_analysis_table, shared_quality_areas, small_group_note)
+from lwo.descriptive_exhibits import subject_means_figure
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
+from lwo.group_stats import paired_difference
 from lwo.runner import run
 
 DOMAIN = "structural"
@@ -44,14 +44,13 @@ def main(sm):
     areas = codebook.hqc_subscales(DOMAIN)
     means = surveyed[areas].mean().sort_values()
     lowest, runner_up = means.index[0], means.index[1]
-    pair = surveyed[[lowest, runner_up]].dropna()
-    gap = st.ttest_rel(pair[lowest], pair[runner_up])
+    gap = paired_difference(surveyed, lowest, runner_up)
     finding = (f"lowest: {label_of[lowest]} (mean {means.iloc[0]:.2f}); next: "
                f"{label_of[runner_up]} ({means.iloc[1]:.2f}); paired difference "
-               f"{means.iloc[0] - means.iloc[1]:.2f}, t({len(pair) - 1}) = {gap.statistic:.2f}, "
-               f"{p_text(gap.pvalue)}")
+               f"{means.iloc[0] - means.iloc[1]:.2f}, t({gap['df']}) = {gap['t']:.2f}, "
+               f"{p_text(gap['p'])}")
     lowest_row = compare_statement(published_row(published, "student_centered_lowest"), finding,
-                                   bool(lowest == FOCUS and gap.pvalue < ALPHA),
+                                   bool(lowest == FOCUS and gap['p'] < ALPHA),
                                    "lowest pooled mean and below the next-lowest area (paired "
                                    "t-test p < 0.05)")
     comparison.append(lowest_row)

@@ -7,12 +7,12 @@ Holm correction and the count of areas that differ are over those seven. Teacher
 subjects are not part of the comparison (counted in the notes). Teachers are the unit of
 analysis, so there is no classroom-clustered sensitivity column.
 """
-from lwo.descriptives import teacher_quality_exhibit
+from lwo.descriptive_exhibits import teacher_quality_exhibit
 from lwo.runner import run
 
 
 def main(sm):
-    teacher_quality_exhibit(sm, exhibit="37", domain="structural")
+    teacher_quality_exhibit(sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="37", domain="structural")
 
 
 run(main, snakemake)  # noqa: F821 (injected by Snakemake)

@@ -11,59 +11,22 @@ collaborative segment, by site, go to a second table (classrooms_by_site.csv).
 """
 import numpy as np
 import pandas as pd
-import scipy.stats as st
 
 from lwo.codebook import Codebook
-from lwo.descriptives import (ALPHA, CORRECTION, annotate_rows, cluster_note, correction_note,
-                              data_source_label, describe_difference, direction_agreement,
-                              exclusion_note, footnote, number_row, p_text, published_row,
-                              read_analysis_table, share_with_ci, small_group_note)
+from lwo.descriptives import (ALPHA, CORRECTION, annotate_rows, cluster_note, correction_note, data_source_label,
+                              describe_difference, direction_agreement, exclusion_note, number_row, p_text,
+                              published_row, read_analysis_table, share_with_ci, small_group_note)
+from lwo.descriptive_exhibits import footnote
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
-from lwo.group_stats import ancova, multiple_comparison
+from lwo.group_stats import ancova_family, cluster_paired_gap
 from lwo.io import write_csv
 from lwo.plotting import GROUP_COLOURS, PALETTE, mark_data_source, new_figure
 from lwo.runner import run
 
 LEVELS = ("collaborative", "other")
-TEST_COLUMNS = ["F", "df_effect", "df_residual", "p", "partial_eta_squared", "n_clusters",
-                "F_cluster", "df_cluster", "p_cluster", "n_excluded_missing", "note"]
-
-
-def ancova_family(segments: pd.DataFrame, columns: list[str], *, unit: str, label_of: dict,
-                  min_n: int) -> pd.DataFrame:
-    """One wide row per rating: ANCOVA by segment type (pre-rating covariate), adjusted for
-    the family by Holm, with the classroom-clustered test beside it."""
-    rows = []
-    for col in columns:
-        res = ancova(segments, col, "segment_type", "pre_rating", cluster="classroom_id",
-                     levels=list(LEVELS), min_n=min_n).set_index("level")
-        a, b = (res.loc[lv] for lv in LEVELS)
-        row = {"unit": unit, "variable": col, "label": label_of[col]}
-        for lv, r in zip(LEVELS, (a, b)):
-            row |= {f"n_{lv}": int(r["n"]), f"mean_{lv}": r["mean"],
-                    f"adjusted_mean_{lv}": r["adjusted_mean"]}
-        row["difference_adjusted"] = a["adjusted_mean"] - b["adjusted_mean"]
-        row |= {c: a[c] for c in TEST_COLUMNS}
-        rows.append(row)
-    out = pd.DataFrame(rows).astype({"n_clusters": "Int64"})
-    plain = multiple_comparison(out["p"].to_numpy(dtype=float), CORRECTION, alpha=ALPHA)
-    clustered = multiple_comparison(out["p_cluster"].to_numpy(dtype=float), CORRECTION,
-                                    alpha=ALPHA)
-    out.insert(out.columns.get_loc("p") + 1, "p_adjusted", plain["p_adjusted"])
-    out.insert(out.columns.get_loc("p_adjusted") + 1, "significant", plain["significant"])
-    out["p_cluster_adjusted"] = clustered["p_adjusted"]
-    out["significant_cluster"] = clustered["significant"]
-    out["correction"] = plain["correction"]
-    return out[[c for c in out.columns if c != "note"] + ["note"]]
-
-
-def classroom_gap(segments: pd.DataFrame, low: str, high: str) -> tuple[float, float, int]:
-    """Mean of ``high - low`` over classrooms (each classroom's segments averaged first, so
-    the test respects the nesting), its one-sample t-test p and the number of classrooms."""
-    diff = (segments[high] - segments[low]).groupby(segments["classroom_id"]).mean().dropna()
-    if len(diff) < 2:
-        return float("nan"), float("nan"), len(diff)
-    return float(diff.mean()), float(st.ttest_1samp(diff, 0.0).pvalue), len(diff)
+# each rating: ANCOVA by segment type, the pre-visit rating as covariate; Holm over the family
+FAMILY = dict(group="segment_type", covariate="pre_rating", levels=LEVELS, cluster="classroom_id",
+              correction=CORRECTION, alpha=ALPHA)
 
 
 def figure_of(areas: pd.DataFrame, sites: pd.DataFrame, source: str):
@@ -118,8 +81,8 @@ def main(sm):
     label_of = {a: codebook.label(a) for a in area_names} | {i: f"{i}: {items[i]['text']}"
                                                             for i in items}
 
-    areas = ancova_family(segments, area_names, unit="area", label_of=label_of, min_n=min_n)
-    item_rows = ancova_family(segments, list(items), unit="item", label_of=label_of, min_n=min_n)
+    areas = ancova_family(segments, area_names, unit="area", label_of=label_of, min_n=min_n, **FAMILY)
+    item_rows = ancova_family(segments, list(items), unit="item", label_of=label_of, min_n=min_n, **FAMILY)
     areas.insert(3, "domain", [domain_of[a] for a in area_names])
     item_rows.insert(3, "domain", [domain_of[items[i]["area"]] for i in items])
     overall = segments[area_names + list(items)].mean()
@@ -146,7 +109,7 @@ def main(sm):
     named = {"shared_leadership", "constructive_exchange"}
     two_lowest = list(dynamic["variable"].iloc[:2])
     second, third = dynamic["variable"].iloc[1], dynamic["variable"].iloc[2]
-    gap, p_gap, g = classroom_gap(segments, second, third)
+    gap, p_gap, g = cluster_paired_gap(segments, second, third, "classroom_id")
     row = compare_statement(
         published_row(published, "lowest_dynamic"),
         f"two lowest dynamic areas: {', '.join(label_of[v] for v in two_lowest)}; next "
@@ -160,7 +123,7 @@ def main(sm):
     ranked = item_rows.sort_values("overall_mean")
     lowest = ranked["variable"].iloc[0]
     outside = ranked[ranked["variable"].map(lambda i: items[i]["area"]) != "student_centered"]
-    gap, p_gap, g = classroom_gap(segments, lowest, outside["variable"].iloc[0])
+    gap, p_gap, g = cluster_paired_gap(segments, lowest, outside["variable"].iloc[0], "classroom_id")
     row = compare_statement(
         published_row(published, "student_centered_lowest_item"),
         f"lowest of {len(items)} items: {label_of[lowest]} "

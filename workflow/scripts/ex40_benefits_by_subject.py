@@ -6,8 +6,8 @@ the mean of the items (the published "ELA teachers had a stronger belief in the 
 and on that mean within each site. The published statement agrees with a significant
 positive ELA - mathematics difference on the mean of the items.
 """
-from lwo.descriptives import (SUBJECT_NAMES, annotate_rows, describe_difference,
-                              direction_agreement, published_row, teacher_items_exhibit)
+from lwo.descriptives import SUBJECT_NAMES, annotate_rows, describe_difference, direction_agreement, published_row
+from lwo.descriptive_exhibits import teacher_items_exhibit
 from lwo.exhibit import compare_statement
 from lwo.runner import run
 
@@ -27,7 +27,7 @@ def judge(raw, display, published):
 
 def main(sm):
     teacher_items_exhibit(
-        sm, exhibit="40", group="benefits", composite="all benefit items (mean)", judge=judge,
+        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="40", group="benefits", composite="all benefit items (mean)", judge=judge,
         title="Teacher survey mean ratings: perceived benefits of collaboration",
         caption="Mean ratings of the benefits of collaboration, ELA and mathematics teachers.",
         figure_title="Perceived benefits of collaboration, by subject")

@@ -8,13 +8,13 @@ p < 0.05).
 """
 import numpy as np
 import pandas as pd
-import scipy.stats as st
 
 from lwo.codebook import Codebook
 from lwo.descriptives import (ALPHA, TEACHER_RATING_SCALE, annotate_rows, data_source_label,
                               exclusion_note, mean_with_ci, no_cluster_note, p_text,
                               published_row, read_analysis_table)
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
+from lwo.group_stats import paired_difference
 from lwo.plotting import PALETTE, mark_data_source, new_figure
 from lwo.runner import run
 
@@ -57,13 +57,12 @@ def main(sm):
     for rank, key in RANK_KEYS.items():
         pub = published_row(published, key)
         here, below = table.iloc[rank - 1], table.iloc[rank]
-        pair = teachers[[here["item"], below["item"]]].dropna()
-        gap = st.ttest_rel(pair[here["item"]], pair[below["item"]])
+        gap = paired_difference(teachers, here["item"], below["item"])
         finding = (f"rank {rank}: {here['item']} ({here['label']}, mean {here['mean']:.2f}); "
-                   f"next: {below['item']} ({below['mean']:.2f}), paired t({len(pair) - 1}) = "
-                   f"{gap.statistic:.2f}, {p_text(gap.pvalue)}")
+                   f"next: {below['item']} ({below['mean']:.2f}), paired t({gap['df']}) = "
+                   f"{gap['t']:.2f}, {p_text(gap['p'])}")
         row = compare_statement(pub, finding,
-                                bool(here["item"] == pub["value"] and gap.pvalue < ALPHA),
+                                bool(here["item"] == pub["value"] and gap["p"] < ALPHA),
                                 f"the published item holds rank {rank} and is rated higher "
                                 "than the next-ranked item (paired t-test p < 0.05)")
         comparison.append(row)

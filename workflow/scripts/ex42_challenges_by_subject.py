@@ -5,7 +5,8 @@ Welch t-tests of ELA vs mathematics teachers on each challenge item, Holm over t
 The published "too much content to cover is a larger challenge in mathematics" agrees with a
 significant negative ELA - mathematics difference on that item.
 """
-from lwo.descriptives import SUBJECT_NAMES, add_agreement, teacher_items_exhibit
+from lwo.descriptives import SUBJECT_NAMES, add_agreement
+from lwo.descriptive_exhibits import teacher_items_exhibit
 from lwo.runner import run
 
 CONTENT_ITEM = "t_chal_content"
@@ -18,7 +19,7 @@ def judge(raw, display, published):
 
 def main(sm):
     teacher_items_exhibit(
-        sm, exhibit="42", group="challenges", judge=judge,
+        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="42", group="challenges", judge=judge,
         title="Teacher survey mean ratings: perceived challenges of collaboration, by subject",
         caption="Mean ratings of the challenges of collaboration, ELA and mathematics teachers.",
         figure_title="Perceived challenges of collaboration, by subject")

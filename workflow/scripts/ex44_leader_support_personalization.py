@@ -6,7 +6,8 @@ perceived greater support in nearly all areas" agrees when the mean of the items
 significantly higher for ELA teachers and the ELA - mathematics difference is positive on
 all items but at most one ("nearly all").
 """
-from lwo.descriptives import leader_support_judge, teacher_items_exhibit
+from lwo.descriptives import leader_support_judge
+from lwo.descriptive_exhibits import teacher_items_exhibit
 from lwo.runner import run
 
 KEY = "ela_leader_support_personalization_higher"
@@ -14,7 +15,7 @@ KEY = "ela_leader_support_personalization_higher"
 
 def main(sm):
     teacher_items_exhibit(
-        sm, exhibit="44", group="leader_support_personalization",
+        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="44", group="leader_support_personalization",
         composite="all personalization support items (mean)", judge=leader_support_judge(KEY),
         title="Teacher survey mean ratings: school leader support for personalization",
         caption="Mean ratings of school-leader support for personalization, ELA and mathematics "

@@ -8,11 +8,12 @@ import pandas as pd
 import yaml
 
 from lwo.exhibit import load_published, write_exhibit
-from lwo.io import save_figure, write_csv
+from lwo.io import write_csv
+from lwo.plotting import save_figure
 from lwo.population import build_population
-from lwo.replication import (FINDINGS, HEADLINE, SECTION, check_complete, cohort_size_for_power,
-                             coverage_figure, grid, population_values, power_figure, summarise,
-                             with_share_black)
+from lwo.replication import (FINDINGS, HEADLINE, SECTION, check_complete, cohort_size_for_power, grid,
+                             population_values, summarise, with_share_black)
+from lwo.replication_figures import coverage_figure, power_figure
 from lwo.codebook import Codebook
 from lwo.runner import run
 
