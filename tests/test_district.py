@@ -85,7 +85,9 @@ def test_dictionary_describes_every_template_column(codebook):
     reverse = {i.id for i in codebook.all_items() if i.reverse}
     items = {i.id for i in codebook.all_items()}
     assert set(by_column.index[by_column["reverse_coded"] == "yes"]) == reverse
-    assert (by_column.loc[sorted(items), "min_items_answered"] == 2).all()  # 4 items at share 0.5
+    sizes = {i.id: len(codebook.item_ids(i.construct)) for i in codebook.all_items()}
+    assert set(sizes.values()) == {4, 5}  # four-item scales, and the five exclusion items
+    assert all(by_column.loc[i, "min_items_answered"] == {4: 2, 5: 3}[n] for i, n in sizes.items())  # share 0.5
     teacher_items = [i for s in codebook.teacher_scales.values() for i in s["items"]]
     assert (by_column.loc[teacher_items, "min_items_answered"] == 1).all()  # 2 items at share 0.5
     assert by_column.loc["collab_frequency", "allowed_values"].startswith("less than monthly")
