@@ -16,10 +16,10 @@ PACKAGE = REPO / "workflow" / "lwo"
 
 # Every module of the package has a layer; a new module must be placed here.
 LAYERS = {
-    "errors": 0, "io": 0, "runner": 0,
-    "codebook": 1, "data": 1, "scoring": 1, "config_check": 1,
-    "population": 2, "synthetic": 2,
-    "group_stats": 3, "measurement": 3, "sem": 3,
+    "errors": 0, "io": 0, "runner": 0, "registry": 0,
+    "codebook": 1, "data": 1, "scoring": 1, "config_check": 1, "dictionary": 1,
+    "population": 2, "synthetic": 2, "example": 2,
+    "group_stats": 3, "measurement": 3, "ordinal_measurement": 3, "sem": 3,
     "specs": 4, "model_data": 4, "sem_results": 4, "saved_fits": 4,
     "plotting": 5, "exhibit": 5, "diagrams": 5, "descriptives": 5, "descriptive_exhibits": 5,
     "sem_exhibits": 5, "measurement_exhibits": 5,
