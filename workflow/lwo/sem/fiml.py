@@ -228,7 +228,9 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
     p = md.p
     n = md.n
     W, P, wp = terms["W"], terms["P"], terms["wp"]
-    Hmm = 2.0 * np.einsum("k,kab->ab", n, W)
+    K = len(n)
+    nW = (W * n[:, None, None]).reshape(K, p * p)
+    Hmm = 2.0 * (n @ W.reshape(K, p * p)).reshape(p, p)
     if diagonal:
         Hss = np.einsum("k,kac->ac", n, -W * W + 2.0 * W * P)
         Hms = 2.0 * np.einsum("k,kac,kc->ac", n, W, wp)
@@ -242,7 +244,7 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
     X = (Y + Y.T).ravel()
     first, second, scale = _hessian_index(p)
     Hss = scale * (np.take(X, first) + np.take(X, second))
-    TWw = np.einsum("k,kac,kd->acd", n, W, wp)  # [a, c, d] = sum n W_ac w_d
+    TWw = (nW.T @ wp).reshape(p, p, p)  # [a, c, d] = sum n W_ac w_d, as one product
     Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
     H = np.block([[Hmm, Hms], [Hms.T, Hss]])
     return 0.5 * (H + H.T)
