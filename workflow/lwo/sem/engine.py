@@ -95,6 +95,11 @@ class _GroupStructure:
         self.f_j = self.j[f]
         self.f_index = self.index[f]
         self.f_diag = (self.f_kind == KIND_S) & (self.f_i == self.f_j)
+        # free rows sharing a parameter (equality constraints), for summing into parameters
+        self.f_order = np.argsort(self.f_index, kind="stable")
+        ordered = self.f_index[self.f_order]
+        unique = ordered.size == 0 or np.all(ordered[1:] != ordered[:-1])
+        self.f_starts = None if unique else np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
 
 
 @dataclass
@@ -307,10 +312,15 @@ class RAMModel:
         else:
             np.add.at(target, (idx[:, None], idx[None, :]), rows_matrix)
 
-    def _map_matrix(self, gs: _GroupStructure) -> np.ndarray:
-        K = np.zeros((gs.f_index.size, self.npar))
-        K[np.arange(gs.f_index.size), gs.f_index] = 1.0
-        return K
+    def _to_params(self, gs: _GroupStructure, X: np.ndarray) -> np.ndarray:
+        """X K: columns of free rows summed into their parameters (K maps free rows to
+        parameters; column sums instead of a product with the 0/1 matrix)."""
+        out = np.zeros((X.shape[0], self.npar))
+        if gs.f_starts is None:
+            out[:, gs.f_index] = X
+        else:
+            out[:, gs.f_index[gs.f_order[gs.f_starts]]] = np.add.reduceat(X[:, gs.f_order], gs.f_starts, axis=1)
+        return out
 
     def objective(self, theta: np.ndarray) -> float:
         total = 0.0
@@ -392,8 +402,7 @@ class RAMModel:
                     if self.meanstructure:
                         s += Z @ Dmu
                     np.add.at(sums, codes[start:start + chunk], s)
-            K = self._map_matrix(gs)
-            out.append(sums @ K)
+            out.append(self._to_params(gs, sums))
         return out
 
     # -------------------------------------------------------- standardisation

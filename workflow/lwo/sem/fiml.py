@@ -407,7 +407,6 @@ class FIMLModel(RAMModel):
         imp = self.implied(theta, g)
         t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=True)
         U, V, Dmu = self._derivative_columns(imp, gs)
-        K = self._map_matrix(gs)
         const = np.einsum("ar,kab,br->kr", U, t["W"], V, optimize=True)
         pattern_of_row = np.repeat(np.arange(len(md.patterns)), md.n.astype(int))
         for start in range(0, md.nobs, chunk):
@@ -416,7 +415,7 @@ class FIMLModel(RAMModel):
             s = (Z @ U) * (Z @ V) - const[pattern_of_row[sl]]
             if self.meanstructure:
                 s += Z @ Dmu
-            yield md.order[sl], s @ K
+            yield md.order[sl], self._to_params(gs, s)
 
     def casewise_scores(self, theta: np.ndarray) -> list[np.ndarray]:
         """Per group: N_g x npar scores of the casewise loglik (rows in the data's order)."""

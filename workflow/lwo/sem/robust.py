@@ -92,13 +92,21 @@ def _h1_parts(model: FIMLModel, crossed: bool):
     keep = _h1_keep(model)
     key = ("parts", crossed)
     if key not in model._h1_cache:
-        chols, sums = [], []
+        sums = []
         for g in range(model.ngroups):
-            A1, s = model.h1_information(g, _n_clusters(model, g, crossed))
-            chols.append(sla.cho_factor(A1[np.ix_(keep, keep)], lower=True))
+            _, s = model.h1_information(g, _n_clusters(model, g, crossed))
             sums.append(_cluster_factor(model, g, crossed) * s[:, keep])
-        model._h1_cache[key] = (chols, sums)
+        model._h1_cache[key] = (_h1_chol(model), sums)
     return model._h1_cache[key]
+
+
+def _h1_chol(model: FIMLModel) -> list:
+    """Per group: Cholesky factor of A1 without the fixed covariate moments (once per fit)."""
+    if "chol" not in model._h1_cache:
+        keep = _h1_keep(model)
+        model._h1_cache["chol"] = [sla.cho_factor(model.h1_information(g, scores=False)[0][np.ix_(keep, keep)],
+                                                  lower=True) for g in range(model.ngroups)]
+    return model._h1_cache["chol"]
 
 
 def _n_clusters(model: FIMLModel, g: int, crossed: bool) -> int | None:
@@ -280,12 +288,19 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
         J = None if s is None else _cluster_factor(model, g, False) * s[:, keep] * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
         Si = np.linalg.inv(mom.cov)
         a, b = np.tril_indices(p)
+        km, ks = keep[:p], keep[p:]
+        a, b = a[ks], b[ks]
         f = np.where(a == b, 0.5, 1.0)
-        Hss = np.outer(f, f) * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
-        Wc = np.block([[Si, np.zeros((p, a.size))], [np.zeros((a.size, p)), Hss]])[np.ix_(keep, keep)] * fg
-        Dm = model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep] @ model._map_matrix(model.groups[g])
-        Db = base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep] @ base._map_matrix(base.groups[g])
-        blocks.append((sla.cho_factor(Wm, lower=True), Wm, Wc, J, Dm, Db))
+        m = int(km.sum())
+        Wc = np.zeros((keep.sum(), keep.sum()))  # complete-data information, kept coordinates only
+        Wc[:m, :m] = Si[np.ix_(km, km)]
+        Wc[m:, m:] = np.outer(f, f) * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
+        Wc *= fg
+        Dm = model._to_params(model.groups[g], model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep])
+        Db = base._to_params(base.groups[g], base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep])
+        # Wm = (fg / Ng) A1: its Cholesky factor is a multiple of A1's (computed once per fit)
+        chol = _h1_chol(model)[g]
+        blocks.append(((chol[0] * math.sqrt(fg / Ng), chol[1]), Wm, Wc, J, Dm, Db))
         for m, th, which in ((model, theta, 0), (base, btheta, 1)):
             imp = m.implied(th, g)
             sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
@@ -306,7 +321,6 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
             return float(sum(np.sum(blk[2] * sla.cho_solve(blk[0], np.eye(blk[2].shape[0])))
                              - np.sum((blk[2] @ D) * (D @ E_inv)) for blk, D in zip(blocks, D_all)))
         # rows of J Q per group block, where Q = Wm^-1 - D E^-1 D' couples the groups through E
-        JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
         JD = [blk[3] @ D for blk, D in zip(blocks, D_all)]
         total = 0.0
         for g in range(len(blocks)):
@@ -318,6 +332,8 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
                 total += float(np.sum((left @ blk_k[2]) * left))
         return total
 
+    if version != "V6":
+        JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
     c3 = k_fimlc(0) / df3
     c3n = k_fimlc(1) / df3n
     return x3, df3, c3, x3n, c3n
