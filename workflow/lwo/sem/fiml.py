@@ -186,7 +186,7 @@ def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool
     if not np.isfinite(m2ll):
         return None
     M = SW - Z.T @ Z
-    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z}
+    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z, "pieces": pieces}
     if keep:
         P = np.empty((len(md.patterns), md.p, md.p))
         for k in range(len(md.patterns)):
@@ -247,6 +247,71 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
     TWw = (nW.T @ wp).reshape(p, p, p)  # [a, c, d] = sum n W_ac w_d, as one product
     Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
     H = np.block([[Hmm, Hms], [Hms.T, Hss]])
+    return 0.5 * (H + H.T)
+
+
+def _gram(x: np.ndarray) -> np.ndarray:
+    """x' x (symmetric rank-k update: half the work of a general product)."""
+    upper = sla.blas.dsyrk(1.0, x.T, trans=0)  # C-ordered x is x' in Fortran order: no copy
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
+def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dmu: np.ndarray | None) -> np.ndarray:
+    """D' H D: the exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms``
+    from :func:`pattern_terms`) contracted with the model's derivative columns (dSigma_r
+    = u_r v_r' + v_r u_r', dmu_r = Dmu_r; Dmu None without a mean structure), without
+    forming H.
+
+    Per row, with z = W_p (y - mu): H_rs = -tr(W dS_r W dS_s) + 2 z' dS_r W dS_s z
+    + 2 (z' dS_r W dmu_s + z' dS_s W dmu_r) + 2 dmu_r' W dmu_s. The padded pattern inverse
+    is W_p = K - A_p A_p' (K = Sigma^-1, A_p = K_.m chol(K_mm^-1): rank = number of
+    missing variables), so every sum over rows is the complete-data expression in K
+    minus Gram matrices of a few vectors (a_j' dS_r ...) per missing variable of a row
+    or pattern, each stacked into one matrix product."""
+    pieces, Z = terms["pieces"], terms["Z"]
+    K, N, R = pieces["K"], md.nobs, U.shape[1]
+    KU, KV = K @ U, K @ V
+    Xuu, Xvv, Xuv = U.T @ KU, V.T @ KV, U.T @ KV
+    P = Z.T @ Z
+    PU, PV = P @ U, P @ V
+    Yuu, Yvv, Yuv = U.T @ PU, V.T @ PV, U.T @ PV
+    H = -2.0 * N * (Xuu * Xvv + Xuv * Xuv.T) + 2.0 * (Xuv.T * Yuv + Xuu * Yvv + Xvv * Yuu + Xuv * Yuv.T)
+    if Dmu is not None:
+        w = terms["w"]
+        E = (KU.T @ Dmu) * (V.T @ w)[:, None] + (KV.T @ Dmu) * (U.T @ w)[:, None]
+        H += 2.0 * (E + E.T) + 2.0 * N * (Dmu.T @ K @ Dmu)
+        wsum = np.add.reduceat(Z, md.bounds[:-1], axis=0)  # per pattern: sum of z
+        wU, wV = wsum @ U, wsum @ V
+    ZU, ZV = Z @ U, Z @ V
+    slots_ba, minus, mean_x, mean_y = [], [], [], []
+    for r, (js, _, Km, Kinv) in pieces["groups"].items():
+        A = Km @ np.linalg.cholesky(Kinv)  # (patterns, p, r): A A' = K_.m K_mm^-1 K_m.
+        At = A.transpose(0, 2, 1).reshape(-1, md.p)
+        alpha, beta = (At @ U).reshape(len(js), r, R), (At @ V).reshape(len(js), r, R)  # a_j' u, a_j' v
+        root_n = np.sqrt(md.n[js])[:, None, None]
+        slots_ba.append(np.concatenate([beta * root_n, alpha * root_n], axis=2).reshape(-1, 2 * R))
+        # tr(L dS_r L dS_s) = sum_jl g_jl,r g_jl,s, g_jl = a_j' dS a_l = g_lj: pairs j <= l
+        j, l = np.triu_indices(r)
+        gam = alpha[:, j] * beta[:, l] + beta[:, j] * alpha[:, l]
+        minus.append((gam * (root_n * np.where(j == l, 1.0, math.sqrt(2.0))[None, :, None])).reshape(-1, R))
+        # 2 sum_i z' dS_r L dS_s z over the rows of these patterns
+        rows, local = md.rows_by_missing[r]
+        x = alpha[local] * ZV[rows][:, None, :] + beta[local] * ZU[rows][:, None, :]
+        minus.append(math.sqrt(2.0) * x.reshape(-1, R))
+        if Dmu is not None:
+            mean_y.append((At @ Dmu) * np.repeat(md.n[js], r)[:, None] ** 0.5)  # a_j' dmu
+            mean_x.append((alpha * wV[js][:, None, :] + beta * wU[js][:, None, :]).reshape(-1, R)
+                          / np.repeat(md.n[js], r)[:, None] ** 0.5)
+    if slots_ba:
+        G = _gram(np.concatenate(slots_ba))
+        Gbb, Gba, Gaa = G[:R, :R], G[:R, R:], G[R:, R:]
+        T = Xuv * Gba
+        H += 2.0 * (Xuu * Gbb + T + T.T + Xvv * Gaa)  # 2 tr(L dS_r K dS_s) (symmetric in r, s)
+        H -= _gram(np.concatenate(minus))
+        if Dmu is not None:
+            y = np.concatenate(mean_y)
+            EL = np.concatenate(mean_x).T @ y
+            H -= 2.0 * (EL + EL.T + _gram(y))
     return 0.5 * (H + H.T)
 
 
@@ -353,7 +418,7 @@ class FIMLModel(RAMModel):
             imp = self.implied(theta, g)
         except np.linalg.LinAlgError:
             return None
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=want_hess and self.exact_hessian)
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=want_hess and self.exact_hessian and self.diagonal)
         if t is None:
             return None
         N = md.nobs
@@ -389,14 +454,17 @@ class FIMLModel(RAMModel):
                     info_rows = info_rows + Dmu.T @ W @ Dmu
             out["hess_rows"] = 2.0 * info_rows
         elif want_hess:
-            D = self.moment_jacobian(imp, gs)
-            H = moment_hessian(md, t, diagonal=self.diagonal) / N
-            if self.diagonal:
+            if self.diagonal:  # independence model: the (mu, diag Sigma) block of H is cheap
+                D = self.moment_jacobian(imp, gs)
+                H = moment_hessian(md, t, diagonal=True) / N
                 a, b = np.tril_indices(self.n_obs)
                 D = D[np.concatenate([np.arange(self.n_obs), self.n_obs + np.flatnonzero(a == b)])]
-            if not self.meanstructure:
-                D, H = D[self.n_obs:], H[self.n_obs:, self.n_obs:]
-            hess = D.T @ H @ D + self._second_order_rows(imp, gs, M, w if self.meanstructure else None)
+                if not self.meanstructure:
+                    D, H = D[self.n_obs:], H[self.n_obs:, self.n_obs:]
+                hess = D.T @ H @ D
+            else:
+                hess = param_hessian(md, t, U, V, Dmu if self.meanstructure else None) / N
+            hess = hess + self._second_order_rows(imp, gs, M, w if self.meanstructure else None)
             out["hess_rows"] = 0.5 * (hess + hess.T)
         return out
 
@@ -434,16 +502,19 @@ class FIMLModel(RAMModel):
         finally:
             self.exact_hessian = False
 
-    def h1_information(self, g: int, ncl: int | None = None, scores: bool = True):
+    def h1_information(self, g: int, ncl: int | None = None, scores: bool = True, terms: bool = False):
         """Observed information (total) of the unrestricted model of group g at its EM
         estimates, in (mu, vech Sigma) coordinates, and a summary of its casewise scores
         (:func:`moment_score_summary`: cluster sums over ``ncl`` clusters when the data
-        have clusters, else a root of their cross-product). Computed once."""
+        have clusters, else a root of their cross-product). Computed once. ``terms``:
+        the pattern terms at the EM estimates instead of the summary."""
         md, mom = self.data[g], self.moments[g]
         if g not in self._h1_cache:
             t = pattern_terms(md, mom.mean, mom.cov, keep=True)
             self._h1_cache[g] = (0.5 * moment_hessian(md, t), t)
         A1, t = self._h1_cache[g]
+        if terms:
+            return A1, t
         if not scores:
             return A1, None
         key = (g, ncl)

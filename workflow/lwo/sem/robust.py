@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy import stats
 
-from .fiml import FIMLModel, add_by_code
+from .fiml import FIMLModel, add_by_code, param_hessian
 from .partable import ParRow, ParTable
 
 
@@ -261,6 +261,48 @@ def robust_indices_ml(model: FIMLModel, theta: np.ndarray, fi: dict) -> dict:
             "rmsea.robust": _rmsea(x3, df3, fi["nobs"], fi["ngroups"], c3)}
 
 
+def _complete_information(Si: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Complete-data information (per observation) in (mu, vech Sigma) coordinates at
+    Sigma^-1 = Si, kept coordinates only."""
+    p = Si.shape[0]
+    a, b = np.tril_indices(p)
+    km, ks = keep[:p], keep[p:]
+    a, b = a[ks], b[ks]
+    f = np.where(a == b, 0.5, 1.0)
+    m = int(km.sum())
+    out = np.zeros((keep.sum(), keep.sum()))
+    out[:m, :m] = Si[np.ix_(km, km)]
+    out[m:, m:] = np.outer(f, f) * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
+    return out
+
+
+def _complete_quadratic(rows: np.ndarray, Si: np.ndarray, keep: np.ndarray) -> float:
+    """sum_i x_i' Wc x_i over the rows x_i (kept coordinates) with Wc from
+    :func:`_complete_information`, without forming Wc: x = (m, vech X) gives m' Si m +
+    tr(X Si X Si) / 2 with X the symmetric matrix whose lower triangle is vech X."""
+    p = Si.shape[0]
+    full = np.zeros((rows.shape[0], keep.size))
+    full[:, keep] = rows
+    m = full[:, :p]
+    a, b = np.tril_indices(p)
+    X = np.zeros((rows.shape[0], p, p))
+    X[:, a, b] = full[:, p:]
+    X[:, b, a] = full[:, p:]
+    XS = (X.reshape(-1, p) @ Si).reshape(-1, p, p)
+    return float(np.sum((m @ Si) * m) + 0.5 * np.sum(XS * XS.transpose(0, 2, 1)))
+
+
+def _h1_projected(m: FIMLModel, theta: np.ndarray, g: int) -> np.ndarray:
+    """D' H1 D in parameters: the h1 moment Hessian of -2 loglik of group g (at the EM
+    estimates) contracted with the derivatives of model ``m`` at ``theta``."""
+    gs, md = m.groups[g], m.data[g]
+    imp = m.implied(theta, g)
+    U, V, Dmu = m._derivative_columns(imp, gs)
+    _, t = m.h1_information(g, scores=False, terms=True)
+    rows = param_hessian(md, t, U, V, Dmu if m.meanstructure else None)
+    return m._to_params(gs, m._to_params(gs, rows).T)
+
+
 def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: str = "V3"):
     """lavaan's ``lav_fit_fiml_corrected(version = "V3")``: the complete-data ML
     statistic of the estimates against the EM moments and its FIML-corrected scaling,
@@ -283,24 +325,16 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
         Ng = model.data[g].nobs
         fg = Ng / N
         # lavaan: per-group cluster sums in the first-order information
-        A1, s = model.h1_information(g, _n_clusters(model, g, False), scores=version == "V3")
-        Wm = fg * A1[np.ix_(keep, keep)] / Ng
+        _, s = model.h1_information(g, _n_clusters(model, g, False), scores=version == "V3")
         J = None if s is None else _cluster_factor(model, g, False) * s[:, keep] * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
         Si = np.linalg.inv(mom.cov)
-        a, b = np.tril_indices(p)
-        km, ks = keep[:p], keep[p:]
-        a, b = a[ks], b[ks]
-        f = np.where(a == b, 0.5, 1.0)
-        m = int(km.sum())
-        Wc = np.zeros((keep.sum(), keep.sum()))  # complete-data information, kept coordinates only
-        Wc[:m, :m] = Si[np.ix_(km, km)]
-        Wc[m:, m:] = np.outer(f, f) * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
-        Wc *= fg
+        Wc = _complete_information(Si, keep) * fg if version == "V6" else (Si, fg)
         Dm = model._to_params(model.groups[g], model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep])
         Db = base._to_params(base.groups[g], base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep])
         # Wm = (fg / Ng) A1: its Cholesky factor is a multiple of A1's (computed once per fit)
         chol = _h1_chol(model)[g]
-        blocks.append(((chol[0] * math.sqrt(fg / Ng), chol[1]), Wm, Wc, J, Dm, Db))
+        Em, Eb = (0.5 * fg / Ng * _h1_projected(m, th, g) for m, th in ((model, theta), (base, btheta)))
+        blocks.append(((chol[0] * math.sqrt(fg / Ng), chol[1]), None, Wc, J, Dm, Db, Em, Eb))
         for m, th, which in ((model, theta, 0), (base, btheta, 1)):
             imp = m.implied(th, g)
             sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
@@ -315,7 +349,7 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
 
     def k_fimlc(which):
         D_all = [blk[4 + which] for blk in blocks]
-        E = sum(D.T @ blk[1] @ D for D, blk in zip(D_all, blocks))
+        E = sum(blk[6 + which] for blk in blocks)  # D' Wm D
         E_inv = np.linalg.inv(E)
         if version == "V6":  # tr(Wc Wm^-1 U Wm^-1) = sum_g tr(Wc_g Q_gg)
             return float(sum(np.sum(blk[2] * sla.cho_solve(blk[0], np.eye(blk[2].shape[0])))
@@ -329,7 +363,8 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
                 left = -(JD[g] @ E_inv) @ D_all[k].T
                 if g == k:
                     left = left + JWi[g]
-                total += float(np.sum((left @ blk_k[2]) * left))
+                Si, fg = blk_k[2]
+                total += fg * _complete_quadratic(left, Si, keep)
         return total
 
     if version != "V6":
