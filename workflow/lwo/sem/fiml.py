@@ -250,10 +250,12 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
     return 0.5 * (H + H.T)
 
 
-def _gram(x: np.ndarray) -> np.ndarray:
-    """x' x (symmetric rank-k update: half the work of a general product)."""
-    upper = sla.blas.dsyrk(1.0, x.T, trans=0)  # C-ordered x is x' in Fortran order: no copy
-    return np.triu(upper) + np.triu(upper, 1).T
+def _pattern_roots(pieces: dict) -> dict:
+    """Per number r of missing variables: A (patterns, p, r) with A A' = K_.m K_mm^-1 K_m.,
+    so that the padded pattern inverse is K - A A' (computed once per pieces)."""
+    if "roots" not in pieces:
+        pieces["roots"] = {r: Km @ np.linalg.cholesky(Kinv) for r, (_, _, Km, Kinv) in pieces["groups"].items()}
+    return pieces["roots"]
 
 
 def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dmu: np.ndarray | None) -> np.ndarray:
@@ -284,9 +286,9 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
         wU, wV = wsum @ U, wsum @ V
     ZU, ZV = Z @ U, Z @ V
     slots_ba, minus, mean_x, mean_y = [], [], [], []
-    for r, (js, _, Km, Kinv) in pieces["groups"].items():
-        A = Km @ np.linalg.cholesky(Kinv)  # (patterns, p, r): A A' = K_.m K_mm^-1 K_m.
-        At = A.transpose(0, 2, 1).reshape(-1, md.p)
+    roots = _pattern_roots(pieces)
+    for r, (js, *_) in pieces["groups"].items():
+        At = roots[r].transpose(0, 2, 1).reshape(-1, md.p)
         alpha, beta = (At @ U).reshape(len(js), r, R), (At @ V).reshape(len(js), r, R)  # a_j' u, a_j' v
         root_n = np.sqrt(md.n[js])[:, None, None]
         slots_ba.append(np.concatenate([beta * root_n, alpha * root_n], axis=2).reshape(-1, 2 * R))
@@ -303,15 +305,17 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
             mean_x.append((alpha * wV[js][:, None, :] + beta * wU[js][:, None, :]).reshape(-1, R)
                           / np.repeat(md.n[js], r)[:, None] ** 0.5)
     if slots_ba:
-        G = _gram(np.concatenate(slots_ba))
+        G = np.concatenate(slots_ba)
+        G = G.T @ G
         Gbb, Gba, Gaa = G[:R, :R], G[:R, R:], G[R:, R:]
         T = Xuv * Gba
         H += 2.0 * (Xuu * Gbb + T + T.T + Xvv * Gaa)  # 2 tr(L dS_r K dS_s) (symmetric in r, s)
-        H -= _gram(np.concatenate(minus))
+        x = np.concatenate(minus)
+        H -= x.T @ x
         if Dmu is not None:
             y = np.concatenate(mean_y)
             EL = np.concatenate(mean_x).T @ y
-            H -= 2.0 * (EL + EL.T + _gram(y))
+            H -= 2.0 * (EL + EL.T + y.T @ y)
     return 0.5 * (H + H.T)
 
 
@@ -473,9 +477,15 @@ class FIMLModel(RAMModel):
         yields (row indices in the group's data, scores)."""
         gs, md = self.groups[g], self.data[g]
         imp = self.implied(theta, g)
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=True)
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma)
         U, V, Dmu = self._derivative_columns(imp, gs)
-        const = np.einsum("ar,kab,br->kr", U, t["W"], V, optimize=True)
+        # per pattern u_r' W_p v_r with W_p = K - A A' (see param_hessian)
+        const = np.empty((len(md.patterns), U.shape[1]))
+        const[:] = np.einsum("ar,ar->r", U, t["pieces"]["K"] @ V)
+        for r, A in _pattern_roots(t["pieces"]).items():
+            js = t["pieces"]["groups"][r][0]
+            At = A.transpose(0, 2, 1).reshape(-1, md.p)
+            const[js] -= ((At @ U) * (At @ V)).reshape(len(js), r, -1).sum(axis=1)
         pattern_of_row = np.repeat(np.arange(len(md.patterns)), md.n.astype(int))
         for start in range(0, md.nobs, chunk):
             sl = slice(start, start + chunk)
