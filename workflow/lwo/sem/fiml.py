@@ -1,8 +1,9 @@
 """Full-information ML with missing data (lavaan ``missing = "ml"``): the building blocks.
 
-Rows are grouped by missing-data pattern; each pattern contributes through its count,
-mean and covariance (divisor n) of the observed variables, so the likelihood, gradient
-and Hessian cost grows with the number of patterns, not with N.
+Rows are grouped by missing-data pattern. The padded inverse of a pattern's observed
+covariance is Sigma^-1 minus a term of rank = its number of missing variables, so the
+likelihood, gradient, Hessian and scores cost a pass over the rows plus small work per
+pattern.
 
 Moment coordinates of one group are ``(mu, vech(Sigma))`` (``vech``: lower triangle,
 row-major ``np.tril_indices`` order). In these coordinates the module gives, for any
@@ -14,8 +15,9 @@ row-major ``np.tril_indices`` order). In these coordinates the module gives, for
 * casewise scores;
 * the unrestricted (h1) model by EM.
 
-Every sum over patterns that is quadratic in the pattern inverses is formed as one
-matrix product over the stacked, zero-padded pattern matrices.
+Sums over patterns or rows are formed as one matrix product over stacked pattern
+matrices or vectors (the h1 moment Hessian over the zero-padded pattern inverses; the
+parameter Hessian over the low-rank terms).
 """
 
 from __future__ import annotations
@@ -35,8 +37,6 @@ class Pattern:
     obs: np.ndarray  # indices of the observed variables
     rows: np.ndarray  # row indices (into the group's data) with this pattern
     n: int
-    mean: np.ndarray  # of the observed variables
-    cov: np.ndarray  # divisor n
 
 
 @dataclass
@@ -53,13 +53,9 @@ class MissingData:
         p, k = self.values.shape[1], len(self.patterns)
         self.mask = np.zeros((k, p), dtype=bool)
         self.n = np.zeros(k)
-        self.mean_pad = np.zeros((k, p))
-        self.cov_pad = np.zeros((k, p, p))
         for j, pat in enumerate(self.patterns):
             self.mask[j, pat.obs] = True
             self.n[j] = pat.n
-            self.mean_pad[j, pat.obs] = pat.mean
-            self.cov_pad[j][np.ix_(pat.obs, pat.obs)] = pat.cov
         self.n_observed = self.mask.sum(axis=1)
         self.mask2 = self.mask[:, :, None] & self.mask[:, None, :]
         # rows sorted by pattern (contiguous blocks), NaN as 0
@@ -98,11 +94,7 @@ def missing_patterns(values: np.ndarray) -> MissingData:
     patterns = []
     for k, key in enumerate(keys):
         rows = order[bounds[k]:bounds[k + 1]]
-        obs = np.flatnonzero(key)
-        y = values[np.ix_(rows, obs)]
-        mean = y.mean(axis=0)
-        c = y - mean
-        patterns.append(Pattern(obs, rows, len(rows), mean, c.T @ c / len(rows)))
+        patterns.append(Pattern(np.flatnonzero(key), rows, len(rows)))
     return MissingData(values, patterns, values.shape[0])
 
 
