@@ -276,39 +276,64 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
         H += 2.0 * (E + E.T) + 2.0 * N * (Dmu.T @ K @ Dmu)
         wsum = np.add.reduceat(Z, md.bounds[:-1], axis=0)  # per pattern: sum of z
         wU, wV = wsum @ U, wsum @ V
-    ZU, ZV = Z @ U, Z @ V
-    slots_ba, minus, mean_x, mean_y = [], [], [], []
+    slots, minus = _GramSum(), _GramSum()
+    EL = np.zeros((R, R))
     roots = _pattern_roots(pieces)
     for r, (js, *_) in pieces["groups"].items():
         At = roots[r].transpose(0, 2, 1).reshape(-1, md.p)
         alpha, beta = (At @ U).reshape(len(js), r, R), (At @ V).reshape(len(js), r, R)  # a_j' u, a_j' v
         root_n = np.sqrt(md.n[js])[:, None, None]
-        slots_ba.append(np.concatenate([beta * root_n, alpha * root_n], axis=2).reshape(-1, 2 * R))
+        slots.add(np.concatenate([beta * root_n, alpha * root_n], axis=2).reshape(-1, 2 * R))
         # tr(L dS_r L dS_s) = sum_jl g_jl,r g_jl,s, g_jl = a_j' dS a_l = g_lj: pairs j <= l
         j, l = np.triu_indices(r)
         gam = alpha[:, j] * beta[:, l] + beta[:, j] * alpha[:, l]
-        minus.append((gam * (root_n * np.where(j == l, 1.0, math.sqrt(2.0))[None, :, None])).reshape(-1, R))
-        # 2 sum_i z' dS_r L dS_s z over the rows of these patterns
+        minus.add((gam * (root_n * np.where(j == l, 1.0, math.sqrt(2.0))[None, :, None])).reshape(-1, R))
+        # 2 sum_i z' dS_r L dS_s z over the rows of these patterns (in chunks of rows: memory)
         rows, local = md.rows_by_missing[r]
-        x = alpha[local] * ZV[rows][:, None, :] + beta[local] * ZU[rows][:, None, :]
-        minus.append(math.sqrt(2.0) * x.reshape(-1, R))
+        step = max(1, _GramSum.BUDGET // (r * R))
+        for start in range(0, rows.size, step):
+            Zr, loc = Z[rows[start:start + step]], local[start:start + step]
+            x = alpha[loc] * (Zr @ V)[:, None, :] + beta[loc] * (Zr @ U)[:, None, :]
+            minus.add(math.sqrt(2.0) * x.reshape(-1, R))
         if Dmu is not None:
-            mean_y.append((At @ Dmu) * np.repeat(md.n[js], r)[:, None] ** 0.5)  # a_j' dmu
-            mean_x.append((alpha * wV[js][:, None, :] + beta * wU[js][:, None, :]).reshape(-1, R)
-                          / np.repeat(md.n[js], r)[:, None] ** 0.5)
-    if slots_ba:
-        G = np.concatenate(slots_ba)
-        G = G.T @ G
+            y = (At @ Dmu) * np.repeat(np.sqrt(md.n[js]), r)[:, None]  # a_j' dmu
+            x = (alpha * wV[js][:, None, :] + beta * wU[js][:, None, :]).reshape(-1, R)
+            EL += (x / np.repeat(np.sqrt(md.n[js]), r)[:, None]).T @ y + 0.5 * (y.T @ y)
+    if pieces["groups"]:
+        G = slots.total()
         Gbb, Gba, Gaa = G[:R, :R], G[:R, R:], G[R:, R:]
         T = Xuv * Gba
         H += 2.0 * (Xuu * Gbb + T + T.T + Xvv * Gaa)  # 2 tr(L dS_r K dS_s) (symmetric in r, s)
-        x = np.concatenate(minus)
-        H -= x.T @ x
+        H -= minus.total()
         if Dmu is not None:
-            y = np.concatenate(mean_y)
-            EL = np.concatenate(mean_x).T @ y
-            H -= 2.0 * (EL + EL.T + y.T @ y)
+            H -= 2.0 * (EL + EL.T)
     return 0.5 * (H + H.T)
+
+
+class _GramSum:
+    """Sum of x'x over stacked blocks x: blocks are gathered into one matrix product up to
+    BUDGET elements (few large products are fast; the bound keeps memory flat in N)."""
+
+    BUDGET = 1 << 21
+
+    def __init__(self):
+        self.parts, self.size, self.sum = [], 0, None
+
+    def add(self, x: np.ndarray) -> None:
+        self.parts.append(x)
+        self.size += x.size
+        if self.size >= self.BUDGET:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.parts:
+            x = np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0]
+            self.sum = x.T @ x if self.sum is None else self.sum + x.T @ x
+            self.parts, self.size = [], 0
+
+    def total(self) -> np.ndarray:
+        self._flush()
+        return self.sum
 
 
 def moment_score_summary(md: MissingData, terms: dict, codes: np.ndarray | None = None, ncl: int = 0,
