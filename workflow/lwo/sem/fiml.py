@@ -210,24 +210,18 @@ def _hessian_index(p: int):
     return look[a, c] * q + look[b, d], look[a, d] * q + look[b, c], 2.0 * np.outer(f, f)
 
 
-def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.ndarray:
+def moment_hessian(md: MissingData, terms: dict) -> np.ndarray:
     """Exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms`` from
     :func:`pattern_terms` with ``keep=True``). Observed information = H / 2.
 
     The sums over patterns of products of two padded pattern matrices (W_ac W_bd,
-    W_ac P_bd) are one matrix product over the stacked vech's of the patterns' W and P.
-    ``diagonal``: only the (mu, diag Sigma) coordinates (independence models)."""
+    W_ac P_bd) are one matrix product over the stacked vech's of the patterns' W and P."""
     p = md.p
     n = md.n
     W, P, wp = terms["W"], terms["P"], terms["wp"]
     K = len(n)
     nW = (W * n[:, None, None]).reshape(K, p * p)
     Hmm = 2.0 * (n @ W.reshape(K, p * p)).reshape(p, p)
-    if diagonal:
-        Hss = np.einsum("k,kac->ac", n, -W * W + 2.0 * W * P)
-        Hms = 2.0 * np.einsum("k,kac,kc->ac", n, W, wp)
-        H = np.block([[Hmm, Hms], [Hms.T, Hss]])
-        return 0.5 * (H + H.T)
     A, B, f = vech_indices(p)
     OW = W[:, A, B]
     nOW = OW * n[:, None]
@@ -423,7 +417,6 @@ class FIMLModel(RAMModel):
         self.data = data
         self.h1_m2ll = h1
         self.exact_hessian = False  # optimisation steps use the cheap scoring matrix
-        self.diagonal = False  # independence model: only means and variances
         self._h1_cache: dict = {}
         super().__init__(partable, moments)
         if not self.meanstructure and any(len(md.patterns) > 1 for md in data):
@@ -439,7 +432,7 @@ class FIMLModel(RAMModel):
             imp = self.implied(theta, g)
         except np.linalg.LinAlgError:
             return None
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=want_hess and self.exact_hessian and self.diagonal)
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma, )
         if t is None:
             return None
         N = md.nobs
@@ -475,16 +468,7 @@ class FIMLModel(RAMModel):
                     info_rows = info_rows + Dmu.T @ W @ Dmu
             out["hess_rows"] = 2.0 * info_rows
         elif want_hess:
-            if self.diagonal:  # independence model: the (mu, diag Sigma) block of H is cheap
-                D = self.moment_jacobian(imp, gs)
-                H = moment_hessian(md, t, diagonal=True) / N
-                a, b = np.tril_indices(self.n_obs)
-                D = D[np.concatenate([np.arange(self.n_obs), self.n_obs + np.flatnonzero(a == b)])]
-                if not self.meanstructure:
-                    D, H = D[self.n_obs:], H[self.n_obs:, self.n_obs:]
-                hess = D.T @ H @ D
-            else:
-                hess = param_hessian(md, t, U, V, Dmu if self.meanstructure else None) / N
+            hess = param_hessian(md, t, U, V, Dmu if self.meanstructure else None) / N
             hess = hess + self._second_order_rows(imp, gs, M, w if self.meanstructure else None)
             out["hess_rows"] = 0.5 * (hess + hess.T)
         return out

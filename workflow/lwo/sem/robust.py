@@ -172,7 +172,7 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
                    lv_names=[], ov_x=xs, ov_y=[], lv_x=[], lv_y=[], npar=npar)
     base = FIMLModel.__new__(FIMLModel)
     base.data, base.h1_m2ll = model.data, model.h1_m2ll
-    base.exact_hessian, base.diagonal, base._h1_cache = False, True, model._h1_cache
+    base.exact_hessian, base._h1_cache = False, model._h1_cache
     FIMLModel.__bases__[0].__init__(base, bpt, model.moments)
     theta = np.zeros(npar)
     for r in rows:
