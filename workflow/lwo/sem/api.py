@@ -224,6 +224,18 @@ def _optimise(model: RAMModel, max_iter: int, tol: float):
         theta0, ok0, _, _ = fisher_scoring(two_stage, start, max_iter=50, tol=1e-6)
         if ok0 and np.isfinite(model.objective(theta0)):
             start = theta0
+            # chord steps with the exact FIML Hessian at this start: a few gradient-only
+            # iterations instead of scoring steps with the complete-data information
+            model.exact_hessian = True
+            try:
+                hess0 = model.evaluate(start, want_info=False, want_hess=True)[3]
+            finally:
+                model.exact_hessian = False
+            if hess0 is not None:
+                theta, ok, iters, msg = fisher_scoring(model, start, max_iter=min(max_iter, 100), tol=tol,
+                                                       curvature=hess0)
+                if ok:
+                    return theta, True, iters, msg
     theta, ok, iters, msg = fisher_scoring(model, start, max_iter=max_iter, tol=tol)
     attempts.append(msg)
     if ok:

@@ -95,6 +95,11 @@ class _GroupStructure:
         self.f_j = self.j[f]
         self.f_index = self.index[f]
         self.f_diag = (self.f_kind == KIND_S) & (self.f_i == self.f_j)
+        # free rows sharing a parameter (equality constraints), for summing into parameters
+        self.f_order = np.argsort(self.f_index, kind="stable")
+        ordered = self.f_index[self.f_order]
+        unique = ordered.size == 0 or np.all(ordered[1:] != ordered[:-1])
+        self.f_starts = None if unique else np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
 
 
 @dataclass
@@ -307,10 +312,15 @@ class RAMModel:
         else:
             np.add.at(target, (idx[:, None], idx[None, :]), rows_matrix)
 
-    def _map_matrix(self, gs: _GroupStructure) -> np.ndarray:
-        K = np.zeros((gs.f_index.size, self.npar))
-        K[np.arange(gs.f_index.size), gs.f_index] = 1.0
-        return K
+    def _to_params(self, gs: _GroupStructure, X: np.ndarray) -> np.ndarray:
+        """X K: columns of free rows summed into their parameters (K maps free rows to
+        parameters; column sums instead of a product with the 0/1 matrix)."""
+        out = np.zeros((X.shape[0], self.npar))
+        if gs.f_starts is None:
+            out[:, gs.f_index] = X
+        else:
+            out[:, gs.f_index[gs.f_order[gs.f_starts]]] = np.add.reduceat(X[:, gs.f_order], gs.f_starts, axis=1)
+        return out
 
     def objective(self, theta: np.ndarray) -> float:
         total = 0.0
@@ -392,8 +402,7 @@ class RAMModel:
                     if self.meanstructure:
                         s += Z @ Dmu
                     np.add.at(sums, codes[start:start + chunk], s)
-            K = self._map_matrix(gs)
-            out.append(sums @ K)
+            out.append(self._to_params(gs, sums))
         return out
 
     # -------------------------------------------------------- standardisation
@@ -454,16 +463,26 @@ def _line_search(model: RAMModel, theta, f, step, decrement):
     return None, f, 0.0
 
 
-def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10):
+def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10,
+                   curvature: np.ndarray | None = None):
     """Minimise the ML discrepancy: Newton steps with the exact Hessian where it is
     positive definite, Fisher-scoring steps (expected Hessian 2*I) otherwise, with
     backtracking line search.
 
     Converged when the Newton decrement g' H^{-1} g is below tol^2 (scale free).
+    ``curvature``: one fixed Hessian of f for every step instead (chord method: from a
+    start close to the optimum, gradient-only steps converge at a rate set by how much
+    the Hessian moves, which is cheaper where the exact Hessian is costly).
     Returns (theta, converged, iterations, message).
     """
+    def state(theta):
+        if curvature is None:
+            return model.evaluate(theta, want_info=True, want_hess=True)
+        f, grad, _ = model.evaluate(theta, want_info=False)
+        return f, grad, None, curvature
+
     theta = start.astype(float).copy()
-    f, grad, info, hess = model.evaluate(theta, want_info=True, want_hess=True)
+    f, grad, info, hess = state(theta)
     if not np.isfinite(f):
         return theta, False, 0, "the implied covariance matrix is not positive definite at the starting values"
     previous = np.inf
@@ -472,10 +491,13 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
         newton = _solve_step(hess, grad)
         if newton is not None:
             candidates.append(newton)
-        scoring = _solve_step(2.0 * info, grad)
-        if scoring is None:
-            scoring = -np.linalg.lstsq(2.0 * info, grad, rcond=1e-12)[0]
-        candidates.append(scoring)
+        if info is not None:
+            scoring = _solve_step(2.0 * info, grad)
+            if scoring is None:
+                scoring = -np.linalg.lstsq(2.0 * info, grad, rcond=1e-12)[0]
+            candidates.append(scoring)
+        elif newton is None:
+            return theta, False, iteration, "the fixed curvature is not positive definite"
         decrement = -grad @ candidates[0]
         if newton is not None and decrement < tol**2:
             return theta, True, iteration - 1, "converged"
@@ -490,7 +512,7 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
             candidate = theta + newton
             if np.isfinite(model.objective(candidate)):
                 theta = candidate
-                f, grad, info, hess = model.evaluate(theta, want_info=True, want_hess=True)
+                f, grad, info, hess = state(theta)
                 continue
         accepted = False
         for step in candidates:
@@ -506,7 +528,7 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
                 return theta, True, iteration - 1, "converged (objective flat to machine precision)"
             return theta, False, iteration, "line search failed: no decrease of the ML discrepancy"
         theta = new_theta
-        f, grad, info, hess = model.evaluate(theta, want_info=True, want_hess=True)
+        f, grad, info, hess = state(theta)
         if not np.isfinite(f):  # pragma: no cover - line search guarantees a finite value
             return theta, False, iteration, "the implied covariance matrix became singular"
     return theta, False, max_iter, f"no convergence within {max_iter} iterations"

@@ -1,8 +1,9 @@
 """Full-information ML with missing data (lavaan ``missing = "ml"``): the building blocks.
 
-Rows are grouped by missing-data pattern; each pattern contributes through its count,
-mean and covariance (divisor n) of the observed variables, so the likelihood, gradient
-and Hessian cost grows with the number of patterns, not with N.
+Rows are grouped by missing-data pattern. The padded inverse of a pattern's observed
+covariance is Sigma^-1 minus a term of rank = its number of missing variables, so the
+likelihood, gradient, Hessian and scores cost a pass over the rows plus small work per
+pattern.
 
 Moment coordinates of one group are ``(mu, vech(Sigma))`` (``vech``: lower triangle,
 row-major ``np.tril_indices`` order). In these coordinates the module gives, for any
@@ -14,8 +15,9 @@ row-major ``np.tril_indices`` order). In these coordinates the module gives, for
 * casewise scores;
 * the unrestricted (h1) model by EM.
 
-Every sum over patterns that is quadratic in the pattern inverses is formed as one
-matrix product over the stacked, zero-padded pattern matrices.
+Sums over patterns or rows are formed as one matrix product over stacked pattern
+matrices or vectors (the h1 moment Hessian over the zero-padded pattern inverses; the
+parameter Hessian over the low-rank terms).
 """
 
 from __future__ import annotations
@@ -35,8 +37,6 @@ class Pattern:
     obs: np.ndarray  # indices of the observed variables
     rows: np.ndarray  # row indices (into the group's data) with this pattern
     n: int
-    mean: np.ndarray  # of the observed variables
-    cov: np.ndarray  # divisor n
 
 
 @dataclass
@@ -53,13 +53,9 @@ class MissingData:
         p, k = self.values.shape[1], len(self.patterns)
         self.mask = np.zeros((k, p), dtype=bool)
         self.n = np.zeros(k)
-        self.mean_pad = np.zeros((k, p))
-        self.cov_pad = np.zeros((k, p, p))
         for j, pat in enumerate(self.patterns):
             self.mask[j, pat.obs] = True
             self.n[j] = pat.n
-            self.mean_pad[j, pat.obs] = pat.mean
-            self.cov_pad[j][np.ix_(pat.obs, pat.obs)] = pat.cov
         self.n_observed = self.mask.sum(axis=1)
         self.mask2 = self.mask[:, :, None] & self.mask[:, None, :]
         # rows sorted by pattern (contiguous blocks), NaN as 0
@@ -98,11 +94,7 @@ def missing_patterns(values: np.ndarray) -> MissingData:
     patterns = []
     for k, key in enumerate(keys):
         rows = order[bounds[k]:bounds[k + 1]]
-        obs = np.flatnonzero(key)
-        y = values[np.ix_(rows, obs)]
-        mean = y.mean(axis=0)
-        c = y - mean
-        patterns.append(Pattern(obs, rows, len(rows), mean, c.T @ c / len(rows)))
+        patterns.append(Pattern(np.flatnonzero(key), rows, len(rows)))
     return MissingData(values, patterns, values.shape[0])
 
 
@@ -186,7 +178,7 @@ def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool
     if not np.isfinite(m2ll):
         return None
     M = SW - Z.T @ Z
-    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z}
+    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z, "pieces": pieces}
     if keep:
         P = np.empty((len(md.patterns), md.p, md.p))
         for k in range(len(md.patterns)):
@@ -218,22 +210,18 @@ def _hessian_index(p: int):
     return look[a, c] * q + look[b, d], look[a, d] * q + look[b, c], 2.0 * np.outer(f, f)
 
 
-def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.ndarray:
+def moment_hessian(md: MissingData, terms: dict) -> np.ndarray:
     """Exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms`` from
     :func:`pattern_terms` with ``keep=True``). Observed information = H / 2.
 
     The sums over patterns of products of two padded pattern matrices (W_ac W_bd,
-    W_ac P_bd) are one matrix product over the stacked vech's of the patterns' W and P.
-    ``diagonal``: only the (mu, diag Sigma) coordinates (independence models)."""
+    W_ac P_bd) are one matrix product over the stacked vech's of the patterns' W and P."""
     p = md.p
     n = md.n
     W, P, wp = terms["W"], terms["P"], terms["wp"]
-    Hmm = 2.0 * np.einsum("k,kab->ab", n, W)
-    if diagonal:
-        Hss = np.einsum("k,kac->ac", n, -W * W + 2.0 * W * P)
-        Hms = 2.0 * np.einsum("k,kac,kc->ac", n, W, wp)
-        H = np.block([[Hmm, Hms], [Hms.T, Hss]])
-        return 0.5 * (H + H.T)
+    K = len(n)
+    nW = (W * n[:, None, None]).reshape(K, p * p)
+    Hmm = 2.0 * (n @ W.reshape(K, p * p)).reshape(p, p)
     A, B, f = vech_indices(p)
     OW = W[:, A, B]
     nOW = OW * n[:, None]
@@ -242,10 +230,104 @@ def moment_hessian(md: MissingData, terms: dict, diagonal: bool = False) -> np.n
     X = (Y + Y.T).ravel()
     first, second, scale = _hessian_index(p)
     Hss = scale * (np.take(X, first) + np.take(X, second))
-    TWw = np.einsum("k,kac,kd->acd", n, W, wp)  # [a, c, d] = sum n W_ac w_d
+    TWw = (nW.T @ wp).reshape(p, p, p)  # [a, c, d] = sum n W_ac w_d, as one product
     Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
     H = np.block([[Hmm, Hms], [Hms.T, Hss]])
     return 0.5 * (H + H.T)
+
+
+def _pattern_roots(pieces: dict) -> dict:
+    """Per number r of missing variables: A (patterns, p, r) with A A' = K_.m K_mm^-1 K_m.,
+    so that the padded pattern inverse is K - A A' (computed once per pieces)."""
+    if "roots" not in pieces:
+        pieces["roots"] = {r: Km @ np.linalg.cholesky(Kinv) for r, (_, _, Km, Kinv) in pieces["groups"].items()}
+    return pieces["roots"]
+
+
+def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dmu: np.ndarray | None) -> np.ndarray:
+    """D' H D: the exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms``
+    from :func:`pattern_terms`) contracted with the model's derivative columns (dSigma_r
+    = u_r v_r' + v_r u_r', dmu_r = Dmu_r; Dmu None without a mean structure), without
+    forming H.
+
+    Per row, with z = W_p (y - mu): H_rs = -tr(W dS_r W dS_s) + 2 z' dS_r W dS_s z
+    + 2 (z' dS_r W dmu_s + z' dS_s W dmu_r) + 2 dmu_r' W dmu_s. The padded pattern inverse
+    is W_p = K - A_p A_p' (K = Sigma^-1, A_p = K_.m chol(K_mm^-1): rank = number of
+    missing variables), so every sum over rows is the complete-data expression in K
+    minus Gram matrices of a few vectors (a_j' dS_r ...) per missing variable of a row
+    or pattern, each stacked into one matrix product."""
+    pieces, Z = terms["pieces"], terms["Z"]
+    K, N, R = pieces["K"], md.nobs, U.shape[1]
+    KU, KV = K @ U, K @ V
+    Xuu, Xvv, Xuv = U.T @ KU, V.T @ KV, U.T @ KV
+    P = Z.T @ Z
+    PU, PV = P @ U, P @ V
+    Yuu, Yvv, Yuv = U.T @ PU, V.T @ PV, U.T @ PV
+    H = -2.0 * N * (Xuu * Xvv + Xuv * Xuv.T) + 2.0 * (Xuv.T * Yuv + Xuu * Yvv + Xvv * Yuu + Xuv * Yuv.T)
+    if Dmu is not None:
+        w = terms["w"]
+        E = (KU.T @ Dmu) * (V.T @ w)[:, None] + (KV.T @ Dmu) * (U.T @ w)[:, None]
+        H += 2.0 * (E + E.T) + 2.0 * N * (Dmu.T @ K @ Dmu)
+        wsum = np.add.reduceat(Z, md.bounds[:-1], axis=0)  # per pattern: sum of z
+        wU, wV = wsum @ U, wsum @ V
+    slots, minus = _GramSum(), _GramSum()
+    EL = np.zeros((R, R))
+    roots = _pattern_roots(pieces)
+    for r, (js, *_) in pieces["groups"].items():
+        At = roots[r].transpose(0, 2, 1).reshape(-1, md.p)
+        alpha, beta = (At @ U).reshape(len(js), r, R), (At @ V).reshape(len(js), r, R)  # a_j' u, a_j' v
+        root_n = np.sqrt(md.n[js])[:, None, None]
+        slots.add(np.concatenate([beta * root_n, alpha * root_n], axis=2).reshape(-1, 2 * R))
+        # tr(L dS_r L dS_s) = sum_jl g_jl,r g_jl,s, g_jl = a_j' dS a_l = g_lj: pairs j <= l
+        j, l = np.triu_indices(r)
+        gam = alpha[:, j] * beta[:, l] + beta[:, j] * alpha[:, l]
+        minus.add((gam * (root_n * np.where(j == l, 1.0, math.sqrt(2.0))[None, :, None])).reshape(-1, R))
+        # 2 sum_i z' dS_r L dS_s z over the rows of these patterns (in chunks of rows: memory)
+        rows, local = md.rows_by_missing[r]
+        step = max(1, _GramSum.BUDGET // (r * R))
+        for start in range(0, rows.size, step):
+            Zr, loc = Z[rows[start:start + step]], local[start:start + step]
+            x = alpha[loc] * (Zr @ V)[:, None, :] + beta[loc] * (Zr @ U)[:, None, :]
+            minus.add(math.sqrt(2.0) * x.reshape(-1, R))
+        if Dmu is not None:
+            y = (At @ Dmu) * np.repeat(np.sqrt(md.n[js]), r)[:, None]  # a_j' dmu
+            x = (alpha * wV[js][:, None, :] + beta * wU[js][:, None, :]).reshape(-1, R)
+            EL += (x / np.repeat(np.sqrt(md.n[js]), r)[:, None]).T @ y + 0.5 * (y.T @ y)
+    if pieces["groups"]:
+        G = slots.total()
+        Gbb, Gba, Gaa = G[:R, :R], G[:R, R:], G[R:, R:]
+        T = Xuv * Gba
+        H += 2.0 * (Xuu * Gbb + T + T.T + Xvv * Gaa)  # 2 tr(L dS_r K dS_s) (symmetric in r, s)
+        H -= minus.total()
+        if Dmu is not None:
+            H -= 2.0 * (EL + EL.T)
+    return 0.5 * (H + H.T)
+
+
+class _GramSum:
+    """Sum of x'x over stacked blocks x: blocks are gathered into one matrix product up to
+    BUDGET elements (few large products are fast; the bound keeps memory flat in N)."""
+
+    BUDGET = 1 << 21
+
+    def __init__(self):
+        self.parts, self.size, self.sum = [], 0, None
+
+    def add(self, x: np.ndarray) -> None:
+        self.parts.append(x)
+        self.size += x.size
+        if self.size >= self.BUDGET:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.parts:
+            x = np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0]
+            self.sum = x.T @ x if self.sum is None else self.sum + x.T @ x
+            self.parts, self.size = [], 0
+
+    def total(self) -> np.ndarray:
+        self._flush()
+        return self.sum
 
 
 def moment_score_summary(md: MissingData, terms: dict, codes: np.ndarray | None = None, ncl: int = 0,
@@ -335,7 +417,6 @@ class FIMLModel(RAMModel):
         self.data = data
         self.h1_m2ll = h1
         self.exact_hessian = False  # optimisation steps use the cheap scoring matrix
-        self.diagonal = False  # independence model: only means and variances
         self._h1_cache: dict = {}
         super().__init__(partable, moments)
         if not self.meanstructure and any(len(md.patterns) > 1 for md in data):
@@ -351,7 +432,7 @@ class FIMLModel(RAMModel):
             imp = self.implied(theta, g)
         except np.linalg.LinAlgError:
             return None
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=want_hess and self.exact_hessian)
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma, )
         if t is None:
             return None
         N = md.nobs
@@ -387,14 +468,8 @@ class FIMLModel(RAMModel):
                     info_rows = info_rows + Dmu.T @ W @ Dmu
             out["hess_rows"] = 2.0 * info_rows
         elif want_hess:
-            D = self.moment_jacobian(imp, gs)
-            H = moment_hessian(md, t, diagonal=self.diagonal) / N
-            if self.diagonal:
-                a, b = np.tril_indices(self.n_obs)
-                D = D[np.concatenate([np.arange(self.n_obs), self.n_obs + np.flatnonzero(a == b)])]
-            if not self.meanstructure:
-                D, H = D[self.n_obs:], H[self.n_obs:, self.n_obs:]
-            hess = D.T @ H @ D + self._second_order_rows(imp, gs, M, w if self.meanstructure else None)
+            hess = param_hessian(md, t, U, V, Dmu if self.meanstructure else None) / N
+            hess = hess + self._second_order_rows(imp, gs, M, w if self.meanstructure else None)
             out["hess_rows"] = 0.5 * (hess + hess.T)
         return out
 
@@ -403,10 +478,15 @@ class FIMLModel(RAMModel):
         yields (row indices in the group's data, scores)."""
         gs, md = self.groups[g], self.data[g]
         imp = self.implied(theta, g)
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma, keep=True)
+        t = pattern_terms(md, self._mu(imp, g), imp.sigma)
         U, V, Dmu = self._derivative_columns(imp, gs)
-        K = self._map_matrix(gs)
-        const = np.einsum("ar,kab,br->kr", U, t["W"], V, optimize=True)
+        # per pattern u_r' W_p v_r with W_p = K - A A' (see param_hessian)
+        const = np.empty((len(md.patterns), U.shape[1]))
+        const[:] = np.einsum("ar,ar->r", U, t["pieces"]["K"] @ V)
+        for r, A in _pattern_roots(t["pieces"]).items():
+            js = t["pieces"]["groups"][r][0]
+            At = A.transpose(0, 2, 1).reshape(-1, md.p)
+            const[js] -= ((At @ U) * (At @ V)).reshape(len(js), r, -1).sum(axis=1)
         pattern_of_row = np.repeat(np.arange(len(md.patterns)), md.n.astype(int))
         for start in range(0, md.nobs, chunk):
             sl = slice(start, start + chunk)
@@ -414,7 +494,7 @@ class FIMLModel(RAMModel):
             s = (Z @ U) * (Z @ V) - const[pattern_of_row[sl]]
             if self.meanstructure:
                 s += Z @ Dmu
-            yield md.order[sl], s @ K
+            yield md.order[sl], self._to_params(gs, s)
 
     def casewise_scores(self, theta: np.ndarray) -> list[np.ndarray]:
         """Per group: N_g x npar scores of the casewise loglik (rows in the data's order)."""
@@ -433,16 +513,19 @@ class FIMLModel(RAMModel):
         finally:
             self.exact_hessian = False
 
-    def h1_information(self, g: int, ncl: int | None = None, scores: bool = True):
+    def h1_information(self, g: int, ncl: int | None = None, scores: bool = True, terms: bool = False):
         """Observed information (total) of the unrestricted model of group g at its EM
         estimates, in (mu, vech Sigma) coordinates, and a summary of its casewise scores
         (:func:`moment_score_summary`: cluster sums over ``ncl`` clusters when the data
-        have clusters, else a root of their cross-product). Computed once."""
+        have clusters, else a root of their cross-product). Computed once. ``terms``:
+        the pattern terms at the EM estimates instead of the summary."""
         md, mom = self.data[g], self.moments[g]
         if g not in self._h1_cache:
             t = pattern_terms(md, mom.mean, mom.cov, keep=True)
             self._h1_cache[g] = (0.5 * moment_hessian(md, t), t)
         A1, t = self._h1_cache[g]
+        if terms:
+            return A1, t
         if not scores:
             return A1, None
         key = (g, ncl)

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy import stats
 
-from .fiml import FIMLModel, add_by_code
+from .fiml import FIMLModel, add_by_code, param_hessian
 from .partable import ParRow, ParTable
 
 
@@ -92,13 +92,21 @@ def _h1_parts(model: FIMLModel, crossed: bool):
     keep = _h1_keep(model)
     key = ("parts", crossed)
     if key not in model._h1_cache:
-        chols, sums = [], []
+        sums = []
         for g in range(model.ngroups):
-            A1, s = model.h1_information(g, _n_clusters(model, g, crossed))
-            chols.append(sla.cho_factor(A1[np.ix_(keep, keep)], lower=True))
+            _, s = model.h1_information(g, _n_clusters(model, g, crossed))
             sums.append(_cluster_factor(model, g, crossed) * s[:, keep])
-        model._h1_cache[key] = (chols, sums)
+        model._h1_cache[key] = (_h1_chol(model), sums)
     return model._h1_cache[key]
+
+
+def _h1_chol(model: FIMLModel) -> list:
+    """Per group: Cholesky factor of A1 without the fixed covariate moments (once per fit)."""
+    if "chol" not in model._h1_cache:
+        keep = _h1_keep(model)
+        model._h1_cache["chol"] = [sla.cho_factor(model.h1_information(g, scores=False)[0][np.ix_(keep, keep)],
+                                                  lower=True) for g in range(model.ngroups)]
+    return model._h1_cache["chol"]
 
 
 def _n_clusters(model: FIMLModel, g: int, crossed: bool) -> int | None:
@@ -164,7 +172,7 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
                    lv_names=[], ov_x=xs, ov_y=[], lv_x=[], lv_y=[], npar=npar)
     base = FIMLModel.__new__(FIMLModel)
     base.data, base.h1_m2ll = model.data, model.h1_m2ll
-    base.exact_hessian, base.diagonal, base._h1_cache = False, True, model._h1_cache
+    base.exact_hessian, base._h1_cache = False, model._h1_cache
     FIMLModel.__bases__[0].__init__(base, bpt, model.moments)
     theta = np.zeros(npar)
     for r in rows:
@@ -253,6 +261,48 @@ def robust_indices_ml(model: FIMLModel, theta: np.ndarray, fi: dict) -> dict:
             "rmsea.robust": _rmsea(x3, df3, fi["nobs"], fi["ngroups"], c3)}
 
 
+def _complete_information(Si: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Complete-data information (per observation) in (mu, vech Sigma) coordinates at
+    Sigma^-1 = Si, kept coordinates only."""
+    p = Si.shape[0]
+    a, b = np.tril_indices(p)
+    km, ks = keep[:p], keep[p:]
+    a, b = a[ks], b[ks]
+    f = np.where(a == b, 0.5, 1.0)
+    m = int(km.sum())
+    out = np.zeros((keep.sum(), keep.sum()))
+    out[:m, :m] = Si[np.ix_(km, km)]
+    out[m:, m:] = np.outer(f, f) * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
+    return out
+
+
+def _complete_quadratic(rows: np.ndarray, Si: np.ndarray, keep: np.ndarray) -> float:
+    """sum_i x_i' Wc x_i over the rows x_i (kept coordinates) with Wc from
+    :func:`_complete_information`, without forming Wc: x = (m, vech X) gives m' Si m +
+    tr(X Si X Si) / 2 with X the symmetric matrix whose lower triangle is vech X."""
+    p = Si.shape[0]
+    full = np.zeros((rows.shape[0], keep.size))
+    full[:, keep] = rows
+    m = full[:, :p]
+    a, b = np.tril_indices(p)
+    X = np.zeros((rows.shape[0], p, p))
+    X[:, a, b] = full[:, p:]
+    X[:, b, a] = full[:, p:]
+    XS = (X.reshape(-1, p) @ Si).reshape(-1, p, p)
+    return float(np.sum((m @ Si) * m) + 0.5 * np.sum(XS * XS.transpose(0, 2, 1)))
+
+
+def _h1_projected(m: FIMLModel, theta: np.ndarray, g: int) -> np.ndarray:
+    """D' H1 D in parameters: the h1 moment Hessian of -2 loglik of group g (at the EM
+    estimates) contracted with the derivatives of model ``m`` at ``theta``."""
+    gs, md = m.groups[g], m.data[g]
+    imp = m.implied(theta, g)
+    U, V, Dmu = m._derivative_columns(imp, gs)
+    _, t = m.h1_information(g, scores=False, terms=True)
+    rows = param_hessian(md, t, U, V, Dmu if m.meanstructure else None)
+    return m._to_params(gs, m._to_params(gs, rows).T)
+
+
 def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: str = "V3"):
     """lavaan's ``lav_fit_fiml_corrected(version = "V3")``: the complete-data ML
     statistic of the estimates against the EM moments and its FIML-corrected scaling,
@@ -275,17 +325,16 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
         Ng = model.data[g].nobs
         fg = Ng / N
         # lavaan: per-group cluster sums in the first-order information
-        A1, s = model.h1_information(g, _n_clusters(model, g, False), scores=version == "V3")
-        Wm = fg * A1[np.ix_(keep, keep)] / Ng
+        _, s = model.h1_information(g, _n_clusters(model, g, False), scores=version == "V3")
         J = None if s is None else _cluster_factor(model, g, False) * s[:, keep] * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
         Si = np.linalg.inv(mom.cov)
-        a, b = np.tril_indices(p)
-        f = np.where(a == b, 0.5, 1.0)
-        Hss = np.outer(f, f) * (Si[np.ix_(a, a)] * Si[np.ix_(b, b)] + Si[np.ix_(a, b)] * Si[np.ix_(b, a)])
-        Wc = np.block([[Si, np.zeros((p, a.size))], [np.zeros((a.size, p)), Hss]])[np.ix_(keep, keep)] * fg
-        Dm = model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep] @ model._map_matrix(model.groups[g])
-        Db = base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep] @ base._map_matrix(base.groups[g])
-        blocks.append((sla.cho_factor(Wm, lower=True), Wm, Wc, J, Dm, Db))
+        Wc = _complete_information(Si, keep) * fg if version == "V6" else (Si, fg)
+        Dm = model._to_params(model.groups[g], model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep])
+        Db = base._to_params(base.groups[g], base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep])
+        # Wm = (fg / Ng) A1: its Cholesky factor is a multiple of A1's (computed once per fit)
+        chol = _h1_chol(model)[g]
+        Em, Eb = (0.5 * fg / Ng * _h1_projected(m, th, g) for m, th in ((model, theta), (base, btheta)))
+        blocks.append(((chol[0] * math.sqrt(fg / Ng), chol[1]), None, Wc, J, Dm, Db, Em, Eb))
         for m, th, which in ((model, theta, 0), (base, btheta, 1)):
             imp = m.implied(th, g)
             sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
@@ -300,13 +349,12 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
 
     def k_fimlc(which):
         D_all = [blk[4 + which] for blk in blocks]
-        E = sum(D.T @ blk[1] @ D for D, blk in zip(D_all, blocks))
+        E = sum(blk[6 + which] for blk in blocks)  # D' Wm D
         E_inv = np.linalg.inv(E)
         if version == "V6":  # tr(Wc Wm^-1 U Wm^-1) = sum_g tr(Wc_g Q_gg)
             return float(sum(np.sum(blk[2] * sla.cho_solve(blk[0], np.eye(blk[2].shape[0])))
                              - np.sum((blk[2] @ D) * (D @ E_inv)) for blk, D in zip(blocks, D_all)))
         # rows of J Q per group block, where Q = Wm^-1 - D E^-1 D' couples the groups through E
-        JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
         JD = [blk[3] @ D for blk, D in zip(blocks, D_all)]
         total = 0.0
         for g in range(len(blocks)):
@@ -315,9 +363,12 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
                 left = -(JD[g] @ E_inv) @ D_all[k].T
                 if g == k:
                     left = left + JWi[g]
-                total += float(np.sum((left @ blk_k[2]) * left))
+                Si, fg = blk_k[2]
+                total += fg * _complete_quadratic(left, Si, keep)
         return total
 
+    if version != "V6":
+        JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
     c3 = k_fimlc(0) / df3
     c3n = k_fimlc(1) / df3n
     return x3, df3, c3, x3n, c3n
