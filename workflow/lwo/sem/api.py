@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import special
 
 from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
@@ -29,7 +29,15 @@ FIT_INDEX_NAMES = [
     "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr",
     "logl", "unrestricted.logl", "aic", "bic", "bic2",
 ]
-_Z975 = float(stats.norm.ppf(0.975))
+_Z975 = float(special.ndtri(0.975))
+
+
+def _optimize():
+    # scipy.optimize costs a job ~1 s of imports; only the quasi-Newton fallback and the
+    # RMSEA interval need it
+    from scipy import optimize
+
+    return optimize
 
 try:  # pinned in requirements.txt
     from threadpoolctl import ThreadpoolController
@@ -251,7 +259,7 @@ def _optimise(model: RAMModel, max_iter: int, tol: float):
         g = model.gradient(x)
         return g if g is not None else np.zeros_like(x)
 
-    res = optimize.minimize(fun, start, jac=jac, method="BFGS", options={"maxiter": max_iter, "gtol": 1e-9})
+    res = _optimize().minimize(fun, start, jac=jac, method="BFGS", options={"maxiter": max_iter, "gtol": 1e-9})
     theta2, ok2, iters2, msg2 = fisher_scoring(model, res.x, max_iter=max_iter, tol=tol)
     if ok2:
         return theta2, True, iters + res.nit + iters2, msg2 + " (after quasi-Newton restart)"
@@ -274,18 +282,18 @@ def _rmsea_ci(chisq: float, df: int, n: int, ngroups: int, level: float = 0.90):
         return 0.0, 0.0
 
     def cdf(lam):
-        return stats.chi2.cdf(chisq, df) if lam <= 0 else stats.ncx2.cdf(chisq, df, lam)
+        return special.chdtr(df, chisq) if lam <= 0 else special.chndtr(chisq, df, lam)
 
     if cdf(0.0) - upper_p < 0:
         lower = 0.0
     else:
-        lam_l = optimize.brentq(lambda x: cdf(x) - upper_p, 0.0, chisq, xtol=1e-12)
+        lam_l = _optimize().brentq(lambda x: cdf(x) - upper_p, 0.0, chisq, xtol=1e-12)
         lower = math.sqrt(lam_l / (n * df)) * math.sqrt(ngroups)
     n_rmsea = max(n, chisq * 4)
     if cdf(n_rmsea) - lower_p > 0 or cdf(0.0) - lower_p < 0:
         upper = 0.0
     else:
-        lam_u = optimize.brentq(lambda x: cdf(x) - lower_p, 0.0, n_rmsea, xtol=1e-12)
+        lam_u = _optimize().brentq(lambda x: cdf(x) - lower_p, 0.0, n_rmsea, xtol=1e-12)
         upper = math.sqrt(lam_u / (n * df)) * math.sqrt(ngroups)
     return lower, upper
 
@@ -363,8 +371,8 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
     if abs(chisq) < 1e-9:  # saturated model: rounding noise around 0
         chisq = 0.0
     base_df = G * (p * (p + 1) // 2 - px * (px + 1) // 2 - (p - px))
-    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
-    base_p = float(stats.chi2.sf(base_chisq, base_df)) if base_df > 0 else float("nan")
+    pvalue = float(special.chdtrc(df, chisq)) if df > 0 else float("nan")
+    base_p = float(special.chdtrc(base_df, base_chisq)) if base_df > 0 else float("nan")
     t1 = max(chisq - df, 0.0)
     t2 = max(chisq - df, base_chisq - base_df, 0.0)
     cfi = 1.0 if (t1 < 1.5e-8 and t2 < 1.5e-8) else 1 - t1 / t2  # lavaan: all.equal(t, 0)
@@ -373,7 +381,7 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
     tli = 1 - tl1 / tl2 if (df > 0 and abs(tl2) > 0) else 1.0
     rmsea = math.sqrt(max(chisq / N / df - 1 / N, 0.0)) * math.sqrt(G) if df > 0 else 0.0
     ci_low, ci_up = _rmsea_ci(chisq, df, N, G)
-    rmsea_p = float(stats.ncx2.sf(chisq, df, N * df * 0.05**2 / G)) if df > 0 else float("nan")
+    rmsea_p = float(1.0 - special.chndtr(chisq, df, N * df * 0.05**2 / G)) if df > 0 else float("nan")
     aic = -2 * logl + 2 * npar
     bic = -2 * logl + npar * math.log(N)
     bic2 = -2 * logl + npar * math.log((N + 2) / 24)
@@ -1054,7 +1062,7 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
     return {
         "chisq_diff": float(chisq_diff),
         "df_diff": int(df_diff),
-        "pvalue": float(stats.chi2.sf(max(chisq_diff, 0.0), df_diff)) if np.isfinite(chisq_diff) else float("nan"),
+        "pvalue": float(special.chdtrc(df_diff, max(chisq_diff, 0.0))) if np.isfinite(chisq_diff) else float("nan"),
         "method": "satorra.bentler.2001" if scaled else "standard",
         "scaling_factor": float(scaling),
         "cfi_diff": float(restricted.fit_indices["cfi"] - free.fit_indices["cfi"]),
@@ -1092,7 +1100,7 @@ def wald_test(fit: SEMFit, constraints: str | list[str]) -> dict:
         grads.append(grad)
     r, J = np.array(values), np.array(grads)
     stat = float(r @ np.linalg.solve(J @ vcov @ J.T, r))
-    return {"stat": stat, "df": len(r), "pvalue": float(stats.chi2.sf(stat, len(r))), "constraints": list(constraints)}
+    return {"stat": stat, "df": len(r), "pvalue": float(special.chdtrc(len(r), stat)), "constraints": list(constraints)}
 
 
 def _r_value(value) -> str:

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 import scipy.linalg as sla
-from scipy import stats
+from scipy import special
 
 from .fiml import FIMLModel, add_by_code, param_hessian
 from .partable import ParRow, ParTable
@@ -230,12 +230,12 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) 
         c = float("nan")
     out = {"chisq.scaled": chisq / c if df > 0 else float("nan"), "df.scaled": df,
            "chisq.scaling.factor": c}
-    out["pvalue.scaled"] = float(stats.chi2.sf(out["chisq.scaled"], df)) if df > 0 else float("nan")
+    out["pvalue.scaled"] = float(special.chdtrc(df, out["chisq.scaled"])) if df > 0 else float("nan")
     base, btheta = baseline_model(model)
     x2n, dfn = fi["baseline.chisq"], fi["baseline.df"]
     cn = _scaling_factor(base, btheta, dfn, crossed)
     out.update({"baseline.chisq.scaled": x2n / cn, "baseline.df.scaled": dfn,
-                "baseline.pvalue.scaled": float(stats.chi2.sf(x2n / cn, dfn)),
+                "baseline.pvalue.scaled": float(special.chdtrc(dfn, x2n / cn)),
                 "baseline.chisq.scaling.factor": cn})
     out["cfi.scaled"] = _cfi(out["chisq.scaled"], df, x2n / cn, dfn)
     out["tli.scaled"] = _tli(out["chisq.scaled"], df, x2n / cn, dfn)
