@@ -315,20 +315,23 @@ def _cfa_items(spec: str) -> dict[str, list[str]]:
 
 
 def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_order: list | None = None,
-                              alpha: float = ALPHA, cfi_drop: float = CFI_DROP, max_free: int | None = None) -> list[dict]:
+                              alpha: float = ALPHA, cfi_drop: float = CFI_DROP, max_free: int | None = None,
+                              **fit_options) -> list[dict]:
     """Items whose loading and intercept differ across groups, found by freeing one item at a
     time in the scalar model (largest chi-square drop first, Holm-adjusted over the items still
     constrained) until no item's freeing is significant or the partial model is within the CFI
     criterion of the configural model. The marker item's loading stays fixed at 1 (it sets the
     factor's scale), so only its intercept can be freed. Returns one dict per freed item: item,
-    factor, chisq_diff, df_diff, p, p_holm."""
+    factor, chisq_diff, df_diff, p, p_holm. `fit_options`: further arguments of sem.fit (e.g.
+    missing="ml", estimator="MLR")."""
     factors = _cfa_items(spec)
-    configural = sem.fit(spec, data, group=group, group_order=group_order)
+    configural = sem.fit(spec, data, group=group, group_order=group_order, **fit_options)
     freed: list[dict] = []
     partial: list[str] = []
     candidates = {(f, i, k == 0) for f, items in factors.items() for k, i in enumerate(items)}
     max_free = max_free if max_free is not None else max(1, sum(len(v) for v in factors.values()) // 2)
-    current = sem.fit(spec, data, group=group, group_order=group_order, group_equal=("loadings", "intercepts"))
+    current = sem.fit(spec, data, group=group, group_order=group_order, group_equal=("loadings", "intercepts"),
+                      **fit_options)
     while candidates and len(freed) < max_free and current.converged:
         if current.fit_indices["cfi"] - configural.fit_indices["cfi"] >= -cfi_drop and \
                 sem.lr_test(current, configural)["pvalue"] >= alpha:
@@ -337,7 +340,8 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
         for f, item, marker in sorted(candidates):
             extra = [f"{item}~1"] if marker else [f"{f}=~{item}", f"{item}~1"]
             trial = sem.fit(spec, data, group=group, group_order=group_order,
-                            group_equal=("loadings", "intercepts"), group_partial=tuple(partial + extra))
+                            group_equal=("loadings", "intercepts"), group_partial=tuple(partial + extra),
+                            **fit_options)
             if not trial.converged:
                 continue
             lr = sem.lr_test(current, trial)
@@ -360,10 +364,13 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
 
 
 def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list | None = None,
-                        search_items: bool = True, alpha: float = ALPHA, cfi_drop: float = CFI_DROP) -> InvarianceResult:
+                        search_items: bool = True, alpha: float = ALPHA, cfi_drop: float = CFI_DROP,
+                        **fit_options) -> InvarianceResult:
     """Configural, metric and scalar models of one CFA across groups, with verdicts; when a
     level does not simply hold, the items responsible are searched (partial invariance).
-    `group_order`: the groups, in order (default: order of first appearance, as lavaan)."""
+    `group_order`: the groups, in order (default: order of first appearance, as lavaan).
+    `fit_options`: further arguments of sem.fit; with estimator="MLR" the table shows the scaled
+    chi-square, CFI and RMSEA and the scaled (Satorra-Bentler) difference tests."""
     reason = too_few_to_fit(data, group, group_order or list(dict.fromkeys(data[group])),
                             len({i for items in _cfa_items(spec).values() for i in items}))
     if reason:
@@ -372,12 +379,17 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
         result = InvarianceResult(name, table, "", "", "", {g: None for g in group_order or []}, reason=reason)
         set_verdicts(result, np.nan, np.nan, alpha, cfi_drop)
         return result
-    fits = sem.invariance_models(spec, data, group, group_order=group_order)
+    fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
     table = sem.invariance_table(fits)
+    if fit_options.get("estimator") == "MLR":
+        for col in ("chisq", "pvalue", "cfi", "tli", "rmsea"):
+            table[col] = [f.fit_indices[f"{col}.scaled"] for f in fits.values()]
+        table["cfi.diff"] = table["cfi"].diff()
+        table["rmsea.diff"] = table["rmsea"].diff()
     result = InvarianceResult(name, table, "", "", "", fits["configural"].nobs)
     set_verdicts(result, table.loc["metric", "pvalue.diff"], table.loc["scalar", "pvalue.diff"], alpha, cfi_drop)
     if search_items and needs_item_search(result):
-        result.freed = partial_invariance_search(spec, data, group, group_order, alpha, cfi_drop)
+        result.freed = partial_invariance_search(spec, data, group, group_order, alpha, cfi_drop, **fit_options)
     return result
 
 
@@ -549,3 +561,152 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
     ]
     return BlockMeasurement(table, pd.DataFrame(item_rows), fit_table, efa.loadings.reset_index(names="item"),
                             efa, [n for n in notes if n])
+
+
+# --------------------------------------------------------------------------- ordinal invariance
+# Wu & Estabrook (2016) / lavaan's group.equal sequence for ordered items (delta
+# parameterisation): configural -> equal thresholds -> equal thresholds and loadings. With every
+# item ordered, lavaan's "intercepts" step adds no constraint (the latent responses' intercepts
+# are fixed at 0 in every group): it has the loadings model's df and fit, and is reported as such.
+ORDINAL_LEVELS = {"configural": (), "thresholds": ("thresholds",), "loadings": ("thresholds", "loadings"),
+                  "intercepts": ("thresholds", "loadings", "intercepts")}
+ORDINAL_TABLE_COLUMNS = ["converged", "chisq.scaled", "df", "pvalue.scaled", "cfi.scaled", "rmsea.scaled", "srmr",
+                         "chisq.diff", "df.diff", "pvalue.diff", "cfi.diff", "rmsea.diff"]
+
+
+@dataclass
+class OrdinalInvarianceResult:
+    """WLSMV invariance sequence of one CFA: `table` (one row per level, lavTestLRT's scaled-shifted
+    difference test against the previous level), the verdicts of the thresholds and loadings
+    levels, and the items found responsible at each (`freed`: item, level, test)."""
+
+    name: str
+    table: pd.DataFrame
+    thresholds: str
+    loadings: str
+    comparable: str
+    nobs: dict
+    freed: list[dict] = field(default_factory=list)
+
+    def row(self) -> dict:
+        t = self.table
+        out = {"model": self.name, **{f"n_{g}": n for g, n in self.nobs.items()}}
+        for col in ("chisq.scaled", "df", "cfi.scaled", "rmsea.scaled"):
+            out[f"configural_{col.replace('.', '_')}"] = t.loc["configural", col]
+        for level in ("thresholds", "loadings"):
+            for col, name in (("chisq.diff", "chisq_diff"), ("df.diff", "df_diff"), ("pvalue.diff", "p"),
+                              ("cfi.diff", "cfi_change")):
+                out[f"{level}_{name}"] = t.loc[level, col]
+        out["intercepts_df_diff"] = t.loc["intercepts", "df.diff"]
+        out["thresholds_verdict"], out["loadings_verdict"] = self.thresholds, self.loadings
+        out["comparable"] = self.comparable
+        out["noninvariant_items"] = "; ".join(f"{f['item']} ({f['level']})" for f in self.freed)
+        return out
+
+
+def ordinal_comparability(thresholds: str, loadings: str) -> str:
+    """What may be compared across groups given the thresholds and loadings verdicts."""
+    ok = ("holds", "holds approximately")
+    if "not estimable" in (thresholds, loadings):
+        return "not estimable"
+    if thresholds in ok and loadings in ok:
+        return "means and relations"
+    if loadings in ok:
+        return "not comparable (thresholds differ)"
+    if thresholds in ok:
+        return "not comparable (loadings differ)"
+    return "not comparable (thresholds and loadings differ)"
+
+
+def _ordinal_fit(spec, data, items, group, group_order, group_equal, group_partial=()):
+    return sem.fit_ordinal(spec, data, ordered=items, group=group, group_order=group_order,
+                           group_equal=group_equal, group_partial=group_partial)
+
+
+def _ordinal_level_ok(restricted, free, alpha, cfi_drop) -> bool:
+    lr = sem.lr_test_ordinal(restricted, free)
+    return lr["cfi_diff"] >= -cfi_drop and not lr["pvalue"] < alpha
+
+
+def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_order: list, level: str,
+                           free_model, partial: tuple = (), alpha: float = ALPHA, cfi_drop: float = CFI_DROP,
+                           max_free: int | None = None) -> tuple[list[dict], tuple]:
+    """Items whose thresholds (`level` "thresholds") or loading ("loadings") differ across groups:
+    freed one item at a time (lavaan group.partial; all of an item's thresholds, or its loading;
+    the marker item's loading sets the scale and stays), largest scaled-shifted chi-square drop
+    first, Holm-adjusted over the items still constrained, until the partial model passes against
+    `free_model` (the previous level) or no freeing is significant. Returns the freed items and
+    the group.partial list reached."""
+    factors = _cfa_items(spec)
+    items = [i for its in factors.values() for i in its]
+    equal = ORDINAL_LEVELS[level]
+    current = _ordinal_fit(spec, data, items, group, group_order, equal, partial)
+    nth = {i: int(data[i].nunique()) - 1 for i in items}
+    candidates = ({(f, i): tuple(f"{i}|t{m + 1}" for m in range(nth[i])) for f, its in factors.items() for i in its}
+                  if level == "thresholds" else
+                  {(f, i): (f"{f}=~{i}",) for f, its in factors.items() for i in its[1:]})
+    max_free = max_free if max_free is not None else max(1, len(items) // 2)
+    freed = []
+    while candidates and len(freed) < max_free and current.converged:
+        if _ordinal_level_ok(current, free_model, alpha, cfi_drop):
+            break
+        tests = []
+        for key, extra in sorted(candidates.items()):
+            trial = _ordinal_fit(spec, data, items, group, group_order, equal, partial + extra)
+            if trial.converged:
+                tests.append((sem.lr_test_ordinal(current, trial), key, extra, trial))
+        if not tests:
+            break
+        tests.sort(key=lambda t: -t[0]["chisq_diff"])
+        lr, (f, item), extra, trial = tests[0]
+        p_holm = min(1.0, lr["pvalue"] * len(tests))
+        if not p_holm < alpha:
+            break
+        freed.append({"item": item, "factor": f, "level": level, "chisq_diff": lr["chisq_diff"],
+                      "df_diff": lr["df_diff"], "p": lr["pvalue"], "p_holm": p_holm})
+        partial += extra
+        del candidates[(f, item)]
+        current = trial
+    return freed, partial
+
+
+def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list,
+                                search_items: bool = True, alpha: float = ALPHA,
+                                cfi_drop: float = CFI_DROP) -> OrdinalInvarianceResult:
+    """The WLSMV invariance sequence of a CFA of ordered items across groups (lavaan's
+    ``cfa(..., ordered = items, estimator = "WLSMV", group = group, group.equal = ...)``), each
+    level tested against the previous one by ``lavTestLRT`` (lwo.sem.lr_test_ordinal) and by the
+    change in the scaled CFI. Where a level does not simply hold, the items responsible are
+    searched at that level (thresholds first; the loadings search keeps the thresholds freed)."""
+    items = [i for its in _cfa_items(spec).values() for i in its]
+    fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge) for lvl, ge in ORDINAL_LEVELS.items()}
+    rows, previous = [], None
+    for lvl, f in fits.items():
+        fi = f.fit_indices
+        row = {"converged": f.converged, "chisq.scaled": fi.get("chisq.scaled"), "df": fi.get("df"),
+               "pvalue.scaled": fi.get("pvalue.scaled"), "cfi.scaled": fi.get("cfi.scaled"),
+               "rmsea.scaled": fi.get("rmsea.scaled"), "srmr": fi.get("srmr")}
+        if previous is not None and f.converged and previous.converged:
+            lr = sem.lr_test_ordinal(f, previous)
+            row.update({"chisq.diff": lr["chisq_diff"], "df.diff": lr["df_diff"], "pvalue.diff": lr["pvalue"],
+                        "cfi.diff": lr["cfi_diff"], "rmsea.diff": lr["rmsea_diff"]})
+        rows.append(row)
+        previous = f
+    table = pd.DataFrame(rows, index=pd.Index(list(fits), name="model")).reindex(columns=ORDINAL_TABLE_COLUMNS)
+    table = table.astype({c: float for c in ORDINAL_TABLE_COLUMNS if c != "converged"})
+    nobs = {str(g): int(n) for g, n in fits["configural"].nobs.items()}
+    v_th = level_verdict(table.loc["thresholds", "cfi.diff"], table.loc["thresholds", "pvalue.diff"], alpha, cfi_drop)
+    v_ld = level_verdict(table.loc["loadings", "cfi.diff"], table.loc["loadings", "pvalue.diff"], alpha, cfi_drop)
+    result = OrdinalInvarianceResult(name, table, v_th, v_ld, ordinal_comparability(v_th, v_ld), nobs)
+    if search_items:
+        partial: tuple = ()
+        if v_th in ("fails", "holds approximately"):
+            found, partial = ordinal_partial_search(spec, data, group, group_order, "thresholds",
+                                                    fits["configural"], alpha=alpha, cfi_drop=cfi_drop)
+            result.freed += found
+        if v_ld in ("fails", "holds approximately"):
+            base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial)
+            found, _ = ordinal_partial_search(spec, data, group, group_order, "loadings", base, partial,
+                                              alpha=alpha, cfi_drop=cfi_drop)
+            result.freed += found
+    return result
