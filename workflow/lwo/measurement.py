@@ -587,6 +587,7 @@ class OrdinalInvarianceResult:
     comparable: str
     nobs: dict
     freed: list[dict] = field(default_factory=list)
+    reason: str = ""  # why the models could not be fitted (then every level is not estimable)
 
     def row(self) -> dict:
         t = self.table
@@ -679,7 +680,16 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     change in the scaled CFI. Where a level does not simply hold, the items responsible are
     searched at that level (thresholds first; the loadings search keeps the thresholds freed)."""
     items = [i for its in _cfa_items(spec).values() for i in its]
-    fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge) for lvl, ge in ORDINAL_LEVELS.items()}
+    reason = too_few_to_fit(data.dropna(subset=items), group, group_order, len(items))
+    if not reason:
+        try:
+            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge) for lvl, ge in ORDINAL_LEVELS.items()}
+        except ValueError as exc:  # e.g. an answer category no student of a group chose
+            reason = str(exc)
+    if reason:
+        table = pd.DataFrame(np.nan, index=pd.Index(list(ORDINAL_LEVELS), name="model"), columns=ORDINAL_TABLE_COLUMNS)
+        return OrdinalInvarianceResult(name, table, "not estimable", "not estimable", f"not estimable: {reason}",
+                                       {str(g): None for g in group_order}, reason=reason)
     rows, previous = [], None
     for lvl, f in fits.items():
         fi = f.fit_indices
@@ -699,14 +709,23 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     v_ld = level_verdict(table.loc["loadings", "cfi.diff"], table.loc["loadings", "pvalue.diff"], alpha, cfi_drop)
     result = OrdinalInvarianceResult(name, table, v_th, v_ld, ordinal_comparability(v_th, v_ld), nobs)
     if search_items:
-        partial: tuple = ()
-        if v_th in ("fails", "holds approximately"):
-            found, partial = ordinal_partial_search(spec, data, group, group_order, "thresholds",
-                                                    fits["configural"], alpha=alpha, cfi_drop=cfi_drop)
-            result.freed += found
-        if v_ld in ("fails", "holds approximately"):
-            base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial)
-            found, _ = ordinal_partial_search(spec, data, group, group_order, "loadings", base, partial,
-                                              alpha=alpha, cfi_drop=cfi_drop)
-            result.freed += found
+        ordinal_item_search(result, spec, data, group, group_order, alpha, cfi_drop)
     return result
+
+
+def ordinal_item_search(result: OrdinalInvarianceResult, spec: str, data: pd.DataFrame, group: str,
+                        group_order: list, alpha: float = ALPHA, cfi_drop: float = CFI_DROP) -> None:
+    """Set `result.freed`: the items responsible at each level whose verdict does not simply hold
+    (thresholds first; the loadings search keeps those thresholds freed)."""
+    items = [i for its in _cfa_items(spec).values() for i in its]
+    result.freed, partial = [], ()
+    if result.thresholds in ("fails", "holds approximately"):
+        configural = _ordinal_fit(spec, data, items, group, group_order, ())
+        found, partial = ordinal_partial_search(spec, data, group, group_order, "thresholds", configural,
+                                                alpha=alpha, cfi_drop=cfi_drop)
+        result.freed += found
+    if result.loadings in ("fails", "holds approximately"):
+        base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial)
+        found, _ = ordinal_partial_search(spec, data, group, group_order, "loadings", base, partial,
+                                          alpha=alpha, cfi_drop=cfi_drop)
+        result.freed += found
