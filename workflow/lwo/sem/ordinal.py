@@ -547,6 +547,8 @@ class _State:
 
 def _ss_test(T, df, D_all, groups, fg, E_inv):
     """lavaan's scaled-shifted statistic: U Gamma over all groups (``lav_test_satorra_bentler``)."""
+    if df == 0:  # a saturated model (e.g. one factor of three items): nothing to scale
+        return float(T), float("nan"), float("nan")
     V = _bdiag([f * gd.w for f, gd in zip(fg, groups)], diag=True)
     Gam = _bdiag([gd.stats.nacov / f for f, gd in zip(fg, groups)])
     U = V - V @ D_all @ E_inv @ D_all.T @ V
