@@ -48,8 +48,8 @@ def structure_comparison(published: pd.DataFrame, codebook, block: str) -> list[
 
 
 def loadings_figure(items: pd.DataFrame, constructs: pd.DataFrame, title: str, source: str):
-    """Standardized CFA loading of every item (scoring direction), grouped by construct, with
-    each construct's alpha and omega."""
+    """Standardized WLSMV loading of every item (scoring direction), grouped by construct, with
+    each construct's ordinal alpha and ordinal omega."""
     labels = list(dict.fromkeys(items["construct"]))
     colours = [c for c in PALETTE if c != "#F0E442"]  # yellow is hard to see on white
     n_rows = len(items) + len(labels)
@@ -60,7 +60,8 @@ def loadings_figure(items: pd.DataFrame, constructs: pd.DataFrame, title: str, s
         c = constructs[constructs["construct"] == lab].iloc[0]
         y -= 1
         ax.text(0.0, y, lab, fontsize=8.5, fontweight="bold", va="center", ha="left")
-        ax.text(1.0, y, f"alpha {c['alpha']:.2f}   omega {c['omega']:.2f}", fontsize=8, va="center",
+        ax.text(1.0, y, f"ordinal alpha {c['ordinal_alpha']:.2f}   ordinal omega {c['ordinal_omega']:.2f}", fontsize=8,
+                va="center",
                 ha="right", color="#333333")
         for _, it in sub.iterrows():
             y -= 1
@@ -73,7 +74,7 @@ def loadings_figure(items: pd.DataFrame, constructs: pd.DataFrame, title: str, s
     ax.set_yticklabels(ticklabels, fontsize=7.5)
     ax.set_ylim(-0.8, n_rows - 0.2)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("Standardized loading (CFA, all students; reverse-worded items (R) flipped)")
+    ax.set_xlabel("Standardized loading (CFA of the ordered items, WLSMV, all students; reverse-worded (R) flipped)")
     ax.grid(axis="y", alpha=0)
     ax.set_title(title, loc="left", fontsize=10)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
@@ -93,14 +94,19 @@ def measurement_exhibit(inputs, output, *, min_cell: int, exhibit: str, block: s
         with open(inputs[f"fit_{s}"], encoding="utf-8") as fh:
             fits[s] = json.load(fh)
         estimates[s] = pd.read_csv(inputs[f"estimates_{s}"])
-    result = block_measurement(students, codebook, block, estimates, fits, min_cell=int(min_cell))
+    with open(inputs["wlsmv_fit"], encoding="utf-8") as fh:
+        wlsmv_fit = json.load(fh)
+    result = block_measurement(students, codebook, block, estimates, fits, min_cell=int(min_cell),
+                               wlsmv_estimates=pd.read_csv(inputs["wlsmv_estimates"]), wlsmv_fit=wlsmv_fit)
     comparison = structure_comparison(published_rows(inputs["published"], exhibit), codebook, block)
     source = data_source_label(inputs["summary"])
     figure = loadings_figure(result.items, result.constructs, title, source)
     status = ("ok" if fit_ok(fits["all"]) else fits["all"].get("message") or "not estimable"
               if fits["all"].get("status") == "not estimable" else "failed")
     notes = result.notes + ([] if status == "ok" else [
-        f"The CFA for all students has no estimates ({fits['all'].get('message')}): omega and loadings are not shown."])
+        f"The continuous CFA for all students has no estimates ({fits['all'].get('message')}): its omega and "
+        "loadings are not shown."]) + ([] if fit_ok(wlsmv_fit) else [
+        f"The WLSMV CFA for all students has no estimates ({wlsmv_fit.get('message')}): its loadings are not shown."])
     write_csv(result.items, output["item_statistics"])
     write_csv(result.cfa_fit, output["cfa_fit"])
     write_csv(result.efa_loadings, output["efa"])
