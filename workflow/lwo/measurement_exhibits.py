@@ -48,8 +48,8 @@ def structure_comparison(published: pd.DataFrame, codebook, block: str) -> list[
 
 
 def loadings_figure(items: pd.DataFrame, constructs: pd.DataFrame, title: str, source: str):
-    """Standardized WLSMV loading of every item (scoring direction), grouped by construct, with
-    each construct's ordinal alpha and ordinal omega."""
+    """Standardized loading of every item (scoring direction; WLSMV filled, continuous ML hollow),
+    grouped by construct, with each construct's ordinal alpha and ordinal omega."""
     labels = list(dict.fromkeys(items["construct"]))
     colours = [c for c in PALETTE if c != "#F0E442"]  # yellow is hard to see on white
     n_rows = len(items) + len(labels)
@@ -68,13 +68,16 @@ def loadings_figure(items: pd.DataFrame, constructs: pd.DataFrame, title: str, s
             ax.plot([0, it["std_loading"]], [y, y], color="#cccccc", lw=1, zorder=1)
             ax.scatter([it["std_loading"]], [y], s=22, color=colours[k % len(colours)], zorder=2,
                        marker="D" if it["reverse_coded"] else "o")
+            ax.scatter([it["std_loading_ml"]], [y], s=22, facecolors="none", edgecolors="#666666", zorder=2,
+                       marker="D" if it["reverse_coded"] else "o", linewidths=0.8)
             ticks.append(y)
             ticklabels.append(f"{it['item']}{' (R)' if it['reverse_coded'] else ''}")
     ax.set_yticks(ticks)
     ax.set_yticklabels(ticklabels, fontsize=7.5)
     ax.set_ylim(-0.8, n_rows - 0.2)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("Standardized loading (CFA of the ordered items, WLSMV, all students; reverse-worded (R) flipped)")
+    ax.set_xlabel("Standardized loading, all students: filled WLSMV (ordered items), hollow continuous ML;\n"
+                  "reverse-worded items (R) flipped")
     ax.grid(axis="y", alpha=0)
     ax.set_title(title, loc="left", fontsize=10)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
