@@ -498,7 +498,7 @@ def _std_loadings(estimates: pd.DataFrame, factor: str, items: list[str]) -> np.
 def _or_nan(func, *args) -> float:
     try:
         return func(*args)
-    except ValueError:  # too few complete rows, or a model that does not converge
+    except (ValueError, np.linalg.LinAlgError):  # too few complete rows, an empty category, no convergence
         return float("nan")
 
 
@@ -526,7 +526,13 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
     construct_of = {i: c for c in constructs for i in codebook.item_ids(c)}
     scored = pd.concat([reverse_coded(surveyed, codebook, c) for c in constructs], axis=1)
     all_items = [i for c in constructs for i in codebook.item_ids(c)]
-    efa = polychoric_efa(scored, all_items, len(constructs), seed=efa_seed)
+    try:
+        efa = polychoric_efa(scored, all_items, len(constructs), seed=efa_seed)
+        efa_note = "on the polychoric correlations of the items (maximum likelihood)"
+    except (ValueError, np.linalg.LinAlgError) as exc:  # too few complete rows for a polychoric matrix
+        efa = exploratory_factor_analysis(scored[all_items], len(constructs), seed=efa_seed)
+        efa_note = (f"on the Pearson correlations of the answers (maximum likelihood; the polychoric EFA "
+                    f"is not estimable here: {exc})")
     wlsmv_ok = wlsmv_fit is not None and fit_ok(wlsmv_fit) and wlsmv_estimates is not None
     match = efa_construct_match(efa.loadings, construct_of).set_index("construct")
     second_order = est_all[(est_all["op"] == "=~") & est_all["rhs"].isin(constructs)] if converged else None
@@ -593,7 +599,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "as given): std_loading from the CFA with the items ordered (WLSMV, delta parameterization, all "
         f"students answering every item{'; ' + fitted if fitted else ''}; primary), std_loading_ml from the "
         "continuous CFA (sensitivity).",
-        f"EFA: on the polychoric correlations of the items (maximum likelihood), {len(constructs)} factors, "
+        f"EFA: {efa_note}, {len(constructs)} factors, "
         f"oblimin (quartimin) rotation, {efa.n} complete answers; each factor matched to one construct (largest "
         "summed loading); 'efa items on own factor': items whose largest loading is on their construct's factor.",
         "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA), then the answers as "

@@ -28,9 +28,11 @@ from lwo.measurement import (CFI_DROP, invariance_analysis, level_verdict, ordin
 from lwo.model_data import analysis_columns, select_sample
 from lwo.plotting import PALETTE, mark_data_source, new_figure
 from lwo.runner import run
+from lwo.specs import block_cfa
 
-BLOCKS = {"hqc": "HQC subscales", "classroom_environment": "classroom-environment measures",
-          "mindset": "mind-set and disposition measures", "set_aside": "measures collected and set aside"}
+BLOCKS = {"hqc": ("8", "HQC subscales"), "classroom_environment": ("9", "classroom-environment measures"),
+          "mindset": ("10", "mind-set and disposition measures"),
+          "set_aside": (None, "measures collected and set aside")}  # construct models only
 GROUP = "race"
 GROUP_ORDER = list(RACES)  # Black, White: group 1, group 2
 LEVELS = ("thresholds", "loadings")
@@ -92,7 +94,7 @@ def main(sm):
     codebook = Codebook.load(sm.input.codebook)
     students = read_analysis_table(sm.input.students)
     rows, model_rows, results_by_name, unanswered = [], [], {}, 0
-    for block, block_label in BLOCKS.items():
+    for block, (exhibit, block_label) in BLOCKS.items():
         block_rows = []
         for c in codebook.constructs_in_block(block):
             data, none = invariance_data(students, codebook, codebook.item_ids(c))
@@ -101,7 +103,7 @@ def main(sm):
             res = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False)
             ml = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, **ML_OPTIONS)
             results_by_name[c] = (res, data, spec)
-            row = {"block": block_label, "construct": codebook.label(c), "id": c, **res.row()}
+            row = {"level": "construct", "block": block_label, "construct": codebook.label(c), "id": c, **res.row()}
             row.update({"ml_metric_chisq_diff": ml.table.loc["metric", "chisq.diff"],
                         "ml_metric_p": ml.table.loc["metric", "pvalue.diff"],
                         "ml_metric_cfi_change": ml.table.loc["metric", "cfi.diff"],
@@ -132,8 +134,20 @@ def main(sm):
                 res.thresholds, res.loadings, res.comparable,
                 "; ".join(f"{f['item']} ({f['level']})" for f in res.freed)]
         rows.append(b)
+        if exhibit is None:
+            continue
+        # the whole block: the correlated-factor CFA of its constructs (no item search: its
+        # constructs' rows name the items)
+        items = [i for c in codebook.constructs_in_block(block) for i in codebook.item_ids(c)]
+        data, _ = invariance_data(students, codebook, items)
+        res = ordinal_invariance_analysis(block, block_cfa(codebook, block, int(exhibit)).syntax, data, GROUP,
+                                          GROUP_ORDER, search_items=False)
+        rows.append(pd.DataFrame([{"level": "block", "block": block_label, "id": block,
+                                   "construct": f"All {len(codebook.constructs_in_block(block))} {block_label}",
+                                   **res.row()}]))
+        model_rows.append(res.table.reset_index().assign(construct=block, estimator="WLSMV"))
     table = pd.concat(rows, ignore_index=True).drop(columns=["model"])
-    first = ["block", "construct", "id", "n_Black", "n_White", "comparable", "noninvariant_items"]
+    first = ["level", "block", "construct", "id", "n_Black", "n_White", "comparable", "noninvariant_items"]
     table = table[first + [c for c in table.columns if c not in first]]
 
     comparison = []
@@ -155,7 +169,8 @@ def main(sm):
             "WLSMV; non-invariant = not comparable: the thresholds or the loadings level fails (scaled CFI "
             "drop > .01)"))
 
-    n_ok = int((table["comparable"] == "means and relations").sum())
+    constructs = table[table["level"] == "construct"]
+    n_ok = int((constructs["comparable"] == "means and relations").sum())
     source = data_source_label(sm.input.summary)
     notes = [
         "Primary: two-group CFAs of each construct's 4-point items as ordered categories (WLSMV, delta "
@@ -164,7 +179,7 @@ def main(sm):
         "thresholds: equal thresholds (Wu & Estabrook, 2016); loadings: equal thresholds and loadings. "
         "lavaan's further \"intercepts\" step adds no constraint when every item is ordered (the latent "
         "responses' intercepts are fixed at 0; df difference 0, intercepts_df_diff): it is not a test here. "
-        f"{n_ok} of {len(table)} constructs are invariant at both levels (means and relations may be "
+        f"{n_ok} of {len(constructs)} constructs are invariant at both levels (means and relations may be "
         "compared across the groups).",
         "Verdict per level: 'fails' when the scaled CFI drops by more than .01 (Cheung & Rensvold, 2002); "
         "'holds approximately' when it stays within .01 but the scaled-shifted chi-square difference test "
@@ -174,7 +189,11 @@ def main(sm):
         "is freed (lavaan group.partial: all its thresholds, or its loading; the marker item's loading sets "
         "the scale), largest chi-square drop first, while the drop is significant after Holm's correction "
         "and the partial model does not yet pass against the previous level.",
-        "Sensitivity (ml_* columns): the answers as continuous, configural -> metric (equal loadings) -> "
+        "Block rows: the correlated-factor CFA of all the block's constructs (WLSMV, no item search); a "
+        "single non-invariant construct can be diluted among many invariant items there, so the construct "
+        "rows decide comparability. An answer category that no student of a group chose leaves its "
+        "threshold unidentified: that model is not estimable (as in lavaan).",
+        "Sensitivity (ml_* columns, construct rows): the answers as continuous, configural -> metric (equal loadings) -> "
         "scalar (and intercepts), robust ML with full-information ML for missing answers (MLR, FIML), "
         "Satorra-Bentler scaled difference tests and the scaled CFI; ml_comparable its verdict.",
         f"WLSMV uses the students who answered every item of the construct (listwise, lavaan's default); "

@@ -40,6 +40,10 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
     info = {"model": spec.name, "sample": result.sample, "estimator": "WLSMV (ordered items, delta parameterization)",
             "fitted": "first-order correlated-factor CFA" if block else "the model as written",
             "n_used": int(len(data)), "status": "failed", "message": "", "fit_indices": {}}
+    if result.status == "not estimable" or len(data) <= len(items):  # the continuous fit says why
+        info.update(status="not estimable", message=result.message or
+                    f"not estimable: {spec.name} ({result.sample}): too few students with complete data for this model")
+        return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
     try:
         fit = sem.fit_ordinal(syntax, data, ordered=items)
     except ValueError as exc:  # e.g. an answer category nobody in the sample chose
