@@ -14,7 +14,7 @@ from semopy.examples import holzinger39
 
 from lwo import measurement as M
 from lwo import sem
-from lwo.measurement_exhibits import structure_comparison
+from lwo.measurement_exhibits import block_measurement, structure_comparison
 from lwo import sem
 from textbook_models import HS_CFA
 
@@ -280,7 +280,7 @@ def mindset_block(cohort, codebook):
             items = [i for c in codebook.constructs_in_block("mindset") for i in codebook.item_ids(c)]
             wlsmv = sem.fit_ordinal(spec.syntax, run.data.data[items].dropna(), ordered=items)
             wlsmv_fit = {"status": "ok", "estimator": "WLSMV", "n_used": wlsmv.nobs, "fit_indices": wlsmv.fit_indices}
-    return M.block_measurement(students, codebook, "mindset", estimates, fits, wlsmv_estimates=wlsmv.estimates,
+    return block_measurement(students, codebook, "mindset", estimates, fits, wlsmv_estimates=wlsmv.estimates,
                                wlsmv_fit=wlsmv_fit), students
 
 
@@ -330,7 +330,7 @@ def test_block_measurement_shows_a_failed_fit_without_numbers(cohort, codebook):
 
     students = pd.concat([cohort["students"], score_constructs(cohort["students"], codebook)], axis=1)
     failed = {"status": "failed", "message": "failed: mindset_cfa (all): not converged", "n_used": 869}
-    result = M.block_measurement(students, codebook, "mindset", {"all": pd.DataFrame()}, {"all": failed})
+    result = block_measurement(students, codebook, "mindset", {"all": pd.DataFrame()}, {"all": failed})
     assert result.constructs["omega"].isna().all() and result.constructs["std_loading_min"].isna().all()
     assert result.constructs["alpha"].notna().all()  # reliability does not need the CFA
     assert result.cfa_fit.loc[0, "status"] == "failed" and np.isnan(result.cfa_fit.loc[0, "cfi"])
