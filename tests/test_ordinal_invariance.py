@@ -113,4 +113,6 @@ def test_built_exhibits_report_the_finding(default_build):
     assert "perceived_exclusion" not in set(rows["variable"])
     assert rows.loc[rows["variable"] == "perceived_inclusion", "measurement_invariance"].item() == \
         "means and relations"
-    assert np.isfinite(table["thresholds_cfi_change"]).all()
+    # every construct model is estimable on the default cohort (a block model may not be: an
+    # answer category no student of a group chose among those answering all its items)
+    assert np.isfinite(table.loc[table["level"] == "construct", "thresholds_cfi_change"]).all()
