@@ -13,7 +13,8 @@ from scipy import stats
 from semopy.examples import holzinger39
 
 from lwo import measurement as M
-from lwo.measurement_exhibits import structure_comparison
+from lwo import sem
+from lwo.measurement_exhibits import block_measurement, structure_comparison
 from lwo import sem
 from textbook_models import HS_CFA
 
@@ -275,7 +276,12 @@ def mindset_block(cohort, codebook):
     for sample in ("all", "Black"):
         run = fit_model(spec, students, codebook, sample)  # what rule measurement_cfa saves
         estimates[sample], fits[sample] = run.estimates, fit_info(run)
-    return M.block_measurement(students, codebook, "mindset", estimates, fits), students
+        if sample == "all":
+            items = [i for c in codebook.constructs_in_block("mindset") for i in codebook.item_ids(c)]
+            wlsmv = sem.fit_ordinal(spec.syntax, run.data.data[items].dropna(), ordered=items)
+            wlsmv_fit = {"status": "ok", "estimator": "WLSMV", "n_used": wlsmv.nobs, "fit_indices": wlsmv.fit_indices}
+    return block_measurement(students, codebook, "mindset", estimates, fits, wlsmv_estimates=wlsmv.estimates,
+                               wlsmv_fit=wlsmv_fit), students
 
 
 def test_block_measurement_table(mindset_block, codebook):
@@ -295,7 +301,13 @@ def test_block_measurement_table(mindset_block, codebook):
     # loadings in the scoring direction are all positive, reverse-worded items included
     items = result.items
     assert (items["std_loading"] > 0.3).all() and items["reverse_coded"].any()
-    assert list(result.cfa_fit["sample"]) == ["all", "Black"]
+    assert (items["std_loading_ml"] > 0.3).all()
+    # on the latent-response scale the 4-point items load more than as continuous answers
+    assert (items["std_loading"] > items["std_loading_ml"]).mean() > 0.9
+    assert (t["ordinal_alpha"] > t["alpha"]).all() and (t["ordinal_omega"] > t["omega"]).all()
+    assert list(result.cfa_fit["estimator"]) == ["WLSMV", "ML", "ML"]
+    assert list(result.cfa_fit["sample"]) == ["all", "all", "Black"]
+    assert result.cfa_fit["scaled"].iloc[0]
     assert any("CFA fit" in n and "CFI" in n for n in result.notes)
 
 
@@ -318,7 +330,7 @@ def test_block_measurement_shows_a_failed_fit_without_numbers(cohort, codebook):
 
     students = pd.concat([cohort["students"], score_constructs(cohort["students"], codebook)], axis=1)
     failed = {"status": "failed", "message": "failed: mindset_cfa (all): not converged", "n_used": 869}
-    result = M.block_measurement(students, codebook, "mindset", {"all": pd.DataFrame()}, {"all": failed})
+    result = block_measurement(students, codebook, "mindset", {"all": pd.DataFrame()}, {"all": failed})
     assert result.constructs["omega"].isna().all() and result.constructs["std_loading_min"].isna().all()
     assert result.constructs["alpha"].notna().all()  # reliability does not need the CFA
     assert result.cfa_fit.loc[0, "status"] == "failed" and np.isnan(result.cfa_fit.loc[0, "cfi"])

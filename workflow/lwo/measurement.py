@@ -1,5 +1,6 @@
 """Measurement: reliability, item statistics, exploratory factor analysis and measurement
-invariance of the survey scales (Exhibits 8-10 and the invariance exhibit).
+invariance of the survey scales (Exhibits 8-10, assembled in lwo.measurement_exhibits, and the
+invariance exhibit).
 
 Conventions:
 
@@ -315,20 +316,23 @@ def _cfa_items(spec: str) -> dict[str, list[str]]:
 
 
 def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_order: list | None = None,
-                              alpha: float = ALPHA, cfi_drop: float = CFI_DROP, max_free: int | None = None) -> list[dict]:
+                              alpha: float = ALPHA, cfi_drop: float = CFI_DROP, max_free: int | None = None,
+                              **fit_options) -> list[dict]:
     """Items whose loading and intercept differ across groups, found by freeing one item at a
     time in the scalar model (largest chi-square drop first, Holm-adjusted over the items still
     constrained) until no item's freeing is significant or the partial model is within the CFI
     criterion of the configural model. The marker item's loading stays fixed at 1 (it sets the
     factor's scale), so only its intercept can be freed. Returns one dict per freed item: item,
-    factor, chisq_diff, df_diff, p, p_holm."""
+    factor, chisq_diff, df_diff, p, p_holm. `fit_options`: further arguments of sem.fit (e.g.
+    missing="ml", estimator="MLR")."""
     factors = _cfa_items(spec)
-    configural = sem.fit(spec, data, group=group, group_order=group_order)
+    configural = sem.fit(spec, data, group=group, group_order=group_order, **fit_options)
     freed: list[dict] = []
     partial: list[str] = []
     candidates = {(f, i, k == 0) for f, items in factors.items() for k, i in enumerate(items)}
     max_free = max_free if max_free is not None else max(1, sum(len(v) for v in factors.values()) // 2)
-    current = sem.fit(spec, data, group=group, group_order=group_order, group_equal=("loadings", "intercepts"))
+    current = sem.fit(spec, data, group=group, group_order=group_order, group_equal=("loadings", "intercepts"),
+                      **fit_options)
     while candidates and len(freed) < max_free and current.converged:
         if current.fit_indices["cfi"] - configural.fit_indices["cfi"] >= -cfi_drop and \
                 sem.lr_test(current, configural)["pvalue"] >= alpha:
@@ -337,7 +341,8 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
         for f, item, marker in sorted(candidates):
             extra = [f"{item}~1"] if marker else [f"{f}=~{item}", f"{item}~1"]
             trial = sem.fit(spec, data, group=group, group_order=group_order,
-                            group_equal=("loadings", "intercepts"), group_partial=tuple(partial + extra))
+                            group_equal=("loadings", "intercepts"), group_partial=tuple(partial + extra),
+                            **fit_options)
             if not trial.converged:
                 continue
             lr = sem.lr_test(current, trial)
@@ -360,10 +365,13 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
 
 
 def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list | None = None,
-                        search_items: bool = True, alpha: float = ALPHA, cfi_drop: float = CFI_DROP) -> InvarianceResult:
+                        search_items: bool = True, alpha: float = ALPHA, cfi_drop: float = CFI_DROP,
+                        **fit_options) -> InvarianceResult:
     """Configural, metric and scalar models of one CFA across groups, with verdicts; when a
     level does not simply hold, the items responsible are searched (partial invariance).
-    `group_order`: the groups, in order (default: order of first appearance, as lavaan)."""
+    `group_order`: the groups, in order (default: order of first appearance, as lavaan).
+    `fit_options`: further arguments of sem.fit; with estimator="MLR" the table shows the scaled
+    chi-square, CFI and RMSEA and the scaled (Satorra-Bentler) difference tests."""
     reason = too_few_to_fit(data, group, group_order or list(dict.fromkeys(data[group])),
                             len({i for items in _cfa_items(spec).values() for i in items}))
     if reason:
@@ -372,12 +380,17 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
         result = InvarianceResult(name, table, "", "", "", {g: None for g in group_order or []}, reason=reason)
         set_verdicts(result, np.nan, np.nan, alpha, cfi_drop)
         return result
-    fits = sem.invariance_models(spec, data, group, group_order=group_order)
+    fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
     table = sem.invariance_table(fits)
+    if fit_options.get("estimator") == "MLR":
+        for col in ("chisq", "pvalue", "cfi", "tli", "rmsea"):
+            table[col] = [f.fit_indices[f"{col}.scaled"] for f in fits.values()]
+        table["cfi.diff"] = table["cfi"].diff()
+        table["rmsea.diff"] = table["rmsea"].diff()
     result = InvarianceResult(name, table, "", "", "", fits["configural"].nobs)
     set_verdicts(result, table.loc["metric", "pvalue.diff"], table.loc["scalar", "pvalue.diff"], alpha, cfi_drop)
     if search_items and needs_item_search(result):
-        result.freed = partial_invariance_search(spec, data, group, group_order, alpha, cfi_drop)
+        result.freed = partial_invariance_search(spec, data, group, group_order, alpha, cfi_drop, **fit_options)
     return result
 
 
@@ -432,120 +445,169 @@ def holm_adjusted_verdicts(results: list[InvarianceResult], alpha: float = ALPHA
     return out
 
 
-# --------------------------------------------------------------------------- Exhibits 8-10
+# --------------------------------------------------------------------------- ordinal invariance
+# Wu & Estabrook (2016) / lavaan's group.equal sequence for ordered items (delta
+# parameterisation): configural -> equal thresholds -> equal thresholds and loadings. With every
+# item ordered, lavaan's "intercepts" step adds no constraint (the latent responses' intercepts
+# are fixed at 0 in every group): it has the loadings model's df and fit, and is reported as such.
+ORDINAL_LEVELS = {"configural": (), "thresholds": ("thresholds",), "loadings": ("thresholds", "loadings"),
+                  "intercepts": ("thresholds", "loadings", "intercepts")}
+ORDINAL_TABLE_COLUMNS = ["converged", "chisq.scaled", "df", "pvalue.scaled", "cfi.scaled", "rmsea.scaled", "srmr",
+                         "chisq.diff", "df.diff", "pvalue.diff", "cfi.diff", "rmsea.diff"]
+
+
 @dataclass
-class BlockMeasurement:
-    """Everything Exhibits 8-10 show for one block of constructs."""
+class OrdinalInvarianceResult:
+    """WLSMV invariance sequence of one CFA: `table` (one row per level, lavTestLRT's scaled-shifted
+    difference test against the previous level), the verdicts of the thresholds and loadings
+    levels, and the items found responsible at each (`freed`: item, level, test)."""
 
-    constructs: pd.DataFrame   # one row per construct (the exhibit table)
-    items: pd.DataFrame        # one row per item
-    cfa_fit: pd.DataFrame      # one row per sample
-    efa_loadings: pd.DataFrame
-    efa: EFAResult
-    notes: list[str]
+    name: str
+    table: pd.DataFrame
+    thresholds: str
+    loadings: str
+    comparable: str
+    nobs: dict
+    freed: list[dict] = field(default_factory=list)
+    reason: str = ""  # why the models could not be fitted (then every level is not estimable)
 
-
-def fit_ok(fit: dict) -> bool:
-    """A saved fit (fit.json of lwo.sem_results) with numbers to show."""
-    return fit.get("status") == "ok"
-
-
-def _fit_row(sample: str, fit: dict) -> dict:
-    fi = fit.get("fit_indices", {})
-    row = {"sample": sample, "n": fit.get("n_used"), "status": fit.get("status", "failed")}
-    for key in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"):
-        value = fi.get(key) if fit_ok(fit) else None
-        row[key.replace(".", "_")] = float("nan") if value is None else value
-    row["message"] = fit.get("message", "")
-    return row
-
-
-def fit_sentence(row: dict) -> str:
-    """'chi2(df) = x, p; CFI; TLI; RMSEA [90% CI]; SRMR' or why there are no numbers."""
-    if row["status"] != "ok":
-        return f"{row['sample']}: no estimates ({row['message']})"
-    p = "p < .001" if row["pvalue"] < 0.001 else f"p = {row['pvalue']:.3f}"
-    return (f"{row['sample']} (N = {row['n']}): chi-square({row['df']}) = {row['chisq']:.1f}, {p}; "
-            f"CFI = {row['cfi']:.3f}; TLI = {row['tli']:.3f}; RMSEA = {row['rmsea']:.3f} "
-            f"[90% CI {row['rmsea_ci_lower']:.3f}, {row['rmsea_ci_upper']:.3f}]; SRMR = {row['srmr']:.3f}")
+    def row(self) -> dict:
+        t = self.table
+        out = {"model": self.name, **{f"n_{g}": n for g, n in self.nobs.items()}}
+        for col in ("chisq.scaled", "df", "cfi.scaled", "rmsea.scaled"):
+            out[f"configural_{col.replace('.', '_')}"] = t.loc["configural", col]
+        for level in ("thresholds", "loadings"):
+            for col, name in (("chisq.diff", "chisq_diff"), ("df.diff", "df_diff"), ("pvalue.diff", "p"),
+                              ("cfi.diff", "cfi_change")):
+                out[f"{level}_{name}"] = t.loc[level, col]
+        out["intercepts_df_diff"] = t.loc["intercepts", "df.diff"]
+        out["thresholds_verdict"], out["loadings_verdict"] = self.thresholds, self.loadings
+        out["comparable"] = self.comparable
+        out["noninvariant_items"] = "; ".join(f"{f['item']} ({f['level']})" for f in self.freed)
+        return out
 
 
-def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: dict[str, pd.DataFrame],
-                      fits: dict[str, dict], groups=("Black", "White"), min_cell: int = 10,
-                      efa_seed: int = 0) -> BlockMeasurement:
-    """Reliability, item statistics, CFA loadings and fit, and an EFA of one block of constructs.
+def ordinal_comparability(thresholds: str, loadings: str) -> str:
+    """What may be compared across groups given the thresholds and loadings verdicts."""
+    ok = ("holds", "holds approximately")
+    if "not estimable" in (thresholds, loadings):
+        return "not estimable"
+    if thresholds in ok and loadings in ok:
+        return "means and relations"
+    if loadings in ok:
+        return "not comparable (thresholds differ)"
+    if thresholds in ok:
+        return "not comparable (loadings differ)"
+    return "not comparable (thresholds and loadings differ)"
 
-    `students`: the analysis table (surveyed students are used); `estimates`/`fits`: the saved
-    fit of the block's CFA per sample (estimates.csv and fit.json as lwo.sem_results saves them;
-    'all' required, the others give the fit table's rows).
-    Reverse-worded items are flipped before alpha, item statistics and the EFA; CFA loadings
-    (fitted on the answers as given) are shown in the scoring direction."""
-    from lwo.scoring import reverse_coded
 
-    surveyed = students[students["surveyed"] == 1]
-    constructs = codebook.constructs_in_block(block)
-    est_all = estimates["all"]
-    converged = fit_ok(fits["all"])
-    construct_of = {i: c for c in constructs for i in codebook.item_ids(c)}
-    scored = pd.concat([reverse_coded(surveyed, codebook, c) for c in constructs], axis=1)
-    efa = exploratory_factor_analysis(scored, len(constructs), seed=efa_seed)
-    match = efa_construct_match(efa.loadings, construct_of).set_index("construct")
-    second_order = est_all[(est_all["op"] == "=~") & est_all["rhs"].isin(constructs)] if converged else None
+def _ordinal_fit(spec, data, items, group, group_order, group_equal, group_partial=()):
+    return sem.fit_ordinal(spec, data, ordered=items, group=group, group_order=group_order,
+                           group_equal=group_equal, group_partial=group_partial)
 
-    rows, item_rows = [], []
-    for c in constructs:
-        items = codebook.items(c)
-        ids = [i.id for i in items]
-        signs = np.array([-1.0 if i.reverse else 1.0 for i in items])
-        rel = reliability(scored[ids])
-        stats_ = item_statistics(scored[ids]).set_index("item")
-        raw = surveyed[ids].astype(float)
-        row = {"domain": codebook.student_constructs[c]["domain"], "construct": codebook.label(c), "id": c,
-               "n_items": len(ids), "n": rel["n"], "mean": float(surveyed[c].mean()), "sd": float(surveyed[c].std()),
-               "alpha": rel["alpha"], "alpha_ci_lower": rel["alpha_ci_lower"], "alpha_ci_upper": rel["alpha_ci_upper"]}
-        loadings = np.full(len(ids), np.nan)
-        if converged:
-            parts = factor_parts(est_all, c, ids)
-            loadings = parts.std_loadings * signs
-            row["omega"] = mcdonald_omega(parts.loadings * signs, parts.theta)
-        else:
-            row["omega"] = float("nan")
-        for g in groups:
-            sub = scored.loc[surveyed["race"] == g, ids].dropna()
-            row[f"alpha_{g}"] = cronbach_alpha(sub) if len(sub) >= max(min_cell, 3) else float("nan")
-            row[f"n_{g}"] = len(sub) if len(sub) >= min_cell else float("nan")
-        row["item_rest_r_min"] = float(stats_["item_rest_r"].min())
-        row["std_loading_min"] = float(np.nanmin(loadings)) if converged else float("nan")
-        row["std_loading_max"] = float(np.nanmax(loadings)) if converged else float("nan")
-        if second_order is not None and len(second_order):
-            hit = second_order[second_order["rhs"] == c]
-            row["second_order_loading"] = float(hit["std.all"].iloc[0]) if len(hit) else float("nan")
-        m = match.loc[c]
-        row["efa_items_on_own_factor"] = f"{m['items_on_own_factor']} of {m['n_items']}"
+
+def _ordinal_level_ok(restricted, free, alpha, cfi_drop) -> bool:
+    lr = sem.lr_test_ordinal(restricted, free)
+    return lr["cfi_diff"] >= -cfi_drop and not lr["pvalue"] < alpha
+
+
+def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_order: list, level: str,
+                           free_model, partial: tuple = (), alpha: float = ALPHA, cfi_drop: float = CFI_DROP,
+                           max_free: int | None = None) -> tuple[list[dict], tuple]:
+    """Items whose thresholds (`level` "thresholds") or loading ("loadings") differ across groups:
+    freed one item at a time (lavaan group.partial; all of an item's thresholds, or its loading;
+    the marker item's loading sets the scale and stays), largest scaled-shifted chi-square drop
+    first, Holm-adjusted over the items still constrained, until the partial model passes against
+    `free_model` (the previous level) or no freeing is significant. Returns the freed items and
+    the group.partial list reached."""
+    factors = _cfa_items(spec)
+    items = [i for its in factors.values() for i in its]
+    equal = ORDINAL_LEVELS[level]
+    current = _ordinal_fit(spec, data, items, group, group_order, equal, partial)
+    nth = {i: int(data[i].nunique()) - 1 for i in items}
+    candidates = ({(f, i): tuple(f"{i}|t{m + 1}" for m in range(nth[i])) for f, its in factors.items() for i in its}
+                  if level == "thresholds" else
+                  {(f, i): (f"{f}=~{i}",) for f, its in factors.items() for i in its[1:]})
+    max_free = max_free if max_free is not None else max(1, len(items) // 2)
+    freed = []
+    while candidates and len(freed) < max_free and current.converged:
+        if _ordinal_level_ok(current, free_model, alpha, cfi_drop):
+            break
+        tests = []
+        for key, extra in sorted(candidates.items()):
+            trial = _ordinal_fit(spec, data, items, group, group_order, equal, partial + extra)
+            if trial.converged:
+                tests.append((sem.lr_test_ordinal(current, trial), key, extra, trial))
+        if not tests:
+            break
+        tests.sort(key=lambda t: -t[0]["chisq_diff"])
+        lr, (f, item), extra, trial = tests[0]
+        p_holm = min(1.0, lr["pvalue"] * len(tests))
+        if not p_holm < alpha:
+            break
+        freed.append({"item": item, "factor": f, "level": level, "chisq_diff": lr["chisq_diff"],
+                      "df_diff": lr["df_diff"], "p": lr["pvalue"], "p_holm": p_holm})
+        partial += extra
+        del candidates[(f, item)]
+        current = trial
+    return freed, partial
+
+
+def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list,
+                                search_items: bool = True, alpha: float = ALPHA,
+                                cfi_drop: float = CFI_DROP) -> OrdinalInvarianceResult:
+    """The WLSMV invariance sequence of a CFA of ordered items across groups (lavaan's
+    ``cfa(..., ordered = items, estimator = "WLSMV", group = group, group.equal = ...)``), each
+    level tested against the previous one by ``lavTestLRT`` (lwo.sem.lr_test_ordinal) and by the
+    change in the scaled CFI. Where a level does not simply hold, the items responsible are
+    searched at that level (thresholds first; the loadings search keeps the thresholds freed)."""
+    items = [i for its in _cfa_items(spec).values() for i in its]
+    reason = too_few_to_fit(data.dropna(subset=items), group, group_order, len(items))
+    if not reason:
+        try:
+            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge) for lvl, ge in ORDINAL_LEVELS.items()}
+        except ValueError as exc:  # e.g. an answer category no student of a group chose
+            reason = str(exc)
+    if reason:
+        table = pd.DataFrame(np.nan, index=pd.Index(list(ORDINAL_LEVELS), name="model"), columns=ORDINAL_TABLE_COLUMNS)
+        return OrdinalInvarianceResult(name, table, "not estimable", "not estimable", f"not estimable: {reason}",
+                                       {str(g): None for g in group_order}, reason=reason)
+    rows, previous = [], None
+    for lvl, f in fits.items():
+        fi = f.fit_indices
+        row = {"converged": f.converged, "chisq.scaled": fi.get("chisq.scaled"), "df": fi.get("df"),
+               "pvalue.scaled": fi.get("pvalue.scaled"), "cfi.scaled": fi.get("cfi.scaled"),
+               "rmsea.scaled": fi.get("rmsea.scaled"), "srmr": fi.get("srmr")}
+        if previous is not None and f.converged and previous.converged:
+            lr = sem.lr_test_ordinal(f, previous)
+            row.update({"chisq.diff": lr["chisq_diff"], "df.diff": lr["df_diff"], "pvalue.diff": lr["pvalue"],
+                        "cfi.diff": lr["cfi_diff"], "rmsea.diff": lr["rmsea_diff"]})
         rows.append(row)
-        for k, item in enumerate(items):
-            st = stats_.loc[item.id]
-            item_rows.append({"construct": codebook.label(c), "item": item.id, "text": item.text,
-                              "reverse_coded": item.reverse, "mean_answer": float(raw[item.id].mean()),
-                              "sd": st["sd"], "item_rest_r": st["item_rest_r"],
-                              "alpha_if_deleted": st["alpha_if_deleted"], "std_loading": loadings[k],
-                              "efa_factor": m["factor"], "efa_loading": float(efa.loadings.loc[item.id, m["factor"]]),
-                              "efa_loads_most_on_own_factor": bool(efa.loadings.loc[item.id].abs().idxmax() == m["factor"])})
-    table = pd.DataFrame(rows)
-    fit_table = pd.DataFrame([_fit_row(s, f) for s, f in fits.items()])
-    notes = [
-        "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
-        "answers; 95% CI by Feldt's method; the same values from pingouin are checked on every run. "
-        f"alpha_{groups[0]} / alpha_{groups[1]}: the same for each group (shown for groups of at least "
-        f"{min_cell}).",
-        "Omega: McDonald's omega of the scale score from the CFA below (model-implied variance of the "
-        "sum; semTools' omega). Standardized loadings in the scoring direction (reverse-worded items "
-        "load negatively on the answers as given).",
-        f"EFA: maximum likelihood, {len(constructs)} factors, oblimin (quartimin) rotation, on "
-        f"{efa.n} complete answers; each factor matched to one construct (largest summed loading); "
-        "'efa items on own factor': items whose largest loading is on their construct's factor.",
-        "CFA fit (ML, answers treated as continuous): " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
-        fits["all"].get("exclusion_note", ""),
-    ]
-    return BlockMeasurement(table, pd.DataFrame(item_rows), fit_table, efa.loadings.reset_index(names="item"),
-                            efa, [n for n in notes if n])
+        previous = f
+    table = pd.DataFrame(rows, index=pd.Index(list(fits), name="model")).reindex(columns=ORDINAL_TABLE_COLUMNS)
+    table = table.astype({c: float for c in ORDINAL_TABLE_COLUMNS if c != "converged"})
+    nobs = {str(g): int(n) for g, n in fits["configural"].nobs.items()}
+    v_th = level_verdict(table.loc["thresholds", "cfi.diff"], table.loc["thresholds", "pvalue.diff"], alpha, cfi_drop)
+    v_ld = level_verdict(table.loc["loadings", "cfi.diff"], table.loc["loadings", "pvalue.diff"], alpha, cfi_drop)
+    result = OrdinalInvarianceResult(name, table, v_th, v_ld, ordinal_comparability(v_th, v_ld), nobs)
+    if search_items:
+        ordinal_item_search(result, spec, data, group, group_order, alpha, cfi_drop)
+    return result
+
+
+def ordinal_item_search(result: OrdinalInvarianceResult, spec: str, data: pd.DataFrame, group: str,
+                        group_order: list, alpha: float = ALPHA, cfi_drop: float = CFI_DROP) -> None:
+    """Set `result.freed`: the items responsible at each level whose verdict does not simply hold
+    (thresholds first; the loadings search keeps those thresholds freed)."""
+    items = [i for its in _cfa_items(spec).values() for i in its]
+    result.freed, partial = [], ()
+    if result.thresholds in ("fails", "holds approximately"):
+        configural = _ordinal_fit(spec, data, items, group, group_order, ())
+        found, partial = ordinal_partial_search(spec, data, group, group_order, "thresholds", configural,
+                                                alpha=alpha, cfi_drop=cfi_drop)
+        result.freed += found
+    if result.loadings in ("fails", "holds approximately"):
+        base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial)
+        found, _ = ordinal_partial_search(spec, data, group, group_order, "loadings", base, partial,
+                                          alpha=alpha, cfi_drop=cfi_drop)
+        result.freed += found

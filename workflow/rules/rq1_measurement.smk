@@ -1,6 +1,7 @@
 # Research question 1, measurement: the three measurement models, fitted here once per sample
 # into the same layout as the structural models of rq1_models.smk (lwo.sem_results.save_fit):
-# results/models/{sample}/{model}/. Exhibits 8-10 (exhibits.smk) read those files.
+# results/models/{sample}/{model}/, beside the same model by WLSMV (ordered items; wlsmv_*).
+# Exhibits 8-10 (exhibits.smk) read those files.
 
 MEASUREMENT_MODELS = {"8": "hqc_second_order", "9": "classroom_environment_cfa", "10": "mindset_cfa"}
 
@@ -20,6 +21,8 @@ rule measurement_cfa:
                 ("estimates", "estimates.csv"),
                 ("fit", "fit.json"),
                 ("refit", "refit_in_lavaan.R"),
+                ("wlsmv_estimates", "wlsmv_estimates.csv"),
+                ("wlsmv_fit", "wlsmv_fit.json"),
             )
         },
     log:

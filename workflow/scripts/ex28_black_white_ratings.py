@@ -8,6 +8,11 @@ a standardized difference, a Holm correction within each of the two families, an
 model with classroom-clustered standard errors as a sensitivity check. The published
 direction of each area ("Black higher" or "no difference") is compared with the reproduced
 difference on direction and significance.
+
+Only measures that are comparable across the two groups are compared as means: each row states
+the invariance exhibit's verdict (WLSMV, table.csv of results/exhibits/invariance), and the
+measures the study collected and set aside (perceived exclusion) are not compared; the notes say
+why, from that verdict.
 """
 import pandas as pd
 
@@ -27,10 +32,27 @@ FAMILIES = {"hqc": "the 8 quality areas of collaboration",
 SIGN = {"higher": 1, "lower": -1, "no difference": 0}
 
 
+def invariance_notes(invariance: pd.DataFrame, codebook: Codebook) -> list[str]:
+    """Why each set-aside measure is not compared, from the invariance exhibit's verdicts."""
+    verdict = invariance.set_index("id")
+    notes = []
+    for c in codebook.constructs_in_block("set_aside"):
+        if c not in verdict.index:
+            raise ValueError(f"the invariance table has no row for {c}")
+        r = verdict.loc[c]
+        items = r["noninvariant_items"] if isinstance(r["noninvariant_items"], str) else "none named"
+        notes.append(f"{codebook.label(c)} is not compared: the invariance exhibit finds it {r['comparable']} "
+                     f"across Black and White students (thresholds {r['thresholds_verdict']}, loadings "
+                     f"{r['loadings_verdict']}; items responsible: {items}). The report, for the same reason, "
+                     "compares perceived inclusion and not exclusion.")
+    return notes
+
+
 def main(sm):
     codebook = Codebook.load(sm.input.codebook)
     published = published_rows(sm.input.published, "28")
     students = read_analysis_table(sm.input.students)
+    invariance = pd.read_csv(sm.input.invariance)
     min_n = int(sm.params.min_cell)
 
     surveyed = students[students["surveyed"] == 1]
@@ -55,6 +77,7 @@ def main(sm):
         display, rows = add_agreement(display, raw, published, key_of, sign_of, RACES)
         display.insert(0, "family", family)
         display.insert(3, "domain", [codebook.student_constructs[c]["domain"] for c in outcomes])
+        display["measurement_invariance"] = display["variable"].map(invariance.set_index("id")["comparable"])
         tables.append(display)
         comparison += rows
         correction_notes.append(correction_note(raw, family))
@@ -76,6 +99,9 @@ def main(sm):
         small_group_note(min_n, "students"),
         "Agreement: a published difference agrees with a Holm-significant difference in the "
         "same direction; a published 'no difference' with a non-significant one.",
+        "measurement_invariance: each measure's verdict in the invariance exhibit (WLSMV, thresholds "
+        "and loadings); 'means and relations': its means may be compared across the groups.",
+        *invariance_notes(invariance, codebook),
     ]
     source = data_source_label(sm.input.summary)
     figure = two_group_means_figure(

@@ -23,19 +23,23 @@ from .api import (
     lr_test,
     wald_test,
 )
+from .ordinal import OrdinalFit, fit_ordinal, lr_test_ordinal
 from .syntax import SpecError, parse_spec
 
 __all__ = [
+    "OrdinalFit",
     "SEMFit",
     "SpecError",
     "defined",
     "delta_method",
     "fit",
+    "fit_ordinal",
     "invariance",
     "invariance_models",
     "invariance_table",
     "lavaan_call",
     "lr_test",
+    "lr_test_ordinal",
     "parse_spec",
     "wald_test",
 ]

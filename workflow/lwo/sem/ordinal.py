@@ -73,6 +73,7 @@ class OrdinalFit(SEMFit):
 
     ordered: list = field(default_factory=list)
     group_equal: tuple = ()
+    group_partial: tuple = ()
     _ord: "_OrdinalModel | None" = field(default=None, repr=False)
 
     def lavaan_call(self, model: str = "model", data: str = "data") -> str:
@@ -82,13 +83,15 @@ class OrdinalFit(SEMFit):
             call += f', group = "{self.group}"'
             if self.group_equal:
                 call += ", group.equal = c(" + ", ".join(f'"{g}"' for g in self.group_equal) + ")"
+            if self.group_partial:
+                call += ", group.partial = c(" + ", ".join(f'"{g}"' for g in self.group_partial) + ")"
         return call + ")"
 
 
 class _OrdinalModel:
     """Parameter rows, implied statistics and their derivatives for G groups."""
 
-    def __init__(self, spec: str, ordered: list[str], ngroups: int, group_equal=()):
+    def __init__(self, spec: str, ordered: list[str], ngroups: int, group_equal=(), group_partial=()):
         parsed = parse_spec(spec)
         self.parsed = parsed
         bad = [g for g in group_equal if g not in GROUP_EQUAL_ORDINAL]
@@ -117,6 +120,7 @@ class _OrdinalModel:
                                 "supported for ordinal models")
         self.G = ngroups
         self.group_equal = tuple(group_equal)
+        self.group_partial = {p.replace(" ", "") for p in group_partial}
         self.nth: list[int] | None = None
         self.rows: list[_Row] = []
         self._sts = sts
@@ -183,9 +187,12 @@ class _OrdinalModel:
                         rows.append(_Row(a, "~~", b, g, True,
                                          eq_key=f"{a}~~{b}" if "lv.covariances" in ge else ""))
             free_scale = g > 0 and "thresholds" in ge
-            for v in ov:
+            for v, k in zip(ov, nth):
                 if not numeric[v]:
-                    rows.append(_Row(v, "~*~", v, g, free_scale, 1.0))
+                    # an item whose thresholds are all freed keeps its scale at 1 (else the
+                    # scale trades off against its thresholds and loading: not identified)
+                    own = all(f"{v}|t{m + 1}" in self.group_partial for m in range(k))
+                    rows.append(_Row(v, "~*~", v, g, free_scale and not own, 1.0))
             for v in ov:
                 # lavaan: "thresholds" also equalises continuous items' intercepts (their
                 # "threshold" is minus the mean)
@@ -194,6 +201,9 @@ class _OrdinalModel:
             free_means = g > 0 and ({"thresholds", "intercepts"} & ge) and "means" not in ge
             for f in lv:
                 rows.append(_Row(f, "~1", "", g, bool(free_means), 0.0))
+        for r in rows:  # group.partial: these stay free in every group
+            if r.eq_key in self.group_partial:
+                r.eq_key = ""
         # free-parameter indices: shared by equal labels and by group.equal keys
         index: dict[str, int] = {}
         n = 0
@@ -406,12 +416,13 @@ def _bdiag(blocks, diag=False):
 
 @_with_single_thread_blas
 def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str | None = None,
-                group_order: list | None = None, group_equal=(), parameterization: str = "delta"
-                ) -> OrdinalFit:
+                group_order: list | None = None, group_equal=(), group_partial=(),
+                parameterization: str = "delta") -> OrdinalFit:
     """Fit ``spec`` (lavaan syntax) with ordered (and optionally continuous) indicators by
     WLSMV, as lavaan's
     ``cfa(spec, data, ordered = ordered, estimator = "WLSMV", group = group,
-    group.equal = group_equal)``. Incomplete rows are dropped (listwise)."""
+    group.equal = group_equal, group.partial = group_partial)``; ``group_partial`` as lavaan's
+    (``"f=~x"``, ``"x|t1"``). Incomplete rows are dropped (listwise)."""
     if parameterization != "delta":
         raise SpecError('only parameterization = "delta" (lavaan\'s default) is implemented')
     group_equal = tuple(group_equal)
@@ -440,12 +451,14 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
             stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels))
         except ValueError as exc:
             raise ValueError(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
-    model = _OrdinalModel(spec, ordered, len(frames), group_equal).build(
+    model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
     groups = [_GroupData(st, 1.0 / np.diag(st.nacov), st.nobs) for st in stats_]
     res = _fit_core(model, groups, model.start(stats_))
     theta = res.x
-    return _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal)
+    fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal)
+    fit.group_partial = tuple(group_partial)
+    return fit
 
 
 def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal) -> OrdinalFit:
@@ -534,6 +547,8 @@ class _State:
 
 def _ss_test(T, df, D_all, groups, fg, E_inv):
     """lavaan's scaled-shifted statistic: U Gamma over all groups (``lav_test_satorra_bentler``)."""
+    if df == 0:  # a saturated model (e.g. one factor of three items): nothing to scale
+        return float(T), float("nan"), float("nan")
     V = _bdiag([f * gd.w for f, gd in zip(fg, groups)], diag=True)
     Gam = _bdiag([gd.stats.nacov / f for f, gd in zip(fg, groups)])
     U = V - V @ D_all @ E_inv @ D_all.T @ V
