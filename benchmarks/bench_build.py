@@ -8,6 +8,9 @@ Each scenario runs the real workflow on the default config in a private copy of 
 The targets (2 cores, default cohort) are cold <= 60 s, no-op <= 3 s, one edit <= 15 s.
 
 Run:  python benchmarks/bench_build.py [--cores 2] [--repeat 1] [--json benchmarks/results/build.json]
+      [--repo PATH]  (another checkout, e.g. to compare two versions side by side under the same load)
+On a shared machine the wall times depend on the load; the jobs' CPU seconds (also reported, with
+the load average) hardly do.
 """
 from __future__ import annotations
 
@@ -56,14 +59,16 @@ def edited_script(workdir: Path) -> Path:
     return workdir / own[0]
 
 
-def rule_seconds(workdir: Path) -> float:
-    """Sum of the rules' own runtimes (Snakemake benchmark files) of the last run of each job."""
-    total = 0.0
+def rule_seconds(workdir: Path) -> tuple[float, float]:
+    """Sums of the jobs' own wall and CPU seconds (Snakemake benchmark files, last run of each job)."""
+    wall = cpu = 0.0
     for tsv in (workdir / "results" / "benchmarks").glob("**/*.tsv"):
         lines = tsv.read_text().splitlines()
         if len(lines) >= 2:
-            total += float(lines[-1].split("\t")[0])
-    return total
+            row = dict(zip(lines[0].split("\t"), lines[-1].split("\t")))
+            wall += float(row["s"])
+            cpu += float(row.get("cpu_time", "nan"))
+    return wall, cpu
 
 
 def main() -> None:
@@ -72,19 +77,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="repetitions of each scenario (median reported)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copies")
+    parser.add_argument("--repo", type=Path, default=REPO, help="the checkout to build (default: this one)")
     args = parser.parse_args()
 
     times: dict[str, list[float]] = {k: [] for k in TARGETS}
     jobs: dict[str, int] = {}
-    rules_total = 0.0
+    rules_total = rules_cpu = 0.0
+    load = []
     script_name = ""
     for _ in range(args.repeat):
         workdir = Path(tempfile.mkdtemp(prefix="lwo-bench-"))
         try:
-            copy_repository(workdir)
+            copy_repository(workdir, args.repo)
+            load.append(os.getloadavg()[0])
             t, jobs["cold"] = run_snakemake(workdir, args.cores)
             times["cold"].append(t)
-            rules_total = rule_seconds(workdir)
+            load.append(os.getloadavg()[0])
+            rules_total, rules_cpu = rule_seconds(workdir)
             t, jobs["no-op"] = run_snakemake(workdir, args.cores)
             times["no-op"].append(t)
             script = edited_script(workdir)
@@ -108,12 +117,15 @@ def main() -> None:
         met = median <= target
         result[name] = {"seconds": round(median, 2), "jobs": jobs[name], "target_seconds": target, "met": met}
         print(f"{name:<10} {median:>8.1f} {jobs[name]:>5} {target:>8.0f}  {'yes' if met else 'NO'}")
-    print(f"one edit = {script_name}; the cold build's rules ran {rules_total:.1f} s in total "
-          f"(sum over jobs of their own runtimes, Snakemake benchmark files)")
+    print(f"one edit = {script_name}; the cold build's jobs ran {rules_total:.1f} s and used {rules_cpu:.1f} CPU s "
+          f"in total (sums over jobs, Snakemake benchmark files); 1-min load average "
+          f"{min(load):.1f}-{max(load):.1f} around the cold builds")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"cores": args.cores, "repeat": args.repeat, "edited_script": script_name,
-                                         "rule_seconds_cold": round(rules_total, 2), "scenarios": result},
+                                         "rule_seconds_cold": round(rules_total, 2),
+                                         "rule_cpu_seconds_cold": round(rules_cpu, 2),
+                                         "load_average": [min(load), max(load)], "scenarios": result},
                                         indent=2) + "\n")
 
 

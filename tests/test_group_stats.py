@@ -93,6 +93,13 @@ def test_welch_against_scipy_and_hand_satterthwaite():
     assert row["hedges_g"] == pytest.approx(d * (1 - 3 / (4 * (len(x) + len(y)) - 9)), rel=1e-12)
     assert (row["n_a"], row["n_b"]) == (7, 11)
     assert row["sd_a"] == pytest.approx(x.std(ddof=1))
+    # and as pingouin computes them
+    import pingouin as pg
+
+    ref = pg.ttest(x, y, correction=True).iloc[0]
+    assert (row["t"], row["df"], row["p"]) == pytest.approx((ref["T"], ref["dof"], ref["p_val"]), rel=1e-12)
+    assert (row["cohen_d"], row["hedges_g"]) == pytest.approx(
+        (pg.compute_effsize(x, y, eftype="cohen"), pg.compute_effsize(x, y, eftype="hedges")), rel=1e-12)
 
 
 def test_welch_cluster_se_is_hand_cr1_sandwich():

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
 from lwo.codebook import Codebook, yaml_key_line
-from lwo.data import DataError
+from lwo.errors import DataError
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 # the git-ignored folder for real (confidential) data; see .gitignore

@@ -9,7 +9,7 @@
 # and batch of `replication.batch_size` replicates. Gather: one replication_summary job. A
 # replicate's cohort depends only on the seed, its cell and its index (lwo.replication), so the
 # results do not depend on the batching or on where the jobs ran.
-import lwo.replication as lwo_replication
+import lwo.replication_grid as lwo_replication
 
 REPLICATION = config["replication"]
 REPLICATION_DIR = f"{RESULTS}/replication"
