@@ -11,11 +11,16 @@ A model is fitted once per sample by the `sem_fit` rule (Black and White jointly
                      delta-method SE, z, p and 95% CI (ordinary and cluster-robust): lavaan's
                      standardizedSolution() for those rows
   correlations.csv   model-implied correlations of HQC with each outcome and mediator (delta method)
-  fit.json           status (ok / failed / not estimable), message, iterations, N used,
-                     exclusions, dropped controls, fit indices
-  refit_in_lavaan.R  how to refit the model in R
+  fit.json           status (ok / failed / not estimable), message, iterations, estimator,
+                     missing, cluster, N used and surveyed, exclusions, dropped controls, fit
+                     indices (scaled and robust with MLR), the lavaan call
+  refit_in_lavaan.R  how to refit the model in R (the lavaan call, also in spec.lavaan's header)
 
-Multi-group fits add lr_tests.csv (equality-constrained vs free paths), constrained_estimates.csv,
+How a model is estimated comes from the config `estimation` block (`estimation_options`):
+FIML + MLR with classroom clusters by default.
+
+Multi-group fits add lr_tests.csv (equality of paths: Wald and (scaled) likelihood-ratio
+tests, `verdict_test` naming the one the exhibits use; see fit_multigroup), constrained_estimates.csv,
 constrained_specs.lavaan and group_contrasts.csv (White minus Black, White / Black - 1).
 Exhibit scripts only read these files (lwo.saved_fits.read_model); nothing here refits a saved model
 except the bootstrap, which refits it on resamples of its saved data.
@@ -159,14 +164,15 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     run = FitRun(model, sample, syntax, md, None, "ok", "", cluster, group,
                  tuple(groups), definitions=definitions, estimation=est)
     who = f"{model} ({sample})"
+    usable = "with an answered item" if est["missing"] == "fiml" else "with complete data"
     if group is not None:
         counts = data[group].value_counts()
         empty = [g for g in groups if counts.get(g, 0) == 0]
         if empty:
-            run.status, run.message = "not estimable", f"not estimable: n = 0 {', '.join(empty)} students with complete data"
+            run.status, run.message = "not estimable", f"not estimable: n = 0 {', '.join(empty)} students {usable}"
             return run
     elif n == 0:
-        run.status, run.message = "not estimable", f"not estimable: n = 0 students with complete data in sample {sample}"
+        run.status, run.message = "not estimable", f"not estimable: n = 0 students {usable} in sample {sample}"
         return run
     classrooms = (0 if not run.cluster else
                   data.groupby(group)[run.cluster].nunique().min() if group else data[run.cluster].nunique())
@@ -183,8 +189,10 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         if "too few" in text:  # the engine's text gives the count, which may be below min_cell
             smallest = int(data[group].value_counts().min()) if group else n
             run.status = "not estimable"
-            run.message = (f"not estimable: {who}: too few students with complete data "
+            run.message = (f"not estimable: {who}: too few students {usable} "
                            f"({_count_text(smallest, min_cell)}{' in a group' if group else ''}) for this model")
+        elif "fewer than two observed values" in text:  # FIML: a variable (almost) nobody answered
+            run.status, run.message = "not estimable", f"not estimable: {who}: {text}"
         else:
             run.status, run.message = "failed", f"failed: {who}: {text}"
         return run
