@@ -490,7 +490,7 @@ def direct_effects_exhibit(inputs, output, *, exhibit: str, title: str, caption:
 
 # ------------------------------------------------------------------ Black vs White (Exhibits 29-31)
 def multigroup_mediation_rows(result: ModelResult, codebook, mediator_set: str) -> list[dict]:
-    """Before/after rows per group of the free multi-group model, with the likelihood-ratio
+    """Before/after rows per group of the free multi-group model, with the verdict test's
     p-value of equal mediator -> outcome paths (p_equal_b) for each outcome."""
     groups = result.info.get("groups") or ["Black", "White"]
     if not result.ok:
