@@ -1,7 +1,9 @@
 # Refit one saved RQ1 fit (results/models/<sample>/<model>/) with the lavaan call it states,
-# and write lavaan's numbers beside it for tests/test_estimation.py:
+# and write lavaan's numbers for tests/test_estimation.py:
 #   Rscript tests/lavaan/saved_fit/refit.R <fit directory> '<lavaan call>' <output directory>
-# writes estimates.csv (parameterEstimates + std.all) and fit.csv (fitMeasures).
+# writes lavaan_estimates.csv (parameterEstimates + std.all) and lavaan_fit.csv (fitMeasures).
+# The committed reference (a copy of the default build's White/hqc_to_grades fit) regenerates with
+#   cd tests/lavaan/saved_fit && Rscript refit.R . "$(cat call.txt)" .
 suppressMessages(library(lavaan))
 args <- commandArgs(trailingOnly = TRUE)
 data <- read.csv(gzfile(file.path(args[1], "model_data.csv.gz")))
@@ -9,9 +11,9 @@ model <- paste(readLines(file.path(args[1], "spec.lavaan")), collapse = "\n")
 fit <- eval(parse(text = args[2]))
 est <- parameterEstimates(fit, standardized = TRUE)
 write.csv(est[, intersect(c("lhs", "op", "rhs", "group", "est", "se", "std.all"), names(est))],
-          file.path(args[3], "estimates.csv"), row.names = FALSE)
+          file.path(args[3], "lavaan_estimates.csv"), row.names = FALSE)
 measures <- c("chisq", "df", "cfi", "tli", "rmsea", "srmr", "chisq.scaled", "chisq.scaling.factor",
               "cfi.robust", "tli.robust", "rmsea.robust", "ntotal")
 fm <- fitMeasures(fit)
-write.csv(data.frame(measure = measures, value = as.numeric(fm[measures])), file.path(args[3], "fit.csv"),
+write.csv(data.frame(measure = measures, value = as.numeric(fm[measures])), file.path(args[3], "lavaan_fit.csv"),
           row.names = FALSE)
