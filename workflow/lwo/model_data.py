@@ -1,10 +1,15 @@
 """Model-ready data for the RQ1 models: one row per surveyed student of a sample, with the
 columns a model spec names (items, HQC subscale parcels, control dummies, grades).
 
-Missing data policy: listwise deletion over the model's own columns, with the count excluded
-and why, reported beside every estimate. (Full-information ML would use every answered item;
-the synthetic cohort has no item missingness, and the count of excluded students makes the
-choice visible on real data.)
+Missing data (config `estimation.missing`), counted by reason and reported beside every estimate:
+
+* "fiml" (the config default): every surveyed student of the sample with at least one answered item (or
+  grade/absence outcome) among the model's variables is kept; unanswered items stay NaN and the
+  fit uses full-information ML (lavaan `missing = "ml"`). A student missing a control (a
+  covariate: school, subject, grade level, gender, ELL, special education, prior grade) is
+  left out, as lavaan does with `fixed.x = TRUE`: the covariates are conditioned on, not
+  modelled, so their missing values cannot be integrated over.
+* "listwise": only students with every model column observed.
 """
 from __future__ import annotations
 
@@ -29,11 +34,18 @@ class ModelData:
     exclusions: dict[str, int]
     dropped_controls: list[str]
     clusters: pd.Series
+    missing: str = "listwise"   # "fiml" or "listwise" (module docstring)
+    cluster_name: str = "classroom_id"  # the column `clusters` came from
 
     def note(self) -> str:
         parts = [f"{n} excluded: {reason}" for reason, n in self.exclusions.items() if n]
         text = f"N = {len(self.data)} of {self.n_sample} surveyed students in the sample"
-        text += (" (" + "; ".join(parts) + "; listwise deletion)") if parts else " (no missing data)"
+        if self.missing == "fiml":
+            holes = int(self.data.drop(columns=["race"], errors="ignore").isna().any(axis=1).sum())
+            text += (f" (full-information ML: {holes} with unanswered items kept"
+                     + "".join(f"; {p}" for p in parts) + ")")
+        else:
+            text += (" (" + "; ".join(parts) + "; listwise deletion)") if parts else " (no missing data)"
         if self.dropped_controls:
             text += f". Constant in this sample, so left out: {', '.join(self.dropped_controls)}"
         if set(SCHOOL_DUMMIES) <= set(self.dropped_controls):
@@ -68,14 +80,26 @@ def analysis_columns(students: pd.DataFrame, codebook: Codebook) -> pd.DataFrame
     return pd.concat(cols, axis=1) if cols else pd.DataFrame(index=students.index)
 
 
+FIML_REASONS = {"covariates": "a control missing (listwise on covariates, as lavaan fixed.x)",
+                "answers": "no answered item in the model"}
+
+
 def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sample: str,
-                constant_within: str | None = None) -> ModelData:
+                constant_within: str | None = None, missing: str = "listwise",
+                cluster: str | None = "classroom_id") -> ModelData:
     """The rows and columns one model is fitted on, with the exclusions counted by reason.
 
     `sample`: 'all', one race, or several races joined by '+' (e.g. 'Black+White', for a
     multi-group model; the data then has a 'race' column). `constant_within`: a column whose
     groups must each vary on a control for it to be kept (a multi-group model needs every
-    control to vary within every group)."""
+    control to vary within every group). `missing`: "fiml" or "listwise" (module docstring);
+    `cluster`: the students-table column of cluster ids kept beside the data (classrooms when
+    None: the bootstrap resamples them)."""
+    if missing not in ("fiml", "listwise"):
+        raise ValueError(f"estimation.missing must be 'fiml' or 'listwise', not {missing!r}")
+    cluster = cluster or "classroom_id"
+    if cluster not in students.columns:
+        raise ValueError(f"estimation.cluster: the students table has no column {cluster!r}")
     races = sample.split("+")
     chosen = pd.concat([select_sample(students, r) for r in races]) if len(races) > 1 else select_sample(students, sample)
     cols = analysis_columns(chosen, codebook)
@@ -88,12 +112,19 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
     exclusions = {}
     keep = pd.Series(True, index=cols.index)
+    if missing == "fiml":
+        covariates = [c for c in needed if c in GRADE_CONTROLS]
+        answers = [c for c in needed if c not in covariates]
+        no_covariate = cols[covariates].isna().any(axis=1)
+        no_answer = keep & ~no_covariate & cols[answers].isna().all(axis=1)
+        exclusions = {FIML_REASONS["covariates"]: int(no_covariate.sum()), FIML_REASONS["answers"]: int(no_answer.sum())}
+        keep = ~no_covariate & ~no_answer
     for reason, columns in (("subject not recorded", ["ela"]),
                             ("grades missing", [c for c in ("prior_grade", "current_grade") if c in needed]),
                             ("absences missing", ["absences"] if "absences" in needed else []),
                             ("survey answers missing", [c for c in needed if c not in ("ela", "prior_grade", "current_grade", "absences")])):
         cols_here = [c for c in columns if c in needed]
-        if not cols_here:
+        if not cols_here or missing == "fiml":
             continue
         miss = keep & cols[cols_here].isna().any(axis=1)
         exclusions[reason] = int(miss.sum())
@@ -101,7 +132,8 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     data = cols.loc[keep, needed].reset_index(drop=True)
     if len(races) > 1:
         data.insert(0, "race", chosen.loc[keep, "race"].astype(str).to_numpy())
-    return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, "classroom_id"].reset_index(drop=True))
+    return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, cluster].reset_index(drop=True),
+                     missing, cluster)
 
 
 def without_dropped_controls(spec_syntax: str, dropped: list[str]) -> str:

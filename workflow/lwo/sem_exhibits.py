@@ -348,21 +348,39 @@ def _fit_line(r: ModelResult) -> str:
         v = fi.get(key)
         return "NA" if v is None else f"{v:.{digits}f}"
 
+    if fi.get("chisq.scaled") is not None:  # MLR: the Yuan-Bentler scaled test and lavaan's robust indices
+        return (f"scaled chi-square({fi.get('df')}) = {f('chisq.scaled', 1)} (ML {f('chisq', 1)}, scaling factor "
+                f"{f('chisq.scaling.factor')}), robust CFI = {f('cfi.robust')}, robust TLI = {f('tli.robust')}, "
+                f"robust RMSEA = {f('rmsea.robust')}, SRMR = {f('srmr')}")
     return (f"chi-square({fi.get('df')}) = {f('chisq', 1)}, CFI = {f('cfi')}, TLI = {f('tli')}, "
             f"RMSEA = {f('rmsea')} [{f('rmsea.ci.lower')}, {f('rmsea.ci.upper')}], SRMR = {f('srmr')}")
+
+
+def estimation_notes(results) -> list[str]:
+    """How the fits were estimated (config `estimation`), in words, once per distinct setting."""
+    texts = list(dict.fromkeys(r.info["estimation_text"] for r in results if r.info.get("estimation_text")))
+    notes = [f"Estimation: {t}." for t in texts]
+    robust = [r for r in results if r.info.get("estimator") == "MLR" and r.info.get("cluster")]
+    if robust:
+        notes.append(f"Standard errors, CIs and p-values are robust to clustering by {robust[0].info['cluster']} "
+                     "(MLR sandwich); the *_cluster columns repeat them.")
+    else:
+        notes.append("*_cluster columns: classroom-clustered (sandwich) SEs, a sensitivity check for students nested "
+                     "in classrooms, which the report does not say it accounted for.")
+    return notes
 
 
 def model_notes(results, *, bootstrap: bool = False) -> list[str]:
     """The notes every SEM exhibit carries: model, inference, and per saved fit its N,
     exclusions, fit, warnings and where it is saved."""
     notes = [
-        "Model: structural equation model by maximum likelihood (lavaan sem() defaults; residual covariances "
+        "Model: structural equation model (lavaan sem() defaults; residual covariances "
         "of the final outcomes and of the mediators free). HQC is a latent factor of its 8 subscale scores; "
         "classroom measures and mind-sets are latent factors of their items; grades and absences are observed; "
         + CONTROLS_TEXT + ".",
+        *estimation_notes(results),
         "Estimates are standardized (std.all). 95% CIs and p-values: delta method on the standardized scale. "
-        "*_cluster columns: classroom-clustered (sandwich) SEs, a sensitivity check for students nested in "
-        "classrooms, which the report does not say it accounted for. Significant: two-sided p < .05.",
+        "Significant: two-sided p < .05.",
     ]
     if bootstrap:
         notes.append("Bootstrap: percentile 95% CIs from resampling classrooms with all their students (config bootstrap); "
@@ -370,7 +388,8 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
     for r in results:
         where = f"results/models/{r.sample}/{r.model}/"
         if r.ok:
-            text = f"{r.model} ({r.sample}): {r.info.get('exclusion_note', '')}; {_fit_line(r)}"
+            text = (f"{r.model} ({r.sample}), {r.info.get('estimator', 'ML')}, N used = {r.n}: "
+                    f"{r.info.get('exclusion_note', '')}; {_fit_line(r)}")
             if r.info.get("cluster"):
                 text += f"; {r.info.get('n_clusters')} classrooms"
             if r.info.get("warnings"):
@@ -471,7 +490,7 @@ def direct_effects_exhibit(inputs, output, *, exhibit: str, title: str, caption:
 
 # ------------------------------------------------------------------ Black vs White (Exhibits 29-31)
 def multigroup_mediation_rows(result: ModelResult, codebook, mediator_set: str) -> list[dict]:
-    """Before/after rows per group of the free multi-group model, with the likelihood-ratio
+    """Before/after rows per group of the free multi-group model, with the verdict test's
     p-value of equal mediator -> outcome paths (p_equal_b) for each outcome."""
     groups = result.info.get("groups") or ["Black", "White"]
     if not result.ok:
@@ -490,17 +509,41 @@ def multigroup_mediation_rows(result: ModelResult, codebook, mediator_set: str) 
     return rows
 
 
+VERDICT_TEST_TEXT = {
+    "Wald": ("the Wald test of the paths' equality from the free model's cluster-robust covariance, one classroom "
+             "one cluster across both groups. It is the verdict because Black and White classmates share their "
+             "classroom: only this covariance carries the covariance between the two groups' estimates; the scaled "
+             "likelihood-ratio test's scaling factors ignore it"),
+    "LR": "the likelihood-ratio (chi-square difference) test, scaled (Satorra-Bentler 2001) when the fits are MLR",
+}
+
+
+def equality_test_text(t: pd.Series) -> str:
+    """'Wald chi-square(df) = x, p = y; LR ...' for one row of lr_tests.csv."""
+    parts = []
+    if pd.notna(t.get("wald_chisq")):
+        parts.append(f"Wald chi-square({int(t['wald_df'])}) = {t['wald_chisq']:.2f}, p = {t['wald_pvalue']:.4f}")
+    if pd.notna(t.get("chisq_diff")):
+        scaled = "scaled " if t.get("lr_method") == "satorra.bentler.2001" else ""
+        parts.append(f"{scaled}LR chi-square({int(t['df_diff'])}) = {t['chisq_diff']:.2f}, p = {t['lr_pvalue']:.4f}, "
+                     f"delta CFI = {t['cfi_diff']:.4f}")
+    return "; ".join(parts)
+
+
 def lr_test_notes(result: ModelResult) -> list[str]:
-    """One note per equality test: chi-square difference, df and p."""
+    """One note per equality test: the Wald and the (scaled) likelihood-ratio test, and which one
+    the verdicts (p_equal_b, the comparisons) use."""
     if result.lr_tests is None or not result.ok:
         return []
-    notes = [f"Equality of paths across Black and White students ({result.model}): likelihood-ratio tests of the "
-             "model with the named paths equal against the model with every labelled path free (both with "
-             "equal loadings except the perceived-inclusion parcel):"]
+    verdicts = set(result.lr_tests["verdict_test"].dropna())
+    basis = "; ".join(VERDICT_TEST_TEXT[v] for v in sorted(verdicts) if v in VERDICT_TEST_TEXT)
+    notes = [f"Equality of paths across Black and White students ({result.model}): the model with the named paths "
+             "equal against the model with every labelled path free (both with equal loadings except the "
+             f"perceived-inclusion parcel). Verdicts (p_equal_b) use {basis}:"]
     for _, t in result.lr_tests.iterrows():
         if t["status"] == "ok":
-            notes.append(f"  {t['test']}: chi-square({int(t['df_diff'])}) = {t['chisq_diff']:.2f}, "
-                         f"p = {t['pvalue']:.4f}, delta CFI = {t['cfi_diff']:.4f}")
+            notes.append(f"  {t['test']}: {equality_test_text(t)}"
+                         + (f" ({t['message']})" if isinstance(t.get("message"), str) and t["message"] else ""))
         else:
             notes.append(f"  {t['test']}: {t['message'] or t['status']}")
     return notes

@@ -11,11 +11,16 @@ A model is fitted once per sample by the `sem_fit` rule (Black and White jointly
                      delta-method SE, z, p and 95% CI (ordinary and cluster-robust): lavaan's
                      standardizedSolution() for those rows
   correlations.csv   model-implied correlations of HQC with each outcome and mediator (delta method)
-  fit.json           status (ok / failed / not estimable), message, iterations, N used,
-                     exclusions, dropped controls, fit indices
-  refit_in_lavaan.R  how to refit the model in R
+  fit.json           status (ok / failed / not estimable), message, iterations, estimator,
+                     missing, cluster, N used and surveyed, exclusions, dropped controls, fit
+                     indices (scaled and robust with MLR), the lavaan call
+  refit_in_lavaan.R  how to refit the model in R (the lavaan call, also in spec.lavaan's header)
 
-Multi-group fits add lr_tests.csv (equality-constrained vs free paths), constrained_estimates.csv,
+How a model is estimated comes from the config `estimation` block (`estimation_options`):
+FIML + MLR with classroom clusters by default.
+
+Multi-group fits add lr_tests.csv (equality of paths: Wald and (scaled) likelihood-ratio
+tests, `verdict_test` naming the one the exhibits use; see fit_multigroup), constrained_estimates.csv,
 constrained_specs.lavaan and group_contrasts.csv (White minus Black, White / Black - 1).
 Exhibit scripts only read these files (lwo.saved_fits.read_model); nothing here refits a saved model
 except the bootstrap, which refits it on resamples of its saved data.
@@ -41,6 +46,17 @@ from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, MU
 
 CLUSTER = "classroom_id"
 GROUP_COLUMN = "race"
+# config `estimation` (config/config.yaml): the pipeline's default is FIML + MLR with classroom
+# clusters; without a config (the measurement CFAs, tests) a fit is today's listwise ML with
+# classroom-clustered sensitivity SEs.
+LISTWISE_ML = {"missing": "listwise", "estimator": "ML", "cluster": CLUSTER}
+ENGINE_MISSING = {"fiml": "ml", "listwise": None}
+MISSING_TEXT = {"fiml": "full-information ML (lavaan missing = \"ml\"): every student with at least one answered "
+                        "item in the model; students missing a control left out (listwise on covariates, as "
+                        "lavaan fixed.x)",
+                "listwise": "listwise deletion over the model's columns"}
+ESTIMATOR_TEXT = {"MLR": "MLR (ML estimates; Huber-White sandwich SEs; Yuan-Bentler scaled chi-square)",
+                  "ML": "ML (normal-theory SEs and chi-square)"}
 Z975 = float(stats.norm.ppf(0.975))
 # numbers in saved tables: enough digits to match lavaan's output and to refit exactly
 ESTIMATE_FORMAT = "%.10g"
@@ -71,6 +87,7 @@ class FitRun:
     definitions: list[tuple[str, str]] = field(default_factory=list)
     estimates: pd.DataFrame | None = None      # fit.estimates with the `:=` rows added
     spec_full: str = ""                        # fit.spec_full with the `:=` lines added
+    estimation: dict = field(default_factory=lambda: dict(LISTWISE_ML))
 
     @property
     def ok(self) -> bool:
@@ -82,6 +99,19 @@ def read_students(path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"student_id": "string", "classroom_id": "string"})
 
 
+def estimation_options(estimation: dict | None) -> dict:
+    """The config `estimation` block completed and checked: missing, estimator, cluster (a
+    column name or None)."""
+    est = {**LISTWISE_ML, **(estimation or {})}
+    if est["missing"] not in ENGINE_MISSING:
+        raise ValueError(f"estimation.missing must be one of {sorted(ENGINE_MISSING)}, not {est['missing']!r}")
+    if est["estimator"] not in ESTIMATOR_TEXT:
+        raise ValueError(f"estimation.estimator must be one of {sorted(ESTIMATOR_TEXT)}, not {est['estimator']!r}")
+    if est["cluster"] in (None, "", "none"):
+        est["cluster"] = None
+    return est
+
+
 def frame_with_clusters(md: ModelData) -> pd.DataFrame:
     """The fitted data with the classroom of each student; a student without a recorded
     classroom is a cluster of their own (never pooled into a shared 'missing' classroom)."""
@@ -90,7 +120,7 @@ def frame_with_clusters(md: ModelData) -> pd.DataFrame:
     missing = clusters.isna().to_numpy()
     values = clusters.fillna("").to_numpy(dtype=object)
     values[missing] = [f"no classroom {i + 1}" for i in range(int(missing.sum()))]
-    data[CLUSTER] = values
+    data[md.cluster_name] = values
     return data
 
 
@@ -117,43 +147,52 @@ def _count_text(n: int, min_cell: int) -> str:
 
 
 def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=None, groups=(),
-                 max_iter: int = 1000, with_inference: bool = True, min_cell: int = 10, **fit_kwargs) -> FitRun:
+                 max_iter: int = 1000, with_inference: bool = True, min_cell: int = 10, estimation=None,
+                 **fit_kwargs) -> FitRun:
     """Fit, turning an empty sample, too few rows, a data error or non-convergence into a
     status with its message (the exhibit then shows it instead of numbers).
-    `with_inference=False` (models that only enter a likelihood-ratio test) skips the
-    cluster-robust SEs and the `:=` parameters."""
+    `with_inference=False` (models that only enter a likelihood-ratio test) skips the `:=`
+    parameters, and with ML also the cluster-robust SEs (MLR keeps the clusters: the scaled
+    chi-square difference needs the clustered scaling factor)."""
+    est = estimation_options(estimation)
     data = frame_with_clusters(md)
     n = len(data)
     fit_syntax, definitions = split_definitions(syntax)
     if not with_inference:
         definitions = []
-    run = FitRun(model, sample, syntax, md, None, "ok", "", CLUSTER if with_inference else None, group,
-                 tuple(groups), definitions=definitions)
+    cluster = est["cluster"] if (with_inference or est["estimator"] == "MLR") else None
+    run = FitRun(model, sample, syntax, md, None, "ok", "", cluster, group,
+                 tuple(groups), definitions=definitions, estimation=est)
     who = f"{model} ({sample})"
+    usable = "with an answered item" if est["missing"] == "fiml" else "with complete data"
     if group is not None:
         counts = data[group].value_counts()
         empty = [g for g in groups if counts.get(g, 0) == 0]
         if empty:
-            run.status, run.message = "not estimable", f"not estimable: n = 0 {', '.join(empty)} students with complete data"
+            run.status, run.message = "not estimable", f"not estimable: n = 0 {', '.join(empty)} students {usable}"
             return run
     elif n == 0:
-        run.status, run.message = "not estimable", f"not estimable: n = 0 students with complete data in sample {sample}"
+        run.status, run.message = "not estimable", f"not estimable: n = 0 students {usable} in sample {sample}"
         return run
-    classrooms = data.groupby(group)[CLUSTER].nunique().min() if group else data[CLUSTER].nunique()
+    classrooms = (0 if not run.cluster else
+                  data.groupby(group)[run.cluster].nunique().min() if group else data[run.cluster].nunique())
     if run.cluster and classrooms < 2:
         run.cluster = None
         run.notes.append("fewer than two classrooms (in a group): no cluster-robust standard errors")
     try:
         fit = sem.fit(fit_syntax, data, group=group, group_order=list(groups) if group else None,
-                      cluster=run.cluster, max_iter=max_iter, **fit_kwargs)
+                      cluster=run.cluster, max_iter=max_iter, missing=ENGINE_MISSING[est["missing"]],
+                      estimator=est["estimator"], **fit_kwargs)
         _check_definitions(fit, definitions)
     except ValueError as err:  # too few rows, a constant column, an unusable spec
         text = str(err)
         if "too few" in text:  # the engine's text gives the count, which may be below min_cell
             smallest = int(data[group].value_counts().min()) if group else n
             run.status = "not estimable"
-            run.message = (f"not estimable: {who}: too few students with complete data "
+            run.message = (f"not estimable: {who}: too few students {usable} "
                            f"({_count_text(smallest, min_cell)}{' in a group' if group else ''}) for this model")
+        elif "fewer than two observed values" in text:  # FIML: a variable (almost) nobody answered
+            run.status, run.message = "not estimable", f"not estimable: {who}: {text}"
         else:
             run.status, run.message = "failed", f"failed: {who}: {text}"
         return run
@@ -184,13 +223,15 @@ def _check_definitions(fit: sem.SEMFit, definitions) -> None:
 
 
 def fit_model(spec: ModelSpec, students: pd.DataFrame, codebook, sample: str, *, max_iter: int = 1000,
-              syntax: str | None = None, min_cell: int = 10) -> FitRun:
+              syntax: str | None = None, min_cell: int = 10, estimation: dict | None = None) -> FitRun:
     """Fit one RQ1 model on one sample ('all' or a race) of the analysis students table.
     `syntax` replaces the spec's (e.g. a deliberately broken one, in tests); `min_cell`: student
-    counts below it are not written into messages."""
-    md = model_ready(students, codebook, spec, sample)
+    counts below it are not written into messages; `estimation`: the config block (missing,
+    estimator, cluster; default `LISTWISE_ML`)."""
+    est = estimation_options(estimation)
+    md = model_ready(students, codebook, spec, sample, missing=est["missing"], cluster=est["cluster"])
     text = without_dropped_controls(syntax if syntax is not None else spec.syntax, md.dropped_controls)
-    return _fit_checked(spec.name, sample, text, md, max_iter=max_iter, min_cell=min_cell)
+    return _fit_checked(spec.name, sample, text, md, max_iter=max_iter, min_cell=min_cell, estimation=est)
 
 
 @dataclass
@@ -202,13 +243,24 @@ class MultiGroupRun:
 
 
 def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GROUPS_COMPARED, *,
-                   max_iter: int = 1000, min_cell: int = 10) -> MultiGroupRun:
+                   max_iter: int = 1000, min_cell: int = 10, estimation: dict | None = None) -> MultiGroupRun:
     """Black and White students in one likelihood: the free model (every labelled path per
-    group) and, per test of `equality_tests`, the model with those paths equal; LR tests."""
-    md = model_ready(students, codebook, spec, "+".join(groups), constant_within=GROUP_COLUMN)
+    group) and, per test of `equality_tests`, the model with those paths equal.
+
+    Two tests per set of paths (lr_tests.csv): the chi-square difference of the constrained
+    and the free model (scaled, lavaan lavTestLRT's satorra.bentler.2001, when both are MLR)
+    and the Wald test of the paths' equality in the free model from its covariance (the
+    crossed-cluster-robust one with MLR and a cluster). `verdict_test` and `pvalue` name the
+    one the exhibits use: the Wald test when the fit is clustered, since the scaled LR test's
+    scaling factors come from each model's own clustered scores but its difference ignores
+    that one classroom's Black and White students share the classroom (only the crossed
+    covariance of the free fit carries it); the (scaled) LR test otherwise."""
+    est = estimation_options(estimation)
+    md = model_ready(students, codebook, spec, "+".join(groups), constant_within=GROUP_COLUMN,
+                     missing=est["missing"], cluster=est["cluster"])
     base = without_dropped_controls(spec.syntax, md.dropped_controls)
     kwargs = dict(group=GROUP_COLUMN, groups=groups, max_iter=max_iter, min_cell=min_cell,
-                  group_equal=MULTIGROUP_EQUAL, group_partial=MULTIGROUP_PARTIAL)
+                  group_equal=MULTIGROUP_EQUAL, group_partial=MULTIGROUP_PARTIAL, estimation=est)
     free = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups), md, **kwargs)
     tests = equality_tests(spec)
     constrained: dict[str, FitRun] = {}
@@ -222,14 +274,22 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
         run = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups, shared=labels), md,
                            with_inference=False, **kwargs)
         constrained[name] = run
+        wald = sem.wald_test(free.fit, [f"{group_label(lab, groups[0])} == {group_label(lab, groups[1])}"
+                                        for lab in labels])
+        row.update(wald_chisq=wald["stat"], wald_df=wald["df"], wald_pvalue=wald["pvalue"])
         if run.ok:
             lrt = sem.lr_test(run.fit, free.fit)
             row.update(status="ok", message="", chisq_diff=lrt["chisq_diff"], df_diff=lrt["df_diff"],
-                       pvalue=lrt["pvalue"], cfi_diff=lrt["cfi_diff"], rmsea_diff=lrt["rmsea_diff"])
-        else:
-            row.update(status=run.status, message=run.message)
+                       lr_pvalue=lrt["pvalue"], lr_method=lrt["method"], scaling_factor=lrt["scaling_factor"],
+                       cfi_diff=lrt["cfi_diff"], rmsea_diff=lrt["rmsea_diff"])
+        else:  # the Wald test needs only the free model
+            row.update(status="ok", message=f"likelihood-ratio test not available: {run.message}")
+        wald_first = free.cluster is not None or not run.ok
+        row.update(verdict_test="Wald" if wald_first else "LR",
+                   pvalue=row["wald_pvalue"] if wald_first else row["lr_pvalue"])
         rows.append(row)
-    columns = ["test", "paths", "n_paths", "chisq_diff", "df_diff", "pvalue", "cfi_diff", "rmsea_diff",
+    columns = ["test", "paths", "n_paths", "verdict_test", "pvalue", "wald_chisq", "wald_df", "wald_pvalue",
+               "chisq_diff", "df_diff", "lr_pvalue", "lr_method", "scaling_factor", "cfi_diff", "rmsea_diff",
                "status", "message"]
     return MultiGroupRun(free, constrained, tests, pd.DataFrame(rows).reindex(columns=columns))
 
@@ -242,10 +302,11 @@ def _engine_state(fit: sem.SEMFit):
     return fit._model, fit._theta
 
 
-# The engine computes the same delta method for `sem.defined`; these rows use one Jacobian
-# for all quantities of a fit (see split_definitions).
+# Scalar quantities (the `:=` definitions) go through the engine's `sem.delta_method`. The
+# std.all values and implied correlations of a fit are vectors: one Jacobian serves all of
+# them (a scalar delta method per row would recompute the standardized solution rows x npar times).
 def _numeric_jacobian(func, theta: np.ndarray) -> np.ndarray:
-    """d func(theta) / d theta by central differences (the engine's step for `sem.defined`)."""
+    """d func(theta) / d theta by central differences (the step of `sem.delta_method`)."""
     base = np.asarray(func(theta), dtype=float)
     jac = np.empty((base.size, theta.size))
     for k in range(theta.size):
@@ -299,19 +360,6 @@ def _evaluate(definitions, values: dict[str, float]) -> dict[str, float]:
     return values
 
 
-def _definition_gradient(definitions, name: str, values: dict[str, float]) -> dict[str, float]:
-    """d definition / d each label it uses, by central differences on the label values."""
-    used = _names_used(name, definitions) & set(values)
-    grad = {}
-    for lab in used:
-        h = 1e-7 * max(1.0, abs(values[lab]))
-        up, down = dict(values), dict(values)
-        up[lab] += h
-        down[lab] -= h
-        grad[lab] = (_evaluate(definitions, up)[name] - _evaluate(definitions, down)[name]) / (2 * h)
-    return grad
-
-
 def defined_estimates(fit: sem.SEMFit, definitions) -> pd.DataFrame:
     """lavaan's `:=` rows of parameterEstimates(): est, delta-method se, z, pvalue, CI (and the
     cluster-robust versions), std.all = the expression on the labels' std.all values."""
@@ -321,16 +369,17 @@ def defined_estimates(fit: sem.SEMFit, definitions) -> pd.DataFrame:
     pt = model.pt
     vcov = fit.vcov.to_numpy()
     vcov_cl = None if fit.vcov_cluster is None else fit.vcov_cluster.to_numpy()
-    raw = {lab: float(theta[i]) for lab, i in pt.label_index.items()}
-    raw.update({lab: float(v) for lab, v in pt.label_fixed.items()})
-    values = _evaluate(definitions, raw)
+    fixed = {lab: float(v) for lab, v in pt.label_fixed.items()}
+
+    def definition(t, name):
+        return _evaluate(definitions, {**fixed, **{lab: float(t[i]) for lab, i in pt.label_index.items()}})[name]
+
+    values = _evaluate(definitions, {**fixed, **{lab: float(theta[i]) for lab, i in pt.label_index.items()}})
     std_rows = model.standardized_rows(theta)
     records = []
     for name, expr in definitions:
-        grad = np.zeros(theta.size)
-        for lab, d in _definition_gradient(definitions, name, raw).items():
-            if lab in pt.label_index:
-                grad[pt.label_index[lab]] += d
+        used = [pt.label_index[lab] for lab in _names_used(name, definitions) if lab in pt.label_index]
+        _, _, grad = sem.delta_method(functools.partial(definition, name=name), theta, vcov, indices=sorted(used))
         g = _group_of_name(name, fit.group_labels) if fit.group_labels else None
         std_values = {lab: float(std_rows[rid]) for lab, rid in _label_rows(pt, g).items()}
         rec = {"lhs": name, "op": ":=", "rhs": expr, "group": 0, "label": name, "est": values[name]}
@@ -371,11 +420,16 @@ def standardized_solution(fit: sem.SEMFit, definitions=()) -> pd.DataFrame:
     for name, expr in definitions:
         g = _group_of_name(name, fit.group_labels) if fit.group_labels else None
         rows_of = _label_rows(pt, g)
-        values = {lab: float(std[rid]) for lab, rid in rows_of.items()}
-        est = _evaluate(definitions, values)[name]
-        grad = np.zeros(theta.size)
-        for lab, d in _definition_gradient(definitions, name, values).items():
-            grad += d * jac[rows_of[lab]]  # chain rule through the std.all values
+        labs = list(rows_of)
+        rids = [rows_of[lab] for lab in labs]
+
+        def on_std_scale(v, _name=name, _labs=labs):
+            return _evaluate(definitions, dict(zip(_labs, v)))[_name]
+
+        # delta method on the std.all values, whose covariance is J V J' (the chain rule)
+        used = [k for k, lab in enumerate(labs) if lab in _names_used(name, definitions)]
+        est, _, g_std = sem.delta_method(on_std_scale, std[rids], jac[rids] @ vcov @ jac[rids].T, indices=used)
+        grad = g_std @ jac[rids]
         rec = {"lhs": name, "op": ":=", "rhs": expr, "group": 0 if g is None else g + 1,
                "group_label": "" if g is None else groups[g], "label": name, "est.std": float(est)}
         rec.update(_inference(rec["est.std"], grad, vcov))
@@ -501,39 +555,64 @@ def fit_info(run: FitRun) -> dict:
         "iterations": int(fit.iterations) if fit is not None else 0,
         "n_used": int(len(md.data)),
         "n_sample": int(md.n_sample),
+        "n_surveyed": int(md.n_sample),
         "n_by_group": dict(fit.nobs) if fit is not None else {},
         "exclusions": dict(md.exclusions),
         "exclusion_note": md.note(),
         "dropped_controls": list(md.dropped_controls),
         "cluster": run.cluster,
-        "n_clusters": int(md.clusters.nunique()),
+        "n_clusters": int(md.clusters.nunique()) if run.cluster else None,
         "group": run.group,
         "groups": list(run.groups),
         "warnings": list(fit.warnings) if fit is not None else [],
         "notes": list(run.notes),
-        "estimator": "ML (lavaan sem() defaults: fixed.x = TRUE; residual covariances of pure outcomes free)",
-        "missing_data": "listwise deletion over the model's columns (counts in exclusion_note)",
+        "estimator": run.estimation["estimator"],
+        "missing": run.estimation["missing"],
+        "estimation_text": estimation_text(run),
+        "lavaan_call": lavaan_call(run),
         "fit_indices": dict(fit.fit_indices) if fit is not None else {},
     }
     return _clean(info)
 
 
-def refit_instructions(run: FitRun) -> str:
-    group = ""
+def estimation_text(run: FitRun) -> str:
+    """Estimator, missing-data handling and clustering in words (fit.json, the exhibit notes)."""
+    est = run.estimation
+    text = f"{ESTIMATOR_TEXT[est['estimator']]}; {MISSING_TEXT[est['missing']]}"
+    if run.cluster:
+        text += (f"; SEs clustered by {run.cluster}" + (" (one cluster across groups)" if run.group else ""))
+    return text
+
+
+def lavaan_call(run: FitRun) -> str:
+    """The lavaan call that reproduces the fit on spec.lavaan (`model`) and model_data.csv.gz
+    (`data`); the spec as written when the model was not fitted."""
+    if run.fit is not None:
+        return run.fit.lavaan_call()
+    est = run.estimation
+    args = ["model", "data = data", f'estimator = "{est["estimator"]}"']
+    if est["missing"] == "fiml":
+        args.append('missing = "ml"')
+    if run.cluster:
+        args.append(f'cluster = "{run.cluster}"')
     if run.group:
-        labels = ", ".join(f'"{g}"' for g in run.groups)
-        group = f', group = "{run.group}", group.label = c({labels})'
+        args += [f'group = "{run.group}"', "group.label = c(" + ", ".join(f'"{g}"' for g in run.groups) + ")"]
+    return "lavaan::sem(" + ", ".join(args) + ")"
+
+
+def refit_instructions(run: FitRun) -> str:
+    crossed = ("\n# Multi-group with clusters: lavaan numbers clusters within each group, this pipeline counts a "
+               "classroom once\n# across groups (README, Estimation): lavaan's SEs differ by design, estimates "
+               "and chi-square agree." if run.group and run.cluster else "")
     return f"""# Refit {run.model} ({run.sample}) in lavaan: the same estimates, SEs and fit indices as estimates.csv.
-# Run in this directory. spec.lavaan writes out every parameter; model_data.csv.gz holds the exact rows fitted.
+# Run in this directory. spec.lavaan writes out every parameter; model_data.csv.gz holds the exact rows fitted.{crossed}
 library(lavaan)
 data <- read.csv(gzfile("model_data.csv.gz"))
 model <- paste(readLines("spec.lavaan"), collapse = "\\n")
-fit <- sem(model, data = data, estimator = "ML", fixed.x = TRUE{group})
+fit <- {lavaan_call(run)}
 summary(fit, fit.measures = TRUE, standardized = TRUE)
 parameterEstimates(fit)            # est, se, z, pvalue, ci.lower, ci.upper (estimates.csv)
 standardizedSolution(fit)          # std.all with delta-method SEs (standardized.csv)
-# Classroom-clustered (sandwich) SEs, the *.cluster columns:
-fit_cl <- sem(model, data = data, estimator = "ML", fixed.x = TRUE{group}, cluster = "{CLUSTER}")
 """
 
 
@@ -546,7 +625,8 @@ def save_fit(run: FitRun, directory, *, correlation_targets=()) -> None:
     if fit is not None:
         spec_text = header + run.spec_full
     else:
-        spec_text = header + "# not fitted; the spec as written:\n" + run.syntax + "\n"
+        spec_text = (header + f"# not fitted; the spec as written, for {lavaan_call(run)}:\n"
+                     + run.syntax + "\n")
     write_text(spec_text, d / "spec.lavaan")
     write_csv(frame_with_clusters(run.data), d / "model_data.csv.gz", float_format=DATA_FORMAT)
     estimates = run.estimates if run.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
@@ -594,7 +674,8 @@ def bootstrap_seed(base_seed: int, model: str, sample: str, batch: int) -> np.ra
 
 
 def bootstrap_draws(syntax: str, data: pd.DataFrame, *, seed: np.random.SeedSequence, n_resamples: int,
-                    first_resample: int = 0, max_iter: int = 1000, cluster: str = CLUSTER) -> pd.DataFrame:
+                    first_resample: int = 0, max_iter: int = 1000, cluster: str = CLUSTER,
+                    estimation: dict | None = None) -> pd.DataFrame:
     """Refit the model on `n_resamples` cluster bootstrap resamples; one row per resample and
     parameter: every labelled parameter and `:=` definition, raw (est) and on the std.all
     scale (std). A resample that does not converge gives one row with converged False and its
@@ -607,7 +688,9 @@ def bootstrap_draws(syntax: str, data: pd.DataFrame, *, seed: np.random.SeedSequ
     variability, as the classroom-clustered SEs beside the estimates do not. A student without
     a recorded classroom is a classroom of their own (`frame_with_clusters`). Classrooms are
     numbered in the sorted order of their ids and drawn from `seed` alone, so a batch is
-    reproducible."""
+    reproducible. `estimation` (the config block): with FIML the resamples are fitted by FIML
+    too; the estimator does not matter, since only the point estimates are kept."""
+    missing = ENGINE_MISSING[estimation_options(estimation)["missing"]]
     if cluster not in data.columns:
         raise ValueError(f"bootstrap: the data have no cluster column {cluster!r} (see frame_with_clusters)")
     rng = np.random.default_rng(seed)
@@ -619,7 +702,7 @@ def bootstrap_draws(syntax: str, data: pd.DataFrame, *, seed: np.random.SeedSequ
         drawn = rng.integers(0, len(members), len(members))
         resample = data.iloc[np.concatenate([members[k] for k in drawn])].reset_index(drop=True)
         try:
-            fit = sem.fit(fit_syntax, resample, max_iter=max_iter)
+            fit = sem.fit(fit_syntax, resample, max_iter=max_iter, missing=missing)
             ok, message = fit.converged, ("" if fit.converged else fit.message)
         except ValueError as err:  # e.g. a control constant in the resample
             ok, message = False, str(err)

@@ -76,6 +76,7 @@ rule sem_fit:
     params:
         max_iter=1000,
         min_cell=config["privacy"]["min_cell"],
+        estimation=config_slice("estimation"),
     script:
         "../scripts/sem_fit.py"
 
@@ -100,6 +101,7 @@ rule sem_fit_multigroup:
     params:
         max_iter=1000,
         min_cell=config["privacy"]["min_cell"],
+        estimation=config_slice("estimation"),
     script:
         "../scripts/sem_fit_multigroup.py"
 
@@ -128,6 +130,7 @@ rule bootstrap_batch:
         seed=BOOTSTRAP["seed"],
         resamples=BOOTSTRAP["resamples"],
         batch_size=BOOTSTRAP["batch_size"],
+        estimation=config_slice("estimation"),
     script:
         "../scripts/bootstrap_batch.py"
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from lwo.io import write_csv
 from lwo.runner import run
-from lwo.sem_results import ESTIMATE_FORMAT, bootstrap_draws, bootstrap_seed
+from lwo.sem_results import CLUSTER, ESTIMATE_FORMAT, bootstrap_draws, bootstrap_seed
 
 
 def main(sm):
@@ -24,7 +24,10 @@ def main(sm):
     with open(sm.input.fit, encoding="utf-8") as fh:
         status = json.load(fh)["status"]
     if status == "ok" and n and len(data):
-        draws = bootstrap_draws(spec, data, seed=seed, n_resamples=n, first_resample=first)
+        estimation = json.loads(sm.params.estimation)
+        draws = bootstrap_draws(spec, data, seed=seed, n_resamples=n, first_resample=first, estimation=estimation,
+                                cluster=estimation.get("cluster") if estimation.get("cluster") not in (None, "none")
+                                else CLUSTER)
     else:  # the model itself was not estimated: nothing to resample
         draws = pd.DataFrame(columns=["resample", "converged", "message", "parameter", "est", "std"])
     write_csv(draws, sm.output[0], float_format=ESTIMATE_FORMAT)

@@ -3,6 +3,7 @@
 A model that does not converge, or a sample without students, is saved with its status and
 message (fit.json) instead of estimates: the exhibits then show it as failed or not estimable.
 """
+import json
 from pathlib import Path
 
 from lwo.codebook import Codebook
@@ -16,7 +17,7 @@ def main(sm):
     spec = rq1_models(codebook)[sm.wildcards.model]
     students = read_students(sm.input.students)
     result = fit_model(spec, students, codebook, sm.wildcards.sample, max_iter=int(sm.params.max_iter),
-                       min_cell=int(sm.params.min_cell))
+                       min_cell=int(sm.params.min_cell), estimation=json.loads(sm.params.estimation))
     save_fit(result, Path(sm.output.fit).parent, correlation_targets=[*spec.mediators, *spec.outcomes])
     with open(sm.log[0], "w", encoding="utf-8") as fh:
         fh.write(f"{spec.name} ({sm.wildcards.sample}): {result.status}; {result.message}\n{result.data.note()}\n")

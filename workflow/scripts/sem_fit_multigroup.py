@@ -1,6 +1,7 @@
 """Fit one RQ1 model to Black and White students jointly (one likelihood) and save it
 (results/models/Black_vs_White/<model>/): the free model, the models with sets of key paths
 equal across the groups, and their likelihood-ratio tests."""
+import json
 from pathlib import Path
 
 from lwo.codebook import Codebook
@@ -14,7 +15,7 @@ def main(sm):
     spec = rq1_models(codebook)[sm.wildcards.model]
     students = read_students(sm.input.students)
     result = fit_multigroup(spec, students, codebook, max_iter=int(sm.params.max_iter),
-                            min_cell=int(sm.params.min_cell))
+                            min_cell=int(sm.params.min_cell), estimation=json.loads(sm.params.estimation))
     labels = [f"a_{m}" for m in spec.mediators] + [f"c_{o}" for o in spec.outcomes]
     save_multigroup(result, Path(sm.output.fit).parent, correlation_targets=[*spec.mediators, *spec.outcomes],
                     contrast_labels=labels)

@@ -1,0 +1,19 @@
+# Refit one saved RQ1 fit (results/models/<sample>/<model>/) with the lavaan call it states,
+# and write lavaan's numbers for tests/test_estimation.py:
+#   Rscript tests/lavaan/saved_fit/refit.R <fit directory> '<lavaan call>' <output directory>
+# writes lavaan_estimates.csv (parameterEstimates + std.all) and lavaan_fit.csv (fitMeasures).
+# The committed reference (a copy of the default build's White/hqc_to_grades fit) regenerates with
+#   cd tests/lavaan/saved_fit && Rscript refit.R . "$(cat call.txt)" .
+suppressMessages(library(lavaan))
+args <- commandArgs(trailingOnly = TRUE)
+data <- read.csv(gzfile(file.path(args[1], "model_data.csv.gz")))
+model <- paste(readLines(file.path(args[1], "spec.lavaan")), collapse = "\n")
+fit <- eval(parse(text = args[2]))
+est <- parameterEstimates(fit, standardized = TRUE)
+write.csv(est[, intersect(c("lhs", "op", "rhs", "group", "est", "se", "std.all"), names(est))],
+          file.path(args[3], "lavaan_estimates.csv"), row.names = FALSE)
+measures <- c("chisq", "df", "cfi", "tli", "rmsea", "srmr", "chisq.scaled", "chisq.scaling.factor",
+              "cfi.robust", "tli.robust", "rmsea.robust", "ntotal")
+fm <- fitMeasures(fit)
+write.csv(data.frame(measure = measures, value = as.numeric(fm[measures])), file.path(args[3], "lavaan_fit.csv"),
+          row.names = FALSE)

@@ -1,0 +1,234 @@
+"""The config `estimation` block in the RQ1 fits (issue 11): FIML keeps every surveyed student
+with an answered item, MLR with classroom clusters, the equality tests that fit the estimator,
+the lavaan call in every saved fit; a default build and a messy district export.
+
+Slow tests read the session's default build (`default_build`) or build a copy of their own."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from lwo.model_data import model_ready
+from lwo.sem_results import fit_model, fit_multigroup, save_fit
+from lwo.specs import CONTROLS, GRADE_CONTROLS, MULTIGROUP_SAMPLE, rq1_models
+
+FIML_MLR = {"missing": "fiml", "estimator": "MLR", "cluster": "classroom_id"}
+# the students-table columns behind each control of lwo.specs (a control is missing when its column is)
+CONTROL_COLUMNS = {"school_2": "school_id", "school_3": "school_id", "school_4": "school_id", "ela": "subject",
+                   "grade_10": "grade_level", "grade_11": "grade_level", "grade_12": "grade_level",
+                   "female": "gender", "ell": "ell", "special_education": "special_education",
+                   "prior_grade": "prior_grade"}
+
+
+@pytest.fixture(scope="module")
+def specs(codebook):
+    return rq1_models(codebook)
+
+
+@pytest.fixture(scope="module")
+def holey(cohort, codebook):
+    """The cohort's students with 20% of item answers blank and a few prior grades missing."""
+    rng = np.random.default_rng(11)
+    students = cohort["students"].copy()
+    items = [i.id for i in codebook.all_items()]
+    answers = students[items].astype(float)
+    students[items] = answers.mask(rng.random(answers.shape) < 0.20)
+    students.loc[students.sample(15, random_state=3).index, "prior_grade"] = np.nan
+    return students
+
+
+def _model_answer_items(spec, codebook) -> list[str]:
+    """The raw survey items behind a model's observed variables (parcels -> their subscale's items)."""
+    items = []
+    for v in spec.observed:
+        if v.startswith("p_"):
+            items += codebook.item_ids(v[2:])
+        elif v not in ("current_grade", "absences"):
+            items.append(v)
+    return items
+
+
+def expected_n(students: pd.DataFrame, codebook, spec, races=None) -> int:
+    """Surveyed students of the races with at least one answered item (or observed grade outcome)
+    in the model and every control recorded: counted from the students table, not the model data."""
+    s = students[students["surveyed"] == 1]
+    s = s if races is None else s[s["race"].isin(races)]
+    answers = _model_answer_items(spec, codebook) + [o for o in ("current_grade", "absences") if o in spec.observed]
+    controls = sorted({CONTROL_COLUMNS[c] for c in spec.controls})
+    return int((s[answers].notna().any(axis=1) & s[controls].notna().all(axis=1)).sum())
+
+
+# ------------------------------------------------------------------ fast: no build
+def test_fiml_data_keep_every_student_with_an_answer_and_their_holes(holey, codebook, specs):
+    spec = specs["hqc_to_grades"]
+    md = model_ready(holey, codebook, spec, "all", missing="fiml")
+    assert len(md.data) == expected_n(holey, codebook, spec)
+    assert md.data.drop(columns=["race"], errors="ignore").isna().any(axis=1).mean() > 0.1  # holes kept as NaN
+    assert md.exclusions["a control missing (listwise on covariates, as lavaan fixed.x)"] >= 15
+    assert "full-information ML" in md.note()
+    listwise = model_ready(holey, codebook, spec, "all", missing="listwise")
+    assert len(listwise.data) < 0.9 * len(md.data) and not listwise.data.isna().any().any()
+
+
+def test_a_fiml_mlr_fit_saves_its_lavaan_call_and_estimation(holey, codebook, specs, tmp_path):
+    spec = specs["hqc_to_grades"]
+    run = fit_model(spec, holey, codebook, "Black", estimation=FIML_MLR)
+    assert run.ok, run.message
+    save_fit(run, tmp_path, correlation_targets=list(spec.outcomes))
+    info = json.loads((tmp_path / "fit.json").read_text())
+    assert (info["estimator"], info["missing"], info["cluster"]) == ("MLR", "fiml", "classroom_id")
+    assert info["n_used"] == run.fit.n_used["total"] == expected_n(holey, codebook, spec, ["Black"])
+    assert info["n_surveyed"] == int(((holey["surveyed"] == 1) & (holey["race"] == "Black")).sum())
+    assert info["fit_indices"]["chisq.scaled"] > 0 and "rmsea.robust" in info["fit_indices"]
+    call = run.fit.lavaan_call()
+    assert 'estimator = "MLR", missing = "ml", cluster = "classroom_id"' in call
+    assert call in (tmp_path / "spec.lavaan").read_text().splitlines()[1]
+    assert f"fit <- {call}" in (tmp_path / "refit_in_lavaan.R").read_text()
+    est = pd.read_csv(tmp_path / "estimates.csv")
+    assert np.allclose(est["se"], est["se.cluster"], equal_nan=True)  # MLR + cluster: se is the clustered one
+
+
+def test_equality_tests_give_wald_and_scaled_lr_with_wald_as_verdict(holey, codebook, specs):
+    mg = fit_multigroup(specs["hqc_to_grades"], holey, codebook, estimation=FIML_MLR)
+    assert mg.free.ok, mg.free.message
+    t = mg.lr_tests.iloc[0]
+    assert t["verdict_test"] == "Wald" and t["pvalue"] == t["wald_pvalue"]
+    assert t["lr_method"] == "satorra.bentler.2001" and t["scaling_factor"] > 0
+    assert 0 < t["wald_pvalue"] < 1 and 0 < t["lr_pvalue"] < 1
+    # without clusters, the (scaled) likelihood-ratio test is the verdict
+    mg = fit_multigroup(specs["hqc_to_grades"], holey, codebook, estimation={**FIML_MLR, "cluster": "none"})
+    t = mg.lr_tests.iloc[0]
+    assert t["verdict_test"] == "LR" and t["pvalue"] == t["lr_pvalue"]
+
+
+# ------------------------------------------------------------------ slow: the default build
+def _fits(repo: Path):
+    return sorted((repo / "results/models").glob("*/*/fit.json"))
+
+
+@pytest.mark.slow
+def test_default_build_fits_every_surveyed_student_with_an_answer(default_build, codebook):
+    students = pd.read_csv(default_build / "results/data/analysis/students.csv")
+    specs = rq1_models(codebook)
+    checked = 0
+    for f in _fits(default_build):
+        info = json.loads(f.read_text())
+        if info["model"] not in specs or not specs[info["model"]].outcomes:
+            continue  # the measurement CFAs (rule measurement_cfa) are not RQ1 fits
+        races = ["Black", "White"] if info["sample"] == MULTIGROUP_SAMPLE else (
+            None if info["sample"] == "all" else [info["sample"]])
+        assert (info["estimator"], info["missing"], info["cluster"]) == ("MLR", "fiml", "classroom_id"), f
+        assert info["n_used"] == expected_n(students, codebook, specs[info["model"]], races), f
+        checked += 1
+    assert checked >= 40
+
+
+@pytest.mark.slow
+def test_default_build_exhibits_say_fiml_mlr_clustered_by_classroom(default_build):
+    for n in range(12, 32):
+        if n in (14, 20, 28):  # diagrams and the OLS exhibit: no SEM fit of their own
+            continue
+        meta = json.dumps(json.loads((default_build / f"results/exhibits/{n}/meta.json").read_text()))
+        assert "MLR" in meta and "full-information ML" in meta and "clustering by classroom_id" in meta, n
+        assert "N used = " in meta, n
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+def test_smallest_saved_fit_refits_in_lavaan_with_its_call(default_build, codebook, tmp_path):
+    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
+        pytest.skip("lavaan not installed")
+    structural = {name for name, spec in rq1_models(codebook).items() if spec.outcomes}
+    fits = [f for f in _fits(default_build) if json.loads(f.read_text()).get("status") == "ok"
+            and f.parent.parent.name != MULTIGROUP_SAMPLE and f.parent.name in structural]
+    fit_dir = min(fits, key=lambda f: len(pd.read_csv(f.parent / "estimates.csv"))).parent
+    info = json.loads((fit_dir / "fit.json").read_text())
+    script = Path(__file__).parent / "lavaan/saved_fit/refit.R"
+    subprocess.run(["Rscript", str(script), str(fit_dir), info["lavaan_call"], str(tmp_path)], check=True,
+                   capture_output=True, timeout=1800)
+    _compare_with_lavaan(pd.read_csv(fit_dir / "estimates.csv"), info["fit_indices"], info["n_used"], tmp_path)
+
+
+def _compare_with_lavaan(ours: pd.DataFrame, fit_indices: dict, n_used: int, lavaan_dir: Path) -> None:
+    """est and std.all within 1e-4, SEs and fit indices within 1e-3 relative of lavaan's."""
+    tmp_path = lavaan_dir
+    ours = ours[ours["op"] != ":="]
+    theirs = pd.read_csv(tmp_path / "lavaan_estimates.csv")
+    ours, theirs = (d.assign(rhs=d["rhs"].fillna("")) for d in (ours, theirs))  # `~1` rows: no rhs
+    both = ours.merge(theirs, on=["lhs", "op", "rhs"], suffixes=("", "_lavaan"))
+    assert len(both) == len(ours)
+    free = both["se_lavaan"] > 0
+    np.testing.assert_allclose(both["est"], both["est_lavaan"], atol=1e-4)
+    np.testing.assert_allclose(both.loc[free, "se"], both.loc[free, "se_lavaan"], rtol=1e-3)
+    np.testing.assert_allclose(both["std.all"], both["std.all_lavaan"], atol=1e-4)
+    fm = pd.read_csv(tmp_path / "lavaan_fit.csv").set_index("measure")["value"]
+    assert n_used == fm["ntotal"]
+    for k in ("chisq", "cfi", "rmsea", "chisq.scaled", "cfi.robust", "rmsea.robust"):
+        assert fit_indices[k] == pytest.approx(fm[k], rel=1e-3, abs=1e-4), k
+
+
+SAVED_FIT = Path(__file__).parent / "lavaan/saved_fit"
+
+
+def test_a_saved_fit_agrees_with_lavaan_run_with_its_stated_call(tmp_path):
+    """A saved fit of the default build (White students, hqc_to_grades: FIML + MLR + classroom
+    clusters; spec, data and lavaan's numbers committed under tests/lavaan/saved_fit/): the
+    engine on the saved spec and data, with the options of the lavaan call the spec states."""
+    from lwo import sem
+    call = (SAVED_FIT / "call.txt").read_text().strip()
+    assert call in (SAVED_FIT / "spec.lavaan").read_text()
+    data = pd.read_csv(SAVED_FIT / "model_data.csv.gz")
+    fit = sem.fit((SAVED_FIT / "spec.lavaan").read_text(), data, estimator="MLR", missing="ml", cluster="classroom_id")
+    assert fit.lavaan_call() == call
+    _compare_with_lavaan(fit.estimates, fit.fit_indices, fit.n_used["total"], SAVED_FIT)
+
+
+# ------------------------------------------------------------------ slow: a messy district export
+@pytest.mark.slow
+def test_a_messy_export_builds_fitting_every_surveyed_student(tmp_path, cohort, codebook):
+    """The synthetic cohort's four tables, 20% of item answers blank at random, as files:
+    `snakemake --cores 2` builds the whole report, no job fails, every RQ1 model is fitted on
+    every surveyed student with an answer in it, and a model that cannot be estimated says why."""
+    from lwo.example import district_export
+    from lwo.io import write_csv
+    from lwo.report import classify_status
+    from workflow_build import copy_repository, snakemake
+
+    repo = copy_repository(tmp_path / "repo")
+    export = district_export(cohort, codebook, seed=20, schools=sorted(cohort["students"]["school_id"].unique()),
+                             blank_share=0.20)
+    config = yaml.safe_load((repo / "config/config.yaml").read_text(encoding="utf-8"))
+    config["data"] = {"source": "files", "files": {}}
+    for table, df in export.items():
+        write_csv(df, repo / f"data/real/{table}.csv")
+        config["data"]["files"][table] = f"data/real/{table}.csv"
+    (repo / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    run = snakemake(repo, timeout=5400)  # fails the test if any job fails
+    assert "Traceback" not in run.stdout + run.stderr
+    assert (repo / "results/report.html").exists()
+    metas = {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
+             for p in (repo / "results/exhibits").glob("*/meta.json")}
+    assert not [e for e, m in metas.items() if classify_status(m["status"]) == "failed"]
+    students = pd.read_csv(repo / "results/data/analysis/students.csv")
+    specs = rq1_models(codebook)
+    for f in _fits(repo):
+        info = json.loads(f.read_text())
+        if info["model"] not in specs or not specs[info["model"]].outcomes:
+            continue
+        races = ["Black", "White"] if info["sample"] == MULTIGROUP_SAMPLE else (
+            None if info["sample"] == "all" else [info["sample"]])
+        assert info["n_used"] == expected_n(students, codebook, specs[info["model"]], races), f
+        assert info["status"] == "ok" or info["message"].startswith(("not estimable:", "failed:")), f
+    statuses = [json.loads(f.read_text())["status"] for f in _fits(repo)]
+    assert statuses.count("ok") >= 0.9 * len(statuses), statuses
+
+
+def test_controls_map_to_students_columns():
+    assert set(CONTROL_COLUMNS) == set(GRADE_CONTROLS) >= set(CONTROLS)
