@@ -21,7 +21,7 @@ from lwo.dictionary import data_dictionary, template_columns
 from lwo.example import EXAMPLE_RACE_MIX, EXAMPLE_SCHOOLS, district_export, worked_example
 from lwo.io import write_csv
 from lwo.scoring import score_teacher_scales
-from workflow_build import copy_repository, snakemake
+from workflow_build import copy_repository, load_workflow_rules, snakemake
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_COMMAND = "snakemake --cores 2 --configfile config/example_district.yaml"
@@ -171,13 +171,7 @@ def test_invariance_with_a_group_smaller_than_the_items_says_why():
 def _exhibit_tables(repo: Path) -> dict[str, set[str]]:
     """Exhibit id -> the analysis tables its rule reads, for the exhibits of the default build
     (from the workflow parsed with the default config, where every exhibit rule is present)."""
-    import sys
-    sys.path.insert(0, str(repo / "workflow" / "scripts"))
-    try:
-        from exhibit_index import load_workflow_rules
-        rules = load_workflow_rules(repo)
-    finally:
-        sys.path.pop(0)
+    rules = load_workflow_rules(repo)
     table_file = re.compile(r"^results/data/analysis/(\w+)\.csv$")
     default_targets = {str(f) for r in rules if r.name == "all" for f in r.input}
     out = {}

@@ -80,8 +80,8 @@ def num(s: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- real outputs
 @pytest.mark.slow
 def test_every_exhibit_has_its_files_and_section(built):
-    # the build made exactly the family's exhibits, each by the script its registry entry names
-    assert {p.parent.name for p in (built / "results" / "exhibits").glob("*/meta.json")} == set(EXHIBITS)
+    # the session build made every exhibit of the family, each by the script its registry entry names
+    assert set(EXHIBITS) <= {p.parent.name for p in (built / "results" / "exhibits").glob("*/meta.json")}
     assert len(EXHIBITS) == 22 and all((SCRIPTS / e.script).is_file() for e in FAMILY)
     for ex in EXHIBITS:
         e = exhibit(built, ex)
