@@ -204,6 +204,8 @@ def exploratory_factor_analysis(data: pd.DataFrame, n_factors: int, method: str 
     complete = data.dropna().astype(float)
     if n_factors < 1 or n_factors >= complete.shape[1]:
         raise ValueError(f"n_factors must be between 1 and {complete.shape[1] - 1}")
+    if len(complete) <= complete.shape[1]:
+        raise ValueError(f"{len(complete)} students answered all {complete.shape[1]} items: too few for an EFA")
     model = Factor(complete.to_numpy(), n_factor=n_factors, method=method)
     res = model.fit(rng=seed) if method == "ml" else model.fit()
     if rotation and n_factors > 1:

@@ -29,7 +29,7 @@ class BlockMeasurement:
     items: pd.DataFrame        # one row per item
     cfa_fit: pd.DataFrame      # one row per sample
     efa_loadings: pd.DataFrame
-    efa: EFAResult
+    efa: EFAResult | None      # None: not estimable (too few students answered every item)
     notes: list[str]
 
 
@@ -78,6 +78,14 @@ def _or_nan(func, *args) -> float:
         return float("nan")
 
 
+def _efa_item(efa: EFAResult | None, match: pd.Series | None, item: str) -> dict:
+    """An item's EFA columns: its loading on its construct's factor, and whether that is its largest."""
+    if efa is None:
+        return {"efa_factor": "", "efa_loading": float("nan"), "efa_loads_most_on_own_factor": float("nan")}
+    return {"efa_factor": match["factor"], "efa_loading": float(efa.loadings.loc[item, match["factor"]]),
+            "efa_loads_most_on_own_factor": bool(efa.loadings.loc[item].abs().idxmax() == match["factor"])}
+
+
 def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: dict[str, pd.DataFrame],
                       fits: dict[str, dict], groups=("Black", "White"), min_cell: int = 10,
                       efa_seed: int = 0, wlsmv_estimates: pd.DataFrame | None = None,
@@ -104,11 +112,16 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         efa = polychoric_efa(scored, all_items, len(constructs), seed=efa_seed)
         efa_note = "on the polychoric correlations of the items (maximum likelihood)"
     except (ValueError, np.linalg.LinAlgError) as exc:  # too few complete rows for a polychoric matrix
-        efa = exploratory_factor_analysis(scored[all_items], len(constructs), seed=efa_seed)
-        efa_note = (f"on the Pearson correlations of the answers (maximum likelihood; the polychoric EFA "
-                    f"is not estimable here: {exc})")
+        try:
+            efa = exploratory_factor_analysis(scored[all_items], len(constructs), seed=efa_seed)
+            efa_note = (f"on the Pearson correlations of the answers (maximum likelihood; the polychoric EFA "
+                        f"is not estimable here: {exc})")
+        except (ValueError, np.linalg.LinAlgError) as exc_pearson:
+            # e.g. an export where few students answered every item of the block: no EFA, and the
+            # exhibit says why instead of failing
+            efa, efa_note = None, f"not estimable here ({exc_pearson})"
     wlsmv_ok = wlsmv_fit is not None and fit_ok(wlsmv_fit) and wlsmv_estimates is not None
-    match = efa_construct_match(efa.loadings, construct_of).set_index("construct")
+    match = efa_construct_match(efa.loadings, construct_of).set_index("construct") if efa is not None else None
     second_order = est_all[(est_all["op"] == "=~") & est_all["rhs"].isin(constructs)] if converged else None
 
     rows, item_rows = [], []
@@ -144,8 +157,9 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         if second_order is not None and len(second_order):
             hit = second_order[second_order["rhs"] == c]
             row["second_order_loading"] = float(hit["std.all"].iloc[0]) if len(hit) else float("nan")
-        m = match.loc[c]
-        row["efa_items_on_own_factor"] = f"{m['items_on_own_factor']} of {m['n_items']}"
+        m = match.loc[c] if match is not None else None
+        row["efa_items_on_own_factor"] = (f"{m['items_on_own_factor']} of {m['n_items']}" if m is not None
+                                          else "not estimable")
         rows.append(row)
         for k, item in enumerate(items):
             st = stats_.loc[item.id]
@@ -154,8 +168,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
                               "sd": st["sd"], "item_rest_r": st["item_rest_r"],
                               "alpha_if_deleted": st["alpha_if_deleted"], "std_loading": loadings[k],
                               "std_loading_ml": loadings_ml[k],
-                              "efa_factor": m["factor"], "efa_loading": float(efa.loadings.loc[item.id, m["factor"]]),
-                              "efa_loads_most_on_own_factor": bool(efa.loadings.loc[item.id].abs().idxmax() == m["factor"])})
+                              **_efa_item(efa, m, item.id)})
     table = pd.DataFrame(rows)
     fit_rows = ([_fit_row("all", wlsmv_fit)] if wlsmv_fit is not None else []) + [_fit_row(s, f) for s, f in fits.items()]
     fit_table = pd.DataFrame(fit_rows)
@@ -174,13 +187,14 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         f"students answering every item{'; ' + fitted if fitted else ''}; primary), std_loading_ml from the "
         "continuous CFA (sensitivity).",
         f"EFA: {efa_note}, {len(constructs)} factors, "
-        f"oblimin (quartimin) rotation, {efa.n} complete answers; each factor matched to one construct (largest "
+        f"oblimin (quartimin) rotation, {efa.n if efa is not None else 0} complete answers; each factor matched to one construct (largest "
         "summed loading); 'efa items on own factor': items whose largest loading is on their construct's factor.",
         "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA), then the answers as "
         "continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
         fits["all"].get("exclusion_note", ""),
     ]
-    return BlockMeasurement(table, pd.DataFrame(item_rows), fit_table, efa.loadings.reset_index(names="item"),
+    efa_loadings = efa.loadings.reset_index(names="item") if efa is not None else pd.DataFrame({"item": all_items})
+    return BlockMeasurement(table, pd.DataFrame(item_rows), fit_table, efa_loadings,
                             efa, [n for n in notes if n])
 
 
