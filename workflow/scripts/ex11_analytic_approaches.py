@@ -58,8 +58,10 @@ def main(sm):
         f"This run: {counts.get('students')} students, {counts.get('surveys')} surveys, "
         f"{counts.get('teachers')} teachers, {counts.get('classrooms')} classrooms, "
         f"{counts.get('observation_segments')} observed segments.",
-        "Missing data: each exhibit states its own exclusions (listwise deletion with counts; "
-        "the structural models state theirs).",
+        "Missing data: the descriptive and group-comparison exhibits use the students who answered "
+        "the variables of each test (listwise, with counts); the structural models are estimated as "
+        "config estimation: says (by default full-information ML, robust MLR, classroom clusters) "
+        "and state the N they use.",
         "Multiple comparisons: each exhibit states its correction (Holm within each family of "
         "tests in the descriptive and group-comparison exhibits).",
         "Data: " + summary["label"],
