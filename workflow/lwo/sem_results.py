@@ -193,6 +193,13 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
                            f"({_count_text(smallest, min_cell)}{' in a group' if group else ''}) for this model")
         elif "fewer than two observed values" in text:  # FIML: a variable (almost) nobody answered
             run.status, run.message = "not estimable", f"not estimable: {who}: {text}"
+        elif isinstance(err, np.linalg.LinAlgError) or "positive definite" in text or "singular" in text:
+            # few students for many variables: their (EM) covariance matrix does not determine the model
+            smallest = int(data[group].value_counts().min()) if group else n
+            run.status = "not estimable"
+            run.message = (f"not estimable: {who}: the answers of {_count_text(smallest, min_cell)} students"
+                           f"{' in a group' if group else ''} do not determine this model's covariance matrix "
+                           "(singular); too few students for this model")
         else:
             run.status, run.message = "failed", f"failed: {who}: {text}"
         return run

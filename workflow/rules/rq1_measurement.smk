@@ -25,6 +25,8 @@ rule measurement_cfa:
                 ("wlsmv_fit", "wlsmv_fit.json"),
             )
         },
+    params:
+        estimation=config_slice("estimation"),
     log:
         f"{RESULTS}/logs/measurement_cfa/{{sample}}_{{model}}.log",
     benchmark:

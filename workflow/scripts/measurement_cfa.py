@@ -8,14 +8,16 @@ paths and no HQC correlations, so standardized.csv and correlations.csv are not 
 (std.all is in estimates.csv).
 
 Items are analysed as answered (reverse-worded items keep their negative loadings). The fit above
-treats the 1-4 answers as continuous (the RQ1 fits' estimator; the exhibits' sensitivity
-analysis). The primary analysis of Exhibits 8-10 treats them as ordered categories: the same
+treats the 1-4 answers as continuous, estimated as the config's `estimation:` block says (as the
+RQ1 fits: by default FIML + MLR with classroom clusters; the exhibits' sensitivity analysis). The primary analysis of Exhibits 8-10 treats them as ordered categories: the same
 model by WLSMV (lwo.sem.fit_ordinal, lavaan's cfa(..., ordered = items, estimator = "WLSMV"),
 listwise over the model's items), saved as wlsmv_estimates.csv and wlsmv_fit.json. WLSMV
 here has no second-order factors, so for the HQC second-order model it fits the first-order
 correlated-factor CFA of the eight subscales (lwo.specs.block_cfa). A model that does not
 converge is saved with its status and message instead of numbers.
 """
+import json
+
 import pandas as pd
 
 from lwo import sem
@@ -59,7 +61,7 @@ def main(sm):
     codebook = Codebook.load(sm.input.codebook)
     spec = rq1_models(codebook)[sm.wildcards.model]
     students = read_students(sm.input.students)
-    result = fit_model(spec, students, codebook, sm.wildcards.sample)
+    result = fit_model(spec, students, codebook, sm.wildcards.sample, estimation=json.loads(sm.params.estimation))
     header = f"# {result.model}, sample {result.sample}: {result.status}" + (
         f" ({result.message})" if result.message else "") + "\n"
     write_text(header + (result.spec_full or "# not fitted; the spec as written:\n" + result.syntax + "\n"),
