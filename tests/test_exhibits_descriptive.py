@@ -351,8 +351,16 @@ def test_no_white_students_gives_not_estimable_rows_not_a_crash(tmp_path, codebo
     for c in [c for b in blocks for c in codebook.constructs_in_block(b)]:
         students[c] = rng.uniform(1, 4, n)
     students.to_csv(tmp_path / "students.csv", index=False)
+    # the invariance exhibit's verdicts, which Exhibit 28 reads (here: every measure comparable
+    # but the set-aside exclusion)
+    ids = [c for b in (*blocks, "set_aside") for c in codebook.constructs_in_block(b)]
+    pd.DataFrame({"id": ids, "comparable": ["not comparable" if c in codebook.constructs_in_block("set_aside")
+                                            else "comparable" for c in ids],
+                  "noninvariant_items": "", "thresholds_verdict": "holds", "loadings_verdict": "holds"}
+                 ).to_csv(tmp_path / "invariance.csv", index=False)
     out = run_script("ex28_black_white_ratings.py", tmp_path,
-                     {"students": tmp_path / "students.csv"}, exhibit_id="28")
+                     {"students": tmp_path / "students.csv", "invariance": tmp_path / "invariance.csv"},
+                     exhibit_id="28")
     t = out.table
     assert len(t) == 15 and (t["note"].str.startswith("not estimable: n = ")).all()
     assert t["note"].str.contains(r"\(Black\), 0 \(White\)").all()
