@@ -207,6 +207,15 @@ def exploratory_factor_analysis(data: pd.DataFrame, n_factors: int, method: str 
     if len(complete) <= complete.shape[1]:
         raise ValueError(f"{len(complete)} students answered all {complete.shape[1]} items: too few for an EFA")
     model = Factor(complete.to_numpy(), n_factor=n_factors, method=method)
+    eig = np.sort(np.linalg.eigvalsh(np.corrcoef(complete.to_numpy(), rowvar=False)))[::-1]
+    return rotated_efa(model, list(complete.columns), n_factors, method, rotation, seed, eig, method, len(complete))
+
+
+def rotated_efa(model, columns: list[str], n_factors: int, method: str, rotation: str | None, seed: int,
+                eig: np.ndarray, label: str, n: int) -> EFAResult:
+    """Fit a statsmodels Factor model, rotate it, and orient it: each factor's sign so that its
+    loadings sum positive, factors ordered by their sum of squared loadings (shared by the EFA of
+    the answers and the polychoric EFA)."""
     res = model.fit(rng=seed) if method == "ml" else model.fit()
     if rotation and n_factors > 1:
         res.rotate(rotation)
@@ -221,11 +230,10 @@ def exploratory_factor_analysis(data: pd.DataFrame, n_factors: int, method: str 
     order = np.argsort(-(load ** 2).sum(axis=0), kind="stable")
     load, phi = load[:, order], phi[np.ix_(order, order)]
     names = [f"F{i + 1}" for i in range(n_factors)]
-    eig = np.sort(np.linalg.eigvalsh(np.corrcoef(complete.to_numpy(), rowvar=False)))[::-1]
-    return EFAResult(pd.DataFrame(load, index=complete.columns, columns=names),
+    return EFAResult(pd.DataFrame(load, index=columns, columns=names),
                      pd.DataFrame(phi, index=names, columns=names),
-                     pd.Series(np.asarray(res.communality, float), index=complete.columns, name="communality"),
-                     eig, method, rotation or "none", len(complete))
+                     pd.Series(np.asarray(res.communality, float), index=columns, name="communality"),
+                     eig, label, rotation or "none", n)
 
 
 def efa_construct_match(loadings: pd.DataFrame, construct_of: dict[str, str]) -> pd.DataFrame:

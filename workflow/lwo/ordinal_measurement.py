@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lwo.measurement import EFAResult
+from lwo.measurement import EFAResult, rotated_efa
 from lwo.sem.ordinal import fit_ordinal
 from lwo.sem.polychoric import polychoric_matrix
 
@@ -75,21 +75,5 @@ def polychoric_efa(data: pd.DataFrame, items: list[str], n_factors: int, method:
     corr, _ = polychoric_matrix(complete, items)
     R = corr.to_numpy()
     model = Factor(corr=R, n_factor=n_factors, method=method, nobs=len(complete), endog_names=items)
-    res = model.fit(rng=seed) if method == "ml" else model.fit()
-    if rotation and n_factors > 1:
-        res.rotate(rotation)
-    load = np.asarray(res.loadings, float)
-    phi = np.asarray(res.rotation_matrix.T @ res.rotation_matrix if rotation == "oblimin" and n_factors > 1
-                     else np.eye(n_factors), float)
-    signs = np.sign(load.sum(axis=0))
-    signs[signs == 0] = 1
-    load = load * signs
-    phi = phi * np.outer(signs, signs)
-    order = np.argsort(-(load**2).sum(axis=0), kind="stable")
-    load, phi = load[:, order], phi[np.ix_(order, order)]
-    names = [f"F{i + 1}" for i in range(n_factors)]
     eig = np.sort(np.linalg.eigvalsh(R))[::-1]
-    return EFAResult(pd.DataFrame(load, index=items, columns=names),
-                     pd.DataFrame(phi, index=names, columns=names),
-                     pd.Series(np.asarray(res.communality, float), index=items, name="communality"),
-                     eig, f"{method} (polychoric)", rotation or "none", len(complete))
+    return rotated_efa(model, items, n_factors, method, rotation, seed, eig, f"{method} (polychoric)", len(complete))
