@@ -192,6 +192,9 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA), then the answers as "
         "continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
         fits["all"].get("exclusion_note", ""),
+        "Missing data: alpha, item statistics, the EFA and the WLSMV CFA use the students who answered "
+        "every item of the construct or block (listwise, lavaan's default for WLSMV); the continuous CFA: "
+        + (fits["all"].get("estimation_text") or "as the estimation block of the config says") + ".",
     ]
     efa_loadings = efa.loadings.reset_index(names="item") if efa is not None else pd.DataFrame({"item": all_items})
     return BlockMeasurement(table, pd.DataFrame(item_rows), fit_table, efa_loadings,
