@@ -21,7 +21,7 @@ from lwo.dictionary import data_dictionary, template_columns
 from lwo.example import EXAMPLE_RACE_MIX, EXAMPLE_SCHOOLS, district_export, worked_example
 from lwo.io import write_csv
 from lwo.scoring import score_teacher_scales
-from workflow_build import copy_repository, load_workflow_rules, snakemake
+from workflow_build import copy_repository, copy_with_export, load_workflow_rules, snakemake
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_COMMAND = "snakemake --cores 2 --configfile config/example_district.yaml"
@@ -233,14 +233,8 @@ def test_worked_example_marks_exactly_the_exhibits_needing_other_tables(worked_e
 def test_a_150_student_one_school_district_builds(tmp_path, cohort, codebook):
     """All four tables cut to 150 students of one school, 5% of item answers blank: a plain
     `snakemake --cores 2` builds with no failed job, and what cannot be estimated says why."""
-    repo = copy_repository(tmp_path / "repo")
     export = district_export(cohort, codebook, seed=12, schools=[1], n_students=150, blank_share=0.05)
-    config = yaml.safe_load((repo / "config/config.yaml").read_text(encoding="utf-8"))
-    config["data"] = {"source": "files", "files": {}}
-    for table, df in export.items():
-        write_csv(df, repo / f"data/real/{table}.csv")
-        config["data"]["files"][table] = f"data/real/{table}.csv"
-    (repo / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    repo = copy_with_export(tmp_path / "repo", export)
     run = snakemake(repo, timeout=3600)  # fails the test if any job fails
     assert "Traceback" not in run.stdout + run.stderr
     from lwo.report import classify_status

@@ -197,19 +197,12 @@ def test_a_messy_export_builds_fitting_every_surveyed_student(tmp_path, cohort, 
     `snakemake --cores 2` builds the whole report, no job fails, every RQ1 model is fitted on
     every surveyed student with an answer in it, and a model that cannot be estimated says why."""
     from lwo.example import district_export
-    from lwo.io import write_csv
     from lwo.report import classify_status
-    from workflow_build import copy_repository, snakemake
+    from workflow_build import copy_with_export, snakemake
 
-    repo = copy_repository(tmp_path / "repo")
     export = district_export(cohort, codebook, seed=20, schools=sorted(cohort["students"]["school_id"].unique()),
                              blank_share=0.20)
-    config = yaml.safe_load((repo / "config/config.yaml").read_text(encoding="utf-8"))
-    config["data"] = {"source": "files", "files": {}}
-    for table, df in export.items():
-        write_csv(df, repo / f"data/real/{table}.csv")
-        config["data"]["files"][table] = f"data/real/{table}.csv"
-    (repo / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    repo = copy_with_export(tmp_path / "repo", export)
     run = snakemake(repo, timeout=5400)  # fails the test if any job fails
     assert "Traceback" not in run.stdout + run.stderr
     assert (repo / "results/report.html").exists()

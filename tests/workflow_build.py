@@ -269,3 +269,19 @@ def job_records(workdir: Path) -> dict[str, dict]:
         except (ValueError, UnicodeDecodeError):
             continue
     return records
+
+
+def copy_with_export(dst: Path, export: dict, repo: Path = REPO) -> Path:
+    """A copy of the repository whose config reads `export` (table name -> DataFrame) as real
+    data files under data/real/, as a district would point it at its own export."""
+    import yaml
+    from lwo.io import write_csv
+
+    copy_repository(dst, repo)
+    config = yaml.safe_load((dst / "config/config.yaml").read_text(encoding="utf-8"))
+    config["data"] = {"source": "files", "files": {}}
+    for table, df in export.items():
+        write_csv(df, dst / f"data/real/{table}.csv")
+        config["data"]["files"][table] = f"data/real/{table}.csv"
+    (dst / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return dst
