@@ -183,7 +183,9 @@ def _module_file(parts, package_dir=_LWO_DIR):
 
 
 # an import statement at the start of a line, at any depth (a parenthesised name list may span lines)
-_IMPORT_STATEMENT = _re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]+(?:\([^)]*\)|[^\n]*)|import[ \t]+[^\n]*)", _re.M)
+_IMPORT_STATEMENT = _re.compile(
+    r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]+(?:\([^)]*\)|[^\n]*)|import[ \t]+[^\n]*)", _re.M
+)
 
 
 def _import_nodes(source):

@@ -25,8 +25,6 @@ rule measurement_cfa:
                 ("wlsmv_fit", "wlsmv_fit.json"),
             )
         },
-    params:
-        estimation=config_slice("estimation"),
     log:
         f"{RESULTS}/logs/measurement_cfa/{{sample}}_{{model}}.log",
     benchmark:
@@ -36,5 +34,7 @@ rule measurement_cfa:
         sample="|".join(SAMPLES),
     conda:
         CONDA_ENV
+    params:
+        estimation=config_slice("estimation"),
     script:
         "../scripts/measurement_cfa.py"
