@@ -27,15 +27,23 @@
 
 Continuous indicators may be mixed with ordered ones (lavaan: polyserial and Pearson
 correlations in the first stage; free intercepts and residual variances, the statistics being
-their means, variances and covariances). Exogenous covariates (lavaan's ``conditional.x``) and
-regressions on observed variables are not supported. Derivatives of the model statistics
-are exact (complex step).
+their means, variances and covariances). Derivatives of the model statistics are exact
+(complex step).
+
+Structural models: regressions among latent variables and continuous observed variables
+(``B``, lavaan's LISREL form for categorical data: an observed variable in a regression is a
+"dummy" latent with loading 1 and no residual). Exogenous covariates enter as lavaan's
+``conditional.x = FALSE`` (stated in the call): they are continuous variables of the first
+stage (polyserial correlations with the ordered items, Pearson with the continuous ones) and,
+as lavaan then sets ``fixed.x = FALSE``, their means, variances and covariances are free
+parameters (estimated at their sample values); the baseline model keeps their covariances.
+Ordered variables and indicators cannot enter regressions.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -43,6 +51,7 @@ from scipy import optimize, stats
 
 from .api import SEMFit, _inference, _rmsea_ci, _with_single_thread_blas
 from .expr import compile_expression
+from .partable import _roles
 from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats
 from .syntax import SpecError, parse_spec
 
@@ -74,11 +83,16 @@ class OrdinalFit(SEMFit):
     ordered: list = field(default_factory=list)
     group_equal: tuple = ()
     group_partial: tuple = ()
+    structural: bool = False  # regressions in the model: lavaan::sem, else lavaan::cfa
+    covariates: bool = False  # exogenous covariates: conditional.x = FALSE (see module doc)
     _ord: "_OrdinalModel | None" = field(default=None, repr=False)
 
     def lavaan_call(self, model: str = "model", data: str = "data") -> str:
         ordered = ", ".join(f'"{v}"' for v in self.ordered)
-        call = f'lavaan::cfa({model}, data = {data}, ordered = c({ordered}), estimator = "WLSMV"'
+        call = (f'lavaan::{"sem" if self.structural else "cfa"}({model}, data = {data}, '
+                f'ordered = c({ordered}), estimator = "WLSMV"')
+        if self.covariates:
+            call += ", conditional.x = FALSE"
         if self.group:
             call += f', group = "{self.group}"'
             if self.group_equal:
@@ -108,16 +122,34 @@ class _OrdinalModel:
         self.numeric = np.array([v not in ordered for v in self.ov], bool)
         if self.numeric.all():
             raise SpecError("no observed variable of the model is declared ordered")
+        # lavaan's roles with conditional.x = FALSE (then fixed.x = FALSE: the covariates'
+        # means, variances and covariances are free parameters)
+        _, _, self.ov_x, ov_y, self.lv_x, lv_y, ov_ind = _roles(sts, fixed_x=False)
+        self.lvov_y = lv_y + ov_y
+        # observed variables in regressions become "dummy" latents (lavaan's LISREL form):
+        # loading 1, no residual; their (residual) variances, covariances and means sit in
+        # Psi and alpha, so B holds every regression
+        in_reg = {v for s in sts if s.op == "~" for v in (s.lhs, s.rhs)}
+        self.dummies = [v for v in self.ov if v in in_reg]
         for s in sts:
-            if s.op == "~1":
+            if s.op == "~1" and s.lhs not in self.dummies:
                 raise SpecError(f"line {s.line}: intercepts/means ('~1') are set by the ordinal "
                                 "parameterisation; remove them from the spec")
             if s.op == "~~" and s.lhs == s.rhs and s.lhs in ordered:
                 raise SpecError(f"line {s.line}: residual variance of ordered {s.lhs} is not a "
                                 "parameter under the delta parameterisation")
-            if s.op == "~" and (s.lhs in self.ov or s.rhs in self.ov):
-                raise SpecError(f"line {s.line}: regressions involving observed variables are not "
-                                "supported for ordinal models")
+            if s.op == "~":
+                for v in (s.lhs, s.rhs):
+                    if v in ordered:
+                        raise SpecError(f"line {s.line}: ordered {v} in a regression is not supported "
+                                        "for ordinal models (only continuous observed variables)")
+                    if v in ov_ind:
+                        raise SpecError(f"line {s.line}: indicator {v} in a regression is not supported "
+                                        "for ordinal models")
+            if s.op == "~~" and s.lhs != s.rhs and (s.lhs in self.dummies) != (s.rhs in self.dummies) \
+                    and not (s.lhs in self.latents or s.rhs in self.latents):
+                raise SpecError(f"line {s.line}: a covariance between {s.lhs} and {s.rhs} (one in a "
+                                "regression, one an indicator) is not supported for ordinal models")
         self.G = ngroups
         self.group_equal = tuple(group_equal)
         self.group_partial = {p.replace(" ", "") for p in group_partial}
@@ -133,8 +165,7 @@ class _OrdinalModel:
         numeric = dict(zip(self.ov, self.numeric))
         ge = set(self.group_equal)
         lv, ov = self.latents, self.ov
-        endo = {s.lhs for s in self._sts if s.op == "~"}
-        exo_lv = [f for f in lv if f not in endo]
+        exo_lv = self.lv_x
         rows: list[_Row] = []
         for g in range(self.G):
             seen_first = set()
@@ -174,7 +205,7 @@ class _OrdinalModel:
             for v in ov:  # ordered items' residual variances are implied by delta
                 if numeric[v] and (v, "~~", v) not in user_keys:
                     rows.append(_Row(v, "~~", v, g, True,
-                                     eq_key=f"{v}~~{v}" if "residuals" in ge else ""))
+                                     eq_key=f"{v}~~{v}" if "residuals" in ge and v not in self.ov_x else ""))
                 elif not numeric[v]:
                     rows.append(_Row(v, "~~", v, g, False))
             for f in lv:
@@ -186,6 +217,16 @@ class _OrdinalModel:
                     if (a, "~~", b) not in user_keys:
                         rows.append(_Row(a, "~~", b, g, True,
                                          eq_key=f"{a}~~{b}" if "lv.covariances" in ge else ""))
+            # lavaan's auto.cov.y (residual covariances of the pure outcomes) and the
+            # covariates' covariances (free: fixed.x = FALSE)
+            for i, a in enumerate(self.lvov_y):
+                for b in self.lvov_y[i + 1:]:
+                    if (a, "~~", b) not in user_keys:
+                        rows.append(_Row(a, "~~", b, g, True))
+            for i, a in enumerate(self.ov_x):
+                for b in self.ov_x[i + 1:]:
+                    if (a, "~~", b) not in user_keys:
+                        rows.append(_Row(a, "~~", b, g, True))
             free_scale = g > 0 and "thresholds" in ge
             for v, k in zip(ov, nth):
                 if not numeric[v]:
@@ -196,8 +237,8 @@ class _OrdinalModel:
             for v in ov:
                 # lavaan: "thresholds" also equalises continuous items' intercepts (their
                 # "threshold" is minus the mean)
-                rows.append(_Row(v, "~1", "", g, bool(numeric[v]), 0.0,
-                                 eq_key=f"{v}~1" if {"intercepts", "thresholds"} & ge else ""))
+                eq = {"intercepts", "thresholds"} & ge and v not in self.ov_x
+                rows.append(_Row(v, "~1", "", g, bool(numeric[v]), 0.0, eq_key=f"{v}~1" if eq else ""))
             free_means = g > 0 and ({"thresholds", "intercepts"} & ge) and "means" not in ge
             for f in lv:
                 rows.append(_Row(f, "~1", "", g, bool(free_means), 0.0))
@@ -220,10 +261,11 @@ class _OrdinalModel:
             n += 1
         self.rows = rows
         self.npar = n
-        p, m = len(ov), len(lv)
+        lv_all = lv + self.dummies
+        p, m = len(ov), len(lv_all)
         self.p, self.m = p, m
         self.ovi = {v: i for i, v in enumerate(ov)}
-        self.lvi = {f: i for i, f in enumerate(lv)}
+        self.lvi = {f: i for i, f in enumerate(lv_all)}
         # one slot per threshold, or for a continuous item its mean (stored as -mean)
         self.slots = np.where(self.numeric, 1, np.asarray(nth, int))
         self.th_start = np.concatenate(([0], np.cumsum(self.slots))).astype(int)
@@ -246,7 +288,7 @@ class _OrdinalModel:
                 spots.append(("L", self.ovi[r.rhs] * m + self.lvi[r.lhs], r))
             elif r.op == "~":
                 spots.append(("B", self.lvi[r.lhs] * m + self.lvi[r.rhs], r))
-            elif r.op == "~~" and r.lhs in self.lvi:
+            elif r.op == "~~" and r.lhs in self.lvi and r.rhs in self.lvi:
                 i, j = self.lvi[r.lhs], self.lvi[r.rhs]
                 spots.append(("P", i * m + j, r))
                 if i != j:
@@ -264,6 +306,8 @@ class _OrdinalModel:
                 spots.append(("alpha", self.lvi[r.lhs], r))
             elif r.op == "~1":
                 spots.append(("nu", self.ovi[r.lhs], r))
+        one = _Row("", "", "", g, False, 1.0)
+        spots += [("L", self.ovi[v] * m + self.lvi[v], one) for v in self.dummies]
         out = {}
         for target in ("L", "B", "P", "T", "tau", "delta", "alpha", "nu"):
             sel = [(pos, r.index, r.value) for t, pos, r in spots if t == target]
@@ -366,6 +410,8 @@ class _OrdinalModel:
                 v = st.thresholds[self.ovi[r.lhs]][int(r.rhs[1:]) - 1]
             elif r.op == "~1" and r.lhs in self.ovi:  # continuous item: its mean
                 v = -st.thresholds[self.ovi[r.lhs]][0]
+            elif r.op == "~~" and r.lhs in self.ov_x and r.rhs in self.ov_x:  # sample moments
+                v = st.cov[self.ovi[r.lhs], self.ovi[r.rhs]]
             elif r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi:
                 v = 0.5 * st.variances[self.ovi[r.lhs]]
             elif r.op == "=~":
@@ -477,15 +523,20 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     ndat = sum(len(gd.w) for gd in groups)
     df = ndat - model.npar
     Ts, scale, shift = _ss_test(T, df, np.vstack(deltas), groups, fg, E_inv)
-    # baseline: thresholds free, correlations zero -> residuals are the correlations
+    # baseline: thresholds (means, variances) free, correlations zero but those among the
+    # covariates (lavaan keeps the exogenous block saturated) -> the residuals are the other
+    # correlations
     Tb = 0.0
     base_deltas = []
+    x = np.array([v in model.ov_x for v in model.ov])
+    free_cor = x[model.pairs[0]] & x[model.pairs[1]]
     for gd in groups:
         nth = len(gd.stats.wls_obs) - len(model.pairs[0])
-        cor = gd.stats.wls_obs[nth:]
-        Tb += (gd.n - 1) * float(np.sum(gd.w[nth:] * cor * cor))
-        Db = np.zeros((len(gd.w), nth))
-        Db[np.arange(nth), np.arange(nth)] = 1.0
+        free = np.concatenate([np.ones(nth, bool), free_cor])
+        cor = np.where(free, 0.0, gd.stats.wls_obs)
+        Tb += (gd.n - 1) * float(np.sum(gd.w * cor * cor))
+        Db = np.zeros((len(gd.w), int(free.sum())))
+        Db[np.flatnonzero(free), np.arange(Db.shape[1])] = 1.0
         base_deltas.append(Db)
     dfb = ndat - sum(D.shape[1] for D in base_deltas)
     Db_all = _bdiag(base_deltas)
@@ -517,14 +568,19 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     message = f"{'converged' if converged else 'not converged'} ({res.message})"
     if notes:
         message += "; " + "; ".join(notes)
-    return OrdinalFit(
+    fit = OrdinalFit(
         estimates=table, fit_indices=fi, converged=converged, iterations=int(res.nfev),
         message=message, warnings=notes, vcov=pd.DataFrame(vcov, index=names, columns=names),
-        spec_full=_spec_full(model, group, labels, ordered), spec=spec,
+        spec=spec,
         nobs={(str(lab) if group else "all"): gd.n for lab, gd in zip(labels or ["all"], groups)},
         group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal),
         _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df),
+        structural=any(s.op == "~" for s in model.parsed.statements), covariates=bool(model.ov_x),
+        spec_full="",
     )
+    # equal parameters share labels in spec_full: its call needs no group.equal
+    fit.spec_full = _spec_full(model, group, labels, OrdinalFit.lavaan_call(replace(fit, group_equal=())))
+    return fit
 
 
 def _admissibility(model: _OrdinalModel, table: pd.DataFrame) -> list[str]:
@@ -653,7 +709,7 @@ def _defined(model, theta, vcov, expr, est, std):
     return e, math.sqrt(var) if var >= 0 else float("nan"), value(theta, True)
 
 
-def _spec_full(model: _OrdinalModel, group, labels, ordered) -> str:
+def _spec_full(model: _OrdinalModel, group, labels, call: str) -> str:
     """Every parameter written out in lavaan syntax, to refit with the call in the header
     (no ``group.equal`` needed: equal parameters share a label)."""
     G = model.G
@@ -712,9 +768,6 @@ def _spec_full(model: _OrdinalModel, group, labels, ordered) -> str:
         lines.append(f"{lhs}{sep}{text}")
     for d in model.parsed.definitions:
         lines.append(f"{d.name} := {d.expr}")
-    items = ", ".join(f'"{v}"' for v in ordered)
-    call = f'lavaan::cfa(model, data = data, ordered = c({items}), estimator = "WLSMV"'
-    call += f', group = "{group}")' if group else ")"
     head = [f"# Every parameter written out (WLSMV, delta parameterisation); fit with {call}"]
     if group:
         head.append(f"# group order (c() modifiers): {', '.join(str(g) for g in labels)}")

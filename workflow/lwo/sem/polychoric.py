@@ -513,7 +513,12 @@ def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) -> np.ndarray:
         idx = list(range(start[j], start[j + 1])) + ([var_col[j]] if numeric[j] else [])
         A11[np.ix_(idx, idx)] = inner[np.ix_(idx, idx)]
     a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
-    A11_inv = np.linalg.inv(A11)
+    # a 0/1 covariate's mean and variance scores are collinear (z^2 is linear in z): lavaan's
+    # solve() fails and it takes the Moore-Penrose inverse (MASS::ginv's tolerance)
+    if 1.0 / np.linalg.cond(A11, 1) < np.finfo(float).eps:
+        A11_inv = np.linalg.pinv(A11, rcond=np.sqrt(np.finfo(float).eps))
+    else:
+        A11_inv = np.linalg.inv(A11)
     A21_inv = -(A21 / a22[:, None]) @ A11_inv
     B_inv = np.block([[A11_inv, np.zeros((U, pstar))], [A21_inv, np.diag(1.0 / a22)]])
     W = B_inv @ inner @ B_inv.T
