@@ -43,6 +43,15 @@ ma =~ env_ma1 + env_ma2 + env_ma3 + env_ma4
 sc =~ env_sc1 + env_sc2 + env_sc3 + env_sc4
 """
 STUDY_SEM = STUDY_MODEL + "sc ~ ps + ma\nenv_ps1 ~~ env_ps2\n"
+# structural: a regression between two ordinal factors, a continuous outcome, two covariates
+HS_SEM = """
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+visual ~ female + age
+textual ~ a*visual + female + age
+c7 ~ b*textual + visual + female + age
+ind := a*b
+"""
 STEPS = {"configural": (), "thresholds": ("thresholds",), "loadings": ("thresholds", "loadings"),
          "intercepts": ("thresholds", "loadings", "intercepts")}
 FIT_KEYS = ["chisq", "chisq.scaled", "chisq.scaling.factor", "pvalue.scaled", "baseline.chisq",
@@ -74,7 +83,9 @@ def fits(hs, study):
     out = {"hs1": fit_ordinal(HS_MODEL, hs, ordered=HS_ITEMS),
            "hs_mixed": fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6]),
            "study1": fit_ordinal(STUDY_MODEL, study, ordered=STUDY_ITEMS),
-           "study_sem": fit_ordinal(STUDY_SEM, study, ordered=STUDY_ITEMS)}
+           "study_sem": fit_ordinal(STUDY_SEM, study, ordered=STUDY_ITEMS),
+           "hs_sem": fit_ordinal(HS_SEM, hs, ordered=HS_ITEMS[:6]),
+           "hs_sem2": fit_ordinal(HS_SEM, hs, ordered=HS_ITEMS[:6], group="school")}
     study2 = study[study["race"].isin(["Black", "White"])]
     for step, ge in STEPS.items():
         out[f"hs2_{step}"] = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", group_equal=ge)
@@ -97,7 +108,7 @@ def _merged(fit, ref_est, name):
     return m
 
 
-MODELS = ["hs1", "hs_mixed", "study1", "study_sem"] + [f"{d}_{s}" for d in ("hs2", "study2", "hsmix2")
+MODELS = ["hs1", "hs_mixed", "study1", "study_sem", "hs_sem", "hs_sem2"] + [f"{d}_{s}" for d in ("hs2", "study2", "hsmix2")
                                                        for s in STEPS]
 
 
@@ -142,6 +153,29 @@ def test_first_stage_with_continuous_items_matches_lavaan(hs):
     gamma = pd.read_csv(REF / "ref_hs_mixed_gamma.csv").to_numpy()
     np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
     np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
+
+
+def test_first_stage_with_covariates_matches_lavaan(hs):
+    """Covariates of a structural model (conditional.x = FALSE) join the first stage; the
+    0/1 covariate's collinear mean and variance scores take lavaan's generalized inverse."""
+    items = HS_ITEMS[:6] + ["c7", "female", "age"]
+    st = ordinal_stats(hs, items, ordered=HS_ITEMS[:6])
+    obs = pd.read_csv(REF / "ref_hs_sem_wls_obs.csv")["value"].to_numpy()
+    gamma = pd.read_csv(REF / "ref_hs_sem_gamma.csv").to_numpy()
+    np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
+    np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
+
+
+def test_structural_call_and_unsupported_regressions(fits, hs):
+    call = fits["hs_sem"].lavaan_call()
+    assert call.startswith("lavaan::sem(model, data = data, ordered = c(")
+    assert call.endswith('estimator = "WLSMV", conditional.x = FALSE)')
+    assert fits["hs_sem"].spec_full.startswith(f"# Every parameter written out (WLSMV, delta "
+                                               f"parameterisation); fit with {call}\n")
+    with pytest.raises(Exception, match="ordered x1 in a regression is not supported"):
+        fit_ordinal(HS_CFA + "x1 ~ female", hs, ordered=HS_ITEMS)
+    with pytest.raises(Exception, match="indicator c7 in a regression is not supported"):
+        fit_ordinal(HS_MIXED + "c7 ~ female", hs, ordered=HS_ITEMS[:6])
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -262,7 +296,7 @@ def test_reference_script_reproduces_committed_values(tmp_path):
 def test_spec_full_refits_in_lavaan(fits, tmp_path):
     """spec_full, fitted by lavaan with the call in its header, gives the same chi-square."""
     checks = []
-    for name in ("hs1", "hs_mixed", "study_sem", "hs2_thresholds", "study2_loadings"):
+    for name in ("hs1", "hs_mixed", "study_sem", "hs_sem", "hs2_thresholds", "study2_loadings"):
         fit = fits[name]
         (tmp_path / f"{name}.lav").write_text(fit.spec_full, encoding="utf-8")
         data = "hs_ordinal.csv" if name.startswith("hs") else "study_env.csv"

@@ -34,6 +34,16 @@ study_sem <- paste(study_model, '
 sc ~ ps + ma
 env_ps1 ~~ env_ps2
 ')
+# structural: two ordinal factors, a regression between them, a continuous outcome, two
+# covariates (conditional.x = FALSE: the covariates join the first stage), an indirect effect
+hs_sem <- '
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+visual ~ female + age
+textual ~ a*visual + female + age
+c7 ~ b*textual + visual + female + age
+ind := a*b
+'
 hs_ov <- paste0("x", 1:9)
 study_ov <- grep("^env_", names(study), value = TRUE)
 steps <- list(configural = "", thresholds = "thresholds",
@@ -45,6 +55,11 @@ fits$hs1 <- cfa(hs_model, data = hs, ordered = hs_ov, estimator = "WLSMV")
 fits$hs_mixed <- cfa(hs_mixed, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV")
 fits$study1 <- cfa(study_model, data = study, ordered = study_ov, estimator = "WLSMV")
 fits$study_sem <- cfa(study_sem, data = study, ordered = study_ov, estimator = "WLSMV")
+# lavaan warns that female's (0/1) mean and variance scores are collinear (generalized inverse)
+fits$hs_sem <- suppressWarnings(sem(hs_sem, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV",
+                                    conditional.x = FALSE))
+fits$hs_sem2 <- suppressWarnings(sem(hs_sem, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV",
+                                     conditional.x = FALSE, group = "school"))
 for (s in names(steps)) {
   fits[[paste0("hs2_", s)]] <- cfa(hs_cfa, data = hs, ordered = hs_ov, estimator = "WLSMV",
                                    group = "school", group.equal = steps[[s]])
@@ -96,4 +111,8 @@ write.csv(unname(lavInspect(fits$hs1, "gamma")), file.path(here, "ref_hs1_gamma.
 write.csv(data.frame(value = lavInspect(fits$hs_mixed, "wls.obs")),
           file.path(here, "ref_hs_mixed_wls_obs.csv"), row.names = FALSE)
 write.csv(unname(lavInspect(fits$hs_mixed, "gamma")), file.path(here, "ref_hs_mixed_gamma.csv"),
+          row.names = FALSE)
+write.csv(data.frame(value = lavInspect(fits$hs_sem, "wls.obs")),
+          file.path(here, "ref_hs_sem_wls_obs.csv"), row.names = FALSE)
+write.csv(unname(lavInspect(fits$hs_sem, "gamma")), file.path(here, "ref_hs_sem_gamma.csv"),
           row.names = FALSE)
