@@ -6,6 +6,7 @@ Slow tests read the session's default build (`default_build`) or build a copy of
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,14 +56,16 @@ def _model_answer_items(spec, codebook) -> list[str]:
     return items
 
 
-def expected_n(students: pd.DataFrame, codebook, spec, races=None) -> int:
+def expected_n(students: pd.DataFrame, codebook, spec, races=None, fixed_x=False) -> int:
     """Surveyed students of the races with at least one answered item (or observed grade outcome)
-    in the model and every control recorded: counted from the students table, not the model data."""
+    in the model (with `fixed_x`, lavaan's missing = "ml", also every control recorded): counted
+    from the students table, not the model data."""
     s = students[students["surveyed"] == 1]
     s = s if races is None else s[s["race"].isin(races)]
     answers = _model_answer_items(spec, codebook) + [o for o in ("current_grade", "absences") if o in spec.observed]
     controls = sorted({CONTROL_COLUMNS[c] for c in spec.controls})
-    return int((s[answers].notna().any(axis=1) & s[controls].notna().all(axis=1)).sum())
+    keep = s[answers].notna().any(axis=1)
+    return int((keep & s[controls].notna().all(axis=1)).sum() if fixed_x else keep.sum())
 
 
 # ------------------------------------------------------------------ fast: no build
@@ -71,8 +74,13 @@ def test_fiml_data_keep_every_student_with_an_answer_and_their_holes(holey, code
     md = model_ready(holey, codebook, spec, "all", missing="fiml")
     assert len(md.data) == expected_n(holey, codebook, spec)
     assert md.data.drop(columns=["race"], errors="ignore").isna().any(axis=1).mean() > 0.1  # holes kept as NaN
-    assert md.exclusions["a control missing (listwise on covariates, as lavaan fixed.x)"] >= 15
+    surveyed = holey[holey["surveyed"] == 1]
+    assert md.data["prior_grade"].isna().sum() == surveyed["prior_grade"].isna().sum() > 5  # kept (ml.x)
     assert "full-information ML" in md.note()
+    fixed_x = model_ready(holey, codebook, spec, "all", missing="fiml_fixed_x")
+    lost = len(md.data) - len(fixed_x.data)
+    assert len(fixed_x.data) == expected_n(holey, codebook, spec, fixed_x=True) and lost > 5
+    assert fixed_x.exclusions['a control missing (listwise on covariates, as lavaan missing = "ml")'] == lost
     listwise = model_ready(holey, codebook, spec, "all", missing="listwise")
     assert len(listwise.data) < 0.9 * len(md.data) and not listwise.data.isna().any().any()
 
@@ -88,7 +96,7 @@ def test_a_fiml_mlr_fit_saves_its_lavaan_call_and_estimation(holey, codebook, sp
     assert info["n_surveyed"] == int(((holey["surveyed"] == 1) & (holey["race"] == "Black")).sum())
     assert info["fit_indices"]["chisq.scaled"] > 0 and "rmsea.robust" in info["fit_indices"]
     call = run.fit.lavaan_call()
-    assert 'estimator = "MLR", missing = "ml", cluster = "classroom_id"' in call
+    assert 'estimator = "MLR", missing = "ml.x", cluster = "classroom_id"' in call
     assert call in (tmp_path / "spec.lavaan").read_text().splitlines()[1]
     assert f"fit <- {call}" in (tmp_path / "refit_in_lavaan.R").read_text()
     est = pd.read_csv(tmp_path / "estimates.csv")
@@ -178,14 +186,16 @@ SAVED_FIT = Path(__file__).parent / "lavaan/saved_fit"
 
 
 def test_a_saved_fit_agrees_with_lavaan_run_with_its_stated_call(tmp_path):
-    """A saved fit of the default build (White students, hqc_to_grades: FIML + MLR + classroom
-    clusters; spec, data and lavaan's numbers committed under tests/lavaan/saved_fit/): the
+    """A saved fit of the default build (all students, hqc_to_grades: FIML with the missing controls
+    integrated over (ml.x) + MLR + classroom clusters; spec, data and lavaan's numbers committed
+    under tests/lavaan/saved_fit/): the
     engine on the saved spec and data, with the options of the lavaan call the spec states."""
     from lwo import sem
     call = (SAVED_FIT / "call.txt").read_text().strip()
     assert call in (SAVED_FIT / "spec.lavaan").read_text()
     data = pd.read_csv(SAVED_FIT / "model_data.csv.gz")
-    fit = sem.fit((SAVED_FIT / "spec.lavaan").read_text(), data, estimator="MLR", missing="ml", cluster="classroom_id")
+    missing = re.search(r'missing = "([^"]+)"', call).group(1)
+    fit = sem.fit((SAVED_FIT / "spec.lavaan").read_text(), data, estimator="MLR", missing=missing, cluster="classroom_id")
     assert fit.lavaan_call() == call
     _compare_with_lavaan(fit.estimates, fit.fit_indices, fit.n_used["total"], SAVED_FIT)
 

@@ -5,10 +5,11 @@ Missing data (config `estimation.missing`), counted by reason and reported besid
 
 * "fiml" (the config default): every surveyed student of the sample with at least one answered item (or
   grade/absence outcome) among the model's variables is kept; unanswered items stay NaN and the
-  fit uses full-information ML (lavaan `missing = "ml"`). A student missing a control (a
-  covariate: school, subject, grade level, gender, ELL, special education, prior grade) is
-  left out, as lavaan does with `fixed.x = TRUE`: the covariates are conditioned on, not
-  modelled, so their missing values cannot be integrated over.
+  fit uses full-information ML (lavaan `missing = "ml.x"`). A missing control (a covariate:
+  school, subject, grade level, gender, ELL, special education, prior grade) stays NaN too: the
+  likelihood integrates over it, so no surveyed student is lost for want of a control.
+* "fiml_fixed_x" (lavaan `missing = "ml"`, its default with `fixed.x = TRUE`): as "fiml", but the
+  controls are conditioned on, not modelled, so a student missing one is left out.
 * "listwise": only students with every model column observed.
 """
 from __future__ import annotations
@@ -34,13 +35,13 @@ class ModelData:
     exclusions: dict[str, int]
     dropped_controls: list[str]
     clusters: pd.Series
-    missing: str = "listwise"   # "fiml" or "listwise" (module docstring)
+    missing: str = "listwise"   # "fiml", "fiml_fixed_x" or "listwise" (module docstring)
     cluster_name: str = "classroom_id"  # the column `clusters` came from
 
     def note(self) -> str:
         parts = [f"{n} excluded: {reason}" for reason, n in self.exclusions.items() if n]
         text = f"N = {len(self.data)} of {self.n_sample} surveyed students in the sample"
-        if self.missing == "fiml":
+        if self.missing in FIML_CHOICES:
             holes = int(self.data.drop(columns=["race"], errors="ignore").isna().any(axis=1).sum())
             text += (f" (full-information ML: {holes} with unanswered items kept"
                      + "".join(f"; {p}" for p in parts) + ")")
@@ -80,7 +81,8 @@ def analysis_columns(students: pd.DataFrame, codebook: Codebook) -> pd.DataFrame
     return pd.concat(cols, axis=1) if cols else pd.DataFrame(index=students.index)
 
 
-FIML_REASONS = {"covariates": "a control missing (listwise on covariates, as lavaan fixed.x)",
+FIML_CHOICES = ("fiml", "fiml_fixed_x")
+FIML_REASONS = {"covariates": "a control missing (listwise on covariates, as lavaan missing = \"ml\")",
                 "answers": "no answered item in the model"}
 
 
@@ -92,11 +94,11 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     `sample`: 'all', one race, or several races joined by '+' (e.g. 'Black+White', for a
     multi-group model; the data then has a 'race' column). `constant_within`: a column whose
     groups must each vary on a control for it to be kept (a multi-group model needs every
-    control to vary within every group). `missing`: "fiml" or "listwise" (module docstring);
+    control to vary within every group). `missing`: "fiml", "fiml_fixed_x" or "listwise" (module docstring);
     `cluster`: the students-table column of cluster ids kept beside the data (classrooms when
     None: the bootstrap resamples them)."""
-    if missing not in ("fiml", "listwise"):
-        raise ValueError(f"estimation.missing must be 'fiml' or 'listwise', not {missing!r}")
+    if missing not in (*FIML_CHOICES, "listwise"):
+        raise ValueError(f"estimation.missing must be 'fiml', 'fiml_fixed_x' or 'listwise', not {missing!r}")
     cluster = cluster or "classroom_id"
     if cluster not in students.columns:
         raise ValueError(f"estimation.cluster: the students table has no column {cluster!r}")
@@ -112,19 +114,21 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
     exclusions = {}
     keep = pd.Series(True, index=cols.index)
-    if missing == "fiml":
+    if missing in FIML_CHOICES:
         covariates = [c for c in needed if c in GRADE_CONTROLS]
         answers = [c for c in needed if c not in covariates]
-        no_covariate = cols[covariates].isna().any(axis=1)
+        no_covariate = cols[covariates].isna().any(axis=1) & (missing == "fiml_fixed_x")
         no_answer = keep & ~no_covariate & cols[answers].isna().all(axis=1)
-        exclusions = {FIML_REASONS["covariates"]: int(no_covariate.sum()), FIML_REASONS["answers"]: int(no_answer.sum())}
+        exclusions = {FIML_REASONS["answers"]: int(no_answer.sum())}
+        if missing == "fiml_fixed_x":
+            exclusions = {FIML_REASONS["covariates"]: int(no_covariate.sum()), **exclusions}
         keep = ~no_covariate & ~no_answer
     for reason, columns in (("subject not recorded", ["ela"]),
                             ("grades missing", [c for c in ("prior_grade", "current_grade") if c in needed]),
                             ("absences missing", ["absences"] if "absences" in needed else []),
                             ("survey answers missing", [c for c in needed if c not in ("ela", "prior_grade", "current_grade", "absences")])):
         cols_here = [c for c in columns if c in needed]
-        if not cols_here or missing == "fiml":
+        if not cols_here or missing in FIML_CHOICES:
             continue
         miss = keep & cols[cols_here].isna().any(axis=1)
         exclusions[reason] = int(miss.sum())

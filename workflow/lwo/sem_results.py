@@ -50,10 +50,12 @@ GROUP_COLUMN = "race"
 # clusters; without a config (the measurement CFAs, tests) a fit is today's listwise ML with
 # classroom-clustered sensitivity SEs.
 LISTWISE_ML = {"missing": "listwise", "estimator": "ML", "cluster": CLUSTER}
-ENGINE_MISSING = {"fiml": "ml", "listwise": None}
-MISSING_TEXT = {"fiml": "full-information ML (lavaan missing = \"ml\"): every student with at least one answered "
-                        "item in the model; students missing a control left out (listwise on covariates, as "
-                        "lavaan fixed.x)",
+ENGINE_MISSING = {"fiml": "ml.x", "fiml_fixed_x": "ml", "listwise": None}
+MISSING_TEXT = {"fiml": "full-information ML (lavaan missing = \"ml.x\"): every student with at least one answered "
+                        "item in the model; a missing control is integrated over like a missing answer",
+                "fiml_fixed_x": "full-information ML (lavaan missing = \"ml\"): every student with at least one "
+                                "answered item in the model; students missing a control left out (listwise on "
+                                "covariates, as lavaan fixed.x)",
                 "listwise": "listwise deletion over the model's columns"}
 ESTIMATOR_TEXT = {"MLR": "MLR (ML estimates; Huber-White sandwich SEs; Yuan-Bentler scaled chi-square)",
                   "ML": "ML (normal-theory SEs and chi-square)"}
@@ -164,7 +166,7 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     run = FitRun(model, sample, syntax, md, None, "ok", "", cluster, group,
                  tuple(groups), definitions=definitions, estimation=est)
     who = f"{model} ({sample})"
-    usable = "with an answered item" if est["missing"] == "fiml" else "with complete data"
+    usable = "with complete data" if est["missing"] == "listwise" else "with an answered item"
     if group is not None:
         counts = data[group].value_counts()
         empty = [g for g in groups if counts.get(g, 0) == 0]
@@ -598,8 +600,8 @@ def lavaan_call(run: FitRun) -> str:
         return run.fit.lavaan_call()
     est = run.estimation
     args = ["model", "data = data", f'estimator = "{est["estimator"]}"']
-    if est["missing"] == "fiml":
-        args.append('missing = "ml"')
+    if ENGINE_MISSING[est["missing"]]:
+        args.append(f'missing = "{ENGINE_MISSING[est["missing"]]}"')
     if run.cluster:
         args.append(f'cluster = "{run.cluster}"')
     if run.group:

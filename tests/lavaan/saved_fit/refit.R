@@ -2,7 +2,8 @@
 # and write lavaan's numbers for tests/test_estimation.py:
 #   Rscript tests/lavaan/saved_fit/refit.R <fit directory> '<lavaan call>' <output directory>
 # writes lavaan_estimates.csv (parameterEstimates + std.all) and lavaan_fit.csv (fitMeasures).
-# The committed reference (a copy of the default build's White/hqc_to_grades fit) regenerates with
+# The committed reference (a copy of the default build's all/hqc_to_grades fit: 869 students, 8 of them
+# missing a control, so missing = "ml.x" integrates over it) regenerates with
 #   cd tests/lavaan/saved_fit && Rscript refit.R . "$(cat call.txt)" .
 suppressMessages(library(lavaan))
 args <- commandArgs(trailingOnly = TRUE)
