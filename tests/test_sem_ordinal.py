@@ -169,7 +169,7 @@ def test_first_stage_with_covariates_matches_lavaan(hs):
 def test_structural_call_and_unsupported_regressions(fits, hs):
     call = fits["hs_sem"].lavaan_call()
     assert call.startswith("lavaan::sem(model, data = data, ordered = c(")
-    assert call.endswith('estimator = "WLSMV", conditional.x = FALSE)')
+    assert call.endswith('estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)')
     assert fits["hs_sem"].spec_full.startswith(f"# Every parameter written out (WLSMV, delta "
                                                f"parameterisation); fit with {call}\n")
     with pytest.raises(Exception, match="ordered x1 in a regression is not supported"):

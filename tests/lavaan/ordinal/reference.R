@@ -35,7 +35,8 @@ sc ~ ps + ma
 env_ps1 ~~ env_ps2
 ')
 # structural: two ordinal factors, a regression between them, a continuous outcome, two
-# covariates (conditional.x = FALSE: the covariates join the first stage), an indirect effect
+# covariates (conditional.x = FALSE: the covariates join the first stage; fixed.x = TRUE: their
+# moments are fixed at the sample values), an indirect effect
 hs_sem <- '
 visual =~ x1 + x2 + x3
 textual =~ x4 + x5 + x6
@@ -57,9 +58,9 @@ fits$study1 <- cfa(study_model, data = study, ordered = study_ov, estimator = "W
 fits$study_sem <- cfa(study_sem, data = study, ordered = study_ov, estimator = "WLSMV")
 # lavaan warns that female's (0/1) mean and variance scores are collinear (generalized inverse)
 fits$hs_sem <- suppressWarnings(sem(hs_sem, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV",
-                                    conditional.x = FALSE))
+                                    conditional.x = FALSE, fixed.x = TRUE))
 fits$hs_sem2 <- suppressWarnings(sem(hs_sem, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV",
-                                     conditional.x = FALSE, group = "school"))
+                                     conditional.x = FALSE, fixed.x = TRUE, group = "school"))
 for (s in names(steps)) {
   fits[[paste0("hs2_", s)]] <- cfa(hs_cfa, data = hs, ordered = hs_ov, estimator = "WLSMV",
                                    group = "school", group.equal = steps[[s]])

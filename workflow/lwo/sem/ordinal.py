@@ -33,11 +33,13 @@ their means, variances and covariances). Derivatives of the model statistics are
 Structural models: regressions among latent variables and continuous observed variables
 (``B``, lavaan's LISREL form for categorical data: an observed variable in a regression is a
 "dummy" latent with loading 1 and no residual). Exogenous covariates enter as lavaan's
-``conditional.x = FALSE`` (stated in the call): they are continuous variables of the first
-stage (polyserial correlations with the ordered items, Pearson with the continuous ones) and,
-as lavaan then sets ``fixed.x = FALSE``, their means, variances and covariances are free
-parameters (estimated at their sample values); the baseline model keeps their covariances.
-Ordered variables and indicators cannot enter regressions.
+``conditional.x = FALSE, fixed.x = TRUE`` (stated in the call): they are continuous variables
+of the first stage (polyserial correlations with the ordered items, Pearson with the
+continuous ones); their means, variances and covariances are fixed at the sample values and
+not counted as data, but keep their DWLS weights, which enter the scaled test (as lavaan). A
+0/1 covariate split exactly in half has a variance without sampling variance: its weight is
+0 here, where lavaan's is 1 / (rounding error) (estimates and SEs agree; the chi-square may
+not). Ordered variables and indicators cannot enter regressions.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class _Row:
     user: bool = False
     index: int = -1
     start: float | None = None
+    exo: bool = False  # a covariate's mean, variance or covariance: fixed at the sample value
 
 
 @dataclass
@@ -92,7 +95,7 @@ class OrdinalFit(SEMFit):
         call = (f'lavaan::{"sem" if self.structural else "cfa"}({model}, data = {data}, '
                 f'ordered = c({ordered}), estimator = "WLSMV"')
         if self.covariates:
-            call += ", conditional.x = FALSE"
+            call += ", conditional.x = FALSE, fixed.x = TRUE"
         if self.group:
             call += f', group = "{self.group}"'
             if self.group_equal:
@@ -242,6 +245,9 @@ class _OrdinalModel:
             free_means = g > 0 and ({"thresholds", "intercepts"} & ge) and "means" not in ge
             for f in lv:
                 rows.append(_Row(f, "~1", "", g, bool(free_means), 0.0))
+        for r in rows:  # fixed.x: the covariates' moments are fixed (values: fix_covariates)
+            if not r.user and r.lhs in self.ov_x and (r.op == "~1" or (r.op == "~~" and r.rhs in self.ov_x)):
+                r.free, r.exo = False, True
         for r in rows:  # group.partial: these stay free in every group
             if r.eq_key in self.group_partial:
                 r.eq_key = ""
@@ -272,7 +278,20 @@ class _OrdinalModel:
         self.slot_var = np.repeat(np.arange(p), self.slots)
         self.slot_numeric = self.numeric[self.slot_var]
         self.pairs = _lower_pairs(p)
+        # statistics of the covariates alone (means, variances, covariances): reproduced by their
+        # fixed moments, not counted as data (lavaan's fixed.x with conditional.x = FALSE); they
+        # keep their weights, which enter the scaled test
+        x = np.array([v in self.ov_x for v in ov])
+        self.x_stat = np.concatenate([x[self.slot_var], x[self.numeric], x[self.pairs[0]] & x[self.pairs[1]]])
         return self
+
+    def fix_covariates(self, stats_: list[OrdinalStats]):
+        """The covariates' moments at their sample values, per group (fixed.x)."""
+        for r in self.rows:
+            if r.exo:
+                st = stats_[r.group]
+                i = self.ovi[r.lhs]
+                r.value = float(-st.thresholds[i][0] if r.op == "~1" else st.cov[i, self.ovi[r.rhs]])
 
     # ----------------------------------------------------------- implied
     def _layout(self, g: int):
@@ -410,8 +429,6 @@ class _OrdinalModel:
                 v = st.thresholds[self.ovi[r.lhs]][int(r.rhs[1:]) - 1]
             elif r.op == "~1" and r.lhs in self.ovi:  # continuous item: its mean
                 v = -st.thresholds[self.ovi[r.lhs]][0]
-            elif r.op == "~~" and r.lhs in self.ov_x and r.rhs in self.ov_x:  # sample moments
-                v = st.cov[self.ovi[r.lhs], self.ovi[r.rhs]]
             elif r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi:
                 v = 0.5 * st.variances[self.ovi[r.lhs]]
             elif r.op == "=~":
@@ -499,7 +516,19 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
             raise ValueError(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
     model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
-    groups = [_GroupData(st, 1.0 / np.diag(st.nacov), st.nobs) for st in stats_]
+    model.fix_covariates(stats_)
+    for lab, st in zip(labels or [None], stats_):
+        bad = np.flatnonzero(~(np.diag(st.nacov) > 0) & ~model.x_stat)
+        if len(bad):
+            # e.g. a variable that is constant among some categories of another
+            where = f" (group {group}={lab!r})" if group else ""
+            raise ValueError(f"the sample statistic {_stat_names(model, st)[bad[0]]}{where} has zero "
+                             "asymptotic variance, so WLSMV has no weight for it")
+    # a covariate statistic without sampling variance (the variance of a 0/1 covariate split
+    # exactly in half) adds nothing to the test: weight 0
+    with np.errstate(divide="ignore"):
+        groups = [_GroupData(st, np.where(np.diag(st.nacov) > 0, 1.0 / np.diag(st.nacov), 0.0), st.nobs)
+                  for st in stats_]
     res = _fit_core(model, groups, model.start(stats_))
     theta = res.x
     fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal)
@@ -520,20 +549,17 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     diffs = [gd.stats.wls_obs - model.implied(theta, g) for g, gd in enumerate(groups)]
     F_group = [float(np.sum(gd.w * d * d)) for gd, d in zip(groups, diffs)]
     T = sum((gd.n - 1) * f for gd, f in zip(groups, F_group))  # lavaan: 2 N_g f_g, f_g = (N_g-1)/(2N_g) F_g
-    ndat = sum(len(gd.w) for gd in groups)
+    ndat = sum(len(gd.w) for gd in groups) - G * int(model.x_stat.sum())
     df = ndat - model.npar
     Ts, scale, shift = _ss_test(T, df, np.vstack(deltas), groups, fg, E_inv)
-    # baseline: thresholds (means, variances) free, correlations zero but those among the
-    # covariates (lavaan keeps the exogenous block saturated) -> the residuals are the other
-    # correlations
+    # baseline: thresholds (means, variances) free, correlations zero (the covariates' at their
+    # sample values) -> the residuals are the other correlations
     Tb = 0.0
     base_deltas = []
-    x = np.array([v in model.ov_x for v in model.ov])
-    free_cor = x[model.pairs[0]] & x[model.pairs[1]]
     for gd in groups:
         nth = len(gd.stats.wls_obs) - len(model.pairs[0])
-        free = np.concatenate([np.ones(nth, bool), free_cor])
-        cor = np.where(free, 0.0, gd.stats.wls_obs)
+        free = np.concatenate([np.ones(nth, bool), np.zeros(len(model.pairs[0]), bool)]) & ~model.x_stat
+        cor = np.where(free | model.x_stat, 0.0, gd.stats.wls_obs)
         Tb += (gd.n - 1) * float(np.sum(gd.w * cor * cor))
         Db = np.zeros((len(gd.w), int(free.sum())))
         Db[np.flatnonzero(free), np.arange(Db.shape[1])] = 1.0
@@ -576,11 +602,54 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal),
         _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df),
         structural=any(s.op == "~" for s in model.parsed.statements), covariates=bool(model.ov_x),
+        _model=_EngineView(model),
         spec_full="",
     )
     # equal parameters share labels in spec_full: its call needs no group.equal
     fit.spec_full = _spec_full(model, group, labels, OrdinalFit.lavaan_call(replace(fit, group_equal=())))
     return fit
+
+
+def _stat_names(model: _OrdinalModel, st: OrdinalStats) -> list[str]:
+    """lavaan's names of the first-stage statistics, in ``wls_obs`` order."""
+    names = [f"{v}~1" if nu else f"{v}|t{k + 1}" for v, nu, th in zip(model.ov, model.numeric, st.thresholds)
+             for k in range(len(th))]
+    names += [f"{v}~~{v}" for v, nu in zip(model.ov, model.numeric) if nu]
+    return names + [f"{model.ov[i]}~~{model.ov[j]}" for i, j in zip(*model.pairs)]
+
+
+@dataclass
+class _ParTableView:
+    rows: list
+    label_index: dict
+    label_fixed: dict
+
+
+class _EngineView:
+    """A fitted ordinal model as lwo.sem_results reads a fit's engine (``fit._model``): its
+    parameter rows and labels, the std.all of every row, and the implied covariance matrix
+    of the latent variables and of the observed variables in regressions (``full_cov``)."""
+
+    def __init__(self, model: _OrdinalModel):
+        self.model = model
+        index = {r.label: r.index for r in model.rows if r.label and r.index >= 0}
+        fixed = {r.label: r.value for r in model.rows if r.label and r.index < 0 and r.label not in index}
+        self.pt = _ParTableView(model.rows, index, fixed)
+        self.var_names = list(model.lvi)
+        self.ngroups = model.G
+
+    def standardized_rows(self, theta: np.ndarray) -> np.ndarray:
+        return self.model.row_values(theta)[1]
+
+    def implied(self, theta: np.ndarray, g: int):
+        _, Psi, Beta, *_ = self.model.matrices(theta, g)
+        IB = np.linalg.inv(np.eye(self.model.m) - Beta)
+        return _Implied(IB @ Psi @ IB.T)
+
+
+@dataclass
+class _Implied:
+    full_cov: np.ndarray
 
 
 def _admissibility(model: _OrdinalModel, table: pd.DataFrame) -> list[str]:
@@ -741,7 +810,8 @@ def _spec_full(model: _OrdinalModel, group, labels, call: str) -> str:
 
     keyed: dict = {}
     for r in model.rows:
-        keyed.setdefault((r.lhs, r.op, r.rhs), [None] * G)[r.group] = r
+        if not r.exo:  # the covariates' moments: lavaan's fixed.x sets them
+            keyed.setdefault((r.lhs, r.op, r.rhs), [None] * G)[r.group] = r
     lines = []
     for (lhs, op, rhs), rs in keyed.items():
         if op == "~~" and lhs == rhs and lhs in model.ovi and not model.numeric[model.ovi[lhs]]:
@@ -771,6 +841,8 @@ def _spec_full(model: _OrdinalModel, group, labels, call: str) -> str:
     head = [f"# Every parameter written out (WLSMV, delta parameterisation); fit with {call}"]
     if group:
         head.append(f"# group order (c() modifiers): {', '.join(str(g) for g in labels)}")
+    if model.ov_x:
+        head.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(model.ov_x)}")
     return "\n".join(head + lines) + "\n"
 
 
