@@ -316,3 +316,141 @@ def test_spec_full_refits_in_lavaan(fits, tmp_path):
         r_chisq, r_df = map(float, out.stdout.split()[-2:])
         assert r_df == df, name
         assert r_chisq == pytest.approx(chisq, rel=1e-5), name
+
+
+# ---------------------------------------------------------------- the config switch (estimation.items)
+ORDINAL_ITEMS = {"missing": "fiml", "estimator": "MLR", "cluster": "classroom_id", "items": "ordinal"}
+
+
+@pytest.fixture(scope="module")
+def switched(cohort, codebook, tmp_path_factory):
+    """A structural model fitted and saved by the models layer with `items: ordinal`."""
+    from lwo.sem_results import fit_model, save_fit
+    from lwo.specs import rq1_models
+
+    spec = rq1_models(codebook)["hqc_grades_via_engagement"]
+    run = fit_model(spec, cohort["students"], codebook, "all", estimation=ORDINAL_ITEMS)
+    out = tmp_path_factory.mktemp("switched")
+    save_fit(run, out, correlation_targets=[*spec.mediators, *spec.outcomes])
+    return spec, run, out
+
+
+def test_switch_saves_the_wlsmv_call_and_the_direct_fit(switched, cohort, codebook):
+    """The saved spec's header states the WLSMV call; the saved estimates (the `:=` rows computed by
+    the models layer) are those of fit_ordinal on the same rows, whose own `:=` rows agree."""
+    import json
+
+    from lwo.model_data import model_ready, without_dropped_controls
+
+    spec, run, out = switched
+    assert run.ok, run.message
+    items = {i.id for i in codebook.all_items()}
+    ordered = [v for v in spec.observed if v in items]
+    assert ordered and run.ordered == tuple(ordered)
+    call = ('lavaan::sem(model, data = data, ordered = c(' + ", ".join(f'"{v}"' for v in ordered)
+            + '), estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)')
+    header = (out / "spec.lavaan").read_text(encoding="utf-8").splitlines()
+    assert header[1].endswith(f"fit with {call}")
+    info = json.loads((out / "fit.json").read_text(encoding="utf-8"))
+    assert info["lavaan_call"] == call and info["estimator"] == "WLSMV" and info["cluster"] is None
+    assert "listwise deletion" in info["estimation_text"] and "lavaan's default with WLSMV" in info["estimation_text"]
+    assert "listwise deletion" in info["exclusion_note"]
+
+    md = model_ready(cohort["students"], codebook, spec, "all", missing="listwise")
+    assert len(md.data) == info["n_used"] < info["n_surveyed"]
+    direct = fit_ordinal(without_dropped_controls(spec.syntax, md.dropped_controls), md.data, ordered=ordered)
+    saved = pd.read_csv(out / "estimates.csv").fillna({"rhs": "", "label": ""})
+    m = saved.merge(direct.estimates, on=["lhs", "op", "rhs"], suffixes=("", "_direct"), validate="1:1")
+    assert len(m) == len(direct.estimates) and (m["op"] == ":=").sum() == 3
+    np.testing.assert_allclose(m["est"], m["est_direct"], rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(m["se"], m["se_direct"], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(m["std.all"], m["std.all_direct"], rtol=1e-7, atol=1e-9)
+    std = pd.read_csv(out / "standardized.csv")
+    s = std.merge(direct.estimates, on=["lhs", "op", "rhs"])
+    assert len(s) == len(std) > 5
+    np.testing.assert_allclose(s["est.std"], s["std.all"], rtol=1e-7, atol=1e-9)
+    corr = pd.read_csv(out / "correlations.csv")
+    assert list(corr["rhs"]) == [*spec.mediators, *spec.outcomes] and corr["se"].gt(0).all()
+
+
+def test_switch_leaves_cfas_and_models_without_items_continuous(cohort, codebook):
+    from lwo.sem_results import fit_model, ordinal_items
+    from lwo.specs import rq1_models
+
+    specs = rq1_models(codebook)
+    assert ordinal_items(specs["classroom_environment_cfa"], codebook, ORDINAL_ITEMS) == []
+    assert ordinal_items(specs["hqc_to_mindsets"], codebook, {"items": "continuous"}) == []
+    run = fit_model(specs["hqc_to_grades"], cohort["students"], codebook, "all", estimation=ORDINAL_ITEMS)
+    assert run.ok and not run.ordered and 'estimator = "MLR"' in run.fit.lavaan_call()
+
+
+def test_switch_makes_multigroup_fits_unavailable_not_broken(cohort, codebook, tmp_path):
+    from lwo.sem_results import fit_multigroup, save_multigroup
+    from lwo.specs import rq1_models
+
+    mg = fit_multigroup(rq1_models(codebook)["hqc_to_grades"], cohort["students"], codebook,
+                        estimation=ORDINAL_ITEMS)
+    assert mg.free.ok  # no items: continuous
+    mg = fit_multigroup(rq1_models(codebook)["hqc_to_mindsets"], cohort["students"], codebook,
+                        estimation=ORDINAL_ITEMS)
+    assert mg.free.status == "not estimable" and "not available with ordinal items" in mg.free.message
+    assert (mg.lr_tests["status"] == "not estimable").all() and len(mg.lr_tests) > 0
+    save_multigroup(mg, tmp_path, correlation_targets=["absences"])
+    text = (tmp_path / "spec.lavaan").read_text(encoding="utf-8")
+    assert "not available with ordinal items" in text and 'estimator = "WLSMV"' in text
+
+
+def test_config_items_switch_is_checked():
+    import copy
+
+    import yaml
+
+    from lwo.config_check import check_config
+    from lwo.data import DataError
+
+    root = Path(__file__).resolve().parents[1]
+    schema, config_file = root / "workflow" / "schemas" / "config.schema.yaml", root / "config" / "config.yaml"
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    assert config["estimation"]["items"] == "continuous"
+    ordinal = copy.deepcopy(config)
+    ordinal["estimation"]["items"] = "ordinal"
+    assert check_config(copy.deepcopy(ordinal), config_file, schema, root=root)["estimation"]["items"] == "ordinal"
+    ordinal["bootstrap"]["enabled"] = True
+    with pytest.raises(DataError) as err:
+        check_config(ordinal, config_file, schema, root=root)
+    assert err.value.column == "estimation.items" and "bootstrap" in str(err.value)
+    config["estimation"]["items"] = "categorical"
+    with pytest.raises(DataError) as err:
+        check_config(config, config_file, schema, root=root)
+    assert err.value.column == "estimation.items"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+def test_switched_fit_refits_in_lavaan_with_its_header_call(switched):
+    """The saved spec and data, fitted by lavaan with the call in the spec's header, give the
+    saved chi-square, df and estimates."""
+    import json
+
+    _, _, out = switched
+    info = json.loads((out / "fit.json").read_text(encoding="utf-8"))
+    script = (f'suppressMessages(library(lavaan)); setwd("{out}")\n'
+              'data <- read.csv(gzfile("model_data.csv.gz"))\n'
+              'model <- paste(readLines("spec.lavaan"), collapse = "\\n")\n'
+              f'fit <- suppressWarnings({info["lavaan_call"]})\n'
+              'cat(fitMeasures(fit, c("chisq", "df", "chisq.scaled")), "\\n")\n'
+              'pe <- parameterEstimates(fit); pe <- pe[pe$op == "~", ]\n'
+              'write.csv(pe[, c("lhs", "op", "rhs", "est", "se")], "lavaan_paths.csv", row.names = FALSE)\n')
+    res = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.fail(res.stderr)
+    chisq, df, scaled = map(float, res.stdout.split()[-3:])
+    fi = info["fit_indices"]
+    assert df == fi["df"]
+    assert chisq == pytest.approx(fi["chisq"], rel=1e-5) and scaled == pytest.approx(fi["chisq.scaled"], rel=1e-3)
+    lav = pd.read_csv(out / "lavaan_paths.csv")
+    saved = pd.read_csv(out / "estimates.csv")
+    m = lav.merge(saved, on=["lhs", "op", "rhs"], suffixes=("_lavaan", ""))
+    assert len(m) == len(lav) > 10
+    np.testing.assert_allclose(m["est"], m["est_lavaan"], atol=1e-3)
+    np.testing.assert_allclose(m["se"], m["se_lavaan"], rtol=1e-2)

@@ -104,6 +104,9 @@ def check_config(config: dict, config_file="config/config.yaml", schema=SCHEMA, 
     if boot["batch_size"] > boot["resamples"]:
         fail(["bootstrap", "batch_size"], f"batch_size {boot['batch_size']} is larger than resamples "
              f"{boot['resamples']}", "Make batch_size at most resamples")
+    if config["estimation"]["items"] == "ordinal" and boot["enabled"]:
+        fail(["estimation", "items"], "the bootstrap refits the models with continuous items, so it cannot "
+             "go with items: ordinal", "Use items: continuous, or set bootstrap: enabled: false")
     cluster = config["estimation"]["cluster"]
     if cluster != "none":
         codebook_file = Path(root) / config["codebook"]

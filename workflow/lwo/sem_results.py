@@ -17,7 +17,11 @@ A model is fitted once per sample by the `sem_fit` rule (Black and White jointly
   refit_in_lavaan.R  how to refit the model in R (the lavaan call, also in spec.lavaan's header)
 
 How a model is estimated comes from the config `estimation` block (`estimation_options`):
-FIML + MLR with classroom clusters by default.
+FIML + MLR with classroom clusters by default. With `items: ordinal` a structural model's
+survey items are ordered categories: WLSMV (lwo.sem.fit_ordinal; lavaan's
+sem(..., ordered =, estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)), listwise,
+no clusters; a model without items (HQC's parcels and grades only) stays continuous, and the
+Black-White multi-group fits are not available with ordinal items.
 
 Multi-group fits add lr_tests.csv (equality of paths: Wald and (scaled) likelihood-ratio
 tests, `verdict_test` naming the one the exhibits use; see fit_multigroup), constrained_estimates.csv,
@@ -49,7 +53,10 @@ GROUP_COLUMN = "race"
 # config `estimation` (config/config.yaml): the pipeline's default is FIML + MLR with classroom
 # clusters; without a config (the measurement CFAs, tests) a fit is today's listwise ML with
 # classroom-clustered sensitivity SEs.
-LISTWISE_ML = {"missing": "listwise", "estimator": "ML", "cluster": CLUSTER}
+LISTWISE_ML = {"missing": "listwise", "estimator": "ML", "cluster": CLUSTER, "items": "continuous"}
+ITEMS_CHOICES = ("continuous", "ordinal")
+# what a structural fit with ordinal items uses instead of the block's missing / estimator / cluster
+ORDINAL_ESTIMATION = {"missing": "listwise", "estimator": "WLSMV", "cluster": None, "items": "ordinal"}
 ENGINE_MISSING = {"fiml": "ml.x", "fiml_fixed_x": "ml", "listwise": None}
 MISSING_TEXT = {"fiml": "full-information ML (lavaan missing = \"ml.x\"): every student with at least one answered "
                         "item in the model; a missing control is integrated over like a missing answer",
@@ -59,6 +66,11 @@ MISSING_TEXT = {"fiml": "full-information ML (lavaan missing = \"ml.x\"): every 
                 "listwise": "listwise deletion over the model's columns"}
 ESTIMATOR_TEXT = {"MLR": "MLR (ML estimates; Huber-White sandwich SEs; Yuan-Bentler scaled chi-square)",
                   "ML": "ML (normal-theory SEs and chi-square)"}
+ORDINAL_TEXT = ("WLSMV with the survey items as ordered categories (polychoric correlations; DWLS estimates, "
+                "robust SEs, scaled-shifted chi-square; delta parameterization; controls as continuous "
+                "variables with their moments fixed at the sample values, lavaan conditional.x = FALSE, "
+                "fixed.x = TRUE); listwise deletion over the model's columns "
+                "(lavaan's default with WLSMV); no cluster-robust SEs")
 Z975 = float(stats.norm.ppf(0.975))
 # numbers in saved tables: enough digits to match lavaan's output and to refit exactly
 ESTIMATE_FORMAT = "%.10g"
@@ -90,6 +102,7 @@ class FitRun:
     estimates: pd.DataFrame | None = None      # fit.estimates with the `:=` rows added
     spec_full: str = ""                        # fit.spec_full with the `:=` lines added
     estimation: dict = field(default_factory=lambda: dict(LISTWISE_ML))
+    ordered: tuple[str, ...] = ()              # items fitted as ordered categories (WLSMV)
 
     @property
     def ok(self) -> bool:
@@ -109,6 +122,8 @@ def estimation_options(estimation: dict | None) -> dict:
         raise ValueError(f"estimation.missing must be one of {sorted(ENGINE_MISSING)}, not {est['missing']!r}")
     if est["estimator"] not in ESTIMATOR_TEXT:
         raise ValueError(f"estimation.estimator must be one of {sorted(ESTIMATOR_TEXT)}, not {est['estimator']!r}")
+    if est["items"] not in ITEMS_CHOICES:
+        raise ValueError(f"estimation.items must be one of {list(ITEMS_CHOICES)}, not {est['items']!r}")
     if est["cluster"] in (None, "", "none"):
         est["cluster"] = None
     return est
@@ -148,15 +163,26 @@ def _count_text(n: int, min_cell: int) -> str:
     return f"n = {n}" if n == 0 or n >= min_cell else f"n < {min_cell}"
 
 
+def ordinal_items(spec: ModelSpec, codebook, estimation: dict) -> list[str]:
+    """The survey items a structural model fits as ordered categories: its items when the
+    config says `items: ordinal`, none otherwise (and none for a measurement CFA, whose
+    continuous fit is the sensitivity analysis beside its own WLSMV fit)."""
+    if estimation_options(estimation)["items"] != "ordinal" or not spec.outcomes:
+        return []
+    items = {i.id for i in codebook.all_items()}
+    return [v for v in spec.observed if v in items]
+
+
 def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=None, groups=(),
                  max_iter: int = 1000, with_inference: bool = True, min_cell: int = 10, estimation=None,
-                 **fit_kwargs) -> FitRun:
+                 ordered=(), **fit_kwargs) -> FitRun:
     """Fit, turning an empty sample, too few rows, a data error or non-convergence into a
     status with its message (the exhibit then shows it instead of numbers).
     `with_inference=False` (models that only enter a likelihood-ratio test) skips the `:=`
     parameters, and with ML also the cluster-robust SEs (MLR keeps the clusters: the scaled
-    chi-square difference needs the clustered scaling factor)."""
-    est = estimation_options(estimation)
+    chi-square difference needs the clustered scaling factor). `ordered`: items to fit as
+    ordered categories (WLSMV; the estimation is then ORDINAL_ESTIMATION)."""
+    est = dict(ORDINAL_ESTIMATION) if ordered else estimation_options(estimation)
     data = frame_with_clusters(md)
     n = len(data)
     fit_syntax, definitions = split_definitions(syntax)
@@ -164,7 +190,7 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         definitions = []
     cluster = est["cluster"] if (with_inference or est["estimator"] == "MLR") else None
     run = FitRun(model, sample, syntax, md, None, "ok", "", cluster, group,
-                 tuple(groups), definitions=definitions, estimation=est)
+                 tuple(groups), definitions=definitions, estimation=est, ordered=tuple(ordered))
     who = f"{model} ({sample})"
     usable = "with complete data" if est["missing"] == "listwise" else "with an answered item"
     if group is not None:
@@ -182,9 +208,13 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         run.cluster = None
         run.notes.append("fewer than two classrooms (in a group): no cluster-robust standard errors")
     try:
-        fit = sem.fit(fit_syntax, data, group=group, group_order=list(groups) if group else None,
-                      cluster=run.cluster, max_iter=max_iter, missing=ENGINE_MISSING[est["missing"]],
-                      estimator=est["estimator"], **fit_kwargs)
+        if ordered:
+            fit = sem.fit_ordinal(fit_syntax, data, ordered=list(ordered), group=group,
+                                  group_order=list(groups) if group else None, **fit_kwargs)
+        else:
+            fit = sem.fit(fit_syntax, data, group=group, group_order=list(groups) if group else None,
+                          cluster=run.cluster, max_iter=max_iter, missing=ENGINE_MISSING[est["missing"]],
+                          estimator=est["estimator"], **fit_kwargs)
         _check_definitions(fit, definitions)
     except ValueError as err:  # too few rows, a constant column, an unusable spec
         text = str(err)
@@ -238,9 +268,13 @@ def fit_model(spec: ModelSpec, students: pd.DataFrame, codebook, sample: str, *,
     counts below it are not written into messages; `estimation`: the config block (missing,
     estimator, cluster; default `LISTWISE_ML`)."""
     est = estimation_options(estimation)
+    ordered = ordinal_items(spec, codebook, est)
+    if ordered:
+        est = dict(ORDINAL_ESTIMATION)
     md = model_ready(students, codebook, spec, sample, missing=est["missing"], cluster=est["cluster"])
     text = without_dropped_controls(syntax if syntax is not None else spec.syntax, md.dropped_controls)
-    return _fit_checked(spec.name, sample, text, md, max_iter=max_iter, min_cell=min_cell, estimation=est)
+    return _fit_checked(spec.name, sample, text, md, max_iter=max_iter, min_cell=min_cell, estimation=est,
+                        ordered=ordered)
 
 
 @dataclass
@@ -265,9 +299,21 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     that one classroom's Black and White students share the classroom (only the crossed
     covariance of the free fit carries it); the (scaled) LR test otherwise."""
     est = estimation_options(estimation)
+    ordered = ordinal_items(spec, codebook, est)
+    if ordered:
+        est = dict(ORDINAL_ESTIMATION)
     md = model_ready(students, codebook, spec, "+".join(groups), constant_within=GROUP_COLUMN,
                      missing=est["missing"], cluster=est["cluster"])
     base = without_dropped_controls(spec.syntax, md.dropped_controls)
+    if ordered:  # the equality tests here are ML / MLR ones; WLSMV's are not wired in
+        free = FitRun(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups), md, None, "not estimable",
+                      "not available with ordinal items (config estimation.items: ordinal): the Black-White "
+                      "comparison needs items: continuous", None, GROUP_COLUMN, tuple(groups),
+                      estimation=est, ordered=tuple(ordered))
+        return MultiGroupRun(free, {}, equality_tests(spec), pd.DataFrame(
+            [{"test": name, "paths": " ".join(labels), "n_paths": len(labels), "status": free.status,
+              "message": free.message} for name, labels in equality_tests(spec).items()]).reindex(
+            columns=LR_TEST_COLUMNS))
     kwargs = dict(group=GROUP_COLUMN, groups=groups, max_iter=max_iter, min_cell=min_cell,
                   group_equal=MULTIGROUP_EQUAL, group_partial=MULTIGROUP_PARTIAL, estimation=est)
     free = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups), md, **kwargs)
@@ -297,10 +343,12 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
         row.update(verdict_test="Wald" if wald_first else "LR",
                    pvalue=row["wald_pvalue"] if wald_first else row["lr_pvalue"])
         rows.append(row)
-    columns = ["test", "paths", "n_paths", "verdict_test", "pvalue", "wald_chisq", "wald_df", "wald_pvalue",
-               "chisq_diff", "df_diff", "lr_pvalue", "lr_method", "scaling_factor", "cfi_diff", "rmsea_diff",
-               "status", "message"]
-    return MultiGroupRun(free, constrained, tests, pd.DataFrame(rows).reindex(columns=columns))
+    return MultiGroupRun(free, constrained, tests, pd.DataFrame(rows).reindex(columns=LR_TEST_COLUMNS))
+
+
+LR_TEST_COLUMNS = ["test", "paths", "n_paths", "verdict_test", "pvalue", "wald_chisq", "wald_df", "wald_pvalue",
+                   "chisq_diff", "df_diff", "lr_pvalue", "lr_method", "scaling_factor", "cfi_diff", "rmsea_diff",
+                   "status", "message"]
 
 
 # ======================================================= standardized inference (delta method)
@@ -587,6 +635,8 @@ def fit_info(run: FitRun) -> dict:
 def estimation_text(run: FitRun) -> str:
     """Estimator, missing-data handling and clustering in words (fit.json, the exhibit notes)."""
     est = run.estimation
+    if run.ordered:
+        return ORDINAL_TEXT
     text = f"{ESTIMATOR_TEXT[est['estimator']]}; {MISSING_TEXT[est['missing']]}"
     if run.cluster:
         text += (f"; SEs clustered by {run.cluster}" + (" (one cluster across groups)" if run.group else ""))
@@ -600,6 +650,9 @@ def lavaan_call(run: FitRun) -> str:
         return run.fit.lavaan_call()
     est = run.estimation
     args = ["model", "data = data", f'estimator = "{est["estimator"]}"']
+    if run.ordered:
+        args[2:2] = ["ordered = c(" + ", ".join(f'"{v}"' for v in run.ordered) + ")"]
+        args += ["conditional.x = FALSE", "fixed.x = TRUE"]
     if ENGINE_MISSING[est["missing"]]:
         args.append(f'missing = "{ENGINE_MISSING[est["missing"]]}"')
     if run.cluster:
