@@ -52,6 +52,15 @@ textual ~ a*visual + female + age
 c7 ~ b*textual + visual + female + age
 ind := a*b
 """
+# two groups as the Black-White comparison: group-specific path labels, equal loadings but one
+HS_SEM_MG = """
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+visual ~ female + age
+textual ~ c(a1, a2)*visual + female + age
+c7 ~ c(b1, b2)*textual + visual + female + age
+"""
+MG_OPTIONS = dict(group="school", group_equal=("loadings",), group_partial=("visual=~x3",))
 STEPS = {"configural": (), "thresholds": ("thresholds",), "loadings": ("thresholds", "loadings"),
          "intercepts": ("thresholds", "loadings", "intercepts")}
 FIT_KEYS = ["chisq", "chisq.scaled", "chisq.scaling.factor", "pvalue.scaled", "baseline.chisq",
@@ -85,7 +94,10 @@ def fits(hs, study):
            "study1": fit_ordinal(STUDY_MODEL, study, ordered=STUDY_ITEMS),
            "study_sem": fit_ordinal(STUDY_SEM, study, ordered=STUDY_ITEMS),
            "hs_sem": fit_ordinal(HS_SEM, hs, ordered=HS_ITEMS[:6]),
-           "hs_sem2": fit_ordinal(HS_SEM, hs, ordered=HS_ITEMS[:6], group="school")}
+           "hs_sem2": fit_ordinal(HS_SEM, hs, ordered=HS_ITEMS[:6], group="school"),
+           "hs_sem_mg": fit_ordinal(HS_SEM_MG, hs, ordered=HS_ITEMS[:6], **MG_OPTIONS),
+           "hs_sem_mg_a": fit_ordinal(HS_SEM_MG.replace("c(a1, a2)", "c(a, a)"), hs, ordered=HS_ITEMS[:6],
+                                      **MG_OPTIONS)}
     study2 = study[study["race"].isin(["Black", "White"])]
     for step, ge in STEPS.items():
         out[f"hs2_{step}"] = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", group_equal=ge)
@@ -108,7 +120,7 @@ def _merged(fit, ref_est, name):
     return m
 
 
-MODELS = ["hs1", "hs_mixed", "study1", "study_sem", "hs_sem", "hs_sem2"] + [f"{d}_{s}" for d in ("hs2", "study2", "hsmix2")
+MODELS = ["hs1", "hs_mixed", "study1", "study_sem", "hs_sem", "hs_sem2", "hs_sem_mg", "hs_sem_mg_a"] + [f"{d}_{s}" for d in ("hs2", "study2", "hsmix2")
                                                        for s in STEPS]
 
 
@@ -215,6 +227,21 @@ def test_invariance_difference_tests_match_lavaan(fits, ref, data_name):
     assert same["df_diff"] == 0 and math.isnan(same["pvalue"])
 
 
+def test_structural_equality_tests_match_lavaan(fits, ref):
+    """A path set equal across two groups: the scaled-shifted difference test (lavTestLRT) and
+    the Wald test (lavTestWald) of the free model."""
+    from lwo.sem import wald_test
+
+    lrt = ref[2][ref[2]["sequence"] == "hs_sem_mg"].set_index("model")
+    out = lr_test_ordinal(fits["hs_sem_mg_a"], fits["hs_sem_mg"])
+    assert out["df_diff"] == lrt.loc["hs_sem_mg_a", "df.diff"] == 1
+    assert out["chisq_diff"] == pytest.approx(lrt.loc["hs_sem_mg_a", "chisq.diff"], rel=1e-2)
+    assert out["pvalue"] == pytest.approx(lrt.loc["hs_sem_mg_a", "pvalue"], rel=1e-2)
+    wald = wald_test(fits["hs_sem_mg"], "a1 == a2")
+    assert wald["stat"] == pytest.approx(lrt.loc["wald", "Chisq"], rel=1e-2)
+    assert wald["pvalue"] == pytest.approx(lrt.loc["wald", "pvalue"], rel=1e-2)
+
+
 def test_lavaan_call_and_bad_input(fits, hs):
     call = fits["hs2_thresholds"].lavaan_call()
     assert call.startswith("lavaan::cfa(model, data = data, ordered = c(\"x1\"")
@@ -296,7 +323,7 @@ def test_reference_script_reproduces_committed_values(tmp_path):
 def test_spec_full_refits_in_lavaan(fits, tmp_path):
     """spec_full, fitted by lavaan with the call in its header, gives the same chi-square."""
     checks = []
-    for name in ("hs1", "hs_mixed", "study_sem", "hs_sem", "hs2_thresholds", "study2_loadings"):
+    for name in ("hs1", "hs_mixed", "study_sem", "hs_sem", "hs_sem_mg", "hs2_thresholds", "study2_loadings"):
         fit = fits[name]
         (tmp_path / f"{name}.lav").write_text(fit.spec_full, encoding="utf-8")
         data = "hs_ordinal.csv" if name.startswith("hs") else "study_env.csv"
@@ -384,20 +411,32 @@ def test_switch_leaves_cfas_and_models_without_items_continuous(cohort, codebook
     assert run.ok and not run.ordered and 'estimator = "MLR"' in run.fit.lavaan_call()
 
 
-def test_switch_makes_multigroup_fits_unavailable_not_broken(cohort, codebook, tmp_path):
+def test_switch_fits_the_black_white_comparison_by_wlsmv(cohort, codebook, tmp_path):
+    """Equal loadings but the inclusion parcel's, group-specific paths, and the equality test of
+    a path by the scaled-shifted difference (lr_test_ordinal) and by Wald, in a small model."""
     from lwo.sem_results import fit_multigroup, save_multigroup
-    from lwo.specs import rq1_models
+    from lwo.specs import direct_effects
 
-    mg = fit_multigroup(rq1_models(codebook)["hqc_to_grades"], cohort["students"], codebook,
-                        estimation=ORDINAL_ITEMS)
-    assert mg.free.ok  # no items: continuous
-    mg = fit_multigroup(rq1_models(codebook)["hqc_to_mindsets"], cohort["students"], codebook,
-                        estimation=ORDINAL_ITEMS)
-    assert mg.free.status == "not estimable" and "not available with ordinal items" in mg.free.message
-    assert (mg.lr_tests["status"] == "not estimable").all() and len(mg.lr_tests) > 0
-    save_multigroup(mg, tmp_path, correlation_targets=["absences"])
-    text = (tmp_path / "spec.lavaan").read_text(encoding="utf-8")
-    assert "not available with ordinal items" in text and 'estimator = "WLSMV"' in text
+    spec = direct_effects(codebook, ["emotional_engagement"], "hqc_to_ee", "HQC -> emotional engagement")
+    mg = fit_multigroup(spec, cohort["students"], codebook, estimation=ORDINAL_ITEMS)
+    assert mg.free.ok, mg.free.message
+    assert mg.free.ordered == tuple(codebook.item_ids("emotional_engagement"))
+    call = mg.free.fit.lavaan_call()
+    assert ('estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE, group = "race", group.equal = '
+            'c("loadings"), group.partial = c("hqc =~ p_perceived_inclusion"), group.label = c("Black", "White")'
+            in call)
+    test = mg.lr_tests.set_index("test").loc["HQC -> emotional_engagement"]
+    assert test["status"] == "ok" and test["verdict_test"] == "LR" and test["lr_method"].startswith("satorra.2000")
+    constrained = mg.constrained["HQC -> emotional_engagement"]
+    assert constrained.ok and constrained.fit.fit_indices["df"] == mg.free.fit.fit_indices["df"] + 1
+    again = lr_test_ordinal(constrained.fit, mg.free.fit)
+    assert test["chisq_diff"] == again["chisq_diff"] and test["pvalue"] == again["pvalue"]
+    assert 0 < test["wald_pvalue"] < 1
+    save_multigroup(mg, tmp_path, correlation_targets=["emotional_engagement"],
+                    contrast_labels=["c_emotional_engagement"])
+    contrasts = pd.read_csv(tmp_path / "group_contrasts.csv")
+    assert len(contrasts) == 4 and contrasts["se"].gt(0).all()
+    assert "group.label" in (tmp_path / "spec.lavaan").read_text(encoding="utf-8").splitlines()[1]
 
 
 def test_config_items_switch_is_checked():

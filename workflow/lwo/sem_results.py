@@ -20,8 +20,9 @@ How a model is estimated comes from the config `estimation` block (`estimation_o
 FIML + MLR with classroom clusters by default. With `items: ordinal` a structural model's
 survey items are ordered categories: WLSMV (lwo.sem.fit_ordinal; lavaan's
 sem(..., ordered =, estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)), listwise,
-no clusters; a model without items (HQC's parcels and grades only) stays continuous, and the
-Black-White multi-group fits are not available with ordinal items.
+no clusters; a model without items (HQC's parcels and grades only) stays continuous. The
+Black-White fits then test equal paths by lavTestLRT's scaled-shifted difference
+(lr_test_ordinal) and the Wald test.
 
 Multi-group fits add lr_tests.csv (equality of paths: Wald and (scaled) likelihood-ratio
 tests, `verdict_test` naming the one the exhibits use; see fit_multigroup), constrained_estimates.csv,
@@ -305,17 +306,8 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     md = model_ready(students, codebook, spec, "+".join(groups), constant_within=GROUP_COLUMN,
                      missing=est["missing"], cluster=est["cluster"])
     base = without_dropped_controls(spec.syntax, md.dropped_controls)
-    if ordered:  # the equality tests here are ML / MLR ones; WLSMV's are not wired in
-        free = FitRun(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups), md, None, "not estimable",
-                      "not available with ordinal items (config estimation.items: ordinal): the Black-White "
-                      "comparison needs items: continuous", None, GROUP_COLUMN, tuple(groups),
-                      estimation=est, ordered=tuple(ordered))
-        return MultiGroupRun(free, {}, equality_tests(spec), pd.DataFrame(
-            [{"test": name, "paths": " ".join(labels), "n_paths": len(labels), "status": free.status,
-              "message": free.message} for name, labels in equality_tests(spec).items()]).reindex(
-            columns=LR_TEST_COLUMNS))
     kwargs = dict(group=GROUP_COLUMN, groups=groups, max_iter=max_iter, min_cell=min_cell,
-                  group_equal=MULTIGROUP_EQUAL, group_partial=MULTIGROUP_PARTIAL, estimation=est)
+                  group_equal=MULTIGROUP_EQUAL, group_partial=MULTIGROUP_PARTIAL, estimation=est, ordered=ordered)
     free = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups), md, **kwargs)
     tests = equality_tests(spec)
     constrained: dict[str, FitRun] = {}
@@ -333,9 +325,9 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
                                         for lab in labels])
         row.update(wald_chisq=wald["stat"], wald_df=wald["df"], wald_pvalue=wald["pvalue"])
         if run.ok:
-            lrt = sem.lr_test(run.fit, free.fit)
+            lrt = (sem.lr_test_ordinal if ordered else sem.lr_test)(run.fit, free.fit)
             row.update(status="ok", message="", chisq_diff=lrt["chisq_diff"], df_diff=lrt["df_diff"],
-                       lr_pvalue=lrt["pvalue"], lr_method=lrt["method"], scaling_factor=lrt["scaling_factor"],
+                       lr_pvalue=lrt["pvalue"], lr_method=lrt["method"], scaling_factor=lrt.get("scaling_factor"),
                        cfi_diff=lrt["cfi_diff"], rmsea_diff=lrt["rmsea_diff"])
         else:  # the Wald test needs only the free model
             row.update(status="ok", message=f"likelihood-ratio test not available: {run.message}")

@@ -61,6 +61,22 @@ fits$hs_sem <- suppressWarnings(sem(hs_sem, data = hs, ordered = paste0("x", 1:6
                                     conditional.x = FALSE, fixed.x = TRUE))
 fits$hs_sem2 <- suppressWarnings(sem(hs_sem, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV",
                                      conditional.x = FALSE, fixed.x = TRUE, group = "school"))
+# two groups as the Black-White comparison: group-specific path labels, equal loadings but one,
+# and the model with one path equal (lavTestLRT and lavTestWald of that equality)
+hs_sem_mg <- '
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+visual ~ female + age
+textual ~ c(a1, a2)*visual + female + age
+c7 ~ c(b1, b2)*textual + visual + female + age
+'
+fits$hs_sem_mg <- suppressWarnings(sem(hs_sem_mg, data = hs, ordered = paste0("x", 1:6), estimator = "WLSMV",
+                                       conditional.x = FALSE, fixed.x = TRUE, group = "school",
+                                       group.equal = "loadings", group.partial = "visual=~x3"))
+fits$hs_sem_mg_a <- suppressWarnings(sem(sub("c\\(a1, a2\\)", "c(a, a)", hs_sem_mg), data = hs,
+                                         ordered = paste0("x", 1:6), estimator = "WLSMV",
+                                         conditional.x = FALSE, fixed.x = TRUE, group = "school",
+                                         group.equal = "loadings", group.partial = "visual=~x3"))
 for (s in names(steps)) {
   fits[[paste0("hs2_", s)]] <- cfa(hs_cfa, data = hs, ordered = hs_ov, estimator = "WLSMV",
                                    group = "school", group.equal = steps[[s]])
@@ -103,6 +119,12 @@ for (data_name in c("hs2", "study2", "hsmix2")) {
                                  Chisq = tab$Chisq, chisq.diff = tab[["Chisq diff"]],
                                  df.diff = tab[["Df diff"]], pvalue = tab[["Pr(>Chisq)"]])
 }
+tab <- suppressWarnings(lavTestLRT(fits$hs_sem_mg, fits$hs_sem_mg_a))
+wald <- lavTestWald(fits$hs_sem_mg, "a1 == a2")
+lrt$hs_sem_mg <- data.frame(sequence = "hs_sem_mg", model = c("hs_sem_mg", "hs_sem_mg_a", "wald"),
+                            Df = c(tab$Df, wald$df), Chisq = c(tab$Chisq, wald$stat),
+                            chisq.diff = c(tab[["Chisq diff"]], NA), df.diff = c(tab[["Df diff"]], NA),
+                            pvalue = c(tab[["Pr(>Chisq)"]], wald$p.value))
 write.csv(do.call(rbind, lrt), file.path(here, "ref_lrt.csv"), row.names = FALSE)
 
 # Sample statistics and their asymptotic covariance (NACOV), to check the first stage alone.

@@ -102,6 +102,7 @@ class OrdinalFit(SEMFit):
                 call += ", group.equal = c(" + ", ".join(f'"{g}"' for g in self.group_equal) + ")"
             if self.group_partial:
                 call += ", group.partial = c(" + ", ".join(f'"{g}"' for g in self.group_partial) + ")"
+            call += ", group.label = c(" + ", ".join(f'"{g}"' for g in self.group_labels) + ")"
         return call + ")"
 
 
@@ -623,18 +624,20 @@ class _ParTableView:
     rows: list
     label_index: dict
     label_fixed: dict
+    definitions: list
 
 
 class _EngineView:
-    """A fitted ordinal model as lwo.sem_results reads a fit's engine (``fit._model``): its
-    parameter rows and labels, the std.all of every row, and the implied covariance matrix
-    of the latent variables and of the observed variables in regressions (``full_cov``)."""
+    """A fitted ordinal model as lwo.sem_results and :func:`lwo.sem.wald_test` read a fit's
+    engine (``fit._model``): its parameter rows, labels and definitions, the std.all of every
+    row, and the implied covariance matrix of the latent variables and of the observed
+    variables in regressions (``full_cov``)."""
 
     def __init__(self, model: _OrdinalModel):
         self.model = model
         index = {r.label: r.index for r in model.rows if r.label and r.index >= 0}
         fixed = {r.label: r.value for r in model.rows if r.label and r.index < 0 and r.label not in index}
-        self.pt = _ParTableView(model.rows, index, fixed)
+        self.pt = _ParTableView(model.rows, index, fixed, list(model.parsed.definitions))
         self.var_names = list(model.lvi)
         self.ngroups = model.G
 
