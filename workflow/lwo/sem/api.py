@@ -15,7 +15,7 @@ from scipy import special
 
 from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
-from .fiml import FIMLModel, missing_patterns, pattern_terms
+from .fiml import FIMLModel, missing_patterns, pattern_terms, same_data
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable
 from .syntax import parse_spec
@@ -233,17 +233,26 @@ def _optimise(model: RAMModel, max_iter: int, tol: float):
         if ok0 and np.isfinite(model.objective(theta0)):
             start = theta0
             # chord steps with the exact FIML Hessian at this start: a few gradient-only
-            # iterations instead of scoring steps with the complete-data information
-            model.exact_hessian = True
-            try:
-                hess0 = model.evaluate(start, want_info=False, want_hess=True)[3]
-            finally:
-                model.exact_hessian = False
-            if hess0 is not None:
-                theta, ok, iters, msg = fisher_scoring(model, start, max_iter=min(max_iter, 100), tol=tol,
-                                                       curvature=hess0)
+            # iterations instead of scoring steps with the complete-data information; the
+            # Hessian is formed again where the steps stop shrinking the decrement fast
+            # (the Hessian moves a lot between the start and the estimates)
+            used = 0
+            for _ in range(5):
+                model.exact_hessian = True
+                try:
+                    hess0 = model.evaluate(start, want_info=False, want_hess=True)[3]
+                finally:
+                    model.exact_hessian = False
+                if hess0 is None:
+                    break
+                theta, ok, iters, msg = fisher_scoring(model, start, max_iter=min(max_iter, 100) - used, tol=tol,
+                                                       curvature=hess0, slow=0.5)
+                used += iters
                 if ok:
-                    return theta, True, iters, msg
+                    return theta, True, used, msg
+                if msg != "slow" or used >= min(max_iter, 100):
+                    break
+                start = theta
     theta, ok, iters, msg = fisher_scoring(model, start, max_iter=max_iter, tol=tol)
     attempts.append(msg)
     if ok:
@@ -622,6 +631,7 @@ def fit(
     max_iter: int = 1000,
     tol: float = 1e-10,
     cluster_information: str = "observed",
+    h1: SEMFit | None = None,
 ) -> SEMFit:
     """Fit a structural equation model by maximum likelihood (lavaan ``sem()`` defaults).
 
@@ -667,6 +677,11 @@ def fit(
     group_equal, group_partial : lavaan's ``group.equal`` / ``group.partial``.
     fixed_x : lavaan's ``fixed.x`` (True = covariate moments fixed at sample values).
     max_iter, tol : iteration cap and convergence tolerance (Newton decrement).
+    h1 : a FIML or MLR fit whose unrestricted (h1) model is reused when it was fitted to
+        the same values (rows, model variables, groups): the EM estimates, the h1
+        information and score summaries depend on the data only, so nested models on the
+        same data (constrained refits, invariance levels) compute them once. Ignored
+        when the values differ. The results are those of a fit without it.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
@@ -745,7 +760,11 @@ def fit(
         else:
             moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
         nobs[str(label) if label is not None else "all"] = int(mask.sum())
-    model = FIMLModel(pt, missing_data) if missing_data else RAMModel(pt, moments)
+    if missing_data:
+        previous = h1._model if h1 is not None and isinstance(h1._model, FIMLModel) else None
+        model = FIMLModel(pt, missing_data, h1=previous if previous and same_data(previous.data, missing_data) else None)
+    else:
+        model = RAMModel(pt, moments)
     model.fiml = fiml
     options = {"missing": missing, "estimator": estimator, "fixed_x": fixed_x, "group_equal": tuple(group_equal),
                "group_partial": tuple(group_partial), "crossed_clusters": crossed_clusters,
@@ -933,7 +952,9 @@ def _definitions_needed(model: RAMModel, expr: str) -> list:
     return [(d.name, compile_expression(d.expr)) for d in model.pt.definitions if d.name in seen]
 
 
-def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, group=None):
+def _unstandardized(model: RAMModel, theta: np.ndarray, expr: str):
+    """``expr`` of labels and ':=' names as a function of the free parameters (near
+    ``theta``: the label table is read once, only free labels follow the argument)."""
     func = compile_expression(expr)
     needed = _definitions_needed(model, expr)
     base = _label_values(model, theta)
@@ -946,6 +967,13 @@ def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, 
         for name, f in needed:
             values[name] = f(values)
         return func(values)
+
+    return unstd
+
+
+def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, group=None):
+    func = compile_expression(expr)
+    unstd = _unstandardized(model, theta, expr)
 
     def stdz(t):
         std = model.standardized_rows(t)
@@ -1090,12 +1118,11 @@ def wald_test(fit: SEMFit, constraints: str | list[str]) -> dict:
         unknown = [n for n in expression_names(expr) if n not in known]
         if unknown:
             raise ValueError(f"unknown labels in constraint {c!r}: {unknown}; labels: {sorted(known)}")
-        func = compile_expression(expr)
-        funcs.append(lambda t, func=func: func(_evaluate_definitions(model, _label_values(model, t))))
+        funcs.append((_unstandardized(model, fit._theta, expr), _involved(model, expr)))
     vcov = fit.vcov.to_numpy()
     values, grads = [], []
-    for func in funcs:
-        est, _, grad = delta_method(func, fit._theta, vcov)
+    for func, involved in funcs:
+        est, _, grad = delta_method(func, fit._theta, vcov, involved)
         values.append(est)
         grads.append(grad)
     r, J = np.array(values), np.array(grads)
@@ -1147,11 +1174,13 @@ INVARIANCE_LEVELS = {
 
 
 def invariance_models(cfa_spec: str, data: pd.DataFrame, group: str, **kwargs) -> dict[str, SEMFit]:
-    """Fit configural, metric and scalar models (lavaan ``group.equal``)."""
-    return {
-        level: fit(cfa_spec, data, group=group, group_equal=equal, **kwargs)
-        for level, equal in INVARIANCE_LEVELS.items()
-    }
+    """Fit configural, metric and scalar models (lavaan ``group.equal``), sharing one
+    unrestricted model (FIML / MLR)."""
+    fits: dict[str, SEMFit] = {}
+    for level, equal in INVARIANCE_LEVELS.items():
+        fits[level] = fit(cfa_spec, data, group=group, group_equal=equal,
+                          h1=fits.get("configural"), **kwargs)
+    return fits
 
 
 def invariance_table(fits: dict[str, SEMFit]) -> pd.DataFrame:

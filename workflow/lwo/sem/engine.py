@@ -464,7 +464,7 @@ def _line_search(model: RAMModel, theta, f, step, decrement):
 
 
 def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10,
-                   curvature: np.ndarray | None = None):
+                   curvature: np.ndarray | None = None, slow: float | None = None):
     """Minimise the ML discrepancy: Newton steps with the exact Hessian where it is
     positive definite, Fisher-scoring steps (expected Hessian 2*I) otherwise, with
     backtracking line search.
@@ -472,7 +472,9 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
     Converged when the Newton decrement g' H^{-1} g is below tol^2 (scale free).
     ``curvature``: one fixed Hessian of f for every step instead (chord method: from a
     start close to the optimum, gradient-only steps converge at a rate set by how much
-    the Hessian moves, which is cheaper where the exact Hessian is costly).
+    the Hessian moves, which is cheaper where the exact Hessian is costly). ``slow``: with
+    ``curvature``, stop (message "slow") when an iteration shrinks the decrement by less
+    than this factor, so that the caller can refresh the curvature.
     Returns (theta, converged, iterations, message).
     """
     def state(theta):
@@ -505,6 +507,8 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
             # rounding noise floor reached; 1e-16 bounds the error of every estimate
             # below 1e-4 standard errors for N up to 1e8
             return theta, True, iteration - 1, "converged (at rounding precision)"
+        if slow is not None and curvature is not None and decrement > slow * previous:
+            return theta, False, iteration - 1, "slow"
         previous = decrement if newton is not None else np.inf
         if newton is not None and decrement < 1e-10:
             # inside the region of quadratic convergence the predicted decrease is at the

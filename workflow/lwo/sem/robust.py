@@ -31,10 +31,10 @@ from .partable import ParRow, ParTable
 
 
 def _meat(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
-    key = ("meat", crossed, theta.tobytes())
-    if model._h1_cache.get("meat_key") != key:
-        model._h1_cache["meat_key"], model._h1_cache["meat"] = key, _meat_uncached(model, theta, crossed)
-    return model._h1_cache["meat"]
+    key = (crossed, theta.tobytes())
+    if model._meat_cache.get("key") != key:
+        model._meat_cache.update(key=key, meat=_meat_uncached(model, theta, crossed))
+    return model._meat_cache["meat"]
 
 
 def _meat_uncached(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
@@ -90,23 +90,14 @@ def _h1_parts(model: FIMLModel, crossed: bool):
     whose cross-product is B1 (cluster sums or casewise scores), without the fixed
     covariate moments."""
     keep = _h1_keep(model)
-    key = ("parts", crossed)
-    if key not in model._h1_cache:
-        sums = []
-        for g in range(model.ngroups):
-            _, s = model.h1_information(g, _n_clusters(model, g, crossed))
-            sums.append(_cluster_factor(model, g, crossed) * s[:, keep])
-        model._h1_cache[key] = (_h1_chol(model), sums)
-    return model._h1_cache[key]
+    sums = [_cluster_factor(model, g, crossed) * model.h1_scores(g, _n_clusters(model, g, crossed))[:, keep]
+            for g in range(model.ngroups)]
+    return _h1_chol(model), sums
 
 
 def _h1_chol(model: FIMLModel) -> list:
-    """Per group: Cholesky factor of A1 without the fixed covariate moments (once per fit)."""
-    if "chol" not in model._h1_cache:
-        keep = _h1_keep(model)
-        model._h1_cache["chol"] = [sla.cho_factor(model.h1_information(g, scores=False)[0][np.ix_(keep, keep)],
-                                                  lower=True) for g in range(model.ngroups)]
-    return model._h1_cache["chol"]
+    """Per group: Cholesky factor of A1 without the fixed covariate moments."""
+    return model.h1_factor(_h1_keep(model))
 
 
 def _n_clusters(model: FIMLModel, g: int, crossed: bool) -> int | None:
@@ -172,7 +163,7 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
                    lv_names=[], ov_x=xs, ov_y=[], lv_x=[], lv_y=[], npar=npar)
     base = FIMLModel.__new__(FIMLModel)
     base.data, base.h1_m2ll = model.data, model.h1_m2ll
-    base.exact_hessian, base._h1_cache = False, model._h1_cache
+    base.exact_hessian, base._h1_cache, base._meat_cache, base._last_terms = False, model._h1_cache, {}, {}
     FIMLModel.__bases__[0].__init__(base, bpt, model.moments)
     theta = np.zeros(npar)
     for r in rows:
@@ -298,8 +289,7 @@ def _h1_projected(m: FIMLModel, theta: np.ndarray, g: int) -> np.ndarray:
     gs, md = m.groups[g], m.data[g]
     imp = m.implied(theta, g)
     U, V, Dmu = m._derivative_columns(imp, gs)
-    _, t = m.h1_information(g, scores=False, terms=True)
-    rows = param_hessian(md, t, U, V, Dmu if m.meanstructure else None)
+    rows = param_hessian(md, m.h1_terms(g), U, V, Dmu if m.meanstructure else None)
     return m._to_params(gs, m._to_params(gs, rows).T)
 
 
@@ -325,7 +315,7 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
         Ng = model.data[g].nobs
         fg = Ng / N
         # lavaan: per-group cluster sums in the first-order information
-        _, s = model.h1_information(g, _n_clusters(model, g, False), scores=version == "V3")
+        s = model.h1_scores(g, _n_clusters(model, g, False)) if version == "V3" else None
         J = None if s is None else _cluster_factor(model, g, False) * s[:, keep] * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
         Si = np.linalg.inv(mom.cov)
         Wc = _complete_information(Si, keep) * fg if version == "V6" else (Si, fg)
