@@ -146,21 +146,23 @@ def _pattern_inverses(md: MissingData, pieces: dict) -> np.ndarray:
 
 
 def _pattern_rows(md: MissingData, pieces: dict, mu: np.ndarray):
-    """Centred rows (0 where missing), z = W_p (y - mu) and sum_p n_p W_p (rows sorted
-    by pattern), without forming the pattern inverses."""
+    """Centred rows (0 where missing), z = W_p (y - mu), sum_p n_p W_p and the part of
+    it that the holes take off, sum_p n_p (K - W_p) (rows sorted by pattern), without
+    forming the pattern inverses."""
     K = pieces["K"]
     Yc = np.where(md.row_mask, md.sorted - mu, 0.0)
     Z = Yc @ K
-    SW = md.nobs * K
+    L = np.zeros_like(K)
     for r, (js, miss, Km, Kinv) in pieces["groups"].items():
         rows, local = md.rows_by_missing[r]
         zm = np.take_along_axis(Z[rows], miss[local], axis=1)
         c = np.einsum("nrs,ns->nr", Kinv[local], zm)
         Z[rows] -= np.einsum("npr,nr->np", Km[local], c)
         G = (Km @ Kinv) * md.n[js][:, None, None]  # sum_k n_k Km_k Kinv_k Km_k' as one product
-        SW -= G.transpose(1, 0, 2).reshape(md.p, -1) @ Km.transpose(1, 0, 2).reshape(md.p, -1).T
+        L += G.transpose(1, 0, 2).reshape(md.p, -1) @ Km.transpose(1, 0, 2).reshape(md.p, -1).T
     Z[~md.row_mask] = 0.0
-    return Yc, Z, 0.5 * (SW + SW.T)
+    L = 0.5 * (L + L.T)
+    return Yc, Z, md.nobs * K - L, L
 
 
 def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool = False):
@@ -172,13 +174,13 @@ def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool
         pieces = _pattern_pieces(md, sigma)
     except (np.linalg.LinAlgError, ValueError):
         return None
-    Yc, Z, SW = _pattern_rows(md, pieces, mu)
+    Yc, Z, SW, L = _pattern_rows(md, pieces, mu)
     n = md.n
     m2ll = float(n @ (md.n_observed * LOG2PI + pieces["logdet"]) + np.sum(Z * Yc))
     if not np.isfinite(m2ll):
         return None
     M = SW - Z.T @ Z
-    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z, "pieces": pieces}
+    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z, "pieces": pieces, "L": L}
     if keep:
         P = np.empty((len(md.patterns), md.p, md.p))
         for k in range(len(md.patterns)):
@@ -276,7 +278,8 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
     is W_p = K - A_p A_p' (K = Sigma^-1, A_p = K_.m chol(K_mm^-1): rank = number of
     missing variables), so every sum over rows is the complete-data expression in K
     minus Gram matrices of a few vectors (a_j' dS_r ...) per missing variable of a row
-    or pattern, each stacked into one matrix product."""
+    or pattern, each stacked into one matrix product; the terms linear in A_p A_p' use
+    their sum over patterns, ``terms["L"]``."""
     pieces, Z = terms["pieces"], terms["Z"]
     K, N, R = pieces["K"], md.nobs, U.shape[1]
     KU, KV = K @ U, K @ V
@@ -291,14 +294,13 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
         H += 2.0 * (E + E.T) + 2.0 * N * (Dmu.T @ K @ Dmu)
         wsum = np.add.reduceat(Z, md.bounds[:-1], axis=0)  # per pattern: sum of z
         wU, wV = wsum @ U, wsum @ V
-    slots, minus = _GramSum(), _GramSum()
+    minus = _GramSum()
     EL = np.zeros((R, R))
     roots = _pattern_roots(pieces)
     for r, (js, *_) in pieces["groups"].items():
         At = roots[r].transpose(0, 2, 1).reshape(-1, md.p)
         alpha, beta = (At @ U).reshape(len(js), r, R), (At @ V).reshape(len(js), r, R)  # a_j' u, a_j' v
         root_n = np.sqrt(md.n[js])[:, None, None]
-        slots.add(np.concatenate([beta * root_n, alpha * root_n], axis=2).reshape(-1, 2 * R))
         # tr(L dS_r L dS_s) = sum_jl g_jl,r g_jl,s, g_jl = a_j' dS a_l = g_lj: pairs j <= l
         j, l = np.triu_indices(r)
         gam = alpha[:, j] * beta[:, l] + beta[:, j] * alpha[:, l]
@@ -313,14 +315,16 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
         if Dmu is not None:
             y = (At @ Dmu) * np.repeat(np.sqrt(md.n[js]), r)[:, None]  # a_j' dmu
             x = (alpha * wV[js][:, None, :] + beta * wU[js][:, None, :]).reshape(-1, R)
-            EL += (x / np.repeat(np.sqrt(md.n[js]), r)[:, None]).T @ y + 0.5 * (y.T @ y)
+            EL += (x / np.repeat(np.sqrt(md.n[js]), r)[:, None]).T @ y
     if pieces["groups"]:
-        G = slots.total()
-        Gbb, Gba, Gaa = G[:R, :R], G[:R, R:], G[R:, R:]
+        L = terms["L"]  # sum_p n_p A_p A_p'
+        LU, LV = L @ U, L @ V
+        Gbb, Gba, Gaa = V.T @ LV, V.T @ LU, U.T @ LU
         T = Xuv * Gba
         H += 2.0 * (Xuu * Gbb + T + T.T + Xvv * Gaa)  # 2 tr(L dS_r K dS_s) (symmetric in r, s)
         H -= minus.total()
         if Dmu is not None:
+            EL += 0.5 * (Dmu.T @ L @ Dmu)
             H -= 2.0 * (EL + EL.T)
     return 0.5 * (H + H.T)
 
@@ -387,7 +391,7 @@ def _em_step(md: MissingData, mu: np.ndarray, sigma: np.ndarray):
     update costs one pass over the rows. Raises LinAlgError when Sigma is not positive
     definite."""
     N = md.nobs
-    _, Z, SW = _pattern_rows(md, _pattern_pieces(md, sigma), mu)
+    _, Z, SW, _ = _pattern_rows(md, _pattern_pieces(md, sigma), mu)
     Yhat = mu + Z @ sigma
     new_mu = Yhat.mean(axis=0)
     Yd = Yhat - new_mu
