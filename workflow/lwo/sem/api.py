@@ -15,7 +15,7 @@ from scipy import special
 
 from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
-from .fiml import FIMLModel, missing_patterns, pattern_terms, same_data
+from .fiml import FIMLModel, missing_patterns, same_data
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable
 from .syntax import parse_spec
@@ -369,8 +369,7 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
             srmr_g = math.sqrt(np.sum(lower**2) / (p * (p + 1) / 2))
         srmr_total += mom.nobs / N * srmr_g
     if isinstance(model, FIMLModel):  # casewise likelihood; the moments above are the EM estimates
-        chisq = sum(pattern_terms(md, model._mu(model.implied(theta, g), g), model.implied(theta, g).sigma)["m2ll"]
-                    - h1 for g, (md, h1) in enumerate(zip(model.data, model.h1_m2ll)))
+        chisq = sum(model._terms(theta, g)[1]["m2ll"] - h1 for g, h1 in enumerate(model.h1_m2ll))
         base, btheta = robust_mod.baseline_model(model)
         base_chisq = model.ntotal * base.objective(btheta)
         logl_h1 = -sum(model.h1_m2ll) / 2 - llx_total  # conditional on fixed covariates, as lavaan

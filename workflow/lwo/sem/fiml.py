@@ -497,21 +497,24 @@ class FIMLModel(RAMModel):
     def _mu(self, imp, g):
         return imp.mu if self.meanstructure else self.moments[g].mean
 
-    def _group_terms(self, theta, g, want_grad, want_info, want_hess=False):
-        gs = self.groups[g]
-        md = self.data[g]
-        # the line search evaluates f at the point whose gradient is asked for next
+    def _terms(self, theta, g):
+        """Implied moments and pattern terms of group g at theta (None where Sigma is not
+        positive definite), kept for the last theta: the line search evaluates f at the
+        point whose gradient is asked for next, the fit indices and scores at the estimates."""
         key = theta.tobytes()
         last = self._last_terms.get(g)
-        if last is not None and last[0] == key:
-            imp, t = last[1], last[2]
-        else:
+        if last is None or last[0] != key:
             try:
                 imp = self.implied(theta, g)
             except np.linalg.LinAlgError:
-                return None
-            t = pattern_terms(md, self._mu(imp, g), imp.sigma)
-            self._last_terms[g] = (key, imp, t)
+                return None, None
+            last = self._last_terms[g] = (key, imp, pattern_terms(self.data[g], self._mu(imp, g), imp.sigma))
+        return last[1], last[2]
+
+    def _group_terms(self, theta, g, want_grad, want_info, want_hess=False):
+        gs = self.groups[g]
+        md = self.data[g]
+        imp, t = self._terms(theta, g)
         if t is None:
             return None
         N = md.nobs
@@ -556,8 +559,7 @@ class FIMLModel(RAMModel):
         """Scores of the casewise loglik of group g (rows x npar) in chunks of rows:
         yields (row indices in the group's data, scores)."""
         gs, md = self.groups[g], self.data[g]
-        imp = self.implied(theta, g)
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma)
+        imp, t = self._terms(theta, g)
         U, V, Dmu = self._derivative_columns(imp, gs)
         # per pattern u_r' W_p v_r with W_p = K - A A' (see param_hessian)
         const = np.empty((len(md.patterns), U.shape[1]))
@@ -619,4 +621,15 @@ class FIMLModel(RAMModel):
         if key not in self._h1_cache:
             codes = md.cluster if ncl is not None else None
             self._h1_cache[key] = moment_score_summary(md, self.h1_terms(g), codes, ncl or 0)
+        return self._h1_cache[key]
+
+    def h1_solved(self, g: int, ncl: int | None, keep: np.ndarray):
+        """(S, A1^-1 S'): the score summary of :meth:`h1_scores` in the ``keep``
+        coordinates and its solve with the h1 information (the Yuan-Bentler trace and the
+        FIML-corrected robust indices both need it)."""
+        md = self.data[g]
+        key = ("solved", g, ncl, keep.tobytes(), None if ncl is None else md.cluster.tobytes())
+        if key not in self._h1_cache:
+            S = self.h1_scores(g, ncl)[:, keep]
+            self._h1_cache[key] = (S, sla.cho_solve(self.h1_factor(keep)[g], S.T))
         return self._h1_cache[key]

@@ -85,16 +85,6 @@ def _h1_keep(model: FIMLModel) -> np.ndarray:
     return keep
 
 
-def _h1_parts(model: FIMLModel, crossed: bool):
-    """Per group: Cholesky factor of A1 (observed h1 information, total) and the rows
-    whose cross-product is B1 (cluster sums or casewise scores), without the fixed
-    covariate moments."""
-    keep = _h1_keep(model)
-    sums = [_cluster_factor(model, g, crossed) * model.h1_scores(g, _n_clusters(model, g, crossed))[:, keep]
-            for g in range(model.ngroups)]
-    return _h1_chol(model), sums
-
-
 def _h1_chol(model: FIMLModel) -> list:
     """Per group: Cholesky factor of A1 without the fixed covariate moments."""
     return model.h1_factor(_h1_keep(model))
@@ -115,8 +105,12 @@ def _cluster_factor(model: FIMLModel, g: int, crossed: bool) -> float:
 def _trace_h1(model: FIMLModel, crossed: bool) -> float:
     """sum_g tr(A1_g^-1 B1_g) (only the diagonal blocks of a crossed-cluster B1 enter,
     A1 being block diagonal over groups)."""
-    chols, sums = _h1_parts(model, crossed)
-    return float(sum(np.sum(s.T * sla.cho_solve(c, s.T)) for c, s in zip(chols, sums)))
+    keep = _h1_keep(model)
+    total = 0.0
+    for g in range(model.ngroups):
+        S, X = model.h1_solved(g, _n_clusters(model, g, crossed), keep)  # B1 = f^2 S'S, X = A1^-1 S'
+        total += _cluster_factor(model, g, crossed) ** 2 * float(np.sum(S.T * X))
+    return total
 
 
 def _trace_h0(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool) -> float:
@@ -137,7 +131,10 @@ def mlr(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = T
 def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
     """lavaan's independence model on the same data (means and variances of the
     non-covariates free, covariate block fixed at the unrestricted estimates) and its ML
-    estimates (closed form: each variable's observed mean and variance)."""
+    estimates (closed form: each variable's observed mean and variance). Built once per
+    model (the fit indices and their robust versions share it)."""
+    if getattr(model, "_baseline", None) is not None:
+        return model._baseline
     pt = model.pt
     fixed = any(r.exo for r in pt.rows)
     xs = list(pt.ov_x) if fixed else []
@@ -173,6 +170,7 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
         col = model.data[r.group].values[:, j]
         col = col[~np.isnan(col)]
         theta[r.index] = col.var() if r.op == "~~" else col.mean()
+    model._baseline = (base, theta)
     return base, theta
 
 
@@ -315,16 +313,21 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
         Ng = model.data[g].nobs
         fg = Ng / N
         # lavaan: per-group cluster sums in the first-order information
-        s = model.h1_scores(g, _n_clusters(model, g, False)) if version == "V3" else None
-        J = None if s is None else _cluster_factor(model, g, False) * s[:, keep] * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
+        J = JWi = None
+        if version == "V3":  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
+            S, X = model.h1_solved(g, _n_clusters(model, g, False), keep)  # X = A1^-1 S'
+            cf = _cluster_factor(model, g, False)
+            J, JWi = cf * math.sqrt(fg / Ng) * S, cf * math.sqrt(Ng / fg) * X.T
         Si = np.linalg.inv(mom.cov)
         Wc = _complete_information(Si, keep) * fg if version == "V6" else (Si, fg)
         Dm = model._to_params(model.groups[g], model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep])
         Db = base._to_params(base.groups[g], base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep])
-        # Wm = (fg / Ng) A1: its Cholesky factor is a multiple of A1's (computed once per fit)
-        chol = _h1_chol(model)[g]
+        chol = None
+        if version == "V6":  # Wm = (fg / Ng) A1: its Cholesky factor is a multiple of A1's
+            c, lower = _h1_chol(model)[g]
+            chol = (c * math.sqrt(fg / Ng), lower)
         Em, Eb = (0.5 * fg / Ng * _h1_projected(m, th, g) for m, th in ((model, theta), (base, btheta)))
-        blocks.append(((chol[0] * math.sqrt(fg / Ng), chol[1]), None, Wc, J, Dm, Db, Em, Eb))
+        blocks.append((chol, JWi, Wc, J, Dm, Db, Em, Eb))
         for m, th, which in ((model, theta, 0), (base, btheta, 1)):
             imp = m.implied(th, g)
             sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
@@ -352,13 +355,11 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
                 # J_g Q_gk with Q_gk = delta_gk Wm_g^-1 - D_g E^-1 D_k'
                 left = -(JD[g] @ E_inv) @ D_all[k].T
                 if g == k:
-                    left = left + JWi[g]
+                    left = left + blocks[g][1]
                 Si, fg = blk_k[2]
                 total += fg * _complete_quadratic(left, Si, keep)
         return total
 
-    if version != "V6":
-        JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
     c3 = k_fimlc(0) / df3
     c3n = k_fimlc(1) / df3n
     return x3, df3, c3, x3n, c3n
