@@ -795,20 +795,20 @@ def fit(
     if eig_min <= 1e-10:
         return failed("the information matrix is singular: the model is not identified "
                       f"(smallest scaled eigenvalue {eig_min:.3g})", iterations)
-    vcov = np.linalg.inv(info)
-    vcov = 0.5 * (vcov + vcov.T)
+    info_inv = np.linalg.inv(info)
+    vcov = 0.5 * (info_inv + info_inv.T)
     notes = _admissibility(model, theta)
 
     vcov_cluster = None
     robust = None
     if estimator == "MLR":
-        robust = robust_mod.mlr(model, theta, info, crossed=crossed_clusters)
+        robust = robust_mod.mlr(model, theta, info_inv, crossed=crossed_clusters)
         vcov = robust["vcov"]
         if cluster:
             vcov_cluster = vcov
     elif cluster:
         if fiml:
-            vcov_cluster = robust_mod.sandwich(model, theta, info, crossed=crossed_clusters)
+            vcov_cluster = robust_mod.sandwich(model, theta, info_inv, crossed=crossed_clusters)
         else:
             vcov_cluster = _cluster_vcov(model, theta, cluster_information, info, crossed_clusters)
 

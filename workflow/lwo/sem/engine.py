@@ -489,18 +489,19 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
         return theta, False, 0, "the implied covariance matrix is not positive definite at the starting values"
     previous = np.inf
     for iteration in range(1, max_iter + 1):
-        candidates = []
+        def scoring(info=info, grad=grad):
+            step = _solve_step(2.0 * info, grad)
+            return step if step is not None else -np.linalg.lstsq(2.0 * info, grad, rcond=1e-12)[0]
+
         newton = _solve_step(hess, grad)
-        if newton is not None:
-            candidates.append(newton)
-        if info is not None:
-            scoring = _solve_step(2.0 * info, grad)
-            if scoring is None:
-                scoring = -np.linalg.lstsq(2.0 * info, grad, rcond=1e-12)[0]
-            candidates.append(scoring)
-        elif newton is None:
+        if newton is None and info is None:
             return theta, False, iteration, "the fixed curvature is not positive definite"
-        decrement = -grad @ candidates[0]
+        # the scoring step is the fallback when the Newton step fails (formed only then)
+        candidates = [lambda: newton, scoring] if newton is not None else [scoring]
+        if info is None:
+            candidates = candidates[:1]
+        first = candidates[0]()
+        decrement = -grad @ first
         if newton is not None and decrement < tol**2:
             return theta, True, iteration - 1, "converged"
         if newton is not None and decrement < 1e-16 and decrement > 0.5 * previous:
@@ -519,7 +520,8 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
                 f, grad, info, hess = state(theta)
                 continue
         accepted = False
-        for step in candidates:
+        for k, make in enumerate(candidates):
+            step = first if k == 0 else make()
             dec = -grad @ step
             if dec <= 0:
                 continue

@@ -65,9 +65,9 @@ def _meat_uncached(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.nda
     return meat
 
 
-def sandwich(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> np.ndarray:
-    bread_inv = np.linalg.inv(info)
-    v = bread_inv @ _meat(model, theta, crossed) @ bread_inv
+def sandwich(model: FIMLModel, theta: np.ndarray, info_inv: np.ndarray, crossed: bool = True) -> np.ndarray:
+    """E^-1 B0 E^-1 (``info_inv``: the inverse of the bread E, the observed information)."""
+    v = info_inv @ _meat(model, theta, crossed) @ info_inv
     return 0.5 * (v + v.T)
 
 
@@ -113,16 +113,17 @@ def _trace_h1(model: FIMLModel, crossed: bool) -> float:
     return total
 
 
-def _trace_h0(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool) -> float:
-    return float(np.sum(_meat(model, theta, crossed) * np.linalg.inv(info).T))
+def _trace_h0(model: FIMLModel, theta: np.ndarray, info_inv: np.ndarray, crossed: bool) -> float:
+    return float(np.sum(_meat(model, theta, crossed) * info_inv.T))
 
 
-def mlr(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> dict:
-    """Sandwich covariance and the pieces of the Yuan-Bentler scaling."""
+def mlr(model: FIMLModel, theta: np.ndarray, info_inv: np.ndarray, crossed: bool = True) -> dict:
+    """Sandwich covariance and the pieces of the Yuan-Bentler scaling (``info_inv``: the
+    inverse of the observed information at theta)."""
     return {
-        "vcov": sandwich(model, theta, info, crossed),
+        "vcov": sandwich(model, theta, info_inv, crossed),
         "trace_h1": _trace_h1(model, crossed),
-        "trace_h0": _trace_h0(model, theta, info, crossed),
+        "trace_h0": _trace_h0(model, theta, info_inv, crossed),
         "crossed": crossed,
     }
 
@@ -206,7 +207,7 @@ def _rmsea(x2, df, n, g, c=1.0):
 def _scaling_factor(model: FIMLModel, theta: np.ndarray, df: int, crossed: bool) -> float:
     """Yuan-Bentler (Mplus) scaling factor of a fitted model: trace(U Gamma) / df."""
     info = model.observed_information(theta)
-    return (_trace_h1(model, crossed) - _trace_h0(model, theta, info, crossed)) / df
+    return (_trace_h1(model, crossed) - _trace_h0(model, theta, np.linalg.inv(info), crossed)) / df
 
 
 def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) -> dict:
