@@ -207,11 +207,12 @@ def _hessian_index(p: int, keep: bytes):
     A, B, f = vech_indices(p)
     ks = np.flatnonzero(np.frombuffer(keep, dtype=bool)[p:])
     A, B, f = A[ks], B[ks], f[ks]
-    q = p * (p + 1) // 2
     look = _vech_lookup(p)
-    a, b = A[:, None], B[:, None]
-    c, d = A[None, :], B[None, :]
-    return look[a, c] * q + look[b, d], look[a, d] * q + look[b, c], np.outer(f, f)
+    LA, LB = look[A] * (p * (p + 1) // 2), look[B]  # rows: vech(a, .) * q, vech(b, .)
+    first, second = LA[:, A], LA[:, B]
+    first += LB[:, B]
+    second += LB[:, A]
+    return first, second, np.outer(f, f)
 
 
 def moment_information(md: MissingData, terms: dict, keep: np.ndarray) -> np.ndarray:
