@@ -134,6 +134,10 @@ def test_a_refit_on_the_same_data_reuses_the_unrestricted_model_with_the_same_nu
         assert reused.fit_indices[name] == pytest.approx(value, rel=1e-12, nan_ok=True), name
     other = sem.fit(spec, _data(data).iloc[1:], **kw, h1=free)
     assert other._model._h1_cache is not free._model._h1_cache
+    # started at the free model's estimates: the same optimum, to the convergence tolerance
+    warm = sem.fit(spec, _data(data), **kw, h1=free, start=free)
+    assert np.allclose(warm.estimates[["est", "se"]], fresh.estimates[["est", "se"]], rtol=1e-7, atol=1e-10)
+    assert warm.fit_indices["chisq.scaled"] == pytest.approx(fresh.fit_indices["chisq.scaled"], rel=1e-9)
 
 
 def test_crossed_clusters_differ_from_lavaan_where_clusters_cross_groups():

@@ -281,7 +281,7 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
             rows.append(row)
             continue
         run = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups, shared=labels), md,
-                           with_inference=False, h1=free.fit, **kwargs)  # same data: one unrestricted model
+                           with_inference=False, h1=free.fit, start=free.fit, **kwargs)  # same data
         constrained[name] = run
         wald = sem.wald_test(free.fit, [f"{group_label(lab, groups[0])} == {group_label(lab, groups[1])}"
                                         for lab in labels])

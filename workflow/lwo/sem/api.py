@@ -220,9 +220,27 @@ def _start_values(model: RAMModel, simple: bool = False) -> np.ndarray:
     return theta
 
 
-def _optimise(model: RAMModel, max_iter: int, tol: float):
+def _start_from(model: RAMModel, previous: SEMFit) -> np.ndarray | None:
+    """Start values from another fit's estimates: each free parameter takes the mean of
+    the estimates of its rows there (None when a row has no counterpart)."""
+    if previous._model is None or previous._theta is None:
+        return None
+    est = {(r.lhs, r.op, r.rhs, r.group): v
+           for r, v in zip(previous._model.pt.rows, previous._model.row_values(previous._theta))}
+    sums, counts = np.zeros(model.npar), np.zeros(model.npar)
+    for r in model.pt.rows:
+        if r.index >= 0:
+            value = est.get((r.lhs, r.op, r.rhs, r.group))
+            if value is None:
+                return None
+            sums[r.index] += value
+            counts[r.index] += 1
+    return sums / counts
+
+
+def _optimise(model: RAMModel, max_iter: int, tol: float, warm: np.ndarray | None = None):
     attempts = []
-    start = _start_values(model)
+    start = warm if warm is not None and np.isfinite(model.objective(warm)) else _start_values(model)
     if not np.isfinite(model.objective(start)):
         start = _start_values(model, simple=True)
     if isinstance(model, FIMLModel):
@@ -632,6 +650,7 @@ def fit(
     tol: float = 1e-10,
     cluster_information: str = "observed",
     h1: SEMFit | None = None,
+    start: SEMFit | None = None,
 ) -> SEMFit:
     """Fit a structural equation model by maximum likelihood (lavaan ``sem()`` defaults).
 
@@ -682,6 +701,10 @@ def fit(
         information and score summaries depend on the data only, so nested models on the
         same data (constrained refits, invariance levels) compute them once. Ignored
         when the values differ. The results are those of a fit without it.
+    start : a fit whose estimates start this one (e.g. the free model of a constrained
+        refit; parameters shared by several of its rows start at their mean). The
+        estimates agree with a fit from the default start values to the convergence
+        tolerance; where a parameter has no counterpart the default start values are used.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
@@ -782,7 +805,8 @@ def fit(
     if df < 0:
         return failed(f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments "
                       f"(df = {df})", 0)
-    theta, converged, iterations, message = _optimise(model, max_iter, tol)
+    warm = _start_from(model, start) if start is not None and start.converged else None
+    theta, converged, iterations, message = _optimise(model, max_iter, tol, warm)
     if not converged:
         # An unidentified model drifts along its flat ridge instead of converging; where the
         # information is singular at the last iterate, that (not the iteration count) is the cause.
