@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg import lapack
 
 from .partable import ParTable
 
@@ -100,6 +101,27 @@ class _GroupStructure:
         ordered = self.f_index[self.f_order]
         unique = ordered.size == 0 or np.all(ordered[1:] != ordered[:-1])
         self.f_starts = None if unique else np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        self.topo = _topological_order(self.n_all, self.i[self.kind == KIND_A], self.j[self.kind == KIND_A])
+
+
+def _topological_order(n: int, heads: np.ndarray, tails: np.ndarray) -> np.ndarray | None:
+    """An order of the variables in which every path (tail -> head) points forward, so
+    that I - A is unit lower triangular in it; None when the paths form a cycle."""
+    succ = [[] for _ in range(n)]
+    indegree = [0] * n
+    for h, t in set(zip(heads.tolist(), tails.tolist())):
+        succ[t].append(h)
+        indegree[h] += 1
+    ready = [v for v in range(n) if indegree[v] == 0]
+    order = []
+    while ready:
+        v = ready.pop()
+        order.append(v)
+        for w in succ[v]:
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                ready.append(w)
+    return np.array(order) if len(order) == n else None
 
 
 @dataclass
@@ -161,7 +183,15 @@ class RAMModel:
 
     def implied(self, theta: np.ndarray, g: int) -> Implied:
         A, S, m = self.matrices(theta, g)
-        B = np.linalg.solve(np.eye(self.n_all) - A, np.eye(self.n_all))
+        o = self.groups[g].topo
+        if o is None:  # paths with a cycle
+            B = np.linalg.solve(np.eye(self.n_all) - A, np.eye(self.n_all))
+        else:  # recursive model: a triangular inverse in the paths' order
+            T, info = lapack.dtrtri(np.eye(self.n_all) - A[np.ix_(o, o)], lower=1)
+            if info != 0:  # pragma: no cover - a unit triangular matrix is invertible
+                raise np.linalg.LinAlgError("I - A is singular")
+            B = np.empty_like(T)
+            B[np.ix_(o, o)] = T
         C = B @ S @ B.T
         C = 0.5 * (C + C.T)
         Bm = B @ m
