@@ -1,15 +1,17 @@
 """Timing of full-information ML with robust (MLR) inference against complete-data ML.
 
 1. The RQ1 structural models (the pipeline's RQ1 model set) on the default synthetic
-   cohort (all surveyed students): complete-data ML (lavaan's defaults, as `sem.fit(spec,
+   cohort, each on the rows it has complete (329-843 of the 861 surveyed students: the
+   cohort has item nonresponse of its own): complete-data ML (lavaan's defaults, as `sem.fit(spec,
    data)`) vs FIML + MLR + classroom clusters on the same rows with 5% of the item answers
    blanked (deterministically). Target: FIML + MLR <= 2x ML over the set, judged on CPU
    time (the machine may be shared: wall time then overstates). For reference also ML
    with classroom-clustered SEs on the complete data (the build's estimation before FIML).
    Each fit is timed as the best of --repeat runs (wall and CPU separately).
    Every fit is a fresh one: nothing is carried from one fit (or timed run) to the next.
-2. The personalization mediation model (about 250 free parameters, about 870 students,
-   5% holes): FIML + MLR + classroom clusters in <= 3 s (lavaan 0.6.14 took 344 s to fit).
+2. The personalization mediation model (246 free parameters) on every surveyed student
+   with an answer (869, the cohort's own holes; the build's fit, lavaan missing = "ml.x"):
+   FIML + MLR + classroom clusters in <= 3 s (lavaan 0.6.14 took 344 s to fit it).
    1 and 2 are the default run.
 
 --multigroup: the build's pattern of the Black-White models (sem_fit_multigroup,
@@ -169,6 +171,7 @@ def multigroup(students, codebook, repeat: int) -> None:
 def main(argv=None) -> int:
     from lwo import sem
     from lwo.model_data import model_ready
+    from lwo.sem_results import frame_with_clusters
     from lwo.specs import rq1_models
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -221,11 +224,20 @@ def main(argv=None) -> int:
           f"ratio {total['fiml'] / total['ml']:.2f}")
     if big is not None:
         fit, seconds, cpu = big
+        print(f"{BIG_MODEL} (in the set): {fit.fit_indices['npar']} parameters, {fit.n_used['total']} students, "
+              f"{seconds:.2f} s, CPU {cpu:.2f} s; chisq.scaled {fit.fit_indices['chisq.scaled']:.1f}, "
+              f"df {fit.fit_indices['df']}")
+    if args.models is None or BIG_MODEL in args.models:
+        # the target's data: every surveyed student with an answer, the cohort's own holes (the build's fit)
+        md = model_ready(students, codebook, specs[BIG_MODEL], "all", missing="fiml")
+        data = frame_with_clusters(md)
+        fit, seconds = timed(lambda: sem.fit(specs[BIG_MODEL].syntax, data, missing="ml.x", estimator="MLR",
+                                             cluster=md.cluster_name), args.repeat)
         verdict = seconds <= TARGET_BIG_S
         ok &= verdict
-        print(f"{BIG_MODEL}: {fit.fit_indices['npar']} parameters, {fit.n_used['total']} students, "
-              f"{seconds:.2f} s, CPU {cpu:.2f} s (target <= {TARGET_BIG_S:.0f} s: {'met' if verdict else 'MISSED'}); "
-              f"chisq.scaled {fit.fit_indices['chisq.scaled']:.1f}, df {fit.fit_indices['df']}")
+        print(f"{BIG_MODEL} on every surveyed student with an answer: {fit.fit_indices['npar']} parameters, "
+              f"{fit.n_used['total']} students, {len(fit._model.data[0].patterns)} patterns, {seconds:.2f} s, "
+              f"CPU {CPU['last']:.2f} s (target <= {TARGET_BIG_S:.0f} s: {'met' if verdict else 'MISSED'})")
     if args.multigroup:
         multigroup(students, codebook, args.repeat)
     return 0 if ok else 1
