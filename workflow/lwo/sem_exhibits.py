@@ -420,6 +420,59 @@ def grades_before_after(ex: ExhibitInputs, sample: str) -> tuple[list[dict], lis
     return rows, results
 
 
+def build_exhibit_15(*, inputs, outputs) -> None:
+    """Exhibit 15: HQC -> current grade (prior grade controlled) before and after the mind-sets,
+    all students: each mind-set domain, then all six mind-sets together.
+    `inputs`: fits, boot, summary, codebook, published (name -> path or paths)."""
+    ex = exhibit_inputs(inputs, "15")
+    rows, results = grades_before_after(ex, "all")
+    direct = rows[0]
+    after_all = [r for r in rows if r["mediators"].startswith("All six") and r.get("status") == "ok"]
+    comparison = [
+        compare_estimate(ex.pub("std_effect:current_grade:all"), direct, "before",
+                         what="HQC -> grade, prior grade controlled, direct-effects model"),
+        significance_statement(ex.pub("direct_after_mindsets:current_grade:all"),
+                               [{"p": r["p_after"]} for r in after_all], expect_significant=False,
+                               what="direct HQC -> grade with all six mind-sets in the model"),
+    ]
+    table = table_from_rows(rows, MEDIATION_COLUMNS)
+    title = ("Relationships between high-quality collaboration (HQC) and grades, before and after accounting for "
+             "mind-set and dispositional outcomes")
+    fig = before_after_figure(table, title="HQC and grades before and after mind-sets: all students",
+                              source=ex.source, category="mediators")
+    write_exhibit(outputs, exhibit="15", title=title, section=SECTIONS["all"], table=table, comparison=comparison,
+                  figure=fig,
+                  caption=("Standardized effect of HQC on current grade (prior grade controlled), all students: the "
+                           "direct-effects model, then before (total) and after (direct) each set of mind-sets."),
+                  notes=model_notes(results, bootstrap=any(r.bootstrap is not None for r in results)) + [SHARE_NOTE],
+                  status=status_of(results))
+
+
+def build_exhibit_23(*, inputs, outputs) -> None:
+    """Exhibit 23: HQC -> current grade (prior grade controlled) before and after the mind-sets,
+    Black students; the shares explained by each domain (the report's note f).
+    `inputs`: fits, boot, summary, codebook, published (name -> path or paths)."""
+    ex = exhibit_inputs(inputs, "23")
+    rows, results = grades_before_after(ex, "Black")
+    by_set = {r["mediators"]: r for r in rows}
+    comparison = [compare_estimate(ex.pub("std_effect:current_grade:Black"), rows[0], "before",
+                                   what="HQC -> grade, prior grade controlled, direct-effects model")]
+    for domain in ("intrinsic_motivation", "engagement", "self_efficacy"):
+        comparison.append(compare_share(ex.pub(f"percent_mediated:current_grade:{domain}:Black"),
+                                        by_set.get(MEDIATOR_SET_NAMES[domain])))
+    table = table_from_rows(rows, MEDIATION_COLUMNS)
+    title = ("Relationships between high-quality collaboration (HQC) and grades among Black students, before and "
+             "after accounting for mind-set and dispositional outcomes")
+    fig = before_after_figure(table, title="HQC and grades before and after mind-sets: Black students",
+                              source=ex.source, category="mediators")
+    write_exhibit(outputs, exhibit="23", title=title, section=SECTIONS["Black"], table=table, comparison=comparison,
+                  figure=fig,
+                  caption=("Standardized effect of HQC on current grade (prior grade controlled), Black students: the "
+                           "direct-effects model, then before (total) and after (direct) each set of mind-sets."),
+                  notes=model_notes(results, bootstrap=any(r.bootstrap is not None for r in results)) + [SHARE_NOTE],
+                  status=status_of(results))
+
+
 def mindset_mediation_exhibit(inputs, output, *, exhibit: str, sample: str, mediator_set: str, title: str, comparisons=None):
     """Exhibits 16-19 and 24-27: HQC -> each mind-set before and after one set of classroom
     measures. `comparisons(ex, rows)` gives the exhibit's published-vs-reproduced rows."""
