@@ -877,3 +877,47 @@ def build_exhibit_41(*, teachers, summary, codebook, published, outputs) -> None
                   table=table.round(6), comparison=comparison,
                   figure=challenges_figure(table, source), caption="Mean teacher ratings of the "
                   "challenges of collaboration, largest first.", notes=notes + ["Data: " + source])
+
+
+def _benefits_judge(raw, display, published):
+    composite = (raw["scope"] == "composite").to_numpy()
+    r = raw[composite].iloc[0]
+    row = compare_statement(
+        published_row(published, "ela_benefits_higher"),
+        describe_difference(r["difference"], r["p_adjusted"],
+                            (SUBJECT_NAMES["ela"], SUBJECT_NAMES["math"]), r["significant"]),
+        direction_agreement(1, r["difference"], r["significant"]),
+        "ELA - mathematics difference on the mean of the benefit items: direction and "
+        "significance (p < 0.05) must both match")
+    return annotate_rows(display, composite, row), [row]
+
+
+def build_exhibit_40(*, inputs, outputs, min_cell) -> None:
+    """Exhibit 40: teacher survey mean ratings of the perceived benefits of collaboration, by
+    subject; the published "ELA teachers had a stronger belief in the benefits" agrees with a
+    significant positive ELA - mathematics difference on the mean of the items."""
+    teacher_items_exhibit(
+        inputs, outputs, min_cell=min_cell, exhibit="40", group="benefits", composite="all benefit items (mean)",
+        judge=_benefits_judge,
+        title="Teacher survey mean ratings: perceived benefits of collaboration",
+        caption="Mean ratings of the benefits of collaboration, ELA and mathematics teachers.",
+        figure_title="Perceived benefits of collaboration, by subject")
+
+
+CONTENT_CHALLENGE = "t_chal_content"
+
+
+def _challenges_judge(raw, display, published):
+    return add_agreement(display, raw, published, {CONTENT_CHALLENGE: "content_math_higher"},
+                         {CONTENT_CHALLENGE: -1}, (SUBJECT_NAMES["ela"], SUBJECT_NAMES["math"]))
+
+
+def build_exhibit_42(*, inputs, outputs, min_cell) -> None:
+    """Exhibit 42: teacher survey mean ratings of the perceived challenges of collaboration, by
+    subject; the published "too much content to cover is a larger challenge in mathematics"
+    agrees with a significant negative ELA - mathematics difference on that item."""
+    teacher_items_exhibit(
+        inputs, outputs, min_cell=min_cell, exhibit="42", group="challenges", judge=_challenges_judge,
+        title="Teacher survey mean ratings: perceived challenges of collaboration, by subject",
+        caption="Mean ratings of the challenges of collaboration, ELA and mathematics teachers.",
+        figure_title="Perceived challenges of collaboration, by subject")
