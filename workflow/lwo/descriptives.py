@@ -186,7 +186,7 @@ def published_row(published: pd.DataFrame, key: str) -> pd.Series:
     if hit.empty:
         raise ValueError(f"data/published/published_values.csv: no row with key {key!r} for "
                          f"exhibit {published['exhibit'].iloc[0] if len(published) else '?'}; "
-                         "the exhibit script and the published values are out of step.")
+                         "the exhibit builder and the published values are out of step.")
     return hit.iloc[0]
 
 

@@ -1,7 +1,7 @@
 """Group-comparison statistics for the descriptive and group-difference exhibits.
 
 Every test function returns a tidy :class:`pandas.DataFrame` whose columns are fixed for a
-given call, so exhibit scripts can write it straight to a table. Conventions shared by all
+given call, so exhibit builders can write it straight to a table. Conventions shared by all
 functions:
 
 * **Direction.** For two-group comparisons ``groups=(a, b)``; ``difference`` is always

@@ -302,7 +302,7 @@ def _wrap(text: str, width: int = 16) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
-# ============================================================================ exhibit scripts
+# ============================================================================ exhibit builders
 SECTIONS = {"all": "RQ1a: All students", "Black": "RQ1b: Black students",
             "Black_vs_White": "RQ1c: Black and White students"}
 CONTROLS_TEXT = ("controls: school (fixed effects), grade level, gender, ELL status, special-education status and "
