@@ -513,9 +513,10 @@ def group_contrasts(fit: sem.SEMFit, labels: list[str], correlations_of: list[st
     def quantities(t):
         std = model.standardized_rows(t)
         values = [std[row_of[group_label(lab, g)]] for lab in labels for g in (first, second)]
+        # each group's implied covariance once per evaluation (the Jacobian evaluates 2 x npar times)
+        covs = [model.implied(t, g).full_cov for g in range(2)] if correlations_of else []
         for target in correlations_of:
-            for g in range(2):
-                c = model.implied(t, g).full_cov
+            for c in covs:
                 i, j = names.index(source), names.index(target)
                 values.append(c[i, j] / math.sqrt(c[i, i] * c[j, j]))
         return np.array(values)
