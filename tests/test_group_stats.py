@@ -605,3 +605,26 @@ def test_cluster_paired_gap_averages_within_clusters_first():
     t = 2.0 / (np.std([2.0, 4.0, 0.0], ddof=1) / np.sqrt(3))
     assert p == pytest.approx(2 * stdtr(2, -t), rel=1e-9)
     assert np.isnan(cluster_paired_gap(df[df["c"] == "x"], "low", "high", "c")[1])
+
+
+def test_gap_to_next_tests_the_ranked_variable_against_the_next_one():
+    from lwo.group_stats import gap_to_next, rank_by_mean
+
+    df = pd.DataFrame({"a": [3.0, 2.0, 4.0, 3.5, 2.5], "b": [1.0, 2.0, 1.5, 2.0, 1.0],
+                       "c": [2.0, 3.0, 2.0, 2.5, 1.5], "room": ["x", "x", "y", "y", "z"]})
+    ranked = rank_by_mean(df, ["a", "b", "c"])
+    assert list(ranked.index) == ["b", "c", "a"]  # means 1.5, 2.2, 3.0
+    # lowest against the next: a paired t-test of b against c over the rows
+    d = (df["b"] - df["c"]).to_numpy()
+    res = gap_to_next(df, ranked.index)
+    assert (res["variable"], res["next"], res["n"], res["df"]) == ("b", "c", 5, 4)
+    assert res["t"] == pytest.approx(d.mean() / (d.std(ddof=1) / np.sqrt(5)), rel=1e-12)
+    # second against third, over the clusters' mean differences a - c: x 0, y 1.5, z 1
+    res = gap_to_next(df, ranked.index, 1, cluster="room")
+    assert (res["variable"], res["next"], res["n_clusters"]) == ("c", "a", 3)
+    assert res["gap"] == pytest.approx(np.mean([0.0, 1.5, 1.0]))
+    from scipy.special import stdtr
+
+    means = np.array([0.0, 1.5, 1.0])
+    t = means.mean() / (means.std(ddof=1) / np.sqrt(3))
+    assert res["p"] == pytest.approx(2 * stdtr(2, -t), rel=1e-9)

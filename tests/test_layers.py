@@ -22,7 +22,8 @@ LAYERS = {
     "group_stats": 3, "measurement": 3, "ordinal_measurement": 3, "sem": 3,
     "specs": 4, "model_data": 4, "sem_results": 4, "saved_fits": 4,
     "plotting": 5, "exhibit": 5, "diagrams": 5, "descriptives": 5, "descriptive_exhibits": 5,
-    "sem_exhibits": 5, "measurement_exhibits": 5,
+    "sem_exhibits": 5, "measurement_exhibits": 5, "sample_exhibits": 5, "diagram_exhibits": 5,
+    "qualitative_exhibits": 5, "invariance_exhibit": 5,
     "replication": 6, "replication_grid": 6, "replication_figures": 6,
     "report": 7,
 }

@@ -335,3 +335,29 @@ def test_block_measurement_shows_a_failed_fit_without_numbers(cohort, codebook):
     assert result.constructs["alpha"].notna().all()  # reliability does not need the CFA
     assert result.cfa_fit.loc[0, "status"] == "failed" and np.isnan(result.cfa_fit.loc[0, "cfi"])
     assert any("no estimates (failed: mindset_cfa (all): not converged)" in n for n in result.notes)
+
+
+def test_ordinal_verdicts_use_holm_adjusted_p_and_skip_unestimable_models():
+    """Three constructs whose thresholds tests have p .02, .03, .04 (each 'holds approximately'
+    alone) all hold after Holm (adjusted p .06); a model that could not be fitted keeps its
+    verdicts."""
+    from statsmodels.stats.multitest import multipletests
+
+    def result(name, p, reason=""):
+        table = pd.DataFrame({"pvalue.diff": [np.nan, p, 0.5], "cfi.diff": [np.nan, -0.002, 0.0]},
+                             index=["configural", "thresholds", "loadings"])
+        return M.OrdinalInvarianceResult(name, table, "not estimable", "not estimable", "not estimable", {},
+                                         reason=reason)
+
+    results = [result("a", 0.02), result("b", 0.03), result("c", 0.04), result("d", np.nan, reason="too few")]
+    assert M.level_verdict(-0.002, 0.02) == "holds approximately"
+    # every level holds: the item search has nothing to free, so it needs no data
+    fitted = {n: (f"{n} =~ x1 + x2 + x3", None) for n in "abc"}
+    adjusted = M.ordinal_holm_adjusted_verdicts(results, fitted, "race", ["Black", "White"])
+    expected = multipletests([0.02, 0.03, 0.04], method="holm")[1]
+    assert adjusted["thresholds_p_holm"].iloc[:3].to_numpy() == pytest.approx(expected)
+    assert np.isnan(adjusted.loc["d", "thresholds_p_holm"])
+    assert [r.thresholds for r in results] == ["holds", "holds", "holds", "not estimable"]
+    assert [r.comparable for r in results[:3]] == ["means and relations"] * 3
+    assert [r.freed for r in results[:3]] == [[], [], []]
+    assert results[3].comparable == "not estimable" and results[3].freed == []

@@ -122,6 +122,24 @@ def test_scaled_difference_and_wald_tests_match_lavaan():
     assert wald["stat"] == pytest.approx(ref["study_wald", "stat"], rel=1e-3)
 
 
+def test_a_refit_on_the_same_data_reuses_the_unrestricted_model_with_the_same_numbers():
+    """h1= shares the EM estimates, h1 information and score summaries of a fit on the
+    same values (a multi-group model's equality refits); on other rows it is ignored."""
+    spec, data, kw = CASES["study_eq"]
+    free, fresh = _fit("study_free"), _fit("study_eq")
+    reused = sem.fit(spec, _data(data), **kw, h1=free)
+    assert reused._model._h1_cache is free._model._h1_cache
+    assert np.allclose(reused.estimates[["est", "se"]], fresh.estimates[["est", "se"]], rtol=1e-12, atol=0)
+    for name, value in fresh.fit_indices.items():
+        assert reused.fit_indices[name] == pytest.approx(value, rel=1e-12, nan_ok=True), name
+    other = sem.fit(spec, _data(data).iloc[1:], **kw, h1=free)
+    assert other._model._h1_cache is not free._model._h1_cache
+    # started at the free model's estimates: the same optimum, to the convergence tolerance
+    warm = sem.fit(spec, _data(data), **kw, h1=free, start=free)
+    assert np.allclose(warm.estimates[["est", "se"]], fresh.estimates[["est", "se"]], rtol=1e-7, atol=1e-10)
+    assert warm.fit_indices["chisq.scaled"] == pytest.approx(fresh.fit_indices["chisq.scaled"], rel=1e-9)
+
+
 def test_crossed_clusters_differ_from_lavaan_where_clusters_cross_groups():
     """Classrooms hold students of both groups. lavaan (crossed_clusters=False) treats
     each group's part of a classroom as its own cluster: the two groups' estimates get

@@ -2,7 +2,7 @@
 (Exhibits 3-7, 11, 28, 32-44 and the focus-group and interview counts).
 
 The statistics themselves live in :mod:`lwo.group_stats`; this module holds what the exhibit
-scripts would otherwise repeat: reading the analysis tables, the wording of the notes every
+builders would otherwise repeat: reading the analysis tables, the wording of the notes every
 table carries (missing data, multiple comparisons, suppression, clustering), count tables by
 site with small-cell suppression, subject comparisons, the agreement rule between a
 published statement and a reproduced test, and the two figure layouts the family uses.
@@ -186,7 +186,7 @@ def published_row(published: pd.DataFrame, key: str) -> pd.Series:
     if hit.empty:
         raise ValueError(f"data/published/published_values.csv: no row with key {key!r} for "
                          f"exhibit {published['exhibit'].iloc[0] if len(published) else '?'}; "
-                         "the exhibit script and the published values are out of step.")
+                         "the exhibit builder and the published values are out of step.")
     return hit.iloc[0]
 
 
@@ -432,6 +432,49 @@ def items_and_composite_by_subject(teachers: pd.DataFrame, items: Sequence[str],
                                 label_of=dict(label_of) | {"composite": composite})
     display.insert(0, "scope", raw["scope"])
     return raw, display
+
+
+
+SEGMENT_TYPES = ("collaborative", "other")  # group a, group b: differences are collaborative − other
+
+
+def observation_ratings(segments: pd.DataFrame, codebook, *, min_n: int
+                        ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """The tests of the classroom observations (Exhibit 39). Each quality area's score is the
+    mean of its observation items (all of them needed: with two items, one alone is not the
+    area); each area and each item gets a one-way ANCOVA of the rating on segment type with the
+    visit's pre-rating as covariate and the classroom as cluster, Holm-corrected within its
+    family (the areas; the items), its overall mean over all segments and its rank by that mean
+    (areas within their domain, items among all).
+
+    Returns the segments with the area scores added, the area rows, the item rows and the
+    label of every area and item."""
+    from lwo.group_stats import ancova_family
+
+    family = dict(group="segment_type", covariate="pre_rating", levels=SEGMENT_TYPES, cluster="classroom_id",
+                  correction=CORRECTION, alpha=ALPHA)
+    items = codebook.observation_items
+    area_names = [a for a in codebook.hqc_subscales()
+                  if any(spec["area"] == a for spec in items.values())]
+    items_of = {a: [i for i, spec in items.items() if spec["area"] == a] for a in area_names}
+    segments = segments.copy()
+    for a, cols in items_of.items():
+        segments[a] = segments[cols].astype(float).mean(axis=1, skipna=False)
+    domain_of = {a: codebook.student_constructs[a]["domain"] for a in area_names}
+    label_of = {a: codebook.label(a) for a in area_names} | {i: f"{i}: {items[i]['text']}"
+                                                            for i in items}
+
+    areas = ancova_family(segments, area_names, unit="area", label_of=label_of, min_n=min_n, **family)
+    item_rows = ancova_family(segments, list(items), unit="item", label_of=label_of, min_n=min_n, **family)
+    areas.insert(3, "domain", [domain_of[a] for a in area_names])
+    item_rows.insert(3, "domain", [domain_of[items[i]["area"]] for i in items])
+    overall = segments[area_names + list(items)].mean()
+    areas["overall_mean"] = overall[area_names].to_numpy()
+    item_rows["overall_mean"] = overall[list(items)].to_numpy()
+    areas["rank_in_domain"] = (areas.groupby("domain")["overall_mean"].rank(method="min")
+                               .astype("Int64"))
+    item_rows["rank_of_16"] = item_rows["overall_mean"].rank(method="min").astype("Int64")
+    return segments, areas, item_rows, label_of
 
 
 TEACHER_RATING_SCALE = "1 = not at all, 4 = to a great extent"

@@ -1,4 +1,4 @@
-"""One exhibit's outputs, written the same way by every exhibit script.
+"""One exhibit's outputs, written the same way by every exhibit builder.
 
 Layout, under results/exhibits/<exhibit>/:
   table.csv        the reproduced table (tidy; no student-level rows)

@@ -1,7 +1,7 @@
 """Group-comparison statistics for the descriptive and group-difference exhibits.
 
 Every test function returns a tidy :class:`pandas.DataFrame` whose columns are fixed for a
-given call, so exhibit scripts can write it straight to a table. Conventions shared by all
+given call, so exhibit builders can write it straight to a table. Conventions shared by all
 functions:
 
 * **Direction.** For two-group comparisons ``groups=(a, b)``; ``difference`` is always
@@ -23,8 +23,8 @@ functions:
 
 Public functions: :func:`welch_ttest`, :func:`many_welch_ttests`, :func:`ols_group_difference`,
 :func:`many_ols_group_differences`, :func:`chi_square_table`, :func:`chi_square_counts`,
-:func:`ancova`, :func:`compare_counts`, :func:`suppress_small_cells`,
-:func:`multiple_comparison`.
+:func:`ancova`, :func:`ancova_family`, :func:`compare_counts`, :func:`suppress_small_cells`,
+:func:`multiple_comparison`, and the rank tests :func:`rank_by_mean` and :func:`gap_to_next`.
 """
 from __future__ import annotations
 
@@ -1120,3 +1120,25 @@ def cluster_paired_gap(data: pd.DataFrame, low: str, high: str, cluster: str) ->
     if len(diff) < 2:
         return float("nan"), float("nan"), len(diff)
     return float(diff.mean()), float(st.ttest_1samp(diff, 0.0).pvalue), len(diff)
+
+
+def rank_by_mean(data: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """The means of `columns` over `data`, lowest first: the ranking behind "X is rated
+    lowest"."""
+    return data[list(columns)].mean().sort_values()
+
+
+def gap_to_next(data: pd.DataFrame, ranked: Sequence[str], position: int = 0, *,
+                cluster: str | None = None) -> dict:
+    """The test behind "X holds this rank, apart from the next one": the variable at `position`
+    of `ranked` (variables in rank order) against the next-ranked one. Without `cluster`, a
+    paired t-test over the rows that have both (:func:`paired_difference`: n, t, df, p); with
+    it, the mean within-cluster difference next minus variable over the clusters and its
+    one-sample t-test (:func:`cluster_paired_gap`: gap, p, n_clusters)."""
+    ranked = list(ranked)
+    variable, following = ranked[position], ranked[position + 1]
+    out = {"variable": variable, "next": following}
+    if cluster is None:
+        return out | paired_difference(data, variable, following)
+    gap, p, n_clusters = cluster_paired_gap(data, variable, following, cluster)
+    return out | {"gap": gap, "p": p, "n_clusters": n_clusters}

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import fdtri  # not scipy.stats: its import costs a job ~1 s
 from scipy.optimize import linear_sum_assignment
 
 from lwo import sem
@@ -61,8 +61,8 @@ def alpha_confidence_interval(alpha: float, n: int, k: int, level: float = 0.95)
     """Feldt's interval: 1 - (1 - alpha) * F quantiles on (n - 1, (n - 1)(k - 1)) df."""
     df1, df2 = n - 1, (n - 1) * (k - 1)
     tail = (1 - level) / 2
-    lower = 1 - (1 - alpha) * stats.f.isf(tail, df1, df2)
-    upper = 1 - (1 - alpha) * stats.f.isf(1 - tail, df1, df2)
+    lower = 1 - (1 - alpha) * fdtri(df1, df2, 1 - tail)
+    upper = 1 - (1 - alpha) * fdtri(df1, df2, tail)
     return float(lower), float(upper)
 
 
@@ -621,3 +621,34 @@ def ordinal_item_search(result: OrdinalInvarianceResult, spec: str, data: pd.Dat
         found, _ = ordinal_partial_search(spec, data, group, group_order, "loadings", base, partial,
                                           alpha=alpha, cfi_drop=cfi_drop)
         result.freed += found
+
+
+def ordinal_holm_adjusted_verdicts(results: list[OrdinalInvarianceResult], fitted: dict[str, tuple[str, pd.DataFrame]],
+                                   group: str, group_order: list, alpha: float = ALPHA,
+                                   cfi_drop: float = CFI_DROP) -> pd.DataFrame:
+    """The ordinal holm_adjusted_verdicts: Holm-adjust the thresholds and loadings difference
+    tests over a family of constructs (each level separately); for each estimable result, set
+    the verdicts and comparability from the adjusted p and search the items responsible where a
+    level does not simply hold (`fitted`: each result's spec and data by name). Returns the
+    adjusted p-values (columns thresholds_p_holm, loadings_p_holm) by name."""
+    from statsmodels.stats.multitest import multipletests
+
+    out = pd.DataFrame(index=[r.name for r in results])
+    for level in ("thresholds", "loadings"):
+        p = np.array([r.table.loc[level, "pvalue.diff"] for r in results], float)
+        adj = np.full_like(p, np.nan)
+        ok = np.isfinite(p)
+        if ok.any():
+            adj[ok] = multipletests(p[ok], method="holm")[1]
+        out[f"{level}_p_holm"] = adj
+    for r in results:
+        if r.reason:
+            continue
+        r.thresholds = level_verdict(r.table.loc["thresholds", "cfi.diff"], out.loc[r.name, "thresholds_p_holm"],
+                                     alpha, cfi_drop)
+        r.loadings = level_verdict(r.table.loc["loadings", "cfi.diff"], out.loc[r.name, "loadings_p_holm"],
+                                   alpha, cfi_drop)
+        r.comparable = ordinal_comparability(r.thresholds, r.loadings)
+        spec, data = fitted[r.name]
+        ordinal_item_search(r, spec, data, group, group_order, alpha, cfi_drop)
+    return out

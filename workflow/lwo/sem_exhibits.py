@@ -15,6 +15,7 @@ from lwo.codebook import Codebook
 from lwo.exhibit import compare_number, compare_statement, published_rows, write_exhibit
 from lwo.plotting import GROUP_COLOURS, PALETTE, mark_data_source, new_figure
 from lwo.saved_fits import ALPHA, ModelResult, read_model
+from lwo.specs import TEACHER_EXPECTATION_OUTCOMES
 
 
 # ============================================================================ exhibit tables
@@ -301,7 +302,7 @@ def _wrap(text: str, width: int = 16) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
-# ============================================================================ exhibit scripts
+# ============================================================================ exhibit builders
 SECTIONS = {"all": "RQ1a: All students", "Black": "RQ1b: Black students",
             "Black_vs_White": "RQ1c: Black and White students"}
 CONTROLS_TEXT = ("controls: school (fixed effects), grade level, gender, ELL status, special-education status and "
@@ -309,6 +310,8 @@ CONTROLS_TEXT = ("controls: school (fixed effects), grade level, gender, ELL sta
 
 
 @dataclass
+
+
 class ExhibitInputs:
     codebook: object
     published: pd.DataFrame
@@ -418,6 +421,59 @@ def grades_before_after(ex: ExhibitInputs, sample: str) -> tuple[list[dict], lis
         results.append(r)
         rows += mediation_rows(r, ex.codebook, mediator_set=domain, outcomes=["current_grade"], sample_label=label)
     return rows, results
+
+
+def build_exhibit_15(*, inputs, outputs) -> None:
+    """Exhibit 15: HQC -> current grade (prior grade controlled) before and after the mind-sets,
+    all students: each mind-set domain, then all six mind-sets together.
+    `inputs`: fits, boot, summary, codebook, published (name -> path or paths)."""
+    ex = exhibit_inputs(inputs, "15")
+    rows, results = grades_before_after(ex, "all")
+    direct = rows[0]
+    after_all = [r for r in rows if r["mediators"].startswith("All six") and r.get("status") == "ok"]
+    comparison = [
+        compare_estimate(ex.pub("std_effect:current_grade:all"), direct, "before",
+                         what="HQC -> grade, prior grade controlled, direct-effects model"),
+        significance_statement(ex.pub("direct_after_mindsets:current_grade:all"),
+                               [{"p": r["p_after"]} for r in after_all], expect_significant=False,
+                               what="direct HQC -> grade with all six mind-sets in the model"),
+    ]
+    table = table_from_rows(rows, MEDIATION_COLUMNS)
+    title = ("Relationships between high-quality collaboration (HQC) and grades, before and after accounting for "
+             "mind-set and dispositional outcomes")
+    fig = before_after_figure(table, title="HQC and grades before and after mind-sets: all students",
+                              source=ex.source, category="mediators")
+    write_exhibit(outputs, exhibit="15", title=title, section=SECTIONS["all"], table=table, comparison=comparison,
+                  figure=fig,
+                  caption=("Standardized effect of HQC on current grade (prior grade controlled), all students: the "
+                           "direct-effects model, then before (total) and after (direct) each set of mind-sets."),
+                  notes=model_notes(results, bootstrap=any(r.bootstrap is not None for r in results)) + [SHARE_NOTE],
+                  status=status_of(results))
+
+
+def build_exhibit_23(*, inputs, outputs) -> None:
+    """Exhibit 23: HQC -> current grade (prior grade controlled) before and after the mind-sets,
+    Black students; the shares explained by each domain (the report's note f).
+    `inputs`: fits, boot, summary, codebook, published (name -> path or paths)."""
+    ex = exhibit_inputs(inputs, "23")
+    rows, results = grades_before_after(ex, "Black")
+    by_set = {r["mediators"]: r for r in rows}
+    comparison = [compare_estimate(ex.pub("std_effect:current_grade:Black"), rows[0], "before",
+                                   what="HQC -> grade, prior grade controlled, direct-effects model")]
+    for domain in ("intrinsic_motivation", "engagement", "self_efficacy"):
+        comparison.append(compare_share(ex.pub(f"percent_mediated:current_grade:{domain}:Black"),
+                                        by_set.get(MEDIATOR_SET_NAMES[domain])))
+    table = table_from_rows(rows, MEDIATION_COLUMNS)
+    title = ("Relationships between high-quality collaboration (HQC) and grades among Black students, before and "
+             "after accounting for mind-set and dispositional outcomes")
+    fig = before_after_figure(table, title="HQC and grades before and after mind-sets: Black students",
+                              source=ex.source, category="mediators")
+    write_exhibit(outputs, exhibit="23", title=title, section=SECTIONS["Black"], table=table, comparison=comparison,
+                  figure=fig,
+                  caption=("Standardized effect of HQC on current grade (prior grade controlled), Black students: the "
+                           "direct-effects model, then before (total) and after (direct) each set of mind-sets."),
+                  notes=model_notes(results, bootstrap=any(r.bootstrap is not None for r in results)) + [SHARE_NOTE],
+                  status=status_of(results))
 
 
 def mindset_mediation_exhibit(inputs, output, *, exhibit: str, sample: str, mediator_set: str, title: str, comparisons=None):
@@ -579,3 +635,206 @@ def count_significant(pub: pd.Series, rows: list[dict]) -> dict:
     k = sum(bool(r["significant"]) for r in ok)
     return compare_statement(pub, f"{k} of {len(ok)} significant at .05", k == int(float(pub["value"])),
                              "count of HQC effects with two-sided p < .05 (delta method, std.all)")
+
+
+def _comparisons_12(ex, rows):
+    by_outcome = {r.get("outcome"): r for r in rows["all"]}
+    return [
+        compare_estimate(ex.pub("std_effect:peer_support:all"), by_outcome.get("peer_support"), "std_effect",
+                         what="HQC -> perceived peer support"),
+        compare_estimate(ex.pub("std_effect:social_comparison:all"), by_outcome.get("social_comparison"),
+                         "std_effect", what="HQC -> social comparison concerns"),
+        count_significant(ex.pub("all_significant:classroom_environment:all"), rows["all"]),
+    ]
+
+
+def build_exhibit_12(*, inputs, outputs) -> None:
+    """Exhibit 12: standardized effects of HQC on the seven classroom-environment measures, all
+    students."""
+    outcomes = Codebook.load(inputs["codebook"]).constructs_in_block("classroom_environment")
+    direct_effects_exhibit(
+        inputs, outputs, exhibit="12", models={"hqc_to_classroom_environment": outcomes}, samples=["all"],
+        comparisons=_comparisons_12,
+        title=("Strength of relationships between high-quality collaboration and perceptions of the classroom "
+               "environment"),
+        caption="Standardized effect of HQC on each classroom-environment measure, all students (95% CI).",
+        figure_title="HQC and the classroom environment: all students")
+
+
+def _comparisons_13(ex, rows):
+    mind = set(ex.codebook.constructs_in_block("mindset"))
+    by_outcome = {r.get("outcome"): r for r in rows["all"]}
+    mind_rows = [r for r in rows["all"] if r.get("outcome") in mind or r.get("status") != "ok"]
+    return [
+        compare_estimate(ex.pub("std_effect:social_self_efficacy:all"), by_outcome.get("social_self_efficacy"),
+                         "std_effect", what="HQC -> social self-efficacy"),
+        count_significant(ex.pub("all_significant:mindset:all"), mind_rows[:len(mind)]),
+        significance_statement(ex.pub("std_effect:absences:all"), [r for r in rows["all"] if r.get("outcome") == "absences"],
+                               expect_significant=False, what="HQC -> absences"),
+    ]
+
+
+def build_exhibit_13(*, inputs, outputs) -> None:
+    """Exhibit 13: standardized effects of HQC on the six mind-sets, absences and current grade
+    (prior grade controlled), all students."""
+    mind = Codebook.load(inputs["codebook"]).constructs_in_block("mindset")
+    direct_effects_exhibit(
+        inputs, outputs, exhibit="13", models={"hqc_to_mindsets": [*mind, "absences"], "hqc_to_grades": ["current_grade"]},
+        samples=["all"], comparisons=_comparisons_13,
+        title=("Strength of relationships between high-quality collaboration and mind-set and dispositional outcomes "
+               "and grades"),
+        caption=("Standardized effect of HQC on each mind-set, absences and current grade (prior grade controlled), "
+                 "all students (95% CI)."),
+        figure_title="HQC, mind-sets, absences and grades: all students")
+
+
+MUCH_MEDIATED = 0.5  # "much of the relationship": at least half, on average over the six mind-sets
+
+
+def _comparisons_16(ex, rows):
+    pub = ex.pub("personalization_mediates:all")
+    ok = [r for r in rows if r.get("status") == "ok"]
+    if not ok:
+        return [compare_statement(pub, "not estimable", None, rows[0].get("status", ""))]
+    shares = np.array([r["share_mediated"] for r in ok])
+    text = f"mean share mediated {shares.mean():.2f} (range {shares.min():.2f} to {shares.max():.2f})"
+    return [compare_statement(pub, text, bool(shares.mean() >= MUCH_MEDIATED),
+                              f"'much' read as a mean share mediated >= {MUCH_MEDIATED} over the six mind-sets")]
+
+
+def build_exhibit_16(*, inputs, outputs) -> None:
+    """Exhibit 16: HQC -> mind-sets before and after personalization, all students; the published
+    "much" read as a mean share mediated of at least one half."""
+    mindset_mediation_exhibit(
+        inputs, outputs, exhibit="16", sample="all", mediator_set="personalization", comparisons=_comparisons_16,
+        title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
+               "after accounting for perceptions of personalization"))
+
+
+def _comparisons_19(ex, rows):
+    row = next((r for r in rows if r.get("outcome_id") == "social_self_efficacy"), rows[0])
+    return [compare_share(ex.pub("percent_mediated:social_self_efficacy:peer_learning:all"), row)]
+
+
+def build_exhibit_19(*, inputs, outputs) -> None:
+    """Exhibit 19: HQC -> mind-sets before and after learning from and with peers, all students,
+    beside the published share of HQC -> social self-efficacy explained by peers."""
+    mindset_mediation_exhibit(
+        inputs, outputs, exhibit="19", sample="all", mediator_set="learning_from_peers", comparisons=_comparisons_19,
+        title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
+               "after accounting for perceptions of learning from and with peers"))
+
+
+def _comparisons_21(ex, rows):
+    return [similar_pattern(ex.pub("pattern:classroom_environment:black"), rows["all"], rows["Black"])]
+
+
+def build_exhibit_21(*, inputs, outputs) -> None:
+    """Exhibit 21: Exhibit 12 for all students beside Black students (separate fits per sample)."""
+    outcomes = Codebook.load(inputs["codebook"]).constructs_in_block("classroom_environment")
+    direct_effects_exhibit(
+        inputs, outputs, exhibit="21", models={"hqc_to_classroom_environment": outcomes}, samples=["all", "Black"],
+        comparisons=_comparisons_21,
+        title=("Strength of relationships between high-quality collaboration and perceptions of classroom "
+               "environment among all students and among Black students"),
+        caption="Standardized effect of HQC on each classroom-environment measure, all and Black students (95% CI).",
+        figure_title="HQC and the classroom environment: all and Black students")
+
+
+def _comparisons_22(ex, rows):
+    mind = set(ex.codebook.constructs_in_block("mindset"))
+    pick = {s: [r for r in rows[s] if r.get("outcome") in mind or r.get("status") != "ok"] for s in rows}
+    return [similar_pattern(ex.pub("pattern:mindset:black"), pick["all"], pick["Black"])]
+
+
+def build_exhibit_22(*, inputs, outputs) -> None:
+    """Exhibit 22: Exhibit 13 for all students beside Black students (separate fits per sample)."""
+    mind = Codebook.load(inputs["codebook"]).constructs_in_block("mindset")
+    direct_effects_exhibit(
+        inputs, outputs, exhibit="22", models={"hqc_to_mindsets": [*mind, "absences"], "hqc_to_grades": ["current_grade"]},
+        samples=["all", "Black"], comparisons=_comparisons_22,
+        title=("Strength of relationships between high-quality collaboration and mind-set and dispositional "
+               "outcomes among all students and among Black students"),
+        caption=("Standardized effect of HQC on each mind-set, absences and current grade (prior grade controlled), "
+                 "all and Black students (95% CI)."),
+        figure_title="HQC, mind-sets, absences and grades: all and Black students")
+
+
+SOCIAL_SELF_EFFICACY = "social_self_efficacy"
+
+
+def _comparisons_29(ex, result, others):
+    mindsets, grades = others
+    rows, notes = [], []
+    for group in ("White", "Black"):
+        pub = ex.pub(f"correlation:{SOCIAL_SELF_EFFICACY}:{group}")
+        if mindsets.ok:
+            c = mindsets.correlation(SOCIAL_SELF_EFFICACY, group)
+            row = {"status": "ok", "corr": c["est"], "corr_ci_lower": c["ci.lower"], "corr_ci_upper": c["ci.upper"]}
+        else:
+            row = {"status": mindsets.message}
+        rows.append(compare_estimate(pub, row, "corr", what=f"model-implied correlation of HQC and social "
+                                                            f"self-efficacy, {group} students (multi-group model)"))
+    pub = ex.pub(f"stronger_white:{SOCIAL_SELF_EFFICACY}")
+    if mindsets.ok and mindsets.contrasts is not None and len(mindsets.contrasts):
+        k = mindsets.contrasts
+        path = k[(k["name"] == f"c_{SOCIAL_SELF_EFFICACY}") & (k["contrast"] == "ratio minus 1")].iloc[0]
+        corr = k[(k["name"] == f"hqc ~~ {SOCIAL_SELF_EFFICACY}") & (k["contrast"] == "ratio minus 1")].iloc[0]
+        row = compare_number(pub, path["est"], path["ci.lower"], path["ci.upper"])
+        row["basis"] = ("published value inside the 95% CI of White / Black - 1 of the standardized HQC -> social "
+                        "self-efficacy path (delta method)")
+        rows.append(row)
+        notes.append(f"HQC - social self-efficacy: standardized path Black {path['first']:.3f}, White {path['second']:.3f} "
+                     f"(White / Black - 1 = {path['est']:.3f} [{path['ci.lower']:.3f}, {path['ci.upper']:.3f}]); "
+                     f"correlation Black {corr['first']:.3f}, White {corr['second']:.3f} (White / Black - 1 = "
+                     f"{corr['est']:.3f} [{corr['ci.lower']:.3f}, {corr['ci.upper']:.3f}]). The report's 0.73 and "
+                     "0.57 give 0.28, so its 'about 34 percent' is not the correlation ratio.")
+    else:
+        rows.append(compare_estimate(pub, {"status": mindsets.message}, "est", what=""))
+    white = []
+    if grades.ok:
+        s = grades.std("c_current_grade_White")
+        b = grades.std("c_current_grade_Black")
+        white = [{"p": s["pvalue"], "status": "ok"}]
+        notes.append(f"HQC -> current grade (prior grade controlled), multi-group model: White {s['est.std']:.3f} "
+                     f"(p = {s['pvalue']:.3f}), Black {b['est.std']:.3f} (p = {b['pvalue']:.3f}).")
+    rows.append(significance_statement(ex.pub("std_effect:current_grade:White"), white, expect_significant=False,
+                                       what="HQC -> grade, prior grade controlled, White students (multi-group model)"))
+    return rows, notes
+
+
+def build_exhibit_29(*, inputs, outputs) -> None:
+    """Exhibit 29: Black and White students in one multi-group model, HQC -> mind-sets before and
+    after personalization, with the published statements around Exhibits 29-31."""
+    multigroup_exhibit(
+        inputs, outputs, exhibit="29", mediator_set="personalization", comparisons=_comparisons_29,
+        extra_models=("hqc_to_mindsets", "hqc_to_grades"),
+        title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
+               "and White students, before and after accounting for perceptions of personalization"))
+
+
+TEACHER_EXPECTATION_TEST = "teacher_expectations -> " + ", ".join(TEACHER_EXPECTATION_OUTCOMES) + " (b)"
+
+
+def _comparisons_30(ex, result, others):
+    pub = ex.pub("paths_differ:teacher_expectations")
+    if not result.ok or result.lr_tests is None:
+        return [compare_statement(pub, "not estimable", None, result.message)], []
+    t = result.lr_tests.set_index("test").loc[TEACHER_EXPECTATION_TEST]
+    if t["status"] != "ok":
+        return [compare_statement(pub, "not estimable", None, t["message"])], []
+    test = {"Wald": "Wald test (cluster-robust)", "LR": "likelihood-ratio test"}.get(t["verdict_test"], t["verdict_test"])
+    return [compare_statement(pub, ("significant: " if t["pvalue"] < ALPHA else "not significant: ")
+                              + equality_test_text(t), bool(t["pvalue"] < ALPHA),
+                              f"{test} of equal teacher-expectation paths to task valuing, mastery "
+                              "orientation and academic self-efficacy in the two groups; p < .05")], []
+
+
+def build_exhibit_30(*, inputs, outputs) -> None:
+    """Exhibit 30: Black and White students, HQC -> mind-sets before and after teacher
+    expectations, with the equality test of the teacher-expectation paths."""
+    multigroup_exhibit(
+        inputs, outputs, exhibit="30", mediator_set="teacher_expectations", comparisons=_comparisons_30,
+        title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
+               "and White students, before and after accounting for perceptions of teacher expectations"))
+

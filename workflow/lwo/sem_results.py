@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtr, ndtri  # not scipy.stats: its import costs a fit job ~1 s
 
 from lwo import sem
 from lwo.io import write_csv, write_json, write_text
@@ -72,7 +72,7 @@ ORDINAL_TEXT = ("WLSMV with the survey items as ordered categories (polychoric c
                 "variables with their moments fixed at the sample values, lavaan conditional.x = FALSE, "
                 "fixed.x = TRUE); listwise deletion over the model's columns "
                 "(lavaan's default with WLSMV); no cluster-robust SEs")
-Z975 = float(stats.norm.ppf(0.975))
+Z975 = float(ndtri(0.975))
 # numbers in saved tables: enough digits to match lavaan's output and to refit exactly
 ESTIMATE_FORMAT = "%.10g"
 DATA_FORMAT = "%.17g"
@@ -318,8 +318,9 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
             row.update(status=free.status, message=free.message)
             rows.append(row)
             continue
+        reuse = {} if ordered else {"h1": free.fit, "start": free.fit}  # same data (ML / MLR engine)
         run = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups, shared=labels), md,
-                           with_inference=False, **kwargs)
+                           with_inference=False, **reuse, **kwargs)
         constrained[name] = run
         wald = sem.wald_test(free.fit, [f"{group_label(lab, groups[0])} == {group_label(lab, groups[1])}"
                                         for lab in labels])
@@ -376,7 +377,7 @@ def _inference(est: float, grad: np.ndarray, vcov: np.ndarray | None, suffix: st
     if not np.isfinite(se) or se <= 0:
         return dict.fromkeys(keys, float("nan"))
     z = est / se
-    return dict(zip(keys, [se, z, float(2 * stats.norm.sf(abs(z))), est - Z975 * se, est + Z975 * se]))
+    return dict(zip(keys, [se, z, float(2 * ndtr(-abs(z))), est - Z975 * se, est + Z975 * se]))
 
 
 def _group_of_name(name: str, group_labels: list[str]) -> int | None:
@@ -553,9 +554,10 @@ def group_contrasts(fit: sem.SEMFit, labels: list[str], correlations_of: list[st
     def quantities(t):
         std = model.standardized_rows(t)
         values = [std[row_of[group_label(lab, g)]] for lab in labels for g in (first, second)]
+        # each group's implied covariance once per evaluation (the Jacobian evaluates 2 x npar times)
+        covs = [model.implied(t, g).full_cov for g in range(2)] if correlations_of else []
         for target in correlations_of:
-            for g in range(2):
-                c = model.implied(t, g).full_cov
+            for c in covs:
                 i, j = names.index(source), names.index(target)
                 values.append(c[i, j] / math.sqrt(c[i, i] * c[j, j]))
         return np.array(values)

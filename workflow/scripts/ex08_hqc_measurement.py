@@ -8,7 +8,7 @@ from lwo.runner import run
 
 def main(sm):
     measurement_exhibit(
-        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="8", block="hqc",
+        dict(sm.input.items()), dict(sm.output.items()), min_cell=sm.params.min_cell, exhibit="8", block="hqc",
         title="Components of high-quality collaborative opportunities: reliability and structure",
         caption="The 8 HQC subscales (4 structural, 4 dynamic): Cronbach's alpha with 95% CI, "
                 "McDonald's omega, standardized loadings and second-order loadings of the HQC CFA.")

@@ -8,7 +8,8 @@ from lwo.runner import run
 
 def main(sm):
     measurement_exhibit(
-        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="9", block="classroom_environment",
+        dict(sm.input.items()), dict(sm.output.items()),
+        min_cell=sm.params.min_cell, exhibit="9", block="classroom_environment",
         title="Student perceptions of the classroom environment: reliability and structure",
         caption="The 7 classroom-environment measures in 3 domains: Cronbach's alpha with 95% CI, "
                 "McDonald's omega and standardized loadings of the correlated-factor CFA.")

@@ -8,7 +8,7 @@ from lwo.runner import run
 
 def main(sm):
     measurement_exhibit(
-        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="10", block="mindset",
+        dict(sm.input.items()), dict(sm.output.items()), min_cell=sm.params.min_cell, exhibit="10", block="mindset",
         title="Students' mind-sets and dispositions: reliability and structure",
         caption="The 6 mind-set and disposition outcomes in 3 domains: Cronbach's alpha with 95% CI, "
                 "McDonald's omega and standardized loadings of the correlated-factor CFA.")

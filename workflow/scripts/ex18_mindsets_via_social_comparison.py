@@ -5,7 +5,7 @@ from lwo.sem_exhibits import mindset_mediation_exhibit
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm.input, sm.output, exhibit="18", sample="all", mediator_set="social_comparison",
+        dict(sm.input.items()), dict(sm.output.items()), exhibit="18", sample="all", mediator_set="social_comparison",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes, before and "
                "after accounting for perceptions of social comparison concerns"))
 

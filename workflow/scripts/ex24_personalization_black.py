@@ -5,7 +5,7 @@ from lwo.sem_exhibits import mindset_mediation_exhibit
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm.input, sm.output, exhibit="24", sample="Black", mediator_set="personalization",
+        dict(sm.input.items()), dict(sm.output.items()), exhibit="24", sample="Black", mediator_set="personalization",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "students, before and after accounting for perceptions of personalization"))
 

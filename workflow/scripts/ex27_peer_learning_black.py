@@ -5,7 +5,8 @@ from lwo.sem_exhibits import mindset_mediation_exhibit
 
 def main(sm):
     mindset_mediation_exhibit(
-        sm.input, sm.output, exhibit="27", sample="Black", mediator_set="learning_from_peers",
+        dict(sm.input.items()), dict(sm.output.items()),
+        exhibit="27", sample="Black", mediator_set="learning_from_peers",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "students, before and after accounting for perceptions of learning from and with peers"))
 

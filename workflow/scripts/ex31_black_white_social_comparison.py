@@ -7,7 +7,7 @@ from lwo.sem_exhibits import multigroup_exhibit
 
 def main(sm):
     multigroup_exhibit(
-        sm.input, sm.output, exhibit="31", mediator_set="social_comparison",
+        dict(sm.input.items()), dict(sm.output.items()), exhibit="31", mediator_set="social_comparison",
         title=("Relationships between high-quality collaboration and mind-set and dispositional outcomes among Black "
                "and White students, before and after accounting for perceptions of social comparison concerns"))
 

@@ -12,7 +12,8 @@ from lwo.runner import run
 
 
 def main(sm):
-    teacher_quality_exhibit(sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="37", domain="structural")
+    teacher_quality_exhibit(dict(sm.input.items()), dict(sm.output.items()),
+                            min_cell=sm.params.min_cell, exhibit="37", domain="structural")
 
 
 run(main, snakemake)  # noqa: F821 (injected by Snakemake)

@@ -15,7 +15,8 @@ KEY = "ela_leader_support_collaboration_higher"
 
 def main(sm):
     teacher_items_exhibit(
-        sm.input, sm.output, min_cell=sm.params.min_cell, exhibit="43", group="leader_support_collaboration",
+        dict(sm.input.items()), dict(sm.output.items()),
+        min_cell=sm.params.min_cell, exhibit="43", group="leader_support_collaboration",
         composite="all collaboration support items (mean)", judge=leader_support_judge(KEY),
         title="Teacher survey mean ratings: school leader support for collaboration",
         caption="Mean ratings of school-leader support for collaboration, ELA and mathematics "

@@ -23,8 +23,19 @@ from .api import (
     lr_test,
     wald_test,
 )
-from .ordinal import OrdinalFit, fit_ordinal, lr_test_ordinal
 from .syntax import SpecError, parse_spec
+
+# The ordinal (WLSMV) engine imports scipy.stats, about a second per job: loaded on first use,
+# so the continuous fits do not pay for it.
+_ORDINAL = ("OrdinalFit", "fit_ordinal", "lr_test_ordinal")
+
+
+def __getattr__(name):
+    if name in _ORDINAL:
+        from . import ordinal
+
+        return getattr(ordinal, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "OrdinalFit",

@@ -15,7 +15,7 @@ from scipy import special
 
 from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
-from .fiml import FIMLModel, missing_patterns, pattern_terms
+from .fiml import FIMLModel, missing_patterns, same_data
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable
 from .syntax import parse_spec
@@ -220,30 +220,58 @@ def _start_values(model: RAMModel, simple: bool = False) -> np.ndarray:
     return theta
 
 
-def _optimise(model: RAMModel, max_iter: int, tol: float):
+def _start_from(model: RAMModel, previous: SEMFit) -> np.ndarray | None:
+    """Start values from another fit's estimates: each free parameter takes the mean of
+    the estimates of its rows there (None when a row has no counterpart)."""
+    if previous._model is None or previous._theta is None:
+        return None
+    est = {(r.lhs, r.op, r.rhs, r.group): v
+           for r, v in zip(previous._model.pt.rows, previous._model.row_values(previous._theta))}
+    sums, counts = np.zeros(model.npar), np.zeros(model.npar)
+    for r in model.pt.rows:
+        if r.index >= 0:
+            value = est.get((r.lhs, r.op, r.rhs, r.group))
+            if value is None:
+                return None
+            sums[r.index] += value
+            counts[r.index] += 1
+    return sums / counts
+
+
+def _optimise(model: RAMModel, max_iter: int, tol: float, warm: np.ndarray | None = None):
     attempts = []
-    start = _start_values(model)
+    start = warm if warm is not None and np.isfinite(model.objective(warm)) else _start_values(model)
     if not np.isfinite(model.objective(start)):
         start = _start_values(model, simple=True)
     if isinstance(model, FIMLModel):
         # two-stage start: the complete-data ML fit to the EM moments is close to the FIML
-        # estimates and costs a few covariance-based Newton steps
+        # estimates and costs a few covariance-based Newton steps (to a Newton decrement of
+        # 1e-6: closer than that, it is its distance from the FIML estimates that counts)
         two_stage = RAMModel(model.pt, model.moments)
-        theta0, ok0, _, _ = fisher_scoring(two_stage, start, max_iter=50, tol=1e-6)
+        theta0, ok0, _, _ = fisher_scoring(two_stage, start, max_iter=50, tol=1e-3)
         if ok0 and np.isfinite(model.objective(theta0)):
             start = theta0
             # chord steps with the exact FIML Hessian at this start: a few gradient-only
-            # iterations instead of scoring steps with the complete-data information
-            model.exact_hessian = True
-            try:
-                hess0 = model.evaluate(start, want_info=False, want_hess=True)[3]
-            finally:
-                model.exact_hessian = False
-            if hess0 is not None:
-                theta, ok, iters, msg = fisher_scoring(model, start, max_iter=min(max_iter, 100), tol=tol,
-                                                       curvature=hess0)
+            # iterations instead of scoring steps with the complete-data information; the
+            # Hessian is formed again where the steps stop shrinking the decrement fast
+            # (the Hessian moves a lot between the start and the estimates)
+            used = 0
+            for _ in range(5):
+                model.exact_hessian = True
+                try:
+                    hess0 = model.evaluate(start, want_info=False, want_hess=True)[3]
+                finally:
+                    model.exact_hessian = False
+                if hess0 is None:
+                    break
+                theta, ok, iters, msg = fisher_scoring(model, start, max_iter=min(max_iter, 100) - used, tol=tol,
+                                                       curvature=hess0, slow=0.5)
+                used += iters
                 if ok:
-                    return theta, True, iters, msg
+                    return theta, True, used, msg
+                if msg != "slow" or used >= min(max_iter, 100):
+                    break
+                start = theta
     theta, ok, iters, msg = fisher_scoring(model, start, max_iter=max_iter, tol=tol)
     attempts.append(msg)
     if ok:
@@ -360,8 +388,7 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
             srmr_g = math.sqrt(np.sum(lower**2) / (p * (p + 1) / 2))
         srmr_total += mom.nobs / N * srmr_g
     if isinstance(model, FIMLModel):  # casewise likelihood; the moments above are the EM estimates
-        chisq = sum(pattern_terms(md, model._mu(model.implied(theta, g), g), model.implied(theta, g).sigma)["m2ll"]
-                    - h1 for g, (md, h1) in enumerate(zip(model.data, model.h1_m2ll)))
+        chisq = sum(model._terms(theta, g)[1]["m2ll"] - h1 for g, h1 in enumerate(model.h1_m2ll))
         base, btheta = robust_mod.baseline_model(model)
         base_chisq = model.ntotal * base.objective(btheta)
         logl_h1 = -sum(model.h1_m2ll) / 2 - llx_total  # conditional on fixed covariates, as lavaan
@@ -622,6 +649,8 @@ def fit(
     max_iter: int = 1000,
     tol: float = 1e-10,
     cluster_information: str = "observed",
+    h1: SEMFit | None = None,
+    start: SEMFit | None = None,
 ) -> SEMFit:
     """Fit a structural equation model by maximum likelihood (lavaan ``sem()`` defaults).
 
@@ -667,6 +696,15 @@ def fit(
     group_equal, group_partial : lavaan's ``group.equal`` / ``group.partial``.
     fixed_x : lavaan's ``fixed.x`` (True = covariate moments fixed at sample values).
     max_iter, tol : iteration cap and convergence tolerance (Newton decrement).
+    h1 : a FIML or MLR fit whose unrestricted (h1) model is reused when it was fitted to
+        the same values (rows, model variables, groups): the EM estimates, the h1
+        information and score summaries depend on the data only, so nested models on the
+        same data (constrained refits, invariance levels) compute them once. Ignored
+        when the values differ. The results are those of a fit without it.
+    start : a fit whose estimates start this one (e.g. the free model of a constrained
+        refit; parameters shared by several of its rows start at their mean). The
+        estimates agree with a fit from the default start values to the convergence
+        tolerance; where a parameter has no counterpart the default start values are used.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
@@ -745,7 +783,11 @@ def fit(
         else:
             moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
         nobs[str(label) if label is not None else "all"] = int(mask.sum())
-    model = FIMLModel(pt, missing_data) if missing_data else RAMModel(pt, moments)
+    if missing_data:
+        previous = h1._model if h1 is not None and isinstance(h1._model, FIMLModel) else None
+        model = FIMLModel(pt, missing_data, h1=previous if previous and same_data(previous.data, missing_data) else None)
+    else:
+        model = RAMModel(pt, moments)
     model.fiml = fiml
     options = {"missing": missing, "estimator": estimator, "fixed_x": fixed_x, "group_equal": tuple(group_equal),
                "group_partial": tuple(group_partial), "crossed_clusters": crossed_clusters,
@@ -763,7 +805,8 @@ def fit(
     if df < 0:
         return failed(f"model not identified: {pt.npar} free parameters for {_ndat(model)} sample moments "
                       f"(df = {df})", 0)
-    theta, converged, iterations, message = _optimise(model, max_iter, tol)
+    warm = _start_from(model, start) if start is not None and start.converged else None
+    theta, converged, iterations, message = _optimise(model, max_iter, tol, warm)
     if not converged:
         # An unidentified model drifts along its flat ridge instead of converging; where the
         # information is singular at the last iterate, that (not the iteration count) is the cause.
@@ -777,20 +820,20 @@ def fit(
     if eig_min <= 1e-10:
         return failed("the information matrix is singular: the model is not identified "
                       f"(smallest scaled eigenvalue {eig_min:.3g})", iterations)
-    vcov = np.linalg.inv(info)
-    vcov = 0.5 * (vcov + vcov.T)
+    info_inv = np.linalg.inv(info)
+    vcov = 0.5 * (info_inv + info_inv.T)
     notes = _admissibility(model, theta)
 
     vcov_cluster = None
     robust = None
     if estimator == "MLR":
-        robust = robust_mod.mlr(model, theta, info, crossed=crossed_clusters)
+        robust = robust_mod.mlr(model, theta, info_inv, crossed=crossed_clusters)
         vcov = robust["vcov"]
         if cluster:
             vcov_cluster = vcov
     elif cluster:
         if fiml:
-            vcov_cluster = robust_mod.sandwich(model, theta, info, crossed=crossed_clusters)
+            vcov_cluster = robust_mod.sandwich(model, theta, info_inv, crossed=crossed_clusters)
         else:
             vcov_cluster = _cluster_vcov(model, theta, cluster_information, info, crossed_clusters)
 
@@ -933,7 +976,9 @@ def _definitions_needed(model: RAMModel, expr: str) -> list:
     return [(d.name, compile_expression(d.expr)) for d in model.pt.definitions if d.name in seen]
 
 
-def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, group=None):
+def _unstandardized(model: RAMModel, theta: np.ndarray, expr: str):
+    """``expr`` of labels and ':=' names as a function of the free parameters (near
+    ``theta``: the label table is read once, only free labels follow the argument)."""
     func = compile_expression(expr)
     needed = _definitions_needed(model, expr)
     base = _label_values(model, theta)
@@ -946,6 +991,13 @@ def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, 
         for name, f in needed:
             values[name] = f(values)
         return func(values)
+
+    return unstd
+
+
+def _defined_values(model, theta, vcov, vcov_cluster, expr, standardized=False, group=None):
+    func = compile_expression(expr)
+    unstd = _unstandardized(model, theta, expr)
 
     def stdz(t):
         std = model.standardized_rows(t)
@@ -1090,12 +1142,11 @@ def wald_test(fit: SEMFit, constraints: str | list[str]) -> dict:
         unknown = [n for n in expression_names(expr) if n not in known]
         if unknown:
             raise ValueError(f"unknown labels in constraint {c!r}: {unknown}; labels: {sorted(known)}")
-        func = compile_expression(expr)
-        funcs.append(lambda t, func=func: func(_evaluate_definitions(model, _label_values(model, t))))
+        funcs.append((_unstandardized(model, fit._theta, expr), _involved(model, expr)))
     vcov = fit.vcov.to_numpy()
     values, grads = [], []
-    for func in funcs:
-        est, _, grad = delta_method(func, fit._theta, vcov)
+    for func, involved in funcs:
+        est, _, grad = delta_method(func, fit._theta, vcov, involved)
         values.append(est)
         grads.append(grad)
     r, J = np.array(values), np.array(grads)
@@ -1147,11 +1198,13 @@ INVARIANCE_LEVELS = {
 
 
 def invariance_models(cfa_spec: str, data: pd.DataFrame, group: str, **kwargs) -> dict[str, SEMFit]:
-    """Fit configural, metric and scalar models (lavaan ``group.equal``)."""
-    return {
-        level: fit(cfa_spec, data, group=group, group_equal=equal, **kwargs)
-        for level, equal in INVARIANCE_LEVELS.items()
-    }
+    """Fit configural, metric and scalar models (lavaan ``group.equal``), sharing one
+    unrestricted model (FIML / MLR)."""
+    fits: dict[str, SEMFit] = {}
+    for level, equal in INVARIANCE_LEVELS.items():
+        fits[level] = fit(cfa_spec, data, group=group, group_equal=equal,
+                          h1=fits.get("configural"), **kwargs)
+    return fits
 
 
 def invariance_table(fits: dict[str, SEMFit]) -> pd.DataFrame:

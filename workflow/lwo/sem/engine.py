@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg import lapack
 
 from .partable import ParTable
 
@@ -100,6 +101,27 @@ class _GroupStructure:
         ordered = self.f_index[self.f_order]
         unique = ordered.size == 0 or np.all(ordered[1:] != ordered[:-1])
         self.f_starts = None if unique else np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        self.topo = _topological_order(self.n_all, self.i[self.kind == KIND_A], self.j[self.kind == KIND_A])
+
+
+def _topological_order(n: int, heads: np.ndarray, tails: np.ndarray) -> np.ndarray | None:
+    """An order of the variables in which every path (tail -> head) points forward, so
+    that I - A is unit lower triangular in it; None when the paths form a cycle."""
+    succ = [[] for _ in range(n)]
+    indegree = [0] * n
+    for h, t in set(zip(heads.tolist(), tails.tolist())):
+        succ[t].append(h)
+        indegree[h] += 1
+    ready = [v for v in range(n) if indegree[v] == 0]
+    order = []
+    while ready:
+        v = ready.pop()
+        order.append(v)
+        for w in succ[v]:
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                ready.append(w)
+    return np.array(order) if len(order) == n else None
 
 
 @dataclass
@@ -161,7 +183,15 @@ class RAMModel:
 
     def implied(self, theta: np.ndarray, g: int) -> Implied:
         A, S, m = self.matrices(theta, g)
-        B = np.linalg.solve(np.eye(self.n_all) - A, np.eye(self.n_all))
+        o = self.groups[g].topo
+        if o is None:  # paths with a cycle
+            B = np.linalg.solve(np.eye(self.n_all) - A, np.eye(self.n_all))
+        else:  # recursive model: a triangular inverse in the paths' order
+            T, info = lapack.dtrtri(np.eye(self.n_all) - A[np.ix_(o, o)], lower=1)
+            if info != 0:  # pragma: no cover - a unit triangular matrix is invertible
+                raise np.linalg.LinAlgError("I - A is singular")
+            B = np.empty_like(T)
+            B[np.ix_(o, o)] = T
         C = B @ S @ B.T
         C = 0.5 * (C + C.T)
         Bm = B @ m
@@ -464,7 +494,7 @@ def _line_search(model: RAMModel, theta, f, step, decrement):
 
 
 def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10,
-                   curvature: np.ndarray | None = None):
+                   curvature: np.ndarray | None = None, slow: float | None = None):
     """Minimise the ML discrepancy: Newton steps with the exact Hessian where it is
     positive definite, Fisher-scoring steps (expected Hessian 2*I) otherwise, with
     backtracking line search.
@@ -472,7 +502,9 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
     Converged when the Newton decrement g' H^{-1} g is below tol^2 (scale free).
     ``curvature``: one fixed Hessian of f for every step instead (chord method: from a
     start close to the optimum, gradient-only steps converge at a rate set by how much
-    the Hessian moves, which is cheaper where the exact Hessian is costly).
+    the Hessian moves, which is cheaper where the exact Hessian is costly). ``slow``: with
+    ``curvature``, stop (message "slow") when an iteration shrinks the decrement by less
+    than this factor, so that the caller can refresh the curvature.
     Returns (theta, converged, iterations, message).
     """
     def state(theta):
@@ -487,24 +519,27 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
         return theta, False, 0, "the implied covariance matrix is not positive definite at the starting values"
     previous = np.inf
     for iteration in range(1, max_iter + 1):
-        candidates = []
+        def scoring(info=info, grad=grad):
+            step = _solve_step(2.0 * info, grad)
+            return step if step is not None else -np.linalg.lstsq(2.0 * info, grad, rcond=1e-12)[0]
+
         newton = _solve_step(hess, grad)
-        if newton is not None:
-            candidates.append(newton)
-        if info is not None:
-            scoring = _solve_step(2.0 * info, grad)
-            if scoring is None:
-                scoring = -np.linalg.lstsq(2.0 * info, grad, rcond=1e-12)[0]
-            candidates.append(scoring)
-        elif newton is None:
+        if newton is None and info is None:
             return theta, False, iteration, "the fixed curvature is not positive definite"
-        decrement = -grad @ candidates[0]
+        # the scoring step is the fallback when the Newton step fails (formed only then)
+        candidates = [lambda: newton, scoring] if newton is not None else [scoring]
+        if info is None:
+            candidates = candidates[:1]
+        first = candidates[0]()
+        decrement = -grad @ first
         if newton is not None and decrement < tol**2:
             return theta, True, iteration - 1, "converged"
         if newton is not None and decrement < 1e-16 and decrement > 0.5 * previous:
             # rounding noise floor reached; 1e-16 bounds the error of every estimate
             # below 1e-4 standard errors for N up to 1e8
             return theta, True, iteration - 1, "converged (at rounding precision)"
+        if slow is not None and curvature is not None and decrement > slow * previous:
+            return theta, False, iteration - 1, "slow"
         previous = decrement if newton is not None else np.inf
         if newton is not None and decrement < 1e-10:
             # inside the region of quadratic convergence the predicted decrease is at the
@@ -515,7 +550,8 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
                 f, grad, info, hess = state(theta)
                 continue
         accepted = False
-        for step in candidates:
+        for k, make in enumerate(candidates):
+            step = first if k == 0 else make()
             dec = -grad @ step
             if dec <= 0:
                 continue

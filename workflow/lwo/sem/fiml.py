@@ -146,21 +146,23 @@ def _pattern_inverses(md: MissingData, pieces: dict) -> np.ndarray:
 
 
 def _pattern_rows(md: MissingData, pieces: dict, mu: np.ndarray):
-    """Centred rows (0 where missing), z = W_p (y - mu) and sum_p n_p W_p (rows sorted
-    by pattern), without forming the pattern inverses."""
+    """Centred rows (0 where missing), z = W_p (y - mu), sum_p n_p W_p and the part of
+    it that the holes take off, sum_p n_p (K - W_p) (rows sorted by pattern), without
+    forming the pattern inverses."""
     K = pieces["K"]
     Yc = np.where(md.row_mask, md.sorted - mu, 0.0)
     Z = Yc @ K
-    SW = md.nobs * K
+    L = np.zeros_like(K)
     for r, (js, miss, Km, Kinv) in pieces["groups"].items():
         rows, local = md.rows_by_missing[r]
         zm = np.take_along_axis(Z[rows], miss[local], axis=1)
         c = np.einsum("nrs,ns->nr", Kinv[local], zm)
         Z[rows] -= np.einsum("npr,nr->np", Km[local], c)
         G = (Km @ Kinv) * md.n[js][:, None, None]  # sum_k n_k Km_k Kinv_k Km_k' as one product
-        SW -= G.transpose(1, 0, 2).reshape(md.p, -1) @ Km.transpose(1, 0, 2).reshape(md.p, -1).T
+        L += G.transpose(1, 0, 2).reshape(md.p, -1) @ Km.transpose(1, 0, 2).reshape(md.p, -1).T
     Z[~md.row_mask] = 0.0
-    return Yc, Z, 0.5 * (SW + SW.T)
+    L = 0.5 * (L + L.T)
+    return Yc, Z, md.nobs * K - L, L
 
 
 def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool = False):
@@ -172,13 +174,13 @@ def pattern_terms(md: MissingData, mu: np.ndarray, sigma: np.ndarray, keep: bool
         pieces = _pattern_pieces(md, sigma)
     except (np.linalg.LinAlgError, ValueError):
         return None
-    Yc, Z, SW = _pattern_rows(md, pieces, mu)
+    Yc, Z, SW, L = _pattern_rows(md, pieces, mu)
     n = md.n
     m2ll = float(n @ (md.n_observed * LOG2PI + pieces["logdet"]) + np.sum(Z * Yc))
     if not np.isfinite(m2ll):
         return None
     M = SW - Z.T @ Z
-    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z, "pieces": pieces}
+    out = {"m2ll": m2ll, "M": 0.5 * (M + M.T), "w": Z.sum(axis=0), "Z": Z, "pieces": pieces, "L": L}
     if keep:
         P = np.empty((len(md.patterns), md.p, md.p))
         for k in range(len(md.patterns)):
@@ -198,21 +200,25 @@ def _vech_lookup(p: int) -> np.ndarray:
     return table
 
 
-@functools.lru_cache(maxsize=8)
-def _hessian_index(p: int):
-    """Flat positions of X[vech(a,c), vech(b,d)] and X[vech(a,d), vech(b,c)] for every
-    pair of vech coordinates (a,b), (c,d), and the factor 2 f_ab f_cd."""
+@functools.lru_cache(maxsize=2)
+def _hessian_index(p: int, keep: bytes):
+    """For every pair of kept vech coordinates (a,b), (c,d): the flat positions of
+    X[vech(a,c), vech(b,d)] and X[vech(a,d), vech(b,c)], and the factor f_ab f_cd."""
     A, B, f = vech_indices(p)
-    q = A.size
+    ks = np.flatnonzero(np.frombuffer(keep, dtype=bool)[p:])
+    A, B, f = A[ks], B[ks], f[ks]
     look = _vech_lookup(p)
-    a, b = A[:, None], B[:, None]
-    c, d = A[None, :], B[None, :]
-    return look[a, c] * q + look[b, d], look[a, d] * q + look[b, c], 2.0 * np.outer(f, f)
+    LA, LB = look[A] * (p * (p + 1) // 2), look[B]  # rows: vech(a, .) * q, vech(b, .)
+    first, second = LA[:, A], LA[:, B]
+    first += LB[:, B]
+    second += LB[:, A]
+    return first, second, np.outer(f, f)
 
 
-def moment_hessian(md: MissingData, terms: dict) -> np.ndarray:
-    """Exact Hessian of -2 loglik in (mu, vech Sigma) coordinates (``terms`` from
-    :func:`pattern_terms` with ``keep=True``). Observed information = H / 2.
+def moment_information(md: MissingData, terms: dict, keep: np.ndarray) -> np.ndarray:
+    """Observed information (total: the Hessian of -loglik) in (mu, vech Sigma)
+    coordinates, the ``keep`` ones only (``terms`` from :func:`pattern_terms` with
+    ``keep=True``).
 
     The sums over patterns of products of two padded pattern matrices (W_ac W_bd,
     W_ac P_bd) are one matrix product over the stacked vech's of the patterns' W and P."""
@@ -220,20 +226,38 @@ def moment_hessian(md: MissingData, terms: dict) -> np.ndarray:
     n = md.n
     W, P, wp = terms["W"], terms["P"], terms["wp"]
     K = len(n)
-    nW = (W * n[:, None, None]).reshape(K, p * p)
-    Hmm = 2.0 * (n @ W.reshape(K, p * p)).reshape(p, p)
+    km, ks = keep[:p], keep[p:]
+    pk = int(km.sum())
     A, B, f = vech_indices(p)
     OW = W[:, A, B]
     nOW = OW * n[:, None]
     # X[vech(a,c), vech(b,d)] = sum n (W_ac P_bd + P_ac W_bd - W_ac W_bd): one product
-    Y = nOW.T @ (P[:, A, B] - 0.5 * OW)
-    X = (Y + Y.T).ravel()
-    first, second, scale = _hessian_index(p)
-    Hss = scale * (np.take(X, first) + np.take(X, second))
-    TWw = (nW.T @ wp).reshape(p, p, p)  # [a, c, d] = sum n W_ac w_d, as one product
-    Hms = 2.0 * f[None, :] * (TWw[:, A, B] + TWw[:, B, A])
-    H = np.block([[Hmm, Hms], [Hms.T, Hss]])
-    return 0.5 * (H + H.T)
+    X = nOW.T @ (P[:, A, B] - 0.5 * OW)
+    X += X.T
+    X = X.ravel()
+    first, second, scale = _hessian_index(p, keep.tobytes())
+    out = np.empty((pk + first.shape[0],) * 2)
+    Hss = out[pk:, pk:]
+    np.take(X, first, out=Hss)
+    Hss += np.take(X, second)
+    Hss *= scale
+    out[:pk, :pk] = (n @ W.reshape(K, p * p)).reshape(p, p)[np.ix_(km, km)]
+    nW = (W * n[:, None, None]).reshape(K, p * p)
+    TWw = (nW.T @ wp).reshape(p, p, p)[km]  # [a, c, d] = sum n W_ac w_d, as one product
+    a, b = A[ks], B[ks]
+    out[:pk, pk:] = f[ks][None, :] * (TWw[:, a, b] + TWw[:, b, a])
+    out[pk:, :pk] = out[:pk, pk:].T
+    return out
+
+
+def cholesky_upper(a: np.ndarray):
+    """Cholesky factor of a symmetric positive definite matrix, in place, as
+    ``scipy.linalg.cho_solve`` takes it (the C-ordered lower triangle is the Fortran
+    upper one: no copy)."""
+    c, info = sla.lapack.dpotrf(a.T, lower=0, clean=0, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("the information matrix is not positive definite")
+    return c, False
 
 
 def _pattern_roots(pieces: dict) -> dict:
@@ -255,7 +279,8 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
     is W_p = K - A_p A_p' (K = Sigma^-1, A_p = K_.m chol(K_mm^-1): rank = number of
     missing variables), so every sum over rows is the complete-data expression in K
     minus Gram matrices of a few vectors (a_j' dS_r ...) per missing variable of a row
-    or pattern, each stacked into one matrix product."""
+    or pattern, each stacked into one matrix product; the terms linear in A_p A_p' use
+    their sum over patterns, ``terms["L"]``."""
     pieces, Z = terms["pieces"], terms["Z"]
     K, N, R = pieces["K"], md.nobs, U.shape[1]
     KU, KV = K @ U, K @ V
@@ -270,14 +295,13 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
         H += 2.0 * (E + E.T) + 2.0 * N * (Dmu.T @ K @ Dmu)
         wsum = np.add.reduceat(Z, md.bounds[:-1], axis=0)  # per pattern: sum of z
         wU, wV = wsum @ U, wsum @ V
-    slots, minus = _GramSum(), _GramSum()
+    minus = _GramSum()
     EL = np.zeros((R, R))
     roots = _pattern_roots(pieces)
     for r, (js, *_) in pieces["groups"].items():
         At = roots[r].transpose(0, 2, 1).reshape(-1, md.p)
         alpha, beta = (At @ U).reshape(len(js), r, R), (At @ V).reshape(len(js), r, R)  # a_j' u, a_j' v
         root_n = np.sqrt(md.n[js])[:, None, None]
-        slots.add(np.concatenate([beta * root_n, alpha * root_n], axis=2).reshape(-1, 2 * R))
         # tr(L dS_r L dS_s) = sum_jl g_jl,r g_jl,s, g_jl = a_j' dS a_l = g_lj: pairs j <= l
         j, l = np.triu_indices(r)
         gam = alpha[:, j] * beta[:, l] + beta[:, j] * alpha[:, l]
@@ -292,14 +316,16 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
         if Dmu is not None:
             y = (At @ Dmu) * np.repeat(np.sqrt(md.n[js]), r)[:, None]  # a_j' dmu
             x = (alpha * wV[js][:, None, :] + beta * wU[js][:, None, :]).reshape(-1, R)
-            EL += (x / np.repeat(np.sqrt(md.n[js]), r)[:, None]).T @ y + 0.5 * (y.T @ y)
+            EL += (x / np.repeat(np.sqrt(md.n[js]), r)[:, None]).T @ y
     if pieces["groups"]:
-        G = slots.total()
-        Gbb, Gba, Gaa = G[:R, :R], G[:R, R:], G[R:, R:]
+        L = terms["L"]  # sum_p n_p A_p A_p'
+        LU, LV = L @ U, L @ V
+        Gbb, Gba, Gaa = V.T @ LV, V.T @ LU, U.T @ LU
         T = Xuv * Gba
         H += 2.0 * (Xuu * Gbb + T + T.T + Xvv * Gaa)  # 2 tr(L dS_r K dS_s) (symmetric in r, s)
         H -= minus.total()
         if Dmu is not None:
+            EL += 0.5 * (Dmu.T @ L @ Dmu)
             H -= 2.0 * (EL + EL.T)
     return 0.5 * (H + H.T)
 
@@ -360,32 +386,72 @@ def moment_score_summary(md: MissingData, terms: dict, codes: np.ndarray | None 
 
 
 # ----------------------------------------------------------------------- EM for h1
-def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
-    """Unrestricted ML estimates of (mu, Sigma) by EM. With z_i = W_p (y_i - mu) the
-    completed row is ``mu + Sigma z_i`` and the conditional covariance of a pattern is
-    ``Sigma - Sigma W_p Sigma``, so an iteration costs one pass over the rows.
-    Returns (mu, sigma, -2 loglik, iterations)."""
-    p = md.p
+def _em_step(md: MissingData, mu: np.ndarray, sigma: np.ndarray):
+    """One EM update. With z_i = W_p (y_i - mu) the completed row is ``mu + Sigma z_i``
+    and the conditional covariance of a pattern is ``Sigma - Sigma W_p Sigma``, so an
+    update costs one pass over the rows. Raises LinAlgError when Sigma is not positive
+    definite."""
     N = md.nobs
+    _, Z, SW, _ = _pattern_rows(md, _pattern_pieces(md, sigma), mu)
+    Yhat = mu + Z @ sigma
+    new_mu = Yhat.mean(axis=0)
+    Yd = Yhat - new_mu
+    new_sigma = (Yd.T @ Yd + N * sigma - sigma @ SW @ sigma) / N
+    return new_mu, 0.5 * (new_sigma + new_sigma.T)
+
+
+def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
+    """Unrestricted ML estimates of (mu, Sigma) by EM, accelerated by SQUAREM (Varadhan
+    & Roland 2008, scheme S3: an extrapolation along two EM steps, then one EM step; the
+    fixed point is EM's, in a third of its iterations). Converged when an EM step moves
+    no element by more than tol (relative to the largest variance).
+    Returns (mu, sigma, -2 loglik, EM steps)."""
+    p = md.p
     mu = np.nanmean(md.values, axis=0)
     var = np.nanvar(md.values, axis=0)
     sigma = np.diag(np.where(var > 0, var, 1.0))
+    x = np.concatenate([mu, sigma.ravel()])
+
+    def step(x):
+        m, s = _em_step(md, x[:p], x[p:].reshape(p, p))
+        return np.concatenate([m, s.ravel()])
+
+    def done(x, fx):
+        return np.max(np.abs(fx - x)) < tol * max(1.0, np.max(np.abs(fx[p:])))
+
     it = 0
-    for it in range(1, max_iter + 1):
-        _, Z, SW = _pattern_rows(md, _pattern_pieces(md, sigma), mu)
-        Yhat = mu + Z @ sigma
-        new_mu = Yhat.mean(axis=0)
-        Yd = Yhat - new_mu
-        new_sigma = (Yd.T @ Yd + N * sigma - sigma @ SW @ sigma) / N
-        new_sigma = 0.5 * (new_sigma + new_sigma.T)
-        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
-        mu, sigma = new_mu, new_sigma
-        if change < tol * max(1.0, np.max(np.abs(sigma))) or md.mask.all():
+    while it < max_iter:
+        x1 = step(x)
+        it += 1
+        if md.mask.all() or done(x, x1):
+            x = x1
             break
+        x2 = step(x1)
+        it += 1
+        if done(x1, x2):
+            x = x2
+            break
+        r, v = x1 - x, x2 - 2 * x1 + x
+        alpha = min(-1.0, -math.sqrt((r @ r) / (v @ v))) if v @ v > 0 else -1.0
+        x_new = x2
+        if alpha < -1.0:  # extrapolate, keep it only if Sigma stays positive definite
+            try:
+                x_new = step(x - 2 * alpha * r + alpha * alpha * v)
+                it += 1
+            except (np.linalg.LinAlgError, ValueError):
+                x_new = x2
+        x = x_new
+    mu, sigma = x[:p], x[p:].reshape(p, p)
     terms = pattern_terms(md, mu, sigma)
     if terms is None:
         raise ValueError("the unrestricted (h1) covariance matrix is not positive definite")
     return mu, sigma, terms["m2ll"], it
+
+
+def same_data(a: list[MissingData], b: list[MissingData]) -> bool:
+    """Whether two lists of groups hold the same values (NaN where the other has NaN)."""
+    return len(a) == len(b) and all(x.values.shape == y.values.shape
+                                    and np.array_equal(x.values, y.values, equal_nan=True) for x, y in zip(a, b))
 
 
 # ------------------------------------------------------------------ the model
@@ -408,31 +474,48 @@ class FIMLModel(RAMModel):
     complete data. Without a mean structure (complete data only) the means are the
     sample means."""
 
-    def __init__(self, partable, data: list[MissingData]):
-        moments, h1 = [], []
-        for md in data:
-            mom, m2ll = h1_moments(md)
-            moments.append(mom)
-            h1.append(m2ll)
+    def __init__(self, partable, data: list[MissingData], h1: FIMLModel | None = None):
+        """``h1``: a model on the same data (row for row) whose unrestricted model (EM
+        estimates, information, score summaries) is reused instead of computed again:
+        it depends on the data only, not on the structural model."""
+        if h1 is not None and not same_data(h1.data, data):
+            raise ValueError("the unrestricted model to reuse was fitted to other data")
+        if h1 is None:
+            moments, m2ll = zip(*(h1_moments(md) for md in data))
+            cache = {}
+        else:
+            moments, m2ll, cache = h1.moments, h1.h1_m2ll, h1._h1_cache
         self.data = data
-        self.h1_m2ll = h1
+        self.h1_m2ll = list(m2ll)
         self.exact_hessian = False  # optimisation steps use the cheap scoring matrix
-        self._h1_cache: dict = {}
-        super().__init__(partable, moments)
+        self._h1_cache: dict = cache  # depends on the data only (shared with a reusing model)
+        self._meat_cache: dict = {}
+        self._last_terms: dict = {}
+        super().__init__(partable, list(moments))
         if not self.meanstructure and any(len(md.patterns) > 1 for md in data):
             raise ValueError("full-information ML with missing values needs a mean structure")
 
     def _mu(self, imp, g):
         return imp.mu if self.meanstructure else self.moments[g].mean
 
+    def _terms(self, theta, g):
+        """Implied moments and pattern terms of group g at theta (None where Sigma is not
+        positive definite), kept for the last theta: the line search evaluates f at the
+        point whose gradient is asked for next, the fit indices and scores at the estimates."""
+        key = theta.tobytes()
+        last = self._last_terms.get(g)
+        if last is None or last[0] != key:
+            try:
+                imp = self.implied(theta, g)
+            except np.linalg.LinAlgError:
+                return None, None
+            last = self._last_terms[g] = (key, imp, pattern_terms(self.data[g], self._mu(imp, g), imp.sigma))
+        return last[1], last[2]
+
     def _group_terms(self, theta, g, want_grad, want_info, want_hess=False):
         gs = self.groups[g]
         md = self.data[g]
-        try:
-            imp = self.implied(theta, g)
-        except np.linalg.LinAlgError:
-            return None
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma, )
+        imp, t = self._terms(theta, g)
         if t is None:
             return None
         N = md.nobs
@@ -477,8 +560,7 @@ class FIMLModel(RAMModel):
         """Scores of the casewise loglik of group g (rows x npar) in chunks of rows:
         yields (row indices in the group's data, scores)."""
         gs, md = self.groups[g], self.data[g]
-        imp = self.implied(theta, g)
-        t = pattern_terms(md, self._mu(imp, g), imp.sigma)
+        imp, t = self._terms(theta, g)
         U, V, Dmu = self._derivative_columns(imp, gs)
         # per pattern u_r' W_p v_r with W_p = K - A A' (see param_hessian)
         const = np.empty((len(md.patterns), U.shape[1]))
@@ -513,23 +595,42 @@ class FIMLModel(RAMModel):
         finally:
             self.exact_hessian = False
 
-    def h1_information(self, g: int, ncl: int | None = None, scores: bool = True, terms: bool = False):
-        """Observed information (total) of the unrestricted model of group g at its EM
-        estimates, in (mu, vech Sigma) coordinates, and a summary of its casewise scores
-        (:func:`moment_score_summary`: cluster sums over ``ncl`` clusters when the data
-        have clusters, else a root of their cross-product). Computed once. ``terms``:
-        the pattern terms at the EM estimates instead of the summary."""
-        md, mom = self.data[g], self.moments[g]
+    def h1_terms(self, g: int) -> dict:
+        """Pattern terms of group g at the EM estimates (unrestricted model)."""
         if g not in self._h1_cache:
-            t = pattern_terms(md, mom.mean, mom.cov, keep=True)
-            self._h1_cache[g] = (0.5 * moment_hessian(md, t), t)
-        A1, t = self._h1_cache[g]
-        if terms:
-            return A1, t
-        if not scores:
-            return A1, None
-        key = (g, ncl)
+            mom = self.moments[g]
+            self._h1_cache[g] = pattern_terms(self.data[g], mom.mean, mom.cov, keep=True)
+        return self._h1_cache[g]
+
+    def h1_factor(self, keep: np.ndarray) -> list:
+        """Per group: Cholesky factor (``cho_solve`` form) of the observed information
+        (total) of the unrestricted model at its EM estimates, in the ``keep`` moment
+        coordinates."""
+        key = ("factor", keep.tobytes())
+        if key not in self._h1_cache:
+            self._h1_cache[key] = [cholesky_upper(moment_information(self.data[g], self.h1_terms(g), keep))
+                                   for g in range(self.ngroups)]
+        return self._h1_cache[key]
+
+    def h1_scores(self, g: int, ncl: int | None = None) -> np.ndarray:
+        """A summary of the casewise scores of the unrestricted model of group g in
+        (mu, vech Sigma) coordinates (:func:`moment_score_summary`: their sums over the
+        ``ncl`` clusters of the group's cluster codes when ncl is given, else a root of
+        their cross-product)."""
+        md = self.data[g]
+        key = ("scores", g, ncl, None if ncl is None else md.cluster.tobytes())
         if key not in self._h1_cache:
             codes = md.cluster if ncl is not None else None
-            self._h1_cache[key] = moment_score_summary(md, t, codes, ncl or 0)
-        return A1, self._h1_cache[key]
+            self._h1_cache[key] = moment_score_summary(md, self.h1_terms(g), codes, ncl or 0)
+        return self._h1_cache[key]
+
+    def h1_solved(self, g: int, ncl: int | None, keep: np.ndarray):
+        """(S, A1^-1 S'): the score summary of :meth:`h1_scores` in the ``keep``
+        coordinates and its solve with the h1 information (the Yuan-Bentler trace and the
+        FIML-corrected robust indices both need it)."""
+        md = self.data[g]
+        key = ("solved", g, ncl, keep.tobytes(), None if ncl is None else md.cluster.tobytes())
+        if key not in self._h1_cache:
+            S = self.h1_scores(g, ncl)[:, keep]
+            self._h1_cache[key] = (S, sla.cho_solve(self.h1_factor(keep)[g], S.T))
+        return self._h1_cache[key]

@@ -31,10 +31,10 @@ from .partable import ParRow, ParTable
 
 
 def _meat(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
-    key = ("meat", crossed, theta.tobytes())
-    if model._h1_cache.get("meat_key") != key:
-        model._h1_cache["meat_key"], model._h1_cache["meat"] = key, _meat_uncached(model, theta, crossed)
-    return model._h1_cache["meat"]
+    key = (crossed, theta.tobytes())
+    if model._meat_cache.get("key") != key:
+        model._meat_cache.update(key=key, meat=_meat_uncached(model, theta, crossed))
+    return model._meat_cache["meat"]
 
 
 def _meat_uncached(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.ndarray:
@@ -65,9 +65,9 @@ def _meat_uncached(model: FIMLModel, theta: np.ndarray, crossed: bool) -> np.nda
     return meat
 
 
-def sandwich(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> np.ndarray:
-    bread_inv = np.linalg.inv(info)
-    v = bread_inv @ _meat(model, theta, crossed) @ bread_inv
+def sandwich(model: FIMLModel, theta: np.ndarray, info_inv: np.ndarray, crossed: bool = True) -> np.ndarray:
+    """E^-1 B0 E^-1 (``info_inv``: the inverse of the bread E, the observed information)."""
+    v = info_inv @ _meat(model, theta, crossed) @ info_inv
     return 0.5 * (v + v.T)
 
 
@@ -85,28 +85,9 @@ def _h1_keep(model: FIMLModel) -> np.ndarray:
     return keep
 
 
-def _h1_parts(model: FIMLModel, crossed: bool):
-    """Per group: Cholesky factor of A1 (observed h1 information, total) and the rows
-    whose cross-product is B1 (cluster sums or casewise scores), without the fixed
-    covariate moments."""
-    keep = _h1_keep(model)
-    key = ("parts", crossed)
-    if key not in model._h1_cache:
-        sums = []
-        for g in range(model.ngroups):
-            _, s = model.h1_information(g, _n_clusters(model, g, crossed))
-            sums.append(_cluster_factor(model, g, crossed) * s[:, keep])
-        model._h1_cache[key] = (_h1_chol(model), sums)
-    return model._h1_cache[key]
-
-
 def _h1_chol(model: FIMLModel) -> list:
-    """Per group: Cholesky factor of A1 without the fixed covariate moments (once per fit)."""
-    if "chol" not in model._h1_cache:
-        keep = _h1_keep(model)
-        model._h1_cache["chol"] = [sla.cho_factor(model.h1_information(g, scores=False)[0][np.ix_(keep, keep)],
-                                                  lower=True) for g in range(model.ngroups)]
-    return model._h1_cache["chol"]
+    """Per group: Cholesky factor of A1 without the fixed covariate moments."""
+    return model.h1_factor(_h1_keep(model))
 
 
 def _n_clusters(model: FIMLModel, g: int, crossed: bool) -> int | None:
@@ -124,20 +105,25 @@ def _cluster_factor(model: FIMLModel, g: int, crossed: bool) -> float:
 def _trace_h1(model: FIMLModel, crossed: bool) -> float:
     """sum_g tr(A1_g^-1 B1_g) (only the diagonal blocks of a crossed-cluster B1 enter,
     A1 being block diagonal over groups)."""
-    chols, sums = _h1_parts(model, crossed)
-    return float(sum(np.sum(s.T * sla.cho_solve(c, s.T)) for c, s in zip(chols, sums)))
+    keep = _h1_keep(model)
+    total = 0.0
+    for g in range(model.ngroups):
+        S, X = model.h1_solved(g, _n_clusters(model, g, crossed), keep)  # B1 = f^2 S'S, X = A1^-1 S'
+        total += _cluster_factor(model, g, crossed) ** 2 * float(np.sum(S.T * X))
+    return total
 
 
-def _trace_h0(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool) -> float:
-    return float(np.sum(_meat(model, theta, crossed) * np.linalg.inv(info).T))
+def _trace_h0(model: FIMLModel, theta: np.ndarray, info_inv: np.ndarray, crossed: bool) -> float:
+    return float(np.sum(_meat(model, theta, crossed) * info_inv.T))
 
 
-def mlr(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = True) -> dict:
-    """Sandwich covariance and the pieces of the Yuan-Bentler scaling."""
+def mlr(model: FIMLModel, theta: np.ndarray, info_inv: np.ndarray, crossed: bool = True) -> dict:
+    """Sandwich covariance and the pieces of the Yuan-Bentler scaling (``info_inv``: the
+    inverse of the observed information at theta)."""
     return {
-        "vcov": sandwich(model, theta, info, crossed),
+        "vcov": sandwich(model, theta, info_inv, crossed),
         "trace_h1": _trace_h1(model, crossed),
-        "trace_h0": _trace_h0(model, theta, info, crossed),
+        "trace_h0": _trace_h0(model, theta, info_inv, crossed),
         "crossed": crossed,
     }
 
@@ -146,7 +132,10 @@ def mlr(model: FIMLModel, theta: np.ndarray, info: np.ndarray, crossed: bool = T
 def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
     """lavaan's independence model on the same data (means and variances of the
     non-covariates free, covariate block fixed at the unrestricted estimates) and its ML
-    estimates (closed form: each variable's observed mean and variance)."""
+    estimates (closed form: each variable's observed mean and variance). Built once per
+    model (the fit indices and their robust versions share it)."""
+    if getattr(model, "_baseline", None) is not None:
+        return model._baseline
     pt = model.pt
     fixed = any(r.exo for r in pt.rows)
     xs = list(pt.ov_x) if fixed else []
@@ -172,7 +161,7 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
                    lv_names=[], ov_x=xs, ov_y=[], lv_x=[], lv_y=[], npar=npar)
     base = FIMLModel.__new__(FIMLModel)
     base.data, base.h1_m2ll = model.data, model.h1_m2ll
-    base.exact_hessian, base._h1_cache = False, model._h1_cache
+    base.exact_hessian, base._h1_cache, base._meat_cache, base._last_terms = False, model._h1_cache, {}, {}
     FIMLModel.__bases__[0].__init__(base, bpt, model.moments)
     theta = np.zeros(npar)
     for r in rows:
@@ -182,6 +171,7 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
         col = model.data[r.group].values[:, j]
         col = col[~np.isnan(col)]
         theta[r.index] = col.var() if r.op == "~~" else col.mean()
+    model._baseline = (base, theta)
     return base, theta
 
 
@@ -217,7 +207,7 @@ def _rmsea(x2, df, n, g, c=1.0):
 def _scaling_factor(model: FIMLModel, theta: np.ndarray, df: int, crossed: bool) -> float:
     """Yuan-Bentler (Mplus) scaling factor of a fitted model: trace(U Gamma) / df."""
     info = model.observed_information(theta)
-    return (_trace_h1(model, crossed) - _trace_h0(model, theta, info, crossed)) / df
+    return (_trace_h1(model, crossed) - _trace_h0(model, theta, np.linalg.inv(info), crossed)) / df
 
 
 def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) -> dict:
@@ -298,8 +288,7 @@ def _h1_projected(m: FIMLModel, theta: np.ndarray, g: int) -> np.ndarray:
     gs, md = m.groups[g], m.data[g]
     imp = m.implied(theta, g)
     U, V, Dmu = m._derivative_columns(imp, gs)
-    _, t = m.h1_information(g, scores=False, terms=True)
-    rows = param_hessian(md, t, U, V, Dmu if m.meanstructure else None)
+    rows = param_hessian(md, m.h1_terms(g), U, V, Dmu if m.meanstructure else None)
     return m._to_params(gs, m._to_params(gs, rows).T)
 
 
@@ -325,16 +314,21 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
         Ng = model.data[g].nobs
         fg = Ng / N
         # lavaan: per-group cluster sums in the first-order information
-        _, s = model.h1_information(g, _n_clusters(model, g, False), scores=version == "V3")
-        J = None if s is None else _cluster_factor(model, g, False) * s[:, keep] * math.sqrt(fg / Ng)  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
+        J = JWi = None
+        if version == "V3":  # Gamma = Wm^-1 J'J Wm^-1 in the fg-weighted blocks
+            S, X = model.h1_solved(g, _n_clusters(model, g, False), keep)  # X = A1^-1 S'
+            cf = _cluster_factor(model, g, False)
+            J, JWi = cf * math.sqrt(fg / Ng) * S, cf * math.sqrt(Ng / fg) * X.T
         Si = np.linalg.inv(mom.cov)
         Wc = _complete_information(Si, keep) * fg if version == "V6" else (Si, fg)
         Dm = model._to_params(model.groups[g], model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep])
         Db = base._to_params(base.groups[g], base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep])
-        # Wm = (fg / Ng) A1: its Cholesky factor is a multiple of A1's (computed once per fit)
-        chol = _h1_chol(model)[g]
+        chol = None
+        if version == "V6":  # Wm = (fg / Ng) A1: its Cholesky factor is a multiple of A1's
+            c, lower = _h1_chol(model)[g]
+            chol = (c * math.sqrt(fg / Ng), lower)
         Em, Eb = (0.5 * fg / Ng * _h1_projected(m, th, g) for m, th in ((model, theta), (base, btheta)))
-        blocks.append(((chol[0] * math.sqrt(fg / Ng), chol[1]), None, Wc, J, Dm, Db, Em, Eb))
+        blocks.append((chol, JWi, Wc, J, Dm, Db, Em, Eb))
         for m, th, which in ((model, theta, 0), (base, btheta, 1)):
             imp = m.implied(th, g)
             sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
@@ -362,13 +356,11 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
                 # J_g Q_gk with Q_gk = delta_gk Wm_g^-1 - D_g E^-1 D_k'
                 left = -(JD[g] @ E_inv) @ D_all[k].T
                 if g == k:
-                    left = left + JWi[g]
+                    left = left + blocks[g][1]
                 Si, fg = blk_k[2]
                 total += fg * _complete_quadratic(left, Si, keep)
         return total
 
-    if version != "V6":
-        JWi = [sla.cho_solve(blk[0], blk[3].T).T for blk in blocks]
     c3 = k_fimlc(0) / df3
     c3n = k_fimlc(1) / df3n
     return x3, df3, c3, x3n, c3n

@@ -1,0 +1,189 @@
+"""Builder of the measurement-invariance exhibit (Black and White students): for every construct,
+the WLSMV invariance sequence of its ordered items with the items responsible, the continuous
+MLR sequence as sensitivity, and each block's correlated-factor CFA. It takes plain arguments
+(input paths, the output paths by name); the tests are lwo.measurement's. Apart from the
+measurement exhibits 8-10: its fits are slow, and an edit to one should not rerun the other."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lwo.codebook import Codebook
+from lwo.descriptives import RACES, data_source_label, read_analysis_table
+from lwo.exhibit import compare_statement, published_rows, write_exhibit
+from lwo.io import write_csv
+from lwo.measurement import (CFI_DROP, invariance_analysis, ordinal_holm_adjusted_verdicts,
+                             ordinal_invariance_analysis)
+from lwo.model_data import analysis_columns, select_sample
+from lwo.plotting import PALETTE, mark_data_source, new_figure
+from lwo.specs import block_cfa
+
+
+BLOCKS = {"hqc": ("8", "HQC subscales"), "classroom_environment": ("9", "classroom-environment measures"),
+          "mindset": ("10", "mind-set and disposition measures"),
+          "set_aside": (None, "measures collected and set aside")}  # construct models only
+GROUP = "race"
+GROUP_ORDER = list(RACES)  # Black, White: group 1, group 2
+LEVELS = ("thresholds", "loadings")
+ML_OPTIONS = {"missing": "ml", "estimator": "MLR"}
+
+
+def invariance_data(students: pd.DataFrame, codebook: Codebook, items: list[str]) -> tuple[pd.DataFrame, int]:
+    """Surveyed Black and White students with at least one of `items` answered (FIML uses them
+    all; WLSMV drops incomplete rows itself), and how many answered none."""
+    chosen = pd.concat([select_sample(students, g) for g in GROUP_ORDER])
+    cols = analysis_columns(chosen, codebook)[items]
+    some = cols.notna().any(axis=1)
+    race = pd.Series(chosen.loc[some, "race"].astype(str).to_numpy(), name=GROUP)
+    return pd.concat([race, cols[some].reset_index(drop=True)], axis=1), int((~some).sum())
+
+
+def one_factor_spec(codebook: Codebook, construct: str) -> str:
+    return f"{construct} =~ " + " + ".join(codebook.item_ids(construct))
+
+
+def delta_cfi_figure(table: pd.DataFrame, source: str):
+    rows = table.reset_index(drop=True)
+    fig, ax = new_figure(figsize=(7.6, 1.6 + 0.28 * len(rows)))
+    y = np.arange(len(rows))[::-1]
+    for level, marker, colour in (("thresholds", "o", PALETTE[2]), ("loadings", "s", PALETTE[3])):
+        x = rows[f"{level}_cfi_change"].astype(float)
+        ax.scatter(x, y, marker=marker, s=30, color=colour, label=f"{level} vs previous level", zorder=3)
+        failed = rows[f"{level}_verdict"] == "fails"
+        ax.scatter(x[failed], y[failed], marker=marker, s=110, facecolors="none", edgecolors="#D55E00",
+                   linewidths=1.4, zorder=4)
+    ax.axvline(-CFI_DROP, color="#D55E00", lw=1, ls="--")
+    ax.axvline(0, color="#999999", lw=0.8)
+    ax.text(-CFI_DROP, len(rows) - 0.3, " -.01", color="#D55E00", fontsize=8, va="bottom")
+    ax.set_yticks(y)
+    ax.set_yticklabels(rows["construct"], fontsize=8)
+    changes = rows[["thresholds_cfi_change", "loadings_cfi_change"]].to_numpy(float)
+    low = min(-0.03, (float(np.nanmin(changes)) if np.isfinite(changes).any() else 0.0) - 0.01)
+    ax.set_xlim(low, 0.01)
+    ax.set_xlabel("Change in scaled CFI (WLSMV) from the less constrained model (a drop beyond -.01 fails; circled)")
+    ax.set_title("Measurement invariance across Black and White students", loc="left", fontsize=10, pad=22)
+    ax.grid(axis="y", alpha=0)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, fontsize=8, borderaxespad=0.1)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    mark_data_source(fig, source)
+    return fig
+
+
+def build_exhibit_invariance(*, students, summary, codebook, published, outputs) -> None:
+    """Measurement invariance across Black and White students: the WLSMV sequence for every
+    construct and block, with the continuous MLR sequence as sensitivity."""
+    codebook = Codebook.load(codebook)
+    students = read_analysis_table(students)
+    rows, model_rows, results_by_name, unanswered = [], [], {}, 0
+    for block, (exhibit, block_label) in BLOCKS.items():
+        block_rows = []
+        for c in codebook.constructs_in_block(block):
+            data, none = invariance_data(students, codebook, codebook.item_ids(c))
+            unanswered += none
+            spec = one_factor_spec(codebook, c)
+            res = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False)
+            ml = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, **ML_OPTIONS)
+            results_by_name[c] = (res, data, spec)
+            row = {"level": "construct", "block": block_label, "construct": codebook.label(c), "id": c, **res.row()}
+            row.update({"ml_metric_chisq_diff": ml.table.loc["metric", "chisq.diff"],
+                        "ml_metric_p": ml.table.loc["metric", "pvalue.diff"],
+                        "ml_metric_cfi_change": ml.table.loc["metric", "cfi.diff"],
+                        "ml_scalar_chisq_diff": ml.table.loc["scalar", "chisq.diff"],
+                        "ml_scalar_p": ml.table.loc["scalar", "pvalue.diff"],
+                        "ml_scalar_cfi_change": ml.table.loc["scalar", "cfi.diff"],
+                        "ml_comparable": ml.comparable})
+            block_rows.append(row)
+            for name, table in (("WLSMV", res.table), ("MLR", ml.table)):
+                t = table.reset_index()
+                t.insert(0, "estimator", name)
+                t.insert(0, "construct", c)
+                model_rows.append(t)
+        if not block_rows:
+            continue
+        b = pd.DataFrame(block_rows)
+        # Holm within the block's constructs, then the verdicts from the adjusted p
+        adjusted = ordinal_holm_adjusted_verdicts(
+            [results_by_name[c][0] for c in b["id"]],
+            {c: (results_by_name[c][2], results_by_name[c][1]) for c in b["id"]}, GROUP, GROUP_ORDER)
+        for level in LEVELS:
+            b[f"{level}_p_holm"] = adjusted[f"{level}_p_holm"].to_numpy()
+        for i, r in b.iterrows():
+            res = results_by_name[r["id"]][0]
+            b.loc[i, ["thresholds_verdict", "loadings_verdict", "comparable", "noninvariant_items"]] = [
+                res.thresholds, res.loadings, res.comparable,
+                "; ".join(f"{f['item']} ({f['level']})" for f in res.freed)]
+        rows.append(b)
+        if exhibit is None:
+            continue
+        # the whole block: the correlated-factor CFA of its constructs (no item search: its
+        # constructs' rows name the items)
+        items = [i for c in codebook.constructs_in_block(block) for i in codebook.item_ids(c)]
+        data, _ = invariance_data(students, codebook, items)
+        res = ordinal_invariance_analysis(block, block_cfa(codebook, block, int(exhibit)).syntax, data, GROUP,
+                                          GROUP_ORDER, search_items=False)
+        rows.append(pd.DataFrame([{"level": "block", "block": block_label, "id": block,
+                                   "construct": f"All {len(codebook.constructs_in_block(block))} {block_label}",
+                                   **res.row()}]))
+        model_rows.append(res.table.reset_index().assign(construct=block, estimator="WLSMV"))
+    table = pd.concat(rows, ignore_index=True).drop(columns=["model"])
+    first = ["level", "block", "construct", "id", "n_Black", "n_White", "comparable", "noninvariant_items"]
+    table = table[first + [c for c in table.columns if c not in first]]
+
+    comparison = []
+    for _, pub in published_rows(published, "invariance").iterrows():
+        kind, _, construct = pub["key"].partition(":")
+        if kind != "noninvariant" or construct not in results_by_name or \
+                pub["value"] not in ("non-invariant", "invariant"):
+            raise ValueError(f"{published}: exhibit invariance, key {pub['key']!r}: expected "
+                             "noninvariant:<construct> with a construct of the codebook and value "
+                             "non-invariant or invariant")
+        res = results_by_name[construct][0]
+        flagged = res.comparable != "means and relations"
+        freed = "; ".join(f"{f['item']} ({f['level']})" for f in res.freed) or "none"
+        comparison.append(compare_statement(
+            pub, f"thresholds {res.thresholds}, loadings {res.loadings} (scaled ΔCFI "
+                 f"{res.table.loc['thresholds', 'cfi.diff']:.3f} / {res.table.loc['loadings', 'cfi.diff']:.3f}); "
+                 f"items responsible: {freed}; {res.comparable}",
+            None if res.reason else flagged == (pub["value"] == "non-invariant"),
+            "WLSMV; non-invariant = not comparable: the thresholds or the loadings level fails (scaled CFI "
+            "drop > .01)"))
+
+    constructs = table[table["level"] == "construct"]
+    n_ok = int((constructs["comparable"] == "means and relations").sum())
+    source = data_source_label(summary)
+    notes = [
+        "Primary: two-group CFAs of each construct's 4-point items as ordered categories (WLSMV, delta "
+        "parameterisation; Black: group 1, White: group 2), as lavaan's cfa(..., ordered = items, "
+        "estimator = \"WLSMV\", group = \"race\", group.equal = ...). Configural: same structure; "
+        "thresholds: equal thresholds (Wu & Estabrook, 2016); loadings: equal thresholds and loadings. "
+        "lavaan's further \"intercepts\" step adds no constraint when every item is ordered (the latent "
+        "responses' intercepts are fixed at 0; df difference 0, intercepts_df_diff): it is not a test here. "
+        f"{n_ok} of {len(constructs)} constructs are invariant at both levels (means and relations may be "
+        "compared across the groups).",
+        "Verdict per level: 'fails' when the scaled CFI drops by more than .01 (Cheung & Rensvold, 2002); "
+        "'holds approximately' when it stays within .01 but the scaled-shifted chi-square difference test "
+        "(lavTestLRT) is significant after a Holm correction within the block's constructs; 'holds' "
+        "otherwise.",
+        "Items responsible (noninvariant_items): at each level that does not simply hold, one item at a time "
+        "is freed (lavaan group.partial: all its thresholds, or its loading; the marker item's loading sets "
+        "the scale), largest chi-square drop first, while the drop is significant after Holm's correction "
+        "and the partial model does not yet pass against the previous level.",
+        "Block rows: the correlated-factor CFA of all the block's constructs (WLSMV, no item search); a "
+        "single non-invariant construct can be diluted among many invariant items there, so the construct "
+        "rows decide comparability. An answer category that no student of a group chose leaves its "
+        "threshold unidentified: that model is not estimable (as in lavaan).",
+        "Sensitivity (ml_* columns, construct rows): the answers as continuous, configural -> metric (equal loadings) -> "
+        "scalar (and intercepts), robust ML with full-information ML for missing answers (MLR, FIML), "
+        "Satorra-Bentler scaled difference tests and the scaled CFI; ml_comparable its verdict.",
+        f"WLSMV uses the students who answered every item of the construct (listwise, lavaan's default); "
+        f"{unanswered} answered none of a construct's items (summed over the constructs); students of "
+        "other groups are not part of this comparison. Every model's fit: models.csv.",
+    ]
+    write_csv(pd.concat(model_rows, ignore_index=True), outputs["models"])
+    figure = delta_cfi_figure(table, source)
+    write_exhibit(outputs, exhibit="invariance", title="Measurement invariance across Black and White students",
+                  section="RQ1c: Black and White students", table=table, comparison=comparison, figure=figure,
+                  caption="WLSMV invariance of each construct's ordered items (configural, thresholds, loadings): "
+                          "scaled-shifted difference tests, change in scaled CFI, verdicts and the items "
+                          "responsible; continuous MLR as sensitivity.",
+                  notes=notes + ["Data: " + source])
