@@ -362,7 +362,7 @@ def test_every_exhibit_of_the_cohort_states_its_missing_data_handling(exhibits):
     """The missing-data policy (listwise deletion with counts; FIML where a model uses it) is stated
     in every exhibit built from the cohort's data: a note on missing data, listwise deletion, FIML
     or the records excluded."""
-    pattern = re.compile(r"missing data|listwise|FIML|full information|excluded", re.IGNORECASE)
+    pattern = re.compile(r"missing data|listwise|FIML|full[- ]information|excluded", re.IGNORECASE)
     silent = [ex.exhibit for ex in exhibits
               if not ex.published_only and not any(pattern.search(n) for n in ex.notes)]
     assert not silent, f"exhibits that do not state their handling of missing data: {silent}"

@@ -351,6 +351,9 @@ def _fit_line(r: ModelResult) -> str:
         v = fi.get(key)
         return "NA" if v is None else f"{v:.{digits}f}"
 
+    if r.info.get("estimator") == "WLSMV":  # lavaan's scaled-shifted test and its ".scaled" indices
+        return (f"scaled-shifted chi-square({fi.get('df')}) = {f('chisq.scaled', 1)} (DWLS {f('chisq', 1)}), "
+                f"CFI = {f('cfi.scaled')}, TLI = {f('tli.scaled')}, RMSEA = {f('rmsea.scaled')}, SRMR = {f('srmr')}")
     if fi.get("chisq.scaled") is not None:  # MLR: the Yuan-Bentler scaled test and lavaan's robust indices
         return (f"scaled chi-square({fi.get('df')}) = {f('chisq.scaled', 1)} (ML {f('chisq', 1)}, scaling factor "
                 f"{f('chisq.scaling.factor')}), robust CFI = {f('cfi.robust')}, robust TLI = {f('tli.robust')}, "
@@ -570,7 +573,8 @@ VERDICT_TEST_TEXT = {
              "one cluster across both groups. It is the verdict because Black and White classmates share their "
              "classroom: only this covariance carries the covariance between the two groups' estimates; the scaled "
              "likelihood-ratio test's scaling factors ignore it"),
-    "LR": "the likelihood-ratio (chi-square difference) test, scaled (Satorra-Bentler 2001) when the fits are MLR",
+    "LR": "the likelihood-ratio (chi-square difference) test, scaled (Satorra-Bentler 2001) when the fits are MLR, "
+          "scaled-shifted (Satorra 2000, as lavTestLRT) when they are WLSMV",
 }
 
 
@@ -580,7 +584,7 @@ def equality_test_text(t: pd.Series) -> str:
     if pd.notna(t.get("wald_chisq")):
         parts.append(f"Wald chi-square({int(t['wald_df'])}) = {t['wald_chisq']:.2f}, p = {t['wald_pvalue']:.4f}")
     if pd.notna(t.get("chisq_diff")):
-        scaled = "scaled " if t.get("lr_method") == "satorra.bentler.2001" else ""
+        scaled = "scaled " if str(t.get("lr_method", "")).startswith("satorra") else ""
         parts.append(f"{scaled}LR chi-square({int(t['df_diff'])}) = {t['chisq_diff']:.2f}, p = {t['lr_pvalue']:.4f}, "
                      f"delta CFI = {t['cfi_diff']:.4f}")
     return "; ".join(parts)

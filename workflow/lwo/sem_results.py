@@ -60,7 +60,7 @@ ITEMS_CHOICES = ("continuous", "ordinal")
 ORDINAL_ESTIMATION = {"missing": "listwise", "estimator": "WLSMV", "cluster": None, "items": "ordinal"}
 ENGINE_MISSING = {"fiml": "ml.x", "fiml_fixed_x": "ml", "listwise": None}
 MISSING_TEXT = {"fiml": "full-information ML (lavaan missing = \"ml.x\"): every student with at least one answered "
-                        "item in the model; a missing control is integrated over like a missing answer",
+                        "item in the model; missing answers and missing controls are integrated over, not deleted",
                 "fiml_fixed_x": "full-information ML (lavaan missing = \"ml\"): every student with at least one "
                                 "answered item in the model; students missing a control left out (listwise on "
                                 "covariates, as lavaan fixed.x)",
