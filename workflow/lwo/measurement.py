@@ -29,6 +29,7 @@ from scipy.special import fdtri  # not scipy.stats: its import costs a job ~1 s
 from scipy.optimize import linear_sum_assignment
 
 from lwo import sem
+from lwo.group_stats import multiple_comparison
 
 # Cheung & Rensvold (2002): a drop in CFI larger than this rejects the more constrained model.
 CFI_DROP = 0.01
@@ -435,21 +436,22 @@ def too_few_to_fit(data: pd.DataFrame, group: str, groups: list, n_variables: in
             f"{n_variables} items (a group needs more students than the model's items)")
 
 
+def _holm_by_level(results, levels) -> pd.DataFrame:
+    """Holm-adjusted p of each level's difference test over the family of constructs (a test
+    that could not be run stays NaN, outside the family), as columns <level>_p_holm by name."""
+    out = pd.DataFrame(index=[r.name for r in results])
+    for level in levels:
+        p = [r.table.loc[level, "pvalue.diff"] for r in results]
+        out[f"{level}_p_holm"] = multiple_comparison(p, "holm")["p_adjusted"].to_numpy()
+    return out
+
+
 def holm_adjusted_verdicts(results: list[InvarianceResult], alpha: float = ALPHA,
                            cfi_drop: float = CFI_DROP) -> pd.DataFrame:
     """Holm-adjust the metric and scalar chi-square difference tests over a family of
     constructs (each level separately) and set each result's verdicts from the adjusted p.
     Returns the adjusted p-values (columns metric_p_holm, scalar_p_holm) by model name."""
-    from statsmodels.stats.multitest import multipletests
-
-    out = pd.DataFrame(index=[r.name for r in results])
-    for level in ("metric", "scalar"):
-        p = np.array([r.table.loc[level, "pvalue.diff"] for r in results], float)
-        adj = np.full_like(p, np.nan)
-        ok = np.isfinite(p)
-        if ok.any():
-            adj[ok] = multipletests(p[ok], method="holm")[1]
-        out[f"{level}_p_holm"] = adj
+    out = _holm_by_level(results, ("metric", "scalar"))
     for r in results:
         set_verdicts(r, out.loc[r.name, "metric_p_holm"], out.loc[r.name, "scalar_p_holm"], alpha, cfi_drop)
     return out
@@ -631,16 +633,7 @@ def ordinal_holm_adjusted_verdicts(results: list[OrdinalInvarianceResult], fitte
     the verdicts and comparability from the adjusted p and search the items responsible where a
     level does not simply hold (`fitted`: each result's spec and data by name). Returns the
     adjusted p-values (columns thresholds_p_holm, loadings_p_holm) by name."""
-    from statsmodels.stats.multitest import multipletests
-
-    out = pd.DataFrame(index=[r.name for r in results])
-    for level in ("thresholds", "loadings"):
-        p = np.array([r.table.loc[level, "pvalue.diff"] for r in results], float)
-        adj = np.full_like(p, np.nan)
-        ok = np.isfinite(p)
-        if ok.any():
-            adj[ok] = multipletests(p[ok], method="holm")[1]
-        out[f"{level}_p_holm"] = adj
+    out = _holm_by_level(results, ("thresholds", "loadings"))
     for r in results:
         if r.reason:
             continue
