@@ -32,28 +32,59 @@ def cohort(population_model, codebook, population):
 
 
 # The real workflow built in private copies of the repository, once per test session
-# (tests/workflow_build.py); a cold build takes about a minute.
-@pytest.fixture(scope="session")
-def default_build(tmp_path_factory):
-    """The default build (`snakemake --cores 4`) in a temporary copy; read it, dry-run in it,
-    or `workflow_build.clone_build` it before changing anything."""
-    from workflow_build import built_workflow
-    return built_workflow(tmp_path_factory)
+# (tests/workflow_build.py). Every kind of build the collected tests need starts in the
+# background as the session starts; the tests that read a build run after the others, so the
+# rest of the suite runs while the builds do.
+def _build_fixture(name: str, doc: str):
+    @pytest.fixture(scope="session", name=name)
+    def fixture(request, tmp_path_factory):
+        from workflow_build import BUILDS, finished_build
+
+        needs_cohort = BUILDS[name].export is not None
+        return finished_build(tmp_path_factory, name,
+                              request.getfixturevalue("cohort") if needs_cohort else None,
+                              request.getfixturevalue("codebook") if needs_cohort else None)
+    fixture.__doc__ = doc
+    return fixture
 
 
-@pytest.fixture(scope="session")
-def cores1_build(tmp_path_factory):
-    """A second, independent build in another folder, with `--cores 1`."""
-    from workflow_build import second_build
-    return second_build(tmp_path_factory)
+default_build = _build_fixture(
+    "default_build", "The default build (`snakemake --cores 4`) in a temporary copy; read it, dry-run in "
+    "it, or `workflow_build.clone_build` it before changing anything.")
+cores1_build = _build_fixture("cores1_build", "A second, independent build in another folder, with `--cores 1`.")
+worked_example_build = _build_fixture(
+    "worked_example_build", "The worked example, built with the README's command: the students-only build.")
+small_district_build = _build_fixture(
+    "small_district_build", "A 150-student, one-school export of all four tables (5% of item answers "
+    "blank), built with a plain `snakemake --cores 2`.")
+messy_export_build = _build_fixture(
+    "messy_export_build", "The cohort's four tables with 20% of item answers blank at random, as files, "
+    "built with a plain `snakemake --cores 2`.")
+
+_NEEDED_BUILDS: list[str] = []
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only the builds of the tests that run
 def pytest_collection_modifyitems(config, items):
-    """Start the second build in the background with the first when a collected test needs both."""
-    import workflow_build
+    """Note the builds the collected tests need, and run the tests that read one last (stable
+    otherwise), so that the tests that need no build run while the builds do."""
+    from workflow_build import BUILDS
 
-    if any("cores1_build" in getattr(item, "fixturenames", ()) for item in items):
-        workflow_build.PRESTART.add("cores1")
+    def builds(item):
+        return [name for name in BUILDS if name in getattr(item, "fixturenames", ())]
+
+    _NEEDED_BUILDS[:] = [name for name in BUILDS if any(name in builds(item) for item in items)]
+    items[:] = sorted(items, key=lambda item: bool(builds(item)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_builds(request, tmp_path_factory):
+    from workflow_build import BUILDS, start_build
+
+    for name in _NEEDED_BUILDS:
+        needs_cohort = BUILDS[name].export is not None
+        start_build(tmp_path_factory, name, request.getfixturevalue("cohort") if needs_cohort else None,
+                    request.getfixturevalue("codebook") if needs_cohort else None)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,13 +1,11 @@
 """Running the real workflow in private copies of the repository, shared by the tests that do.
 
 The repository's source files are copied into a temporary directory and Snakemake is run there,
-so a test never touches the repository's own results/. A full build takes about a minute, so a
-test session builds each kind of copy at most once (`built_workflow`, `second_build`); tests read
-those copies, dry-run in them, or copy them (`clone_build`) before changing anything.
-
-  built_workflow   the default build, `snakemake --cores 4`
-  second_build     an independent copy in another folder, built with `--cores 1`
-                   (the determinism tests compare the two)
+so a test never touches the repository's own results/. A whole build takes a minute or more, so a
+test session builds each kind of copy (`BUILDS`: the default build, a second one with one core,
+the worked example, a small district, a messy export) at most once, all of them started together
+in the background when the session starts (conftest.py); tests read those copies, dry-run in them,
+or copy them (`clone_build`) before changing anything.
 """
 from __future__ import annotations
 
@@ -18,7 +16,10 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 CORES = "2"
@@ -123,48 +124,93 @@ class restored:
 # ----------------------------------------------------------------------------------------------
 # Builds shared by a test session
 # ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Build:
+    """One kind of whole build a test session may need: `snakemake --cores N [args]` in a
+    private copy of the repository, optionally pointed (`export`) at a district-like export of the
+    default synthetic cohort: export(cohort tables, codebook) -> {table: DataFrame}."""
+    folder: str
+    cores: int
+    args: tuple[str, ...] = ()
+    export: Callable | None = None
+
+
+def _all_schools(cohort: dict, codebook, **kw) -> dict:
+    from lwo.example import district_export
+    return district_export(cohort, codebook, schools=sorted(cohort["students"]["school_id"].unique()), **kw)
+
+
+def _one_school(cohort: dict, codebook, **kw) -> dict:
+    from lwo.example import district_export
+    return district_export(cohort, codebook, schools=[1], n_students=150, **kw)
+
+
+# fixture name (conftest.py) -> the build it returns
+BUILDS = {
+    # the default build; most workflow tests read it
+    "default_build": Build("built-workflow", 4),
+    # an independent copy in another folder with one core: determinism compares the two
+    "cores1_build": Build("second-build-cores1", 1),
+    # the README's worked example: the students table alone
+    "worked_example_build": Build("worked-example", 2, ("--configfile", "config/example_district.yaml")),
+    # a small district: all four tables cut to 150 students of one school, 5% of answers blank
+    "small_district_build": Build("small-district", 2,
+                                  export=partial(_one_school, seed=12, blank_share=0.05)),
+    # a messy export: the cohort's four tables with 20% of the item answers blank at random
+    "messy_export_build": Build("messy-export", 2, export=partial(_all_schools, seed=20, blank_share=0.20)),
+}
 _BUILT: dict[str, Path] = {}
 # builds started in the background: name -> (process, folder, log file)
 _PENDING: dict[str, tuple[subprocess.Popen, Path, object]] = {}
-# kinds of build the collected tests need besides the default one (set by conftest.py); they are
-# started in the background when the default build starts, as a build spends much of its time
-# starting jobs rather than computing
-PRESTART: set[str] = set()
-_KINDS = {"default": ("built-workflow", 4), "cores1": ("second-build-cores1", 1)}
 
 
-def _start(tmp_path_factory, kind: str) -> None:
-    name, cores = _KINDS[kind]
-    if kind in _BUILT or kind in _PENDING:
+def start_build(tmp_path_factory, name: str, cohort: dict | None = None, codebook=None) -> None:
+    """Start the build `name` in the background (once per session). A build spends much of its
+    time starting jobs rather than computing, and some tests wait on Slurm rather than the CPU, so
+    the session starts every build its tests need at once (conftest.py) and the machine's cores
+    stay busy."""
+    if name in _BUILT or name in _PENDING:
         return
-    root = tmp_path_factory.getbasetemp() / name
-    copy_repository(root)
-    log = open(root.parent / f"{name}.log", "w", encoding="utf-8")
-    proc = subprocess.Popen(snakemake_command(cores=cores), cwd=root, env=snakemake_env(), stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    _PENDING[kind] = (proc, root, log)
+    kind = BUILDS[name]
+    root = tmp_path_factory.getbasetemp() / kind.folder / "repo"
+    if kind.export is None:
+        copy_repository(root)
+    else:
+        copy_with_export(root, kind.export(cohort, codebook))
+    log = open(root.parent / "snakemake.log", "w", encoding="utf-8")
+    proc = subprocess.Popen(snakemake_command(*kind.args, cores=kind.cores), cwd=root, env=snakemake_env(),
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    _PENDING[name] = (proc, root, log)
 
 
-def _build(tmp_path_factory, kind: str, timeout: float = 1800) -> Path:
-    if kind not in _BUILT:
-        _start(tmp_path_factory, kind)
-        proc, root, log = _PENDING.pop(kind)
+def finished_build(tmp_path_factory, name: str, cohort: dict | None = None, codebook=None,
+                   timeout: float = 3600) -> Path:
+    """The copy of the repository in which the build `name` has finished (started if it was not);
+    fails with the end of Snakemake's output if any job failed."""
+    if name not in _BUILT:
+        start_build(tmp_path_factory, name, cohort, codebook)
+        proc, root, log = _PENDING.pop(name)
         try:
             proc.wait(timeout=timeout)
         finally:
             log.close()
         if proc.returncode != 0:
-            text = Path(log.name).read_text(encoding="utf-8", errors="replace")
-            raise AssertionError(f"snakemake --cores {_KINDS[kind][1]} failed in {root}:\n{text[-6000:]}")
-        _BUILT[kind] = root
-    return _BUILT[kind]
+            raise AssertionError(f"snakemake --cores {BUILDS[name].cores} {' '.join(BUILDS[name].args)} failed in "
+                                 f"{root}:\n{build_log(root)[-6000:]}")
+        _BUILT[name] = root
+    return _BUILT[name]
+
+
+def build_log(root: Path) -> str:
+    """Everything Snakemake printed while building `root` (a `finished_build`)."""
+    return (Path(root).parent / "snakemake.log").read_text(encoding="utf-8", errors="replace")
 
 
 def stop_pending_builds() -> None:
     """End the background builds nobody waited for (their whole process group)."""
     import signal
 
-    for kind, (proc, _, log) in list(_PENDING.items()):
+    for name, (proc, _, log) in list(_PENDING.items()):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
@@ -173,21 +219,14 @@ def stop_pending_builds() -> None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=30)
         log.close()
-        del _PENDING[kind]
+        del _PENDING[name]
 
 
 def built_workflow(tmp_path_factory) -> Path:
     """A private copy of the repository with the default build done, `--cores 4` (once per test
     session). Tests may read it and dry-run in it; a test that changes a file must restore it
     exactly (`restored`), or work in a `clone_build` of it."""
-    for kind in PRESTART:
-        _start(tmp_path_factory, kind)
-    return _build(tmp_path_factory, "default")
-
-
-def second_build(tmp_path_factory) -> Path:
-    """An independent copy, in another folder, with the default build done with `--cores 1`."""
-    return _build(tmp_path_factory, "cores1")
+    return finished_build(tmp_path_factory, "default_build")
 
 
 def clone_build(src: Path, dst: Path) -> Path:
