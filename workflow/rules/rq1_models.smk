@@ -1,7 +1,7 @@
 # Research question 1, structural models: each model fitted once per sample; the exhibits
 # (Exhibits 12-31, rules generated in exhibits.smk from workflow/exhibits.yaml) read the saved fits.
 #
-#   results/models/<sample>/<model>/       rule sem_fit (sample: all, Black, White)
+#   results/models/<sample>/<model>/       rule sem_fit (one job per model: samples all, Black, White)
 #   results/models/Black_vs_White/<model>/ rule sem_fit_multigroup (one likelihood over both groups)
 #   results/models/<sample>/<model>/bootstrap.csv   bootstrap_batch + bootstrap_gather, when
 #                                           config bootstrap.enabled (independent batch jobs)
@@ -55,25 +55,31 @@ rule rq1_model_fits:
 
 
 rule sem_fit:
-    """One RQ1 model on one sample, fitted once: spec, the data fitted, estimates (lavaan
-    parameterEstimates columns, std.all, classroom-clustered SEs), standardized solution with
-    delta-method CIs, implied correlations, fit indices and status."""
+    """One RQ1 model on every sample (config samples), each fitted once: spec, the data fitted,
+    estimates (lavaan parameterEstimates columns, std.all, classroom-clustered SEs), standardized
+    solution with delta-method CIs, implied correlations, fit indices and status. One job per
+    model: its samples share the spec and the data, and a job's start-up costs more than most
+    fits."""
     input:
         students=analysis_data()["students"],
         codebook=config["codebook"],
         code=shared_code("sem_fit.py"),
     output:
-        **{k: f"{MODELS_DIR}/{{sample}}/{{model}}/{v}" for k, v in MODEL_FILES.items()},
+        **{
+            f"{k}_{i}": f"{MODELS_DIR}/{sample}/{{model}}/{v}"
+            for i, sample in enumerate(SAMPLES)
+            for k, v in MODEL_FILES.items()
+        },
     log:
-        f"{RESULTS}/logs/sem_fit/{{sample}}/{{model}}.log",
+        **{f"log_{i}": f"{RESULTS}/logs/sem_fit/{sample}/{{model}}.log" for i, sample in enumerate(SAMPLES)},
     benchmark:
-        f"{RESULTS}/benchmarks/sem_fit/{{sample}}/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/sem_fit/{{model}}.tsv"
     wildcard_constraints:
-        sample="|".join(SAMPLES),
         model="|".join(RQ1_MODELS),
     conda:
         CONDA_ENV
     params:
+        samples=SAMPLES,
         max_iter=1000,
         min_cell=config["privacy"]["min_cell"],
         estimation=config_slice("estimation"),

@@ -1,4 +1,4 @@
-"""Fit one RQ1 model on one sample and save it (results/models/<sample>/<model>/).
+"""Fit one RQ1 model on each sample and save it (results/models/<sample>/<model>/).
 
 A model that does not converge, or a sample without students, is saved with its status and
 message (fit.json) instead of estimates: the exhibits then show it as failed or not estimable.
@@ -16,11 +16,12 @@ def main(sm):
     codebook = Codebook.load(sm.input.codebook)
     spec = rq1_models(codebook)[sm.wildcards.model]
     students = read_students(sm.input.students)
-    result = fit_model(spec, students, codebook, sm.wildcards.sample, max_iter=int(sm.params.max_iter),
-                       min_cell=int(sm.params.min_cell), estimation=json.loads(sm.params.estimation))
-    save_fit(result, Path(sm.output.fit).parent, correlation_targets=[*spec.mediators, *spec.outcomes])
-    with open(sm.log[0], "w", encoding="utf-8") as fh:
-        fh.write(f"{spec.name} ({sm.wildcards.sample}): {result.status}; {result.message}\n{result.data.note()}\n")
+    for i, sample in enumerate(sm.params.samples):
+        result = fit_model(spec, students, codebook, sample, max_iter=int(sm.params.max_iter),
+                           min_cell=int(sm.params.min_cell), estimation=json.loads(sm.params.estimation))
+        save_fit(result, Path(sm.output[f"fit_{i}"]).parent, correlation_targets=[*spec.mediators, *spec.outcomes])
+        with open(sm.log[f"log_{i}"], "w", encoding="utf-8") as fh:
+            fh.write(f"{spec.name} ({sample}): {result.status}; {result.message}\n{result.data.note()}\n")
 
 
 if __name__ == "__main__":
