@@ -64,17 +64,25 @@ messy_export_build = _build_fixture(
 _NEEDED_BUILDS: list[str] = []
 
 
-@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only the builds of the tests that run
-def pytest_collection_modifyitems(config, items):
-    """Note the builds the collected tests need, and run the tests that read one last (stable
-    otherwise), so that the tests that need no build run while the builds do."""
+def _builds(item) -> list[str]:
     from workflow_build import BUILDS
 
-    def builds(item):
-        return [name for name in BUILDS if name in getattr(item, "fixturenames", ())]
+    return [name for name in BUILDS if name in getattr(item, "fixturenames", ())]
 
-    _NEEDED_BUILDS[:] = [name for name in BUILDS if any(name in builds(item) for item in items)]
-    items[:] = sorted(items, key=lambda item: bool(builds(item)))
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Run the tests that need no build first, while the builds run, then those that read the
+    default build (it runs ahead of the others), then the rest (stable otherwise)."""
+    items[:] = sorted(items, key=lambda item: (bool(_builds(item)), bool(set(_builds(item)) - {"default_build"})))
+
+
+def pytest_collection_finish(session):
+    """The builds the tests that will run need (after every deselection)."""
+    from workflow_build import BUILDS
+
+    needed = {name for item in session.items for name in _builds(item)}
+    _NEEDED_BUILDS[:] = [name for name in BUILDS if name in needed]
 
 
 @pytest.fixture(scope="session", autouse=True)
