@@ -1,7 +1,7 @@
 """Incremental rebuilds, proven on the real workflow by the jobs Snakemake plans.
 
 The repository's files are copied into a temporary directory and the default build is run there
-once (shared with the report tests through `built_workflow`). Then, for each change, a dry run
+once (the session's `default_build`, shared with the report tests). Then, for each change, a dry run
 lists the planned jobs and the change is undone:
   (a) a second run plans nothing;
   (b) editing one exhibit's script plans that exhibit and the report, nothing else;
@@ -26,7 +26,7 @@ import yaml
 
 # Running the workflow in a private copy: shared with test_report.py, test_report_browser.py and
 # the fault, determinism and privacy tests (tests/workflow_build.py)
-from workflow_build import built_workflow, planned_jobs, restored, snakemake
+from workflow_build import planned_jobs, restored, snakemake
 
 
 def rule_graph(workdir: Path, *args: str) -> dict[str, set[str]]:
@@ -97,8 +97,8 @@ def registry_rule_bodies(workdir: Path) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return built_workflow(tmp_path_factory)
+def workdir(default_build):
+    return default_build
 
 
 @pytest.fixture(scope="module")

@@ -354,10 +354,8 @@ def test_student_id_search():
 # the real workflow
 # ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    from test_incremental_rebuilds import built_workflow
-
-    return built_workflow(tmp_path_factory)
+def built(default_build):
+    return default_build
 
 
 @pytest.mark.slow

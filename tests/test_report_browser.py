@@ -204,11 +204,9 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def built_report(tmp_path_factory):
+def built_report(default_build):
     """results/report.html of the real workflow, built in a private copy of the repository."""
-    from test_incremental_rebuilds import built_workflow
-
-    return built_workflow(tmp_path_factory)
+    return default_build
 
 
 @pytest.mark.browser

@@ -225,13 +225,6 @@ def stop_pending_builds() -> None:
         del _PENDING[name]
 
 
-def built_workflow(tmp_path_factory) -> Path:
-    """A private copy of the repository with the default build done, `--cores 4` (once per test
-    session). Tests may read it and dry-run in it; a test that changes a file must restore it
-    exactly (`restored`), or work in a `clone_build` of it."""
-    return finished_build(tmp_path_factory, "default_build")
-
-
 def clone_build(src: Path, dst: Path) -> Path:
     """A copy of a built workflow, Snakemake's records included (time stamps kept), so that
     Snakemake sees the same up-to-date build in the new folder."""
