@@ -129,12 +129,11 @@ def write_exhibit(output, *, exhibit: str, title: str, section: str, table: pd.D
         write_text(to_latex(table, title), out["tex"])
     write_csv(comp, out["comparison"])
     if figure is not None:
-        from lwo.plotting import plt, save_figure  # here: exhibits without a figure need no matplotlib
+        from lwo.plotting import save_figure  # here: exhibits without a figure need no matplotlib
 
         for key in ("png", "svg", "pdf"):
             if key in out:
                 save_figure(figure, out[key], close=False)
-        plt.close(figure)
     meta = {"exhibit": str(exhibit), "title": title, "section": section, "caption": caption,
             "notes": list(notes or []), "status": status,
             "figure": Path(out["png"]).name if "png" in out and figure is not None else None}
