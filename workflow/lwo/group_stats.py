@@ -33,10 +33,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-# the distribution kernels scipy.stats calls (t, chi2, F, binomial, beta); importing scipy.stats
-# itself costs an exhibit job about a second, scipy.special a tenth of that
-from scipy import special
-from scipy.special import _ufuncs as _scu
+
+
+def _special():
+    """scipy.special: the distribution kernels scipy.stats calls (t, chi2, F, binomial, beta).
+    Importing scipy.stats costs an exhibit job about a second, scipy.special a tenth of that,
+    and only on first use: the privacy helpers here need neither."""
+    import scipy.special
+
+    return scipy.special
 
 
 def _scipy_stats():
@@ -231,25 +236,29 @@ def _adjust(p: np.ndarray, method: str) -> np.ndarray:
 # --------------------------------------------------------------------------- distributions
 def t_two_sided_p(t, df):
     """Two-sided p of a t statistic (as scipy.stats.t: 2 sf(|t|))."""
-    return 2 * special.stdtr(df, -np.abs(t))
+    return 2 * _special().stdtr(df, -np.abs(t))
 
 
 def t_quantile(q, df):
     """Quantile of Student's t (as scipy.stats.t.ppf)."""
-    return special.stdtrit(df, q)
+    return _special().stdtrit(df, q)
 
 
 def _binom_cdf(k, n, p):
-    # scipy.stats.binom.cdf's support handling around the same kernel
-    return 0.0 if k < 0 else 1.0 if k >= n else float(_scu._binom_cdf(np.floor(k), n, p))
+    # scipy.stats.binom's support handling around the same kernels
+    if k < 0 or k >= n:
+        return 0.0 if k < 0 else 1.0
+    return float(_special()._ufuncs._binom_cdf(np.floor(k), n, p))
 
 
 def _binom_sf(k, n, p):
-    return 1.0 if k < 0 else 0.0 if k >= n else float(_scu._binom_sf(np.floor(k), n, p))
+    if k < 0 or k >= n:
+        return 1.0 if k < 0 else 0.0
+    return float(_special()._ufuncs._binom_sf(np.floor(k), n, p))
 
 
 def _binom_pmf(k, n, p):
-    return float(_scu._binom_pmf(k, n, p)) if 0 <= k <= n else 0.0
+    return float(_special()._ufuncs._binom_pmf(k, n, p)) if 0 <= k <= n else 0.0
 
 
 def _binary_search(a, d, lo, hi):
@@ -287,8 +296,8 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Exact (Clopper-Pearson) CI of a binomial share k / n, from the beta quantiles (scipy's
     binomtest(...).proportion_ci(method="exact") finds the same roots numerically)."""
     alpha = (1 - level) / 2
-    low = 0.0 if k == 0 else float(_scu._beta_ppf(alpha, k, n - k + 1))
-    high = 1.0 if k == n else float(special.betainccinv(k + 1, n - k, alpha))
+    low = 0.0 if k == 0 else float(_special()._ufuncs._beta_ppf(alpha, k, n - k + 1))
+    high = 1.0 if k == n else float(_special().betainccinv(k + 1, n - k, alpha))
     return low, high
 
 
@@ -344,7 +353,7 @@ class _OLS:
         """Wald F of R·params = 0 with this covariance: (F, denominator df, p)."""
         r = R @ self.params
         f = float(r @ np.linalg.pinv(R @ self.cov @ R.T) @ r) / R.shape[0]
-        return f, self.df_inference, float(special.fdtrc(R.shape[0], self.df_inference, f))
+        return f, self.df_inference, float(_special().fdtrc(R.shape[0], self.df_inference, f))
 
 
 def _cluster_ols(y: np.ndarray, X: np.ndarray, clusters: pd.Series | np.ndarray):
@@ -774,7 +783,7 @@ def chi_square_counts(
     out["col_percent"] = 100 * out["observed"] / out["col_total"]
     out["adjusted_residual"] = adj.ravel()
     out["residual_beyond_1_96"] = np.abs(out["adjusted_residual"]) > 1.96
-    out = out.assign(chi2=chi2, dof=dof, p=float(special.chdtrc(dof, chi2)),
+    out = out.assign(chi2=chi2, dof=dof, p=float(_special().chdtrc(dof, chi2)),
                      cramers_v=v, cramers_v_bias_corrected=v_corr,
                      min_expected=float(expected.min()), n_cells_expected_below_min=n_small,
                      p_small_sample=p_small, small_sample_method=method)
@@ -955,7 +964,7 @@ def ancova(
     out.loc[idx, "F"] = f_value
     out.loc[idx, "df_effect"] = df_effect
     out.loc[idx, "df_residual"] = df_resid
-    out.loc[idx, "p"] = float(special.fdtrc(df_effect, df_resid, f_value))
+    out.loc[idx, "p"] = float(_special().fdtrc(df_effect, df_resid, f_value))
     out.loc[idx, "partial_eta_squared"] = ss_effect / (ss_effect + ss_resid)
 
     if cluster:
