@@ -3,7 +3,6 @@ engine's own parameter table), the layout follows path depth, and estimates land
 right arrows."""
 from __future__ import annotations
 
-import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,8 +11,6 @@ from matplotlib.patches import FancyArrowPatch
 from lwo import diagrams as D
 from lwo import sem
 from lwo.specs import CONTROLS, GRADE_CONTROLS, rq1_models
-
-matplotlib.use("Agg")
 
 SPEC = """
 f =~ a1 + a2 + a3
@@ -65,7 +62,6 @@ def test_arrows_of_an_rq1_model_are_its_regressions(codebook, cohort):
     assert sorted(diagram.edges_drawn) == sorted(graph.regressions())
     arrows = [p for p in diagram.figure.axes[0].patches if isinstance(p, FancyArrowPatch)]
     assert len(arrows) == len(graph.edges)
-    matplotlib.pyplot.close(diagram.figure)
 
 
 def test_layout_columns_follow_path_depth():
@@ -114,7 +110,6 @@ def test_drawn_values_and_moderator():
     assert "0.45*" in texts and "weak" in texts and "Race" in texts
     arrows = [p for p in diagram.figure.axes[0].patches if isinstance(p, FancyArrowPatch)]
     assert len(arrows) == 2 + 2  # two paths, each with a moderator arrow
-    matplotlib.pyplot.close(diagram.figure)
 
 
 def test_radial_diagram_draws_every_facet():
@@ -123,6 +118,5 @@ def test_radial_diagram_draws_every_facet():
     assert sorted(diagram.edges_drawn) == [("p", f) for f in "abcde"]
     radius = [np.hypot(*diagram.positions[f]) for f in "abcde"]
     assert min(radius) > 2.0
-    matplotlib.pyplot.close(diagram.figure)
     with pytest.raises(ValueError, match="no arrows"):
         D.draw_radial_diagram(g, "a")

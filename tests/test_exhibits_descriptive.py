@@ -434,3 +434,21 @@ def test_count_table_hides_small_cells_so_no_total_recovers_them():
     expected = 100 * shown["n"].astype(float) / shown["row_total"].astype(float)
     assert shown["percent"].astype(float).tolist() == pytest.approx(expected.tolist())
     assert statement.startswith("Cells with fewer than 10 students are suppressed")
+
+
+def test_latex_tables_are_the_bytes_of_pandas_to_latex():
+    """lwo.exhibit.to_latex writes pandas' booktabs table without the Styler: the same bytes
+    for text needing escapes, missing values of every kind, integers, booleans, nullable
+    integers, floats in text columns, no rows and no columns."""
+    from lwo.exhibit import to_latex
+
+    mixed = pd.DataFrame({
+        "a_b": ["x&y", "50% ~ a^b \\ c {d} #1 $2", None], "n": [1, 2, 3],
+        "f": [1.23456, np.nan, np.inf], "flag": [True, False, True],
+        "nullable": pd.array([1, None, 3], dtype="Int64"), "object": [1.5, "t", np.nan],
+        3: [np.int64(4), "{}", pd.NA]})
+    frames = [mixed, mixed.iloc[:0], pd.DataFrame(), mixed.rename_axis(columns="name"),
+              pd.DataFrame({"p": [0.00049, 0.0005, -0.0004], "s": ["‡", "a_b", ""]})]
+    for table in frames:
+        expected = table.to_latex(index=False, float_format="%.3f", na_rep="--", escape=True)
+        assert to_latex(table, "caption") == f"% caption\n{expected}"

@@ -628,3 +628,167 @@ def test_gap_to_next_tests_the_ranked_variable_against_the_next_one():
     means = np.array([0.0, 1.5, 1.0])
     t = means.mean() / (means.std(ddof=1) / np.sqrt(3))
     assert res["p"] == pytest.approx(2 * stdtr(2, -t), rel=1e-9)
+
+
+# ------------------------------------------------- the numpy statistics against the libraries
+# group_stats writes its tests out in numpy and scipy.special (an exhibit job that imported
+# scipy.stats, statsmodels and pingouin spent most of its time importing them); these checks
+# hold every formula to the library it replaces on balanced, unbalanced and clustered data.
+TIGHT = dict(rtol=1e-10, atol=1e-12)
+
+
+def clustered_data(seed: int, sizes: tuple[int, int], n_clusters: int) -> pd.DataFrame:
+    """Two groups of unequal size spread unevenly over classrooms, a classroom effect, a
+    numeric and a categorical control."""
+    rng = np.random.default_rng(seed)
+    n = sum(sizes)
+    classroom = rng.integers(0, n_clusters, n)
+    effect = rng.normal(0, 0.5, n_clusters)[classroom]
+    race = np.array(["Black"] * sizes[0] + ["White"] * sizes[1])
+    rng.shuffle(race)
+    prior = rng.normal(0, 1, n)
+    grade = rng.choice(["9", "10", "11"], n, p=[0.5, 0.3, 0.2])
+    score = (0.3 * (race == "Black") + 0.5 * prior + effect + (grade == "11") * 0.2
+             + rng.normal(0, 1 + (race == "White"), n))
+    return pd.DataFrame({"score": score, "race": race, "prior": prior, "grade": grade,
+                         "classroom": classroom.astype(str),
+                         "subject": rng.choice(["math", "ela", "science"], n, p=[0.2, 0.3, 0.5])})
+
+
+DATA_SETS = [(1, (40, 40), 8), (2, (25, 90), 12), (3, (12, 200), 5), (4, (150, 31), 30)]
+
+
+@pytest.mark.parametrize("seed,sizes,n_clusters", DATA_SETS)
+def test_welch_and_its_cluster_columns_equal_pingouin_and_statsmodels(seed, sizes, n_clusters):
+    import pingouin as pg
+
+    df = clustered_data(seed, sizes, n_clusters)
+    row = gs.welch_ttest(df, "score", "race", groups=("Black", "White"),
+                         cluster="classroom").iloc[0]
+    x = df.loc[df["race"] == "Black", "score"]
+    y = df.loc[df["race"] == "White", "score"]
+    ref = st.ttest_ind(x, y, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    np.testing.assert_allclose([row["t"], row["df"], row["p"], row["ci_low"], row["ci_high"]],
+                               [ref.statistic, ref.df, ref.pvalue, ci.low, ci.high], **TIGHT)
+    np.testing.assert_allclose([row["cohen_d"], row["hedges_g"]],
+                               [pg.compute_effsize(x, y, eftype="cohen"),
+                                pg.compute_effsize(x, y, eftype="hedges")], **TIGHT)
+    fit = smf.ols("score ~ I((race == 'Black') * 1.0)", df).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(df["classroom"], sort=True)[0]},
+        use_t=True)
+    np.testing.assert_allclose([row["se_cluster"], row["p_cluster"], row["ci_low_cluster"],
+                                row["ci_high_cluster"]],
+                               [fit.bse.iloc[1], fit.pvalues.iloc[1], *fit.conf_int().iloc[1]],
+                               **TIGHT)
+
+
+@pytest.mark.parametrize("seed,sizes,n_clusters", DATA_SETS)
+def test_ols_group_difference_equals_statsmodels(seed, sizes, n_clusters):
+    df = clustered_data(seed, sizes, n_clusters)
+    row = gs.ols_group_difference(df, "score", "race", ["prior"], categorical=["grade"],
+                                  cluster="classroom", groups=("Black", "White")).iloc[0]
+    df = df.assign(black=(df["race"] == "Black") * 1.0)
+    formula = "score ~ black + C(grade, Treatment('10')) + prior"
+    plain = smf.ols(formula, df).fit()
+    np.testing.assert_allclose(
+        [row["difference"], row["se"], row["t"], row["p"], row["ci_low"], row["ci_high"],
+         row["df"]],
+        [plain.params["black"], plain.bse["black"], plain.tvalues["black"],
+         plain.pvalues["black"], *plain.conf_int().loc["black"], plain.df_resid], **TIGHT)
+    # least-squares means: every other column at its sample mean
+    at_means = plain.model.exog.mean(axis=0)
+    for group, value in (("a", 1.0), ("b", 0.0)):
+        L = at_means.copy()
+        L[plain.model.exog_names.index("black")] = value
+        np.testing.assert_allclose(
+            [row[f"adjusted_mean_{group}"], row[f"adjusted_mean_se_{group}"]],
+            [L @ plain.params, np.sqrt(L @ plain.cov_params() @ L)], **TIGHT)
+    clustered = smf.ols(formula, df).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(df["classroom"], sort=True)[0]},
+        use_t=True)
+    np.testing.assert_allclose(
+        [row["se_cluster"], row["p_cluster"], *[row["ci_low_cluster"], row["ci_high_cluster"]]],
+        [clustered.bse["black"], clustered.pvalues["black"], *clustered.conf_int().loc["black"]],
+        **TIGHT)
+
+
+@pytest.mark.parametrize("covariates", [["prior"], ["prior", "noise"]])
+@pytest.mark.parametrize("seed,sizes,n_clusters", DATA_SETS)
+def test_ancova_equals_pingouin_and_the_cluster_f_statsmodels(seed, sizes, n_clusters, covariates):
+    import warnings
+
+    import pingouin as pg
+
+    df = clustered_data(seed, sizes, n_clusters)
+    df["noise"] = np.random.default_rng(seed + 100).normal(0, 1, len(df))
+    res = gs.ancova(df, "score", "subject", covariates, cluster="classroom").iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        aov = pg.ancova(data=df, dv="score", between="subject", covar=covariates)
+    effect = aov.loc[aov["Source"] == "subject"].iloc[0]
+    resid = aov.loc[aov["Source"] == "Residual"].iloc[0]
+    np.testing.assert_allclose([res["F"], res["p"], res["partial_eta_squared"]],
+                               [effect["F"], effect["p_unc"], effect["np2"]], **TIGHT)
+    assert (res["df_effect"], res["df_residual"]) == (effect["DF"], resid["DF"])
+    fit = smf.ols("score ~ 0 + C(subject) + " + " + ".join(covariates), df).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(df["classroom"], sort=True)[0]},
+        use_t=True)
+    R = np.zeros((2, len(fit.params)))
+    R[:, 0] = 1.0
+    R[[0, 1], [1, 2]] = -1.0
+    ftest = fit.f_test(R)
+    np.testing.assert_allclose([res["F_cluster"], res["df_cluster"], res["p_cluster"]],
+                               [float(np.squeeze(ftest.fvalue)), ftest.df_denom, ftest.pvalue],
+                               **TIGHT)
+
+
+@pytest.mark.parametrize("method", ["holm", "bonferroni", "fdr_bh", "fdr_by"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_multiple_comparison_equals_statsmodels(method, seed):
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(seed)
+    p = np.round(rng.uniform(0, 0.2, 12) ** 2, 4)  # rounding makes ties
+    p[[2, 7]] = p[5]
+    out = gs.multiple_comparison(np.r_[p, np.nan], method)
+    np.testing.assert_allclose(out["p_adjusted"].to_numpy()[:-1],
+                               multipletests(p, method=method)[1], **TIGHT)
+    assert np.isnan(out["p_adjusted"].iloc[-1])
+
+
+@pytest.mark.parametrize("shape,seed", [((2, 2), 1), ((2, 3), 2), ((4, 3), 3), ((3, 5), 4)])
+def test_chi_square_equals_scipy(shape, seed):
+    obs = np.random.default_rng(seed).integers(5, 60, shape)
+    out = gs.chi_square_counts(pd.DataFrame(obs)).iloc[0]
+    ref = st.chi2_contingency(obs, correction=False)
+    np.testing.assert_allclose([out["chi2"], out["p"]], [ref.statistic, ref.pvalue], **TIGHT)
+    assert out["dof"] == ref.dof
+
+
+def test_binomial_test_and_clopper_pearson_equal_scipy():
+    for n in (1, 2, 7, 15, 28, 40, 101):
+        for k in range(n + 1):
+            for p in (0.5, 0.3, 2 / 3, 0.9):
+                ref = st.binomtest(k, n, p)
+                assert gs.binomial_test(k, n, p) == pytest.approx(ref.pvalue, rel=1e-12, abs=0)
+            ci = ref.proportion_ci(0.95, method="exact")
+            # scipy finds the limits by root search to 2e-12; here they are the beta quantiles
+            np.testing.assert_allclose(gs.clopper_pearson(k, n), [ci.low, ci.high],
+                                       rtol=0, atol=1e-11)
+
+
+def test_t_helpers_and_paired_tests_equal_scipy():
+    for df in (1, 2.5, 9, 17.9, 300):
+        assert gs.t_quantile(0.975, df) == pytest.approx(st.t.ppf(0.975, df), rel=1e-13)
+        assert gs.t_two_sided_p(-1.83, df) == pytest.approx(2 * st.t.sf(1.83, df), rel=1e-13)
+    df = clustered_data(5, (60, 45), 9)
+    df.loc[[3, 8], "prior"] = np.nan
+    res = gs.paired_difference(df, "score", "prior")
+    pair = df[["score", "prior"]].dropna()
+    ref = st.ttest_rel(pair["score"], pair["prior"])
+    np.testing.assert_allclose([res["t"], res["p"]], [ref.statistic, ref.pvalue], **TIGHT)
+    gap, p, g = gs.cluster_paired_gap(df, "prior", "score", "classroom")
+    diff = (df["score"] - df["prior"]).groupby(df["classroom"]).mean().dropna()
+    assert (gap, g) == (pytest.approx(diff.mean(), rel=1e-12), len(diff))
+    assert p == pytest.approx(st.ttest_1samp(diff, 0.0).pvalue, rel=1e-10)

@@ -5,10 +5,13 @@ the wrong way makes a colour change rerun the model fits."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,3 +155,33 @@ def test_fit_and_batch_jobs_do_not_depend_on_plotting_or_report_code():
         assert "workflow/lwo/sem_results.py" in files or rule == "replicate_batch", (rule, files)
         assert not files & presentation, f"{rule} reruns when {sorted(files & presentation)} change"
         assert not any("scripts/report" in f or "templates" in f for f in files), (rule, files)
+
+
+# what an exhibit job may not import: each costs it 0.1-1.3 s of CPU, and the exhibits compute
+# their statistics in numpy and scipy.special and draw through matplotlib's object API
+HEAVY_FOR_EXHIBITS = ["scipy.stats", "scipy.optimize", "statsmodels", "pingouin",
+                      "matplotlib.pyplot", "jinja2"]
+EXHIBIT_BUILDERS = ["descriptive_exhibits", "sample_exhibits", "qualitative_exhibits",
+                    "sem_exhibits", "diagram_exhibits"]
+
+
+@pytest.mark.parametrize("module", EXHIBIT_BUILDERS)
+def test_exhibit_builders_import_no_heavy_library(module):
+    """A fresh process that imports the builder module, draws and saves a figure and writes a
+    LaTeX table has imported none of HEAVY_FOR_EXHIBITS."""
+    code = f"""
+import sys, tempfile, pathlib
+import pandas as pd
+import lwo.{module}
+from lwo.exhibit import to_latex
+from lwo.plotting import new_figure, save_figure
+to_latex(pd.DataFrame({{"a": [1.5], "b": ["x_y"]}}), "caption")
+fig, ax = new_figure()
+ax.plot([0, 1], [1, 0])
+save_figure(fig, pathlib.Path(tempfile.mkdtemp()) / "f.png")
+print(",".join(m for m in {HEAVY_FOR_EXHIBITS!r} if m in sys.modules))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "workflow")}, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "", f"lwo.{module} imports {proc.stdout.strip()}"

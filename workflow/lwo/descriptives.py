@@ -193,17 +193,17 @@ def published_row(published: pd.DataFrame, key: str) -> pd.Series:
 # --------------------------------------------------------------------------- proportions
 def share_with_ci(count: int, n: int) -> tuple[float, float, float]:
     """A proportion with its exact (Clopper-Pearson) 95% CI; NaNs when n is 0."""
-    import scipy.stats as st
+    from lwo.group_stats import clopper_pearson
 
     if n <= 0:
         return math.nan, math.nan, math.nan
-    ci = st.binomtest(int(count), int(n)).proportion_ci(0.95, method="exact")
-    return count / n, float(ci.low), float(ci.high)
+    low, high = clopper_pearson(int(count), int(n))
+    return count / n, low, high
 
 
 def mean_with_ci(values: pd.Series) -> dict:
     """n, mean, SD and the t-based 95% CI of the mean of the non-missing values."""
-    import scipy.stats as st
+    from lwo.group_stats import t_quantile
 
     x = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
     n = len(x)
@@ -211,7 +211,7 @@ def mean_with_ci(values: pd.Series) -> dict:
         return {"n": n, "mean": float(x.mean()) if n else math.nan, "sd": math.nan,
                 "ci_low": math.nan, "ci_high": math.nan}
     sd = float(x.std(ddof=1))
-    half = float(st.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    half = float(t_quantile(0.975, n - 1)) * sd / math.sqrt(n)
     return {"n": n, "mean": float(x.mean()), "sd": sd, "ci_low": float(x.mean()) - half,
             "ci_high": float(x.mean()) + half}
 
@@ -220,15 +220,15 @@ def share_test(count: int, n: int, *, unit: str) -> dict:
     """A published "k of n" as a share: exact (Clopper-Pearson) 95% CI and the exact binomial
     test of a share of one half, with the smallest p any result could reach at this n and a
     caveat on what the test can say. Columns as :func:`lwo.group_stats.compare_counts`."""
-    import scipy.stats as st
+    from lwo.group_stats import binomial_test
 
     count, n = int(count), int(n)
     if n <= 0 or not 0 <= count <= n:
         raise ValueError(f"share_test: need 0 <= count <= n and n > 0, got {count} of {n}")
     share, lo, hi = share_with_ci(count, n)
-    min_p = float(min(st.binomtest(0, n).pvalue, st.binomtest(n, n).pvalue))
+    min_p = min(binomial_test(0, n), binomial_test(n, n))
     return {"kind": "share", "count_a": count, "n_a": n, "estimate_a": share,
-            "ci_low": lo, "ci_high": hi, "p_exact": float(st.binomtest(count, n).pvalue),
+            "ci_low": lo, "ci_high": hi, "p_exact": binomial_test(count, n),
             "min_attainable_p": min_p, "test": "exact binomial test of a share of one half",
             "caveat": (f"The {n} {unit} are not a random sample, so the CI and test describe "
                        f"how lopsided {count} of {n} is, not a population; with {n} {unit} "

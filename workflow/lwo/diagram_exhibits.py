@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import textwrap
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from lwo.codebook import Codebook
 from lwo.descriptives import data_source_label
 from lwo.diagrams import draw_path_diagram, draw_radial_diagram, edge_values, path_diagram_size, spec_graph
 from lwo.exhibit import write_exhibit
-from lwo.plotting import PALETTE, STYLE
+from lwo.plotting import PALETTE, new_figure
 from lwo.specs import CONTROLS, GRADE_CONTROLS, MEDIATORS, rq1_models
 
 
@@ -127,9 +126,8 @@ def build_exhibit_14(*, codebook, outputs) -> None:
     titles = {exhibit: "\n".join(textwrap.wrap(f"Exhibit {exhibit}. {title}", 80))
               for exhibit, (title, _) in LINK_SPECS.items()}
     sizes = [path_diagram_size(graphs[x], title=titles[x], **layout) for x in LINK_SPECS]
-    plt.rcParams.update(STYLE)
-    fig, axes = plt.subplots(len(sizes), 1, figsize=(max(w for w, _ in sizes), sum(h for _, h in sizes)),
-                             gridspec_kw={"height_ratios": [h for _, h in sizes], "hspace": 0.05})
+    fig, axes = new_figure(len(sizes), 1, figsize=(max(w for w, _ in sizes), sum(h for _, h in sizes)),
+                           gridspec_kw={"height_ratios": [h for _, h in sizes], "hspace": 0.05})
     rows = []
     for ax, exhibit in zip(axes, LINK_SPECS):
         graph = graphs[exhibit]

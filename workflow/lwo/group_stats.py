@@ -15,7 +15,7 @@ functions:
   that row only. Means and SDs of a group below ``min_n`` are withheld as well (the mean of
   one or two students is their own value).
 * **Clustered sensitivity.** With ``cluster=`` (e.g. a classroom id) the same comparison is
-  re-estimated by OLS with cluster-robust (CR1, as in Stata) standard errors from statsmodels;
+  re-estimated by OLS with cluster-robust (CR1, as in Stata and statsmodels) standard errors;
   inference uses t with G − 1 degrees of freedom (G = number of clusters), the usual
   small-G choice.
 * **Bad input** (a column that does not exist, a non-numeric outcome, negative counts) raises a
@@ -28,46 +28,35 @@ Public functions: :func:`welch_ttest`, :func:`many_welch_ttests`, :func:`ols_gro
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Literal
-
-import gc
-import importlib
 
 import numpy as np
 import pandas as pd
 
 
-class _LazyModule:
-    """A module imported on first use. Each exhibit job is a short-lived process that uses a
-    few of these functions, and importing pingouin and statsmodels up front costs about a
-    second per job (most of a descriptive exhibit's run time)."""
+def _special():
+    """scipy.special: the distribution kernels scipy.stats calls (t, chi2, F, binomial, beta).
+    Importing scipy.stats costs an exhibit job about a second, scipy.special a tenth of that,
+    and only on first use: the privacy helpers here need neither."""
+    import scipy.special
 
-    def __init__(self, name: str):
-        self._name = name
-        self._module = None
-
-    def __getattr__(self, attr: str):
-        if self._module is None:
-            self._module = importlib.import_module(self._name)
-        return getattr(self._module, attr)
+    return scipy.special
 
 
-pg = _LazyModule("pingouin")
-st = _LazyModule("scipy.stats")
-# OLS only: statsmodels.api would import all of statsmodels
-sm = _LazyModule("statsmodels.regression.linear_model")
-_multitest = _LazyModule("statsmodels.stats.multitest")
+def _scipy_stats():
+    """scipy.stats, for the rare exact tests written nowhere else (Fisher's exact test and its
+    conditional odds ratio, the Monte-Carlo Fisher–Freeman–Halton test)."""
+    import scipy.stats
+
+    return scipy.stats
+
 
 CORRECTION_LABELS = {
     "holm": "Holm",
     "bonferroni": "Bonferroni",
     "fdr_bh": "Benjamini-Hochberg FDR",
     "fdr_by": "Benjamini-Yekutieli FDR",
-    "sidak": "Sidak",
-    "holm-sidak": "Holm-Sidak",
-    "hommel": "Hommel",
     "none": "none",
 }
 
@@ -187,12 +176,12 @@ def multiple_comparison(
     *,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Adjust a family of p-values (statsmodels ``multipletests``).
+    """Adjust a family of p-values (as statsmodels ``multipletests``).
 
     NaN p-values (non-estimable tests) are left out of the family and stay NaN.
 
-    Parameters: ``method`` is a statsmodels method name ("holm", "bonferroni", "fdr_bh", ...)
-    or "none".
+    Parameters: ``method`` is "holm", "bonferroni", "fdr_bh" (Benjamini-Hochberg),
+    "fdr_by" (Benjamini-Yekutieli) or "none".
 
     Returns one row per input p-value with columns ``p``, ``p_adjusted``, ``significant``
     (adjusted p < alpha; False where p is NaN), ``correction`` (e.g. "Holm (m = 7)"),
@@ -207,16 +196,7 @@ def multiple_comparison(
     ok = ~np.isnan(p)
     adjusted = np.full(p.shape, np.nan)
     if ok.any():
-        if method == "none":
-            adjusted[ok] = p[ok]
-        else:
-            # statsmodels' Holm step calls gc.collect(); objects frozen first are skipped, which
-            # saves ~0.15 s per call in a process that has imported scipy and pingouin
-            gc.freeze()
-            try:
-                adjusted[ok] = _multitest.multipletests(p[ok], alpha=alpha, method=method)[1]
-            finally:
-                gc.unfreeze()
+        adjusted[ok] = _adjust(p[ok], method)
     significant = np.where(ok, adjusted < alpha, False)
     m = int(ok.sum())
     return pd.DataFrame({
@@ -227,6 +207,98 @@ def multiple_comparison(
         "n_tests": m,
         "n_significant": int(significant.sum()),
     })
+
+
+def _adjust(p: np.ndarray, method: str) -> np.ndarray:
+    """Adjusted p-values of one family, step for step as statsmodels' multipletests."""
+    m = len(p)
+    if method == "none":
+        return p.copy()
+    if method == "bonferroni":
+        return np.minimum(p * m, 1.0)
+    order = np.argsort(p)
+    ranked = p[order]
+    if method == "holm":
+        # step-down: the i-th smallest p times (m - i + 1), kept monotone from the smallest up
+        stepped = np.maximum.accumulate(ranked * np.arange(m, 0, -1))
+    else:
+        # step-up: the i-th smallest p times m / i (and the harmonic sum for BY), kept
+        # monotone from the largest down
+        factor = np.arange(1, m + 1) / float(m)
+        if method == "fdr_by":
+            factor = factor / np.sum(1.0 / np.arange(1, m + 1))
+        stepped = np.minimum.accumulate((ranked / factor)[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(stepped, 1.0)
+    return out
+
+
+# --------------------------------------------------------------------------- distributions
+def t_two_sided_p(t, df):
+    """Two-sided p of a t statistic (as scipy.stats.t: 2 sf(|t|))."""
+    return 2 * _special().stdtr(df, -np.abs(t))
+
+
+def t_quantile(q, df):
+    """Quantile of Student's t (as scipy.stats.t.ppf)."""
+    return _special().stdtrit(df, q)
+
+
+def _binom_cdf(k, n, p):
+    # scipy.stats.binom's support handling around the same kernels
+    if k < 0 or k >= n:
+        return 0.0 if k < 0 else 1.0
+    return float(_special()._ufuncs._binom_cdf(np.floor(k), n, p))
+
+
+def _binom_sf(k, n, p):
+    if k < 0 or k >= n:
+        return 1.0 if k < 0 else 0.0
+    return float(_special()._ufuncs._binom_sf(np.floor(k), n, p))
+
+
+def _binom_pmf(k, n, p):
+    return float(_special()._ufuncs._binom_pmf(k, n, p)) if 0 <= k <= n else 0.0
+
+
+def _binary_search(a, d, lo, hi):
+    """The i in [lo, hi] with a(i) <= d < a(i + 1) (a ascending; scipy's binomtest search)."""
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        midval = a(mid)
+        if midval < d:
+            lo = mid + 1
+        elif midval > d:
+            hi = mid - 1
+        else:
+            return mid
+    return lo if a(lo) <= d else lo - 1
+
+
+def binomial_test(k: int, n: int, p: float = 0.5) -> float:
+    """Exact two-sided binomial test of k successes in n at share p: the probability of every
+    outcome no more likely than k (as scipy.stats.binomtest, relative tolerance 1e-7)."""
+    d = _binom_pmf(k, n, p)
+    rerr = 1 + 1e-7
+    if k == p * n:
+        return 1.0
+    if k < p * n:
+        ix = _binary_search(lambda x: -_binom_pmf(x, n, p), -d * rerr, np.ceil(p * n), n)
+        y = n - ix + int(d * rerr == _binom_pmf(ix, n, p))
+        pval = _binom_cdf(k, n, p) + _binom_sf(n - y, n, p)
+    else:
+        ix = _binary_search(lambda x: _binom_pmf(x, n, p), d * rerr, 0, np.floor(p * n))
+        pval = _binom_cdf(ix, n, p) + _binom_sf(k - 1, n, p)
+    return min(1.0, pval)
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) CI of a binomial share k / n, from the beta quantiles (scipy's
+    binomtest(...).proportion_ci(method="exact") finds the same roots numerically)."""
+    alpha = (1 - level) / 2
+    low = 0.0 if k == 0 else float(_special()._ufuncs._beta_ppf(alpha, k, n - k + 1))
+    high = 1.0 if k == n else float(_special().betainccinv(k + 1, n - k, alpha))
+    return low, high
 
 
 def _add_correction(table: pd.DataFrame, correction: str, alpha: float) -> pd.DataFrame:
@@ -243,15 +315,53 @@ def _add_correction(table: pd.DataFrame, correction: str, alpha: float) -> pd.Da
     return table[[c for c in table.columns if c != "note"] + ["note"]]
 
 
-# --------------------------------------------------------------------------- cluster OLS
+# --------------------------------------------------------------------------- OLS
+class _OLS:
+    """Least squares as statsmodels' OLS(y, X).fit() computes it (pseudo-inverse; classical
+    covariance, or CR1 cluster-robust with ``clusters``: the sandwich with Stata's factor
+    G/(G − 1)·(n − 1)/(n − k) and t(G − 1) inference). Only what the tests here read."""
+
+    def __init__(self, y: np.ndarray, X: np.ndarray, clusters: np.ndarray | None = None):
+        pinv = np.linalg.pinv(X)
+        self.params = pinv @ y
+        bread = pinv @ pinv.T
+        resid = y - X @ self.params
+        n, k = X.shape
+        self.df_resid = float(n - np.linalg.matrix_rank(X))
+        self.scale = float(resid @ resid) / self.df_resid
+        if clusters is None:
+            self.cov = bread * self.scale
+            self.df_inference = self.df_resid
+        else:
+            scores = X * resid[:, None]
+            codes, uniques = pd.factorize(np.asarray(clusters), sort=True)
+            g = len(uniques)
+            summed = np.zeros((g, k))
+            np.add.at(summed, codes, scores)
+            meat = summed.T @ summed
+            self.cov = bread @ meat @ bread * (g / (g - 1.0) * ((n - 1.0) / (n - k)))
+            self.df_inference = float(g - 1)
+        self.bse = np.sqrt(np.diag(self.cov))
+        self.tvalues = self.params / self.bse
+        self.pvalues = t_two_sided_p(self.tvalues, self.df_inference)
+
+    def conf_int(self, alpha: float = 0.05) -> np.ndarray:
+        half = t_quantile(1 - alpha / 2, self.df_inference) * self.bse
+        return np.column_stack([self.params - half, self.params + half])
+
+    def f_test(self, R: np.ndarray) -> tuple[float, float, float]:
+        """Wald F of R·params = 0 with this covariance: (F, denominator df, p)."""
+        r = R @ self.params
+        f = float(r @ np.linalg.pinv(R @ self.cov @ R.T) @ r) / R.shape[0]
+        return f, self.df_inference, float(_special().fdtrc(R.shape[0], self.df_inference, f))
+
+
 def _cluster_ols(y: np.ndarray, X: np.ndarray, clusters: pd.Series | np.ndarray):
     """OLS with CR1 cluster-robust covariance and t(G − 1) inference, or (None, reason)."""
-    codes, uniques = pd.factorize(np.asarray(clusters), sort=True)
-    n_clusters = len(uniques)
+    n_clusters = len(pd.unique(np.asarray(clusters)))
     if n_clusters < 2:
         return None, n_clusters, f"cluster SE not estimable: {n_clusters} cluster"
-    fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
-    return fit, n_clusters, ""
+    return _OLS(y, X, clusters), n_clusters, ""
 
 
 def _empty_cluster_fields(cluster: str, n_clusters: float = np.nan) -> dict:
@@ -340,18 +450,18 @@ def welch_ttest(
         row["note"] = _join_notes(reason, missing_note)
         return _one_row(row, cluster_fields)
 
-    # the formulas of pingouin.ttest(correction=True) and pingouin.compute_effsize, written out
-    # (importing pingouin costs an exhibit job about 0.7 s of CPU)
-    res = st.ttest_ind(x, y, equal_var=False)
+    # the formulas of scipy's ttest_ind(equal_var=False) and pingouin.compute_effsize, written
+    # out (importing scipy.stats and pingouin costs an exhibit job over a second of CPU)
     va, vb = x.var(ddof=1) / n_a, y.var(ddof=1) / n_b
     se = float(np.sqrt(va + vb))
     dof = float((va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1)))
-    half = st.t.ppf(0.975, dof) * se
+    half = t_quantile(0.975, dof) * se
     diff = float(x.mean() - y.mean())
+    t = diff / se
     pooled_sd = np.sqrt(((n_a - 1) * x.var(ddof=1) + (n_b - 1) * y.var(ddof=1)) / (n_a + n_b - 2))
     cohen_d = float((x.mean() - y.mean()) / pooled_sd)
     row.update(difference=diff, se=se, ci_low=diff - half, ci_high=diff + half,
-               t=float(res.statistic), df=dof, p=float(res.pvalue),
+               t=t, df=dof, p=float(t_two_sided_p(t, dof)),
                cohen_d=cohen_d, hedges_g=cohen_d * (1 - 3 / (4 * (n_a + n_b) - 9)))
     cluster_note = ""
     if cluster:
@@ -509,14 +619,14 @@ def ols_group_difference(
     k = X.shape[1]
     if len(yv) - k < 1:
         return not_estimable(f"{len(yv)} cases are too few for {k} parameters")
-    fit = sm.OLS(yv, X.to_numpy()).fit()
+    fit = _OLS(yv, X.to_numpy())
     if fit.scale <= 0:
         return not_estimable("the model fits the data exactly (no residual variance)")
 
     at_means = X.mean(axis=0).to_numpy()
     L = np.vstack([at_means, at_means])
     L[:, 1] = [1.0, 0.0]
-    cov = np.asarray(fit.cov_params())
+    cov = fit.cov
     adjusted = L @ fit.params
     adjusted_se = np.sqrt(np.einsum("ij,jk,ik->i", L, cov, L))
     ci = np.asarray(fit.conf_int(alpha=0.05))[1]
@@ -526,7 +636,7 @@ def ols_group_difference(
     row.update(adjusted_mean_a=adjusted[0], adjusted_mean_b=adjusted[1],
                adjusted_mean_se_a=adjusted_se[0], adjusted_mean_se_b=adjusted_se[1],
                difference=diff, se=float(fit.bse[1]), ci_low=float(ci[0]),
-               ci_high=float(ci[1]), t=float(fit.tvalues[1]), df=float(fit.df_resid),
+               ci_high=float(ci[1]), t=float(fit.tvalues[1]), df=fit.df_resid,
                p=float(fit.pvalues[1]), pooled_sd=pooled_sd,
                standardized_difference=diff / pooled_sd if pooled_sd > 0 else np.nan,
                n_parameters=k)
@@ -634,20 +744,24 @@ def chi_square_counts(
         out["note"] = _join_notes(reason, *notes, missing_note)
         return out[CHI_SQUARE_COLUMNS + ["note"]]
 
-    res = st.chi2_contingency(obs, correction=False)
-    expected = res.expected_freq
+    # Pearson's statistic as scipy.stats.chi2_contingency(correction=False) computes it
     row_tot = obs.sum(axis=1, keepdims=True)
     col_tot = obs.sum(axis=0, keepdims=True)
+    expected = row_tot * col_tot / obs.sum()
+    chi2 = float(((obs - expected) ** 2 / expected).sum())
+    dof = (r - 1) * (c - 1)
     # adjusted standardized residual (Haberman 1973): ~N(0, 1) under independence
     adj = (obs - expected) / np.sqrt(expected * (1 - row_tot / n) * (1 - col_tot / n))
-    v, v_corr = _cramers_v(res.statistic, n, r, c)
+    v, v_corr = _cramers_v(chi2, n, r, c)
     n_small = int((expected < min_expected).sum())
 
     if n_small == 0:
         p_small, method = np.nan, f"not needed (all expected counts >= {min_expected:g})"
     elif (r, c) == (2, 2):
-        p_small, method = float(st.fisher_exact(obs).pvalue), "Fisher exact (two-sided)"
+        p_small = float(_scipy_stats().fisher_exact(obs).pvalue)
+        method = "Fisher exact (two-sided)"
     else:
+        st = _scipy_stats()
         mc = st.MonteCarloMethod(n_resamples=monte_carlo_resamples,
                                  rng=np.random.default_rng(seed))
         p_small = float(st.fisher_exact(obs.astype(int), method=mc).pvalue)
@@ -669,7 +783,7 @@ def chi_square_counts(
     out["col_percent"] = 100 * out["observed"] / out["col_total"]
     out["adjusted_residual"] = adj.ravel()
     out["residual_beyond_1_96"] = np.abs(out["adjusted_residual"]) > 1.96
-    out = out.assign(chi2=float(res.statistic), dof=int(res.dof), p=float(res.pvalue),
+    out = out.assign(chi2=chi2, dof=dof, p=float(_special().chdtrc(dof, chi2)),
                      cramers_v=v, cramers_v_bias_corrected=v_corr,
                      min_expected=float(expected.min()), n_cells_expected_below_min=n_small,
                      p_small_sample=p_small, small_sample_method=method)
@@ -725,7 +839,7 @@ def ancova(
     levels: Sequence[Hashable] | None = None,
     min_n: int = 2,
 ) -> pd.DataFrame:
-    """One-way ANCOVA (pingouin.ancova, type II sums of squares) with adjusted means.
+    """One-way ANCOVA (type II sums of squares, as pingouin.ancova) with adjusted means.
 
     Parameters
     ----------
@@ -832,25 +946,26 @@ def ancova(
     if np.linalg.matrix_rank(X) < X.shape[1]:
         return finish("the covariates are collinear with the levels or with each other")
     yv = data[dv].to_numpy(dtype=float)
-    fit = sm.OLS(yv, X).fit()
+    fit = _OLS(yv, X)
     if fit.scale <= 0:
         return finish("the model fits the data exactly (no residual variance)")
 
-    with warnings.catch_warnings():
-        # pingouin 0.7.0 calls DataFrame.rename(inplace=True), deprecated in pandas 3.1
-        warnings.filterwarnings("ignore", message="The inplace keyword", module="pingouin")
-        aov = pg.ancova(data=data, dv=dv, between=between, covar=covariates)
-    effect = aov.loc[aov["Source"] == between].iloc[0]
-    resid = aov.loc[aov["Source"] == "Residual"].iloc[0]
+    # type II sum of squares of the factor (as pingouin.ancova): what it adds to the covariates
+    ss_resid = fit.scale * fit.df_resid
+    reduced = np.column_stack([np.ones(n_total), Z])
+    ss_effect = float(np.sum((yv - reduced @ np.linalg.lstsq(reduced, yv, rcond=None)[0]) ** 2)
+                      - ss_resid)
+    df_effect, df_resid = k - 1, n_total - k - q
+    f_value = (ss_effect / df_effect) / (ss_resid / df_resid)
     pos = {lv: i for i, lv in enumerate(fit_levels)}
     idx = out.index[fit_mask]
     out.loc[idx, "adjusted_mean"] = [float(fit.params[pos[lv]]) for lv in out.loc[idx, "level"]]
     out.loc[idx, "adjusted_mean_se"] = [float(fit.bse[pos[lv]]) for lv in out.loc[idx, "level"]]
-    out.loc[idx, "F"] = float(effect["F"])
-    out.loc[idx, "df_effect"] = int(effect["DF"])
-    out.loc[idx, "df_residual"] = int(resid["DF"])
-    out.loc[idx, "p"] = float(effect["p_unc"])
-    out.loc[idx, "partial_eta_squared"] = float(effect["np2"])
+    out.loc[idx, "F"] = f_value
+    out.loc[idx, "df_effect"] = df_effect
+    out.loc[idx, "df_residual"] = df_resid
+    out.loc[idx, "p"] = float(_special().fdtrc(df_effect, df_resid, f_value))
+    out.loc[idx, "partial_eta_squared"] = ss_effect / (ss_effect + ss_resid)
 
     if cluster:
         fit_c, n_clusters, cluster_note = _cluster_ols(yv, X, data[cluster].to_numpy())
@@ -862,10 +977,10 @@ def ancova(
             R = np.zeros((k - 1, X.shape[1]))
             R[:, 0] = 1.0
             R[np.arange(k - 1), np.arange(1, k)] = -1.0
-            ftest = fit_c.f_test(R)
-            out.loc[idx, "F_cluster"] = float(np.squeeze(ftest.fvalue))
-            out.loc[idx, "df_cluster"] = float(ftest.df_denom)
-            out.loc[idx, "p_cluster"] = float(ftest.pvalue)
+            f_c, df_c, p_c = fit_c.f_test(R)
+            out.loc[idx, "F_cluster"] = f_c
+            out.loc[idx, "df_cluster"] = df_c
+            out.loc[idx, "p_cluster"] = p_c
         if cluster_note:
             notes.append(cluster_note)
     return finish()
@@ -926,6 +1041,7 @@ def compare_counts(
             raise ValueError(f"{where}: a count exceeds its n ({count_a} of {n_a}, {count_b} of "
                              f"{n_b}); for event counts use kind='rate'.")
         table = np.array([[count_a, n_a - count_a], [count_b, n_b - count_b]])
+        st = _scipy_stats()
         p = float(st.fisher_exact(table).pvalue)
         min_p = min(float(st.fisher_exact([[n_a, 0], [0, n_b]]).pvalue),
                     float(st.fisher_exact([[0, n_a], [n_b, 0]]).pvalue))
@@ -966,16 +1082,15 @@ def compare_counts(
     if total == 0:
         row["note"] = _not_estimable({ga: count_a, gb: count_b}, "no events in either set")
         return pd.DataFrame([row])
-    test = st.binomtest(count_a, total, share)
-    ci = test.proportion_ci(0.95, method="exact")
+    low, high = clopper_pearson(count_a, total)
     scale = n_b / n_a
 
     def ratio(pr: float) -> float:
         return np.inf if pr >= 1 else pr / (1 - pr) * scale
 
-    min_p = min(st.binomtest(0, total, share).pvalue, st.binomtest(total, total, share).pvalue)
-    row.update(effect_estimate=ratio(count_a / total), ci_low=ratio(ci.low),
-               ci_high=ratio(ci.high), p_exact=float(test.pvalue), min_attainable_p=float(min_p))
+    min_p = min(binomial_test(0, total, share), binomial_test(total, total, share))
+    row.update(effect_estimate=ratio(count_a / total), ci_low=ratio(low), ci_high=ratio(high),
+               p_exact=binomial_test(count_a, total, share), min_attainable_p=min_p)
     if count_b == 0:
         row["note"] = f"no events in {gb}: rate ratio and its upper limit are infinite"
     return pd.DataFrame([row])
@@ -1105,12 +1220,17 @@ def ancova_family(data: pd.DataFrame, columns: Sequence[str], *, group: str, cov
     return out[[c for c in out.columns if c != "note"] + ["note"]]
 
 
+def _one_sample_t(d: np.ndarray) -> float:
+    """t of mean(d) = 0 (as scipy.stats.ttest_1samp; ttest_rel is this on the differences)."""
+    return float(d.mean() / np.sqrt(d.var(ddof=1) / len(d)))
+
+
 def paired_difference(data: pd.DataFrame, first: str, second: str) -> dict:
     """Paired t-test of `first` against `second` over the rows that have both (the test
     behind "X is rated below/above the next one"): n, t, df and two-sided p."""
     pair = data[[first, second]].dropna()
-    res = st.ttest_rel(pair[first], pair[second])
-    return {"n": len(pair), "t": float(res.statistic), "df": len(pair) - 1, "p": float(res.pvalue)}
+    t = _one_sample_t((pair[first] - pair[second]).to_numpy(dtype=float))
+    return {"n": len(pair), "t": t, "df": len(pair) - 1, "p": float(t_two_sided_p(t, len(pair) - 1))}
 
 
 def cluster_paired_gap(data: pd.DataFrame, low: str, high: str, cluster: str) -> tuple[float, float, int]:
@@ -1119,7 +1239,8 @@ def cluster_paired_gap(data: pd.DataFrame, low: str, high: str, cluster: str) ->
     diff = (data[high] - data[low]).groupby(data[cluster]).mean().dropna()
     if len(diff) < 2:
         return float("nan"), float("nan"), len(diff)
-    return float(diff.mean()), float(st.ttest_1samp(diff, 0.0).pvalue), len(diff)
+    p = float(t_two_sided_p(_one_sample_t(diff.to_numpy(dtype=float)), len(diff) - 1))
+    return float(diff.mean()), p, len(diff)
 
 
 def rank_by_mean(data: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
