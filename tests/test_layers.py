@@ -5,6 +5,7 @@ the wrong way makes a colour change rerun the model fits."""
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import subprocess
@@ -66,6 +67,7 @@ def _imports(path: Path) -> tuple[set[str], set[str]]:
     return own, outside
 
 
+@functools.lru_cache(maxsize=None)  # parsed once per session; the tests only read it
 def import_graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     graph: dict[str, set[str]] = {}
     external: dict[str, set[str]] = {}
