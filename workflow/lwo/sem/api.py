@@ -245,23 +245,19 @@ def _optimise(model: RAMModel, max_iter: int, tol: float, warm: np.ndarray | Non
         start = _start_values(model, simple=True)
     if isinstance(model, FIMLModel):
         # two-stage start: the complete-data ML fit to the EM moments is close to the FIML
-        # estimates and costs a few covariance-based Newton steps (to a Newton decrement of
-        # 1e-6: closer than that, it is its distance from the FIML estimates that counts)
+        # estimates; Fisher-scoring steps (no second derivatives) to a decrement of 1e-6
+        # (closer than that, it is its distance from the FIML estimates that counts)
         two_stage = RAMModel(model.pt, model.moments)
-        theta0, ok0, _, _ = fisher_scoring(two_stage, start, max_iter=50, tol=1e-3)
+        theta0, ok0, _, _ = fisher_scoring(two_stage, start, max_iter=50, tol=1e-3, fisher=True)
         if ok0 and np.isfinite(model.objective(theta0)):
             start = theta0
-            # chord steps with the exact FIML Hessian at this start: a few gradient-only
-            # iterations instead of scoring steps with the complete-data information; the
-            # Hessian is formed again where the steps stop shrinking the decrement fast
-            # (the Hessian moves a lot between the start and the estimates)
+            # chord steps, gradient-only iterations with one fixed curvature: first the exact
+            # Hessian of the two-stage fit at its estimates (the FIML Hessian but for the
+            # information the holes take away: cheap, and as fast here), then, where the steps
+            # stop shrinking the decrement fast, the exact FIML Hessian at the current point
             used = 0
+            hess0 = two_stage.evaluate(start, want_info=False, want_hess=True)[3]
             for _ in range(5):
-                model.exact_hessian = True
-                try:
-                    hess0 = model.evaluate(start, want_info=False, want_hess=True)[3]
-                finally:
-                    model.exact_hessian = False
                 if hess0 is None:
                     break
                 theta, ok, iters, msg = fisher_scoring(model, start, max_iter=min(max_iter, 100) - used, tol=tol,
@@ -269,9 +265,14 @@ def _optimise(model: RAMModel, max_iter: int, tol: float, warm: np.ndarray | Non
                 used += iters
                 if ok:
                     return theta, True, used, msg
-                if msg != "slow" or used >= min(max_iter, 100):
+                if msg not in ("slow", "the fixed curvature is not positive definite") or used >= min(max_iter, 100):
                     break
                 start = theta
+                model.exact_hessian = True
+                try:
+                    hess0 = model.evaluate(start, want_info=False, want_hess=True)[3]
+                finally:
+                    model.exact_hessian = False
     theta, ok, iters, msg = fisher_scoring(model, start, max_iter=max_iter, tol=tol)
     attempts.append(msg)
     if ok:

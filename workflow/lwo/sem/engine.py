@@ -494,7 +494,7 @@ def _line_search(model: RAMModel, theta, f, step, decrement):
 
 
 def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10,
-                   curvature: np.ndarray | None = None, slow: float | None = None):
+                   curvature: np.ndarray | None = None, slow: float | None = None, fisher: bool = False):
     """Minimise the ML discrepancy: Newton steps with the exact Hessian where it is
     positive definite, Fisher-scoring steps (expected Hessian 2*I) otherwise, with
     backtracking line search.
@@ -504,10 +504,14 @@ def fisher_scoring(model: RAMModel, start: np.ndarray, *, max_iter: int = 1000, 
     start close to the optimum, gradient-only steps converge at a rate set by how much
     the Hessian moves, which is cheaper where the exact Hessian is costly). ``slow``: with
     ``curvature``, stop (message "slow") when an iteration shrinks the decrement by less
-    than this factor, so that the caller can refresh the curvature.
+    than this factor, so that the caller can refresh the curvature. ``fisher``: Fisher-scoring
+    steps throughout (the expected Hessian 2*I as the curvature: no second derivatives).
     Returns (theta, converged, iterations, message).
     """
     def state(theta):
+        if fisher:
+            f, grad, info = model.evaluate(theta, want_info=True)
+            return f, grad, info, None if info is None else 2.0 * info
         if curvature is None:
             return model.evaluate(theta, want_info=True, want_hess=True)
         f, grad, _ = model.evaluate(theta, want_info=False)

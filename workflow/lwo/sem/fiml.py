@@ -63,13 +63,14 @@ class MissingData:
         self.bounds = np.concatenate([[0], np.cumsum([pat.n for pat in self.patterns])])
         self.sorted = np.nan_to_num(self.values[self.order])
         self.row_mask = np.repeat(self.mask, self.n.astype(int), axis=0)
-        # patterns by number of missing variables, for the rank-|m| inverse updates
+        # patterns by number of missing variables (in order of first occurrence), for the
+        # rank-|m| inverse updates
+        n_missing = p - self.n_observed
+        _, first = np.unique(n_missing, return_index=True)
         self.by_missing = {}
-        for j in range(k):
-            miss = np.flatnonzero(~self.mask[j])
-            self.by_missing.setdefault(miss.size, []).append((j, miss))
-        self.by_missing = {r: (np.array([j for j, _ in v]), np.array([m for _, m in v], dtype=int).reshape(len(v), r))
-                           for r, v in self.by_missing.items()}
+        for r in n_missing[np.sort(first)]:
+            js = np.flatnonzero(n_missing == r)
+            self.by_missing[int(r)] = (js, np.nonzero(~self.mask[js])[1].reshape(js.size, r))
         # sorted rows of each group of patterns (pattern position within the group per row)
         pattern_of_row = np.repeat(np.arange(k), self.n.astype(int))
         self.rows_by_missing = {}
@@ -87,14 +88,15 @@ class MissingData:
 def missing_patterns(values: np.ndarray) -> MissingData:
     """Group rows by pattern (rows with every variable missing must be removed first)."""
     observed = ~np.isnan(values)
-    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).ravel()
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
-    patterns = []
-    for k, key in enumerate(keys):
-        rows = order[bounds[k]:bounds[k + 1]]
-        patterns.append(Pattern(np.flatnonzero(key), rows, len(rows)))
+    # rows in lexicographic order of their patterns (packed bits, first variable most
+    # significant: the order of the boolean rows), rows of one pattern in data order
+    packed = np.packbits(observed, axis=1)
+    order = np.lexsort(packed.T[::-1])
+    key = packed[order]
+    starts = np.flatnonzero(np.r_[True, np.any(key[1:] != key[:-1], axis=1)])
+    bounds = np.r_[starts, order.size]
+    patterns = [Pattern(np.flatnonzero(observed[order[a]]), order[a:b], int(b - a))
+                for a, b in zip(bounds[:-1], bounds[1:])]
     return MissingData(values, patterns, values.shape[0])
 
 
@@ -202,26 +204,31 @@ def _vech_lookup(p: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def _hessian_index(p: int, keep: bytes):
-    """For every pair of kept vech coordinates (a,b), (c,d): the flat positions of
-    X[vech(a,c), vech(b,d)] and X[vech(a,d), vech(b,c)], and the factor f_ab f_cd."""
+    """For every pair of kept vech coordinates (a,b) >= (c,d) (the lower triangle of the
+    covariance block, row-major): the flat positions of X[vech(a,c), vech(b,d)] and
+    X[vech(a,d), vech(b,c)] in the lower triangle of a symmetric q x q X (row >= column,
+    C order), and the factor f_ab f_cd."""
     A, B, f = vech_indices(p)
     ks = np.flatnonzero(np.frombuffer(keep, dtype=bool)[p:])
     A, B, f = A[ks], B[ks], f[ks]
     look = _vech_lookup(p)
-    LA, LB = look[A] * (p * (p + 1) // 2), look[B]  # rows: vech(a, .) * q, vech(b, .)
-    first, second = LA[:, A], LA[:, B]
-    first += LB[:, B]
-    second += LB[:, A]
-    return first, second, np.outer(f, f)
+    q = p * (p + 1) // 2
+    r, c = np.tril_indices(ks.size)
+    out = []
+    for x, y in ((look[A[r], A[c]], look[B[r], B[c]]), (look[A[r], B[c]], look[B[r], A[c]])):
+        out.append(np.maximum(x, y) * q + np.minimum(x, y))
+    return out[0], out[1], f[r] * f[c], (r, c)
 
 
 def moment_information(md: MissingData, terms: dict, keep: np.ndarray) -> np.ndarray:
     """Observed information (total: the Hessian of -loglik) in (mu, vech Sigma)
     coordinates, the ``keep`` ones only (``terms`` from :func:`pattern_terms` with
-    ``keep=True``).
+    ``keep=True``): its lower triangle (the upper one is not set), as
+    :func:`cholesky_upper` reads it.
 
     The sums over patterns of products of two padded pattern matrices (W_ac W_bd,
-    W_ac P_bd) are one matrix product over the stacked vech's of the patterns' W and P."""
+    W_ac P_bd) are one symmetric rank-2k update over the stacked vech's of the patterns'
+    W and P, of which one triangle is formed."""
     p = md.p
     n = md.n
     W, P, wp = terms["W"], terms["P"], terms["wp"]
@@ -230,23 +237,21 @@ def moment_information(md: MissingData, terms: dict, keep: np.ndarray) -> np.nda
     pk = int(km.sum())
     A, B, f = vech_indices(p)
     OW = W[:, A, B]
-    nOW = OW * n[:, None]
-    # X[vech(a,c), vech(b,d)] = sum n (W_ac P_bd + P_ac W_bd - W_ac W_bd): one product
-    X = nOW.T @ (P[:, A, B] - 0.5 * OW)
-    X += X.T
-    X = X.ravel()
-    first, second, scale = _hessian_index(p, keep.tobytes())
-    out = np.empty((pk + first.shape[0],) * 2)
-    Hss = out[pk:, pk:]
-    np.take(X, first, out=Hss)
-    Hss += np.take(X, second)
-    Hss *= scale
+    # X[vech(a,c), vech(b,d)] = sum n (W_ac P_bd + P_ac W_bd - W_ac W_bd) = Y + Y', Y = (nW)' (P - W/2)
+    X = sla.blas.dsyr2k(1.0, (OW * n[:, None]).T, (P[:, A, B] - 0.5 * OW).T)
+    X = X.T.ravel()  # C order, no copy: the Fortran upper triangle set by dsyr2k is its lower one
+    first, second, scale, (r, c) = _hessian_index(p, keep.tobytes())
+    q = pk + int(ks.sum())
+    out = np.zeros((q, q))
+    vals = np.take(X, first)
+    vals += np.take(X, second)
+    vals *= scale
+    out[pk + r, pk + c] = vals
     out[:pk, :pk] = (n @ W.reshape(K, p * p)).reshape(p, p)[np.ix_(km, km)]
     nW = (W * n[:, None, None]).reshape(K, p * p)
     TWw = (nW.T @ wp).reshape(p, p, p)[km]  # [a, c, d] = sum n W_ac w_d, as one product
     a, b = A[ks], B[ks]
-    out[:pk, pk:] = f[ks][None, :] * (TWw[:, a, b] + TWw[:, b, a])
-    out[pk:, :pk] = out[:pk, pk:].T
+    out[pk:, :pk] = (f[ks][None, :] * (TWw[:, a, b] + TWw[:, b, a])).T
     return out
 
 
