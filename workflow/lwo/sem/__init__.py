@@ -11,31 +11,23 @@ clusters that may cross groups, scaled difference tests (``lr_test``), Wald test
 ``spec_full`` (every default parameter written out, to refit in lavaan).
 """
 
-from .api import (
-    SEMFit,
-    defined,
-    delta_method,
-    fit,
-    invariance,
-    invariance_models,
-    invariance_table,
-    lavaan_call,
-    lr_test,
-    wald_test,
-)
+from importlib import import_module
+
 from .syntax import SpecError, parse_spec
 
-# The ordinal (WLSMV) engine imports scipy.stats, about a second per job: loaded on first use,
-# so the continuous fits do not pay for it.
-_ORDINAL = ("OrdinalFit", "fit_ordinal", "lr_test_ordinal")
+# Loaded on first use: the estimation engines import numpy and scipy, which a job that only
+# reads model syntax (the diagrams) need not pay for, and the ordinal (WLSMV) engine imports
+# scipy.stats, about a second per job, which the continuous fits need not pay for.
+_LAZY = {**dict.fromkeys(("SEMFit", "defined", "delta_method", "fit", "invariance", "invariance_models",
+                          "invariance_table", "lavaan_call", "lr_test", "wald_test"), "api"),
+         **dict.fromkeys(("OrdinalFit", "fit_ordinal", "lr_test_ordinal"), "ordinal")}
 
 
 def __getattr__(name):
-    if name in _ORDINAL:
-        from . import ordinal
-
-        return getattr(ordinal, name)
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "OrdinalFit",
