@@ -445,11 +445,13 @@ def _compiled(expr: str):
     return compile_expression(expr)
 
 
-def _evaluate(definitions, values: dict[str, float]) -> dict[str, float]:
-    """Add the `:=` values in order (each may use the earlier ones)."""
+def _evaluate(definitions, values: dict[str, float], upto: str | None = None) -> dict[str, float]:
+    """Add the `:=` values in order (each may use the earlier ones), up to `upto` (default: all)."""
     values = dict(values)
     for name, expr in definitions:
         values[name] = _compiled(expr)(values)
+        if name == upto:
+            break
     return values
 
 
@@ -465,7 +467,7 @@ def defined_estimates(fit: sem.SEMFit, definitions) -> pd.DataFrame:
     fixed = {lab: float(v) for lab, v in pt.label_fixed.items()}
 
     def definition(t, name):
-        return _evaluate(definitions, {**fixed, **{lab: float(t[i]) for lab, i in pt.label_index.items()}})[name]
+        return _evaluate(definitions, {**fixed, **{lab: float(t[i]) for lab, i in pt.label_index.items()}}, name)[name]
 
     values = _evaluate(definitions, {**fixed, **{lab: float(theta[i]) for lab, i in pt.label_index.items()}})
     std_rows = model.standardized_rows(theta)
@@ -520,10 +522,11 @@ def standardized_solution(fit: sem.SEMFit, definitions=()) -> pd.DataFrame:
             std_cov[g] = jac[rids] @ vcov @ jac[rids].T
 
         def on_std_scale(v, _name=name, _labs=labs):
-            return _evaluate(definitions, dict(zip(_labs, v)))[_name]
+            return _evaluate(definitions, dict(zip(_labs, v)), _name)[_name]
 
         # delta method on the std.all values, whose covariance is J V J' (the chain rule)
-        used = [k for k, lab in enumerate(labs) if lab in _names_used(name, definitions)]
+        names_used = _names_used(name, definitions)
+        used = [k for k, lab in enumerate(labs) if lab in names_used]
         est, _, g_std = sem.delta_method(on_std_scale, std[rids], std_cov[g], indices=used)
         grad = g_std @ jac[rids]
         rec = {"lhs": name, "op": ":=", "rhs": expr, "group": 0 if g is None else g + 1,
