@@ -157,6 +157,40 @@ def test_polychoric_near_one_and_negative():
     assert st.corr[2, 0] == pytest.approx(-0.6, abs=0.02)
 
 
+def test_chi2_tails_are_those_of_scipy_stats():
+    """The fit measures' chi-square tail probabilities (computed without importing scipy.stats)
+    are scipy.stats' chi2.sf and ncx2.sf, edge cases included."""
+    from scipy import stats
+
+    from lwo.sem.ordinal import _chi2_sf
+
+    for x in (0.0, -1.0, 1e-3, 0.3, 4.2, 37.5, 812.0, math.inf, math.nan):
+        for df in (1, 3, 17, 250):
+            for nc in (0.0, 0.4 * df):
+                ref = float(stats.ncx2.sf(x, df, nc) if nc else stats.chi2.sf(x, df))
+                got = _chi2_sf(x, df, nc)
+                assert got == ref or (math.isnan(got) and math.isnan(ref)), (x, df, nc, got, ref)
+
+
+def test_first_stage_is_shared_only_by_fits_of_the_same_rows(hs):
+    """Models fitted to the same rows share one first stage (the same numbers as computing it
+    afresh); a single changed answer gets its own."""
+    from lwo.sem import ordinal
+
+    a = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS)
+    b = fit_ordinal(HS_MODEL, hs, ordered=HS_ITEMS)
+    assert b._ord.groups[0].stats is a._ord.groups[0].stats
+    ordinal._FIRST_STAGE.clear()
+    fresh = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS)
+    assert fresh._ord.groups[0].stats is not a._ord.groups[0].stats
+    pd.testing.assert_frame_equal(fresh.estimates, a.estimates)
+    changed = hs.copy()
+    changed.loc[0, "x1"] = hs["x1"].min() if hs.loc[0, "x1"] != hs["x1"].min() else hs["x1"].max()
+    c = fit_ordinal(HS_CFA, changed, ordered=HS_ITEMS)
+    assert c._ord.groups[0].stats is not fresh._ord.groups[0].stats
+    assert not np.array_equal(c._ord.groups[0].stats.wls_obs, fresh._ord.groups[0].stats.wls_obs)
+
+
 def test_first_stage_with_continuous_items_matches_lavaan(hs):
     """x1-x6 ordered, c7-c9 continuous: polyserial and Pearson parts, means and variances."""
     items = HS_ITEMS[:6] + ["c7", "c8", "c9"]

@@ -28,13 +28,20 @@ LEVELS = ("thresholds", "loadings")
 ML_OPTIONS = {"missing": "ml", "estimator": "MLR"}
 
 
-def invariance_data(students: pd.DataFrame, codebook: Codebook, items: list[str]) -> tuple[pd.DataFrame, int]:
-    """Surveyed Black and White students with at least one of `items` answered (FIML uses them
-    all; WLSMV drops incomplete rows itself), and how many answered none."""
+def invariance_sample(students: pd.DataFrame, codebook: Codebook) -> tuple[pd.Series, pd.DataFrame]:
+    """The surveyed Black and White students: their race and analysis columns (once per build;
+    invariance_data takes each model's items from them)."""
     chosen = pd.concat([select_sample(students, g) for g in GROUP_ORDER])
-    cols = analysis_columns(chosen, codebook)[items]
+    return chosen["race"].astype(str), analysis_columns(chosen, codebook)
+
+
+def invariance_data(sample: tuple[pd.Series, pd.DataFrame], items: list[str]) -> tuple[pd.DataFrame, int]:
+    """The students of `sample` (invariance_sample) with at least one of `items` answered (FIML
+    uses them all; WLSMV drops incomplete rows itself), and how many answered none."""
+    race, cols = sample
+    cols = cols[items]
     some = cols.notna().any(axis=1)
-    race = pd.Series(chosen.loc[some, "race"].astype(str).to_numpy(), name=GROUP)
+    race = pd.Series(race[some].to_numpy(), name=GROUP)
     return pd.concat([race, cols[some].reset_index(drop=True)], axis=1), int((~some).sum())
 
 
@@ -73,12 +80,12 @@ def build_exhibit_invariance(*, students, summary, codebook, published, outputs)
     """Measurement invariance across Black and White students: the WLSMV sequence for every
     construct and block, with the continuous MLR sequence as sensitivity."""
     codebook = Codebook.load(codebook)
-    students = read_analysis_table(students)
+    sample = invariance_sample(read_analysis_table(students), codebook)
     rows, model_rows, results_by_name, unanswered = [], [], {}, 0
     for block, (exhibit, block_label) in BLOCKS.items():
         block_rows = []
         for c in codebook.constructs_in_block(block):
-            data, none = invariance_data(students, codebook, codebook.item_ids(c))
+            data, none = invariance_data(sample, codebook.item_ids(c))
             unanswered += none
             spec = one_factor_spec(codebook, c)
             res = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False)
@@ -118,7 +125,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, outputs)
         # the whole block: the correlated-factor CFA of its constructs (no item search: its
         # constructs' rows name the items)
         items = [i for c in codebook.constructs_in_block(block) for i in codebook.item_ids(c)]
-        data, _ = invariance_data(students, codebook, items)
+        data, _ = invariance_data(sample, items)
         res = ordinal_invariance_analysis(block, block_cfa(codebook, block, int(exhibit)).syntax, data, GROUP,
                                           GROUP_ORDER, search_items=False)
         rows.append(pd.DataFrame([{"level": "block", "block": block_label, "id": block,

@@ -20,8 +20,10 @@ Conventions:
 """
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -513,9 +515,20 @@ def ordinal_comparability(thresholds: str, loadings: str) -> str:
     return "not comparable (thresholds and loadings differ)"
 
 
+_ORDINAL_FITS: OrderedDict = OrderedDict()
+
+
 def _ordinal_fit(spec, data, items, group, group_order, group_equal, group_partial=()):
-    return sem.fit_ordinal(spec, data, ordered=items, group=group, group_order=group_order,
-                           group_equal=group_equal, group_partial=group_partial)
+    # the item search refits models of the sequence (configural, thresholds): fitted once
+    key = (spec, hashlib.sha1(pd.util.hash_pandas_object(data).to_numpy().tobytes()).hexdigest(),
+           tuple(data.columns), tuple(items), group, tuple(group_order), tuple(group_equal), tuple(group_partial))
+    if key not in _ORDINAL_FITS:
+        _ORDINAL_FITS[key] = sem.fit_ordinal(spec, data, ordered=items, group=group, group_order=group_order,
+                                             group_equal=group_equal, group_partial=group_partial)
+        if len(_ORDINAL_FITS) > 64:
+            _ORDINAL_FITS.popitem(last=False)
+    _ORDINAL_FITS.move_to_end(key)
+    return _ORDINAL_FITS[key]
 
 
 def _ordinal_level_ok(restricted, free, alpha, cfi_drop) -> bool:
@@ -577,7 +590,10 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     reason = too_few_to_fit(data.dropna(subset=items), group, group_order, len(items))
     if not reason:
         try:
-            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge) for lvl, ge in ORDINAL_LEVELS.items()}
+            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge)
+                    for lvl, ge in ORDINAL_LEVELS.items() if lvl != "intercepts"}
+            # every item ordered: "intercepts" adds no constraint (see above), the loadings model
+            fits["intercepts"] = replace(fits["loadings"], group_equal=ORDINAL_LEVELS["intercepts"])
         except ValueError as exc:  # e.g. an answer category no student of a group chose
             reason = str(exc)
     if reason:

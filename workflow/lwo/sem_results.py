@@ -368,6 +368,49 @@ def _numeric_jacobian(func, theta: np.ndarray) -> np.ndarray:
     return jac
 
 
+@dataclass
+class _Derivatives:
+    """std.all of every row and the implied correlations of `source` with `targets` per group,
+    with one Jacobian: the standardized solution, the correlations and the group contrasts of
+    a saved fit all read it."""
+
+    fit: object
+    source: str
+    targets: tuple
+    std: np.ndarray
+    std_jac: np.ndarray
+    corr: dict  # (group, target) -> (value, gradient)
+
+
+_LAST_DERIVATIVES: list[_Derivatives] = []  # the last fit's (save_fit primes it)
+
+
+def _derivatives(fit: sem.SEMFit, source: str = "hqc", targets=()) -> _Derivatives:
+    cached = _LAST_DERIVATIVES[0] if _LAST_DERIVATIVES else None
+    if cached is not None and cached.fit is fit and (not targets or cached.source == source) \
+            and set(targets) <= set(cached.targets):
+        return cached
+    model, theta = _engine_state(fit)
+    names = model.var_names
+    targets = tuple(t for t in targets if t in names)
+    i, js = (names.index(source), [names.index(t) for t in targets]) if targets else (0, [])
+    nrows = len(model.pt.rows)
+
+    def values(t):
+        out = [model.standardized_rows(t)]
+        for g in range(model.ngroups) if js else ():
+            c = model.implied(t, g).full_cov
+            out.append(np.array([c[i, j] / math.sqrt(c[i, i] * c[j, j]) for j in js]))
+        return np.concatenate(out)
+
+    base = values(theta)
+    jac = _numeric_jacobian(values, theta)
+    corr = {(g, t): (base[nrows + g * len(js) + k], jac[nrows + g * len(js) + k])
+            for g in range(model.ngroups if js else 0) for k, t in enumerate(targets)}
+    _LAST_DERIVATIVES[:] = [_Derivatives(fit, source, targets, base[:nrows], jac[:nrows], corr)]
+    return _LAST_DERIVATIVES[0]
+
+
 def _inference(est: float, grad: np.ndarray, vcov: np.ndarray | None, suffix: str = "") -> dict:
     keys = [c + suffix for c in INFERENCE_COLUMNS]
     if vcov is None or not np.all(np.isfinite(grad)):
@@ -402,11 +445,13 @@ def _compiled(expr: str):
     return compile_expression(expr)
 
 
-def _evaluate(definitions, values: dict[str, float]) -> dict[str, float]:
-    """Add the `:=` values in order (each may use the earlier ones)."""
+def _evaluate(definitions, values: dict[str, float], upto: str | None = None) -> dict[str, float]:
+    """Add the `:=` values in order (each may use the earlier ones), up to `upto` (default: all)."""
     values = dict(values)
     for name, expr in definitions:
         values[name] = _compiled(expr)(values)
+        if name == upto:
+            break
     return values
 
 
@@ -422,7 +467,7 @@ def defined_estimates(fit: sem.SEMFit, definitions) -> pd.DataFrame:
     fixed = {lab: float(v) for lab, v in pt.label_fixed.items()}
 
     def definition(t, name):
-        return _evaluate(definitions, {**fixed, **{lab: float(t[i]) for lab, i in pt.label_index.items()}})[name]
+        return _evaluate(definitions, {**fixed, **{lab: float(t[i]) for lab, i in pt.label_index.items()}}, name)[name]
 
     values = _evaluate(definitions, {**fixed, **{lab: float(theta[i]) for lab, i in pt.label_index.items()}})
     std_rows = model.standardized_rows(theta)
@@ -454,8 +499,8 @@ def standardized_solution(fit: sem.SEMFit, definitions=()) -> pd.DataFrame:
     groups = fit.group_labels or [None]
     vcov = fit.vcov.to_numpy()
     vcov_cl = None if fit.vcov_cluster is None else fit.vcov_cluster.to_numpy()
-    std = model.standardized_rows(theta)
-    jac = _numeric_jacobian(model.standardized_rows, theta)
+    d = _derivatives(fit)
+    std, jac = d.std, d.std_jac
 
     records = []
     for rid, r in enumerate(pt.rows):
@@ -467,18 +512,22 @@ def standardized_solution(fit: sem.SEMFit, definitions=()) -> pd.DataFrame:
         rec.update(_inference(rec["est.std"], jac[rid], vcov))
         rec.update(_inference(rec["est.std"], jac[rid], vcov_cl, ".cluster"))
         records.append(rec)
+    std_cov = {}  # covariance of the std.all values of a group's labels, J V J' (once per group)
     for name, expr in definitions:
         g = _group_of_name(name, fit.group_labels) if fit.group_labels else None
         rows_of = _label_rows(pt, g)
         labs = list(rows_of)
         rids = [rows_of[lab] for lab in labs]
+        if g not in std_cov:
+            std_cov[g] = jac[rids] @ vcov @ jac[rids].T
 
         def on_std_scale(v, _name=name, _labs=labs):
-            return _evaluate(definitions, dict(zip(_labs, v)))[_name]
+            return _evaluate(definitions, dict(zip(_labs, v)), _name)[_name]
 
         # delta method on the std.all values, whose covariance is J V J' (the chain rule)
-        used = [k for k, lab in enumerate(labs) if lab in _names_used(name, definitions)]
-        est, _, g_std = sem.delta_method(on_std_scale, std[rids], jac[rids] @ vcov @ jac[rids].T, indices=used)
+        names_used = _names_used(name, definitions)
+        used = [k for k, lab in enumerate(labs) if lab in names_used]
+        est, _, g_std = sem.delta_method(on_std_scale, std[rids], std_cov[g], indices=used)
         grad = g_std @ jac[rids]
         rec = {"lhs": name, "op": ":=", "rhs": expr, "group": 0 if g is None else g + 1,
                "group_label": "" if g is None else groups[g], "label": name, "est.std": float(est)}
@@ -510,27 +559,20 @@ def implied_correlations(fit: sem.SEMFit, source: str, targets: list[str]) -> pd
                *[c + ".cluster" for c in INFERENCE_COLUMNS]]
     if not fit.converged or fit.partable is None:
         return pd.DataFrame(columns=columns)
-    model, theta = _engine_state(fit)
+    model, _ = _engine_state(fit)
     names = model.var_names
     targets = [t for t in targets if t in names and t != source]
     vcov = fit.vcov.to_numpy()
     vcov_cl = None if fit.vcov_cluster is None else fit.vcov_cluster.to_numpy()
+    d = _derivatives(fit, source, targets) if targets else None
     records = []
     for g in range(model.ngroups):
-        i = names.index(source)
-        js = [names.index(t) for t in targets]
-
-        def corr(t, _g=g, _i=i, _js=js):
-            c = model.implied(t, _g).full_cov
-            return np.array([c[_i, j] / math.sqrt(c[_i, _i] * c[j, j]) for j in _js])
-
-        est = corr(theta)
-        jac = _numeric_jacobian(corr, theta)
-        for k, t in enumerate(targets):
+        for t in targets:
+            est, grad = d.corr[g, t]
             rec = {"lhs": source, "rhs": t, "group": g + 1,
-                   "group_label": fit.group_labels[g] if fit.group_labels else "", "est": float(est[k])}
-            rec.update(_inference(rec["est"], jac[k], vcov))
-            rec.update(_inference(rec["est"], jac[k], vcov_cl, ".cluster"))
+                   "group_label": fit.group_labels[g] if fit.group_labels else "", "est": float(est)}
+            rec.update(_inference(rec["est"], grad, vcov))
+            rec.update(_inference(rec["est"], grad, vcov_cl, ".cluster"))
             records.append(rec)
     return pd.DataFrame(records, columns=columns)
 
@@ -544,26 +586,19 @@ def group_contrasts(fit: sem.SEMFit, labels: list[str], correlations_of: list[st
                *INFERENCE_COLUMNS, *[c + ".cluster" for c in INFERENCE_COLUMNS]]
     if not fit.converged or len(fit.group_labels) != 2:
         return pd.DataFrame(columns=columns)
-    model, theta = _engine_state(fit)
+    model, _ = _engine_state(fit)
     first, second = fit.group_labels
     vcov = fit.vcov.to_numpy()
     vcov_cl = None if fit.vcov_cluster is None else fit.vcov_cluster.to_numpy()
     row_of = {r.label: rid for rid, r in enumerate(model.pt.rows) if r.label}
-    names = model.var_names
-
-    def quantities(t):
-        std = model.standardized_rows(t)
-        values = [std[row_of[group_label(lab, g)]] for lab in labels for g in (first, second)]
-        # each group's implied covariance once per evaluation (the Jacobian evaluates 2 x npar times)
-        covs = [model.implied(t, g).full_cov for g in range(2)] if correlations_of else []
-        for target in correlations_of:
-            for c in covs:
-                i, j = names.index(source), names.index(target)
-                values.append(c[i, j] / math.sqrt(c[i, i] * c[j, j]))
-        return np.array(values)
-
-    base = quantities(theta)
-    jac = _numeric_jacobian(quantities, theta)
+    missing = [v for v in (source, *correlations_of) if correlations_of and v not in model.var_names]
+    if missing:
+        raise ValueError(f"group_contrasts: {missing} are not variables of the model")
+    d = _derivatives(fit, source, correlations_of)
+    rows = [row_of[group_label(lab, g)] for lab in labels for g in (first, second)]
+    pairs = [d.corr[g, target] for target in correlations_of for g in range(2)]
+    base = np.concatenate([d.std[rows], [v for v, _ in pairs]])
+    jac = np.vstack([d.std_jac[rows], *[grad for _, grad in pairs]]) if rows or pairs else np.empty((0, 0))
     items = [("std.all", lab) for lab in labels] + [("correlation", f"{source} ~~ {t}") for t in correlations_of]
     records = []
     for k, (quantity, name) in enumerate(items):
@@ -687,6 +722,8 @@ def save_fit(run: FitRun, directory, *, correlation_targets=()) -> None:
     write_csv(frame_with_clusters(run.data), d / "model_data.csv.gz", float_format=DATA_FORMAT)
     estimates = run.estimates if run.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
     write_csv(estimates, d / "estimates.csv", float_format=ESTIMATE_FORMAT)
+    if run.ok:  # one Jacobian for the standardized solution, the correlations (and group contrasts)
+        _derivatives(fit, "hqc", list(correlation_targets))
     std = standardized_solution(fit, run.definitions) if run.ok else pd.DataFrame(columns=STD_COLUMNS)
     write_csv(std, d / "standardized.csv", float_format=ESTIMATE_FORMAT)
     corr = implied_correlations(fit, "hqc", list(correlation_targets)) if run.ok else implied_correlations(

@@ -44,12 +44,15 @@ not). Ordered variables and indicators cannot enter regressions.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy.special import chdtrc
+from scipy.special._ufuncs import _ncx2_sf  # what scipy.stats.ncx2.sf calls; scipy.stats costs a job ~0.3 s
 
 from .api import SEMFit, _inference, _rmsea_ci, _with_single_thread_blas
 from .expr import compile_expression
@@ -361,10 +364,14 @@ class _OrdinalModel:
         """Model statistics in lavaan's ``wls.obs`` order (see :class:`OrdinalStats`);
         ``theta`` of shape (npar,) or a batch (K, npar)."""
         L, Psi, Beta, ThOff, tau, delta, alpha, nu = self.matrices(np.atleast_2d(theta), g)
-        IB = np.linalg.inv(np.eye(self.m) - Beta)
-        Phi = IB @ Psi @ IB.transpose(0, 2, 1)
+        if len(self._layouts[g]["B"][0]):
+            IB = np.linalg.inv(np.eye(self.m) - Beta)
+            Phi = IB @ Psi @ IB.transpose(0, 2, 1)
+            alpha = (IB @ alpha[:, :, None])[:, :, 0]
+        else:  # no regressions: (I - B)^-1 = I
+            Phi = Psi
         S = L @ Phi @ L.transpose(0, 2, 1) + ThOff
-        mu = nu + (L @ (IB @ alpha[:, :, None]))[:, :, 0]
+        mu = nu + (L @ alpha[:, :, None])[:, :, 0]
         sv = self.slot_var
         th = np.where(self.slot_numeric, -mu[:, sv], (tau - mu[:, sv]) * delta[:, sv])
         num = np.flatnonzero(self.numeric)
@@ -467,6 +474,8 @@ def _fit_core(model: _OrdinalModel, groups: list[_GroupData], theta0: np.ndarray
     def jac(t):
         return np.vstack([s[:, None] * model.jacobian(t, g) for g, s in enumerate(sw)])
 
+    from scipy import optimize
+
     res = optimize.least_squares(resid, theta0, jac=jac, method="lm", xtol=1e-13, ftol=1e-13,
                                  gtol=1e-13, max_nfev=2000)
     return res
@@ -506,15 +515,8 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
                 raise ValueError(f"group {group}={lab!r} has no complete rows")
     else:
         labels, frames = [], [frame]
-    # categories as in the pooled data (lavaan: levels of the ordered factor)
     ord_items = [it for it in items if it in ordered]
-    levels = {it: list(np.sort(pd.unique(frame[it]))) for it in ord_items}
-    stats_ = []
-    for lab, fr in zip(labels or [None], frames):
-        try:
-            stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels))
-        except ValueError as exc:
-            raise ValueError(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
+    levels, stats_ = _first_stage(frame, frames, items, ord_items, group, labels)
     model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
     model.fix_covariates(stats_)
@@ -535,6 +537,32 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal)
     fit.group_partial = tuple(group_partial)
     return fit
+
+
+_FIRST_STAGE: OrderedDict = OrderedDict()  # the last few data sets' first stage (see _first_stage)
+
+
+def _first_stage(frame, frames, items, ord_items, group, labels):
+    """Category levels and per-group sample statistics. The same data are fitted under several
+    models in a row (an invariance sequence and its item search): the statistics, which depend
+    on the data alone, are computed once per data set (keyed by the rows' content)."""
+    digest = hashlib.sha1(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+    key = (digest, len(frame), tuple(frame.columns), tuple(items), tuple(ord_items), group, tuple(map(str, labels)))
+    if key in _FIRST_STAGE:
+        _FIRST_STAGE.move_to_end(key)
+        return _FIRST_STAGE[key]
+    # categories as in the pooled data (lavaan: levels of the ordered factor)
+    levels = {it: list(np.sort(pd.unique(frame[it]))) for it in ord_items}
+    stats_ = []
+    for lab, fr in zip(labels or [None], frames):
+        try:
+            stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels))
+        except ValueError as exc:
+            raise ValueError(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
+    _FIRST_STAGE[key] = levels, stats_
+    if len(_FIRST_STAGE) > 8:
+        _FIRST_STAGE.popitem(last=False)
+    return levels, stats_
 
 
 def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal) -> OrdinalFit:
@@ -677,13 +705,33 @@ def _ss_test(T, df, D_all, groups, fg, E_inv):
     """lavaan's scaled-shifted statistic: U Gamma over all groups (``lav_test_satorra_bentler``)."""
     if df == 0:  # a saturated model (e.g. one factor of three items): nothing to scale
         return float(T), float("nan"), float("nan")
-    V = _bdiag([f * gd.w for f, gd in zip(fg, groups)], diag=True)
-    Gam = _bdiag([gd.stats.nacov / f for f, gd in zip(fg, groups)])
-    U = V - V @ D_all @ E_inv @ D_all.T @ V
-    UG = U @ Gam
-    tr1, tr2 = float(np.trace(UG)), float(np.sum(UG * UG.T))
+    v = np.concatenate([f * gd.w for f, gd in zip(fg, groups)])
+    U = -((v[:, None] * D_all) @ E_inv @ D_all.T * v)  # V D E^-1 D' V with V = diag(v), exactly
+    U[np.diag_indices_from(U)] += v
+    tr1, tr2 = _traces(U, [gd.stats.nacov / f for f, gd in zip(fg, groups)])
     a = math.sqrt(df / tr2)
     return a * T + df - a * tr1, 1.0 / a, df - a * tr1
+
+
+def _traces(U, gammas) -> tuple[float, float]:
+    """tr(U Gamma) and tr((U Gamma)^2) for Gamma block diagonal (one block per group), one
+    block of columns at a time."""
+    UG = np.empty_like(U)
+    k = 0
+    for gam in gammas:
+        UG[:, k:k + len(gam)] = U[:, k:k + len(gam)] @ gam
+        k += len(gam)
+    return float(np.trace(UG)), float(np.sum(UG * UG.T))
+
+
+def _chi2_sf(x: float, df: float, nc: float = 0.0) -> float:
+    """scipy.stats.chi2.sf(x, df) (nc = 0) or ncx2.sf(x, df, nc): the same special functions
+    and edge cases, without importing scipy.stats."""
+    if math.isnan(x) or not df > 0:
+        return float("nan")
+    if x <= 0 or x == math.inf:
+        return 1.0 if x <= 0 else 0.0
+    return float(_ncx2_sf(x, df, nc) if nc else chdtrc(df, x))
 
 
 def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, theta, groups, diffs):
@@ -701,7 +749,7 @@ def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, t
         return math.sqrt(max(x / n_rmsea / d - 1.0 / n_rmsea, 0.0)) * math.sqrt(G) if d > 0 else 0.0
 
     def rmsea_p(x, d):  # lavaan: P(RMSEA <= .05)
-        return float(stats.ncx2.sf(x, d, n_rmsea * d * 0.05**2 / G)) if d > 0 else float("nan")
+        return _chi2_sf(x, d, n_rmsea * d * 0.05**2 / G) if d > 0 else float("nan")
 
     lo, hi = _rmsea_ci(T, df, n_rmsea, G)
     los, his = _rmsea_ci(Ts, df, n_rmsea, G)
@@ -720,10 +768,10 @@ def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, t
         srmr_g.append(math.sqrt(float(np.sum(resid**2)) / (p * (p + 1) / 2)))
     fg = [gd.n / N for gd in groups]
     return {
-        "chisq": T, "df": df, "pvalue": float(stats.chi2.sf(T, df)) if df > 0 else float("nan"),
-        "chisq.scaled": Ts, "df.scaled": df, "pvalue.scaled": float(stats.chi2.sf(Ts, df)) if df > 0 else float("nan"),
+        "chisq": T, "df": df, "pvalue": _chi2_sf(T, df) if df > 0 else float("nan"),
+        "chisq.scaled": Ts, "df.scaled": df, "pvalue.scaled": _chi2_sf(Ts, df) if df > 0 else float("nan"),
         "chisq.scaling.factor": scale, "chisq.shift.parameters": shift,
-        "baseline.chisq": Tb, "baseline.df": dfb, "baseline.pvalue": float(stats.chi2.sf(Tb, dfb)),
+        "baseline.chisq": Tb, "baseline.df": dfb, "baseline.pvalue": _chi2_sf(Tb, dfb),
         "baseline.chisq.scaled": Tbs, "baseline.df.scaled": dfb,
         "baseline.chisq.scaling.factor": scale_b,
         "cfi": cfi(T, df, Tb, dfb), "tli": tli(T, df, Tb, dfb),
@@ -894,13 +942,11 @@ def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
         WG = gd.w[:, None] * gd.stats.nacov
         UG = (WG * gd.w[None, :]) @ D @ PAAPAAP @ D.T
         tr += f * float(np.trace(UG))
-    Gam = _bdiag([f * gd.stats.nacov for f, gd in zip(fg, groups)])
-    V = _bdiag([gd.w for gd in groups], diag=True)
-    U = V @ D1 @ PAAPAAP @ D1.T @ V
-    UG = U @ Gam
-    tr2 = float(np.sum(UG * UG.T))
+    v = np.concatenate([gd.w for gd in groups])
+    U = (v[:, None] * D1) @ PAAPAAP @ D1.T * v  # V D1 PAAPAAP D1' V with V = diag(v)
+    _, tr2 = _traces(U, [f * gd.stats.nacov for f, gd in zip(fg, groups)])
     a = math.sqrt(m / tr2)
     b = m - a * tr
     stat = (m0.T - m1.T) * a + b
-    out.update({"chisq_diff": float(stat), "pvalue": float(stats.chi2.sf(stat, m)), "a": a, "b": float(b)})
+    out.update({"chisq_diff": float(stat), "pvalue": _chi2_sf(stat, m), "a": a, "b": float(b)})
     return out
