@@ -7,14 +7,17 @@ MEASUREMENT_MODELS = {"8": "hqc_second_order", "9": "classroom_environment_cfa",
 
 
 rule measurement_cfa:
-    """Fit one measurement model to one sample and save spec, data, estimates and fit."""
+    """Fit one measurement model to every sample (config samples) and save spec, data,
+    estimates and fit of each. One job per model: its samples share the spec and the data, and
+    a job's start-up costs about as much as a fit."""
     input:
         students=analysis_data()["students"],
         codebook=config["codebook"],
         code=shared_code("measurement_cfa.py"),
     output:
         **{
-            k: f"{RESULTS}/models/{{sample}}/{{model}}/{v}"
+            f"{k}_{i}": f"{RESULTS}/models/{sample}/{{model}}/{v}"
+            for i, sample in enumerate(SAMPLES)
             for k, v in (
                 ("spec", "spec.lavaan"),
                 ("data", "model_data.csv.gz"),
@@ -26,15 +29,15 @@ rule measurement_cfa:
             )
         },
     log:
-        f"{RESULTS}/logs/measurement_cfa/{{sample}}_{{model}}.log",
+        **{f"log_{i}": f"{RESULTS}/logs/measurement_cfa/{sample}_{{model}}.log" for i, sample in enumerate(SAMPLES)},
     benchmark:
-        f"{RESULTS}/benchmarks/measurement_cfa/{{sample}}_{{model}}.tsv"
+        f"{RESULTS}/benchmarks/measurement_cfa/{{model}}.tsv"
     wildcard_constraints:
         model="|".join(MEASUREMENT_MODELS.values()),
-        sample="|".join(SAMPLES),
     conda:
         CONDA_ENV
     params:
+        samples=SAMPLES,
         estimation=config_slice("estimation"),
     script:
         "../scripts/measurement_cfa.py"

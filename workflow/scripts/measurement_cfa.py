@@ -1,5 +1,5 @@
 """Rule measurement_cfa: fit one measurement model (the HQC second-order CFA, or the
-correlated-factor CFA of the classroom-environment or mind-set measures) to one sample, once,
+correlated-factor CFA of the classroom-environment or mind-set measures) to each sample, once,
 and save it in the layout of the RQ1 fits (lwo.sem_results): spec.lavaan (every parameter
 written out), model_data.csv.gz (the rows fitted, with their classroom; results/ only),
 estimates.csv (lavaan parameterEstimates columns, std.all, classroom-clustered SEs), fit.json
@@ -57,30 +57,38 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
     return (fit.estimates if fit.converged else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)), info
 
 
-def main(sm):
-    codebook = Codebook.load(sm.input.codebook)
-    spec = rq1_models(codebook)[sm.wildcards.model]
-    students = read_students(sm.input.students)
-    result = fit_model(spec, students, codebook, sm.wildcards.sample, estimation=json.loads(sm.params.estimation))
+def save_measurement_fit(spec, codebook, students, sample, estimation, out, log) -> None:
+    """Fit `spec` to `sample` (continuous, then WLSMV) and write its files (`out`: file key -> path)."""
+    result = fit_model(spec, students, codebook, sample, estimation=estimation)
     header = f"# {result.model}, sample {result.sample}: {result.status}" + (
         f" ({result.message})" if result.message else "") + "\n"
     write_text(header + (result.spec_full or "# not fitted; the spec as written:\n" + result.syntax + "\n"),
-               sm.output.spec)
+               out["spec"])
     # as the RQ1 fits save it: a student without a recorded classroom is a classroom of their own
     clusters = result.data.clusters.astype("string").reset_index(drop=True)
     missing = clusters.isna()
     clusters[missing] = [f"no classroom {i + 1}" for i in range(int(missing.sum()))]
     data = result.data.data.assign(**{CLUSTER: clusters.to_numpy()})
-    write_csv(data, sm.output.data, float_format=DATA_FORMAT)
+    write_csv(data, out["data"], float_format=DATA_FORMAT)
     estimates = result.estimates if result.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
-    write_csv(estimates, sm.output.estimates, float_format=ESTIMATE_FORMAT)
-    write_json(fit_info(result), sm.output.fit)
-    write_text(refit_instructions(result), sm.output.refit)
+    write_csv(estimates, out["estimates"], float_format=ESTIMATE_FORMAT)
+    write_json(fit_info(result), out["fit"])
+    write_text(refit_instructions(result), out["refit"])
     wlsmv_estimates, wlsmv_info = wlsmv_fit(spec, codebook, result)
-    write_csv(wlsmv_estimates, sm.output.wlsmv_estimates, float_format=ESTIMATE_FORMAT)
-    write_json(wlsmv_info, sm.output.wlsmv_fit)
-    with open(sm.log[0], "w", encoding="utf-8") as fh:
-        fh.write(f"{spec.name} ({sm.wildcards.sample}): {result.status}; {result.message}\n{result.data.note()}\n")
+    write_csv(wlsmv_estimates, out["wlsmv_estimates"], float_format=ESTIMATE_FORMAT)
+    write_json(wlsmv_info, out["wlsmv_fit"])
+    with open(log, "w", encoding="utf-8") as fh:
+        fh.write(f"{spec.name} ({sample}): {result.status}; {result.message}\n{result.data.note()}\n")
+
+
+def main(sm):
+    codebook = Codebook.load(sm.input.codebook)
+    spec = rq1_models(codebook)[sm.wildcards.model]
+    students = read_students(sm.input.students)
+    estimation = json.loads(sm.params.estimation)
+    for i, sample in enumerate(sm.params.samples):
+        out = {key.rsplit("_", 1)[0]: path for key, path in sm.output.items() if key.rsplit("_", 1)[1] == str(i)}
+        save_measurement_fit(spec, codebook, students, sample, estimation, out, sm.log[f"log_{i}"])
 
 
 run(main, snakemake)  # noqa: F821 (injected by Snakemake)

@@ -26,6 +26,11 @@ _LAZY = {**dict.fromkeys(("SEMFit", "defined", "delta_method", "fit", "invarianc
 def __getattr__(name):
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    try:  # a submodule (sem.api, sem.ordinal, ...), as if the package had imported it
+        return import_module(f".{name}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
