@@ -38,12 +38,9 @@ def cohort(population_model, codebook, population):
 def _build_fixture(name: str, doc: str):
     @pytest.fixture(scope="session", name=name)
     def fixture(request, tmp_path_factory):
-        from workflow_build import BUILDS, finished_build
+        from workflow_build import finished_build
 
-        needs_cohort = BUILDS[name].export is not None
-        return finished_build(tmp_path_factory, name,
-                              request.getfixturevalue("cohort") if needs_cohort else None,
-                              request.getfixturevalue("codebook") if needs_cohort else None)
+        return finished_build(tmp_path_factory, name, *_export_source(request, name))
     fixture.__doc__ = doc
     return fixture
 
@@ -85,14 +82,21 @@ def pytest_collection_finish(session):
     _NEEDED_BUILDS[:] = [name for name in BUILDS if name in needed]
 
 
+def _export_source(request, name: str) -> tuple:
+    """(cohort, codebook) for a build of an export of the default cohort, else (None, None)."""
+    from workflow_build import BUILDS
+
+    if BUILDS[name].export is None:
+        return None, None
+    return request.getfixturevalue("cohort"), request.getfixturevalue("codebook")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _start_builds(request, tmp_path_factory):
-    from workflow_build import BUILDS, start_build
+    from workflow_build import start_build
 
     for name in _NEEDED_BUILDS:
-        needs_cohort = BUILDS[name].export is not None
-        start_build(tmp_path_factory, name, request.getfixturevalue("cohort") if needs_cohort else None,
-                    request.getfixturevalue("codebook") if needs_cohort else None)
+        start_build(tmp_path_factory, name, *_export_source(request, name))
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -191,23 +191,17 @@ def test_first_stage_is_shared_only_by_fits_of_the_same_rows(hs):
     assert not np.array_equal(c._ord.groups[0].stats.wls_obs, fresh._ord.groups[0].stats.wls_obs)
 
 
-def test_first_stage_with_continuous_items_matches_lavaan(hs):
-    """x1-x6 ordered, c7-c9 continuous: polyserial and Pearson parts, means and variances."""
-    items = HS_ITEMS[:6] + ["c7", "c8", "c9"]
-    st = ordinal_stats(hs, items, ordered=HS_ITEMS[:6])
-    obs = pd.read_csv(REF / "ref_hs_mixed_wls_obs.csv")["value"].to_numpy()
-    gamma = pd.read_csv(REF / "ref_hs_mixed_gamma.csv").to_numpy()
-    np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
-    np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
-
-
-def test_first_stage_with_covariates_matches_lavaan(hs):
-    """Covariates of a structural model (conditional.x = FALSE) join the first stage; the
-    0/1 covariate's collinear mean and variance scores take lavaan's generalized inverse."""
-    items = HS_ITEMS[:6] + ["c7", "female", "age"]
-    st = ordinal_stats(hs, items, ordered=HS_ITEMS[:6])
-    obs = pd.read_csv(REF / "ref_hs_sem_wls_obs.csv")["value"].to_numpy()
-    gamma = pd.read_csv(REF / "ref_hs_sem_gamma.csv").to_numpy()
+@pytest.mark.parametrize("others, ref", [
+    # x1-x6 ordered, c7-c9 continuous: polyserial and Pearson parts, means and variances
+    (["c7", "c8", "c9"], "ref_hs_mixed"),
+    # covariates of a structural model (conditional.x = FALSE) join the first stage; the 0/1
+    # covariate's collinear mean and variance scores take lavaan's generalized inverse
+    (["c7", "female", "age"], "ref_hs_sem"),
+], ids=["continuous items", "covariates"])
+def test_first_stage_with_continuous_variables_matches_lavaan(hs, others, ref):
+    st = ordinal_stats(hs, HS_ITEMS[:6] + others, ordered=HS_ITEMS[:6])
+    obs = pd.read_csv(REF / f"{ref}_wls_obs.csv")["value"].to_numpy()
+    gamma = pd.read_csv(REF / f"{ref}_gamma.csv").to_numpy()
     np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
     np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
 

@@ -358,8 +358,7 @@ class CohortGenerator:
 
 def _cuts_from_probabilities(probs, between_sd) -> np.ndarray:
     """Thresholds on a latent N(0, 1 + between_sd**2) giving the category probabilities."""
-    from scipy.special import ndtri  # the normal quantile, as scipy.stats.norm.ppf computes it
-    return ndtri(np.cumsum(probs)[:-1]) * np.sqrt(1 + between_sd ** 2)
+    return answer_thresholds(probs) * np.sqrt(1 + between_sd ** 2)
 
 
 def generate_cohort(model: dict, codebook: Codebook, seed: int, n_students: int | None = None,

@@ -21,6 +21,16 @@ RESULTS = "results"
 SAMPLES = config["samples"]
 
 
+def per_sample(paths):
+    """{name_i: path with sample i} for every configured sample: the named outputs (or logs) of a
+    job that fits one model on every sample. `paths`: name -> path with a {sample} field."""
+    return {
+        f"{name}_{i}": path.replace("{sample}", sample)
+        for i, sample in enumerate(SAMPLES)
+        for name, path in paths.items()
+    }
+
+
 def exhibit_outputs(exhibit, figure=True, tex=True):
     """Named outputs of one exhibit (see workflow/lwo/exhibit.py)."""
     d = f"{RESULTS}/exhibits/{exhibit}"

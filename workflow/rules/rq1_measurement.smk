@@ -15,21 +15,22 @@ rule measurement_cfa:
         codebook=config["codebook"],
         code=shared_code("measurement_cfa.py"),
     output:
-        **{
-            f"{k}_{i}": f"{RESULTS}/models/{sample}/{{model}}/{v}"
-            for i, sample in enumerate(SAMPLES)
-            for k, v in (
-                ("spec", "spec.lavaan"),
-                ("data", "model_data.csv.gz"),
-                ("estimates", "estimates.csv"),
-                ("fit", "fit.json"),
-                ("refit", "refit_in_lavaan.R"),
-                ("wlsmv_estimates", "wlsmv_estimates.csv"),
-                ("wlsmv_fit", "wlsmv_fit.json"),
-            )
-        },
+        **per_sample(
+            {
+                k: f"{RESULTS}/models/{{sample}}/{{model}}/{v}"
+                for k, v in (
+                    ("spec", "spec.lavaan"),
+                    ("data", "model_data.csv.gz"),
+                    ("estimates", "estimates.csv"),
+                    ("fit", "fit.json"),
+                    ("refit", "refit_in_lavaan.R"),
+                    ("wlsmv_estimates", "wlsmv_estimates.csv"),
+                    ("wlsmv_fit", "wlsmv_fit.json"),
+                )
+            }
+        ),
     log:
-        **{f"log_{i}": f"{RESULTS}/logs/measurement_cfa/{sample}_{{model}}.log" for i, sample in enumerate(SAMPLES)},
+        **per_sample({"log": f"{RESULTS}/logs/measurement_cfa/{{sample}}_{{model}}.log"}),
     benchmark:
         f"{RESULTS}/benchmarks/measurement_cfa/{{model}}.tsv"
     wildcard_constraints:

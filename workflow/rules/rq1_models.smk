@@ -65,13 +65,9 @@ rule sem_fit:
         codebook=config["codebook"],
         code=shared_code("sem_fit.py"),
     output:
-        **{
-            f"{k}_{i}": f"{MODELS_DIR}/{sample}/{{model}}/{v}"
-            for i, sample in enumerate(SAMPLES)
-            for k, v in MODEL_FILES.items()
-        },
+        **per_sample({k: f"{MODELS_DIR}/{{sample}}/{{model}}/{v}" for k, v in MODEL_FILES.items()}),
     log:
-        **{f"log_{i}": f"{RESULTS}/logs/sem_fit/{sample}/{{model}}.log" for i, sample in enumerate(SAMPLES)},
+        **per_sample({"log": f"{RESULTS}/logs/sem_fit/{{sample}}/{{model}}.log"}),
     benchmark:
         f"{RESULTS}/benchmarks/sem_fit/{{model}}.tsv"
     wildcard_constraints:
