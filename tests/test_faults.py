@@ -235,6 +235,11 @@ def kill_while_running(workdir: Path, rule: str, when: str, timeout: float = 600
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=60)
         log.close()
+    # SIGKILL reaches every process of the group at once, but a job process (not our child) may
+    # take a moment to exit after Snakemake itself is reaped
+    deadline = time.monotonic() + 30
+    while processes_in(workdir) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return state
 
 
