@@ -54,8 +54,8 @@ rule analysis_data:
 
 
 rule example_district:
-    """The worked example's export: a district-like student file (two schools, another race mix,
-    unanswered items) cut from the synthetic cohort; config/example_district.yaml reads it."""
+    """The worked example's export: a messy district-like student file (every student, a fifth of
+    the item answers blank) made from the synthetic cohort; config/example_district.yaml reads it."""
     input:
         students=f"{RESULTS}/data/synthetic/students.csv",
         codebook=config["codebook"],
