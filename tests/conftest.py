@@ -50,13 +50,11 @@ default_build = _build_fixture(
     "it, or `workflow_build.clone_build` it before changing anything.")
 cores1_build = _build_fixture("cores1_build", "A second, independent build in another folder, with `--cores 1`.")
 worked_example_build = _build_fixture(
-    "worked_example_build", "The worked example, built with the README's command: the students-only build.")
+    "worked_example_build", "The worked example, built with the README's command: the cohort's students table "
+    "alone, 20% of the item answers blank.")
 small_district_build = _build_fixture(
     "small_district_build", "A 150-student, one-school export of all four tables (5% of item answers "
     "blank), built with a plain `snakemake --cores 2`.")
-messy_export_build = _build_fixture(
-    "messy_export_build", "The cohort's four tables with 20% of item answers blank at random, as files, "
-    "built with a plain `snakemake --cores 2`.")
 
 _NEEDED_BUILDS: list[str] = []
 
@@ -67,11 +65,22 @@ def _builds(item) -> list[str]:
     return [name for name in BUILDS if name in getattr(item, "fixturenames", ())]
 
 
+def _phase(item) -> int:
+    """0: a test that starts background runs (tests/slurm: they mostly wait on the scheduler);
+    1: needs no build (runs while the builds do); 2: reads the default build (it runs ahead of the
+    others); 3: reads another build; 4: reads a background run (long finished by then)."""
+    if item.get_closest_marker("reads_background_run"):
+        return 4
+    if "background_runs" in getattr(item, "fixturenames", ()):
+        return 0
+    builds = _builds(item)
+    return 1 if not builds else 2 if builds == ["default_build"] else 3
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Run the tests that need no build first, while the builds run, then those that read the
-    default build (it runs ahead of the others), then the rest (stable otherwise)."""
-    items[:] = sorted(items, key=lambda item: (bool(_builds(item)), bool(set(_builds(item)) - {"default_build"})))
+    """Order the session by `_phase` (stable otherwise)."""
+    items[:] = sorted(items, key=_phase)
 
 
 def pytest_collection_finish(session):
