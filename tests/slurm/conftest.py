@@ -5,7 +5,8 @@ The session fixture ``local_slurm`` starts munged, slurmctld and slurmd with
 (unless another test session on the machine still uses them, or they were
 started by hand before).
 It skips where the Debian packages (``.ci/install-slurm.sh``) are missing or
-the tests do not run as root.
+the tests do not run as root. ``background_runs`` starts the Snakemake runs
+the tests here read, in the background (slurm_runs.py).
 """
 
 from __future__ import annotations
@@ -106,6 +107,21 @@ def local_slurm() -> Iterator[LocalSlurm]:
                 marker.unlink(missing_ok=True)
         users.close()
         control.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_runs(local_slurm, tmp_path_factory) -> Iterator[dict]:
+    """{name: {run name: Run}} of every registered starter (slurm_runs.py), started as the first
+    test here starts; runs still going when the session ends are stopped."""
+    from slurm_runs import STARTERS
+
+    runs = {name: start(local_slurm, tmp_path_factory.mktemp(name)) for name, start in STARTERS.items()}
+    try:
+        yield runs
+    finally:
+        for group in runs.values():
+            for run in group.values():
+                run.stop()
 
 
 @contextmanager

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from slurm_runs import Run, background, clean_env
 
 pytestmark = pytest.mark.slurm
 
@@ -65,27 +65,16 @@ WORKFLOW = textwrap.dedent(
 )
 
 
-def _clean_env() -> dict[str, str]:
-    # A profile from the caller's environment or Slurm variables from an
-    # enclosing job would change what is being tested.
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key != "SNAKEMAKE_PROFILE" and not key.startswith(("SLURM_", "SBATCH_", "SRUN_"))
-    }
-
-
-def _run_snakemake(workdir: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
-    workdir.mkdir(parents=True)
-    (workdir / "Snakefile").write_text(WORKFLOW)
-    command = [sys.executable, "-m", "snakemake", *args]
-    result = subprocess.run(
-        command, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=_clean_env()
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(command)} failed in {workdir}:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
-    )
-    return result
+@background("profile")
+def _start_profile_runs(local_slurm, folder: Path) -> dict[str, Run]:
+    """The workflow through profiles/slurm, and locally for contrast."""
+    runs = {}
+    for name, args in {"slurm": ("--profile", str(local_slurm.profile_dir)), "local": ("--cores", "2")}.items():
+        workdir = folder / name
+        workdir.mkdir(parents=True)
+        (workdir / "Snakefile").write_text(WORKFLOW)
+        runs[name] = Run(workdir, *args)
+    return runs
 
 
 def _slurm_job_state(job_id: str) -> str:
@@ -116,7 +105,7 @@ def _submit(tmp_path: Path, name: str, script: str) -> str:
          f"--job-name={name}", "--wrap", script],
         capture_output=True,
         text=True,
-        env=_clean_env(),
+        env=clean_env(),
     )
     assert result.returncode == 0, f"sbatch failed: {result.stderr}"
     return result.stdout.strip().split(";")[0]
@@ -134,17 +123,12 @@ def test_sbatch_wrap_job_completes_and_failure_is_reported(local_slurm, tmp_path
 
 
 @pytest.mark.slow
-def test_workflow_through_slurm_profile_equals_local_run(local_slurm, tmp_path):
-    slurm_dir = tmp_path / "slurm"
-    local_dir = tmp_path / "local"
-
-    # the local run alongside: the Slurm run mostly waits on the scheduler
-    with ThreadPoolExecutor(1) as pool:
-        local_run = pool.submit(_run_snakemake, local_dir, "--cores", "2", timeout=1800)
-        started = time.monotonic()
-        _run_snakemake(slurm_dir, "--profile", str(local_slurm.profile_dir), timeout=1800)
-        slurm_seconds = time.monotonic() - started
-        local_run.result()
+@pytest.mark.reads_background_run
+def test_workflow_through_slurm_profile_equals_local_run(background_runs):
+    runs = background_runs["profile"]
+    runs["slurm"].output()
+    runs["local"].output()
+    slurm_dir, local_dir = runs["slurm"].workdir, runs["local"].workdir
 
     outputs = ["summary.json"] + [f"batches/{batch}.json" for batch in range(N_BATCHES)]
     for name in outputs:
@@ -168,4 +152,4 @@ def test_workflow_through_slurm_profile_equals_local_run(local_slurm, tmp_path):
     local_where = json.loads((local_dir / "where" / "summarise.json").read_text())
     assert local_where["slurm_job_id"] is None
 
-    print(f"workflow through Slurm took {slurm_seconds:.1f} s")
+    print(f"workflow through Slurm took {runs['slurm'].seconds:.1f} s")

@@ -3,15 +3,12 @@ conftest.py) gives byte for byte the results of the same study run locally with 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from slurm_runs import Run, background
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -40,38 +37,23 @@ def _copy_repository(dst: Path) -> None:
     (dst / "replication_test.yaml").write_text(TINY_STUDY)
 
 
-def _clean_env() -> dict[str, str]:
-    # a profile from the caller's environment or Slurm variables of an enclosing job would
-    # change what is tested
-    env = {key: value for key, value in os.environ.items()
-           if key != "SNAKEMAKE_PROFILE" and not key.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
+@background("replication")
+def _start_replication_runs(local_slurm, folder: Path) -> dict[str, Run]:
+    """The study through profiles/slurm (the command the README documents; profiles/default is
+    applied on top of it), and locally with the same seed."""
+    runs = {}
+    for name, args in {"slurm": ("--profile", "profiles/slurm"), "local": ("--cores", "2")}.items():
+        _copy_repository(folder / name)
+        runs[name] = Run(folder / name, "replication", *args, "--configfile", "replication_test.yaml")
+    return runs
 
 
-def _snakemake(workdir: Path, *args: str, timeout: float) -> str:
-    command = [sys.executable, "-m", "snakemake", "replication", *args,
-               "--configfile", "replication_test.yaml"]
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout,
-                            env=_clean_env())
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(command)} failed in {workdir}:\n{output[-6000:]}"
-    return output
-
-
-def test_replication_study_on_slurm_equals_the_local_run(local_slurm, tmp_path):
-    slurm_dir, local_dir = tmp_path / "slurm", tmp_path / "local"
-    for d in (slurm_dir, local_dir):
-        _copy_repository(d)
-
-    # the local run alongside: the Slurm run mostly waits on the scheduler
-    with ThreadPoolExecutor(1) as pool:
-        local_run = pool.submit(_snakemake, local_dir, "--cores", "2", timeout=1800)
-        started = time.monotonic()
-        # the command the README documents; profiles/default is applied on top of profiles/slurm
-        slurm_output = _snakemake(slurm_dir, "--profile", "profiles/slurm", timeout=1800)
-        slurm_seconds = time.monotonic() - started
-        local_run.result()
+@pytest.mark.reads_background_run
+def test_replication_study_on_slurm_equals_the_local_run(background_runs, local_slurm):
+    runs = background_runs["replication"]
+    slurm_output = runs["slurm"].output()
+    runs["local"].output()
+    slurm_dir, local_dir = runs["slurm"].workdir, runs["local"].workdir
 
     # jobs really went through Slurm: the 4 batches bundled into one Slurm job, the summary another
     job_ids = set(re.findall(r"SLURM jobid (\d+)", slurm_output))
@@ -86,4 +68,4 @@ def test_replication_study_on_slurm_equals_the_local_run(local_slurm, tmp_path):
         assert (slurm_dir / name).read_bytes() == (local_dir / name).read_bytes(), name
     summary = (slurm_dir / COMPARED[0]).read_text().splitlines()
     assert len(summary) == 1 + 2 * 8  # header, 2 cells x 8 findings
-    print(f"replication study through Slurm took {slurm_seconds:.1f} s")
+    print(f"replication study through Slurm took {runs['slurm'].seconds:.1f} s")
