@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from lwo.errors import DataError
+from lwo.io import read_yaml
 
 
 def yaml_key_line(node, path) -> list[int]:
@@ -54,7 +55,7 @@ class Codebook:
     @classmethod
     def load(cls, path: str | Path = "config/codebook.yaml") -> "Codebook":
         with open(path, encoding="utf-8") as fh:
-            return cls(yaml.safe_load(fh), path)
+            return cls(read_yaml(fh), path)
 
     def _validate(self) -> None:
         """Refuse a codebook the pipeline would misread, naming the key and its line in the file."""
@@ -67,7 +68,7 @@ class Codebook:
                     with open(file, encoding="utf-8") as fh:
                         text = fh.read()
                     # lines only from the file this codebook was read from, not from another copy
-                    tree.append(yaml.compose(text) if yaml.safe_load(text) == raw else None)
+                    tree.append(yaml.compose(text) if read_yaml(text) == raw else None)
                 except (OSError, yaml.YAMLError):
                     tree.append(None)
             return yaml_key_line(tree[0], path)

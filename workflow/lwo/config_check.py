@@ -16,6 +16,7 @@ from jsonschema.exceptions import best_match
 
 from lwo.codebook import Codebook, yaml_key_line
 from lwo.errors import DataError
+from lwo.io import read_yaml
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 # the git-ignored folder for real (confidential) data; see .gitignore
@@ -88,7 +89,7 @@ def check_config(config: dict, config_file="config/config.yaml", schema=SCHEMA, 
     mode that every file exists and, inside the repository, lies in the git-ignored data/real/.
     Return the config; raise DataError naming config_file, the key and its line."""
     with open(schema, encoding="utf-8") as fh:
-        schema_doc = yaml.safe_load(fh)
+        schema_doc = read_yaml(fh)
     validator = _with_defaults(Draft202012Validator)(schema_doc)
     error = best_match(validator.iter_errors(config))
     if error is not None:

@@ -1,4 +1,4 @@
-"""Writing outputs atomically and byte-reproducibly.
+"""Reading YAML; writing outputs atomically and byte-reproducibly.
 
 Every table and figure is written to a temporary file beside its target and moved into place,
 so a killed job never leaves a half-written output; numbers are formatted with a fixed format
@@ -16,8 +16,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 FLOAT_FORMAT = "%.6f"
+# libyaml's parser where PyYAML was built with it: the same data as the pure-Python one, ten times
+# faster (every job reads the codebook)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(source):
+    """A YAML document (text or an open file) as plain data, as `yaml.safe_load` reads it."""
+    return yaml.load(source, Loader=_YAML_LOADER)
+
 PART_SUFFIX = ".part"
 
 

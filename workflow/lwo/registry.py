@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from lwo.io import read_yaml
 
 REGISTRY_FILE = Path(__file__).resolve().parents[1] / "exhibits.yaml"
 TABLES = ("students", "classrooms", "teachers", "observations")
@@ -112,7 +112,7 @@ def _entry(raw, path: Path, index: int) -> Exhibit:
 def load_registry(path=REGISTRY_FILE) -> list[Exhibit]:
     """The registered exhibits in exhibit order; RegistryError on an entry that cannot be used."""
     path = Path(path)
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = read_yaml(path.read_text(encoding="utf-8")) or {}
     exhibits = [_entry(raw, path, i) for i, raw in enumerate(doc.get("exhibits") or [])]
     for key in ("id", "rule"):
         values = [getattr(e, key) for e in exhibits]

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from lwo.io import write_json, write_text
+from lwo.io import read_yaml, write_json, write_text
 from lwo.registry import NOT_AVAILABLE, REGISTRY_FILE, exhibit_sort_key, load_registry
 
 PROVENANCE_START = "<!-- provenance:start -->"
@@ -386,7 +385,7 @@ def _count_by(rows: list[dict], key: str) -> list[tuple[str, int]]:
 def load_parts(path, registry=REGISTRY_FILE) -> list[dict]:
     """The report's parts (sections.yaml), each with the registered exhibits whose `part` it is."""
     with open(path, encoding="utf-8") as fh:
-        parts = yaml.safe_load(fh)["parts"]
+        parts = read_yaml(fh)["parts"]
     exhibits = load_registry(registry)
     unknown = sorted({ex.part for ex in exhibits} - {p["id"] for p in parts})
     if unknown:

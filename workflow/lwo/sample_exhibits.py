@@ -8,13 +8,13 @@ import re
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from lwo.codebook import Codebook
 from lwo.descriptives import (MARKER, context_row, count_table, data_source_label, exclusion_note, number_row,
                               published_row, read_analysis_table, share_with_ci, suppress_blocks)
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
+from lwo.io import read_yaml
 
 SITE_ENROLLMENT_KEY = re.compile(r"^site(\d+)_enrollment$")
 CRITERION_SHARE = 0.20  # selection criterion: at least 20% Black and 20% White students
@@ -116,7 +116,7 @@ def build_exhibit_4(*, students, summary, codebook, published, min_cell, outputs
 
     published = published_rows(published, "4")
     with open(codebook, encoding="utf-8") as fh:
-        races = yaml.safe_load(fh)["student_records"]["race"]["values"]
+        races = read_yaml(fh)["student_records"]["race"]["values"]
     students = read_analysis_table(students)
     min_cell = int(min_cell)
 
@@ -187,7 +187,7 @@ def build_exhibit_5(*, students, summary, codebook, published, min_cell, outputs
     """Exhibit 5: self-reported race of the student survey sample."""
     published = published_rows(published, "5")
     with open(codebook, encoding="utf-8") as fh:
-        races = yaml.safe_load(fh)["student_records"]["race"]["values"]
+        races = read_yaml(fh)["student_records"]["race"]["values"]
     students = read_analysis_table(students)
     surveyed = students[students["surveyed"] == 1]
     known = surveyed.dropna(subset=["race"])

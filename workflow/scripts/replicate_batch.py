@@ -5,10 +5,9 @@ converged = False and the reason, never a missing row."""
 import json
 import time
 
-import yaml
 
 from lwo.codebook import Codebook
-from lwo.io import write_csv
+from lwo.io import read_yaml, write_csv
 from lwo.replication import Cell, CohortStudy, run_replicates
 from lwo.runner import run
 
@@ -17,7 +16,7 @@ def main(sm):
     design = json.loads(sm.params.design)
     cell = Cell.from_id(sm.wildcards.cell)
     with open(sm.input.population_model, encoding="utf-8") as fh:
-        population_model = yaml.safe_load(fh)
+        population_model = read_yaml(fh)
     codebook = Codebook.load(sm.input.codebook)
     started = time.perf_counter()
     study = CohortStudy(population_model, codebook, cell, alpha=design["alpha"])

@@ -5,10 +5,9 @@ White difference in HQC -> grades; power and coverage figures; the exhibit for t
 import json
 
 import pandas as pd
-import yaml
 
 from lwo.exhibit import load_published, write_exhibit
-from lwo.io import write_csv
+from lwo.io import read_yaml, write_csv
 from lwo.plotting import save_figure
 from lwo.population import build_population
 from lwo.replication import (FINDINGS, HEADLINE, SECTION, check_complete, cohort_size_for_power, grid,
@@ -75,7 +74,7 @@ def main(sm):
     check_complete(replicates, cells, cfg["replicates"])
 
     with open(sm.input.population_model, encoding="utf-8") as fh:
-        population_model = yaml.safe_load(fh)
+        population_model = read_yaml(fh)
     codebook = Codebook.load(sm.input.codebook)
     truths, by_share = [], {}
     for cell in cells:

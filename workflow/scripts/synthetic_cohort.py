@@ -1,8 +1,7 @@
 """Rule synthetic_cohort: draw the synthetic cohort (see workflow/lwo/synthetic.py)."""
-import yaml
 
 from lwo.codebook import Codebook
-from lwo.io import write_csv, write_json
+from lwo.io import read_yaml, write_csv, write_json
 from lwo.population import build_population
 from lwo.runner import run
 from lwo.synthetic import generate_cohort
@@ -11,7 +10,7 @@ from lwo.synthetic import generate_cohort
 def main(sm):
     codebook = Codebook.load(sm.input.codebook)
     with open(sm.input.population_model, encoding="utf-8") as fh:
-        model = yaml.safe_load(fh)
+        model = read_yaml(fh)
     population = build_population(model, codebook)
     tables = generate_cohort(model, codebook, seed=sm.params.seed, n_students=sm.params.n_students,
                              population=population)
