@@ -65,16 +65,21 @@ def _builds(item) -> list[str]:
     return [name for name in BUILDS if name in getattr(item, "fixturenames", ())]
 
 
-def _phase(item) -> int:
+def _phase(item) -> tuple[int, int]:
     """0: a test that starts background runs (tests/slurm: they mostly wait on the scheduler);
     1: needs no build (runs while the builds do); 2: reads the default build (it runs ahead of the
-    others); 3: reads another build; 4: reads a background run (long finished by then)."""
+    others); 3: reads other builds, those of higher priority (lower niceness: done sooner) first;
+    4: reads a background run (long finished by then)."""
+    from workflow_build import BUILDS
+
     if item.get_closest_marker("reads_background_run"):
-        return 4
+        return 4, 0
     if "background_runs" in getattr(item, "fixturenames", ()):
-        return 0
+        return 0, 0
     builds = _builds(item)
-    return 1 if not builds else 2 if builds == ["default_build"] else 3
+    if not builds:
+        return 1, 0
+    return (2, 0) if builds == ["default_build"] else (3, max(BUILDS[b].nice for b in builds))
 
 
 @pytest.hookimpl(trylast=True)
