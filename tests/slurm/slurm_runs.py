@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from workflow_build import snakemake_env
+
 # name -> start(local_slurm, folder) -> {run name: Run}
 STARTERS: dict[str, Callable] = {}
 
@@ -34,12 +36,10 @@ def background(name: str):
 
 
 def clean_env() -> dict[str, str]:
-    """This environment without a caller's profile or the Slurm variables of an enclosing job
-    (they would change what is tested), with this Python's tools first on PATH."""
-    env = {key: value for key, value in os.environ.items()
-           if key != "SNAKEMAKE_PROFILE" and not key.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
+    """Snakemake's test environment (workflow_build.snakemake_env) without a caller's profile or
+    the Slurm variables of an enclosing job: they would change what is tested."""
+    return {key: value for key, value in snakemake_env().items()
+            if key != "SNAKEMAKE_PROFILE" and not key.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
 
 
 class Run:
