@@ -55,3 +55,16 @@ rule all:
         EXHIBIT_TARGETS,
         MODEL_TARGETS,
         REPORT_TARGETS,
+
+
+# Snakemake's job rate limiter at its default (--max-jobs-per-timespan 100/1s) never binds on
+# one machine (at most `cores` jobs at once), but while jobs wait for a core it starts a 1-s
+# timer on every scheduling pass and each timer starts another pass: the passes multiply with
+# the finished jobs, each one stats every waiting job's inputs (about 3 CPU s of a 2-core cold
+# build), and the last timer holds Snakemake's exit for up to a second (snakemake/snakemake#3744).
+# Without it a local run schedules when a job finishes. A limit given by hand, and cluster
+# runs, keep it.
+onstart:
+    rate = workflow.scheduling_settings.max_jobs_per_timespan
+    if workflow.local_exec and rate is not None and (rate.max_jobs, rate.timespan) == (100, 1):
+        workflow.scheduler.job_rate_limiter = None
