@@ -491,9 +491,10 @@ def _levenberg_marquardt(resid, jac, x0, tol: float = 1e-13, max_nfev: int = 200
     MINPACK's LM (scipy's least_squares "lm") factors the whole residual Jacobian by unblocked
     QR at every step; here the DWLS Jacobians of a block's CFA are tall (1,184 x 312), and
     forming J'J by BLAS and solving the small system is several times cheaper, for the same
-    minimum (the objectives agree to rounding, the estimates to about 1e-8). Damping lambda *
-    diag(J'J) (Marquardt's scaling), updated from the gain ratio (Nielsen, 1999); the stopping
-    rules are MINPACK's with ``tol`` for ftol, xtol and gtol."""
+    minimum (on the default build's invariance fits the objectives agree to rounding, the
+    estimates within 1e-7). Damping lambda * diag(J'J) (Marquardt's scaling), updated from the
+    gain ratio (Nielsen, 1999); MINPACK's three stopping rules, each at ``tol``: relative
+    decrease of the objective (ftol), relative step (xtol), gradient cosine (gtol)."""
     x = np.array(x0, float)
     r = resid(x)
     f = float(r @ r)
@@ -514,6 +515,8 @@ def _levenberg_marquardt(resid, jac, x0, tol: float = 1e-13, max_nfev: int = 200
             step = -np.linalg.solve(A + lam * np.diag(scale), g)
         except np.linalg.LinAlgError:
             lam, nu = lam * nu, nu * 2
+            if lam > 1e20:
+                return _LMResult(x, False, "no step decreases the objective", nfev)
             continue
         r_new = resid(x + step)
         nfev += 1
