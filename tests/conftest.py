@@ -113,6 +113,15 @@ def _start_builds(request, tmp_path_factory):
         start_build(tmp_path_factory, name, *_export_source(request, name))
 
 
+def pytest_configure(config):
+    """A terminated run (SIGTERM, as from a CI time limit) ends like an interrupted one, so that
+    pytest_sessionfinish and the session fixtures' teardown stop the background builds and the
+    Slurm runs: they live in sessions of their own and would outlive the run."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def pytest_sessionfinish(session, exitstatus):
     import sys
 

@@ -200,11 +200,10 @@ def finished_build(tmp_path_factory, name: str, cohort: dict | None = None, code
     fails with the end of Snakemake's output if any job failed."""
     if name not in _BUILT:
         start_build(tmp_path_factory, name, cohort, codebook)
-        proc, root, log = _PENDING.pop(name)
-        try:
-            proc.wait(timeout=timeout)
-        finally:
-            log.close()
+        proc, root, log = _PENDING[name]
+        proc.wait(timeout=timeout)  # pending while waited on: an interrupted session stops it
+        del _PENDING[name]
+        log.close()
         if proc.returncode != 0:
             raise AssertionError(f"snakemake --cores {BUILDS[name].cores} {' '.join(BUILDS[name].args)} failed in "
                                  f"{root}:\n{build_log(root)[-6000:]}")
