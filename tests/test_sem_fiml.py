@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from lwo import sem
+from lwo.sem.robust import baseline_model
 from textbook_models import HS_CFA, PD_SEM
 
 HERE = Path(__file__).parent / "lavaan" / "fiml_mlr"
@@ -129,6 +130,8 @@ def test_a_refit_on_the_same_data_reuses_the_unrestricted_model_with_the_same_nu
     free, fresh = _fit("study_free"), _fit("study_eq")
     reused = sem.fit(spec, _data(data), **kw, h1=free)
     assert reused._model._h1_cache is free._model._h1_cache
+    # the baseline (independence) model and its scaled statistics come with the h1 model
+    assert baseline_model(reused._model)[0] is baseline_model(free._model)[0]
     assert np.allclose(reused.estimates[["est", "se"]], fresh.estimates[["est", "se"]], rtol=1e-12, atol=0)
     for name, value in fresh.fit_indices.items():
         assert reused.fit_indices[name] == pytest.approx(value, rel=1e-12, nan_ok=True), name

@@ -22,7 +22,6 @@ parameter Hessian over the low-rank terms).
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -202,24 +201,6 @@ def _vech_lookup(p: int) -> np.ndarray:
     return table
 
 
-@functools.lru_cache(maxsize=2)
-def _hessian_index(p: int, keep: bytes):
-    """For every pair of kept vech coordinates (a,b) >= (c,d) (the lower triangle of the
-    covariance block, row-major): the flat positions of X[vech(a,c), vech(b,d)] and
-    X[vech(a,d), vech(b,c)] in the lower triangle of a symmetric q x q X (row >= column,
-    C order), and the factor f_ab f_cd."""
-    A, B, f = vech_indices(p)
-    ks = np.flatnonzero(np.frombuffer(keep, dtype=bool)[p:])
-    A, B, f = A[ks], B[ks], f[ks]
-    look = _vech_lookup(p)
-    q = p * (p + 1) // 2
-    r, c = np.tril_indices(ks.size)
-    out = []
-    for x, y in ((look[A[r], A[c]], look[B[r], B[c]]), (look[A[r], B[c]], look[B[r], A[c]])):
-        out.append(np.maximum(x, y) * q + np.minimum(x, y))
-    return out[0], out[1], f[r] * f[c], (r, c)
-
-
 def moment_information(md: MissingData, terms: dict, keep: np.ndarray) -> np.ndarray:
     """Observed information (total: the Hessian of -loglik) in (mu, vech Sigma)
     coordinates, the ``keep`` ones only (``terms`` from :func:`pattern_terms` with
@@ -240,19 +221,39 @@ def moment_information(md: MissingData, terms: dict, keep: np.ndarray) -> np.nda
     # X[vech(a,c), vech(b,d)] = sum n (W_ac P_bd + P_ac W_bd - W_ac W_bd) = Y + Y', Y = (nW)' (P - W/2)
     X = sla.blas.dsyr2k(1.0, (OW * n[:, None]).T, (P[:, A, B] - 0.5 * OW).T)
     X = X.T.ravel()  # C order, no copy: the Fortran upper triangle set by dsyr2k is its lower one
-    first, second, scale, (r, c) = _hessian_index(p, keep.tobytes())
     q = pk + int(ks.sum())
     out = np.zeros((q, q))
-    vals = np.take(X, first)
-    vals += np.take(X, second)
-    vals *= scale
-    out[pk + r, pk + c] = vals
+    _gather_covariance_block(X, p, ks, out[pk:, pk:])
     out[:pk, :pk] = (n @ W.reshape(K, p * p)).reshape(p, p)[np.ix_(km, km)]
     nW = (W * n[:, None, None]).reshape(K, p * p)
     TWw = (nW.T @ wp).reshape(p, p, p)[km]  # [a, c, d] = sum n W_ac w_d, as one product
     a, b = A[ks], B[ks]
     out[pk:, :pk] = (f[ks][None, :] * (TWw[:, a, b] + TWw[:, b, a])).T
     return out
+
+
+def _gather_covariance_block(X: np.ndarray, p: int, ks: np.ndarray, out: np.ndarray, block: int = 1 << 15) -> None:
+    """The covariance block of :func:`moment_information` (rows and columns the kept vech
+    coordinates (a,b), (c,d)): f_ab f_cd (X[vech(a,c), vech(b,d)] + X[vech(a,d), vech(b,c)])
+    from the lower triangle of X (flat, C order), written on and below the diagonal of
+    ``out`` (and at a few places above it, which nothing reads). Done in bands of rows of
+    about ``block`` elements: the index arrays stay small and in cache, and none is kept."""
+    A, B, f = vech_indices(p)
+    A, B, f = A[ks], B[ks], f[ks]
+    look = _vech_lookup(p)
+    q = p * (p + 1) // 2
+    lookA, lookB = look[A], look[B]  # rows: look[a, .] and look[b, .] of each kept (a,b)
+    n = A.size
+    step = max(1, block // max(n, 1))
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        vals = None
+        for u, v in ((A, B), (B, A)):  # X[vech(a,c), vech(b,d)], then X[vech(a,d), vech(b,c)]
+            x, y = lookA[s:e][:, u[:e]], lookB[s:e][:, v[:e]]
+            got = np.take(X, np.maximum(x, y) * q + np.minimum(x, y))
+            vals = got if vals is None else vals + got
+        vals *= f[s:e, None] * f[None, :e]
+        out[s:e, :e] = vals
 
 
 def cholesky_upper(a: np.ndarray):

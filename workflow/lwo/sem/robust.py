@@ -132,12 +132,15 @@ def mlr(model: FIMLModel, theta: np.ndarray, info_inv: np.ndarray, crossed: bool
 def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
     """lavaan's independence model on the same data (means and variances of the
     non-covariates free, covariate block fixed at the unrestricted estimates) and its ML
-    estimates (closed form: each variable's observed mean and variance). Built once per
-    model (the fit indices and their robust versions share it)."""
-    if getattr(model, "_baseline", None) is not None:
-        return model._baseline
+    estimates (closed form: each variable's observed mean and variance). It depends on the
+    data and the variables only, so it is kept with the unrestricted model: refits that reuse
+    that (equality-constrained models on the same rows) share the baseline and what is
+    derived from it (``base.derived``: its scaling factor and FIML-corrected statistic)."""
     pt = model.pt
     fixed = any(r.exo for r in pt.rows)
+    key = ("baseline", tuple(pt.ov_names), tuple(pt.ov_x) if fixed else (), model.meanstructure)
+    if key in model._h1_cache:
+        return model._h1_cache[key]
     xs = list(pt.ov_x) if fixed else []
     rows: list[ParRow] = []
     npar = 0
@@ -171,7 +174,8 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
         col = model.data[r.group].values[:, j]
         col = col[~np.isnan(col)]
         theta[r.index] = col.var() if r.op == "~~" else col.mean()
-    model._baseline = (base, theta)
+    base.derived = {}
+    model._h1_cache[key] = (base, theta)
     return base, theta
 
 
@@ -223,7 +227,9 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) 
     out["pvalue.scaled"] = float(special.chdtrc(df, out["chisq.scaled"])) if df > 0 else float("nan")
     base, btheta = baseline_model(model)
     x2n, dfn = fi["baseline.chisq"], fi["baseline.df"]
-    cn = _scaling_factor(base, btheta, dfn, crossed)
+    if ("scaling", crossed) not in base.derived:
+        base.derived["scaling", crossed] = _scaling_factor(base, btheta, dfn, crossed)
+    cn = base.derived["scaling", crossed]
     out.update({"baseline.chisq.scaled": x2n / cn, "baseline.df.scaled": dfn,
                 "baseline.pvalue.scaled": float(special.chdtrc(dfn, x2n / cn)),
                 "baseline.chisq.scaling.factor": cn})
@@ -301,13 +307,21 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
     weights fg), Wc the complete-data h1 information at the EM moments, D the model
     Jacobian and E = D' Wm D: k = tr(U Wm^-1 Wc Wm^-1 U Gamma), U = Wm - Wm D E^-1 D' Wm,
     Gamma = Wm^-1 Jm Wm^-1. With Jm = J'J this is tr(J Q Wc Q J') where
-    Q = Wm^-1 U Wm^-1 = Wm^-1 - D E^-1 D', computed through J (rank: clusters or rows)."""
-    from .api import _ndat  # the data-moment count of the fit indices
-
-    p = model.n_obs
+    Q = Wm^-1 U Wm^-1 = Wm^-1 - D E^-1 D', computed through J (rank: clusters or rows).
+    The baseline's part depends on the data only: computed once per baseline."""
     keep = _h1_keep(model)
+    blocks = _fiml_corrected_blocks(model, keep, version)
+    x3, df3, c3 = _fiml_corrected_part(model, theta, blocks, keep, version)
+    if ("fiml_corrected", version) not in base.derived:
+        base.derived["fiml_corrected", version] = _fiml_corrected_part(base, btheta, blocks, keep, version)
+    x3n, _, c3n = base.derived["fiml_corrected", version]
+    return x3, df3, c3, x3n, c3n
+
+
+def _fiml_corrected_blocks(model: FIMLModel, keep: np.ndarray, version: str) -> list:
+    """Per group, the data's part of :func:`fiml_corrected`: (Cholesky factor of Wm, Wm^-1 J',
+    Wc, J) for V6 and V3 as they need them."""
     N = model.ntotal
-    x3 = x3n = 0.0
     blocks = []
     for g in range(model.ngroups):
         mom = model.moments[g]
@@ -321,46 +335,49 @@ def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: st
             J, JWi = cf * math.sqrt(fg / Ng) * S, cf * math.sqrt(Ng / fg) * X.T
         Si = np.linalg.inv(mom.cov)
         Wc = _complete_information(Si, keep) * fg if version == "V6" else (Si, fg)
-        Dm = model._to_params(model.groups[g], model.moment_jacobian(model.implied(theta, g), model.groups[g])[keep])
-        Db = base._to_params(base.groups[g], base.moment_jacobian(base.implied(btheta, g), base.groups[g])[keep])
         chol = None
         if version == "V6":  # Wm = (fg / Ng) A1: its Cholesky factor is a multiple of A1's
             c, lower = _h1_chol(model)[g]
             chol = (c * math.sqrt(fg / Ng), lower)
-        Em, Eb = (0.5 * fg / Ng * _h1_projected(m, th, g) for m, th in ((model, theta), (base, btheta)))
-        blocks.append((chol, JWi, Wc, J, Dm, Db, Em, Eb))
-        for m, th, which in ((model, theta, 0), (base, btheta, 1)):
-            imp = m.implied(th, g)
-            sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
-            Wi = np.linalg.inv(sig)
-            d = mom.mean - mu
-            val = Ng * (np.linalg.slogdet(sig)[1] + np.sum(Wi * mom.cov) - mom.logdet_cov - p + d @ Wi @ d)
-            if which == 0:
-                x3 += val
-            else:
-                x3n += val
-    df3, df3n = _ndat(model) - model.npar, _ndat(base) - base.npar
+        blocks.append((chol, JWi, Wc, J))
+    return blocks
 
-    def k_fimlc(which):
-        D_all = [blk[4 + which] for blk in blocks]
-        E = sum(blk[6 + which] for blk in blocks)  # D' Wm D
-        E_inv = np.linalg.inv(E)
-        if version == "V6":  # tr(Wc Wm^-1 U Wm^-1) = sum_g tr(Wc_g Q_gg)
-            return float(sum(np.sum(blk[2] * sla.cho_solve(blk[0], np.eye(blk[2].shape[0])))
-                             - np.sum((blk[2] @ D) * (D @ E_inv)) for blk, D in zip(blocks, D_all)))
-        # rows of J Q per group block, where Q = Wm^-1 - D E^-1 D' couples the groups through E
-        JD = [blk[3] @ D for blk, D in zip(blocks, D_all)]
-        total = 0.0
-        for g in range(len(blocks)):
-            for k, blk_k in enumerate(blocks):
-                # J_g Q_gk with Q_gk = delta_gk Wm_g^-1 - D_g E^-1 D_k'
-                left = -(JD[g] @ E_inv) @ D_all[k].T
-                if g == k:
-                    left = left + blocks[g][1]
-                Si, fg = blk_k[2]
-                total += fg * _complete_quadratic(left, Si, keep)
-        return total
 
-    c3 = k_fimlc(0) / df3
-    c3n = k_fimlc(1) / df3n
-    return x3, df3, c3, x3n, c3n
+def _fiml_corrected_part(m: FIMLModel, theta, blocks: list, keep: np.ndarray, version: str):
+    """(XX3, df3, c3) of :func:`fiml_corrected` for model ``m`` (the fitted model or its
+    baseline) at ``theta``."""
+    from .api import _ndat  # the data-moment count of the fit indices
+
+    p, N = m.n_obs, m.ntotal
+    x3 = 0.0
+    D_all, E = [], 0.0
+    for g in range(m.ngroups):
+        mom = m.moments[g]
+        Ng = m.data[g].nobs
+        gs = m.groups[g]
+        D_all.append(m._to_params(gs, m.moment_jacobian(m.implied(theta, g), gs)[keep]))
+        fg = Ng / N
+        E = E + 0.5 * fg / Ng * _h1_projected(m, theta, g)  # D' Wm D
+        imp = m.implied(theta, g)
+        sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
+        Wi = np.linalg.inv(sig)
+        d = mom.mean - mu
+        x3 += Ng * (np.linalg.slogdet(sig)[1] + np.sum(Wi * mom.cov) - mom.logdet_cov - p + d @ Wi @ d)
+    df3 = _ndat(m) - m.npar
+    E_inv = np.linalg.inv(E)
+    if version == "V6":  # tr(Wc Wm^-1 U Wm^-1) = sum_g tr(Wc_g Q_gg)
+        k = float(sum(np.sum(blk[2] * sla.cho_solve(blk[0], np.eye(blk[2].shape[0])))
+                      - np.sum((blk[2] @ D) * (D @ E_inv)) for blk, D in zip(blocks, D_all)))
+        return x3, df3, k / df3
+    # rows of J Q per group block, where Q = Wm^-1 - D E^-1 D' couples the groups through E
+    JD = [blk[3] @ D for blk, D in zip(blocks, D_all)]
+    k = 0.0
+    for g in range(len(blocks)):
+        for j, blk_j in enumerate(blocks):
+            # J_g Q_gj with Q_gj = delta_gj Wm_g^-1 - D_g E^-1 D_j'
+            left = -(JD[g] @ E_inv) @ D_all[j].T
+            if g == j:
+                left = left + blocks[g][1]
+            Si, fg = blk_j[2]
+            k += fg * _complete_quadratic(left, Si, keep)
+    return x3, df3, k / df3
