@@ -194,6 +194,14 @@ def test_spec_full_refits_to_the_same_numbers(hs_data, pd_data):
             hs_data.rename(columns={"x7": "y1", "x8": "y2", "x9": "y3"}),
             {},
         ),
+        # fixed in one group and labelled in both (lavaan's repeated-element form), a label shared
+        # across groups, and a defined parameter that uses the fixed element's label
+        (
+            "visual =~ x1 + c(0.6, NA)*x2 + c(fx, l2)*x2 + x3\ntextual =~ x4 + x5 + x6\n"
+            "visual ~~ c(v1, v1)*visual\nd := 2*l2",
+            hs_data,
+            {"group": "school"},
+        ),
     ]
     for spec, data, kwargs in cases:
         first = sem.fit(spec, data, **kwargs)

@@ -17,7 +17,7 @@ from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
 from .fiml import FIMLModel, missing_patterns, same_data
 from .expr import compile_expression, expression_names
-from .partable import ParTable, build_partable
+from .partable import ParTable, build_partable, full_spec_text
 from .syntax import parse_spec
 
 __all__ = ["SEMFit", "fit", "defined", "delta_method", "lr_test", "wald_test", "lavaan_call", "invariance",
@@ -491,126 +491,14 @@ def _inference(est: float, se: float, prefix: str = "") -> dict:
 
 
 # ---------------------------------------------------------------- spec_full
-def _fmt(value: float) -> str:
-    text = format(float(value), ".12g")
-    return text
-
-
-def _spec_full(pt: ParTable, group: str | None, group_labels: list, header: bool = True,
-               call: str | None = None) -> str:
-    G = pt.ngroups
-    index_count: dict[int, int] = {}
-    for r in pt.rows:
-        if r.index >= 0:
-            index_count[r.index] = index_count.get(r.index, 0) + 1
-    taken = {r.label for r in pt.rows if r.label} | set(pt.ov_names) | set(pt.lv_names)
-    taken |= {d.name for d in pt.definitions}
-    generated: dict[int, str] = {}
-
-    def label_for(r) -> str | None:
-        if r.label:
-            return r.label
-        if r.index >= 0 and index_count[r.index] > 1:
-            if r.index not in generated:
-                name = f"p{r.index + 1}"
-                while name in taken:
-                    name += "_"
-                taken.add(name)
-                generated[r.index] = name
-            return generated[r.index]
-        return None
-
-    elements: dict[tuple[str, str, str], list] = {}
-    for r in pt.rows:
-        elements.setdefault((r.lhs, r.op, r.rhs), [None] * G)[r.group] = r
-    notes = []
-    lines_by_section: dict[str, list[tuple[tuple[str, str], str]]] = {"=~": [], "~": [], "var": [], "cov": [], "~1": []}
-    for (lhs, op, rhs), rows in elements.items():
-        if all(r.exo for r in rows):
-            continue
-        if op == "~1" and all((not r.free) and (not r.user) and r.value == 0.0 and r.lhs in pt.lv_names for r in rows):
-            continue  # latent means fixed at 0: lavaan's default
-        tokens = []
-        for r in rows:
-            if r.free:
-                tokens.append(("label", label_for(r)) if label_for(r) else ("free", None))
-            else:
-                tokens.append(("fixed", _fmt(r.value)))
-        first = rows[0].first_loading
-        term = "1" if op == "~1" else rhs
-        # labels of fixed parameters (usable in ':='): lavaan's repeated-element form
-        fixed_labels = [r.label for r in rows if not r.free and r.label]
-        label_suffix = ""
-        if fixed_labels:
-            if G == 1 or len(set(fixed_labels)) == 1 and len(fixed_labels) == G:
-                label_suffix = f" + {fixed_labels[0]}*{term}"
-            else:
-                notes.append(f"# note: labels of fixed parameter {lhs} {op} {rhs} are not written out")
-        if G == 1:
-            kind, val = tokens[0]
-            if kind == "fixed":
-                text = f"{val}*{term}"
-            elif kind == "label":
-                text = f"{val}*{term}"
-            else:
-                text = f"NA*{term}" if (first and op == "=~") else term
-        else:
-            kinds = {k for k, _ in tokens}
-            if kinds == {"fixed"} and len({v for _, v in tokens}) == 1:
-                text = f"{tokens[0][1]}*{term}"
-            elif kinds == {"free"}:
-                text = f"NA*{term}" if (first and op == "=~") else term
-            elif "fixed" not in kinds:
-                labels = []
-                for r, (k, v) in zip(rows, tokens):
-                    if v is None:
-                        name = f"p{r.index + 1}"
-                        while name in taken:
-                            name += "_"
-                        taken.add(name)
-                        v = name
-                    labels.append(v)
-                text = f"c({', '.join(labels)})*{term}"
-            else:
-                if "label" in kinds:
-                    notes.append(f"# note: equality of {lhs} {op} {rhs} across groups is not written out")
-                vals = ["NA" if k != "fixed" else v for k, v in tokens]
-                text = f"c({', '.join(vals)})*{term}"
-        if label_suffix and all(k == "fixed" for k, _ in tokens):
-            text += label_suffix
-        section = op if op != "~~" else ("var" if lhs == rhs else "cov")
-        lines_by_section[section].append(((lhs, op), text))
-
-    out = []
-    if header:
-        if call is None:
-            call = _call_string("ML", None, None, group, group_labels, {"meanstructure": pt.meanstructure})
-        out.append(f"# Every parameter written out; fit with {call}")
-        if group is not None:
-            out.append(f"# group order (c() modifiers): {', '.join(str(g) for g in group_labels)}")
-        if pt.ov_x:
-            out.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(pt.ov_x)}")
-    titles = {"=~": "# measurement", "~": "# regressions", "var": "# (residual) variances",
-              "cov": "# (residual) covariances", "~1": "# intercepts and means"}
-    for section in ("=~", "~", "var", "cov", "~1"):
-        entries = lines_by_section[section]
-        if not entries:
-            continue
-        out.append(titles[section])
-        if section == "~1":
-            for (lhs, op), text in entries:
-                out.append(f"{lhs} ~ {text}")
-            continue
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for key, text in entries:
-            grouped.setdefault(key, []).append(text)
-        for (lhs, op), texts in grouped.items():
-            out.append(f"{lhs} {op} {' + '.join(texts)}")
-    if pt.definitions:
-        out.append("# defined parameters")
-        out += [f"{d.name} := {d.expr}" for d in pt.definitions]
-    out += notes
-    return "\n".join(out) + "\n"
+def _spec_full(pt: ParTable, group: str | None, group_labels: list, call: str) -> str:
+    header = [f"# Every parameter written out; fit with {call}"]
+    if group is not None:
+        header.append(f"# group order (c() modifiers): {', '.join(str(g) for g in group_labels)}")
+    if pt.ov_x:
+        header.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(pt.ov_x)}")
+    return full_spec_text(pt.rows, pt.ngroups, names=set(pt.ov_names) | set(pt.lv_names), latents=set(pt.lv_names),
+                          definitions=pt.definitions, header=header)
 
 
 # --------------------------------------------------------------------- fit

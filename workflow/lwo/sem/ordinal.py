@@ -56,7 +56,7 @@ from scipy.special._ufuncs import _ncx2_sf  # what scipy.stats.ncx2.sf calls; sc
 
 from .api import SEMFit, _inference, _rmsea_ci, _with_single_thread_blas
 from .expr import compile_expression
-from .partable import _roles
+from .partable import _roles, full_spec_text
 from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats
 from .syntax import SpecError, parse_spec
 
@@ -895,69 +895,17 @@ def _defined(model, theta, vcov, expr, est, std):
 def _spec_full(model: _OrdinalModel, group, labels, call: str) -> str:
     """Every parameter written out in lavaan syntax, to refit with the call in the header
     (no ``group.equal`` needed: equal parameters share a label)."""
-    G = model.G
-    taken = set(model.ov) | set(model.latents) | {r.label for r in model.rows if r.label}
-    taken |= {d.name for d in model.parsed.definitions}
-    shared = {}
-    for r in model.rows:
-        if r.index >= 0:
-            shared[r.index] = shared.get(r.index, 0) + 1
-    names: dict[int, str] = {}
-
-    def label(r) -> str:
-        if r.label:
-            return r.label
-        if r.index not in names:
-            name = f"p{r.index + 1}"
-            while name in taken:
-                name += "_"
-            taken.add(name)
-            names[r.index] = name
-        return names[r.index]
-
-    def fresh() -> str:  # a label for a fixed value beside labelled free ones
-        k = 1
-        while f"fix{k}" in taken:
-            k += 1
-        taken.add(f"fix{k}")
-        return f"fix{k}"
-
-    keyed: dict = {}
-    for r in model.rows:
-        if not r.exo:  # the covariates' moments: lavaan's fixed.x sets them
-            keyed.setdefault((r.lhs, r.op, r.rhs), [None] * G)[r.group] = r
-    lines = []
-    for (lhs, op, rhs), rs in keyed.items():
-        if op == "~~" and lhs == rhs and lhs in model.ovi and not model.numeric[model.ovi[lhs]]:
-            continue  # implied by the scale factors
-        term = "1" if op == "~1" else rhs
-        free = [r.index >= 0 for r in rs]
-        need_labels = any(r.index >= 0 and (r.label or shared[r.index] > 1) for r in rs)
-        if not any(free):
-            vals = [format(r.value, ".12g") for r in rs]
-            text = f"{vals[0]}*{term}" if len(set(vals)) == 1 else f"c({', '.join(vals)})*{term}"
-        elif all(free):
-            if need_labels:
-                labs = [label(r) for r in rs]
-                text = f"{labs[0]}*{term}" if G == 1 else f"c({', '.join(labs)})*{term}"
-            else:
-                text = f"NA*{term}" if op == "=~" else term
-        else:
-            vals = ["NA" if r.index >= 0 else format(r.value, ".12g") for r in rs]
-            text = f"c({', '.join(vals)})*{term}"
-            if need_labels:  # lavaan's repeated-element form: fixed values, then labels
-                labs = [label(r) if r.index >= 0 else fresh() for r in rs]
-                text += f" + c({', '.join(labs)})*{term}"
-        sep = " ~ " if op == "~1" else f" {op} "
-        lines.append(f"{lhs}{sep}{text}")
-    for d in model.parsed.definitions:
-        lines.append(f"{d.name} := {d.expr}")
     head = [f"# Every parameter written out (WLSMV, delta parameterisation); fit with {call}"]
     if group:
         head.append(f"# group order (c() modifiers): {', '.join(str(g) for g in labels)}")
     if model.ov_x:
         head.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(model.ov_x)}")
-    return "\n".join(head + lines) + "\n"
+
+    def scale_implied(lhs, op, rhs):  # an ordered item's residual variance follows from its scale factor
+        return op == "~~" and lhs == rhs and lhs in model.ovi and not model.numeric[model.ovi[lhs]]
+
+    return full_spec_text(model.rows, model.G, names=set(model.ov) | set(model.latents), latents=set(model.latents),
+                          definitions=model.parsed.definitions, header=head, skip=scale_implied)
 
 
 @_with_single_thread_blas

@@ -400,3 +400,109 @@ def build_partable(
         label_fixed=label_fixed,
         definitions=list(parsed.definitions),
     )
+
+
+# ------------------------------------------------------------------ written out
+SPEC_SECTIONS = {"=~": "# measurement", "~": "# regressions", "var": "# (residual) variances",
+                 "cov": "# (residual) covariances", "~1": "# intercepts and means", "|": "# thresholds",
+                 "~*~": "# scale factors"}
+
+
+def full_spec_text(rows, ngroups: int, *, names: set, latents, definitions, header: list[str], skip=None) -> str:
+    """Every parameter of a parameter table in lavaan syntax, with ``c()`` modifiers across
+    groups: lavaan fits the text with no defaults left to choose (the continuous engine's
+    and the WLSMV engine's tables alike; ``rows`` have lhs, op, rhs, group, free, value,
+    label, index, exo, user). A free parameter shared by several rows (an equality across
+    groups) gets one label, so the refit needs no ``group.equal``; a fixed value beside free
+    ones in other groups is written in lavaan's repeated-element form (``c(NA, 1)*x +
+    c(p4, fix1)*x``). Elements of the covariates' moments (fixed.x sets them), lavaan's
+    default latent means (0) and those ``skip(lhs, op, rhs)`` names are left out. ``names``:
+    the variable and label names a generated label must not take."""
+    G = ngroups
+    shared: dict[int, int] = {}
+    for r in rows:
+        if r.index >= 0:
+            shared[r.index] = shared.get(r.index, 0) + 1
+    taken = set(names) | {r.label for r in rows if r.label} | {d.name for d in definitions}
+    generated: dict[int, str] = {}
+
+    def new_name(stem: str) -> str:
+        name = stem
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
+
+    def label_for(r) -> str | None:
+        if r.label:
+            return r.label
+        if r.index >= 0 and shared[r.index] > 1:
+            if r.index not in generated:
+                generated[r.index] = new_name(f"p{r.index + 1}")
+            return generated[r.index]
+        return None
+
+    def fixed_label() -> str:  # a label for a fixed value beside labelled free ones
+        k = 1
+        while f"fix{k}" in taken:
+            k += 1
+        taken.add(f"fix{k}")
+        return f"fix{k}"
+
+    elements: dict[tuple[str, str, str], list] = {}
+    for r in rows:
+        elements.setdefault((r.lhs, r.op, r.rhs), [None] * G)[r.group] = r
+    factors: set = set()
+    lines_by_section: dict[str, list] = {s: [] for s in SPEC_SECTIONS}
+    for (lhs, op, rhs), rs in elements.items():
+        first = op == "=~" and lhs not in factors  # lavaan fixes a factor's first loading unless NA*
+        if op == "=~":
+            factors.add(lhs)
+        if all(r.exo for r in rs) or (skip is not None and skip(lhs, op, rhs)):
+            continue
+        if op == "~1" and lhs in latents and all(not r.free and not r.user and r.value == 0.0 for r in rs):
+            continue  # latent means fixed at 0: lavaan's default
+        term = "1" if op == "~1" else rhs
+        tokens = [("fixed", format(float(r.value), ".12g")) if not r.free
+                  else (("label", label_for(r)) if label_for(r) else ("free", None)) for r in rs]
+        kinds = {k for k, _ in tokens}
+        # labels of fixed parameters (usable in ':='): lavaan's repeated-element form
+        fixed_labels = [r.label for r in rs if not r.free and r.label]
+        if kinds == {"fixed"}:
+            values = [v for _, v in tokens]
+            text = f"{values[0]}*{term}" if len(set(values)) == 1 else f"c({', '.join(values)})*{term}"
+            if fixed_labels and (G == 1 or len(set(fixed_labels)) == 1 and len(fixed_labels) == G):
+                text += f" + {fixed_labels[0]}*{term}"
+            elif fixed_labels:
+                text += f" + c({', '.join(r.label or fixed_label() for r in rs)})*{term}"
+        elif kinds == {"free"}:
+            text = f"NA*{term}" if first else term
+        elif "fixed" not in kinds:  # free, some labelled: every group's own label
+            labels = [v if v is not None else new_name(f"p{r.index + 1}") for r, (_, v) in zip(rs, tokens)]
+            text = f"{labels[0]}*{term}" if G == 1 else f"c({', '.join(labels)})*{term}"
+        else:
+            text = f"c({', '.join('NA' if k != 'fixed' else v for k, v in tokens)})*{term}"
+            if "label" in kinds or fixed_labels:  # lavaan's repeated-element form: values, then labels
+                labels = [v if k == "label" else (r.label or fixed_label()) if k == "fixed" else new_name(f"p{r.index + 1}")
+                          for r, (k, v) in zip(rs, tokens)]
+                text += f" + c({', '.join(labels)})*{term}"
+        section = op if op != "~~" else ("var" if lhs == rhs else "cov")
+        lines_by_section[section].append(((lhs, op), text))
+
+    out = list(header)
+    for section, title in SPEC_SECTIONS.items():
+        entries = lines_by_section[section]
+        if not entries:
+            continue
+        out.append(title)
+        if section == "~1":
+            out += [f"{lhs} ~ {text}" for (lhs, _), text in entries]
+            continue
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for key, text in entries:
+            grouped.setdefault(key, []).append(text)
+        out += [f"{lhs} {op} {' + '.join(texts)}" for (lhs, op), texts in grouped.items()]
+    if definitions:
+        out.append("# defined parameters")
+        out += [f"{d.name} := {d.expr}" for d in definitions]
+    return "\n".join(out) + "\n"
