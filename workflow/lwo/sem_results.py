@@ -355,16 +355,16 @@ def _engine_state(fit: sem.SEMFit):
 # Scalar quantities (the `:=` definitions) go through the engine's `sem.delta_method`. The
 # std.all values and implied correlations of a fit are vectors: one Jacobian serves all of
 # them (a scalar delta method per row would recompute the standardized solution rows x npar times).
-def _numeric_jacobian(func, theta: np.ndarray) -> np.ndarray:
-    """d func(theta) / d theta by central differences (the step of `sem.delta_method`)."""
+def _numeric_jacobian(func, theta: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """d func(theta) / d theta[columns] by central differences (the step of `sem.delta_method`)."""
     base = np.asarray(func(theta), dtype=float)
-    jac = np.empty((base.size, theta.size))
-    for k in range(theta.size):
+    jac = np.empty((base.size, len(columns)))
+    for c, k in enumerate(columns):
         h = 1e-6 * max(1.0, abs(theta[k]))
         tp, tm = theta.copy(), theta.copy()
         tp[k] += h
         tm[k] -= h
-        jac[:, k] = (np.asarray(func(tp)) - np.asarray(func(tm))) / (2 * h)
+        jac[:, c] = (np.asarray(func(tp)) - np.asarray(func(tm))) / (2 * h)
     return jac
 
 
@@ -394,17 +394,25 @@ def _derivatives(fit: sem.SEMFit, source: str = "hqc", targets=()) -> _Derivativ
     names = model.var_names
     targets = tuple(t for t in targets if t in names)
     i, js = (names.index(source), [names.index(t) for t in targets]) if targets else (0, [])
-    nrows = len(model.pt.rows)
+    rows = model.pt.rows
+    nrows = len(rows)
 
-    def values(t):
-        out = [model.standardized_rows(t)]
-        for g in range(model.ngroups) if js else ():
-            c = model.implied(t, g).full_cov
-            out.append(np.array([c[i, j] / math.sqrt(c[i, i] * c[j, j]) for j in js]))
-        return np.concatenate(out)
+    def group_values(t, g):  # std.all of the group's rows, then its correlations of source with targets
+        imp = model.implied(t, g)
+        c = imp.full_cov
+        return np.concatenate([model.standardized_group(t, g, imp),
+                               [c[i, j] / math.sqrt(c[i, i] * c[j, j]) for j in js]])
 
-    base = values(theta)
-    jac = _numeric_jacobian(values, theta)
+    # a parameter moves only the groups whose rows hold it: each group's values are
+    # differentiated in its own parameters (the other columns are exactly 0)
+    base = np.full(nrows + model.ngroups * len(js), np.nan)
+    jac = np.zeros((base.size, theta.size))
+    for g in range(model.ngroups):
+        out = np.concatenate([np.array([k for k, r in enumerate(rows) if r.group == g], dtype=int),
+                              nrows + g * len(js) + np.arange(len(js))])
+        columns = np.array(sorted({r.index for r in rows if r.group == g and r.index >= 0}), dtype=int)
+        base[out] = group_values(theta, g)
+        jac[np.ix_(out, columns)] = _numeric_jacobian(lambda t: group_values(t, g), theta, columns)
     corr = {(g, t): (base[nrows + g * len(js) + k], jac[nrows + g * len(js) + k])
             for g in range(model.ngroups if js else 0) for k, t in enumerate(targets)}
     _LAST_DERIVATIVES[:] = [_Derivatives(fit, source, targets, base[:nrows], jac[:nrows], corr)]

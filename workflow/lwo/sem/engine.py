@@ -443,27 +443,32 @@ class RAMModel:
         (residual) variance parameters; intercepts and means est / sd."""
         out = np.full(len(self.pt.rows), np.nan)
         for g in range(self.ngroups):
-            imp = self.implied(theta, g)
-            total_var = np.diag(imp.full_cov).copy()
-            total_var[np.abs(total_var) < np.finfo(float).eps] = np.nan
-            with np.errstate(invalid="ignore", divide="ignore"):
-                sd = np.sqrt(np.where(total_var < 0, np.nan, total_var))
-                par_sd = np.sqrt(np.abs(np.diag(imp.S)))
-                gs = self.groups[g]
-                est = gs.value.copy()
-                est[gs.free] = theta[gs.index[gs.free]]
-                i, j = gs.i, gs.j
-                std = np.full(est.size, np.nan)
-                a = gs.kind == KIND_A  # '=~' (i indicator, j factor) and '~' (i outcome, j predictor)
-                std[a] = est[a] * sd[j[a]] / sd[i[a]]
-                var = (gs.kind == KIND_S) & (i == j)
-                std[var] = est[var] / total_var[i[var]]
-                cov = (gs.kind == KIND_S) & (i != j)
-                std[cov] = est[cov] / (par_sd[i[cov]] * par_sd[j[cov]])
-                m = gs.kind == KIND_M
-                std[m] = est[m] / sd[i[m]]
-            out[gs.row_ids] = std
+            out[self.groups[g].row_ids] = self.standardized_group(theta, g)
         return out
+
+    def standardized_group(self, theta: np.ndarray, g: int, imp: Implied | None = None) -> np.ndarray:
+        """std.all (:meth:`standardized_rows`) of group g's rows, in table order; ``imp``:
+        the group's implied moments at theta, where the caller has them."""
+        imp = self.implied(theta, g) if imp is None else imp
+        total_var = np.diag(imp.full_cov).copy()
+        total_var[np.abs(total_var) < np.finfo(float).eps] = np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(np.where(total_var < 0, np.nan, total_var))
+            par_sd = np.sqrt(np.abs(np.diag(imp.S)))
+            gs = self.groups[g]
+            est = gs.value.copy()
+            est[gs.free] = theta[gs.index[gs.free]]
+            i, j = gs.i, gs.j
+            std = np.full(est.size, np.nan)
+            a = gs.kind == KIND_A  # '=~' (i indicator, j factor) and '~' (i outcome, j predictor)
+            std[a] = est[a] * sd[j[a]] / sd[i[a]]
+            var = (gs.kind == KIND_S) & (i == j)
+            std[var] = est[var] / total_var[i[var]]
+            cov = (gs.kind == KIND_S) & (i != j)
+            std[cov] = est[cov] / (par_sd[i[cov]] * par_sd[j[cov]])
+            m = gs.kind == KIND_M
+            std[m] = est[m] / sd[i[m]]
+        return std
 
     def row_values(self, theta: np.ndarray) -> np.ndarray:
         out = np.array([r.value for r in self.pt.rows], dtype=float)

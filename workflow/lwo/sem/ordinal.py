@@ -735,6 +735,10 @@ class _EngineView:
     def standardized_rows(self, theta: np.ndarray) -> np.ndarray:
         return self.model.row_values(theta)[1]
 
+    def standardized_group(self, theta: np.ndarray, g: int, imp=None) -> np.ndarray:
+        """std.all of group g's rows in table order (the engine's standardization is over all groups)."""
+        return self.standardized_rows(theta)[[k for k, r in enumerate(self.pt.rows) if r.group == g]]
+
     def implied(self, theta: np.ndarray, g: int):
         _, Psi, Beta, *_ = self.model.matrices(theta, g)
         IB = np.linalg.inv(np.eye(self.model.m) - Beta)
