@@ -14,6 +14,13 @@
    FIML + MLR + classroom clusters in <= 3 s (lavaan 0.6.14 took 344 s to fit it).
    1 and 2 are the default run.
 
+--lavaan (where R with lavaan is present): lavaan on the same specs and data as 1, each fit
+   given its saved spec (`spec_full`) and the lavaan call in its header (MLR, missing = "ml",
+   cluster = "classroom_id"): CPU seconds of `lavaan::sem()` (estimates, SEs, scaled test)
+   and of `fitMeasures()` (the robust CFI/TLI/RMSEA), timed inside one R process per model
+   (without R's start-up), and the two scaled chi-squares side by side (the same fit). It
+   takes minutes per large model (--lavaan-timeout bounds each).
+
 --multigroup: the build's pattern of the Black-White models (sem_fit_multigroup,
    Exhibits 29-31): per model the free two-group model and its refits with sets of paths
    equal across the groups, on the same rows; complete-data ML against FIML + MLR +
@@ -29,12 +36,17 @@
    clusters-within-groups.
 
 One BLAS thread, as the engine runs. Run:
-  python benchmarks/bench_fiml.py [--models NAME ...] [--repeat 3] [--multigroup] [--recovery] [--crossed]
+  python benchmarks/bench_fiml.py [--models NAME ...] [--repeat 3] [--multigroup] [--lavaan] [--recovery] [--crossed]
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -84,6 +96,66 @@ def timed(func, repeat=1):
         best_cpu = min(best_cpu, time.process_time() - c0)
     CPU["last"] = best_cpu
     return result, best
+
+
+LAVAAN_SCRIPT = """
+suppressMessages(library(lavaan))
+data <- read.csv("{csv}")
+model <- paste(readLines("{spec}"), collapse = "\\n")
+t0 <- proc.time()
+fit <- {call}
+t1 <- proc.time()
+fm <- fitMeasures(fit, c("chisq.scaled", "cfi.robust", "rmsea.robust"))
+t2 <- proc.time()
+cpu <- function(a, b) sum((b - a)[c("user.self", "sys.self")])
+cat(cpu(t0, t1), cpu(t1, t2), fm, "\\n")
+"""
+
+
+def lavaan_available() -> bool:
+    if shutil.which("Rscript") is None:
+        return False
+    return subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode == 0
+
+
+def time_lavaan(fit, data, timeout: float) -> dict:
+    """lavaan on fit's saved spec and data with the call in the spec's header: CPU seconds of
+    the fit and of its fit measures, and its scaled chi-square and robust CFI/RMSEA."""
+    call = re.search(r"fit with (lavaan::\w+\(.*\))$", fit.spec_full.splitlines()[0]).group(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv, spec = Path(tmp) / "data.csv", Path(tmp) / "model.lav"
+        data.to_csv(csv, index=False)  # a blank field is NA to read.csv
+        spec.write_text(fit.spec_full, encoding="utf-8")
+        script = LAVAAN_SCRIPT.format(csv=csv, spec=spec, call=call)
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")  # one BLAS thread, as the engine
+        try:
+            out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            return {"error": f"over {timeout:.0f} s"}
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
+    fit_s, measures_s, chisq, cfi, rmsea = map(float, out.stdout.split()[-5:])
+    return {"fit": fit_s, "measures": measures_s, "chisq.scaled": chisq, "cfi.robust": cfi, "rmsea.robust": rmsea}
+
+
+def lavaan_comparison(fits: list, timeout: float) -> None:
+    """Per model of the set: lwo's FIML + MLR + clusters fit against lavaan's on the same spec."""
+    print(f"\n{'lavaan on the same specs':42s} {'lwo CPU':>8s} {'lavaan fit':>10s} {'+measures':>9s} {'ratio':>7s} "
+          f"{'chisq.scaled lwo':>16s} {'lavaan':>10s}")
+    total = {"lwo": 0.0, "lavaan": 0.0}
+    for name, fit, data, cpu in fits:
+        got = time_lavaan(fit, data, timeout)
+        if "error" in got:
+            print(f"{name:42s} {cpu:8.2f} lavaan: {got['error']}")
+            continue
+        lav = got["fit"] + got["measures"]
+        total["lwo"] += cpu
+        total["lavaan"] += lav
+        print(f"{name:42s} {cpu:8.2f} {got['fit']:10.1f} {got['measures']:9.1f} {lav / cpu:7.0f} "
+              f"{fit.fit_indices['chisq.scaled']:16.3f} {got['chisq.scaled']:10.3f}")
+    if total["lwo"] > 0:
+        print(f"set (models lavaan finished), CPU: lwo {total['lwo']:.2f} s, lavaan {total['lavaan']:.1f} s "
+              f"(fit and fit measures): {total['lavaan'] / total['lwo']:.0f}x")
 
 
 def recovery() -> None:
@@ -181,6 +253,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per fit (best is reported)")
     parser.add_argument("--multigroup", action="store_true",
                         help="also the Black-White models with their equality refits (the build's pattern)")
+    parser.add_argument("--lavaan", action="store_true",
+                        help="also lavaan on the same specs and data (needs R with lavaan; minutes per large model)")
+    parser.add_argument("--lavaan-timeout", type=float, default=1800, help="seconds allowed to each lavaan fit")
     args = parser.parse_args(argv)
     if args.recovery:
         recovery()
@@ -195,6 +270,7 @@ def main(argv=None) -> int:
           f"{'CPU ML':>7s} {'CPU ML+cl':>9s} {'CPU FIML':>8s} {'ratio':>6s}")
     total = dict.fromkeys(("ml", "fiml", "cpu_ml", "cpu_mlcl", "cpu_fiml"), 0.0)
     big = None
+    fits = []  # (name, FIML fit, its data, CPU s) for --lavaan
     for name in names:
         md = model_ready(students, codebook, specs[name], "all")
         data = md.data.copy()
@@ -213,6 +289,7 @@ def main(argv=None) -> int:
         flag = "" if (ml.converged and fiml.converged) else f"  not converged: {ml.message} / {fiml.message}"
         print(f"{name:42s} {ml.fit_indices['npar']:5d} {fiml.n_used['total']:5d} {npat:5d} {t_ml:6.2f} "
               f"{t_fiml:7.2f} {t_fiml / t_ml:6.2f} {c_ml:7.2f} {c_mlcl:9.2f} {c_fiml:8.2f} {c_fiml / c_ml:6.2f}{flag}")
+        fits.append((name, fiml, holes, c_fiml))
         if name == BIG_MODEL:
             big = (fiml, t_fiml, c_fiml)
     ratio = total["cpu_fiml"] / total["cpu_ml"]
@@ -240,6 +317,10 @@ def main(argv=None) -> int:
               f"CPU {CPU['last']:.2f} s (target <= {TARGET_BIG_S:.0f} s: {'met' if verdict else 'MISSED'})")
     if args.multigroup:
         multigroup(students, codebook, args.repeat)
+    if args.lavaan and lavaan_available():
+        lavaan_comparison(fits, args.lavaan_timeout)
+    elif args.lavaan:
+        print("\n--lavaan: R with lavaan is not installed here (Debian: r-cran-lavaan)")
     return 0 if ok else 1
 
 
