@@ -492,13 +492,10 @@ def _inference(est: float, se: float, prefix: str = "") -> dict:
 
 # ---------------------------------------------------------------- spec_full
 def _spec_full(pt: ParTable, group: str | None, group_labels: list, call: str) -> str:
-    header = [f"# Every parameter written out; fit with {call}"]
-    if group is not None:
-        header.append(f"# group order (c() modifiers): {', '.join(str(g) for g in group_labels)}")
-    if pt.ov_x:
-        header.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(pt.ov_x)}")
-    return full_spec_text(pt.rows, pt.ngroups, names=set(pt.ov_names) | set(pt.lv_names), latents=set(pt.lv_names),
-                          definitions=pt.definitions, header=header)
+    return full_spec_text(pt.rows, pt.ngroups, title=f"Every parameter written out; fit with {call}",
+                          group_labels=group_labels if group is not None else None, covariates=pt.ov_x,
+                          names=set(pt.ov_names) | set(pt.lv_names), latents=set(pt.lv_names),
+                          definitions=pt.definitions)
 
 
 # --------------------------------------------------------------------- fit

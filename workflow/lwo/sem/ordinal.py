@@ -899,17 +899,15 @@ def _defined(model, theta, vcov, expr, est, std):
 def _spec_full(model: _OrdinalModel, group, labels, call: str) -> str:
     """Every parameter written out in lavaan syntax, to refit with the call in the header
     (no ``group.equal`` needed: equal parameters share a label)."""
-    head = [f"# Every parameter written out (WLSMV, delta parameterisation); fit with {call}"]
-    if group:
-        head.append(f"# group order (c() modifiers): {', '.join(str(g) for g in labels)}")
-    if model.ov_x:
-        head.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(model.ov_x)}")
 
     def scale_implied(lhs, op, rhs):  # an ordered item's residual variance follows from its scale factor
         return op == "~~" and lhs == rhs and lhs in model.ovi and not model.numeric[model.ovi[lhs]]
 
-    return full_spec_text(model.rows, model.G, names=set(model.ov) | set(model.latents), latents=set(model.latents),
-                          definitions=model.parsed.definitions, header=head, skip=scale_implied)
+    return full_spec_text(model.rows, model.G,
+                          title=f"Every parameter written out (WLSMV, delta parameterisation); fit with {call}",
+                          group_labels=labels if group else None, covariates=model.ov_x,
+                          names=set(model.ov) | set(model.latents), latents=set(model.latents),
+                          definitions=model.parsed.definitions, skip=scale_implied)
 
 
 @_with_single_thread_blas

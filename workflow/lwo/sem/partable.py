@@ -408,7 +408,8 @@ SPEC_SECTIONS = {"=~": "# measurement", "~": "# regressions", "var": "# (residua
                  "~*~": "# scale factors"}
 
 
-def full_spec_text(rows, ngroups: int, *, names: set, latents, definitions, header: list[str], skip=None) -> str:
+def full_spec_text(rows, ngroups: int, *, title: str, group_labels, covariates, names: set, latents, definitions,
+                   skip=None) -> str:
     """Every parameter of a parameter table in lavaan syntax, with ``c()`` modifiers across
     groups: lavaan fits the text with no defaults left to choose (the continuous engine's
     and the WLSMV engine's tables alike; ``rows`` have lhs, op, rhs, group, free, value,
@@ -417,7 +418,9 @@ def full_spec_text(rows, ngroups: int, *, names: set, latents, definitions, head
     ones in other groups is written in lavaan's repeated-element form (``c(NA, 1)*x +
     c(p4, fix1)*x``). Elements of the covariates' moments (fixed.x sets them), lavaan's
     default latent means (0) and those ``skip(lhs, op, rhs)`` names are left out. ``names``:
-    the variable and label names a generated label must not take."""
+    the variable and label names a generated label must not take. The header: ``title``
+    (what was fitted and the lavaan call), the order of the groups in the ``c()`` modifiers
+    (``group_labels``, None for one group) and the exogenous ``covariates``."""
     G = ngroups
     shared: dict[int, int] = {}
     for r in rows:
@@ -489,12 +492,16 @@ def full_spec_text(rows, ngroups: int, *, names: set, latents, definitions, head
         section = op if op != "~~" else ("var" if lhs == rhs else "cov")
         lines_by_section[section].append(((lhs, op), text))
 
-    out = list(header)
-    for section, title in SPEC_SECTIONS.items():
+    out = [f"# {title}"]
+    if group_labels is not None:
+        out.append(f"# group order (c() modifiers): {', '.join(str(g) for g in group_labels)}")
+    if covariates:
+        out.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(covariates)}")
+    for section, heading in SPEC_SECTIONS.items():
         entries = lines_by_section[section]
         if not entries:
             continue
-        out.append(title)
+        out.append(heading)
         if section == "~1":
             out += [f"{lhs} ~ {text}" for (lhs, _), text in entries]
             continue

@@ -355,10 +355,10 @@ def _fiml_corrected_part(m: FIMLModel, theta, blocks: list, keep: np.ndarray, ve
         mom = m.moments[g]
         Ng = m.data[g].nobs
         gs = m.groups[g]
-        D_all.append(m._to_params(gs, m.moment_jacobian(m.implied(theta, g), gs)[keep]))
+        imp = m.implied(theta, g)
+        D_all.append(m._to_params(gs, m.moment_jacobian(imp, gs)[keep]))
         fg = Ng / N
         E = E + 0.5 * fg / Ng * _h1_projected(m, theta, g)  # D' Wm D
-        imp = m.implied(theta, g)
         sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
         Wi = np.linalg.inv(sig)
         d = mom.mean - mu
