@@ -2,7 +2,8 @@
 scales with the cohort size.
 
 One replicate = draw a cohort from the population model, build the model-ready data and fit the
-key RQ1 models (lwo.replication.CohortStudy.replicate). Timed in this process on one core (CPU
+key RQ1 models as the default config's `estimation:` block says (lwo.replication.CohortStudy.replicate;
+--estimation listwise-ml: the listwise, normal-theory ML fits without clusters, for comparison). Timed in this process on one core (CPU
 time, so other load on the machine counts less), split into cohort generation and the rest.
 With --workflow it also runs `snakemake --cores N replication` on the default config in a
 private copy of the repository and reports the wall time and the jobs' own runtimes.
@@ -103,17 +104,24 @@ def main() -> None:
     parser.add_argument("--workflow", action="store_true", help="also time `snakemake replication`")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--estimation", choices=("config", "listwise-ml"), default="config",
+                        help="the config's estimation block (default) or listwise ML without clusters")
     args = parser.parse_args()
 
     with open(REPO / "config" / "population_model.yaml", encoding="utf-8") as fh:
         population_model = yaml.safe_load(fh)
     codebook = Codebook.load(REPO / "config" / "codebook.yaml")
+    with open(REPO / "config" / "config.yaml", encoding="utf-8") as fh:
+        estimation = yaml.safe_load(fh)["estimation"]
+    if args.estimation == "listwise-ml":
+        estimation = {"missing": "listwise", "estimator": "ML", "cluster": None}
 
-    print(f"Replication throughput, one core ({platform.python_version()}, {os.cpu_count()} CPUs on this machine)")
+    print(f"Replication throughput, one core ({platform.python_version()}, {os.cpu_count()} CPUs on this machine); "
+          f"estimation {json.dumps(estimation, sort_keys=True)}")
     print(f"{'students':>8} {'s/replicate':>12} {'per core-min':>13} {'cohort draw':>12} {'converged':>10}")
     rows = []
     for n in args.sizes:
-        study = CohortStudy(population_model, codebook, Cell(n, args.share_black))
+        study = CohortStudy(population_model, codebook, Cell(n, args.share_black), estimation=estimation)
         row = time_cell(study, args.replicates, args.seed)
         rows.append(row)
         print(f"{n:>8} {row['cpu_seconds_per_replicate']:>12.2f} {row['replicates_per_core_minute']:>13.1f} "
@@ -123,7 +131,7 @@ def main() -> None:
                              np.log([r["cpu_seconds_per_replicate"] for r in rows]), 1)[0]) if len(rows) > 1 else math.nan
     if len(rows) > 1:
         print(f"time per replicate grows as N^{slope:.2f} over {min(args.sizes)}-{max(args.sizes)} students")
-    result = {"share_black": args.share_black, "by_cohort_size": rows, "scaling_exponent": slope}
+    result = {"share_black": args.share_black, "estimation": estimation, "by_cohort_size": rows, "scaling_exponent": slope}
     if args.workflow:
         wf = run_workflow(args.cores)
         result["workflow"] = wf

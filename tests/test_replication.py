@@ -22,6 +22,13 @@ REPO = Path(__file__).resolve().parents[1]
 ALPHA = 0.05
 
 
+@pytest.fixture(scope="module")
+def estimation() -> dict:
+    """The default config's estimation block: what the replication study runs with."""
+    with open(REPO / "config" / "config.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["estimation"]
+
+
 # ------------------------------------------------------------- power against a closed form
 def simple_regression_study(n: int, beta: float, sigma: float = 1.0):
     """y = beta * x + e, e ~ N(0, sigma^2), with x fixed across replicates (drawn once), fitted
@@ -136,9 +143,9 @@ def test_non_converged_replicates_are_counted_not_dropped():
     assert row["mean_estimate"] == pytest.approx(np.linspace(0.4, 0.6, 10)[:7].mean())
 
 
-def test_a_study_whose_fits_fail_reports_every_replicate_as_not_converged(codebook, population_model):
+def test_a_study_whose_fits_fail_reports_every_replicate_as_not_converged(codebook, population_model, estimation):
     cell = rp.Cell(300, 0.46)
-    study = rp.CohortStudy(population_model, codebook, cell, max_iter=1)
+    study = rp.CohortStudy(population_model, codebook, cell, max_iter=1, estimation=estimation)
     table = rp.run_replicates(study.replicate, cell, range(2), seed=5)
     assert len(table) == 2 * len(rp.FINDINGS)
     assert not table["converged"].any() and not table["significant"].any()
@@ -212,14 +219,14 @@ def test_batches_cover_every_replicate_once():
         rp.batch_design(cfg, 3)
 
 
-def test_results_do_not_depend_on_batching(codebook, population_model):
+def test_results_do_not_depend_on_batching(codebook, population_model, estimation):
     cell = rp.Cell(300, 0.46)
-    study = rp.CohortStudy(population_model, codebook, cell)
+    study = rp.CohortStudy(population_model, codebook, cell, estimation=estimation)
     whole = rp.run_replicates(study.replicate, cell, range(2), seed=11)
     # the second batch in a fresh study object, as in another job
+    fresh = rp.CohortStudy(population_model, codebook, cell, estimation=estimation)
     parts = pd.concat([rp.run_replicates(study.replicate, cell, range(0, 1), seed=11),
-                       rp.run_replicates(rp.CohortStudy(population_model, codebook, cell).replicate, cell,
-                                         range(1, 2), seed=11)], ignore_index=True)
+                       rp.run_replicates(fresh.replicate, cell, range(1, 2), seed=11)], ignore_index=True)
     pd.testing.assert_frame_equal(whole, parts)
     assert list(whole["finding"].unique()) == list(rp.FINDING_KEYS)
     assert whole["converged"].all()
@@ -237,16 +244,16 @@ def test_population_values_are_the_calibration_targets_for_every_share(codebook,
         assert values == pytest.approx(expected, abs=1e-8)
 
 
-def test_large_cohorts_recover_the_population_values(codebook, population_model):
+def test_large_cohorts_recover_the_population_values(codebook, population_model, estimation):
     """Each finding reads the right parameter with the right sign and scale: at 5,000 students,
     the mean of two replicates lies near the population value (measurement error in the item
     answers and subscale scores allows a small bias)."""
     import copy
     complete = copy.deepcopy(population_model)
-    complete["nonresponse"]["item_rate"] = 0   # listwise deletion of blanks would halve N here
+    complete["nonresponse"]["item_rate"] = 0   # FIML's pattern work at 5,000 students: 4x the fit time
     complete["measurement"]["skewed_answer_shares"] = {}   # ceilings bias continuous ML (test_rq1_recovery)
     cell = rp.Cell(5000, 0.46)
-    study = rp.CohortStudy(complete, codebook, cell)
+    study = rp.CohortStudy(complete, codebook, cell, estimation=estimation)
     table = rp.run_replicates(study.replicate, cell, range(2), seed=21)
     assert table["converged"].all()
     means = table.groupby("finding")["estimate"].mean()
@@ -257,6 +264,43 @@ def test_large_cohorts_recover_the_population_values(codebook, population_model)
     # at this size the Black-White difference is detected, the White path is not
     sig = table.groupby("finding")["significant"].mean()
     assert sig[rp.HEADLINE] == 1.0 and sig["peer_support"] == 1.0
+
+
+def test_a_replicate_is_analysed_as_the_build_analyses_the_study(codebook, population_model, estimation):
+    """The replicate's fits are the build's (lwo.sem_results) on the same cohort: the same rows
+    (with FIML every surveyed student with an answer), the same estimates and (cluster-robust)
+    SEs; the Black-White difference is decided by the test the Black-White exhibits use."""
+    from lwo.sem_results import fit_model
+
+    cell = rp.Cell(400, 0.46)
+    study = rp.CohortStudy(population_model, codebook, cell, estimation=estimation)
+    rows = {r["finding"]: r for r in study.replicate(rp.replicate_seed(3, cell, 0))}
+    build = fit_model(study.specs["hqc_to_grades"], _cohort(study, cell), codebook, "all", estimation=estimation)
+    assert build.ok and estimation["missing"] == "fiml" and estimation["cluster"]
+    surveyed_with_an_answer = build.data.n_sample - sum(build.data.exclusions.values())
+    assert rows["grade_all"]["n_used"] == build.fit.nobs["all"] == surveyed_with_an_answer
+    path = build.estimates[build.estimates["label"] == "c_current_grade"].iloc[0]
+    assert rows["grade_all"]["estimate"] == pytest.approx(path["std.all"], rel=1e-9)
+    assert rows["grade_all"]["pvalue"] == path["pvalue"]  # the raw path's Wald z, cluster-robust SE
+    assert rows[rp.HEADLINE]["message"].startswith("Wald chi-square(1)")
+    assert rp.FINDINGS[-1].test(estimation) == "Wald test of equal paths (cluster-robust)"
+
+
+@pytest.mark.parametrize("estimator, expected", [("ML", "LR chi-square(1)"), ("MLR", "scaled LR chi-square(1)")])
+def test_without_clusters_the_group_difference_is_a_likelihood_ratio_test(codebook, population_model, estimator,
+                                                                            expected):
+    estimation = {"missing": "listwise", "estimator": estimator, "cluster": None}
+    cell = rp.Cell(400, 0.46)
+    study = rp.CohortStudy(population_model, codebook, cell, estimation=estimation)
+    row = study._group_difference(_cohort(study, cell), rp.FINDINGS[-1])
+    assert row["converged"] and row["message"].startswith(expected), row["message"]
+
+
+def _cohort(study: rp.CohortStudy, cell: rp.Cell) -> pd.DataFrame:
+    """The students of replicate 0 of `cell` (seed 3), as study.replicate draws them."""
+    from lwo.synthetic import generate_cohort
+    return generate_cohort(study.model, study.codebook, seed=rp.replicate_seed(3, cell, 0), n_students=cell.n_students,
+                           population=study.population)["students"]
 
 
 # -------------------------------------------------------------------------------- workflow

@@ -3,8 +3,10 @@ would a replication need?
 
 For each cell of a design grid (cohort size x share of Black students among the surveyed), R
 cohorts are drawn from the population model (lwo.population, lwo.synthetic), each is analysed
-as the study's data would be (lwo.model_data, lwo.specs, lwo.sem), and every key finding of a
-replicate becomes one row: estimate, SE, CI, p-value, significant, converged. `summarise` turns
+as the study's data are: the RQ1 models (lwo.specs) with the config `estimation` block's
+missing-data handling, estimator and clusters (lwo.sem_results.estimation_options: FIML + MLR
+with classroom clusters by default; the items as continuous, see `CohortStudy`), and every key
+finding of a replicate becomes one row: estimate, SE, CI, p-value, significant, converged. `summarise` turns
 those rows into power, bias, RMSE, CI coverage and convergence rate per finding and cell, each
 with its Monte Carlo SE (Morris, White & Crowther 2019, Stat Med 38:2074, Table 6), and
 `cohort_size_for_power` reads the cohort size needed for a target power off the grid.
@@ -34,6 +36,7 @@ from lwo.codebook import Codebook
 from lwo.model_data import model_ready, without_dropped_controls
 from lwo.population import PopulationModel, build_population
 from lwo.replication_grid import Cell, batch_design, batch_files, batch_ranges, grid  # noqa: F401 (the study's grid)
+from lwo.sem_results import ENGINE_MISSING, estimation_options, frame_with_clusters
 from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, group_label, indirect_expressions,
                        multigroup_syntax, rq1_models)
 from lwo.synthetic import generate_cohort
@@ -108,19 +111,34 @@ def percent_mediated_result(fit: sem.SEMFit, mediators: list[str], outcome: str,
     return _result(share["est"], share["se"], indirect["pvalue"], alpha, fit, _n_used(fit))
 
 
-def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit, labels: tuple[str, str],
+def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit | None, labels: tuple[str, str],
                             alpha: float) -> dict:
     """Difference of a path between two groups: estimate and CI of the difference of the
-    within-group standardized paths (delta method); 'significant' = the likelihood-ratio test
-    of equal raw paths."""
+    within-group standardized paths (delta method); 'significant' = the test the study's
+    Black-White exhibits base their verdict on (lwo.sem_results.fit_multigroup): the Wald test
+    of equal raw paths from the free fit's covariance when the fit is clustered (`restricted`
+    is then None), else the (with MLR scaled) likelihood-ratio test against `restricted`."""
     for fit, role in ((free, "model with free paths"), (restricted, "model with equal paths")):
-        if not fit.converged:
+        if fit is not None and not fit.converged:
             return failed_result(f"{role}: {fit.message}", _n_used(fit))
-    test = sem.lr_test(restricted, free)
+    if restricted is None:
+        test = sem.wald_test(free, f"{labels[0]} == {labels[1]}")
+        pvalue, text = test["pvalue"], f"Wald chi-square({test['df']}) = {test['stat']:.3f}"
+    else:
+        test = sem.lr_test(restricted, free)
+        pvalue = test["pvalue"]
+        text = f"{'scaled ' if free.estimator == 'MLR' else ''}LR chi-square({test['df_diff']}) = {test['chisq_diff']:.3f}"
     diff = sem.defined(free, "difference", f"{labels[0]} - {labels[1]}", standardized=True)
-    return _result(diff["est"], diff["se"], test["pvalue"], alpha, free, _n_used(free),
-                   message=f"LR chi-square({test['df_diff']}) = {test['chisq_diff']:.3f}"
-                   + ("; " + "; ".join(free.warnings) if free.warnings else ""))
+    return _result(diff["est"], diff["se"], pvalue, alpha, free, _n_used(free),
+                   message=text + ("; " + "; ".join(free.warnings) if free.warnings else ""))
+
+
+def group_difference_test(estimation: dict | None) -> str:
+    """The test of equal paths that the estimation gives a group difference (see above)."""
+    est = estimation_options(estimation)
+    if est["cluster"]:
+        return "Wald test of equal paths (cluster-robust)"
+    return f"{'scaled ' if est['estimator'] == 'MLR' else ''}LR test of equal paths"
 
 
 # ------------------------------------------------------------------------------- the findings
@@ -132,7 +150,8 @@ class Finding:
     kind 'path': the standardized path labelled `parameter`, Wald z test of the raw path.
     kind 'percent_mediated': share of HQC -> `parameter` (an outcome) carried by `mediators`,
     Wald z test of the indirect effect. kind 'group_difference': Black minus White standardized
-    path labelled `parameter` in one two-group model, LR test of equal raw paths."""
+    path labelled `parameter` in one two-group model, test of equal raw paths
+    (`group_difference_test`)."""
 
     key: str
     title: str
@@ -143,10 +162,10 @@ class Finding:
     mediators: tuple[str, ...] = ()
     published: tuple[str, str] | None = None  # (exhibit, key) of data/published/published_values.csv
 
-    @property
-    def test(self) -> str:
-        return {"path": "Wald z of the path", "percent_mediated": "Wald z of the indirect effect",
-                "group_difference": "LR test of equal paths"}[self.kind]
+    def test(self, estimation: dict | None) -> str:
+        if self.kind == "group_difference":
+            return group_difference_test(estimation)
+        return {"path": "Wald z of the path", "percent_mediated": "Wald z of the indirect effect"}[self.kind]
 
 
 FINDINGS = (
@@ -201,14 +220,21 @@ def without_defined_parameters(syntax: str) -> str:
 
 
 class CohortStudy:
-    """The key RQ1 findings, estimated on cohorts drawn from the population model of one cell."""
+    """The key RQ1 findings, estimated on cohorts drawn from the population model of one cell.
+
+    `estimation`: the config `estimation` block (lwo.sem_results.estimation_options; None is
+    its default there), so that a replicate is analysed as the build analyses the study's
+    data: the same missing-data handling, estimator and clusters. Its `items` is not used:
+    the replicates' items are continuous (WLSMV fits are listwise and unclustered, and would
+    multiply the study's cost)."""
 
     def __init__(self, population_model: dict, codebook: Codebook, cell: Cell, alpha: float = 0.05,
-                 max_iter: int = 1000):
+                 max_iter: int = 1000, estimation: dict | None = None):
         self.cell = cell
         self.alpha = alpha
         self.max_iter = max_iter
         self.codebook = codebook
+        self.estimation = estimation_options(estimation)
         self.model = with_share_black(population_model, cell.share_black)
         self.population = build_population(self.model, codebook)
         self.specs = rq1_models(codebook)
@@ -217,14 +243,20 @@ class CohortStudy:
         return population_values(self.population)
 
     def _data(self, students: pd.DataFrame, model: str, sample: str, **kwargs):
+        """The model's rows (with their clusters) and its syntax without dropped controls."""
         spec = self.specs[model]
-        ready = model_ready(students, self.codebook, spec, sample, **kwargs)
-        return ready, without_defined_parameters(without_dropped_controls(spec.syntax, ready.dropped_controls))
+        est = self.estimation
+        ready = model_ready(students, self.codebook, spec, sample, missing=est["missing"], cluster=est["cluster"],
+                            **kwargs)
+        data = frame_with_clusters(ready) if est["cluster"] else ready.data
+        return data, without_defined_parameters(without_dropped_controls(spec.syntax, ready.dropped_controls))
 
     def _fit(self, syntax: str, data: pd.DataFrame, **kwargs) -> sem.SEMFit | str:
         """A fit, or the reason there is none (too few rows, ...)."""
+        est = self.estimation
         try:
-            return sem.fit(syntax, data, max_iter=self.max_iter, **kwargs)
+            return sem.fit(syntax, data, max_iter=self.max_iter, missing=ENGINE_MISSING[est["missing"]],
+                           estimator=est["estimator"], cluster=est["cluster"], **kwargs)
         except (ValueError, np.linalg.LinAlgError) as err:
             return f"not fitted: {err}"
 
@@ -240,8 +272,8 @@ class CohortStudy:
                 result = self._group_difference(students, finding)
             else:
                 if (finding.model, finding.sample) not in fits:
-                    ready, syntax = self._data(students, finding.model, finding.sample)
-                    fits[finding.model, finding.sample] = (self._fit(syntax, ready.data), len(ready.data))
+                    data, syntax = self._data(students, finding.model, finding.sample)
+                    fits[finding.model, finding.sample] = (self._fit(syntax, data), len(data))
                 fit, n_used = fits[finding.model, finding.sample]
                 if isinstance(fit, str):
                     result = failed_result(fit, n_used)
@@ -255,20 +287,22 @@ class CohortStudy:
     def _group_difference(self, students: pd.DataFrame, finding: Finding) -> dict:
         """A two-group (Black, White) model with the measurement constraints of the study's
         Black-White comparisons (lwo.specs: equal loadings except the non-invariant
-        perceived-inclusion parcel), so that the LR test of equal paths compares the structural
-        path only."""
+        perceived-inclusion parcel), so that the test of equal paths compares the structural
+        path only: clustered, the Wald test from the free fit; else the model with the path
+        equal too, for the likelihood-ratio test."""
         groups = finding.sample.split("+")
-        ready, syntax = self._data(students, finding.model, finding.sample, constant_within="race")
-        free_syntax = multigroup_syntax(syntax, groups)
-        equal_syntax = multigroup_syntax(syntax, groups, shared=(finding.parameter,))
+        data, syntax = self._data(students, finding.model, finding.sample, constant_within="race")
         options = {"group": "race", "group_order": groups, "group_equal": MULTIGROUP_EQUAL,
                    "group_partial": MULTIGROUP_PARTIAL}
-        free = self._fit(free_syntax, ready.data, **options)
+        free = self._fit(multigroup_syntax(syntax, groups), data, **options)
         if isinstance(free, str):
-            return failed_result(free, len(ready.data))
-        equal = self._fit(equal_syntax, ready.data, **options)
-        if isinstance(equal, str):
-            return failed_result(equal, len(ready.data))
+            return failed_result(free, len(data))
+        equal = None
+        if not self.estimation["cluster"]:
+            equal = self._fit(multigroup_syntax(syntax, groups, shared=(finding.parameter,)), data, **options,
+                              h1=free, start=free)
+            if isinstance(equal, str):
+                return failed_result(equal, len(data))
         labels = tuple(group_label(finding.parameter, g) for g in groups)
         return group_difference_result(free, equal, labels, self.alpha)
 

@@ -671,12 +671,16 @@ def fit_info(run: FitRun) -> dict:
 
 def estimation_text(run: FitRun) -> str:
     """Estimator, missing-data handling and clustering in words (fit.json, the exhibit notes)."""
-    est = run.estimation
     if run.ordered:
         return ORDINAL_TEXT
-    text = f"{ESTIMATOR_TEXT[est['estimator']]}; {MISSING_TEXT[est['missing']]}"
-    if run.cluster:
-        text += (f"; SEs clustered by {run.cluster}" + (" (one cluster across groups)" if run.group else ""))
+    return continuous_estimation_text(run.estimation, run.cluster, across_groups=bool(run.group))
+
+
+def continuous_estimation_text(estimation: dict, cluster: str | None, across_groups: bool = False) -> str:
+    """:func:`estimation_text` of a fit with continuous items (also the replication study's)."""
+    text = f"{ESTIMATOR_TEXT[estimation['estimator']]}; {MISSING_TEXT[estimation['missing']]}"
+    if cluster:
+        text += f"; SEs clustered by {cluster}" + (" (one cluster across groups)" if across_groups else "")
     return text
 
 

@@ -66,6 +66,8 @@ rule replicate_batch:
     params:
         # what this batch computes: a change reruns it; more replicates only add batches
         design=lambda wildcards: lwo_replication.batch_design(REPLICATION, int(wildcards.batch)),
+        # each replicate is analysed as the build analyses the study's data
+        estimation=config_slice("estimation"),
     script:
         "../scripts/replicate_batch.py"
 
@@ -89,5 +91,6 @@ rule replication_summary:
         CONDA_ENV
     params:
         replication=config_slice("replication"),
+        estimation=config_slice("estimation"),
     script:
         "../scripts/replication_summary.py"

@@ -5,7 +5,6 @@ converged = False and the reason, never a missing row."""
 import json
 import time
 
-
 from lwo.codebook import Codebook
 from lwo.io import read_yaml, write_csv
 from lwo.replication import Cell, CohortStudy, run_replicates
@@ -19,7 +18,8 @@ def main(sm):
         population_model = read_yaml(fh)
     codebook = Codebook.load(sm.input.codebook)
     started = time.perf_counter()
-    study = CohortStudy(population_model, codebook, cell, alpha=design["alpha"])
+    study = CohortStudy(population_model, codebook, cell, alpha=design["alpha"],
+                        estimation=json.loads(sm.params.estimation))
     replicates = range(design["first_replicate"], design["stop_replicate"])
     table = run_replicates(study.replicate, cell, replicates, design["seed"])
     # full precision: the summary computes bias and RMSE from these numbers

@@ -10,10 +10,11 @@ from lwo.exhibit import load_published, write_exhibit
 from lwo.io import read_yaml, write_csv
 from lwo.plotting import save_figure
 from lwo.population import build_population
-from lwo.replication import (FINDINGS, HEADLINE, SECTION, check_complete, cohort_size_for_power, grid,
-                             population_values, summarise, with_share_black)
+from lwo.replication import (FINDINGS, HEADLINE, SECTION, check_complete, cohort_size_for_power,
+                             group_difference_test, grid, population_values, summarise, with_share_black)
 from lwo.replication_figures import coverage_figure, power_figure
 from lwo.codebook import Codebook
+from lwo.sem_results import continuous_estimation_text, estimation_options
 from lwo.runner import run
 
 EXHIBIT_KEYS = ("table", "tex", "comparison", "meta", "png", "svg")
@@ -35,9 +36,9 @@ def published_values(path) -> dict[str, str]:
     return {f.key: lookup.get(f.published, "") if f.published else "" for f in FINDINGS}
 
 
-def exhibit_table(summary: pd.DataFrame, published: dict[str, str]) -> pd.DataFrame:
+def exhibit_table(summary: pd.DataFrame, published: dict[str, str], estimation: dict) -> pd.DataFrame:
     titles = {f.key: f.title for f in FINDINGS}
-    tests = {f.key: f.test for f in FINDINGS}
+    tests = {f.key: f.test(estimation) for f in FINDINGS}
     table = pd.DataFrame({
         "finding": summary["finding"].map(titles),
         "cohort_size": summary["n_students"],
@@ -69,6 +70,9 @@ def size_sentence(row) -> str:
 
 def main(sm):
     cfg = json.loads(sm.params.replication)
+    estimation = estimation_options(json.loads(sm.params.estimation))
+    cluster = estimation["cluster"]
+    difference_test = group_difference_test(estimation)
     cells = grid(cfg)
     replicates = read_batches(sm.input.batches)
     check_complete(replicates, cells, cfg["replicates"])
@@ -101,17 +105,23 @@ def main(sm):
     failed = int((~replicates["converged"]).sum())
     improper = int(replicates["improper"].sum())
     headline = summary[summary["finding"] == HEADLINE]
+    nesting = (f"SEs are cluster-robust over classrooms (by {cluster}; {100 * classroom_share:g}% of HQC's "
+               "variance lies between classrooms in the population model)" if cluster else
+               "SEs ignore students' nesting in classrooms "
+               f"({100 * classroom_share:g}% of HQC's variance in the population model): coverage shows what "
+               "that costs")
     notes = [
         f"Cohort size for {100 * cfg['target_power']:g}% power to detect the Black vs White difference in "
-        "HQC -> grades (likelihood-ratio test of equal paths, alpha "
+        f"HQC -> grades ({difference_test}, alpha "
         f"{cfg['alpha']:g}): " + "; ".join(size_sentence(r) for r in sizes.itertuples()) + ". "
         "Interpolated on the probit scale in the square root of the cohort size; never extrapolated.",
         f"Design: cohort sizes {', '.join(str(n) for n in cfg['cohort_sizes'])} (all students, as in Exhibit 6) x "
         f"share of Black students among the surveyed {', '.join(f'{s:g}' for s in cfg['share_black'])}; "
         f"{cfg['replicates']} replicates per cell, seed {cfg['seed']}. Each cohort is drawn from the "
         "population model (config/population_model.yaml), recalibrated for the cell's share, and analysed "
-        "with the study's RQ1 models (HQC latent over its 8 subscale scores, the study's controls, prior "
-        "grade for grades; ML, listwise deletion).",
+        "as the build analyses the study's data: its RQ1 models (HQC latent over its 8 subscale scores, the "
+        "study's controls, prior grade for grades), estimated as the config's estimation block says: "
+        f"{continuous_estimation_text(estimation, cluster, across_groups=True)}; survey items as continuous.",
         "Power: share of all replicates with a significant result (a replicate whose model did not converge "
         "counts as not significant). Bias, RMSE and coverage of the "
         f"{100 * level:g}% Wald CI: over converged replicates, against the population value of the cell's "
@@ -119,21 +129,19 @@ def main(sm):
         "path (of the indirect effect for the percent mediated). Monte Carlo SEs: Morris, White & "
         "Crowther (2019).",
         "Black minus White: difference of the within-group standardized HQC -> grade paths in one "
-        "two-group model (equal loadings except the perceived-inclusion parcel); its test is the "
-        "likelihood-ratio test against the model with equal raw paths.",
+        "two-group model (equal loadings except the perceived-inclusion parcel), tested as the Black-White "
+        f"exhibits decide: {difference_test} (the raw paths).",
         f"Convergence: {failed} of {len(replicates)} finding estimates did not converge (counted, not dropped; "
         f"lowest rate for the headline {headline['convergence_rate'].min():.2f}); {improper} converged "
         "with an improper solution (kept).",
         "Population values are those of the latent constructs; the models see 1-4 item answers and "
-        "subscale scores, so bias includes measurement error. SEs are ML and ignore students' nesting in "
-        f"classrooms ({100 * classroom_share:g}% of HQC's variance in the population model): coverage shows "
-        "what that costs.",
+        f"subscale scores, so bias includes measurement error. {nesting}.",
     ]
     figure = power_figure(summary, cfg["target_power"], source)
     write_exhibit({k: sm.output[k] for k in EXHIBIT_KEYS}, exhibit="replication",
                   title="Would the findings replicate? Power, bias and coverage of the key RQ1 findings "
                         "by cohort size",
-                  section=SECTION, table=exhibit_table(summary, published_values(sm.input.published)),
+                  section=SECTION, table=exhibit_table(summary, published_values(sm.input.published), estimation),
                   comparison=None, figure=figure,
                   caption="Monte Carlo study on cohorts drawn from the calibrated population model: power "
                           "of each key finding by cohort size and share of Black students (dashed line: "
