@@ -283,7 +283,7 @@ def test_a_replicate_is_analysed_as_the_build_analyses_the_study(codebook, popul
     assert rows["grade_all"]["estimate"] == pytest.approx(path["std.all"], rel=1e-9)
     assert rows["grade_all"]["pvalue"] == path["pvalue"]  # the raw path's Wald z, cluster-robust SE
     assert rows[rp.HEADLINE]["message"].startswith("Wald chi-square(1)")
-    assert rp.FINDINGS[-1].test(estimation) == "Wald test of equal paths (cluster-robust)"
+    assert rp.FINDINGS[-1].test(estimation) == "cluster-robust Wald test of equal paths"
 
 
 @pytest.mark.parametrize("estimator, expected", [("ML", "LR chi-square(1)"), ("MLR", "scaled LR chi-square(1)")])

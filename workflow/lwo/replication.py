@@ -137,7 +137,7 @@ def group_difference_test(estimation: dict | None) -> str:
     """The test of equal paths that the estimation gives a group difference (see above)."""
     est = estimation_options(estimation)
     if est["cluster"]:
-        return "Wald test of equal paths (cluster-robust)"
+        return "cluster-robust Wald test of equal paths"
     return f"{'scaled ' if est['estimator'] == 'MLR' else ''}LR test of equal paths"
 
 

@@ -130,7 +130,7 @@ def main(sm):
         "Crowther (2019).",
         "Black minus White: difference of the within-group standardized HQC -> grade paths in one "
         "two-group model (equal loadings except the perceived-inclusion parcel), tested as the Black-White "
-        f"exhibits decide: {difference_test} (the raw paths).",
+        f"exhibits decide, by the {difference_test} (raw paths).",
         f"Convergence: {failed} of {len(replicates)} finding estimates did not converge (counted, not dropped; "
         f"lowest rate for the headline {headline['convergence_rate'].min():.2f}); {improper} converged "
         "with an improper solution (kept).",
