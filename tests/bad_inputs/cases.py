@@ -101,8 +101,9 @@ class Workspace:
         return path
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Fresh copies as object columns, so any cell can be overwritten with text."""
-        return {t: df.astype(object).where(df.notna(), None) for t, df in self.cohort.items()}
+        """Fresh copies as object columns, so any cell can be overwritten with text (copied once
+        more into one block: column by column, a case adding a column would fragment the frame)."""
+        return {t: df.astype(object).where(df.notna(), None).copy() for t, df in self.cohort.items()}
 
     def write(self, folder: Path, tables: dict[str, pd.DataFrame] | None = None) -> dict[str, str]:
         tables = tables or self.tables()
