@@ -21,6 +21,12 @@
    (without R's start-up), and the two scaled chi-squares side by side (the same fit). It
    takes minutes per large model (--lavaan-timeout bounds each).
 
+--phases: where the time of 1 goes, per phase of the fits (CPU s over the set, one pass, best of
+   --repeat passes): the optimisation, the estimates table and, for FIML + MLR, the unrestricted
+   (h1) model's EM, information and factor, and scores, the observed information, the meat, the
+   baseline's scaling factor and the FIML-corrected robust indices; the rest is parsing, data
+   preparation and the fit indices.
+
 --multigroup: the build's pattern of the Black-White models (sem_fit_multigroup,
    Exhibits 29-31): per model the free two-group model and its refits with sets of paths
    equal across the groups, on the same rows; complete-data ML against FIML + MLR +
@@ -36,7 +42,7 @@
    clusters-within-groups.
 
 One BLAS thread, as the engine runs. Run:
-  python benchmarks/bench_fiml.py [--models NAME ...] [--repeat 3] [--multigroup] [--lavaan] [--recovery] [--crossed]
+  python benchmarks/bench_fiml.py [--models NAME ...] [--repeat 3] [--phases] [--multigroup] [--lavaan] [--recovery] [--crossed]
 """
 from __future__ import annotations
 
@@ -190,6 +196,61 @@ def crossed() -> None:
               f"{REPLICATES} replicates in {seconds:.0f} s")
 
 
+PHASES = (  # (module, attribute, phase): the engine functions each phase of a fit runs in
+    ("api", "_optimise", "optimisation"), ("api", "_estimates_table", "estimates table"),
+    ("fiml", "em_h1", "h1: EM"), ("FIMLModel", "h1_factor", "h1: information and its factor"),
+    ("FIMLModel", "h1_scores", "h1: scores"), ("FIMLModel", "observed_information", "observed information"),
+    ("robust", "_meat", "meat (casewise scores)"), ("robust", "_scaling_factor", "baseline's scaling factor"),
+    ("robust", "fiml_corrected", "FIML-corrected robust indices"),
+)
+
+
+def phases(fits: dict, repeat: int) -> None:
+    """CPU seconds per phase (PHASES) of one pass over the set, ML and FIML + MLR: each engine
+    function is wrapped in a timer for the run (a phase inside another counts in the outer)."""
+    from lwo.sem import api, fiml, robust
+
+    owners = {"api": api, "fiml": fiml, "robust": robust, "FIMLModel": fiml.FIMLModel}
+    spent: dict[str, float] = {}
+    inside = [False]
+
+    def timer(func, phase):
+        def timed_func(*args, **kwargs):
+            if inside[0]:
+                return func(*args, **kwargs)
+            inside[0], start = True, time.process_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                spent[phase] = spent.get(phase, 0.0) + time.process_time() - start
+                inside[0] = False
+        return timed_func
+
+    originals = [(owners[o], a, getattr(owners[o], a)) for o, a, _ in PHASES]
+    for (owner, attr, func), (_, _, phase) in zip(originals, PHASES):
+        setattr(owner, attr, timer(func, phase))
+    try:
+        print(f"\n{'phase (CPU s over the set, one pass)':42s} {'ML':>7s} {'FIML + MLR':>10s}")
+        best = {}
+        for kind, run in fits.items():
+            for _ in range(repeat):
+                spent.clear()
+                start = time.process_time()
+                for func in run:
+                    func()
+                total = time.process_time() - start
+                if kind not in best or total < best[kind][0]:
+                    best[kind] = (total, dict(spent))
+        for _, _, phase in PHASES:
+            print(f"{phase:42s} {best['ml'][1].get(phase, 0.0):7.3f} {best['fiml'][1].get(phase, 0.0):10.3f}")
+        rest = {k: total - sum(parts.values()) for k, (total, parts) in best.items()}
+        print(f"{'rest (parsing, data, fit indices)':42s} {rest['ml']:7.3f} {rest['fiml']:10.3f}")
+        print(f"{'all':42s} {best['ml'][0]:7.3f} {best['fiml'][0]:10.3f}")
+    finally:
+        for owner, attr, func in originals:
+            setattr(owner, attr, func)
+
+
 def multigroup(students, codebook, repeat: int) -> None:
     """Free two-group model plus its equality refits, as sem_fit_multigroup fits them."""
     from lwo import sem
@@ -251,6 +312,7 @@ def main(argv=None) -> int:
     parser.add_argument("--recovery", action="store_true", help="FIML vs listwise at N = 100,000 (MAR)")
     parser.add_argument("--crossed", action="store_true", help="crossed-cluster coverage Monte Carlo")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per fit (best is reported)")
+    parser.add_argument("--phases", action="store_true", help="also the CPU time of the set per phase of the fits")
     parser.add_argument("--multigroup", action="store_true",
                         help="also the Black-White models with their equality refits (the build's pattern)")
     parser.add_argument("--lavaan", action="store_true",
@@ -271,6 +333,7 @@ def main(argv=None) -> int:
     total = dict.fromkeys(("ml", "fiml", "cpu_ml", "cpu_mlcl", "cpu_fiml"), 0.0)
     big = None
     fits = []  # (name, FIML fit, its data, CPU s) for --lavaan
+    passes = {"ml": [], "fiml": []}  # the fits of the set, for --phases
     for name in names:
         md = model_ready(students, codebook, specs[name], "all")
         data = md.data.copy()
@@ -290,6 +353,10 @@ def main(argv=None) -> int:
         print(f"{name:42s} {ml.fit_indices['npar']:5d} {fiml.n_used['total']:5d} {npat:5d} {t_ml:6.2f} "
               f"{t_fiml:7.2f} {t_fiml / t_ml:6.2f} {c_ml:7.2f} {c_mlcl:9.2f} {c_fiml:8.2f} {c_fiml / c_ml:6.2f}{flag}")
         fits.append((name, fiml, holes, c_fiml))
+        syntax = specs[name].syntax
+        passes["ml"].append(lambda syntax=syntax, data=data: sem.fit(syntax, data))
+        passes["fiml"].append(lambda syntax=syntax, holes=holes: sem.fit(syntax, holes, missing="ml", estimator="MLR",
+                                                                         cluster="classroom_id"))
         if name == BIG_MODEL:
             big = (fiml, t_fiml, c_fiml)
     ratio = total["cpu_fiml"] / total["cpu_ml"]
@@ -315,6 +382,8 @@ def main(argv=None) -> int:
         print(f"{BIG_MODEL} on every surveyed student with an answer: {fit.fit_indices['npar']} parameters, "
               f"{fit.n_used['total']} students, {len(fit._model.data[0].patterns)} patterns, {seconds:.2f} s, "
               f"CPU {CPU['last']:.2f} s (target <= {TARGET_BIG_S:.0f} s: {'met' if verdict else 'MISSED'})")
+    if args.phases:
+        phases(passes, args.repeat)
     if args.multigroup:
         multigroup(students, codebook, args.repeat)
     if args.lavaan and lavaan_available():
