@@ -116,6 +116,30 @@ def test_equality_tests_give_wald_and_scaled_lr_with_wald_as_verdict(holey, code
     assert t["verdict_test"] == "LR" and t["pvalue"] == t["lr_pvalue"]
 
 
+def test_with_ml_and_clusters_the_wald_verdict_uses_the_cluster_robust_covariance(holey, codebook, specs):
+    """ML with a cluster keeps normal-theory SEs in `vcov` and the crossed-cluster sandwich
+    beside them: the Wald verdict (clustered, so Wald) is the sandwich's, as its text says.
+    One path: chi-square = (b_B - b_W)^2 / (var_B + var_W - 2 cov) from the sandwich."""
+    from lwo.specs import group_label
+
+    mg = fit_multigroup(specs["hqc_to_grades"], holey, codebook,
+                        estimation={"missing": "listwise", "estimator": "ML", "cluster": "classroom_id"})
+    assert mg.free.ok, mg.free.message
+    t = mg.lr_tests.iloc[0]
+    assert t["verdict_test"] == "Wald" and t["n_paths"] == 1
+    fit = mg.free.fit
+    est = fit.estimates.set_index("label")["est"]
+    names = [group_label(t["paths"], g) for g in ("Black", "White")]
+    idx = [fit.partable.label_index[n] for n in names]
+    for vcov, check in ((fit.vcov_cluster.to_numpy(), t["wald_chisq"]), (fit.vcov.to_numpy(), None)):
+        var = vcov[idx[0], idx[0]] + vcov[idx[1], idx[1]] - 2 * vcov[idx[0], idx[1]]
+        chisq = (est[names[0]] - est[names[1]]) ** 2 / var
+        if check is not None:
+            assert check == pytest.approx(chisq, rel=1e-8)
+        else:  # the normal-theory covariance gives another statistic
+            assert abs(chisq - t["wald_chisq"]) > 0.01 * t["wald_chisq"]
+
+
 # ------------------------------------------------------------------ slow: the default build
 def _fits(repo: Path):
     return sorted((repo / "results/models").glob("*/*/fit.json"))

@@ -122,7 +122,7 @@ def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit | None, lab
         if fit is not None and not fit.converged:
             return failed_result(f"{role}: {fit.message}", _n_used(fit))
     if restricted is None:
-        test = sem.wald_test(free, f"{labels[0]} == {labels[1]}")
+        test = sem.wald_test(free, f"{labels[0]} == {labels[1]}", clustered=True)
         pvalue, text = test["pvalue"], f"Wald chi-square({test['df']}) = {test['stat']:.3f}"
     else:
         test = sem.lr_test(restricted, free)

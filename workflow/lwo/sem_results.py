@@ -294,8 +294,8 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     Two tests per set of paths (lr_tests.csv): the chi-square difference of the constrained
     and the free model (scaled, lavaan lavTestLRT's satorra.bentler.2001, when both are MLR)
     and the Wald test of the paths' equality in the free model from its covariance (the
-    crossed-cluster-robust one with MLR and a cluster). `verdict_test` and `pvalue` name the
-    one the exhibits use: the Wald test when the fit is clustered, since the scaled LR test's
+    crossed-cluster-robust one when the fit has a cluster, ML or MLR). `verdict_test` and
+    `pvalue` name the one the exhibits use: the Wald test when the fit is clustered, since the scaled LR test's
     scaling factors come from each model's own clustered scores but its difference ignores
     that one classroom's Black and White students share the classroom (only the crossed
     covariance of the free fit carries it); the (scaled) LR test otherwise."""
@@ -322,8 +322,9 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
         run = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups, shared=labels), md,
                            with_inference=False, **reuse, **kwargs)
         constrained[name] = run
+        # clustered: from the cluster-robust covariance, with ML too (its `vcov` is normal-theory)
         wald = sem.wald_test(free.fit, [f"{group_label(lab, groups[0])} == {group_label(lab, groups[1])}"
-                                        for lab in labels])
+                                        for lab in labels], clustered=free.cluster is not None)
         row.update(wald_chisq=wald["stat"], wald_df=wald["df"], wald_pvalue=wald["pvalue"])
         if run.ok:
             lrt = (sem.lr_test_ordinal if ordered else sem.lr_test)(run.fit, free.fit)

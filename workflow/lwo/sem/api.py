@@ -1008,13 +1008,17 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
     }
 
 
-def wald_test(fit: SEMFit, constraints: str | list[str]) -> dict:
+def wald_test(fit: SEMFit, constraints: str | list[str], clustered: bool = False) -> dict:
     """Wald test of linear or nonlinear equality constraints on labelled parameters
     (lavaan ``lavTestWald``), e.g. ``"b_black == b_white"``; several constraints as a
     list or separated by newlines or ';'. Uses ``fit.vcov`` (the robust, clustered
-    covariance with MLR). Returns stat (chi-square), df, pvalue."""
+    covariance with MLR and a cluster), or with ``clustered`` the cluster-robust
+    ``fit.vcov_cluster`` (the same with MLR; with ML the sandwich beside the normal-theory
+    covariance). Returns stat (chi-square), df, pvalue."""
     if not fit.converged or fit._model is None or fit._theta is None:
         raise ValueError(f"the model did not converge ({fit.message}); no Wald test")
+    if clustered and fit.vcov_cluster is None:
+        raise ValueError("the fit has no cluster-robust covariance (no cluster); no clustered Wald test")
     if isinstance(constraints, str):
         constraints = [c for part in constraints.replace(";", "\n").splitlines() if (c := part.strip())]
     model = fit._model
@@ -1029,7 +1033,7 @@ def wald_test(fit: SEMFit, constraints: str | list[str]) -> dict:
         if unknown:
             raise ValueError(f"unknown labels in constraint {c!r}: {unknown}; labels: {sorted(known)}")
         funcs.append((_unstandardized(model, fit._theta, expr), _involved(model, expr)))
-    vcov = fit.vcov.to_numpy()
+    vcov = (fit.vcov_cluster if clustered else fit.vcov).to_numpy()
     values, grads = [], []
     for func, involved in funcs:
         est, _, grad = delta_method(func, fit._theta, vcov, involved)
