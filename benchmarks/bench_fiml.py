@@ -42,7 +42,8 @@
    clusters-within-groups.
 
 One BLAS thread, as the engine runs. Run:
-  python benchmarks/bench_fiml.py [--models NAME ...] [--repeat 3] [--phases] [--multigroup] [--lavaan] [--recovery] [--crossed]
+  python benchmarks/bench_fiml.py [--models NAME ...] [--repeat 3] [--phases] [--multigroup] [--lavaan]
+                                  [--recovery] [--crossed]
 """
 from __future__ import annotations
 

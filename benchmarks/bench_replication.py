@@ -2,9 +2,10 @@
 scales with the cohort size.
 
 One replicate = draw a cohort from the population model, build the model-ready data and fit the
-key RQ1 models as the default config's `estimation:` block says (lwo.replication.CohortStudy.replicate;
---estimation listwise-ml: the listwise, normal-theory ML fits without clusters, for comparison). Timed in this process on one core (CPU
-time, so other load on the machine counts less), split into cohort generation and the rest.
+key RQ1 models as the default config's `estimation:` block says (lwo.replication.CohortStudy.
+replicate; --estimation listwise-ml: listwise, normal-theory ML without clusters, for comparison).
+Timed in this process on one core (CPU time, so other load on the machine counts less), split into
+cohort generation and the rest.
 With --workflow it also runs `snakemake --cores N replication` on the default config in a
 private copy of the repository and reports the wall time and the jobs' own runtimes.
 
@@ -133,13 +134,15 @@ def main() -> None:
                              np.log([r["cpu_seconds_per_replicate"] for r in rows]), 1)[0]) if len(rows) > 1 else math.nan
     if len(rows) > 1:
         print(f"time per replicate grows as N^{slope:.2f} over {min(args.sizes)}-{max(args.sizes)} students")
-    result = {"share_black": args.share_black, "estimation": estimation, "by_cohort_size": rows, "scaling_exponent": slope}
+    result = {"share_black": args.share_black, "estimation": estimation, "by_cohort_size": rows,
+              "scaling_exponent": slope}
     if args.workflow:
         wf = run_workflow(args.cores)
         result["workflow"] = wf
         print(f"snakemake --cores {wf['cores']} replication (default config): {wf['wall_seconds']} s wall for "
               f"{wf['replicates']} replicates in {wf['batch_jobs']} batch jobs ({wf['rule_seconds']} s of job "
-              f"runtime, {wf['rule_cpu_seconds']} CPU s); {wf['replicates_per_core_minute']} replicates per core-minute end to end")
+              f"runtime, {wf['rule_cpu_seconds']} CPU s); {wf['replicates_per_core_minute']} replicates per "
+              "core-minute end to end")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from lwo.model_data import model_ready
-from lwo.sem_results import fit_model, fit_multigroup, save_fit
+from lwo.sem_results import estimation_text, fit_model, fit_multigroup, save_fit
 from lwo.specs import CONTROLS, GRADE_CONTROLS, MULTIGROUP_SAMPLE, rq1_models
 
 FIML_MLR = {"missing": "fiml", "estimator": "MLR", "cluster": "classroom_id"}
@@ -127,6 +127,8 @@ def test_with_ml_and_clusters_the_wald_verdict_uses_the_cluster_robust_covarianc
     assert mg.free.ok, mg.free.message
     t = mg.lr_tests.iloc[0]
     assert t["verdict_test"] == "Wald" and t["n_paths"] == 1
+    assert "normal-theory SEs" in estimation_text(mg.free) and "cluster-robust SEs by classroom_id beside" in \
+        estimation_text(mg.free)
     fit = mg.free.fit
     est = fit.estimates.set_index("label")["est"]
     names = [group_label(t["paths"], g) for g in ("Black", "White")]

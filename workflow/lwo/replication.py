@@ -126,8 +126,8 @@ def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit | None, lab
         pvalue, text = test["pvalue"], f"Wald chi-square({test['df']}) = {test['stat']:.3f}"
     else:
         test = sem.lr_test(restricted, free)
-        pvalue = test["pvalue"]
-        text = f"{'scaled ' if free.estimator == 'MLR' else ''}LR chi-square({test['df_diff']}) = {test['chisq_diff']:.3f}"
+        pvalue, scaled = test["pvalue"], "scaled " if free.estimator == "MLR" else ""
+        text = f"{scaled}LR chi-square({test['df_diff']}) = {test['chisq_diff']:.3f}"
     diff = sem.defined(free, "difference", f"{labels[0]} - {labels[1]}", standardized=True)
     return _result(diff["est"], diff["se"], pvalue, alpha, free, _n_used(free),
                    message=text + ("; " + "; ".join(free.warnings) if free.warnings else ""))

@@ -680,8 +680,10 @@ def estimation_text(run: FitRun) -> str:
 def continuous_estimation_text(estimation: dict, cluster: str | None, across_groups: bool = False) -> str:
     """:func:`estimation_text` of a fit with continuous items (also the replication study's)."""
     text = f"{ESTIMATOR_TEXT[estimation['estimator']]}; {MISSING_TEXT[estimation['missing']]}"
-    if cluster:
-        text += f"; SEs clustered by {cluster}" + (" (one cluster across groups)" if across_groups else "")
+    if cluster:  # with ML the SEs stay normal-theory, the clustered ones are reported beside them
+        text += (f"; SEs clustered by {cluster}" if estimation["estimator"] == "MLR" else
+                 f"; cluster-robust SEs by {cluster} beside them")
+        text += " (one cluster across groups)" if across_groups else ""
     return text
 
 
