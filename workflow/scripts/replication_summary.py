@@ -105,11 +105,12 @@ def main(sm):
     failed = int((~replicates["converged"]).sum())
     improper = int(replicates["improper"].sum())
     headline = summary[summary["finding"] == HEADLINE]
-    nesting = (f"SEs are cluster-robust over classrooms (by {cluster}; {100 * classroom_share:g}% of HQC's "
-               "variance lies between classrooms in the population model)" if cluster else
-               "SEs ignore students' nesting in classrooms "
-               f"({100 * classroom_share:g}% of HQC's variance in the population model): coverage shows what "
-               "that costs")
+    share = f"{100 * classroom_share:g}% of HQC's variance lies between classrooms in the population model"
+    if cluster and estimation["estimator"] == "MLR":
+        nesting = f"SEs are cluster-robust (clusters: {cluster}; {share})"
+    else:  # ML keeps normal-theory SEs for the paths even with a cluster
+        nesting = (f"The paths' SEs are normal-theory and ignore students' nesting in classrooms ({share}): "
+                   "coverage shows what that costs")
     notes = [
         f"Cohort size for {100 * cfg['target_power']:g}% power to detect the Black vs White difference in "
         f"HQC -> grades ({difference_test}, alpha "
