@@ -16,15 +16,15 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from workflow_build import copy_repository  # noqa: E402
 
-# 2 cells x 2 batches of 2 replicates: the profile bundles the 4 batches into one Slurm job,
-# then the summary runs as a second one.
+# 2 cells x 2 batches of 1 replicate (FIML + MLR fits, about a second each): the profile bundles
+# the 4 batches into one Slurm job, then the summary runs as a second one.
 TINY_STUDY = """\
 replication:
   seed: 4242
   cohort_sizes: [300, 500]
   share_black: [0.46]
-  replicates: 4
-  batch_size: 2
+  replicates: 2
+  batch_size: 1
 """
 N_BATCH_FILES = 4
 COMPARED = ["results/replication/summary.csv", "results/replication/cohort_size_for_power.csv",
