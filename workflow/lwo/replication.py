@@ -36,7 +36,7 @@ from lwo.codebook import Codebook
 from lwo.model_data import model_ready, without_dropped_controls
 from lwo.population import PopulationModel, build_population
 from lwo.replication_grid import Cell, batch_design, batch_files, batch_ranges, grid  # noqa: F401 (the study's grid)
-from lwo.sem_results import ENGINE_MISSING, estimation_options, frame_with_clusters
+from lwo.sem_results import ENGINE_MISSING, estimation_options, frame_with_clusters, verdict_test
 from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, group_label, indirect_expressions,
                        multigroup_syntax, rq1_models)
 from lwo.synthetic import generate_cohort
@@ -136,7 +136,7 @@ def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit | None, lab
 def group_difference_test(estimation: dict | None) -> str:
     """The test of equal paths that the estimation gives a group difference (see above)."""
     est = estimation_options(estimation)
-    if est["cluster"]:
+    if verdict_test(est["cluster"]) == "Wald":
         return "cluster-robust Wald test of equal paths"
     return f"{'scaled ' if est['estimator'] == 'MLR' else ''}LR test of equal paths"
 
@@ -298,7 +298,7 @@ class CohortStudy:
         if isinstance(free, str):
             return failed_result(free, len(data))
         equal = None
-        if not self.estimation["cluster"]:
+        if verdict_test(self.estimation["cluster"]) == "LR":
             equal = self._fit(multigroup_syntax(syntax, groups, shared=(finding.parameter,)), data, **options,
                               h1=free, start=free)
             if isinstance(equal, str):

@@ -333,11 +333,17 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
                        cfi_diff=lrt["cfi_diff"], rmsea_diff=lrt["rmsea_diff"])
         else:  # the Wald test needs only the free model
             row.update(status="ok", message=f"likelihood-ratio test not available: {run.message}")
-        wald_first = free.cluster is not None or not run.ok
+        wald_first = verdict_test(free.cluster) == "Wald" or not run.ok
         row.update(verdict_test="Wald" if wald_first else "LR",
                    pvalue=row["wald_pvalue"] if wald_first else row["lr_pvalue"])
         rows.append(row)
     return MultiGroupRun(free, constrained, tests, pd.DataFrame(rows).reindex(columns=LR_TEST_COLUMNS))
+
+
+def verdict_test(cluster: str | None) -> str:
+    """The test of equal paths the Black-White verdicts use (see fit_multigroup): "Wald" (from the
+    crossed-cluster-robust covariance) when the fits are clustered, else "LR" (scaled with MLR)."""
+    return "Wald" if cluster else "LR"
 
 
 LR_TEST_COLUMNS = ["test", "paths", "n_paths", "verdict_test", "pvalue", "wald_chisq", "wald_df", "wald_pvalue",
