@@ -142,6 +142,27 @@ def test_with_ml_and_clusters_the_wald_verdict_uses_the_cluster_robust_covarianc
             assert abs(chisq - t["wald_chisq"]) > 0.01 * t["wald_chisq"]
 
 
+def test_items_no_student_answered_together_make_a_not_estimable_fit(holey, codebook, specs):
+    """An export from two survey forms (each student asked one of two items): the fit is "not
+    estimable" and says which items, not that the sample is too small."""
+    spec = specs["hqc_grades_via_engagement"]
+    first, second = "ms_ee1", "ms_ee2"
+    students = holey.copy()
+    form_a = np.arange(len(students)) % 2 == 0
+    students.loc[form_a, first] = np.nan
+    students.loc[~form_a, second] = np.nan
+    run = fit_model(spec, students, codebook, "all", estimation=FIML_MLR)
+    assert run.status == "not estimable"
+    assert run.message.endswith(f"never observed together (zero coverage: their covariance is not identified): "
+                                f"{first} & {second}"), run.message
+    # one student answered both: no unrestricted estimate; the message names the pair, not that student count
+    both = students.index[form_a & students[second].notna() & (students["surveyed"] == 1)][0]
+    students.loc[both, first] = 3.0
+    run = fit_model(spec, students, codebook, "all", estimation=FIML_MLR)
+    assert run.status == "not estimable", run.message
+    assert f"observed together least: {first} & {second} (n < 10 of n = " in run.message, run.message
+
+
 # ------------------------------------------------------------------ slow: the default build
 def _fits(repo: Path):
     return sorted((repo / "results/models").glob("*/*/fit.json"))

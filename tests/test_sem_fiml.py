@@ -186,6 +186,25 @@ def test_a_variable_without_answers_is_a_clear_error():
         sem.fit(HS_CFA, data, missing="ml")
 
 
+def test_variables_never_observed_together_are_a_clear_error():
+    """Two survey forms, each asking one of x1 and x2: no row identifies their covariance, so
+    the unrestricted model (chi-square, scaled test) has no estimate. The error names the pair
+    (lavaan only warns, and its EM then ignores the pair)."""
+    data = _data("hs_mcar")
+    form_a = np.arange(len(data)) % 2 == 0
+    data.loc[form_a, "x1"] = np.nan
+    data.loc[~form_a, "x2"] = np.nan
+    for options in ({"missing": "ml"}, {"missing": "ml", "estimator": "MLR"}):
+        with pytest.raises(ValueError, match=r"never observed together \(zero coverage.*\): x1 & x2$"):
+            sem.fit(HS_CFA, data, **options)
+    # one row with both: identified, but the unrestricted ML estimate is on the boundary
+    data.loc[0, ["x1", "x2"]] = [data["x1"].mean(), data["x2"].mean()]
+    with pytest.raises(ValueError, match=r"h1\) model has no estimate.*observed together least: x1 & x2 \(1 row of"):
+        sem.fit(HS_CFA, data, missing="ml")
+    data.loc[:19, ["x1", "x2"]] = data.loc[:19, ["x1", "x2"]].fillna(data[["x1", "x2"]].mean())  # twenty rows
+    assert sem.fit(HS_CFA, data, missing="ml").converged
+
+
 def test_lavaan_call_states_every_option():
     call = _fit("study_free").lavaan_call()
     for part in ['estimator = "MLR"', 'missing = "ml"', 'cluster = "classroom"', 'group = "race"',

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,7 +225,12 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
             run.status = "not estimable"
             run.message = (f"not estimable: {who}: too few students {usable} "
                            f"({_count_text(smallest, min_cell)}{' in a group' if group else ''}) for this model")
-        elif "fewer than two observed values" in text:  # FIML: a variable (almost) nobody answered
+        elif any(k in text for k in ("fewer than two observed values", "never observed together",
+                                     "observed together least")):
+            # FIML: a variable (almost) nobody answered, two that no (or hardly any) student answered both of
+            text = re.sub(r"\((\d+) observed\)", lambda m: f"({_count_text(int(m[1]), min_cell)} observed)", text)
+            text = re.sub(r"\((\d+) rows? of (\d+)\)", lambda m: f"({_count_text(int(m[1]), min_cell)} of "
+                          f"{_count_text(int(m[2]), min_cell)} students)", text)
             run.status, run.message = "not estimable", f"not estimable: {who}: {text}"
         elif isinstance(err, np.linalg.LinAlgError) or "positive definite" in text or "singular" in text:
             # few students for many variables: their (EM) covariance matrix does not determine the model

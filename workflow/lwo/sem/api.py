@@ -15,7 +15,7 @@ from scipy import special
 
 from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
-from .fiml import FIMLModel, missing_patterns, same_data
+from .fiml import FIMLModel, H1Error, missing_patterns, same_data
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable, full_spec_text
 from .syntax import parse_spec
@@ -517,6 +517,34 @@ def _usable_rows(data: pd.DataFrame, pt: ParTable, missing: str | None, fixed_x:
     return keep
 
 
+def _observed_together(values: np.ndarray) -> np.ndarray:
+    """Rows observing each pair of variables (lavaan's coverage, as counts)."""
+    observed = (~np.isnan(values)).astype(float)
+    return observed.T @ observed
+
+
+def _check_coverage(values: np.ndarray, columns: list, where: str) -> None:
+    """Refuse two variables that no row observes together (zero coverage, as from survey
+    forms that never ask both): nothing in the data identifies their covariance, so the
+    unrestricted model and what rests on it (chi-square, scaled tests, fit indices) have no
+    estimate. lavaan warns and fits anyway; its EM then ignores the pair."""
+    a, b = np.nonzero(np.triu(_observed_together(values) == 0, 1))
+    if a.size:
+        pairs = [f"{columns[i]} & {columns[j]}" for i, j in zip(a[:5], b[:5])]
+        more = f" and {a.size - 5} more pairs" if a.size > 5 else ""
+        raise ValueError(f"model variables never observed together{where} (zero coverage: their covariance is "
+                         f"not identified): {', '.join(pairs)}{more}")
+
+
+def _least_covered(values: np.ndarray, columns: list) -> tuple[int, str]:
+    """The pair of variables the fewest rows observe together, as (rows, text)."""
+    together = _observed_together(values)
+    together[np.tril_indices(len(columns))] = np.inf
+    i, j = np.unravel_index(np.argmin(together), together.shape)
+    k = int(together[i, j])
+    return k, f"{columns[i]} & {columns[j]} ({k} row{'s' if k != 1 else ''} of {len(values)})"
+
+
 @_with_single_thread_blas
 def fit(
     spec: str,
@@ -663,6 +691,7 @@ def fit(
             if few:
                 where = "" if group is None else f" in group {label!r}"
                 raise ValueError(f"model variables with fewer than two observed values{where}: {', '.join(few)}")
+            _check_coverage(values[mask], columns, "" if group is None else f" in group {label!r}")
             md = missing_patterns(values[mask])
             md.cluster = codes
             missing_data.append(md)
@@ -671,7 +700,12 @@ def fit(
         nobs[str(label) if label is not None else "all"] = int(mask.sum())
     if missing_data:
         previous = h1._model if h1 is not None and isinstance(h1._model, FIMLModel) else None
-        model = FIMLModel(pt, missing_data, h1=previous if previous and same_data(previous.data, missing_data) else None)
+        try:
+            model = FIMLModel(pt, missing_data, h1=previous if previous and same_data(previous.data, missing_data) else None)
+        except H1Error as err:  # say where the data are thinnest: the usual cause
+            least = min(_least_covered(md.values, columns) + (label,) for md, label in zip(missing_data, group_labels))
+            where = "" if group is None else f" in group {least[2]!r}"
+            raise H1Error(f"{err}; the pair of variables observed together least{where}: {least[1]}") from None
     else:
         model = RAMModel(pt, moments)
     model.fiml = fiml

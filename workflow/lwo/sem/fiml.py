@@ -406,20 +406,34 @@ def _em_step(md: MissingData, mu: np.ndarray, sigma: np.ndarray):
     return new_mu, 0.5 * (new_sigma + new_sigma.T)
 
 
-def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
+class H1Error(ValueError):
+    """The unrestricted (h1) model has no estimate: EM reached a covariance matrix that is not
+    positive definite (its ML estimate is on the boundary, as when two variables are seldom
+    observed together)."""
+
+
+def em_h1(md: MissingData, *, max_iter: int = 1000, tol: float = 1e-9):
     """Unrestricted ML estimates of (mu, Sigma) by EM, accelerated by SQUAREM (Varadhan
     & Roland 2008, scheme S3: an extrapolation along two EM steps, then one EM step; the
     fixed point is EM's, in a third of its iterations). Converged when an EM step moves
     no element by more than tol (relative to the largest variance).
-    Returns (mu, sigma, -2 loglik, EM steps)."""
+    Returns (mu, sigma, -2 loglik, EM steps). Raises H1Error when a step meets a covariance
+    matrix that is not positive definite or max_iter steps do not converge (the study's
+    models take 10-20 steps at 5-20% of the answers blank, about 200 at 50%)."""
     p = md.p
     mu = np.nanmean(md.values, axis=0)
     var = np.nanvar(md.values, axis=0)
     sigma = np.diag(np.where(var > 0, var, 1.0))
     x = np.concatenate([mu, sigma.ravel()])
 
-    def step(x):
-        m, s = _em_step(md, x[:p], x[p:].reshape(p, p))
+    def step(x, extrapolated=False):
+        try:
+            m, s = _em_step(md, x[:p], x[p:].reshape(p, p))
+        except (np.linalg.LinAlgError, ValueError):
+            if extrapolated:
+                raise
+            raise H1Error("the unrestricted (h1) model has no estimate: its EM reached a covariance matrix "
+                          "that is not positive definite") from None
         return np.concatenate([m, s.ravel()])
 
     def done(x, fx):
@@ -442,15 +456,17 @@ def em_h1(md: MissingData, *, max_iter: int = 10000, tol: float = 1e-9):
         x_new = x2
         if alpha < -1.0:  # extrapolate, keep it only if Sigma stays positive definite
             try:
-                x_new = step(x - 2 * alpha * r + alpha * alpha * v)
+                x_new = step(x - 2 * alpha * r + alpha * alpha * v, extrapolated=True)
                 it += 1
             except (np.linalg.LinAlgError, ValueError):
                 x_new = x2
         x = x_new
+    else:
+        raise H1Error(f"the unrestricted (h1) model has no estimate: its EM did not converge in {max_iter} steps")
     mu, sigma = x[:p], x[p:].reshape(p, p)
     terms = pattern_terms(md, mu, sigma)
     if terms is None:
-        raise ValueError("the unrestricted (h1) covariance matrix is not positive definite")
+        raise H1Error("the unrestricted (h1) model has no estimate: its EM covariance matrix is not positive definite")
     return mu, sigma, terms["m2ll"], it
 
 
