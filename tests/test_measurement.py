@@ -207,6 +207,19 @@ def test_holzinger_swineford_invariance_verdicts(hs_data):
     assert all(f["p_holm"] < 0.05 for f in res.freed)
 
 
+def test_invariance_the_data_cannot_give_is_not_estimable_with_the_reason(hs_data):
+    """FIML + MLR as the invariance exhibit fits it: an item every student of one school answered
+    alike (a ceiling) leaves no configural model; the verdicts say why, with no count of students."""
+    data = hs_data.copy()
+    data.loc[data.index % 9 == 0, "x1"] = np.nan
+    data.loc[data["school"] == "Pasteur", "x2"] = 4.0
+    res = M.invariance_analysis("hs", HS_CFA, data, "school", ["Pasteur", "Grant-White"], missing="ml",
+                                estimator="MLR")
+    assert (res.metric, res.scalar) == ("not estimable", "not estimable")
+    assert res.comparable == "not estimable: model variables with no variation in group 'Pasteur': x2 (every value 4)"
+    assert res.row()["n_Pasteur"] is res.row()["n_Grant-White"] is None
+
+
 def test_holm_adjustment_changes_verdicts_only_through_p():
     table = pd.DataFrame({"cfi.diff": [np.nan, -0.001, -0.002], "pvalue.diff": [np.nan, 0.02, 0.03]},
                          index=["configural", "metric", "scalar"])

@@ -205,6 +205,15 @@ def test_variables_never_observed_together_are_a_clear_error():
     assert sem.fit(HS_CFA, data, missing="ml").converged
 
 
+def test_a_variable_constant_in_a_group_is_a_clear_error():
+    data = _data("study")
+    data.loc[data.index % 7 == 0, "i1"] = np.nan
+    data.loc[data["race"] == "Black", "i2"] = 4.0  # every Black student at the ceiling
+    for options in ({"missing": "ml"}, {"missing": "ml", "estimator": "MLR", "cluster": "classroom"}):
+        with pytest.raises(ValueError, match=r"no variation in group 'Black': i2 \(every value 4\)$"):
+            sem.fit(STUDY, data, group="race", **options)
+
+
 def test_lavaan_call_states_every_option():
     call = _fit("study_free").lavaan_call()
     for part in ['estimator = "MLR"', 'missing = "ml"', 'cluster = "classroom"', 'group = "race"',

@@ -387,13 +387,18 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     chi-square, CFI and RMSEA and the scaled (Satorra-Bentler) difference tests."""
     reason = too_few_to_fit(data, group, group_order or list(dict.fromkeys(data[group])),
                             len({i for items in _cfa_items(spec).values() for i in items}))
+    fits = None
+    if not reason:
+        try:
+            fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
+        except ValueError as exc:  # the data cannot give the models, e.g. an item every student of a group
+            reason = sem.suppress_row_counts(str(exc), None)  # answered alike (no counts: no min_cell here)
     if reason:
         table = pd.DataFrame(np.nan, index=pd.Index(["configural", "metric", "scalar"], name="model"),
                              columns=INVARIANCE_TABLE_COLUMNS)
         result = InvarianceResult(name, table, "", "", "", {g: None for g in group_order or []}, reason=reason)
         set_verdicts(result, np.nan, np.nan, alpha, cfi_drop)
         return result
-    fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
     table = sem.invariance_table(fits)
     if fit_options.get("estimator") == "MLR":
         for col in ("chisq", "pvalue", "cfi", "tli", "rmsea"):

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,11 +159,6 @@ def split_definitions(syntax: str) -> tuple[str, list[tuple[str, str]]]:
     return "\n".join(kept), defs
 
 
-def _count_text(n: int, min_cell: int) -> str:
-    """A student count for a message: counts below the privacy threshold are not shown."""
-    return f"n = {n}" if n == 0 or n >= min_cell else f"n < {min_cell}"
-
-
 def ordinal_items(spec: ModelSpec, codebook, estimation: dict) -> list[str]:
     """The survey items a structural model fits as ordered categories: its items when the
     config says `items: ordinal`, none otherwise (and none for a measurement CFA, whose
@@ -224,19 +218,16 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
             smallest = int(data[group].value_counts().min()) if group else n
             run.status = "not estimable"
             run.message = (f"not estimable: {who}: too few students {usable} "
-                           f"({_count_text(smallest, min_cell)}{' in a group' if group else ''}) for this model")
-        elif any(k in text for k in ("fewer than two observed values", "never observed together",
-                                     "observed together least")):
+                           f"({sem.count_text(smallest, min_cell)}{' in a group' if group else ''}) for this model")
+        elif any(k in text for k in ("fewer than two observed values", "never observed together", "no variation",
+                                     "unrestricted (h1) model has no estimate")):
             # FIML: a variable (almost) nobody answered, two that no (or hardly any) student answered both of
-            text = re.sub(r"\((\d+) observed\)", lambda m: f"({_count_text(int(m[1]), min_cell)} observed)", text)
-            text = re.sub(r"\((\d+) rows? of (\d+)\)", lambda m: f"({_count_text(int(m[1]), min_cell)} of "
-                          f"{_count_text(int(m[2]), min_cell)} students)", text)
-            run.status, run.message = "not estimable", f"not estimable: {who}: {text}"
+            run.status, run.message = "not estimable", f"not estimable: {who}: {sem.suppress_row_counts(text, min_cell)}"
         elif isinstance(err, np.linalg.LinAlgError) or "positive definite" in text or "singular" in text:
             # few students for many variables: their (EM) covariance matrix does not determine the model
             smallest = int(data[group].value_counts().min()) if group else n
             run.status = "not estimable"
-            run.message = (f"not estimable: {who}: the answers of {_count_text(smallest, min_cell)} students"
+            run.message = (f"not estimable: {who}: the answers of {sem.count_text(smallest, min_cell)} students"
                            f"{' in a group' if group else ''} do not determine this model's covariance matrix "
                            "(singular); too few students for this model")
         else:

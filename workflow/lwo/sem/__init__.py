@@ -18,8 +18,9 @@ from .syntax import SpecError, parse_spec
 # Loaded on first use: the estimation engines import numpy and scipy, which a job that only
 # reads model syntax (the diagrams) need not pay for, and the ordinal (WLSMV) engine imports
 # scipy.stats, about a second per job, which the continuous fits need not pay for.
-_LAZY = {**dict.fromkeys(("SEMFit", "defined", "delta_method", "fit", "invariance", "invariance_models",
-                          "invariance_table", "lavaan_call", "lr_test", "wald_test"), "api"),
+_LAZY = {**dict.fromkeys(("SEMFit", "count_text", "defined", "delta_method", "fit", "invariance", "invariance_models",
+                          "invariance_table", "lavaan_call", "lr_test", "suppress_row_counts",
+                          "wald_test"), "api"),
          **dict.fromkeys(("OrdinalFit", "fit_ordinal", "lr_test_ordinal"), "ordinal")}
 
 
@@ -38,6 +39,7 @@ __all__ = [
     "OrdinalFit",
     "SEMFit",
     "SpecError",
+    "count_text",
     "defined",
     "delta_method",
     "fit",
@@ -49,5 +51,6 @@ __all__ = [
     "lr_test",
     "lr_test_ordinal",
     "parse_spec",
+    "suppress_row_counts",
     "wald_test",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -536,6 +537,28 @@ def _check_coverage(values: np.ndarray, columns: list, where: str) -> None:
                          f"not identified): {', '.join(pairs)}{more}")
 
 
+_ROW_COUNTS = re.compile(r" \((\d+) observed\)| \((\d+) rows? of (\d+)\)")
+
+
+def count_text(n: int, min_cell: int) -> str:
+    """A count of rows (students) for a message: counts below the privacy threshold are not shown."""
+    return f"n = {n}" if n == 0 or n >= min_cell else f"n < {min_cell}"
+
+
+def suppress_row_counts(text: str, min_cell: int | None) -> str:
+    """A data error of :func:`fit` with its row counts ("x3 (1 observed)", "x1 & x2 (3 rows of
+    301)") below ``min_cell`` written "n < min_cell", or, with None, every count left out: the
+    message can then be shown where counts of few students must not be."""
+    def replace(m: re.Match) -> str:
+        if min_cell is None:
+            return ""
+        if m[1] is not None:
+            return f" ({count_text(int(m[1]), min_cell)} observed)"
+        return f" ({count_text(int(m[2]), min_cell)} of {count_text(int(m[3]), min_cell)} rows)"
+
+    return _ROW_COUNTS.sub(replace, text)
+
+
 def _least_covered(values: np.ndarray, columns: list) -> tuple[int, str]:
     """The pair of variables the fewest rows observe together, as (rows, text)."""
     together = _observed_together(values)
@@ -691,7 +714,12 @@ def fit(
             if few:
                 where = "" if group is None else f" in group {label!r}"
                 raise ValueError(f"model variables with fewer than two observed values{where}: {', '.join(few)}")
-            _check_coverage(values[mask], columns, "" if group is None else f" in group {label!r}")
+            where = "" if group is None else f" in group {label!r}"
+            lo, hi = np.nanmin(values[mask], axis=0), np.nanmax(values[mask], axis=0)
+            constant = [f"{c} (every value {v:g})" for c, v, w in zip(columns, lo, hi) if v == w]
+            if constant:  # e.g. every student of a small group at a 4-point item's ceiling
+                raise ValueError(f"model variables with no variation{where}: {', '.join(constant)}")
+            _check_coverage(values[mask], columns, where)
             md = missing_patterns(values[mask])
             md.cluster = codes
             missing_data.append(md)
@@ -702,10 +730,13 @@ def fit(
         previous = h1._model if h1 is not None and isinstance(h1._model, FIMLModel) else None
         try:
             model = FIMLModel(pt, missing_data, h1=previous if previous and same_data(previous.data, missing_data) else None)
-        except H1Error as err:  # say where the data are thinnest: the usual cause
-            least = min(_least_covered(md.values, columns) + (label,) for md, label in zip(missing_data, group_labels))
-            where = "" if group is None else f" in group {least[2]!r}"
-            raise H1Error(f"{err}; the pair of variables observed together least{where}: {least[1]}") from None
+        except H1Error as err:  # the usual causes: a pair of variables seldom observed together, or collinearity
+            k, text, label, rows = min(_least_covered(md.values, columns) + (label, md.nobs)
+                                       for md, label in zip(missing_data, group_labels))
+            if k < 0.1 * rows:  # lavaan warns below 10% coverage
+                where = "" if group is None else f" in group {label!r}"
+                raise H1Error(f"{err}; the pair of variables observed together least{where}: {text}") from None
+            raise H1Error(f"{err}; collinear variables (one a combination of others) do this") from None
     else:
         model = RAMModel(pt, moments)
     model.fiml = fiml
