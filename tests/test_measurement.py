@@ -350,6 +350,26 @@ def test_block_measurement_shows_a_failed_fit_without_numbers(cohort, codebook):
     assert any("no estimates (failed: mindset_cfa (all): not converged)" in n for n in result.notes)
 
 
+def test_block_measurement_without_complete_answers_says_so(cohort, codebook):
+    """Two items of a construct on different survey forms: no student answered all its items, so
+    its alpha and item statistics are not estimable, and the notes say which construct and why."""
+    from lwo.scoring import score_constructs
+
+    students = cohort["students"].copy()
+    form_a = np.arange(len(students)) % 2 == 0
+    students.loc[form_a, "ms_ee1"] = np.nan
+    students.loc[~form_a, "ms_ee2"] = np.nan
+    students = pd.concat([students, score_constructs(students, codebook)], axis=1)
+    failed = {"status": "failed", "message": "failed: mindset_cfa (all): not converged", "n_used": 869}
+    result = block_measurement(students, codebook, "mindset", {"all": pd.DataFrame()}, {"all": failed})
+    t = result.constructs.set_index("id")
+    assert t.loc["emotional_engagement", ["alpha", "n", "item_rest_r_min"]].isna().all()
+    assert t.drop(index="emotional_engagement")["alpha"].notna().all()
+    assert result.items.loc[result.items["item"] == "ms_ee3", "item_rest_r"].isna().all()
+    assert any("Not estimable here, with the item statistics: Emotional engagement (fewer than 10 students "
+               "answered every item)" in n for n in result.notes)
+
+
 def test_ordinal_verdicts_use_holm_adjusted_p_and_skip_unestimable_models():
     """Three constructs whose thresholds tests have p .02, .03, .04 (each 'holds approximately'
     alone) all hold after Holm (adjusted p .06); a model that could not be fitted keeps its

@@ -124,13 +124,21 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
     match = efa_construct_match(efa.loadings, construct_of).set_index("construct") if efa is not None else None
     second_order = est_all[(est_all["op"] == "=~") & est_all["rhs"].isin(constructs)] if converged else None
 
-    rows, item_rows = [], []
+    rows, item_rows, no_alpha = [], [], []
+    nan = float("nan")
     for c in constructs:
         items = codebook.items(c)
         ids = [i.id for i in items]
         signs = np.array([-1.0 if i.reverse else 1.0 for i in items])
-        rel = reliability(scored[ids])
-        stats_ = item_statistics(scored[ids]).set_index("item")
+        try:  # on the students who answered every item, shown for at least min_cell of them
+            if len(scored[ids].dropna()) < max(min_cell, 3):
+                raise ValueError(f"fewer than {max(min_cell, 3)} students answered every item")
+            rel = reliability(scored[ids])
+            stats_ = item_statistics(scored[ids]).set_index("item")
+        except ValueError as exc:  # e.g. items asked on different survey forms
+            no_alpha.append(f"{codebook.label(c)} ({exc})")
+            rel = dict.fromkeys(("alpha", "alpha_ci_lower", "alpha_ci_upper", "n"), nan)
+            stats_ = pd.DataFrame(nan, index=ids, columns=["sd", "item_rest_r", "alpha_if_deleted"])
         raw = surveyed[ids].astype(float)
         row = {"domain": codebook.student_constructs[c]["domain"], "construct": codebook.label(c), "id": c,
                "n_items": len(ids), "n": rel["n"], "mean": float(surveyed[c].mean()), "sd": float(surveyed[c].std()),
@@ -177,7 +185,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
         "answers; 95% CI by Feldt's method; the same values from pingouin are checked on every run. "
         f"alpha_{groups[0]} / alpha_{groups[1]}: the same for each group (shown for groups of at least "
-        f"{min_cell}).",
+        f"{min_cell})." + (f" Not estimable here, with the item statistics: {'; '.join(no_alpha)}." if no_alpha else ""),
         "Ordinal alpha and ordinal omega (primary for the 4-point items): alpha of the items' polychoric "
         "correlations (Zumbo, Gadermann & Zeisser, 2007) and omega of each construct's one-factor WLSMV "
         "solution, on the latent-response scale (lwo.ordinal_measurement); alpha and omega beside them treat "
