@@ -4,6 +4,7 @@ thresholds), perceived inclusion is; on the default cohort, at N = 50,000, and i
 exhibits. And WLSMV recovers the latent-response population of a study construct."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -116,3 +117,27 @@ def test_built_exhibits_report_the_finding(default_build):
     # every construct model is estimable on the default cohort (a block model may not be: an
     # answer category no student of a group chose among those answering all its items)
     assert np.isfinite(table.loc[table["level"] == "construct", "thresholds_cfi_change"]).all()
+
+
+@pytest.mark.slow
+def test_a_small_group_is_counted_without_showing_its_size(default_build, tmp_path):
+    """Eight Black students (below privacy.min_cell): the invariance table shows a marker for
+    their count, never the count, and says so under the table."""
+    from lwo.invariance_exhibit import build_exhibit_invariance
+
+    students = pd.read_csv(default_build / "results/data/analysis/students.csv")
+    black = students.index[(students["race"] == "Black") & (students["surveyed"] == 1)][:8]
+    white = students.index[(students["race"] == "White") & (students["surveyed"] == 1)][:150]
+    students.loc[black.union(white)].to_csv(tmp_path / "students.csv", index=False)
+    outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("table", "csv"), ("comparison", "csv"),
+                                                               ("meta", "json"), ("models", "csv"))}
+    build_exhibit_invariance(students=tmp_path / "students.csv",
+                             summary=default_build / "results/data/analysis/data_summary.json",
+                             codebook=default_build / "config/codebook.yaml",
+                             published=default_build / "data/published/published_values.csv",
+                             min_cell=10, outputs=outputs)
+    table = pd.read_csv(outputs["table"], dtype=str, keep_default_na=False)
+    assert set(table["n_Black"]) <= {"‡", ""} and "‡" in set(table["n_Black"])
+    assert (table["n_White"].replace("", "nan").astype(float).dropna() >= 10).all()
+    notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
+    assert "Cells with fewer than 10 students are suppressed (‡)." in notes

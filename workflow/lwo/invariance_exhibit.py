@@ -11,6 +11,7 @@ import pandas as pd
 from lwo.codebook import Codebook
 from lwo.descriptives import RACES, data_source_label, read_analysis_table
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
+from lwo.group_stats import suppress_small_cells
 from lwo.io import write_csv
 from lwo.measurement import (CFI_DROP, invariance_analysis, ordinal_holm_adjusted_verdicts,
                              ordinal_invariance_analysis)
@@ -76,9 +77,10 @@ def delta_cfi_figure(table: pd.DataFrame, source: str):
     return fig
 
 
-def build_exhibit_invariance(*, students, summary, codebook, published, outputs) -> None:
+def build_exhibit_invariance(*, students, summary, codebook, published, min_cell, outputs) -> None:
     """Measurement invariance across Black and White students: the WLSMV sequence for every
-    construct and block, with the continuous MLR sequence as sensitivity."""
+    construct and block, with the continuous MLR sequence as sensitivity; group sizes below
+    `min_cell` are suppressed."""
     codebook = Codebook.load(codebook)
     sample = invariance_sample(read_analysis_table(students), codebook)
     rows, model_rows, results_by_name, unanswered = [], [], {}, 0
@@ -135,6 +137,8 @@ def build_exhibit_invariance(*, students, summary, codebook, published, outputs)
     table = pd.concat(rows, ignore_index=True).drop(columns=["model"])
     first = ["level", "block", "construct", "id", "n_Black", "n_White", "comparable", "noninvariant_items"]
     table = table[first + [c for c in table.columns if c not in first]]
+    table, small_cells = suppress_small_cells(table, ["n_Black", "n_White"], min_cell=int(min_cell),
+                                              complementary="none")  # no total to recover a count from
 
     comparison = []
     for _, pub in published_rows(published, "invariance").iterrows():
@@ -193,4 +197,4 @@ def build_exhibit_invariance(*, students, summary, codebook, published, outputs)
                   caption="WLSMV invariance of each construct's ordered items (configural, thresholds, loadings): "
                           "scaled-shifted difference tests, change in scaled CFI, verdicts and the items "
                           "responsible; continuous MLR as sensitivity.",
-                  notes=notes + ["Data: " + source])
+                  notes=notes + [small_cells, "Data: " + source])

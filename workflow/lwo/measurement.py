@@ -402,7 +402,7 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     table = sem.invariance_table(fits)
     if fit_options.get("estimator") == "MLR":
         for col in ("chisq", "pvalue", "cfi", "tli", "rmsea"):
-            table[col] = [f.fit_indices[f"{col}.scaled"] for f in fits.values()]
+            table[col] = [f.fit_indices.get(f"{col}.scaled", np.nan) for f in fits.values()]  # none unconverged
         table["cfi.diff"] = table["cfi"].diff()
         table["rmsea.diff"] = table["rmsea"].diff()
     result = InvarianceResult(name, table, "", "", "", fits["configural"].nobs)

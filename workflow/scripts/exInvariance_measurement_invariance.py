@@ -26,6 +26,7 @@ def main(sm):
         summary=sm.input.summary,
         codebook=sm.input.codebook,
         published=sm.input.published,
+        min_cell=sm.params.min_cell,
         outputs=dict(sm.output))
 
 
