@@ -362,8 +362,10 @@ def test_no_white_students_gives_not_estimable_rows_not_a_crash(tmp_path, codebo
                      {"students": tmp_path / "students.csv", "invariance": tmp_path / "invariance.csv"},
                      exhibit_id="28")
     t = out.table
-    assert len(t) == 15 and (t["note"].str.startswith("not estimable: n = ")).all()
-    assert t["note"].str.contains(r"\(Black\), 0 \(White\)").all()
+    # no White student: neither group's size is shown (privacy.min_cell, zero included)
+    assert len(t) == 15 and (t["note"].str.startswith("not estimable: fewer than 10 students in a group")).all()
+    assert (t[["n_Black", "n_White"]] == "‡").all().all()
+    assert any("Cells with fewer than 10 students are suppressed (‡)." in n for n in out.meta["notes"])
     assert set(out.comparison["agrees"]) == {"not estimable"}
 
 

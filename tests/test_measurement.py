@@ -292,7 +292,8 @@ def mindset_block(cohort, codebook):
         if sample == "all":
             items = [i for c in codebook.constructs_in_block("mindset") for i in codebook.item_ids(c)]
             wlsmv = sem.fit_ordinal(spec.syntax, run.data.data[items].dropna(), ordered=items)
-            wlsmv_fit = {"status": "ok", "estimator": "WLSMV", "n_used": wlsmv.nobs, "fit_indices": wlsmv.fit_indices}
+            wlsmv_fit = {"status": "ok", "estimator": "WLSMV", "n_used": len(run.data.data[items].dropna()),
+                         "fit_indices": wlsmv.fit_indices}
     return block_measurement(students, codebook, "mindset", estimates, fits, wlsmv_estimates=wlsmv.estimates,
                                wlsmv_fit=wlsmv_fit), students
 

@@ -541,3 +541,12 @@ def test_switched_fit_refits_in_lavaan_with_its_header_call(switched):
     assert len(m) == len(lav) > 10
     np.testing.assert_allclose(m["est"], m["est_lavaan"], atol=1e-3)
     np.testing.assert_allclose(m["se"], m["se_lavaan"], rtol=1e-2)
+
+
+def test_items_that_do_not_correlate_are_a_clear_error():
+    """Answers at random: the factor has no loading to estimate, so the information matrix is
+    singular; a ValueError says so (the measurement rules turn it into a 'failed' fit)."""
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.integers(1, 5, (200, 3)).astype(float), columns=list("abc"))
+    with pytest.raises(ValueError, match="information matrix is singular: the model is not identified"):
+        fit_ordinal("f =~ a + b + c", data, ordered=list("abc"))

@@ -260,6 +260,13 @@ def build_exhibit_28(*, students, summary, codebook, published, invariance, min_
         comparison += rows
         correction_notes.append(correction_note(raw, family))
     table = pd.concat(tables, ignore_index=True)
+    # group sizes below min_cell are not shown (the other group's too: the two add up to totals
+    # shown elsewhere), nor in the not-estimable note
+    counts = [f"n_{g}" for g in RACES]
+    table, suppression = suppress_small_cells(table, counts, min_cell=min_n, marker=MARKER)
+    hidden = table[counts].eq(MARKER).any(axis=1)
+    table.loc[hidden, "note"] = table.loc[hidden, "note"].str.replace(
+        r"n = \d+ \([^)]*\), \d+ \([^)]*\)", f"fewer than {min_n} students in a group", regex=True)
 
     n_other = int((~surveyed["race"].isin(RACES) & surveyed["race"].notna()).sum())
     n_no_race = int(surveyed["race"].isna().sum())
@@ -274,7 +281,7 @@ def build_exhibit_28(*, students, summary, codebook, published, invariance, min_
         + f"surveyed students of other groups ({n_other}) are not part of this comparison",
         *correction_notes,
         cluster_note(table["n_clusters"].max()),
-        small_group_note(min_n, "students"),
+        small_group_note(min_n, "students") + (f" {suppression}" if hidden.any() else ""),
         "Agreement: a published difference agrees with a Holm-significant difference in the "
         "same direction; a published 'no difference' with a non-significant one.",
         "measurement_invariance: each measure's verdict in the invariance exhibit (WLSMV, thresholds "

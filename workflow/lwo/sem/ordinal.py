@@ -634,7 +634,10 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     fg = [gd.n / N for gd in groups]
     deltas = [model.jacobian(theta, g) for g in range(G)]
     E = sum(f * D.T @ (gd.w[:, None] * D) for f, D, gd in zip(fg, deltas, groups))
-    E_inv = np.linalg.inv(E)
+    try:
+        E_inv = np.linalg.inv(E)
+    except np.linalg.LinAlgError:  # e.g. items that do not correlate: a factor with no loading
+        raise ValueError("the information matrix is singular: the model is not identified from these data") from None
     B = sum(f * (D.T * gd.w) @ gd.stats.nacov @ (gd.w[:, None] * D) for f, D, gd in zip(fg, deltas, groups))
     vcov = E_inv @ B @ E_inv / (N - G)  # lavaan: ntotal - ngroups for DWLS
     # tests
