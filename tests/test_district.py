@@ -260,3 +260,14 @@ def test_a_150_student_one_school_district_builds(small_district_build):
     assert "One school in this sample, so no school effects" in json.dumps(metas["13"])
     invariance = pd.read_csv(repo / "results/exhibits/invariance/table.csv")
     assert invariance["comparable"].str.startswith("not estimable: too few students").any()
+
+
+@pytest.mark.slow
+def test_the_small_district_shows_no_small_count_of_students(small_district_build):
+    """The privacy rule of tests/test_privacy.py on the build where small cells are most likely:
+    150 students of one school (ten of one group, five of another)."""
+    from test_privacy import exhibits_of, must_state_the_rule, small_count_problems, states_the_rule
+
+    exhibits = exhibits_of(small_district_build)
+    assert not small_count_problems(exhibits, 10)
+    assert not [ex.exhibit for ex in exhibits if must_state_the_rule(ex) and not states_the_rule(ex, 10)]

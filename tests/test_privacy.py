@@ -280,15 +280,15 @@ def _published_only_rules(workdir: Path) -> set[str]:
 _USES_PRIVACY = re.compile(r"""config\[\s*["']privacy["']\s*\]|config_slice\(\s*["']privacy["']""")
 
 
-@pytest.fixture(scope="module")
-def exhibits(default_build) -> list[Exhibit]:
+def exhibits_of(repo: Path) -> list[Exhibit]:
+    """The exhibits a build wrote, with what the rule says about each."""
     from test_incremental_rebuilds import exhibit_rules, rule_bodies
 
-    rule_of = {r["exhibit"]: r["rule"] for r in exhibit_rules(default_build)}
-    published_only = _published_only_rules(default_build)
-    bodies = rule_bodies(default_build)
+    rule_of = {r["exhibit"]: r["rule"] for r in exhibit_rules(repo)}
+    published_only = _published_only_rules(repo)
+    bodies = rule_bodies(repo)
     out = []
-    for meta_path in sorted((default_build / "results" / "exhibits").glob("*/meta.json")):
+    for meta_path in sorted((repo / "results" / "exhibits").glob("*/meta.json")):
         ex = meta_path.parent.name
         rule = rule_of.get(ex)
         out.append(Exhibit(ex, meta_path.parent, json.loads(meta_path.read_text(encoding="utf-8")),
@@ -296,6 +296,21 @@ def exhibits(default_build) -> list[Exhibit]:
                            applies_rule=bool(_USES_PRIVACY.search(bodies.get(rule, "")))))
     assert out, "the build has no exhibits"
     return out
+
+
+def small_count_problems(exhibits: list[Exhibit], min_cell: int) -> dict[str, list[str]]:
+    """Per exhibit, the counts of students below min_cell it shows (none: an empty dict)."""
+    problems = {}
+    for ex in exhibits:
+        cells, _ = small_student_counts(ex, min_cell)
+        if cells:
+            problems[ex.exhibit] = cells
+    return problems
+
+
+@pytest.fixture(scope="module")
+def exhibits(default_build) -> list[Exhibit]:
+    return exhibits_of(default_build)
 
 
 @pytest.fixture(scope="module")
@@ -338,11 +353,7 @@ def test_no_exhibit_table_is_student_level(exhibits, students):
 
 @pytest.mark.slow
 def test_small_counts_of_students_are_suppressed_in_every_exhibit(exhibits, min_cell):
-    problems = {}
-    for ex in exhibits:
-        cells, _ = small_student_counts(ex, min_cell)
-        if cells:
-            problems[ex.exhibit] = cells
+    problems = small_count_problems(exhibits, min_cell)
     assert not problems, (
         f"counts of students below {min_cell} shown (suppress them with lwo.group_stats.suppress_small_cells, "
         "or declare what the column counts with write_exhibit(count_units=...)):\n"
