@@ -209,7 +209,8 @@ def test_a_variable_constant_in_a_group_is_a_clear_error():
     data = _data("study")
     data.loc[data.index % 7 == 0, "i1"] = np.nan
     data.loc[data["race"] == "Black", "i2"] = 4.0  # every Black student at the ceiling
-    for options in ({"missing": "ml"}, {"missing": "ml", "estimator": "MLR", "cluster": "classroom"}):
+    for options in ({"missing": "ml"}, {"missing": "ml", "estimator": "MLR", "cluster": "classroom"},
+                    {"missing": "listwise"}):
         with pytest.raises(ValueError, match=r"no variation in group 'Black': i2 \(every value 4\)$"):
             sem.fit(STUDY, data, group="race", **options)
 

@@ -708,16 +708,17 @@ def fit(
         if mask.sum() <= len(columns):
             where = "the data have" if group is None else f"group {label!r} has"
             raise ValueError(f"{where} {mask.sum()} rows for {len(columns)} variables: too few to fit")
+        where = "" if group is None else f" in group {label!r}"
         if fiml or estimator == "MLR":
-            where = "" if group is None else f" in group {label!r}"
             observed = (~np.isnan(values[mask])).sum(axis=0)
             few = [f"{c} ({k} observed)" for c, k in zip(columns, observed) if k < 2]
             if few:
                 raise ValueError(f"model variables with fewer than two observed values{where}: {', '.join(few)}")
-            lo, hi = np.nanmin(values[mask], axis=0), np.nanmax(values[mask], axis=0)
-            constant = [f"{c} (every value {v:g})" for c, v, w in zip(columns, lo, hi) if v == w]
-            if constant:  # e.g. every student of a small group at a 4-point item's ceiling
-                raise ValueError(f"model variables with no variation{where}: {', '.join(constant)}")
+        lo, hi = np.nanmin(values[mask], axis=0), np.nanmax(values[mask], axis=0)
+        constant = [f"{c} (every value {v:g})" for c, v, w in zip(columns, lo, hi) if v == w]
+        if constant:  # e.g. every student of a small group at a 4-point item's ceiling
+            raise ValueError(f"model variables with no variation{where}: {', '.join(constant)}")
+        if fiml or estimator == "MLR":
             _check_coverage(values[mask], columns, where)
             md = missing_patterns(values[mask])
             md.cluster = codes
