@@ -391,8 +391,8 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     if not reason:
         try:
             fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
-        except ValueError as exc:  # the data cannot give the models, e.g. an item every student of a group
-            reason = sem.suppress_row_counts(str(exc), None)  # answered alike (no counts: no min_cell here)
+        except ValueError as exc:  # data that cannot give the models, e.g. an item one group answered alike
+            reason = sem.suppress_row_counts(str(exc), None)  # without its counts: no min_cell here
     if reason:
         table = pd.DataFrame(np.nan, index=pd.Index(["configural", "metric", "scalar"], name="model"),
                              columns=INVARIANCE_TABLE_COLUMNS)
@@ -402,7 +402,8 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     table = sem.invariance_table(fits)
     if fit_options.get("estimator") == "MLR":
         for col in ("chisq", "pvalue", "cfi", "tli", "rmsea"):
-            table[col] = [f.fit_indices.get(f"{col}.scaled", np.nan) for f in fits.values()]  # none unconverged
+            # a fit that did not converge has no scaled statistics
+            table[col] = [f.fit_indices.get(f"{col}.scaled", np.nan) for f in fits.values()]
         table["cfi.diff"] = table["cfi"].diff()
         table["rmsea.diff"] = table["rmsea"].diff()
     result = InvarianceResult(name, table, "", "", "", fits["configural"].nobs)

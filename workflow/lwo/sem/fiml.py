@@ -407,9 +407,9 @@ def _em_step(md: MissingData, mu: np.ndarray, sigma: np.ndarray):
 
 
 class H1Error(ValueError):
-    """The unrestricted (h1) model has no estimate: EM reached a covariance matrix that is not
-    positive definite (its ML estimate is on the boundary, as when two variables are seldom
-    observed together)."""
+    """The unrestricted (h1) model has no estimate: its EM reached a covariance matrix that is
+    not positive definite (the ML estimate on the boundary, as when two variables are seldom
+    observed together, or collinear variables) or did not converge."""
 
 
 def em_h1(md: MissingData, *, max_iter: int = 1000, tol: float = 1e-9):
