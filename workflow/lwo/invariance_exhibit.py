@@ -82,6 +82,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
     construct and block, with the continuous MLR sequence as sensitivity; group sizes below
     `min_cell` are suppressed."""
     codebook = Codebook.load(codebook)
+    min_n = int(min_cell)  # a group of fewer students is not compared (as in Exhibit 28)
     sample = invariance_sample(read_analysis_table(students), codebook)
     rows, model_rows, results_by_name, unanswered = [], [], {}, 0
     for block, (exhibit, block_label) in BLOCKS.items():
@@ -90,8 +91,9 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
             data, none = invariance_data(sample, codebook.item_ids(c))
             unanswered += none
             spec = one_factor_spec(codebook, c)
-            res = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False)
-            ml = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, **ML_OPTIONS)
+            res = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, min_n=min_n)
+            ml = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, min_n=min_n,
+                                     **ML_OPTIONS)
             results_by_name[c] = (res, data, spec)
             row = {"level": "construct", "block": block_label, "construct": codebook.label(c), "id": c, **res.row()}
             row.update({"ml_metric_chisq_diff": ml.table.loc["metric", "chisq.diff"],
@@ -129,7 +131,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         items = [i for c in codebook.constructs_in_block(block) for i in codebook.item_ids(c)]
         data, _ = invariance_data(sample, items)
         res = ordinal_invariance_analysis(block, block_cfa(codebook, block, int(exhibit)).syntax, data, GROUP,
-                                          GROUP_ORDER, search_items=False)
+                                          GROUP_ORDER, search_items=False, min_n=min_n)
         rows.append(pd.DataFrame([{"level": "block", "block": block_label, "id": block,
                                    "construct": f"All {len(codebook.constructs_in_block(block))} {block_label}",
                                    **res.row()}]))
@@ -137,7 +139,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
     table = pd.concat(rows, ignore_index=True).drop(columns=["model"])
     first = ["level", "block", "construct", "id", "n_Black", "n_White", "comparable", "noninvariant_items"]
     table = table[first + [c for c in table.columns if c not in first]]
-    table, small_cells = suppress_small_cells(table, ["n_Black", "n_White"], min_cell=int(min_cell),
+    table, small_cells = suppress_small_cells(table, ["n_Black", "n_White"], min_cell=min_n,
                                               complementary="none")  # no total to recover a count from
 
     comparison = []

@@ -379,20 +379,20 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
 
 def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list | None = None,
                         search_items: bool = True, alpha: float = ALPHA, cfi_drop: float = CFI_DROP,
-                        **fit_options) -> InvarianceResult:
+                        min_n: int = 0, **fit_options) -> InvarianceResult:
     """Configural, metric and scalar models of one CFA across groups, with verdicts; when a
     level does not simply hold, the items responsible are searched (partial invariance).
     `group_order`: the groups, in order (default: order of first appearance, as lavaan).
     `fit_options`: further arguments of sem.fit; with estimator="MLR" the table shows the scaled
     chi-square, CFI and RMSEA and the scaled (Satorra-Bentler) difference tests."""
     reason = too_few_to_fit(data, group, group_order or list(dict.fromkeys(data[group])),
-                            len({i for items in _cfa_items(spec).values() for i in items}))
+                            len({i for items in _cfa_items(spec).values() for i in items}), min_n)
     fits = None
     if not reason:
         try:
             fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
         except ValueError as exc:  # data that cannot give the models, e.g. an item one group answered alike
-            reason = sem.suppress_row_counts(str(exc), None)  # without its counts: no min_cell here
+            reason = sem.suppress_row_counts(str(exc), min_n or None)  # without counts below min_n
     if reason:
         table = pd.DataFrame(np.nan, index=pd.Index(["configural", "metric", "scalar"], name="model"),
                              columns=INVARIANCE_TABLE_COLUMNS)
@@ -432,16 +432,20 @@ INVARIANCE_TABLE_COLUMNS = ["converged", "chisq", "df", "pvalue", "cfi", "tli", 
                             "df.diff", "pvalue.diff", "cfi.diff", "rmsea.diff"]
 
 
-def too_few_to_fit(data: pd.DataFrame, group: str, groups: list, n_variables: int) -> str:
+def too_few_to_fit(data: pd.DataFrame, group: str, groups: list, n_variables: int, min_n: int = 0) -> str:
     """Why a multi-group model of `n_variables` observed variables cannot be fitted, or "": a
-    group needs more complete rows than variables (else its covariance matrix is singular).
-    The group's size is not given (it may be below the privacy minimum)."""
+    group needs more complete rows than variables (else its covariance matrix is singular) and
+    at least `min_n` (the privacy minimum: a comparison of fewer students is not made). The
+    group's size is not given (it may be below the privacy minimum)."""
+    need = max(n_variables + 1, min_n)
     counts = data[group].value_counts()
-    short = [str(g) for g in groups if counts.get(g, 0) <= n_variables]
+    short = [str(g) for g in groups if counts.get(g, 0) < need]
     if not short:
         return ""
-    return (f"too few students: fewer than {n_variables + 1} {' and '.join(short)} students answered all "
-            f"{n_variables} items (a group needs more students than the model's items)")
+    why = ("a group needs more students than the model's items" if need == n_variables + 1 else
+           f"a group needs at least {min_n} students and more than the model's items")
+    return (f"too few students: fewer than {need} {' and '.join(short)} students answered all "
+            f"{n_variables} items ({why})")
 
 
 def _holm_by_level(results, levels) -> pd.DataFrame:
@@ -586,14 +590,14 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
 
 def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list,
                                 search_items: bool = True, alpha: float = ALPHA,
-                                cfi_drop: float = CFI_DROP) -> OrdinalInvarianceResult:
+                                cfi_drop: float = CFI_DROP, min_n: int = 0) -> OrdinalInvarianceResult:
     """The WLSMV invariance sequence of a CFA of ordered items across groups (lavaan's
     ``cfa(..., ordered = items, estimator = "WLSMV", group = group, group.equal = ...)``), each
     level tested against the previous one by ``lavTestLRT`` (lwo.sem.lr_test_ordinal) and by the
     change in the scaled CFI. Where a level does not simply hold, the items responsible are
     searched at that level (thresholds first; the loadings search keeps the thresholds freed)."""
     items = [i for its in _cfa_items(spec).values() for i in its]
-    reason = too_few_to_fit(data.dropna(subset=items), group, group_order, len(items))
+    reason = too_few_to_fit(data.dropna(subset=items), group, group_order, len(items), min_n)
     if not reason:
         try:
             fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge)
