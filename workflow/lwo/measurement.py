@@ -391,7 +391,7 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     if not reason:
         try:
             fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
-        except ValueError as exc:  # data that cannot give the models, e.g. an item one group answered alike
+        except sem.ModelDataError as exc:  # e.g. an item one group answered alike
             reason = sem.suppress_row_counts(str(exc), min_n or None)  # without counts below min_n
     if reason:
         table = pd.DataFrame(np.nan, index=pd.Index(["configural", "metric", "scalar"], name="model"),

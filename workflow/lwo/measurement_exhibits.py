@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lwo.codebook import Codebook
-from lwo.descriptives import data_source_label, read_analysis_table
+from lwo.descriptives import MARKER, data_source_label, read_analysis_table
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
 from lwo.io import write_csv
@@ -182,7 +182,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
     fit_rows = ([_fit_row("all", wlsmv_fit)] if wlsmv_fit is not None else []) + [_fit_row(s, f) for s, f in fits.items()]
     # the samples' sizes below min_cell are not shown (nor the next smallest: all = the samples' sum + others)
     fit_table, suppression = suppress_small_cells(pd.DataFrame(fit_rows), ["n"], min_cell=min_cell,
-                                                  complementary="both")
+                                                  complementary="both", marker=MARKER)
     fitted = (wlsmv_fit or {}).get("fitted", "")
     notes = [
         "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
@@ -206,7 +206,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "Missing data: alpha, item statistics, the EFA and the WLSMV CFA use the students who answered "
         "every item of the construct or block (listwise, lavaan's default for WLSMV); the continuous CFA: "
         + (fits["all"].get("estimation_text") or "as the estimation block of the config says") + ".",
-        suppression if fit_table["n"].eq("‡").any() else "",
+        suppression if fit_table["n"].eq(MARKER).any() else "",
     ]
     efa_loadings = efa.loadings.reset_index(names="item") if efa is not None else pd.DataFrame({"item": all_items})
     return BlockMeasurement(table, pd.DataFrame(item_rows), fit_table, efa_loadings,

@@ -219,11 +219,9 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
             run.status = "not estimable"
             run.message = (f"not estimable: {who}: too few students {usable} "
                            f"({sem.count_text(smallest, min_cell)}{' in a group' if group else ''}) for this model")
-        elif any(k in text for k in ("fewer than two observed values", "never observed together", "no variation",
-                                     "unrestricted (h1) model has no estimate")):
-            # a variable (almost) nobody answered or everyone answered alike, two that (almost) no
-            # student answered both of: the message names them
-            run.status, run.message = "not estimable", f"not estimable: {who}: {sem.suppress_row_counts(text, min_cell)}"
+        elif isinstance(err, sem.ModelDataError):  # its message names the variables; small counts hidden
+            run.status = "not estimable"
+            run.message = f"not estimable: {who}: {sem.suppress_row_counts(text, min_cell)}"
         elif isinstance(err, np.linalg.LinAlgError) or "positive definite" in text or "singular" in text:
             # few students for many variables: their (EM) covariance matrix does not determine the model
             smallest = int(data[group].value_counts().min()) if group else n

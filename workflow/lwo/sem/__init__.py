@@ -13,7 +13,7 @@ clusters that may cross groups, scaled difference tests (``lr_test``), Wald test
 
 from importlib import import_module
 
-from .syntax import SpecError, parse_spec
+from .syntax import ModelDataError, SpecError, parse_spec
 
 # Loaded on first use: the estimation engines import numpy and scipy, which a job that only
 # reads model syntax (the diagrams) need not pay for, and the ordinal (WLSMV) engine imports
@@ -36,6 +36,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "ModelDataError",
     "OrdinalFit",
     "SEMFit",
     "SpecError",

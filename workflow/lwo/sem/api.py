@@ -19,7 +19,7 @@ from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
 from .fiml import FIMLModel, H1Error, missing_patterns, same_data
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable, full_spec_text
-from .syntax import parse_spec
+from .syntax import ModelDataError, parse_spec
 
 __all__ = ["SEMFit", "fit", "defined", "delta_method", "lr_test", "wald_test", "lavaan_call", "invariance",
            "invariance_models", "invariance_table"]
@@ -533,7 +533,7 @@ def _check_coverage(values: np.ndarray, columns: list, where: str) -> None:
     if a.size:
         pairs = [f"{columns[i]} & {columns[j]}" for i, j in zip(a[:5], b[:5])]
         more = f" and {a.size - 5} more pairs" if a.size > 5 else ""
-        raise ValueError(f"model variables never observed together{where} (zero coverage: their covariance is "
+        raise ModelDataError(f"model variables never observed together{where} (zero coverage: their covariance is "
                          f"not identified): {', '.join(pairs)}{more}")
 
 
@@ -713,11 +713,11 @@ def fit(
             observed = (~np.isnan(values[mask])).sum(axis=0)
             few = [f"{c} ({k} observed)" for c, k in zip(columns, observed) if k < 2]
             if few:
-                raise ValueError(f"model variables with fewer than two observed values{where}: {', '.join(few)}")
+                raise ModelDataError(f"model variables with fewer than two observed values{where}: {', '.join(few)}")
         lo, hi = np.nanmin(values[mask], axis=0), np.nanmax(values[mask], axis=0)
         constant = [f"{c} (every value {v:g})" for c, v, w in zip(columns, lo, hi) if v == w]
         if constant:  # e.g. every student of a small group at a 4-point item's ceiling
-            raise ValueError(f"model variables with no variation{where}: {', '.join(constant)}")
+            raise ModelDataError(f"model variables with no variation{where}: {', '.join(constant)}")
         if fiml or estimator == "MLR":
             _check_coverage(values[mask], columns, where)
             md = missing_patterns(values[mask])
@@ -728,8 +728,9 @@ def fit(
         nobs[str(label) if label is not None else "all"] = int(mask.sum())
     if missing_data:
         previous = h1._model if h1 is not None and isinstance(h1._model, FIMLModel) else None
+        reuse = previous if previous and same_data(previous.data, missing_data) else None
         try:
-            model = FIMLModel(pt, missing_data, h1=previous if previous and same_data(previous.data, missing_data) else None)
+            model = FIMLModel(pt, missing_data, h1=reuse)
         except H1Error as err:  # the usual causes: a pair of variables seldom observed together, or collinearity
             k, text, label, rows = min(_least_covered(md.values, columns) + (label, md.nobs)
                                        for md, label in zip(missing_data, group_labels))

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 
+from .syntax import ModelDataError
+
 LOG2PI = math.log(2 * math.pi)
 
 
@@ -406,7 +408,7 @@ def _em_step(md: MissingData, mu: np.ndarray, sigma: np.ndarray):
     return new_mu, 0.5 * (new_sigma + new_sigma.T)
 
 
-class H1Error(ValueError):
+class H1Error(ModelDataError):
     """The unrestricted (h1) model has no estimate: its EM reached a covariance matrix that is
     not positive definite (the ML estimate on the boundary, as when two variables are seldom
     observed together, or collinear variables) or did not converge."""

@@ -19,11 +19,17 @@ import math
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["SpecError", "Statement", "Constraint", "Definition", "ParsedSpec", "parse_spec"]
+__all__ = ["ModelDataError", "SpecError", "Statement", "Constraint", "Definition", "ParsedSpec", "parse_spec"]
 
 
 class SpecError(ValueError):
     """The model specification cannot be parsed or is not supported."""
+
+
+class ModelDataError(ValueError):
+    """The data cannot give the model, for a reason the message names with the variables it
+    concerns (one nobody answered or everyone answered alike, two never observed together).
+    Defined here, beside SpecError, so that code reporting it need not load the engine."""
 
 
 @dataclass
