@@ -68,7 +68,9 @@ OTHER_UNITS = {"teacher", "teachers", "classroom", "classrooms", "cluster", "clu
                "replicates", "excerpt", "excerpts", "focus"}
 STUDENT_UNITS = {"student", "students", "survey", "surveys", "respondent", "respondents", "participant",
                  "participants"}
-IN_TEXT = re.compile(r"\bn\s*=\s*(\d+)\b")
+# "n = 7" or a list of group sizes, "n = 150 (White), 7 (Black)"
+IN_TEXT = re.compile(r"\bn\s*=\s*(\d+(?:\s*\([^)]*\))?(?:,\s*\d+\s*\([^)]*\))*)")
+IN_TEXT_NUMBER = re.compile(r"(?:^|,\s*)(\d+)")
 STATEMENT = re.compile(r"fewer than (\d+) ([a-z ,]+?)(?: are| is| (?:is|are) not|\)|\.|;|$)", re.IGNORECASE)
 
 
@@ -164,7 +166,8 @@ def small_student_counts(ex: Exhibit, min_cell: int) -> tuple[list[str], bool]:
             else:
                 for i, v in enumerate(values):
                     for m in IN_TEXT.finditer(v):
-                        if ex.unit("*") == "students" and int(m.group(1)) < min_cell and \
+                        small = [int(k) for k in IN_TEXT_NUMBER.findall(m.group(1)) if int(k) < min_cell]
+                        if ex.unit("*") == "students" and small and \
                                 "excluded" not in v[max(0, m.start() - 40):m.start()]:
                             problems.append(f"{path.name}: column {column!r}, row {i + 1}: {v[:80]!r}")
     return problems, has_student_counts
@@ -240,6 +243,9 @@ def test_a_small_count_of_students_is_found_and_a_marker_is_not(tmp_path):
     assert len(small_student_counts(zero, 10)[0]) == 2
     in_text = _exhibit(tmp_path, pd.DataFrame({"note": ["not estimable: n = 4 (ela)"]}))
     assert small_student_counts(in_text, 10)[0] == ["table.csv: column 'note', row 1: 'not estimable: n = 4 (ela)'"]
+    # the small group of a list of group sizes, listed second
+    second = _exhibit(tmp_path, pd.DataFrame({"note": ["n = 150 (White), 7 (Black); too few", "n = 150 (White), 12 (Black)"]}))
+    assert small_student_counts(second, 10)[0] == ["table.csv: column 'note', row 1: 'n = 150 (White), 7 (Black); too few'"]
 
 
 def test_counts_of_other_units_and_excluded_records_are_not_student_counts(tmp_path):
