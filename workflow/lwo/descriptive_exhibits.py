@@ -525,7 +525,9 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
     s, lo, hi = share_with_ci(k_short, k_short + k_long)
     comparison.append(compare_statement(
         published_row(published, "short_more_likely"),
-        f"{short}: {k_short} vs {long_}: {k_long}; short share of the two {s:.2f} "
+        # a share, not the two counts: with the table's subject cells they would give away a
+        # suppressed cell by difference
+        f"{short} among answers {short} or {long_}: share {s:.2f} "
         f"(exact 95% CI {lo:.2f}-{hi:.2f})", None if s != s else bool(lo > 0.5),
         "short share among short-or-long answers above one half (exact CI lower limit > 0.5)"))
 
