@@ -83,7 +83,8 @@ def test_power_of_a_regression_slope_matches_the_noncentral_t_closed_form():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("beta", [0.12, 0.25, 0.38])
+# (0.25, the middle of the curve, is the sharper test above)
+@pytest.mark.parametrize("beta", [0.12, 0.38])
 def test_power_curve_of_a_regression_slope_matches_the_closed_form(beta):
     n, replicates = 60, 1000
     row, sxx = monte_carlo(n, beta, replicates)
