@@ -509,3 +509,31 @@ def test_fixed_and_labelled_parameter_via_repeated_element(hs_data):
     again = sem.fit(fit.spec_full, hs_data)
     assert "0.5*x3 + l3*x3" in fit.spec_full
     assert again.fit_indices["chisq"] == pytest.approx(fit.fit_indices["chisq"], abs=1e-8)
+
+
+def test_brentq_gives_scipys_root_to_the_last_bit():
+    """The RMSEA interval's root finder is a port of scipy's brentq (so that fits need not import
+    scipy.optimize): the same number to the last bit, on the RMSEA equations themselves (which
+    exercise interpolation, extrapolation and bisection steps) and on textbook functions."""
+    from scipy import optimize, special
+
+    from lwo.sem.api import brentq
+
+    cases = [(lambda x: x ** 3 - 2 * x - 5, 2.0, 3.0, {}), (math.cos, 0.0, 3.0, {}),
+             (lambda x: math.exp(x) - 10.0, -5.0, 10.0, {}), (lambda x: x * math.exp(x) - 1.0, 0.0, 1.0, {"rtol": 1e-14})]
+    for chisq, df in ((35.2, 12), (412.7, 180), (3.1, 8), (1250.0, 24)):
+        for p in (0.95, 0.05):
+            def f(lam, chisq=chisq, df=df, p=p):
+                return (special.chdtr(df, chisq) if lam <= 0 else special.chndtr(chisq, df, lam)) - p
+            if f(0.0) > 0 > f(4 * chisq):
+                cases.append((f, 0.0, 4 * chisq, {"xtol": 1e-12}))
+    assert len(cases) >= 8
+    for f, a, b, kw in cases:
+        assert brentq(f, a, b, **kw) == optimize.brentq(f, a, b, **kw)
+    with pytest.raises(ValueError, match="different signs"):
+        brentq(math.cos, 0.0, 1.0)
+    # a triple root: both give up after 100 iterations
+    with pytest.raises(RuntimeError):
+        optimize.brentq(lambda x: (x - 0.3) ** 3, -1.0, 1.0)
+    with pytest.raises(RuntimeError, match="no convergence"):
+        brentq(lambda x: (x - 0.3) ** 3, -1.0, 1.0)

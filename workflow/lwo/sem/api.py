@@ -34,11 +34,55 @@ _Z975 = float(special.ndtri(0.975))
 
 
 def _optimize():
-    # scipy.optimize costs a job ~1 s of imports; only the quasi-Newton fallback and the
-    # RMSEA interval need it
+    # scipy.optimize costs a fit job a fifth of a second of imports; only the quasi-Newton
+    # fallback needs it
     from scipy import optimize
 
     return optimize
+
+
+def brentq(f, xa: float, xb: float, xtol: float = 2e-12, rtol: float = 8.881784197001252e-16,
+           maxiter: int = 100) -> float:
+    """A root of f in [xa, xb] (f(xa), f(xb) of opposite signs) by Brent's method, step for
+    step as scipy.optimize.brentq (scipy's brentq.c; a test checks that both give the same
+    number), so that the RMSEA interval does not import scipy.optimize."""
+    xpre, xcur = float(xa), float(xb)
+    fpre, fcur = float(f(xpre)), float(f(xcur))
+    if fpre == 0:
+        return xpre
+    if fcur == 0:
+        return xcur
+    if math.copysign(1.0, fpre) == math.copysign(1.0, fcur):
+        raise ValueError("f(a) and f(b) must have different signs")
+    xblk = fblk = spre = scur = 0.0
+    for _ in range(maxiter):
+        if fpre != 0 and fcur != 0 and math.copysign(1.0, fpre) != math.copysign(1.0, fcur):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2
+        sbis = (xblk - xcur) / 2
+        if fcur == 0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # interpolate
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # extrapolate
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
+                spre, scur = scur, stry
+            else:  # bisect
+                spre = scur = sbis
+        else:  # bisect
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
+        fcur = float(f(xcur))
+    raise RuntimeError(f"brentq: no convergence in {maxiter} iterations")
 
 try:  # pinned in requirements.txt
     from threadpoolctl import ThreadpoolController
@@ -317,13 +361,13 @@ def _rmsea_ci(chisq: float, df: int, n: int, ngroups: int, level: float = 0.90):
     if cdf(0.0) - upper_p < 0:
         lower = 0.0
     else:
-        lam_l = _optimize().brentq(lambda x: cdf(x) - upper_p, 0.0, chisq, xtol=1e-12)
+        lam_l = brentq(lambda x: cdf(x) - upper_p, 0.0, chisq, xtol=1e-12)
         lower = math.sqrt(lam_l / (n * df)) * math.sqrt(ngroups)
     n_rmsea = max(n, chisq * 4)
     if cdf(n_rmsea) - lower_p > 0 or cdf(0.0) - lower_p < 0:
         upper = 0.0
     else:
-        lam_u = _optimize().brentq(lambda x: cdf(x) - lower_p, 0.0, n_rmsea, xtol=1e-12)
+        lam_u = brentq(lambda x: cdf(x) - lower_p, 0.0, n_rmsea, xtol=1e-12)
         upper = math.sqrt(lam_u / (n * df)) * math.sqrt(ngroups)
     return lower, upper
 
