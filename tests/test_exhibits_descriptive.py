@@ -384,6 +384,25 @@ def test_subject_group_below_minimum_is_not_tested(tmp_path, codebook):
     assert out.comparison["reproduced"].iloc[0] == "0"
 
 
+def test_a_small_subject_group_of_students_is_not_shown(tmp_path, codebook):
+    """Exhibits 35 and 36 with 6 ELA students: not tested, and their number is hidden in the
+    n columns (the mathematics count too, which would give it away) and in the note."""
+    rng = np.random.default_rng(4)
+    n = 90
+    students = pd.DataFrame({
+        "student_id": [f"S{i:03d}" for i in range(n)], "surveyed": 1,
+        "subject": ["ela"] * 6 + ["math"] * (n - 6), "classroom_id": [f"C{i % 6}" for i in range(n)]})
+    for c in codebook.hqc_subscales():
+        students[c] = rng.uniform(1, 4, n)
+    students.to_csv(tmp_path / "students.csv", index=False)
+    for script, ex in (("ex35_student_dynamic_quality.py", "35"), ("ex36_student_structural_quality.py", "36")):
+        t = run_script(script, tmp_path, {"students": tmp_path / "students.csv"}, exhibit_id=ex)
+        assert (t.table[["n_ela", "n_math"]] == "‡").all().all(), ex
+        assert t.table["note"].str.startswith("not estimable: fewer than 10 students in a group").all(), ex
+        assert not t.table["note"].str.contains(r"\b(?:6|84) \(").any(), ex
+        assert any("Cells with fewer than 10 students are suppressed (‡)." in note for note in t.meta["notes"]), ex
+
+
 def test_one_subject_only_gives_not_estimable_chi_square_not_a_crash(tmp_path, codebook):
     rng = np.random.default_rng(8)
     n = 120

@@ -12,7 +12,8 @@ from lwo.codebook import Codebook
 from lwo.descriptives import (ALPHA, MARKER, RACES, RATING_SCALE, SEGMENT_TYPES, SUBJECT_LEGEND, SUBJECT_NAMES,
                               SUBJECTS, TEACHER_RATING_SCALE, add_agreement, annotate_rows, chi_square_text,
                               cluster_note, correction_note, count_table, data_source_label, describe_difference,
-                              direction_agreement, exclusion_note, items_and_composite_by_subject,
+                              direction_agreement, exclusion_note, hide_small_groups,
+                              items_and_composite_by_subject,
                               math_and_ela_teachers, mean_with_ci, missing_data_note, no_cluster_note, number_row,
                               observation_ratings, p_text, published_row, quality_by_subject, read_analysis_table,
                               share_with_ci, shared_quality_areas, small_group_note, subject_comparison,
@@ -260,13 +261,7 @@ def build_exhibit_28(*, students, summary, codebook, published, invariance, min_
         comparison += rows
         correction_notes.append(correction_note(raw, family))
     table = pd.concat(tables, ignore_index=True)
-    # group sizes below min_cell are not shown (the other group's too: the two add up to totals
-    # shown elsewhere), nor in the not-estimable note
-    counts = [f"n_{g}" for g in RACES]
-    table, suppression = suppress_small_cells(table, counts, min_cell=min_n, marker=MARKER)
-    hidden = table[counts].eq(MARKER).any(axis=1)
-    table.loc[hidden, "note"] = table.loc[hidden, "note"].str.replace(
-        r"n = \d+ \([^)]*\), \d+ \([^)]*\)", f"fewer than {min_n} students in a group", regex=True)
+    table, suppression = hide_small_groups(table, [f"n_{g}" for g in RACES], min_n, "students")
 
     n_other = int((~surveyed["race"].isin(RACES) & surveyed["race"].notna()).sum())
     n_no_race = int(surveyed["race"].isna().sum())
@@ -281,7 +276,7 @@ def build_exhibit_28(*, students, summary, codebook, published, invariance, min_
         + f"surveyed students of other groups ({n_other}) are not part of this comparison",
         *correction_notes,
         cluster_note(table["n_clusters"].max()),
-        small_group_note(min_n, "students") + (f" {suppression}" if hidden.any() else ""),
+        small_group_note(min_n, "students") + (f" {suppression}" if suppression else ""),
         "Agreement: a published difference agrees with a Holm-significant difference in the "
         "same direction; a published 'no difference' with a non-significant one.",
         "measurement_invariance: each measure's verdict in the invariance exhibit (WLSMV, thresholds "
@@ -583,6 +578,7 @@ def build_exhibit_35(*, students, summary, codebook, published, min_cell, output
                                      + ", ".join(label_of[c] for c in student_only) + ")"))
     table = pd.concat(tables, ignore_index=True).fillna({"published": "", "reproduced": "",
                                                          "agrees": ""})
+    table, suppression = hide_small_groups(table, [f"n_{s}" for s in SUBJECTS], min_n, "students")
 
     notes = [
         "Welch t-tests (unequal variances) of ELA vs mathematics students; difference = ELA - "
@@ -593,7 +589,7 @@ def build_exhibit_35(*, students, summary, codebook, published, min_cell, output
         f"Areas that differ (Holm-adjusted p < 0.05) among the {len(family)}: {n_differ}; with "
         f"classroom-clustered errors: {int(raw['n_significant_cluster'].iloc[0])}.",
         cluster_note(table["n_clusters"].max()),
-        small_group_note(min_n, "students"),
+        small_group_note(min_n, "students") + (f" {suppression}" if suppression else ""),
     ]
     source = data_source_label(summary)
     figure = subject_means_figure(table, title="Student ratings of dynamic quality, by subject",
@@ -643,6 +639,7 @@ def build_exhibit_36(*, students, summary, codebook, published, min_cell, output
     table = annotate_rows(table, (table["variable"] == focus).to_numpy(), lowest_row)
     pooled = pd.DataFrame({"variable": means.index, "pooled_mean": means.to_numpy().round(6)})
     table = table.merge(pooled, on="variable", how="left")
+    table, suppression = hide_small_groups(table, [f"n_{s}" for s in SUBJECTS], min_n, "students")
 
     notes = [
         "Welch t-tests (unequal variances) of ELA vs mathematics students; difference = ELA - "
@@ -653,7 +650,7 @@ def build_exhibit_36(*, students, summary, codebook, published, min_cell, output
         + exclusion_note(int((students["surveyed"] != 1).sum()), "no survey"),
         correction_note(raw, family_name + " (Exhibits 35 and 36)"),
         cluster_note(table["n_clusters"].max()),
-        small_group_note(min_n, "students"),
+        small_group_note(min_n, "students") + (f" {suppression}" if suppression else ""),
     ]
     source = data_source_label(summary)
     figure = subject_means_figure(table, title="Student ratings of structural quality, by subject",
