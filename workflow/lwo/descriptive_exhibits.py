@@ -522,7 +522,7 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
         published_row(published, "short_more_likely"),
         # a share, not the two counts: with the table's subject cells they would give away a
         # suppressed cell by difference
-        f"{short} among answers {short} or {long_}: share {s:.2f} "
+        f"share of '{short}' among the answers '{short}' or '{long_}': {s:.2f} "
         f"(exact 95% CI {lo:.2f}-{hi:.2f})", None if s != s else bool(lo > 0.5),
         "short share among short-or-long answers above one half (exact CI lower limit > 0.5)"))
 
