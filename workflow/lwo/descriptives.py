@@ -482,7 +482,7 @@ TEACHER_RATING_SCALE = "1 = not at all, 4 = to a great extent"
 
 def small_group_note(min_n: int, unit: str) -> str:
     return (f"Small groups: a group with fewer than {min_n} {unit} is not tested and its mean "
-            "is not shown (the row says 'not estimable: n = ...'); group sizes are shown with "
+            "is not shown (the row says 'not estimable' and why); group sizes are shown with "
             "every test.")
 
 
