@@ -163,6 +163,18 @@ def test_items_no_student_answered_together_make_a_not_estimable_fit(holey, code
     assert f"observed together least: {first} & {second} (n < 10 of n = " in run.message, run.message
 
 
+def test_a_scale_score_that_is_the_sum_of_items_is_named_not_too_few_students(holey, codebook, specs):
+    """An export whose item is the sum of two others: "not estimable" names the variables; it
+    does not blame the sample size (869 students)."""
+    spec = specs["hqc_grades_via_engagement"]
+    students = holey.copy()
+    students["ms_ee3"] = students["ms_ee1"] + students["ms_ee2"]
+    run = fit_model(spec, students, codebook, "all", estimation=FIML_MLR)
+    assert run.status == "not estimable"
+    assert "collinear model variables: ms_ee1, ms_ee2, ms_ee3 (one is a linear combination" in run.message, run.message
+    assert "too few" not in run.message
+
+
 # ------------------------------------------------------------------ slow: the default build
 def _fits(repo: Path):
     return sorted((repo / "results/models").glob("*/*/fit.json"))

@@ -215,6 +215,18 @@ def test_a_variable_constant_in_a_group_is_a_clear_error():
             sem.fit(STUDY, data, group="race", **options)
 
 
+def test_collinear_variables_are_named():
+    """A variable that is the sum of two others (as a scale score saved beside its items): the
+    error names the three, with complete data, FIML and MLR, and not the unrelated ones."""
+    data = _data("hs_mcar").copy()
+    data["x9"] = data["x7"] + data["x8"]
+    complete = data.dropna()
+    for frame, options in ((complete, {"missing": "listwise"}), (complete, {"missing": "listwise", "estimator": "MLR"}),
+                           (data, {"missing": "ml"}), (data, {"missing": "ml", "estimator": "MLR"})):
+        with pytest.raises(ValueError, match=r"collinear model variables: x7, x8, x9 \(one is a linear combination"):
+            sem.fit(HS_CFA, frame, **options)
+
+
 def test_lavaan_call_states_every_option():
     call = _fit("study_free").lavaan_call()
     for part in ['estimator = "MLR"', 'missing = "ml"', 'cluster = "classroom"', 'group = "race"',

@@ -612,6 +612,30 @@ def _least_covered(values: np.ndarray, columns: list) -> tuple[int, str]:
     return k, f"{columns[i]} & {columns[j]} ({k} row{'s' if k != 1 else ''} of {len(values)})"
 
 
+def _collinear(values: np.ndarray, columns: list) -> list[str]:
+    """The variables of an exact linear dependence among the complete rows (those with a
+    weight in the eigenvector of the smallest eigenvalue of their correlation matrix), or []
+    when there is none or too few complete rows to tell."""
+    rows = values[~np.isnan(values).any(axis=1)]
+    if len(rows) <= len(columns):
+        return []
+    sd = rows.std(axis=0)
+    if np.any(sd == 0):
+        return []
+    z = (rows - rows.mean(axis=0)) / sd
+    eigenvalues, vectors = np.linalg.eigh(z.T @ z / len(rows))
+    if eigenvalues[0] > 1e-10 * eigenvalues[-1]:
+        return []
+    weight = np.abs(vectors[:, 0])
+    return [c for c, w in zip(columns, weight) if w > 1e-3 * weight.max()]
+
+
+def _collinear_text(values: np.ndarray, columns: list, where: str) -> str:
+    names = _collinear(values, columns)
+    return (f"collinear model variables{where}: {', '.join(names)} (one is a linear combination of the "
+            "others)") if names else ""
+
+
 @_with_single_thread_blas
 def fit(
     spec: str,
@@ -768,7 +792,13 @@ def fit(
             md.cluster = codes
             missing_data.append(md)
         else:
-            moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
+            try:
+                moments.append(moments_from_data(values[mask], keep_data=bool(cluster), cluster=codes))
+            except ValueError as err:  # a singular covariance matrix: say which variables, where one can
+                named = _collinear_text(values[mask], columns, where)
+                if named:
+                    raise ModelDataError(f"{named}: {err}") from None
+                raise
         nobs[str(label) if label is not None else "all"] = int(mask.sum())
     if missing_data:
         previous = h1._model if h1 is not None and isinstance(h1._model, FIMLModel) else None
@@ -781,6 +811,10 @@ def fit(
             if k < 0.1 * rows:  # lavaan warns below 10% coverage
                 where = "" if group is None else f" in group {label!r}"
                 raise H1Error(f"{err}; the pair of variables observed together least{where}: {text}") from None
+            for md, label in zip(missing_data, group_labels):
+                named = _collinear_text(md.values, columns, "" if group is None else f" in group {label!r}")
+                if named:
+                    raise H1Error(f"{err}; {named}") from None
             raise H1Error(f"{err}; collinear variables (one a combination of others) do this") from None
     else:
         model = RAMModel(pt, moments)

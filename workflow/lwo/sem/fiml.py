@@ -488,7 +488,7 @@ def h1_moments(md: MissingData) -> tuple[GroupMoments, float]:
     mu, sigma, m2ll, _ = em_h1(md)
     sign, logdet = np.linalg.slogdet(sigma)
     if sign <= 0:
-        raise ValueError("the unrestricted (h1) covariance matrix is singular")
+        raise H1Error("the unrestricted (h1) covariance matrix is singular")
     return GroupMoments(md.nobs, sigma, mu, logdet), m2ll
 
 
