@@ -131,13 +131,17 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         items = codebook.items(c)
         ids = [i.id for i in items]
         signs = np.array([-1.0 if i.reverse else 1.0 for i in items])
-        try:  # on the students who answered every item, shown for at least min_cell of them
-            if len(scored[ids].dropna()) < max(min_cell, 3):
-                raise ValueError(f"fewer than {max(min_cell, 3)} students answered every item")
-            rel = reliability(scored[ids])
-            stats_ = item_statistics(scored[ids]).set_index("item")
-        except ValueError as exc:  # e.g. items asked on different survey forms
-            no_alpha.append(f"{codebook.label(c)} ({exc})")
+        # on the students who answered every item, shown for at least min_cell of them
+        need = max(min_cell, 3)
+        why = f"fewer than {need} students answered every item" if len(scored[ids].dropna()) < need else ""
+        if not why:
+            try:
+                rel = reliability(scored[ids])
+                stats_ = item_statistics(scored[ids]).set_index("item")
+            except ValueError as exc:
+                why = str(exc)
+        if why:  # e.g. items asked on different survey forms
+            no_alpha.append(f"{codebook.label(c)} ({why})")
             rel = dict.fromkeys(("alpha", "alpha_ci_lower", "alpha_ci_upper", "n"), nan)
             stats_ = pd.DataFrame(nan, index=ids, columns=["sd", "item_rest_r", "alpha_if_deleted"])
         raw = surveyed[ids].astype(float)

@@ -765,6 +765,10 @@ def fit(
             if name not in known:
                 raise ValueError(f"defined parameter {d.name!r} uses unknown label {name!r}")
     codes_all = pd.factorize(data[cluster])[0] if cluster else None
+
+    def in_group(label) -> str:  # where a data error is, for its message
+        return "" if group is None else f" in group {label!r}"
+
     moments: list[GroupMoments] = []
     missing_data = []
     nobs: dict = {}
@@ -776,7 +780,7 @@ def fit(
         if mask.sum() <= len(columns):
             where = "the data have" if group is None else f"group {label!r} has"
             raise ValueError(f"{where} {mask.sum()} rows for {len(columns)} variables: too few to fit")
-        where = "" if group is None else f" in group {label!r}"
+        where = in_group(label)
         if fiml or estimator == "MLR":
             observed = (~np.isnan(values[mask])).sum(axis=0)
             few = [f"{c} ({k} observed)" for c, k in zip(columns, observed) if k < 2]
@@ -809,10 +813,9 @@ def fit(
             k, text, label, rows = min(_least_covered(md.values, columns) + (label, md.nobs)
                                        for md, label in zip(missing_data, group_labels))
             if k < 0.1 * rows:  # lavaan warns below 10% coverage
-                where = "" if group is None else f" in group {label!r}"
-                raise H1Error(f"{err}; the pair of variables observed together least{where}: {text}") from None
+                raise H1Error(f"{err}; the pair of variables observed together least{in_group(label)}: {text}") from None
             for md, label in zip(missing_data, group_labels):
-                named = _collinear_text(md.values, columns, "" if group is None else f" in group {label!r}")
+                named = _collinear_text(md.values, columns, in_group(label))
                 if named:
                     raise H1Error(f"{err}; {named}") from None
             raise H1Error(f"{err}; collinear variables (one a combination of others) do this") from None
