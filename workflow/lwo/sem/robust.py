@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy import special
 
-from .fiml import FIMLModel, add_by_code, param_hessian
+from .fiml import FIMLModel, add_by_code
 from .partable import ParRow, ParTable
 
 
@@ -288,16 +288,6 @@ def _complete_quadratic(rows: np.ndarray, Si: np.ndarray, keep: np.ndarray) -> f
     return float(np.sum((m @ Si) * m) + 0.5 * np.sum(XS * XS.transpose(0, 2, 1)))
 
 
-def _h1_projected(m: FIMLModel, theta: np.ndarray, g: int) -> np.ndarray:
-    """D' H1 D in parameters: the h1 moment Hessian of -2 loglik of group g (at the EM
-    estimates) contracted with the derivatives of model ``m`` at ``theta``."""
-    gs, md = m.groups[g], m.data[g]
-    imp = m.implied(theta, g)
-    U, V, Dmu = m._derivative_columns(imp, gs)
-    rows = param_hessian(md, m.h1_terms(g), U, V, Dmu if m.meanstructure else None)
-    return m._to_params(gs, m._to_params(gs, rows).T)
-
-
 def fiml_corrected(model: FIMLModel, theta, base: FIMLModel, btheta, version: str = "V3"):
     """lavaan's ``lav_fit_fiml_corrected(version = "V3")``: the complete-data ML
     statistic of the estimates against the EM moments and its FIML-corrected scaling,
@@ -356,9 +346,12 @@ def _fiml_corrected_part(m: FIMLModel, theta, blocks: list, keep: np.ndarray, ve
         Ng = m.data[g].nobs
         gs = m.groups[g]
         imp = m.implied(theta, g)
-        D_all.append(m._to_params(gs, m.moment_jacobian(imp, gs)[keep]))
+        D = m._to_params(gs, m.moment_jacobian(imp, gs)[keep])
+        D_all.append(D)
         fg = Ng / N
-        E = E + 0.5 * fg / Ng * _h1_projected(m, theta, g)  # D' Wm D
+        # D' Wm D = (fg / Ng) (C D)'(C D) with A1 = C'C, the factor the trace already needed
+        CD = sla.blas.dtrmm(1.0, m.h1_factor(keep)[g][0], D, lower=0)
+        E = E + fg / Ng * (CD.T @ CD)
         sig, mu = imp.sigma, (imp.mu if m.meanstructure else mom.mean)
         Wi = np.linalg.inv(sig)
         d = mom.mean - mu
