@@ -310,10 +310,17 @@ def param_hessian(md: MissingData, terms: dict, U: np.ndarray, V: np.ndarray, Dm
         At = roots[r].transpose(0, 2, 1).reshape(-1, md.p)
         alpha, beta = (At @ U).reshape(len(js), r, R), (At @ V).reshape(len(js), r, R)  # a_j' u, a_j' v
         root_n = np.sqrt(md.n[js])[:, None, None]
-        # tr(L dS_r L dS_s) = sum_jl g_jl,r g_jl,s, g_jl = a_j' dS a_l = g_lj: pairs j <= l
-        j, l = np.triu_indices(r)
-        gam = alpha[:, j] * beta[:, l] + beta[:, j] * alpha[:, l]
-        minus.add((gam * (root_n * np.where(j == l, 1.0, math.sqrt(2.0))[None, :, None])).reshape(-1, R))
+        # tr(L dS_r L dS_s) = sum_jl g_jl,r g_jl,s, g_jl = a_j' dS a_l = g_lj: pairs j <= l, in
+        # blocks of one j (slices, not gathers: these are the largest arrays of a fit with many holes)
+        gam = np.empty((len(js), r * (r + 1) // 2, R))
+        start = 0
+        for j in range(r):
+            block = gam[:, start:start + r - j]
+            np.multiply(alpha[:, j:j + 1], beta[:, j:], out=block)
+            block += beta[:, j:j + 1] * alpha[:, j:]
+            block *= root_n * np.where(np.arange(j, r) == j, 1.0, math.sqrt(2.0))[None, :, None]
+            start += r - j
+        minus.add(gam.reshape(-1, R))
         # 2 sum_i z' dS_r L dS_s z over the rows of these patterns (in chunks of rows: memory)
         rows, local = md.rows_by_missing[r]
         step = max(1, _GramSum.BUDGET // (r * R))
