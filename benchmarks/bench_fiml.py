@@ -40,10 +40,15 @@
 4. --crossed: coverage of the 95% CI of a Black-White contrast with 30 shared
    classrooms (tests/test_sem_crossed_clusters.py), crossed clusters vs lavaan's
    clusters-within-groups.
+5. --scaling [N ...]: larger exports with more holes. The personalization mediation model on
+   the worked example's export (a fifth of the item answers blank on top of the cohort's own
+   holes: nearly every student a missing-data pattern of its own) of synthetic cohorts of N
+   students, FIML + MLR + classroom clusters as the build fits it, each size in a fresh
+   process: CPU seconds of the fit and the process's peak memory.
 
 One BLAS thread, as the engine runs. Run:
   python benchmarks/bench_fiml.py [--models NAME ...] [--repeat 3] [--phases] [--multigroup] [--lavaan]
-                                  [--recovery] [--crossed]
+                                  [--recovery] [--crossed] [--scaling [N ...]]
 """
 from __future__ import annotations
 
@@ -66,6 +71,7 @@ TARGET_RATIO = 2.0
 TARGET_BIG_S = 3.0
 BIG_MODEL = "hqc_mindsets_via_personalization"
 HOLE_RATE = 0.05
+SCALING_SIZES = (892, 2000, 5000)
 
 
 def cohort():
@@ -197,6 +203,41 @@ def crossed() -> None:
               f"{REPLICATES} replicates in {seconds:.0f} s")
 
 
+def scaling(sizes) -> None:
+    print(f"{BIG_MODEL}, the worked example's export (a fifth of the answers blank), FIML + MLR + clusters:")
+    print(f"{'cohort':>7s} {'surveyed':>9s} {'patterns':>9s} {'CPU s':>7s} {'peak memory (MB)':>17s}")
+    for n in sizes:  # a fresh process per size: its peak memory is the fit's and the cohort's
+        subprocess.run([sys.executable, __file__, "--scaling-one", str(n)], check=True)
+
+
+def scaling_one(n: int) -> None:
+    import resource
+
+    import yaml
+
+    from lwo import sem
+    from lwo.codebook import Codebook
+    from lwo.example import worked_example
+    from lwo.model_data import model_ready
+    from lwo.sem_results import frame_with_clusters
+    from lwo.specs import rq1_models
+    from lwo.synthetic import generate_cohort
+
+    codebook = Codebook.load(ROOT / "config" / "codebook.yaml")
+    with open(ROOT / "config" / "population_model.yaml", encoding="utf-8") as fh:
+        model = yaml.safe_load(fh)
+    seed = 20180901  # config.yaml's synthetic.seed, which the worked example's rule also uses
+    students = worked_example(generate_cohort(model, codebook, seed=seed, n_students=n), codebook, seed=seed)
+    md = model_ready(students, codebook, rq1_models(codebook)[BIG_MODEL], "all", missing="fiml")
+    data = frame_with_clusters(md)
+    start = time.process_time()
+    fit = sem.fit(rq1_models(codebook)[BIG_MODEL].syntax, data, missing="ml.x", estimator="MLR",
+                  cluster=md.cluster_name)
+    cpu = time.process_time() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{n:7d} {fit.n_used['total']:9d} {len(fit._model.data[0].patterns):9d} {cpu:7.2f} {peak:17.0f}", flush=True)
+
+
 PHASES = (  # (module, attribute, phase): the engine functions each phase of a fit runs in
     ("api", "_optimise", "optimisation"), ("api", "_estimates_table", "estimates table"),
     ("fiml", "em_h1", "h1: EM"), ("FIMLModel", "h1_factor", "h1: information and its factor"),
@@ -312,6 +353,10 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="*", help="RQ1 model names (default: every structural model)")
     parser.add_argument("--recovery", action="store_true", help="FIML vs listwise at N = 100,000 (MAR)")
     parser.add_argument("--crossed", action="store_true", help="crossed-cluster coverage Monte Carlo")
+    parser.add_argument("--scaling", nargs="*", type=int, metavar="N",
+                        help=f"the personalization model on the worked example's export of N-student cohorts "
+                             f"(default {' '.join(map(str, SCALING_SIZES))})")
+    parser.add_argument("--scaling-one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per fit (best is reported)")
     parser.add_argument("--phases", action="store_true", help="also the CPU time of the set per phase of the fits")
     parser.add_argument("--multigroup", action="store_true",
@@ -320,6 +365,12 @@ def main(argv=None) -> int:
                         help="also lavaan on the same specs and data (needs R with lavaan; minutes per large model)")
     parser.add_argument("--lavaan-timeout", type=float, default=1800, help="seconds allowed to each lavaan fit")
     args = parser.parse_args(argv)
+    if args.scaling_one:
+        scaling_one(args.scaling_one)
+        return 0
+    if args.scaling is not None:
+        scaling(args.scaling or SCALING_SIZES)
+        return 0
     if args.recovery:
         recovery()
     if args.crossed:
