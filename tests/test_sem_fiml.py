@@ -276,3 +276,48 @@ def test_scores_in_chunks_equal_scores_at_once():
     casewise = moment_score_summary(md, t, codes, md.nobs, chunk=13)
     assert np.allclose(root.T @ root, casewise.T @ casewise, rtol=1e-9, atol=1e-9)
     assert np.allclose(casewise.sum(axis=0), 0, atol=1e-6)  # scores of the h1 MLE sum to zero
+
+
+def test_both_forms_of_the_fiml_hessian_equal_a_numeric_one():
+    """The observed information in moment coordinates (`moment_information`: the h1 information
+    of the Yuan-Bentler trace and of the FIML-corrected indices) and the same Hessian contracted
+    with derivative columns (`param_hessian`: the SEs' bread) against central second differences
+    of -loglik, at a point that is not a maximum (every term of the Hessian counts there), with
+    patterns of one to three holes."""
+    from lwo.sem.fiml import missing_patterns, moment_information, param_hessian, pattern_terms, vech_indices
+
+    rng = np.random.default_rng(11)
+    p, n = 5, 300
+    root = rng.normal(size=(p, p)) / 2 + np.eye(p)
+    values = rng.normal(size=(n, p)) @ root.T + rng.normal(size=p)
+    holes = rng.random((n, p)) < 0.2
+    holes[holes.sum(axis=1) == p, 0] = False
+    values[holes] = np.nan
+    md = missing_patterns(values)
+    assert len(md.patterns) > 10 and max(md.by_missing) >= 3  # keys: the number of holes
+    mu, sigma = np.nanmean(values, axis=0) + 0.1, np.cov(np.nan_to_num(values).T) + 0.3 * np.eye(p)
+    A, B, _ = vech_indices(p)
+    q = p + A.size
+
+    def minus_loglik(x):
+        s = np.zeros((p, p))
+        s[A, B] = s[B, A] = x[p:]
+        return 0.5 * pattern_terms(md, x[:p], s)["m2ll"]
+
+    x0 = np.concatenate([mu, sigma[A, B]])
+    h = 1e-4
+    steps = np.eye(q) * h
+    numeric = np.array([[(minus_loglik(x0 + a + b) - minus_loglik(x0 + a - b) - minus_loglik(x0 - a + b)
+                          + minus_loglik(x0 - a - b)) / (4 * h * h) for b in steps] for a in steps])
+    lower = moment_information(md, pattern_terms(md, mu, sigma, keep=True), np.ones(q, dtype=bool))
+    moments = np.tril(lower) + np.tril(lower, -1).T
+    # derivative columns of the moments themselves: dSigma = u v' + v u', dmu = Dmu
+    U, V, Dmu = np.zeros((p, q)), np.zeros((p, q)), np.zeros((p, q))
+    Dmu[np.arange(p), np.arange(p)] = 1.0
+    U[A, p + np.arange(A.size)] = 1.0
+    V[B, p + np.arange(A.size)] = np.where(A == B, 0.5, 1.0)
+    contracted = 0.5 * param_hessian(md, pattern_terms(md, mu, sigma), U, V, Dmu)  # of -2 loglik
+    scale = np.abs(numeric).max()
+    assert np.abs(moments - numeric).max() < 1e-5 * scale
+    assert np.abs(contracted - numeric).max() < 1e-5 * scale
+    assert np.abs(contracted - moments).max() < 1e-10 * scale
