@@ -227,6 +227,23 @@ FIT_RULES = {"sem_fit", "sem_fit_multigroup", "measurement_cfa", "bootstrap_batc
 
 
 @pytest.mark.slow
+def test_g_editing_the_sem_engine_reruns_every_model_fit(workdir, graph):
+    """lwo.sem loads its engine on first use (its attributes import lwo.sem.api and
+    lwo.sem.ordinal), not by import statements; editing the engine must rerun every fit all the
+    same, and what reads them, but not the diagrams, which import the model syntax alone."""
+    fits = {"sem_fit", "sem_fit_multigroup", "measurement_cfa"}
+    users = scripts_importing(workdir, "lwo.sem.fiml") & set(graph)  # modulefinder: an upper bound
+    assert fits <= users, sorted(users)
+    module = workdir / "workflow" / "lwo" / "sem" / "fiml.py"
+    with restored(module, module.read_text(encoding="utf-8") + "\n# an edit\n"):
+        planned = set(planned_jobs(workdir))
+    assert downstream(graph, fits) - {"all"} <= planned, sorted(downstream(graph, fits) - planned)
+    assert planned <= downstream(graph, users) - {"all"}, sorted(planned - downstream(graph, users))
+    assert not planned & {"ex01_personalization_domains", "ex02_theorized_model"}, sorted(planned)
+    assert planned_jobs(workdir) == {}, "undoing the edit must leave nothing to do"
+
+
+@pytest.mark.slow
 def test_f_editing_the_figure_style_plans_figures_and_no_model_fit(workdir):
     style = workdir / "workflow" / "lwo" / "plotting.py"
     text = style.read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.patches import Ellipse, FancyArrowPatch, FancyBboxPatch
 
 from lwo.plotting import PALETTE, new_figure
-from lwo.sem import parse_spec
+from lwo.sem.syntax import parse_spec  # the syntax alone: a diagram needs no engine
 
 NODE_FILL = "#F2F2F2"
 HIGHLIGHT_FILL = "#D6E9F8"

@@ -12,8 +12,13 @@ clusters that may cross groups, scaled difference tests (``lr_test``), Wald test
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from .syntax import ModelDataError, SpecError, parse_spec
+
+if TYPE_CHECKING:  # the lazy attributes' modules as imports, for what reads imports without running them:
+    # type checkers, and the workflow, whose jobs rerun when a file their code imports changes
+    from . import api, ordinal  # noqa: F401
 
 # Loaded on first use: the estimation engines import numpy and scipy, which a job that only
 # reads model syntax (the diagrams) need not pay for, and the ordinal (WLSMV) engine imports
