@@ -215,6 +215,23 @@ def test_a_variable_constant_in_a_group_is_a_clear_error():
             sem.fit(STUDY, data, group="race", **options)
 
 
+def test_too_few_rows_for_the_unrestricted_model_say_so():
+    """40 rows, 12 variables, 30% of the values missing: the EM of the unrestricted model ends
+    on a singular covariance matrix. The error gives the counts behind it, not collinearity alone
+    (lavaan warns, then reports a chi-square from the EM's last iterate)."""
+    rng = np.random.default_rng(3)
+    p, n = 12, 40
+    cols = [f"y{i}" for i in range(p)]
+    values = rng.normal(size=(n, 2))[:, [i % 2 for i in range(p)]] * 0.7 + rng.normal(scale=0.7, size=(n, p))
+    values[rng.random((n, p)) < 0.3] = np.nan
+    data = pd.DataFrame(values, columns=cols)
+    spec = "F1 =~ " + " + ".join(cols[0::2]) + "\nF2 =~ " + " + ".join(cols[1::2])
+    for options in ({"missing": "ml"}, {"missing": "ml", "estimator": "MLR"}):
+        with pytest.raises(ValueError, match=r"h1\) model has no estimate.*; 40 rows for 12 variables with 30% of "
+                                             r"their values missing: too few for the unrestricted model's 90 means"):
+            sem.fit(spec, data, **options)
+
+
 def test_collinear_variables_are_named():
     """A variable that is the sum of two others (as a scale score saved beside its items): the
     error names the three, with complete data, FIML and MLR, and not the unrelated ones."""

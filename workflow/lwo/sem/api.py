@@ -818,7 +818,14 @@ def fit(
                 named = _collinear_text(md.values, columns, in_group(label))
                 if named:
                     raise H1Error(f"{err}; {named}") from None
-            raise H1Error(f"{err}; collinear variables (one a combination of others) do this") from None
+            # otherwise: few rows with many holes for the unrestricted model's moments (lavaan only
+            # warns, and reports a chi-square from the EM's last iterate)
+            md, label = min(zip(missing_data, group_labels), key=lambda pair: pair[0].nobs)
+            p = len(columns)
+            raise H1Error(f"{err}; {md.nobs} rows{in_group(label)} for {p} variables with "
+                          f"{np.isnan(md.values).mean():.0%} of their values missing: too few for the unrestricted "
+                          f"model's {p * (p + 3) // 2:,} means, variances and covariances, or collinear variables "
+                          "(one a combination of others)") from None
     else:
         model = RAMModel(pt, moments)
     model.fiml = fiml
