@@ -218,7 +218,8 @@ def test_a_variable_constant_in_a_group_is_a_clear_error():
 def test_too_few_rows_for_the_unrestricted_model_say_so():
     """40 rows, 12 variables, 30% of the values missing: the EM of the unrestricted model ends
     on a singular covariance matrix. The error gives the counts behind it, not collinearity alone
-    (lavaan warns, then reports a chi-square from the EM's last iterate)."""
+    (lavaan warns, then reports a chi-square from the EM's last iterate); its row count is one
+    that suppress_row_counts hides."""
     rng = np.random.default_rng(3)
     p, n = 12, 40
     cols = [f"y{i}" for i in range(p)]
@@ -227,9 +228,15 @@ def test_too_few_rows_for_the_unrestricted_model_say_so():
     data = pd.DataFrame(values, columns=cols)
     spec = "F1 =~ " + " + ".join(cols[0::2]) + "\nF2 =~ " + " + ".join(cols[1::2])
     for options in ({"missing": "ml"}, {"missing": "ml", "estimator": "MLR"}):
-        with pytest.raises(ValueError, match=r"h1\) model has no estimate.*; 40 rows for 12 variables with 30% of "
-                                             r"their values missing: too few for the unrestricted model's 90 means"):
+        with pytest.raises(ValueError, match=r"h1\) model has no estimate.*; 12 variables with 30% of their values "
+                                             r"missing \(40 rows\) do not determine the unrestricted model's 90 "):
             sem.fit(spec, data, **options)
+    # where counts of few students must not be shown, they are not
+    with pytest.raises(ValueError) as info:
+        sem.fit(spec, data, missing="ml")
+    assert "(n < 50 rows)" in sem.suppress_row_counts(str(info.value), 50)
+    assert "(n = 40 rows)" in sem.suppress_row_counts(str(info.value), 10)
+    assert "40" not in sem.suppress_row_counts(str(info.value), None)
 
 
 def test_collinear_variables_are_named():

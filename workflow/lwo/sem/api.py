@@ -581,7 +581,7 @@ def _check_coverage(values: np.ndarray, columns: list, where: str) -> None:
                          f"not identified): {', '.join(pairs)}{more}")
 
 
-_ROW_COUNTS = re.compile(r" \((\d+) observed\)| \((\d+) rows? of (\d+)\)")
+_ROW_COUNTS = re.compile(r" \((\d+) observed\)| \((\d+) rows? of (\d+)\)| \((\d+) rows( in group '[^']*')?\)")
 
 
 def count_text(n: int, min_cell: int) -> str:
@@ -598,6 +598,8 @@ def suppress_row_counts(text: str, min_cell: int | None) -> str:
             return ""
         if m[1] is not None:
             return f" ({count_text(int(m[1]), min_cell)} observed)"
+        if m[4] is not None:
+            return f" ({count_text(int(m[4]), min_cell)} rows{m[5] or ''})"
         return f" ({count_text(int(m[2]), min_cell)} of {count_text(int(m[3]), min_cell)} rows)"
 
     return _ROW_COUNTS.sub(replace, text)
@@ -822,10 +824,10 @@ def fit(
             # warns, and reports a chi-square from the EM's last iterate)
             md, label = min(zip(missing_data, group_labels), key=lambda pair: pair[0].nobs)
             p = len(columns)
-            raise H1Error(f"{err}; {md.nobs} rows{in_group(label)} for {p} variables with "
-                          f"{np.isnan(md.values).mean():.0%} of their values missing: too few for the unrestricted "
-                          f"model's {p * (p + 3) // 2:,} means, variances and covariances, or collinear variables "
-                          "(one a combination of others)") from None
+            raise H1Error(f"{err}; {p} variables with {np.isnan(md.values).mean():.0%} of their values missing "
+                          f"({md.nobs} rows{in_group(label)}) do not determine the unrestricted model's "
+                          f"{p * (p + 3) // 2:,} means, variances and covariances, or collinear variables (one a "
+                          "combination of others) do this") from None
     else:
         model = RAMModel(pt, moments)
     model.fiml = fiml
