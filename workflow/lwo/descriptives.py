@@ -489,7 +489,7 @@ def small_group_note(min_n: int, unit: str) -> str:
 def hide_small_groups(table: pd.DataFrame, counts: Sequence[str], min_n: int, unit: str) -> tuple[pd.DataFrame, str]:
     """Group sizes of ``unit`` below ``min_n`` are not shown: a marker stands in their column,
     and in the other group's of that row (the two add up to totals shown elsewhere), and the
-    row's not-estimable note says "fewer than 10 students in a group" instead of the sizes.
+    row's not-estimable note says "fewer than <min_n> <unit> in a group" instead of the sizes.
     Returns the table and the suppression statement ("" when nothing was hidden)."""
     from lwo.group_stats import suppress_small_cells
 

@@ -812,20 +812,18 @@ def fit(
         try:
             model = FIMLModel(pt, missing_data, h1=reuse)
         except H1Error as err:  # the usual causes: a pair of variables seldom observed together, or collinearity
-            k, text, label, rows = min(_least_covered(md.values, columns) + (label, md.nobs)
-                                       for md, label in zip(missing_data, group_labels))
-            if k < 0.1 * rows:  # lavaan warns below 10% coverage
-                raise H1Error(f"{err}; the pair of variables observed together least{in_group(label)}: {text}") from None
-            for md, label in zip(missing_data, group_labels):
-                named = _collinear_text(md.values, columns, in_group(label))
-                if named:
-                    raise H1Error(f"{err}; {named}") from None
+            md, where = missing_data[err.group], in_group(group_labels[err.group])
+            k, text = _least_covered(md.values, columns)
+            if k < 0.1 * md.nobs:  # lavaan warns below 10% coverage
+                raise H1Error(f"{err}; the pair of variables observed together least{where}: {text}") from None
+            named = _collinear_text(md.values, columns, where)
+            if named:
+                raise H1Error(f"{err}; {named}") from None
             # otherwise: few rows with many holes for the unrestricted model's moments (lavaan only
             # warns, and reports a chi-square from the EM's last iterate)
-            md, label = min(zip(missing_data, group_labels), key=lambda pair: pair[0].nobs)
             p = len(columns)
             raise H1Error(f"{err}; {p} variables with {np.isnan(md.values).mean():.0%} of their values missing "
-                          f"({md.nobs} rows{in_group(label)}) do not determine the unrestricted model's "
+                          f"({md.nobs} rows{where}) do not determine the unrestricted model's "
                           f"{p * (p + 3) // 2:,} means, variances and covariances, or collinear variables (one a "
                           "combination of others) do this") from None
     else:

@@ -418,7 +418,10 @@ def _em_step(md: MissingData, mu: np.ndarray, sigma: np.ndarray):
 class H1Error(ModelDataError):
     """The unrestricted (h1) model has no estimate: its EM reached a covariance matrix that is
     not positive definite (the ML estimate on the boundary, as when two variables are seldom
-    observed together, or collinear variables) or did not converge."""
+    observed together, or collinear variables) or did not converge. ``group``: the index of
+    the group whose unrestricted model it is."""
+
+    group = 0
 
 
 def em_h1(md: MissingData, *, max_iter: int = 1000, tol: float = 1e-9):
@@ -512,7 +515,14 @@ class FIMLModel(RAMModel):
         if h1 is not None and not same_data(h1.data, data):
             raise ValueError("the unrestricted model to reuse was fitted to other data")
         if h1 is None:
-            moments, m2ll = zip(*(h1_moments(md) for md in data))
+            fitted = []
+            for g, md in enumerate(data):
+                try:
+                    fitted.append(h1_moments(md))
+                except H1Error as err:
+                    err.group = g
+                    raise
+            moments, m2ll = zip(*fitted)
             cache = {}
         else:
             moments, m2ll, cache = h1.moments, h1.h1_m2ll, h1._h1_cache

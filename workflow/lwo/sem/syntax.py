@@ -28,7 +28,8 @@ class SpecError(ValueError):
 
 class ModelDataError(ValueError):
     """The data cannot give the model, for a reason the message names with the variables it
-    concerns (one nobody answered or everyone answered alike, two never observed together).
+    concerns (one nobody answered or everyone answered alike, two never observed together,
+    collinear ones) or with the counts behind it (an unrestricted model the rows do not determine).
     Defined here, beside SpecError, so that code reporting it need not load the engine."""
 
 
