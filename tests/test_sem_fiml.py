@@ -143,6 +143,20 @@ def test_a_refit_on_the_same_data_reuses_the_unrestricted_model_with_the_same_nu
     assert warm.fit_indices["chisq.scaled"] == pytest.approx(fresh.fit_indices["chisq.scaled"], rel=1e-9)
 
 
+@pytest.mark.parametrize("case", ["study_eq", "hs_mar_ml"])
+def test_leaving_out_the_robust_indices_changes_nothing_else(case):
+    """robust_indices=False (constrained refits, bootstrap resamples) drops cfi/tli/rmsea.robust
+    and nothing more: the estimates, SEs, other indices and scaled difference test are the same."""
+    spec, data, kw = CASES[case]
+    full, lean = _fit(case), sem.fit(spec, _data(data), **kw, robust_indices=False)
+    robust = {"cfi.robust", "tli.robust", "rmsea.robust"}
+    assert robust <= set(full.fit_indices) and not robust & set(lean.fit_indices)
+    assert lean.fit_indices == {k: v for k, v in full.fit_indices.items() if k not in robust}
+    pd.testing.assert_frame_equal(lean.estimates, full.estimates)
+    if case == "study_eq":
+        assert sem.lr_test(lean, _fit("study_free")) == sem.lr_test(full, _fit("study_free"))
+
+
 def test_crossed_clusters_differ_from_lavaan_where_clusters_cross_groups():
     """Classrooms hold students of both groups. lavaan (crossed_clusters=False) treats
     each group's part of a classroom as its own cluster: the two groups' estimates get

@@ -339,13 +339,14 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
     factor, chisq_diff, df_diff, p, p_holm. `fit_options`: further arguments of sem.fit (e.g.
     missing="ml", estimator="MLR")."""
     factors = _cfa_items(spec)
-    configural = sem.fit(spec, data, group=group, group_order=group_order, **fit_options)
+    configural = sem.fit(spec, data, group=group, group_order=group_order, robust_indices=False,
+                         **fit_options)
     freed: list[dict] = []
     partial: list[str] = []
     candidates = {(f, i, k == 0) for f, items in factors.items() for k, i in enumerate(items)}
     max_free = max_free if max_free is not None else max(1, sum(len(v) for v in factors.values()) // 2)
     current = sem.fit(spec, data, group=group, group_order=group_order, group_equal=("loadings", "intercepts"),
-                      **fit_options)
+                      robust_indices=False, **fit_options)
     while candidates and len(freed) < max_free and current.converged:
         if current.fit_indices["cfi"] - configural.fit_indices["cfi"] >= -cfi_drop and \
                 sem.lr_test(current, configural)["pvalue"] >= alpha:
@@ -355,7 +356,7 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
             extra = [f"{item}~1"] if marker else [f"{f}=~{item}", f"{item}~1"]
             trial = sem.fit(spec, data, group=group, group_order=group_order,
                             group_equal=("loadings", "intercepts"), group_partial=tuple(partial + extra),
-                            **fit_options)
+                            robust_indices=False, **fit_options)
             if not trial.converged:
                 continue
             lr = sem.lr_test(current, trial)
@@ -390,7 +391,8 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     fits = None
     if not reason:
         try:
-            fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
+            fits = sem.invariance_models(spec, data, group, group_order=group_order, robust_indices=False,
+                                             **fit_options)
         except sem.ModelDataError as exc:  # e.g. an item one group answered alike
             reason = sem.suppress_row_counts(str(exc), min_n or None)  # without counts below min_n
     if reason:

@@ -256,7 +256,7 @@ class CohortStudy:
         est = self.estimation
         try:
             return sem.fit(syntax, data, max_iter=self.max_iter, missing=ENGINE_MISSING[est["missing"]],
-                           estimator=est["estimator"], cluster=est["cluster"], **kwargs)
+                           estimator=est["estimator"], cluster=est["cluster"], robust_indices=False, **kwargs)
         except (ValueError, np.linalg.LinAlgError) as err:
             return f"not fitted: {err}"
 

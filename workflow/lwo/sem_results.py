@@ -175,8 +175,8 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     """Fit, turning an empty sample, too few rows, a data error or non-convergence into a
     status with its message (the exhibit then shows it instead of numbers).
     `with_inference=False` (models that only enter a likelihood-ratio test) skips the `:=`
-    parameters, and with ML also the cluster-robust SEs (MLR keeps the clusters: the scaled
-    chi-square difference needs the clustered scaling factor). `ordered`: items to fit as
+    parameters and the robust CFI/TLI/RMSEA, and with ML also the cluster-robust SEs (MLR
+    keeps the clusters: the scaled chi-square difference needs the clustered scaling factor). `ordered`: items to fit as
     ordered categories (WLSMV; the estimation is then ORDINAL_ESTIMATION)."""
     est = dict(ORDINAL_ESTIMATION) if ordered else estimation_options(estimation)
     data = frame_with_clusters(md)
@@ -210,7 +210,7 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         else:
             fit = sem.fit(fit_syntax, data, group=group, group_order=list(groups) if group else None,
                           cluster=run.cluster, max_iter=max_iter, missing=ENGINE_MISSING[est["missing"]],
-                          estimator=est["estimator"], **fit_kwargs)
+                          estimator=est["estimator"], robust_indices=with_inference, **fit_kwargs)
         _check_definitions(fit, definitions)
     except ValueError as err:  # too few rows, a constant column, an unusable spec
         text = str(err)
@@ -812,7 +812,7 @@ def bootstrap_draws(syntax: str, data: pd.DataFrame, *, seed: np.random.SeedSequ
         drawn = rng.integers(0, len(members), len(members))
         resample = data.iloc[np.concatenate([members[k] for k in drawn])].reset_index(drop=True)
         try:
-            fit = sem.fit(fit_syntax, resample, max_iter=max_iter, missing=missing)
+            fit = sem.fit(fit_syntax, resample, max_iter=max_iter, missing=missing, robust_indices=False)
             ok, message = fit.converged, ("" if fit.converged else fit.message)
         except ValueError as err:  # e.g. a control constant in the resample
             ok, message = False, str(err)

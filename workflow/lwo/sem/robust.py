@@ -214,7 +214,9 @@ def _scaling_factor(model: FIMLModel, theta: np.ndarray, df: int, crossed: bool)
     return (_trace_h1(model, crossed) - _trace_h0(model, theta, np.linalg.inv(info), crossed)) / df
 
 
-def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) -> dict:
+def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict, with_robust: bool = True) -> dict:
+    """The scaled statistics of an MLR fit and, `with_robust`, lavaan's robust CFI/TLI/RMSEA
+    (FIML-corrected with FIML)."""
     N, G = fi["nobs"], fi["ngroups"]
     chisq, df = fi["chisq"], fi["df"]
     crossed = robust["crossed"]
@@ -236,6 +238,8 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict) 
     out["cfi.scaled"] = _cfi(out["chisq.scaled"], df, x2n / cn, dfn)
     out["tli.scaled"] = _tli(out["chisq.scaled"], df, x2n / cn, dfn)
     out["rmsea.scaled"] = _rmsea(chisq, trace, N, G) if trace > 0 else float("nan")
+    if not with_robust:
+        return out
     if getattr(model, "fiml", False):  # lavaan: by the missing option, holes or not
         x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta)
     else:
