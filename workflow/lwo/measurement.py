@@ -392,7 +392,7 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     if not reason:
         try:
             fits = sem.invariance_models(spec, data, group, group_order=group_order, robust_indices=False,
-                                             **fit_options)
+                                         **fit_options)
         except sem.ModelDataError as exc:  # e.g. an item one group answered alike
             reason = sem.suppress_row_counts(str(exc), min_n or None)  # without counts below min_n
     if reason:

@@ -176,8 +176,9 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     status with its message (the exhibit then shows it instead of numbers).
     `with_inference=False` (models that only enter a likelihood-ratio test) skips the `:=`
     parameters and the robust CFI/TLI/RMSEA, and with ML also the cluster-robust SEs (MLR
-    keeps the clusters: the scaled chi-square difference needs the clustered scaling factor). `ordered`: items to fit as
-    ordered categories (WLSMV; the estimation is then ORDINAL_ESTIMATION)."""
+    keeps the clusters: the scaled chi-square difference needs the clustered scaling factor).
+    `ordered`: items to fit as ordered categories (WLSMV; the estimation is then
+    ORDINAL_ESTIMATION)."""
     est = dict(ORDINAL_ESTIMATION) if ordered else estimation_options(estimation)
     data = frame_with_clusters(md)
     n = len(data)
