@@ -157,6 +157,22 @@ def test_leaving_out_the_robust_indices_changes_nothing_else(case):
         assert sem.lr_test(lean, _fit("study_free")) == sem.lr_test(full, _fit("study_free"))
 
 
+def test_mlr_with_the_standard_test_has_the_same_estimates_and_ses_without_the_scaling():
+    """test="standard" (lavaan's option): the MLR sandwich SEs without the Yuan-Bentler scaling.
+    The estimates table is the same; the scaled statistics and robust indices are absent, the
+    lavaan call says so, and a scaled difference test is refused rather than computed unscaled."""
+    spec, data, kw = CASES["study_free"]
+    full, standard = _fit("study_free"), sem.fit(spec, _data(data), **kw, test="standard")
+    pd.testing.assert_frame_equal(standard.estimates, full.estimates)
+    assert not [k for k in standard.fit_indices if k.endswith((".scaled", ".robust")) or "scaling" in k]
+    assert standard.fit_indices == {k: v for k, v in full.fit_indices.items() if k in standard.fit_indices}
+    assert 'test = "standard"' in standard.spec_full and "test =" not in full.spec_full
+    with pytest.raises(ValueError, match="scaled difference test"):
+        sem.lr_test(_fit("study_eq"), standard)
+    with pytest.raises(ValueError, match="test must be"):
+        sem.fit(spec, _data(data), **kw, test="satorra.bentler")
+
+
 def test_crossed_clusters_differ_from_lavaan_where_clusters_cross_groups():
     """Classrooms hold students of both groups. lavaan (crossed_clusters=False) treats
     each group's part of a classroom as its own cluster: the two groups' estimates get

@@ -251,12 +251,15 @@ class CohortStudy:
         data = frame_with_clusters(ready) if est["cluster"] else ready.data
         return data, without_defined_parameters(without_dropped_controls(spec.syntax, ready.dropped_controls))
 
-    def _fit(self, syntax: str, data: pd.DataFrame, **kwargs) -> sem.SEMFit | str:
-        """A fit, or the reason there is none (too few rows, ...)."""
+    def _fit(self, syntax: str, data: pd.DataFrame, scaled_test: bool = False, **kwargs) -> sem.SEMFit | str:
+        """A fit, or the reason there is none (too few rows, ...). Only a likelihood-ratio test
+        reads the fit's test statistic (`scaled_test`); paths and Wald tests need its SEs alone,
+        so the other fits leave out the Yuan-Bentler scaling (lavaan test = "standard")."""
         est = self.estimation
         try:
             return sem.fit(syntax, data, max_iter=self.max_iter, missing=ENGINE_MISSING[est["missing"]],
-                           estimator=est["estimator"], cluster=est["cluster"], robust_indices=False, **kwargs)
+                           estimator=est["estimator"], cluster=est["cluster"], robust_indices=False,
+                           test=None if scaled_test else "standard", **kwargs)
         except (ValueError, np.linalg.LinAlgError) as err:
             return f"not fitted: {err}"
 
@@ -294,13 +297,14 @@ class CohortStudy:
         data, syntax = self._data(students, finding.model, finding.sample, constant_within="race")
         options = {"group": "race", "group_order": groups, "group_equal": MULTIGROUP_EQUAL,
                    "group_partial": MULTIGROUP_PARTIAL}
-        free = self._fit(multigroup_syntax(syntax, groups), data, **options)
+        lr = verdict_test(self.estimation["cluster"]) == "LR"
+        free = self._fit(multigroup_syntax(syntax, groups), data, scaled_test=lr, **options)
         if isinstance(free, str):
             return failed_result(free, len(data))
         equal = None
-        if verdict_test(self.estimation["cluster"]) == "LR":
-            equal = self._fit(multigroup_syntax(syntax, groups, shared=(finding.parameter,)), data, **options,
-                              h1=free, start=free)
+        if lr:
+            equal = self._fit(multigroup_syntax(syntax, groups, shared=(finding.parameter,)), data, scaled_test=True,
+                              **options, h1=free, start=free)
             if isinstance(equal, str):
                 return failed_result(equal, len(data))
         labels = tuple(group_label(finding.parameter, g) for g in groups)
