@@ -256,6 +256,9 @@ def test_a_150_student_one_school_district_builds(small_district_build):
     # the exhibits that cannot be estimated say why, in their status
     warned = {e: m["status"] for e, m in metas.items() if m["status"] != "ok"}
     assert warned and all(NOT_ESTIMABLE.search(s) for s in warned.values()), warned
+    # a model without estimates gives its reason, not a convergence message
+    notes = json.dumps(metas)
+    assert not re.findall(r"no estimates \((?!not estimable|failed)[^)]*", notes)
     # one school: the models leave the school effects out and say so
     assert "One school in this sample, so no school effects" in json.dumps(metas["13"])
     invariance = pd.read_csv(repo / "results/exhibits/invariance/table.csv")

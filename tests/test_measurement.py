@@ -4,6 +4,7 @@ measurement invariance against the non-invariance built into the synthetic popul
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -181,6 +182,18 @@ def test_efa_recovers_simulated_structure():
     assert match["mean_own_loading"].to_numpy() == pytest.approx([0.7, 0.7], abs=0.03)
     assert (match["max_cross_loading"] < 0.08).all()
     assert abs(efa.factor_correlations.iloc[0, 1]) == pytest.approx(0.4, abs=0.05)
+
+
+def test_an_efa_that_does_not_converge_is_an_error_not_a_solution():
+    """Few students and as many factors as the block has constructs: statsmodels' ML fit runs a
+    uniqueness to 0 (a Heywood case) and stops without converging, with warnings only. That is no
+    EFA to show; the exhibit then says why (block_measurement falls back or reports it)."""
+    rng = np.random.default_rng(1)
+    noise = pd.DataFrame(rng.integers(1, 5, size=(15, 10)).astype(float), columns=[f"i{j}" for j in range(10)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing of statsmodels' warnings reaches the build's log
+        with pytest.raises(ValueError, match="EFA did not converge .*Heywood"):
+            M.exploratory_factor_analysis(noise, 5)
 
 
 # --------------------------------------------------------------------------- invariance

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -219,7 +220,16 @@ def rotated_efa(model, columns: list[str], n_factors: int, method: str, rotation
     """Fit a statsmodels Factor model, rotate it, and orient it: each factor's sign so that its
     loadings sum positive, factors ordered by their sum of squared loadings (shared by the EFA of
     the answers and the polychoric EFA)."""
-    res = model.fit(rng=seed) if method == "ml" else model.fit()
+    with warnings.catch_warnings():  # statsmodels warns on the way; the checks below decide
+        warnings.simplefilter("ignore")
+        res = model.fit(rng=seed) if method == "ml" else model.fit()
+    retvals = getattr(res, "mle_retvals", None)
+    if retvals is not None and not retvals.success:  # often a uniqueness run to 0 (a Heywood case)
+        smallest = float(np.min(res.uniqueness))
+        heywood = f"; a uniqueness at {smallest:.2g}: a Heywood case" if smallest < 0.01 else ""
+        raise ValueError(f"the {label} EFA did not converge ({retvals.message.rstrip('.')}{heywood})")
+    if not (np.all(np.isfinite(res.loadings)) and np.all(np.isfinite(res.communality))):
+        raise ValueError(f"the {label} EFA has no finite solution")
     if rotation and n_factors > 1:
         res.rotate(rotation)
     load = np.asarray(res.loadings, float)

@@ -42,9 +42,13 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
     info = {"model": spec.name, "sample": result.sample, "estimator": "WLSMV (ordered items, delta parameterization)",
             "fitted": "first-order correlated-factor CFA" if block else "the model as written",
             "n_used": int(len(data)), "status": "failed", "message": "", "fit_indices": {}}
-    if result.status == "not estimable" or len(data) <= len(items):  # the continuous fit says why
-        info.update(status="not estimable", message=result.message or
-                    f"not estimable: {spec.name} ({result.sample}): too few students with complete data for this model")
+    if result.status == "not estimable":  # the continuous fit says why
+        info.update(status="not estimable", message=result.message)
+        return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
+    if len(data) <= len(items):  # FIML kept the continuous fit's incomplete students; WLSMV cannot
+        info.update(status="not estimable",
+                    message=f"not estimable: {spec.name} ({result.sample}): no more students answered every one of "
+                            f"its {len(items)} items than it has items (WLSMV uses only complete answers)")
         return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
     try:
         fit = sem.fit_ordinal(syntax, data, ordered=items)
