@@ -62,9 +62,12 @@ def fit_sentence(row: dict) -> str:
         return f"{who}: no estimates ({row['message']})"
     p = "p < .001" if row["pvalue"] < 0.001 else f"p = {row['pvalue']:.3f}"
     s = " scaled" if row["scaled"] else ""
+    # an MLR fit's scaled RMSEA comes without a CI
+    ci = (f" [90% CI {row['rmsea_ci_lower']:.3f}, {row['rmsea_ci_upper']:.3f}]"
+          if np.isfinite(row["rmsea_ci_lower"]) and np.isfinite(row["rmsea_ci_upper"]) else "")
     return (f"{who}, N = {row['n']}:{s} chi-square({row['df']:.0f}) = {row['chisq']:.1f}, {p}; "
-            f"CFI{s} = {row['cfi']:.3f}; TLI{s} = {row['tli']:.3f}; RMSEA{s} = {row['rmsea']:.3f} "
-            f"[90% CI {row['rmsea_ci_lower']:.3f}, {row['rmsea_ci_upper']:.3f}]; SRMR = {row['srmr']:.3f}")
+            f"CFI{s} = {row['cfi']:.3f}; TLI{s} = {row['tli']:.3f}; RMSEA{s} = {row['rmsea']:.3f}{ci}; "
+            f"SRMR = {row['srmr']:.3f}")
 
 
 def _std_loadings(estimates: pd.DataFrame, factor: str, items: list[str]) -> np.ndarray:
