@@ -206,7 +206,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "continuous CFA (sensitivity).",
         f"EFA: {efa_note}, {len(constructs)} factors, "
         f"oblimin (quartimin) rotation{f', {efa.n} complete answers' if efa is not None else ''}; each factor "
-        "matched to one construct (largest summed loading); 'efa items on own factor': items whose largest loading is on their construct's factor.",
+        "matched to one construct (largest summed loading); 'efa items on own factor': items whose largest "
+        "loading is on their construct's factor.",
         "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA), then the answers as "
         "continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
         fits["all"].get("exclusion_note", ""),
