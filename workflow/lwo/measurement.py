@@ -349,14 +349,13 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
     factor, chisq_diff, df_diff, p, p_holm. `fit_options`: further arguments of sem.fit (e.g.
     missing="ml", estimator="MLR")."""
     factors = _cfa_items(spec)
-    configural = sem.fit(spec, data, group=group, group_order=group_order, robust_indices=False,
-                         **fit_options)
+    configural = sem.fit(spec, data, group=group, group_order=group_order, **fit_options)
     freed: list[dict] = []
     partial: list[str] = []
     candidates = {(f, i, k == 0) for f, items in factors.items() for k, i in enumerate(items)}
     max_free = max_free if max_free is not None else max(1, sum(len(v) for v in factors.values()) // 2)
     current = sem.fit(spec, data, group=group, group_order=group_order, group_equal=("loadings", "intercepts"),
-                      robust_indices=False, **fit_options)
+                      **fit_options)
     while candidates and len(freed) < max_free and current.converged:
         if current.fit_indices["cfi"] - configural.fit_indices["cfi"] >= -cfi_drop and \
                 sem.lr_test(current, configural)["pvalue"] >= alpha:
@@ -366,7 +365,7 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
             extra = [f"{item}~1"] if marker else [f"{f}=~{item}", f"{item}~1"]
             trial = sem.fit(spec, data, group=group, group_order=group_order,
                             group_equal=("loadings", "intercepts"), group_partial=tuple(partial + extra),
-                            robust_indices=False, **fit_options)
+                            **fit_options)
             if not trial.converged:
                 continue
             lr = sem.lr_test(current, trial)
@@ -398,11 +397,13 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     chi-square, CFI and RMSEA and the scaled (Satorra-Bentler) difference tests."""
     reason = too_few_to_fit(data, group, group_order or list(dict.fromkeys(data[group])),
                             len({i for items in _cfa_items(spec).values() for i in items}), min_n)
+    # the levels and the item search read chi-squares and their scaled differences, never the
+    # robust CFI/TLI/RMSEA
+    fit_options = {**fit_options, "robust_indices": False}
     fits = None
     if not reason:
         try:
-            fits = sem.invariance_models(spec, data, group, group_order=group_order, robust_indices=False,
-                                         **fit_options)
+            fits = sem.invariance_models(spec, data, group, group_order=group_order, **fit_options)
         except sem.ModelDataError as exc:  # e.g. an item one group answered alike
             reason = sem.suppress_row_counts(str(exc), min_n or None)  # without counts below min_n
     if reason:
