@@ -69,13 +69,17 @@ measures <- c("npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", 
               "baseline.chisq.scaling.factor", "cfi.scaled", "tli.scaled", "rmsea.scaled",
               "cfi.robust", "tli.robust", "rmsea.robust", "ntotal")
 EST <- list(); FIT <- list()
-record <- function(fit) {
-  name <- deparse(substitute(fit))
+record <- function(fit, without_h1 = FALSE) {
   pe <- parameterEstimates(fit)
   if (is.null(pe$group)) pe$group <- 1L
   if (is.null(pe$label)) pe$label <- ""
-  fm <- fitMeasures(fit)
-  keep <- intersect(measures, names(fm))
+  if (without_h1) {  # fitMeasures() stops on the singular h1 information: the likelihood's own
+    ll <- fit@loglik
+    fm <- c(npar = ll$npar, logl = ll$loglik, aic = ll$AIC, bic = ll$BIC, ntotal = lavInspect(fit, "ntotal"))
+  } else {
+    fm <- fitMeasures(fit)
+  }
+  keep <- intersect(c(measures, "aic", "bic"), names(fm))
   list(estimates = pe[, c("lhs", "op", "rhs", "group", "label", "est", "se")],
        fit = data.frame(measure = keep, value = as.numeric(fm[keep])))
 }
@@ -107,6 +111,26 @@ out$study_lrt <- list(chisq_diff = lrt[["Chisq diff"]][2], df_diff = lrt[["Df di
                       pvalue = lrt[["Pr(>Chisq)"]][2], method = attr(lrt, "heading"))
 w <- lavTestWald(free, constraints = "b_black == b_white")
 out$study_wald <- list(stat = w$stat, df = w$df, p.value = w$p.value)
+# few rows for their variables (16 students, 13 variables, 8% of the answers blank): the EM of
+# the unrestricted model ends on a singular covariance matrix. lavaan warns and goes on; the
+# estimates and SEs do not involve the unrestricted model (its chi-square, from the EM's last
+# iterate, is not recorded). MLR's scaled test stops on the singular h1 information,
+# so MLR's sandwich SEs come from estimator = "ML" with se = "robust.huber.white" / "robust.cluster"
+# and test = "standard" (with a cluster lavaan would otherwise scale the test).
+set.seed(18)
+n <- 16
+f <- rnorm(n)
+few <- as.data.frame(round(0.8 * f + matrix(rnorm(n * 12, sd = 0.6), n, 12), 3))
+names(few) <- paste0("y", 1:12)
+few$x <- round(0.5 * f + rnorm(n, sd = 0.8), 3)
+few$clu <- rep(1:8, 2)
+few <- holes_mcar(few, paste0("y", 1:12), 0.08, 118)
+FEW <- paste("f =~", paste0("y", 1:12, collapse = " + "), "\n f ~ x")
+out$few_ml <- suppressWarnings(record(sem(FEW, few, missing = "ml"), TRUE))
+out$few_mlr <- suppressWarnings(record(sem(FEW, few, missing = "ml", estimator = "ML", se = "robust.huber.white",
+                                           test = "standard"), TRUE))
+out$few_mlr_cluster <- suppressWarnings(record(sem(FEW, few, missing = "ml", estimator = "ML", se = "robust.cluster",
+                                                   test = "standard", cluster = "clu"), TRUE))
 out$seconds <- as.numeric(Sys.time() - t0, units = "secs")
 write.csv(hs_mcar, file.path(here, "hs_mcar.csv"), row.names = FALSE, na = "")
 write.csv(hs_mar, file.path(here, "hs_mar.csv"), row.names = FALSE, na = "")
@@ -114,6 +138,7 @@ write.csv(HS, file.path(here, "hs_complete.csv"), row.names = FALSE, na = "")
 write.csv(pd_mcar, file.path(here, "pd_mcar.csv"), row.names = FALSE, na = "")
 write.csv(st, file.path(here, "study.csv"), row.names = FALSE, na = "")
 write.csv(stx, file.path(here, "study_x_holes.csv"), row.names = FALSE, na = "")
+write.csv(few, file.path(here, "few_rows.csv"), row.names = FALSE, na = "")
 fits <- out[sapply(out, function(x) is.list(x) && !is.null(x[["estimates"]]))]
 est <- do.call(rbind, lapply(names(fits), function(k) cbind(fit = k, fits[[k]]$estimates)))
 fm <- do.call(rbind, lapply(names(fits), function(k) cbind(fit = k, fits[[k]]$fit)))

@@ -433,6 +433,10 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
         else:
             srmr_g = math.sqrt(np.sum(lower**2) / (p * (p + 1) / 2))
         srmr_total += mom.nobs / N * srmr_g
+    base_df = G * (p * (p + 1) // 2 - px * (px + 1) // 2 - (p - px))
+    if isinstance(model, FIMLModel) and not model.has_h1:  # nothing to compare the model with
+        logl = -sum(model._terms(theta, g)[1]["m2ll"] for g in range(G)) / 2 - llx_total
+        return _without_h1_indices(model, logl, base_df)
     if isinstance(model, FIMLModel):  # casewise likelihood; the moments above are the EM estimates
         chisq = sum(model._terms(theta, g)[1]["m2ll"] - h1 for g, h1 in enumerate(model.h1_m2ll))
         base, btheta = robust_mod.baseline_model(model)
@@ -443,7 +447,6 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
     df = _ndat(model) - npar
     if abs(chisq) < 1e-9:  # saturated model: rounding noise around 0
         chisq = 0.0
-    base_df = G * (p * (p + 1) // 2 - px * (px + 1) // 2 - (p - px))
     pvalue = float(special.chdtrc(df, chisq)) if df > 0 else float("nan")
     base_p = float(special.chdtrc(base_df, base_chisq)) if base_df > 0 else float("nan")
     t1 = max(chisq - df, 0.0)
@@ -468,6 +471,21 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
         "logl": float(logl), "unrestricted.logl": float(logl_h1),
         "aic": float(aic), "bic": float(bic), "bic2": float(bic2),
     }
+
+
+def _without_h1_indices(model: RAMModel, logl: float, base_df: int) -> dict:
+    """The fit indices of a FIML fit whose unrestricted model has no estimate: the counts,
+    the log-likelihood and the information criteria; NaN for whatever compares with the
+    unrestricted or the baseline model."""
+    npar, N = model.pt.npar, model.ntotal
+    nan = float("nan")
+    out = {"npar": int(npar), "nobs": int(N), "ngroups": int(model.ngroups), "chisq": nan,
+           "df": int(_ndat(model) - npar), "pvalue": nan, "baseline.chisq": nan, "baseline.df": int(base_df),
+           "baseline.pvalue": nan}
+    out.update(dict.fromkeys(("cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr"), nan))
+    out.update({"logl": float(logl), "unrestricted.logl": nan, "aic": float(-2 * logl + 2 * npar),
+                "bic": float(-2 * logl + npar * math.log(N)), "bic2": float(-2 * logl + npar * math.log((N + 2) / 24))})
+    return out
 
 
 # ------------------------------------------------------------ names, values
@@ -660,6 +678,7 @@ def fit(
     start: SEMFit | None = None,
     robust_indices: bool = True,
     test: str | None = None,
+    without_h1: bool = False,
 ) -> SEMFit:
     """Fit a structural equation model by maximum likelihood (lavaan ``sem()`` defaults).
 
@@ -725,6 +744,16 @@ def fit(
         decided by a Wald test). The scaling needs the unrestricted model's information and
         scores, about a third of a FIML + MLR fit's time; the ``.scaled`` statistics and the
         robust indices are then absent, and ``lr_test`` refuses the fit.
+    without_h1 : with FIML, what to do when a group's unrestricted (h1) model has no
+        estimate (its EM meets a singular covariance matrix or does not converge, as with
+        about as many students as variables): False raises H1Error with the likely cause;
+        True fits the model anyway, as lavaan does (it warns): the estimates and their SEs
+        (observed information; MLR's sandwich) do not involve the unrestricted model, but
+        the chi-square, the scaled test, the fit indices and SRMR compare with it, so they
+        are NaN and the fit's ``warnings`` say why. lavaan's call then gives the same
+        estimates and SEs (its chi-square comes from the EM's last iterate). With ``"ml.x"``
+        the fixed covariate moments are the EM estimates of the covariates alone (lavaan's
+        come from its joint EM's last iterate).
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
@@ -825,30 +854,24 @@ def fit(
         previous = h1._model if h1 is not None and isinstance(h1._model, FIMLModel) else None
         reuse = previous if previous and same_data(previous.data, missing_data) else None
         try:
-            model = FIMLModel(pt, missing_data, h1=reuse)
-        except H1Error as err:  # the usual causes: a pair of variables seldom observed together, or collinearity
-            md, where = missing_data[err.group], in_group(group_labels[err.group])
-            k, text = _least_covered(md.values, columns)
-            if k < 0.1 * md.nobs:  # lavaan warns below 10% coverage
-                raise H1Error(f"{err}; the pair of variables observed together least{where}: {text}") from None
-            named = _collinear_text(md.values, columns, where)
-            if named:
-                raise H1Error(f"{err}; {named}") from None
-            # otherwise: few rows with many holes for the unrestricted model's moments (lavaan only
-            # warns, and reports a chi-square from the EM's last iterate)
-            p = len(columns)
-            raise H1Error(f"{err}; {p} variables with {np.isnan(md.values).mean():.0%} of their values missing "
-                          f"({md.nobs} rows{where}) do not determine the unrestricted model's "
-                          f"{p * (p + 3) // 2:,} means, variances and covariances, or collinear variables (one a "
-                          "combination of others) do this") from None
+            model = FIMLModel(pt, missing_data, h1=reuse, without_h1=without_h1)
+        except H1Error as err:
+            raise H1Error(_h1_reason(err, missing_data[err.group], columns, in_group(group_labels[err.group]))) \
+                from None
+        h1_notes = [f"no unrestricted (h1) model{in_group(group_labels[g])}, so no chi-square, scaled test, fit "
+                    f"indices or SRMR: {_h1_reason(err, missing_data[g], columns, in_group(group_labels[g]))}"
+                    for g, err in sorted(model.h1_errors.items())]
     else:
         model = RAMModel(pt, moments)
+        h1_notes = []
     model.fiml = fiml
     options = {"missing": missing, "estimator": estimator, "fixed_x": fixed_x, "group_equal": tuple(group_equal),
                "group_partial": tuple(group_partial), "crossed_clusters": crossed_clusters,
                "meanstructure": pt.meanstructure, "group_order": [str(x) for x in group_labels] if group else []}
     if test is not None:
         options["test"] = test
+    if h1_notes:
+        options["without_h1"] = True
     spec_full = _spec_full(pt, group, [str(x) for x in group_labels],
                            call=_call_string(estimator, missing, cluster, group, options["group_order"], options))
     names = _parameter_names(pt)
@@ -879,11 +902,11 @@ def fit(
                       f"(smallest scaled eigenvalue {eig_min:.3g})", iterations)
     info_inv = np.linalg.inv(info)
     vcov = 0.5 * (info_inv + info_inv.T)
-    notes = _admissibility(model, theta)
+    notes = h1_notes + _admissibility(model, theta)
 
     vcov_cluster = None
     robust = None
-    if estimator == "MLR" and test == "standard":
+    if estimator == "MLR" and (test == "standard" or h1_notes):
         vcov = robust_mod.sandwich(model, theta, info_inv, crossed=crossed_clusters)
         if cluster:
             vcov_cluster = vcov
@@ -902,7 +925,7 @@ def fit(
     fit_indices = _fit_indices(model, theta)
     if robust is not None:
         fit_indices.update(robust_mod.robust_indices(model, theta, fit_indices, robust, with_robust=robust_indices))
-    elif fiml and robust_indices and estimator == "ML":
+    elif fiml and robust_indices and estimator == "ML" and not h1_notes:
         fit_indices.update(robust_mod.robust_indices_ml(model, theta, fit_indices))
     text = f"converged after {iterations} iterations"
     if notes:
@@ -928,6 +951,24 @@ def fit(
         _model=model,
         _theta=theta,
     )
+
+
+def _h1_reason(err: H1Error, md, columns: list, where: str) -> str:
+    """Why a group's unrestricted model has no estimate: the EM's failure and its usual
+    causes, a pair of variables seldom observed together or collinear variables."""
+    k, text = _least_covered(md.values, columns)
+    if k < 0.1 * md.nobs:  # lavaan warns below 10% coverage
+        return f"{err}; the pair of variables observed together least{where}: {text}"
+    named = _collinear_text(md.values, columns, where)
+    if named:
+        return f"{err}; {named}"
+    # otherwise: few rows with many holes for the unrestricted model's moments (lavaan only
+    # warns, and reports a chi-square from the EM's last iterate)
+    p = len(columns)
+    return (f"{err}; {p} variables with {np.isnan(md.values).mean():.0%} of their values missing "
+            f"({md.nobs} rows{where}) do not determine the unrestricted model's "
+            f"{p * (p + 3) // 2:,} means, variances and covariances, or collinear variables (one a "
+            "combination of others) do this")
 
 
 def _smallest_scaled_eigenvalue(info: np.ndarray) -> float:
@@ -1156,6 +1197,9 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
     for f, role in ((restricted, "restricted"), (free, "free")):
         if not f.converged:
             raise ValueError(f"the {role} model did not converge: {f.message}")
+    for f, role in ((restricted, "restricted"), (free, "free")):
+        if not np.isfinite(f.fit_indices["chisq"]):
+            raise ValueError(f"the {role} model has no chi-square (no unrestricted model: see its warnings)")
     if restricted.fit_indices["nobs"] != free.fit_indices["nobs"]:
         raise ValueError("models were fitted to different numbers of observations")
     chisq_diff = restricted.fit_indices["chisq"] - free.fit_indices["chisq"]
@@ -1240,7 +1284,10 @@ def lavaan_call(fit: SEMFit, model: str = "model", data: str = "data") -> str:
 
 
 def _call_string(estimator, missing, cluster, group, group_labels, o, model="model", data="data") -> str:
-    args = [model, f"data = {data}", f"estimator = {_r_value(estimator)}"]
+    # MLR without an unrestricted model: lavaan's MLR stops in its scaled test (on the singular
+    # h1 information), so its sandwich SEs alone, the same numbers, as lavaan names them
+    sandwich_only = estimator == "MLR" and o.get("without_h1")
+    args = [model, f"data = {data}", f"estimator = {_r_value('ML' if sandwich_only else estimator)}"]
     if missing is not None:
         args.append(f"missing = {_r_value(missing)}")
     if cluster:
@@ -1255,7 +1302,9 @@ def _call_string(estimator, missing, cluster, group, group_labels, o, model="mod
     args.append(f"meanstructure = {_r_value(bool(o.get('meanstructure', False)))}")
     if estimator == "ML" and missing not in ("ml", "ml.x"):
         args.append('information = "expected"')
-    if o.get("test"):
+    if sandwich_only:
+        args += [f"se = {_r_value('robust.cluster' if cluster else 'robust.huber.white')}", 'test = "standard"']
+    elif o.get("test"):
         args.append(f"test = {_r_value(o['test'])}")
     return "lavaan::sem(" + ", ".join(args) + ")"
 

@@ -502,32 +502,81 @@ def h1_moments(md: MissingData) -> tuple[GroupMoments, float]:
     return GroupMoments(md.nobs, sigma, mu, logdet), m2ll
 
 
+def moments_without_h1(md: MissingData, x_idx: list[int]) -> GroupMoments:
+    """Stand-in 'sample' moments of a group whose unrestricted model has no estimate (see
+    :class:`FIMLModel`): start values only, from pairwise-complete means and covariances,
+    except for the fixed covariates (``x_idx``), whose moments are fixed values of the model:
+    the EM estimates of the covariates' block alone (their sample moments when they have no
+    holes, as with lavaan's ``missing = "ml"``; with ``"ml.x"`` lavaan takes them from its
+    joint EM's last iterate). The other variables' residual covariance given the covariates
+    gets its eigenvalues floored, so the whole matrix is positive definite with the
+    covariates' block unchanged. Raises H1Error when the covariates' own EM fails."""
+    v = md.values
+    obs = ~np.isnan(v)
+    mean = np.nanmean(v, axis=0)
+    c = np.where(obs, v - mean, 0.0)
+    cov = (c.T @ c) / np.maximum(obs.T.astype(float) @ obs, 1.0)
+    x = np.asarray(x_idx, dtype=int)
+    y = np.setdiff1d(np.arange(md.p), x)
+    if x.size:
+        keep = obs[:, x].any(axis=1)
+        mx, sxx, _, _ = em_h1(missing_patterns(v[keep][:, x]))
+        mean[x] = mx
+        B = np.linalg.solve(sxx, cov[np.ix_(x, y)]).T  # pairwise regression of the others on the covariates
+        resid = cov[np.ix_(y, y)] - B @ sxx @ B.T
+    else:
+        B, sxx, resid = np.zeros((y.size, 0)), np.zeros((0, 0)), cov
+    vals, vecs = np.linalg.eigh(0.5 * (resid + resid.T))
+    resid = (vecs * np.maximum(vals, 1e-3 * max(float(vals.max()), 1e-12))) @ vecs.T
+    cov = np.empty_like(cov)
+    cov[np.ix_(x, x)] = sxx
+    cov[np.ix_(y, x)] = B @ sxx
+    cov[np.ix_(x, y)] = (B @ sxx).T
+    cov[np.ix_(y, y)] = B @ sxx @ B.T + resid
+    cov = 0.5 * (cov + cov.T)
+    return GroupMoments(md.nobs, cov, mean, float(np.linalg.slogdet(cov)[1]))
+
+
 class FIMLModel(RAMModel):
     """RAM model whose discrepancy is the casewise (FIML) likelihood:
     ``F_g = (-2 loglik_g - (-2 loglik_h1,g)) / N_g``, so ``chisq = sum_g N_g F_g`` as for
     complete data. Without a mean structure (complete data only) the means are the
     sample means."""
 
-    def __init__(self, partable, data: list[MissingData], h1: FIMLModel | None = None):
+    def __init__(self, partable, data: list[MissingData], h1: FIMLModel | None = None, without_h1: bool = False):
         """``h1``: a model on the same data (row for row) whose unrestricted model (EM
         estimates, information, score summaries) is reused instead of computed again:
-        it depends on the data only, not on the structural model."""
+        it depends on the data only, not on the structural model.
+
+        ``without_h1``: where a group's unrestricted model has no estimate (H1Error), go on
+        without it, as lavaan does (it warns, and computes its chi-square from the EM's last
+        iterate): the casewise likelihood, its estimates and their SEs do not involve the
+        unrestricted model; its place in the discrepancy is taken by 0 (``h1_m2ll`` NaN,
+        ``h1_errors`` the group's reason) and the start values and fixed covariate moments
+        by :func:`moments_without_h1`. Nothing that compares the model with it (chi-square,
+        scaled test, fit indices, SRMR) can then be computed."""
         if h1 is not None and not same_data(h1.data, data):
             raise ValueError("the unrestricted model to reuse was fitted to other data")
         if h1 is None:
-            fitted = []
+            fitted, errors = [], {}
+            exo = any(r.exo for r in partable.rows)
+            x_idx = [list(partable.ov_names).index(v) for v in partable.ov_x] if exo else []
             for g, md in enumerate(data):
                 try:
                     fitted.append(h1_moments(md))
                 except H1Error as err:
                     err.group = g
-                    raise
+                    if not without_h1:
+                        raise
+                    errors[g] = err
+                    fitted.append((moments_without_h1(md, x_idx), float("nan")))
             moments, m2ll = zip(*fitted)
             cache = {}
         else:
-            moments, m2ll, cache = h1.moments, h1.h1_m2ll, h1._h1_cache
+            moments, m2ll, cache, errors = h1.moments, h1.h1_m2ll, h1._h1_cache, h1.h1_errors
         self.data = data
         self.h1_m2ll = list(m2ll)
+        self.h1_errors: dict[int, H1Error] = errors
         self.exact_hessian = False  # optimisation steps use the cheap scoring matrix
         self._h1_cache: dict = cache  # depends on the data only (shared with a reusing model)
         self._meat_cache: dict = {}
@@ -535,6 +584,11 @@ class FIMLModel(RAMModel):
         super().__init__(partable, list(moments))
         if not self.meanstructure and any(len(md.patterns) > 1 for md in data):
             raise ValueError("full-information ML with missing values needs a mean structure")
+
+    @property
+    def has_h1(self) -> bool:
+        """Whether every group's unrestricted model has an estimate."""
+        return not self.h1_errors
 
     def _mu(self, imp, g):
         return imp.mu if self.meanstructure else self.moments[g].mean
@@ -560,7 +614,8 @@ class FIMLModel(RAMModel):
         if t is None:
             return None
         N = md.nobs
-        out = {"F": (t["m2ll"] - self.h1_m2ll[g]) / N, "implied": imp, "terms": t}
+        offset = self.h1_m2ll[g] if g not in self.h1_errors else 0.0
+        out = {"F": (t["m2ll"] - offset) / N, "implied": imp, "terms": t}
         if not (want_grad or want_info or want_hess):
             return out
         U, V, Dmu = self._derivative_columns(imp, gs)

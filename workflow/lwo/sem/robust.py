@@ -163,7 +163,7 @@ def baseline_model(model: FIMLModel) -> tuple[FIMLModel, np.ndarray]:
     bpt = ParTable(rows=rows, ngroups=model.ngroups, meanstructure=model.meanstructure, ov_names=list(pt.ov_names),
                    lv_names=[], ov_x=xs, ov_y=[], lv_x=[], lv_y=[], npar=npar)
     base = FIMLModel.__new__(FIMLModel)
-    base.data, base.h1_m2ll = model.data, model.h1_m2ll
+    base.data, base.h1_m2ll, base.h1_errors = model.data, model.h1_m2ll, model.h1_errors
     base.exact_hessian, base._h1_cache, base._meat_cache, base._last_terms = False, model._h1_cache, {}, {}
     FIMLModel.__bases__[0].__init__(base, bpt, model.moments)
     theta = np.zeros(npar)
