@@ -266,6 +266,29 @@ def test_a_150_student_one_school_district_builds(small_district_build):
 
 
 @pytest.mark.slow
+def test_the_small_districts_groups_get_estimates_without_an_unrestricted_model(small_district_build):
+    """83 Black and 47 White students for models of 40 or more variables: the unrestricted (h1)
+    model of a group has no estimate, but the model has (as lavaan fits it). The fit says why it has
+    no chi-square, the exhibits repeat it, and the Black-White verdicts rest on the Wald test."""
+    repo = small_district_build
+    fits = {f"{p.parent.parent.name}/{p.parent.name}": json.loads(p.read_text(encoding="utf-8"))
+            for p in (repo / "results/models").glob("*/*/fit.json")}
+    without = {k: f for k, f in fits.items() if f.get("fit_note")}
+    assert len(without) >= 5 and any(k.startswith("Black_vs_White/") for k in without), sorted(without)
+    for key, f in without.items():
+        assert f["status"] == "ok" and f["fit_indices"]["chisq"] is None and f["fit_indices"]["logl"] is not None
+        assert f["fit_note"].startswith("no unrestricted (h1) model") and "do not determine" in f["fit_note"], key
+        assert 'se = "robust.cluster", test = "standard"' in f["lavaan_call"], key
+        if key.startswith("Black_vs_White/"):
+            tests = pd.read_csv(repo / "results/models" / key / "lr_tests.csv")
+            assert (tests["verdict_test"] == "Wald").all() and tests["lr_pvalue"].isna().all()
+            assert tests["pvalue"].equals(tests["wald_pvalue"]) and tests["pvalue"].notna().all()
+            assert tests["message"].str.startswith("likelihood-ratio test not available: no chi-square").all()
+    notes = " ".join(p.read_text(encoding="utf-8") for p in (repo / "results/exhibits").glob("*/meta.json"))
+    assert "no unrestricted (h1) model, so no chi-square" in notes and "= NA" not in notes
+
+
+@pytest.mark.slow
 def test_the_small_district_shows_no_small_count_of_students(small_district_build):
     """The privacy rule of tests/test_privacy.py on the build where small cells are most likely:
     150 students of one school (ten of one group, five of another)."""

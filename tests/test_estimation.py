@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from lwo.model_data import model_ready
-from lwo.sem_results import estimation_text, fit_model, fit_multigroup, save_fit
+from lwo.sem_results import estimation_text, fit_info, fit_model, fit_multigroup, save_fit
 from lwo.specs import CONTROLS, GRADE_CONTROLS, MULTIGROUP_SAMPLE, rq1_models
 
 FIML_MLR = {"missing": "fiml", "estimator": "MLR", "cluster": "classroom_id"}
@@ -144,7 +144,9 @@ def test_with_ml_and_clusters_the_wald_verdict_uses_the_cluster_robust_covarianc
 
 def test_items_no_student_answered_together_make_a_not_estimable_fit(holey, codebook, specs):
     """An export from two survey forms (each student asked one of two items): the fit is "not
-    estimable" and says which items, not that the sample is too small."""
+    estimable" and says which items, not that the sample is too small. With one student who
+    answered both, the model is estimated (its factor gives the pair's covariance) but the
+    unrestricted model is not: no chi-square, and the note names the pair, not that student count."""
     spec = specs["hqc_grades_via_engagement"]
     first, second = "ms_ee1", "ms_ee2"
     students = holey.copy()
@@ -155,12 +157,16 @@ def test_items_no_student_answered_together_make_a_not_estimable_fit(holey, code
     assert run.status == "not estimable"
     assert run.message.endswith(f"never observed together (zero coverage: their covariance is not identified): "
                                 f"{first} & {second}"), run.message
-    # one student answered both: no unrestricted estimate; the message names the pair, not that student count
     both = students.index[form_a & students[second].notna() & (students["surveyed"] == 1)][0]
     students.loc[both, first] = 3.0
     run = fit_model(spec, students, codebook, "all", estimation=FIML_MLR)
-    assert run.status == "not estimable", run.message
-    assert f"observed together least: {first} & {second} (n < 10 of n = " in run.message, run.message
+    assert run.status == "ok", run.message
+    info = fit_info(run)
+    assert info["fit_indices"]["chisq"] is None and info["n_used"] == info["n_surveyed"]
+    assert info["fit_note"].startswith("no unrestricted (h1) model, so no chi-square")
+    assert f"observed together least: {first} & {second} (n < 10 of n = " in info["fit_note"], info["fit_note"]
+    assert not [w for w in info["warnings"] if "unrestricted" in w]  # said once, in the note
+    assert 'estimator = "ML"' in info["lavaan_call"] and 'se = "robust.cluster", test = "standard"' in info["lavaan_call"]
 
 
 def test_a_scale_score_that_is_the_sum_of_items_is_named_not_too_few_students(holey, codebook, specs):

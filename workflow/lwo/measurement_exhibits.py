@@ -60,6 +60,8 @@ def fit_sentence(row: dict) -> str:
     who = f"{row['sample']} ({row['estimator']})"
     if row["status"] != "ok":
         return f"{who}: no estimates ({row['message']})"
+    if not np.isfinite(row["chisq"]):  # FIML without the unrestricted model: its estimates only
+        return f"{who}, N = {row['n']}: no chi-square or fit indices (too few students for the unrestricted model)"
     p = "p < .001" if row["pvalue"] < 0.001 else f"p = {row['pvalue']:.3f}"
     s = " scaled" if row["scaled"] else ""
     # an MLR fit's scaled RMSEA comes without a CI

@@ -351,6 +351,8 @@ def _fit_line(r: ModelResult) -> str:
         v = fi.get(key)
         return "NA" if v is None else f"{v:.{digits}f}"
 
+    if fi.get("chisq") is None and r.info.get("fit_note"):  # FIML without the unrestricted model
+        return r.info["fit_note"]
     if r.info.get("estimator") == "WLSMV":  # lavaan's scaled-shifted test and its ".scaled" indices
         return (f"scaled-shifted chi-square({fi.get('df')}) = {f('chisq.scaled', 1)} (DWLS {f('chisq', 1)}), "
                 f"CFI = {f('cfi.scaled')}, TLI = {f('tli.scaled')}, RMSEA = {f('rmsea.scaled')}, SRMR = {f('srmr')}")

@@ -104,6 +104,7 @@ class FitRun:
     spec_full: str = ""                        # fit.spec_full with the `:=` lines added
     estimation: dict = field(default_factory=lambda: dict(LISTWISE_ML))
     ordered: tuple[str, ...] = ()              # items fitted as ordered categories (WLSMV)
+    min_cell: int = 10                         # row counts below it are not written into messages
 
     @property
     def ok(self) -> bool:
@@ -187,7 +188,7 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         definitions = []
     cluster = est["cluster"] if (with_inference or est["estimator"] == "MLR") else None
     run = FitRun(model, sample, syntax, md, None, "ok", "", cluster, group,
-                 tuple(groups), definitions=definitions, estimation=est, ordered=tuple(ordered))
+                 tuple(groups), definitions=definitions, estimation=est, ordered=tuple(ordered), min_cell=min_cell)
     who = f"{model} ({sample})"
     usable = "with complete data" if est["missing"] == "listwise" else "with an answered item"
     if group is not None:
@@ -211,7 +212,8 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         else:
             fit = sem.fit(fit_syntax, data, group=group, group_order=list(groups) if group else None,
                           cluster=run.cluster, max_iter=max_iter, missing=ENGINE_MISSING[est["missing"]],
-                          estimator=est["estimator"], robust_indices=with_inference, **fit_kwargs)
+                          estimator=est["estimator"], robust_indices=with_inference, without_h1=True,
+                          **fit_kwargs)
         _check_definitions(fit, definitions)
     except ValueError as err:  # too few rows, a constant column, an unusable spec
         text = str(err)
@@ -243,7 +245,7 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         run.status, run.message = "failed", f"failed: {who}: {fit.message}"
         run.estimates = fit.estimates
     else:
-        run.message = fit.message
+        run.message = sem.suppress_row_counts(fit.message, min_cell)
         run.estimates = pd.concat([fit.estimates, defined_estimates(fit, definitions)], ignore_index=True)
     return run
 
@@ -323,18 +325,30 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
         wald = sem.wald_test(free.fit, [f"{group_label(lab, groups[0])} == {group_label(lab, groups[1])}"
                                         for lab in labels], clustered=free.cluster is not None)
         row.update(wald_chisq=wald["stat"], wald_df=wald["df"], wald_pvalue=wald["pvalue"])
-        if run.ok:
+        if run.ok and not (has_chisq(free.fit) and has_chisq(run.fit)):
+            row.update(status="ok", message=f"likelihood-ratio test not available: {NO_CHISQ}")
+        elif run.ok:
             lrt = (sem.lr_test_ordinal if ordered else sem.lr_test)(run.fit, free.fit)
             row.update(status="ok", message="", chisq_diff=lrt["chisq_diff"], df_diff=lrt["df_diff"],
                        lr_pvalue=lrt["pvalue"], lr_method=lrt["method"], scaling_factor=lrt.get("scaling_factor"),
                        cfi_diff=lrt["cfi_diff"], rmsea_diff=lrt["rmsea_diff"])
         else:  # the Wald test needs only the free model
             row.update(status="ok", message=f"likelihood-ratio test not available: {run.message}")
-        wald_first = verdict_test(free.cluster) == "Wald" or not run.ok
+        wald_first = verdict_test(free.cluster) == "Wald" or not pd.notna(row.get("lr_pvalue"))
         row.update(verdict_test="Wald" if wald_first else "LR",
                    pvalue=row["wald_pvalue"] if wald_first else row["lr_pvalue"])
         rows.append(row)
     return MultiGroupRun(free, constrained, tests, pd.DataFrame(rows).reindex(columns=LR_TEST_COLUMNS))
+
+
+# why a Black-White fit has no LR test (FIML without an unrestricted model: sem.fit(without_h1=True))
+NO_CHISQ = ("no chi-square: too few students for the unrestricted model's means, variances and covariances "
+            "(the Wald test needs only the estimates and their covariance)")
+
+
+def has_chisq(fit: sem.SEMFit) -> bool:
+    """Whether the fit has a chi-square (FIML without an unrestricted model has none)."""
+    return bool(np.isfinite(fit.fit_indices.get("chisq", np.nan)))
 
 
 def verdict_test(cluster: str | None) -> str:
@@ -644,6 +658,7 @@ def fit_info(run: FitRun) -> dict:
     """The content of fit.json."""
     md = run.data
     fit = run.fit
+    warnings = [sem.suppress_row_counts(w, run.min_cell) for w in fit.warnings] if fit is not None else []
     info = {
         "model": run.model,
         "sample": run.sample,
@@ -662,7 +677,8 @@ def fit_info(run: FitRun) -> dict:
         "n_clusters": int(md.clusters.nunique()) if run.cluster else None,
         "group": run.group,
         "groups": list(run.groups),
-        "warnings": list(fit.warnings) if fit is not None else [],
+        # the warnings that say why there is no chi-square are its fit_note (below)
+        "warnings": [w for w in warnings if not w.startswith(sem.api.NO_H1)],
         "notes": list(run.notes),
         "estimator": run.estimation["estimator"],
         "missing": run.estimation["missing"],
@@ -670,6 +686,8 @@ def fit_info(run: FitRun) -> dict:
         "lavaan_call": lavaan_call(run),
         "fit_indices": dict(fit.fit_indices) if fit is not None else {},
     }
+    if fit is not None and fit.converged and not has_chisq(fit):
+        info["fit_note"] = "; ".join(w for w in warnings if w.startswith(sem.api.NO_H1))
     return _clean(info)
 
 

@@ -563,6 +563,7 @@ def _spec_full(pt: ParTable, group: str | None, group_labels: list, call: str) -
 
 # --------------------------------------------------------------------- fit
 MISSING_CHOICES = (None, "listwise", "ml", "ml.x")
+NO_H1 = "no unrestricted (h1) model"  # how a fit's warnings begin that say why it has no chi-square
 
 
 def _usable_rows(data: pd.DataFrame, pt: ParTable, missing: str | None, fixed_x: bool) -> np.ndarray:
@@ -750,7 +751,8 @@ def fit(
         True fits the model anyway, as lavaan does (it warns): the estimates and their SEs
         (observed information; MLR's sandwich) do not involve the unrestricted model, but
         the chi-square, the scaled test, the fit indices and SRMR compare with it, so they
-        are NaN and the fit's ``warnings`` say why. lavaan's call then gives the same
+        are NaN and the fit's ``warnings`` say why. Collinear variables (one a combination of
+        others) are refused all the same: they leave no model a proper likelihood. lavaan's call then gives the same
         estimates and SEs (its chi-square comes from the EM's last iterate). With ``"ml.x"``
         the fixed covariate moments are the EM estimates of the covariates alone (lavaan's
         come from its joint EM's last iterate).
@@ -858,7 +860,11 @@ def fit(
         except H1Error as err:
             raise H1Error(_h1_reason(err, missing_data[err.group], columns, in_group(group_labels[err.group]))) \
                 from None
-        h1_notes = [f"no unrestricted (h1) model{in_group(group_labels[g])}, so no chi-square, scaled test, fit "
+        for g, err in model.h1_errors.items():  # collinear data leave no model a likelihood to maximise
+            named = _collinear_text(missing_data[g].values, columns, in_group(group_labels[g]))
+            if named:
+                raise H1Error(f"{err}; {named}")
+        h1_notes = [f"{NO_H1}{in_group(group_labels[g])}, so no chi-square, scaled test, fit "
                     f"indices or SRMR: {_h1_reason(err, missing_data[g], columns, in_group(group_labels[g]))}"
                     for g, err in sorted(model.h1_errors.items())]
     else:
