@@ -751,11 +751,11 @@ def fit(
         True fits the model anyway, as lavaan does (it warns): the estimates and their SEs
         (observed information; MLR's sandwich) do not involve the unrestricted model, but
         the chi-square, the scaled test, the fit indices and SRMR compare with it, so they
-        are NaN and the fit's ``warnings`` say why. Collinear variables (one a combination of
-        others) are refused all the same: they leave no model a proper likelihood. lavaan's call then gives the same
+        are NaN and the fit's ``warnings`` say why. lavaan's call then gives the same
         estimates and SEs (its chi-square comes from the EM's last iterate). With ``"ml.x"``
         the fixed covariate moments are the EM estimates of the covariates alone (lavaan's
-        come from its joint EM's last iterate).
+        come from its joint EM's last iterate). Collinear variables (one a combination of
+        others) are refused all the same: they leave no model a proper likelihood.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
@@ -1203,7 +1203,6 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
     for f, role in ((restricted, "restricted"), (free, "free")):
         if not f.converged:
             raise ValueError(f"the {role} model did not converge: {f.message}")
-    for f, role in ((restricted, "restricted"), (free, "free")):
         if not np.isfinite(f.fit_indices["chisq"]):
             raise ValueError(f"the {role} model has no chi-square (no unrestricted model: see its warnings)")
     if restricted.fit_indices["nobs"] != free.fit_indices["nobs"]:
@@ -1290,8 +1289,8 @@ def lavaan_call(fit: SEMFit, model: str = "model", data: str = "data") -> str:
 
 
 def _call_string(estimator, missing, cluster, group, group_labels, o, model="model", data="data") -> str:
-    # MLR without an unrestricted model: lavaan's MLR stops in its scaled test (on the singular
-    # h1 information), so its sandwich SEs alone, the same numbers, as lavaan names them
+    # without an unrestricted model lavaan's scaled test (MLR, or any cluster) stops on the
+    # singular h1 information: MLR's sandwich SEs alone, the same numbers, as lavaan names them
     sandwich_only = estimator == "MLR" and o.get("without_h1")
     args = [model, f"data = {data}", f"estimator = {_r_value('ML' if sandwich_only else estimator)}"]
     if missing is not None:
@@ -1309,7 +1308,9 @@ def _call_string(estimator, missing, cluster, group, group_labels, o, model="mod
     if estimator == "ML" and missing not in ("ml", "ml.x"):
         args.append('information = "expected"')
     if sandwich_only:
-        args += [f"se = {_r_value('robust.cluster' if cluster else 'robust.huber.white')}", 'test = "standard"']
+        args.append(f"se = {_r_value('robust.cluster' if cluster else 'robust.huber.white')}")
+    if o.get("without_h1"):
+        args.append('test = "standard"')
     elif o.get("test"):
         args.append(f"test = {_r_value(o['test'])}")
     return "lavaan::sem(" + ", ".join(args) + ")"
