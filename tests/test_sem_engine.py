@@ -517,7 +517,7 @@ def test_brentq_gives_scipys_root_to_the_last_bit():
     exercise interpolation, extrapolation and bisection steps) and on textbook functions."""
     from scipy import optimize, special
 
-    from lwo.sem.api import brentq
+    from lwo.sem.robust import brentq
 
     cases = [(lambda x: x ** 3 - 2 * x - 5, 2.0, 3.0, {}), (math.cos, 0.0, 3.0, {}),
              (lambda x: math.exp(x) - 10.0, -5.0, 10.0, {}), (lambda x: x * math.exp(x) - 1.0, 0.0, 1.0, {"rtol": 1e-14})]

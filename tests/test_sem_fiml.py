@@ -60,9 +60,11 @@ CASES = {
     "few_mlr_cluster": (FEW, "few_rows", dict(missing="ml", estimator="MLR", cluster="clu", without_h1=True)),
 }
 WITHOUT_H1 = [c for c in CASES if CASES[c][2].get("without_h1")]
-ML_MEASURES = ["chisq", "df", "baseline.chisq", "cfi", "tli", "rmsea", "logl", "unrestricted.logl"]
+ML_MEASURES = ["chisq", "df", "baseline.chisq", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "logl",
+               "unrestricted.logl"]
 MLR_MEASURES = ["chisq.scaled", "chisq.scaling.factor", "baseline.chisq.scaled", "cfi.scaled", "tli.scaled",
-                "rmsea.scaled", "cfi.robust", "tli.robust", "rmsea.robust"]
+                "rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled", "cfi.robust", "tli.robust",
+                "rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust"]
 
 
 def _data(name):
@@ -107,7 +109,8 @@ def test_fit_measures_match_lavaan(case):
     ref = FIT[FIT.fit == case].set_index("measure").value
     kw = CASES[case][2]
     names = ML_MEASURES + (MLR_MEASURES if kw.get("estimator") == "MLR" else
-                           ["cfi.robust", "tli.robust", "rmsea.robust"] if kw.get("missing") else [])
+                           ["cfi.robust", "tli.robust", "rmsea.robust", "rmsea.ci.lower.robust",
+                            "rmsea.ci.upper.robust"] if kw.get("missing") else [])
     checked = 0
     for name in names:
         if name not in ref.index:
@@ -184,7 +187,7 @@ def test_leaving_out_the_robust_indices_changes_nothing_else(case):
     and nothing more: the estimates, SEs, other indices and scaled difference test are the same."""
     spec, data, kw = CASES[case]
     full, lean = _fit(case), sem.fit(spec, _data(data), **kw, robust_indices=False)
-    robust = {"cfi.robust", "tli.robust", "rmsea.robust"}
+    robust = {"cfi.robust", "tli.robust", "rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust"}
     assert robust <= set(full.fit_indices) and not robust & set(lean.fit_indices)
     assert lean.fit_indices == {k: v for k, v in full.fit_indices.items() if k not in robust}
     pd.testing.assert_frame_equal(lean.estimates, full.estimates)

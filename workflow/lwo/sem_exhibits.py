@@ -359,7 +359,8 @@ def _fit_line(r: ModelResult) -> str:
     if fi.get("chisq.scaled") is not None:  # MLR: the Yuan-Bentler scaled test and lavaan's robust indices
         return (f"scaled chi-square({fi.get('df')}) = {f('chisq.scaled', 1)} (ML {f('chisq', 1)}, scaling factor "
                 f"{f('chisq.scaling.factor')}), robust CFI = {f('cfi.robust')}, robust TLI = {f('tli.robust')}, "
-                f"robust RMSEA = {f('rmsea.robust')}, SRMR = {f('srmr')}")
+                f"robust RMSEA = {f('rmsea.robust')} [{f('rmsea.ci.lower.robust')}, {f('rmsea.ci.upper.robust')}], "
+                f"SRMR = {f('srmr')}")
     return (f"chi-square({fi.get('df')}) = {f('chisq', 1)}, CFI = {f('cfi')}, TLI = {f('tli')}, "
             f"RMSEA = {f('rmsea')} [{f('rmsea.ci.lower')}, {f('rmsea.ci.upper')}], SRMR = {f('srmr')}")
 

@@ -67,7 +67,8 @@ STUDY_EQ <- ' eng =~ i1 + i2 + i3
 measures <- c("npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli", "rmsea", "srmr",
               "logl", "unrestricted.logl", "chisq.scaled", "chisq.scaling.factor", "baseline.chisq.scaled",
               "baseline.chisq.scaling.factor", "cfi.scaled", "tli.scaled", "rmsea.scaled",
-              "cfi.robust", "tli.robust", "rmsea.robust", "ntotal")
+              "cfi.robust", "tli.robust", "rmsea.robust", "ntotal", "rmsea.ci.lower", "rmsea.ci.upper",
+              "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust")
 EST <- list(); FIT <- list()
 record <- function(fit, without_h1 = FALSE) {
   pe <- parameterEstimates(fit)

@@ -41,49 +41,6 @@ def _optimize():
     return optimize
 
 
-def brentq(f, xa: float, xb: float, xtol: float = 2e-12, rtol: float = 8.881784197001252e-16,
-           maxiter: int = 100) -> float:
-    """A root of f in [xa, xb] (f(xa), f(xb) of opposite signs) by Brent's method, step for
-    step as scipy.optimize.brentq (scipy's brentq.c; a test checks that both give the same
-    number), so that the RMSEA interval does not import scipy.optimize."""
-    xpre, xcur = float(xa), float(xb)
-    fpre, fcur = float(f(xpre)), float(f(xcur))
-    if fpre == 0:
-        return xpre
-    if fcur == 0:
-        return xcur
-    if math.copysign(1.0, fpre) == math.copysign(1.0, fcur):
-        raise ValueError("f(a) and f(b) must have different signs")
-    xblk = fblk = spre = scur = 0.0
-    for _ in range(maxiter):
-        if fpre != 0 and fcur != 0 and math.copysign(1.0, fpre) != math.copysign(1.0, fcur):
-            xblk, fblk = xpre, fpre
-            spre = scur = xcur - xpre
-        if abs(fblk) < abs(fcur):
-            xpre, xcur, xblk = xcur, xblk, xcur
-            fpre, fcur, fblk = fcur, fblk, fcur
-        delta = (xtol + rtol * abs(xcur)) / 2
-        sbis = (xblk - xcur) / 2
-        if fcur == 0 or abs(sbis) < delta:
-            return xcur
-        if abs(spre) > delta and abs(fcur) < abs(fpre):
-            if xpre == xblk:  # interpolate
-                stry = -fcur * (xcur - xpre) / (fcur - fpre)
-            else:  # extrapolate
-                dpre = (fpre - fcur) / (xpre - xcur)
-                dblk = (fblk - fcur) / (xblk - xcur)
-                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
-            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
-                spre, scur = scur, stry
-            else:  # bisect
-                spre = scur = sbis
-        else:  # bisect
-            spre = scur = sbis
-        xpre, fpre = xcur, fcur
-        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
-        fcur = float(f(xcur))
-    raise RuntimeError(f"brentq: no convergence in {maxiter} iterations")
-
 try:  # pinned in requirements.txt
     from threadpoolctl import ThreadpoolController
 except ImportError:  # pragma: no cover
@@ -350,28 +307,6 @@ def _ndat(model: RAMModel) -> int:
     return per * model.ngroups
 
 
-def _rmsea_ci(chisq: float, df: int, n: int, ngroups: int, level: float = 0.90):
-    upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
-    if df < 1:
-        return 0.0, 0.0
-
-    def cdf(lam):
-        return special.chdtr(df, chisq) if lam <= 0 else special.chndtr(chisq, df, lam)
-
-    if cdf(0.0) - upper_p < 0:
-        lower = 0.0
-    else:
-        lam_l = brentq(lambda x: cdf(x) - upper_p, 0.0, chisq, xtol=1e-12)
-        lower = math.sqrt(lam_l / (n * df)) * math.sqrt(ngroups)
-    n_rmsea = max(n, chisq * 4)
-    if cdf(n_rmsea) - lower_p > 0 or cdf(0.0) - lower_p < 0:
-        upper = 0.0
-    else:
-        lam_u = brentq(lambda x: cdf(x) - lower_p, 0.0, n_rmsea, xtol=1e-12)
-        upper = math.sqrt(lam_u / (n * df)) * math.sqrt(ngroups)
-    return lower, upper
-
-
 def _rescale_bentler(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
     # lavaan leaves (near) zero elements unscaled (lav_residuals_rescale)
     out = x * scale
@@ -456,7 +391,7 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
     tl2 = (base_chisq - base_df) * df
     tli = 1 - tl1 / tl2 if (df > 0 and abs(tl2) > 0) else 1.0
     rmsea = math.sqrt(max(chisq / N / df - 1 / N, 0.0)) * math.sqrt(G) if df > 0 else 0.0
-    ci_low, ci_up = _rmsea_ci(chisq, df, N, G)
+    ci_low, ci_up = robust_mod.rmsea_ci(chisq, df, N, G)
     rmsea_p = float(1.0 - special.chndtr(chisq, df, N * df * 0.05**2 / G)) if df > 0 else float("nan")
     aic = -2 * logl + 2 * npar
     bic = -2 * logl + npar * math.log(N)
@@ -702,7 +637,7 @@ def fit(
         information (lavaan's default for ``missing = "ml"``: ``information = "observed"``,
         ``observed.information = "hessian"``, ``h1.information = "structured"``); the
         chi-square compares with the unrestricted model fitted by EM; the fit indices add
-        lavaan's FIML-corrected ``cfi.robust``, ``tli.robust`` and ``rmsea.robust``.
+        lavaan's FIML-corrected ``cfi.robust``, ``tli.robust`` and ``rmsea.robust`` (with its CI).
     estimator : "ML", or "MLR" (lavaan ``estimator = "MLR"``): ML estimates, Huber-White
         sandwich SEs in ``se`` (observed-information bread, first-order meat; clustered
         when ``cluster`` is given: Mplus ``TYPE = COMPLEX``), and the Yuan-Bentler scaled
@@ -734,7 +669,7 @@ def fit(
         refit; parameters shared by several of its rows start at their mean). The
         estimates agree with a fit from the default start values to the convergence
         tolerance; where a parameter has no counterpart the default start values are used.
-    robust_indices : False leaves ``cfi.robust``, ``tli.robust`` and ``rmsea.robust`` out of
+    robust_indices : False leaves ``cfi.robust``, ``tli.robust`` and ``rmsea.robust`` (and its CI) out of
         ``fit_indices``, for fits nobody reads them from (a constrained refit that only enters a
         scaled difference test, a bootstrap resample). With FIML they take a second pass over
         the missing-data patterns, a tenth to a fifth of the fit's time (lavaan, too, computes

@@ -208,6 +208,77 @@ def _rmsea(x2, df, n, g, c=1.0):
     return math.sqrt(max(x2 / n / df - c / n, 0.0)) * math.sqrt(g)
 
 
+def brentq(f, xa: float, xb: float, xtol: float = 2e-12, rtol: float = 8.881784197001252e-16,
+           maxiter: int = 100) -> float:
+    """A root of f in [xa, xb] (f(xa), f(xb) of opposite signs) by Brent's method, step for
+    step as scipy.optimize.brentq (scipy's brentq.c; a test checks that both give the same
+    number), so that the RMSEA interval does not import scipy.optimize."""
+    xpre, xcur = float(xa), float(xb)
+    fpre, fcur = float(f(xpre)), float(f(xcur))
+    if fpre == 0:
+        return xpre
+    if fcur == 0:
+        return xcur
+    if math.copysign(1.0, fpre) == math.copysign(1.0, fcur):
+        raise ValueError("f(a) and f(b) must have different signs")
+    xblk = fblk = spre = scur = 0.0
+    for _ in range(maxiter):
+        if fpre != 0 and fcur != 0 and math.copysign(1.0, fpre) != math.copysign(1.0, fcur):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2
+        sbis = (xblk - xcur) / 2
+        if fcur == 0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # interpolate
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # extrapolate
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
+                spre, scur = scur, stry
+            else:  # bisect
+                spre = scur = sbis
+        else:  # bisect
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
+        fcur = float(f(xcur))
+    raise RuntimeError(f"brentq: no convergence in {maxiter} iterations")
+
+
+def rmsea_ci(x2: float, df: float, n: int, ngroups: int, c_hat: float = 1.0, level: float = 0.90):
+    """lavaan's ``lav_fit_rmsea_ci``: the RMSEA's confidence interval from the noncentral
+    chi-square of x2 with df degrees of freedom; the robust RMSEA's takes the scaled statistic
+    and its scaling factor ``c_hat``. (0, 0) when df < 1, NaN where x2 or df is not finite."""
+    if not (math.isfinite(x2) and math.isfinite(df)):
+        return float("nan"), float("nan")
+    upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
+    if df < 1:
+        return 0.0, 0.0
+
+    def cdf(lam):
+        return special.chdtr(df, x2) if lam <= 0 else special.chndtr(x2, df, lam)
+
+    if cdf(0.0) - upper_p < 0:
+        lower = 0.0
+    else:
+        lam_l = brentq(lambda x: cdf(x) - upper_p, 0.0, x2, xtol=1e-12)
+        lower = math.sqrt(c_hat * lam_l / (n * df)) * math.sqrt(ngroups)
+    n_rmsea = max(n, x2 * 4)
+    if cdf(n_rmsea) - lower_p > 0 or cdf(0.0) - lower_p < 0:
+        upper = 0.0
+    else:
+        lam_u = brentq(lambda x: cdf(x) - lower_p, 0.0, n_rmsea, xtol=1e-12)
+        upper = math.sqrt(c_hat * lam_u / (n * df)) * math.sqrt(ngroups)
+    return lower, upper
+
+
 def _scaling_factor(model: FIMLModel, theta: np.ndarray, df: int, crossed: bool) -> float:
     """Yuan-Bentler (Mplus) scaling factor of a fitted model: trace(U Gamma) / df."""
     info = model.observed_information(theta)
@@ -238,6 +309,9 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict, 
     out["cfi.scaled"] = _cfi(out["chisq.scaled"], df, x2n / cn, dfn)
     out["tli.scaled"] = _tli(out["chisq.scaled"], df, x2n / cn, dfn)
     out["rmsea.scaled"] = _rmsea(chisq, trace, N, G) if trace > 0 else float("nan")
+    # lavaan's convention: the unscaled statistic against a chi-square with tr(U Gamma) df
+    out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = (
+        rmsea_ci(chisq, trace, N, G) if trace > 0 else (float("nan"), float("nan")))
     if not with_robust:
         return out
     if getattr(model, "fiml", False):  # lavaan: by the missing option, holes or not
@@ -247,6 +321,7 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict, 
     out["cfi.robust"] = _cfi(x3, df, x3n, dfn, c3, c3n, robust=True)
     out["tli.robust"] = _tli(x3, df, x3n, dfn, c3, c3n, robust=True)
     out["rmsea.robust"] = _rmsea(x3, df3, N, G, c3)
+    out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = rmsea_ci(x3 / c3, df3, N, G, c_hat=c3)
     return out
 
 
@@ -255,10 +330,11 @@ def robust_indices_ml(model: FIMLModel, theta: np.ndarray, fi: dict) -> dict:
     version "V6", which needs no first-order information)."""
     base, btheta = baseline_model(model)
     x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta, version="V6")
-    df, dfn = fi["df"], fi["baseline.df"]
+    df, dfn, N, G = fi["df"], fi["baseline.df"], fi["nobs"], fi["ngroups"]
+    lower, upper = rmsea_ci(x3 / c3, df3, N, G, c_hat=c3)
     return {"cfi.robust": _cfi(x3, df, x3n, dfn, c3, c3n, robust=True),
             "tli.robust": _tli(x3, df, x3n, dfn, c3, c3n, robust=True),
-            "rmsea.robust": _rmsea(x3, df3, fi["nobs"], fi["ngroups"], c3)}
+            "rmsea.robust": _rmsea(x3, df3, N, G, c3), "rmsea.ci.lower.robust": lower, "rmsea.ci.upper.robust": upper}
 
 
 def _complete_information(Si: np.ndarray, keep: np.ndarray) -> np.ndarray:
