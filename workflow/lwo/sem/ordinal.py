@@ -54,7 +54,8 @@ import pandas as pd
 from scipy.special import chdtrc
 from scipy.special._ufuncs import _ncx2_sf  # what scipy.stats.ncx2.sf calls; scipy.stats costs a job ~0.3 s
 
-from .api import SEMFit, _inference, _rmsea_ci, _with_single_thread_blas
+from .api import SEMFit, _inference, _with_single_thread_blas
+from .robust import rmsea_ci
 from .expr import compile_expression
 from .partable import _roles, full_spec_text
 from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats
@@ -821,8 +822,8 @@ def _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, t
     def rmsea_p(x, d):  # lavaan: P(RMSEA <= .05)
         return _chi2_sf(x, d, n_rmsea * d * 0.05**2 / G) if d > 0 else float("nan")
 
-    lo, hi = _rmsea_ci(T, df, n_rmsea, G)
-    los, his = _rmsea_ci(Ts, df, n_rmsea, G)
+    lo, hi = rmsea_ci(T, df, n_rmsea, G)
+    los, his = rmsea_ci(Ts, df, n_rmsea, G)
     # SRMR: root mean square of the correlation residuals (diagonal included, as zeros)
     p = model.p
     rows, cols = model.pairs
