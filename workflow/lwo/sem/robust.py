@@ -279,6 +279,12 @@ def rmsea_ci(x2: float, df: float, n: int, ngroups: int, c_hat: float = 1.0, lev
     return lower, upper
 
 
+def _robust_rmsea_ci(x3, df3, n, g, c3):
+    """The robust RMSEA's CI (lavaan: from the scaled statistic x3 / c3 and c3); NaN without a
+    positive scaling factor."""
+    return rmsea_ci(x3 / c3, df3, n, g, c_hat=c3) if c3 > 0 else (float("nan"), float("nan"))
+
+
 def _scaling_factor(model: FIMLModel, theta: np.ndarray, df: int, crossed: bool) -> float:
     """Yuan-Bentler (Mplus) scaling factor of a fitted model: trace(U Gamma) / df."""
     info = model.observed_information(theta)
@@ -321,7 +327,7 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict, 
     out["cfi.robust"] = _cfi(x3, df, x3n, dfn, c3, c3n, robust=True)
     out["tli.robust"] = _tli(x3, df, x3n, dfn, c3, c3n, robust=True)
     out["rmsea.robust"] = _rmsea(x3, df3, N, G, c3)
-    out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = rmsea_ci(x3 / c3, df3, N, G, c_hat=c3)
+    out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = _robust_rmsea_ci(x3, df3, N, G, c3)
     return out
 
 
@@ -331,7 +337,7 @@ def robust_indices_ml(model: FIMLModel, theta: np.ndarray, fi: dict) -> dict:
     base, btheta = baseline_model(model)
     x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta, version="V6")
     df, dfn, N, G = fi["df"], fi["baseline.df"], fi["nobs"], fi["ngroups"]
-    lower, upper = rmsea_ci(x3 / c3, df3, N, G, c_hat=c3)
+    lower, upper = _robust_rmsea_ci(x3, df3, N, G, c3)
     return {"cfi.robust": _cfi(x3, df, x3n, dfn, c3, c3n, robust=True),
             "tli.robust": _tli(x3, df, x3n, dfn, c3, c3n, robust=True),
             "rmsea.robust": _rmsea(x3, df3, N, G, c3), "rmsea.ci.lower.robust": lower, "rmsea.ci.upper.robust": upper}
