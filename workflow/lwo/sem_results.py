@@ -241,7 +241,14 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         if "# defined parameters" not in run.spec_full:
             run.spec_full += "# defined parameters\n"
         run.spec_full += "".join(f"{name} := {expr}\n" for name, expr in definitions)
-    if not fit.converged:
+    if not fit.converged and min(fit.nobs.values()) <= len(fit.partable.ov_names):
+        # no more students than variables (FIML fits them): no convergence is the sample's doing
+        smallest = min(fit.nobs.values())
+        run.status = "not estimable"
+        run.message = (f"not estimable: {who}: too few students {usable} ({sem.count_text(smallest, min_cell)}"
+                       f"{' in a group' if group else ''}) for this model ({fit.message})")
+        run.estimates = fit.estimates
+    elif not fit.converged:
         run.status, run.message = "failed", f"failed: {who}: {fit.message}"
         run.estimates = fit.estimates
     else:

@@ -132,6 +132,11 @@ out$few_mlr <- suppressWarnings(record(sem(FEW, few, missing = "ml", estimator =
                                            test = "standard"), TRUE))
 out$few_mlr_cluster <- suppressWarnings(record(sem(FEW, few, missing = "ml", estimator = "ML", se = "robust.cluster",
                                                    test = "standard", cluster = "clu"), TRUE))
+# fewer rows than variables (its first 12 students): no sample covariance matrix, but a likelihood
+few12 <- few[1:12, ]
+out$few12_ml <- suppressWarnings(record(sem(FEW, few12, missing = "ml"), TRUE))
+out$few12_mlr <- suppressWarnings(record(sem(FEW, few12, missing = "ml", estimator = "ML",
+                                             se = "robust.huber.white", test = "standard"), TRUE))
 out$seconds <- as.numeric(Sys.time() - t0, units = "secs")
 write.csv(hs_mcar, file.path(here, "hs_mcar.csv"), row.names = FALSE, na = "")
 write.csv(hs_mar, file.path(here, "hs_mar.csv"), row.names = FALSE, na = "")
@@ -140,6 +145,7 @@ write.csv(pd_mcar, file.path(here, "pd_mcar.csv"), row.names = FALSE, na = "")
 write.csv(st, file.path(here, "study.csv"), row.names = FALSE, na = "")
 write.csv(stx, file.path(here, "study_x_holes.csv"), row.names = FALSE, na = "")
 write.csv(few, file.path(here, "few_rows.csv"), row.names = FALSE, na = "")
+write.csv(few12, file.path(here, "fewer_rows_than_variables.csv"), row.names = FALSE, na = "")
 fits <- out[sapply(out, function(x) is.list(x) && !is.null(x[["estimates"]]))]
 est <- do.call(rbind, lapply(names(fits), function(k) cbind(fit = k, fits[[k]]$estimates)))
 fm <- do.call(rbind, lapply(names(fits), function(k) cbind(fit = k, fits[[k]]$fit)))

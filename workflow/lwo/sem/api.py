@@ -682,7 +682,8 @@ def fit(
         robust indices are then absent, and ``lr_test`` refuses the fit.
     without_h1 : with FIML, what to do when a group's unrestricted (h1) model has no
         estimate (its EM meets a singular covariance matrix or does not converge, as with
-        about as many students as variables): False raises H1Error with the likely cause;
+        about as many students as variables, or fewer): False raises H1Error with the likely cause
+        (and refuses fewer rows than variables outright);
         True fits the model anyway, as lavaan does (it warns): the estimates and their SEs
         (observed information; MLR's sandwich) do not involve the unrestricted model, but
         the chi-square, the scaled test, the fit indices and SRMR compare with it, so they
@@ -760,7 +761,9 @@ def fit(
         codes = None
         if cluster:
             codes = codes_all[mask] if crossed_clusters else pd.factorize(data.loc[mask, cluster])[0]
-        if mask.sum() <= len(columns):
+        # the sample covariance matrix (and FIML's unrestricted model) needs more rows than variables;
+        # FIML's casewise likelihood of a structured model does not
+        if mask.sum() <= len(columns) and not (fiml and without_h1):
             where = "the data have" if group is None else f"group {label!r} has"
             raise ValueError(f"{where} {mask.sum()} rows for {len(columns)} variables: too few to fit")
         where = in_group(label)
