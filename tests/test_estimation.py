@@ -169,6 +169,18 @@ def test_items_no_student_answered_together_make_a_not_estimable_fit(holey, code
     assert 'estimator = "ML"' in info["lavaan_call"] and 'se = "robust.cluster", test = "standard"' in info["lavaan_call"]
 
 
+def test_a_model_that_does_not_converge_on_fewer_students_than_variables_is_not_estimable(cohort, codebook, specs):
+    """FIML takes a sample with fewer students than variables (no unrestricted model: see
+    tests/test_sem_fiml.py); where the model then does not converge, that is the sample's doing:
+    "not estimable: too few students", not "failed"."""
+    students = cohort["students"]
+    sample = students[students["surveyed"] == 1].sample(20, random_state=1)
+    run = fit_model(specs["hqc_grades_via_engagement"], sample, codebook, "all", estimation=FIML_MLR)
+    assert run.status == "not estimable", run.message
+    assert run.message.startswith("not estimable: hqc_grades_via_engagement (all): too few students with an "
+                                  "answered item (n = 20) for this model (the information matrix is singular")
+
+
 def test_a_scale_score_that_is_the_sum_of_items_is_named_not_too_few_students(holey, codebook, specs):
     """An export whose item is the sum of two others: "not estimable" names the variables; it
     does not blame the sample size (869 students)."""
