@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -289,6 +291,27 @@ def test_the_small_districts_groups_get_estimates_without_an_unrestricted_model(
     assert all(f["status"] == "ok" for f in fits.values()), {k: f["message"] for k, f in fits.items()}
     notes = " ".join(p.read_text(encoding="utf-8") for p in (repo / "results/exhibits").glob("*/meta.json"))
     assert "no unrestricted (h1) model, so no chi-square" in notes and "= NA" not in notes
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+def test_a_fit_without_an_unrestricted_model_refits_in_lavaan_with_its_call(small_district_build, tmp_path):
+    """The smallest saved fit of the district without an unrestricted model (47 White students):
+    lavaan, given its spec, data and stated call (ML with MLR's cluster-robust sandwich SEs and
+    test = "standard"), gives the same estimates, SEs, std.all and log-likelihood."""
+    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
+        pytest.skip("lavaan not installed")
+    from test_estimation import SAVED_FIT, _compare_with_lavaan
+
+    fits = [p for p in (small_district_build / "results/models").glob("*/*/fit.json")
+            if json.loads(p.read_text(encoding="utf-8")).get("fit_note") and p.parent.parent.name != "Black_vs_White"]
+    fit_dir = min(fits, key=lambda p: len(pd.read_csv(p.parent / "estimates.csv"))).parent
+    info = json.loads((fit_dir / "fit.json").read_text(encoding="utf-8"))
+    assert 'se = "robust.cluster", test = "standard"' in info["lavaan_call"]
+    subprocess.run(["Rscript", str(SAVED_FIT / "refit.R"), str(fit_dir), info["lavaan_call"], str(tmp_path)],
+                   check=True, capture_output=True, timeout=1800)
+    _compare_with_lavaan(pd.read_csv(fit_dir / "estimates.csv"), info["fit_indices"], info["n_used"], tmp_path,
+                         measures=("logl",))
 
 
 @pytest.mark.slow

@@ -14,7 +14,9 @@ est <- parameterEstimates(fit, standardized = TRUE)
 write.csv(est[, intersect(c("lhs", "op", "rhs", "group", "est", "se", "std.all"), names(est))],
           file.path(args[3], "lavaan_estimates.csv"), row.names = FALSE)
 measures <- c("chisq", "df", "cfi", "tli", "rmsea", "srmr", "chisq.scaled", "chisq.scaling.factor",
-              "cfi.robust", "tli.robust", "rmsea.robust", "ntotal")
-fm <- fitMeasures(fit)
+              "cfi.robust", "tli.robust", "rmsea.robust", "ntotal", "logl")
+# without an unrestricted model (its EM singular: a small group) fitMeasures() stops on the
+# singular h1 information; the likelihood and N are the fit's own
+fm <- tryCatch(fitMeasures(fit), error = function(e) c(ntotal = lavInspect(fit, "ntotal"), logl = fit@loglik$loglik))
 write.csv(data.frame(measure = measures, value = as.numeric(fm[measures])), file.path(args[3], "lavaan_fit.csv"),
           row.names = FALSE)
