@@ -241,7 +241,7 @@ def test_smallest_saved_fit_refits_in_lavaan_with_its_call(default_build, codebo
     _compare_with_lavaan(pd.read_csv(fit_dir / "estimates.csv"), info["fit_indices"], info["n_used"], tmp_path)
 
 
-FIT_MEASURES = ("chisq", "cfi", "rmsea", "chisq.scaled", "cfi.robust", "rmsea.robust")
+FIT_MEASURES = ("chisq", "cfi", "rmsea", "chisq.scaled", "cfi.robust", "rmsea.robust", "logl")
 
 
 def _compare_with_lavaan(ours: pd.DataFrame, fit_indices: dict, n_used: int, lavaan_dir: Path,
