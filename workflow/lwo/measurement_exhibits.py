@@ -64,7 +64,7 @@ def fit_sentence(row: dict) -> str:
         return f"{who}, N = {row['n']}: no chi-square or fit indices (too few students for the unrestricted model)"
     p = "p < .001" if row["pvalue"] < 0.001 else f"p = {row['pvalue']:.3f}"
     s = " scaled" if row["scaled"] else ""
-    # an MLR fit's scaled RMSEA comes without a CI
+    # a fit without the RMSEA's CI (NaN) is printed without one
     ci = (f" [90% CI {row['rmsea_ci_lower']:.3f}, {row['rmsea_ci_upper']:.3f}]"
           if np.isfinite(row["rmsea_ci_lower"]) and np.isfinite(row["rmsea_ci_upper"]) else "")
     return (f"{who}, N = {row['n']}:{s} chi-square({row['df']:.0f}) = {row['chisq']:.1f}, {p}; "

@@ -520,7 +520,11 @@ def moments_without_h1(md: MissingData, x_idx: list[int]) -> GroupMoments:
     y = np.setdiff1d(np.arange(md.p), x)
     if x.size:
         keep = obs[:, x].any(axis=1)
-        mx, sxx, _, _ = em_h1(missing_patterns(v[keep][:, x]))
+        try:
+            mx, sxx, _, _ = em_h1(missing_patterns(v[keep][:, x]))
+        except H1Error:
+            raise H1Error("the unrestricted (h1) model has no estimate, nor have the moments of its fixed "
+                          "covariates alone (their own EM failed)") from None
         mean[x] = mx
         B = np.linalg.solve(sxx, cov[np.ix_(x, y)]).T  # pairwise regression of the others on the covariates
         resid = cov[np.ix_(y, y)] - B @ sxx @ B.T
@@ -569,7 +573,11 @@ class FIMLModel(RAMModel):
                     if not without_h1:
                         raise
                     errors[g] = err
-                    fitted.append((moments_without_h1(md, x_idx), float("nan")))
+                    try:
+                        fitted.append((moments_without_h1(md, x_idx), float("nan")))
+                    except H1Error as x_err:
+                        x_err.group = g
+                        raise
             moments, m2ll = zip(*fitted)
             cache = {}
         else:
