@@ -153,6 +153,27 @@ def test_without_an_unrestricted_model_the_likelihood_matches_lavaan_and_the_res
         sem.lr_test(fit, fit)
 
 
+def test_without_an_unrestricted_model_covariates_with_holes_take_their_own_em_moments():
+    """missing = "ml.x" with holes in a fixed covariate and no unrestricted model: the covariate's
+    fixed moments are the EM estimates of the covariates alone (lavaan's come from its joint EM's
+    last iterate, so there the two differ), the stand-in moments are positive definite, and the
+    model is fitted on every row."""
+    from lwo.sem.fiml import em_h1, missing_patterns
+
+    data = _data("few_rows").copy()
+    data.loc[[2, 9], "x"] = np.nan
+    fit = sem.fit(FEW, data, missing="ml.x", without_h1=True)
+    assert fit.converged and fit.warnings[0].startswith("no unrestricted (h1) model")
+    assert fit.n_used["total"] == len(data)
+    mom = fit._model.moments[0]
+    x = list(fit.partable.ov_names).index("x")
+    mu_x, sigma_x, _, _ = em_h1(missing_patterns(data[["x"]].dropna().to_numpy()))
+    assert mom.mean[x] == pytest.approx(mu_x[0]) and mom.cov[x, x] == pytest.approx(sigma_x[0, 0])
+    assert np.linalg.eigvalsh(mom.cov).min() > 0
+    row = fit.estimates.query("lhs == 'x' and op == '~~' and rhs == 'x'").iloc[0]
+    assert row.est == pytest.approx(sigma_x[0, 0]) and row.se == 0  # fixed at it
+
+
 def test_scaled_difference_and_wald_tests_match_lavaan():
     ref = FIT[FIT.fit.isin(["study_lrt", "study_wald"])].set_index(["fit", "measure"]).value
     lrt = sem.lr_test(_fit("study_eq"), _fit("study_free"))
