@@ -116,6 +116,25 @@ def test_equality_tests_give_wald_and_scaled_lr_with_wald_as_verdict(holey, code
     assert t["verdict_test"] == "LR" and t["pvalue"] == t["lr_pvalue"]
 
 
+def test_without_clusters_the_wald_test_decides_where_the_lr_test_is_not_available(cohort, codebook, specs):
+    """70 students, no clusters: the scaled difference's scaling factor is negative, so the
+    likelihood-ratio test has no p-value (lavaan's is NaN too). The verdict falls back to the Wald
+    test, the row says why, and the exhibit's note does not call that Wald test cluster-robust."""
+    from lwo.saved_fits import ModelResult
+    from lwo.sem_exhibits import lr_test_notes
+
+    students = cohort["students"]
+    sample = students[students["surveyed"] == 1].sample(70, random_state=2)
+    mg = fit_multigroup(specs["hqc_to_grades"], sample, codebook, estimation={**FIML_MLR, "cluster": "none"})
+    t = mg.lr_tests.iloc[0]
+    assert np.isnan(t["lr_pvalue"]) and t["verdict_test"] == "Wald" and t["pvalue"] == t["wald_pvalue"]
+    assert t["message"].startswith("likelihood-ratio test not available: the scaled difference's scaling factor")
+    result = ModelResult(mg.free.model, mg.free.sample, fit_info(mg.free), pd.DataFrame(), pd.DataFrame(),
+                         pd.DataFrame(), lr_tests=mg.lr_tests)
+    notes = " ".join(lr_test_notes(result))
+    assert "where the likelihood-ratio test is not available" in notes and "cluster-robust" not in notes
+
+
 def test_with_ml_and_clusters_the_wald_verdict_uses_the_cluster_robust_covariance(holey, codebook, specs):
     """ML with a cluster keeps normal-theory SEs in `vcov` and the crossed-cluster sandwich
     beside them: the Wald verdict (clustered, so Wald) is the sandwich's, as its text says.

@@ -579,6 +579,14 @@ VERDICT_TEST_TEXT = {
     "LR": "the likelihood-ratio (chi-square difference) test, scaled (Satorra-Bentler 2001) when the fits are MLR, "
           "scaled-shifted (Satorra 2000, as lavTestLRT) when they are WLSMV",
 }
+# without classroom clusters the verdicts use the Wald test only where the likelihood-ratio test is not
+# available (a constrained model not estimated, or no chi-square without the unrestricted model)
+UNCLUSTERED_WALD_TEXT = ("the Wald test of the paths' equality from the free model's covariance where the "
+                         "likelihood-ratio test is not available (its note says why)")
+
+
+def _verdict_texts(result: ModelResult) -> dict:
+    return VERDICT_TEST_TEXT if result.info.get("cluster") else {**VERDICT_TEST_TEXT, "Wald": UNCLUSTERED_WALD_TEXT}
 
 
 def equality_test_text(t: pd.Series) -> str:
@@ -599,7 +607,8 @@ def lr_test_notes(result: ModelResult) -> list[str]:
     if result.lr_tests is None or not result.ok:
         return []
     verdicts = set(result.lr_tests["verdict_test"].dropna())
-    basis = "; ".join(VERDICT_TEST_TEXT[v] for v in sorted(verdicts) if v in VERDICT_TEST_TEXT)
+    texts = _verdict_texts(result)
+    basis = "; ".join(texts[v] for v in sorted(verdicts) if v in texts)
     notes = [f"Equality of paths across Black and White students ({result.model}): the model with the named paths "
              "equal against the model with every labelled path free (both with equal loadings except the "
              f"perceived-inclusion parcel). Verdicts (p_equal_b) use {basis}:"]
@@ -830,7 +839,8 @@ def _comparisons_30(ex, result, others):
     t = result.lr_tests.set_index("test").loc[TEACHER_EXPECTATION_TEST]
     if t["status"] != "ok":
         return [compare_statement(pub, "not estimable", None, t["message"])], []
-    test = {"Wald": "Wald test (cluster-robust)", "LR": "likelihood-ratio test"}.get(t["verdict_test"], t["verdict_test"])
+    wald = "Wald test (cluster-robust)" if result.info.get("cluster") else "Wald test"
+    test = {"Wald": wald, "LR": "likelihood-ratio test"}.get(t["verdict_test"], t["verdict_test"])
     return [compare_statement(pub, ("significant: " if t["pvalue"] < ALPHA else "not significant: ")
                               + equality_test_text(t), bool(t["pvalue"] < ALPHA),
                               f"{test} of equal teacher-expectation paths to task valuing, mastery "

@@ -339,6 +339,9 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
             row.update(status="ok", message="", chisq_diff=lrt["chisq_diff"], df_diff=lrt["df_diff"],
                        lr_pvalue=lrt["pvalue"], lr_method=lrt["method"], scaling_factor=lrt.get("scaling_factor"),
                        cfi_diff=lrt["cfi_diff"], rmsea_diff=lrt["rmsea_diff"])
+            if not np.isfinite(lrt["pvalue"]):  # lavaan gives NaN too
+                row["message"] = ("likelihood-ratio test not available: the scaled difference's scaling factor is "
+                                  "negative (small samples)")
         else:  # the Wald test needs only the free model
             row.update(status="ok", message=f"likelihood-ratio test not available: {run.message}")
         wald_first = verdict_test(free.cluster) == "Wald" or not pd.notna(row.get("lr_pvalue"))
