@@ -279,10 +279,14 @@ def rmsea_ci(x2: float, df: float, n: int, ngroups: int, c_hat: float = 1.0, lev
     return lower, upper
 
 
-def _robust_rmsea_ci(x3, df3, n, g, c3):
-    """The robust RMSEA's CI (lavaan: from the scaled statistic x3 / c3 and c3); NaN without a
-    positive scaling factor."""
-    return rmsea_ci(x3 / c3, df3, n, g, c_hat=c3) if c3 > 0 else (float("nan"), float("nan"))
+def _robust_fit_indices(x3, df, df3, c3, x3n, dfn, c3n, n, g) -> dict:
+    """lavaan's robust CFI, TLI and RMSEA with its CI (from the scaled statistic x3 / c3 and c3;
+    NaN without a positive scaling factor), from the (FIML-corrected) statistics of the model
+    (x3, df3, c3) and the baseline (x3n, c3n)."""
+    lower, upper = rmsea_ci(x3 / c3, df3, n, g, c_hat=c3) if c3 > 0 else (float("nan"), float("nan"))
+    return {"cfi.robust": _cfi(x3, df, x3n, dfn, c3, c3n, robust=True),
+            "tli.robust": _tli(x3, df, x3n, dfn, c3, c3n, robust=True),
+            "rmsea.robust": _rmsea(x3, df3, n, g, c3), "rmsea.ci.lower.robust": lower, "rmsea.ci.upper.robust": upper}
 
 
 def _scaling_factor(model: FIMLModel, theta: np.ndarray, df: int, crossed: bool) -> float:
@@ -324,10 +328,7 @@ def robust_indices(model: FIMLModel, theta: np.ndarray, fi: dict, robust: dict, 
         x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta)
     else:
         x3, df3, c3, x3n, c3n = chisq, df, c, x2n, cn
-    out["cfi.robust"] = _cfi(x3, df, x3n, dfn, c3, c3n, robust=True)
-    out["tli.robust"] = _tli(x3, df, x3n, dfn, c3, c3n, robust=True)
-    out["rmsea.robust"] = _rmsea(x3, df3, N, G, c3)
-    out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = _robust_rmsea_ci(x3, df3, N, G, c3)
+    out.update(_robust_fit_indices(x3, df, df3, c3, x3n, dfn, c3n, N, G))
     return out
 
 
@@ -336,11 +337,7 @@ def robust_indices_ml(model: FIMLModel, theta: np.ndarray, fi: dict) -> dict:
     version "V6", which needs no first-order information)."""
     base, btheta = baseline_model(model)
     x3, df3, c3, x3n, c3n = fiml_corrected(model, theta, base, btheta, version="V6")
-    df, dfn, N, G = fi["df"], fi["baseline.df"], fi["nobs"], fi["ngroups"]
-    lower, upper = _robust_rmsea_ci(x3, df3, N, G, c3)
-    return {"cfi.robust": _cfi(x3, df, x3n, dfn, c3, c3n, robust=True),
-            "tli.robust": _tli(x3, df, x3n, dfn, c3, c3n, robust=True),
-            "rmsea.robust": _rmsea(x3, df3, N, G, c3), "rmsea.ci.lower.robust": lower, "rmsea.ci.upper.robust": upper}
+    return _robust_fit_indices(x3, fi["df"], df3, c3, x3n, fi["baseline.df"], c3n, fi["nobs"], fi["ngroups"])
 
 
 def _complete_information(Si: np.ndarray, keep: np.ndarray) -> np.ndarray:
