@@ -798,13 +798,14 @@ def fit(
         except H1Error as err:
             raise H1Error(_h1_reason(err, missing_data[err.group], columns, in_group(group_labels[err.group]))) \
                 from None
-        for g, err in model.h1_errors.items():  # collinear data leave no model a likelihood to maximise
-            named = _collinear_text(missing_data[g].values, columns, in_group(group_labels[g]))
-            if named:
+        h1_notes = []
+        for g, err in sorted(model.h1_errors.items()):
+            where = in_group(group_labels[g])
+            named = _collinear_text(missing_data[g].values, columns, where)
+            if named:  # collinear data leave no model a likelihood to maximise
                 raise H1Error(f"{err}; {named}")
-        h1_notes = [f"{NO_H1}{in_group(group_labels[g])}, so no chi-square, scaled test, fit "
-                    f"indices or SRMR: {_h1_reason(err, missing_data[g], columns, in_group(group_labels[g]))}"
-                    for g, err in sorted(model.h1_errors.items())]
+            h1_notes.append(f"{NO_H1}{where}, so no chi-square, scaled test, fit indices or SRMR: "
+                            f"{_h1_reason(err, missing_data[g], columns, where)}")
     else:
         model = RAMModel(pt, moments)
         h1_notes = []
