@@ -83,12 +83,17 @@ def hs():
 
 
 @pytest.fixture(scope="module")
+def holes():
+    return pd.read_csv(REF / "hs_ordinal_holes.csv")
+
+
+@pytest.fixture(scope="module")
 def study():
     return pd.read_csv(REF / "study_env.csv")
 
 
 @pytest.fixture(scope="module")
-def fits(hs, study):
+def fits(hs, study, holes):
     out = {"hs1": fit_ordinal(HS_MODEL, hs, ordered=HS_ITEMS),
            "hs_mixed": fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6]),
            "study1": fit_ordinal(STUDY_MODEL, study, ordered=STUDY_ITEMS),
@@ -105,6 +110,13 @@ def fits(hs, study):
                                             group_equal=ge)
         out[f"study2_{step}"] = fit_ordinal(STUDY_MODEL, study2, ordered=STUDY_ITEMS, group="race",
                                             group_equal=ge)
+    pairwise = dict(missing="pairwise")
+    out["hs1_pw"] = fit_ordinal(HS_MODEL, holes, ordered=HS_ITEMS, **pairwise)
+    out["hs_mixed_pw"] = fit_ordinal(HS_MIXED, holes, ordered=HS_ITEMS[:6], **pairwise)
+    out["hs_sem_pw"] = fit_ordinal(HS_SEM, holes, ordered=HS_ITEMS[:6], **pairwise)
+    for step in ("configural", "thresholds", "loadings"):
+        out[f"hs2pw_{step}"] = fit_ordinal(HS_CFA, holes, ordered=HS_ITEMS, group="school", group_equal=STEPS[step],
+                                           **pairwise)
     return out
 
 
@@ -120,8 +132,10 @@ def _merged(fit, ref_est, name):
     return m
 
 
-MODELS = ["hs1", "hs_mixed", "study1", "study_sem", "hs_sem", "hs_sem2", "hs_sem_mg", "hs_sem_mg_a"] + [f"{d}_{s}" for d in ("hs2", "study2", "hsmix2")
-                                                       for s in STEPS]
+MODELS = (["hs1", "hs_mixed", "study1", "study_sem", "hs_sem", "hs_sem2", "hs_sem_mg", "hs_sem_mg_a"]
+          + [f"{d}_{s}" for d in ("hs2", "study2", "hsmix2") for s in STEPS]
+          # missing = "pairwise" on hs_ordinal_holes.csv
+          + ["hs1_pw", "hs_mixed_pw", "hs_sem_pw", "hs2pw_configural", "hs2pw_thresholds", "hs2pw_loadings"])
 
 
 def test_first_stage_matches_lavaan(hs):
@@ -131,6 +145,43 @@ def test_first_stage_matches_lavaan(hs):
     gamma = pd.read_csv(REF / "ref_hs1_gamma.csv").to_numpy()
     np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
     np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
+
+
+@pytest.mark.parametrize("name, ordered, others", [
+    ("hs1_pw", HS_ITEMS, []),
+    ("hs_mixed_pw", HS_ITEMS[:6], ["c7", "c8", "c9"]),  # polyserial and Pearson parts on pairwise rows
+], ids=["ordered items", "continuous items"])
+def test_pairwise_first_stage_matches_lavaan(holes, name, ordered, others):
+    """missing = "pairwise": each threshold, mean and variance from the rows with that variable,
+    each correlation from the rows with both, and the NACOV from scores that are zero where a
+    variable is missing (lavaan's wls.obs and Gamma on hs_ordinal_holes.csv)."""
+    items = ordered + others
+    answered = holes[holes[items].notna().any(axis=1)]
+    st = ordinal_stats(answered, items, ordered=ordered, missing="pairwise")
+    assert st.nobs == len(answered) < len(holes)
+    obs = pd.read_csv(REF / f"ref_{name}_wls_obs.csv")["value"].to_numpy()
+    gamma = pd.read_csv(REF / f"ref_{name}_gamma.csv").to_numpy()
+    np.testing.assert_allclose(st.wls_obs, obs, atol=1e-6)
+    np.testing.assert_allclose(st.nacov, gamma, atol=1e-6 * np.abs(gamma).max())
+
+
+def test_pairwise_uses_every_answer_and_says_so(fits, holes):
+    fit = fits["hs1_pw"]
+    assert fit.lavaan_call().endswith('estimator = "WLSMV", missing = "pairwise")')
+    assert 'missing = "pairwise"' in fit.spec_full.splitlines()[0]
+    assert fit.nobs["all"] == int(holes[HS_ITEMS].notna().any(axis=1).sum())
+    listwise = fit_ordinal(HS_MODEL, holes, ordered=HS_ITEMS)
+    assert listwise.nobs["all"] == int(holes[HS_ITEMS].notna().all(axis=1).sum()) < fit.nobs["all"] / 3
+    # a row without its covariate is dropped (the covariates' moments are fixed), as in lavaan
+    assert fits["hs_sem_pw"].nobs["all"] == len(holes) - int(holes["age"].isna().sum())
+    with pytest.raises(ValueError, match="no answer; listwise deletion needs complete rows"):
+        ordinal_stats(holes, HS_ITEMS)
+    with pytest.raises(ValueError, match='missing must be "listwise" or "pairwise"'):
+        fit_ordinal(HS_MODEL, holes, ordered=HS_ITEMS, missing="ml")
+    apart = holes.copy()
+    apart.loc[apart["x1"].notna(), "x2"] = np.nan  # nobody answered both x1 and x2
+    with pytest.raises(ValueError, match="columns 'x2' and 'x1': no row answered both"):
+        fit_ordinal(HS_MODEL, apart, ordered=HS_ITEMS, missing="pairwise")
 
 
 def test_bivariate_normal_cdf_against_scipy():
@@ -241,7 +292,7 @@ def test_fit_measures_match_lavaan(fits, ref, name):
     assert fi["chisq.shift.parameters"] == pytest.approx(r["chisq.shift.parameters1"], rel=1e-2)
 
 
-@pytest.mark.parametrize("data_name", ["hs2", "study2", "hsmix2"])
+@pytest.mark.parametrize("data_name", ["hs2", "study2", "hsmix2", "hs2pw"])
 def test_invariance_difference_tests_match_lavaan(fits, ref, data_name):
     lrt = ref[2][ref[2]["sequence"] == data_name].set_index("model")
     steps = ["configural", "thresholds", "loadings"]
@@ -250,6 +301,8 @@ def test_invariance_difference_tests_match_lavaan(fits, ref, data_name):
         assert out["df_diff"] == lrt.loc[restricted, "df.diff"]
         assert out["chisq_diff"] == pytest.approx(lrt.loc[restricted, "chisq.diff"], rel=1e-2)
         assert out["pvalue"] == pytest.approx(lrt.loc[restricted, "pvalue"], rel=1e-2, abs=1e-4)
+    if data_name == "hs2pw":  # no intercepts step fitted
+        return
     # lavaan's "intercepts" step adds no constraint for ordered indicators (y* intercepts are 0)
     same = lr_test_ordinal(fits[f"{data_name}_intercepts"], fits[f"{data_name}_loadings"])
     assert same["df_diff"] == 0 and math.isnan(same["pvalue"])

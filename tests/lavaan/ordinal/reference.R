@@ -1,6 +1,7 @@
 # Reference values for tests/test_sem_ordinal.py: lavaan 0.6.14 cfa(..., ordered, estimator = "WLSMV").
 # Regenerate (from the repository root):  Rscript tests/lavaan/ordinal/reference.R
-# Reads the committed CSVs hs_ordinal.csv (make_hs_data.R) and study_env.csv (make_study_data.py)
+# Reads the committed CSVs hs_ordinal.csv and hs_ordinal_holes.csv (make_hs_data.R) and study_env.csv
+# (make_study_data.py)
 # and writes ref_estimates.csv, ref_fit.csv, ref_lrt.csv, ref_hs1_gamma.csv, ref_hs1_wls_obs.csv.
 suppressMessages(library(lavaan))
 stopifnot(packageVersion("lavaan") == "0.6.14")
@@ -86,6 +87,17 @@ for (s in names(steps)) {
                                       estimator = "WLSMV", group = "race", group.equal = steps[[s]])
 }
 
+# missing = "pairwise" (hs_ordinal_holes.csv: MCAR and MAR holes, covariate holes, empty rows)
+holes <- read.csv(file.path(here, "hs_ordinal_holes.csv"))
+pw <- function(model, ...) suppressWarnings(cfa(model, data = holes, estimator = "WLSMV", missing = "pairwise", ...))
+fits$hs1_pw <- pw(hs_model, ordered = hs_ov)
+fits$hs_mixed_pw <- pw(hs_mixed, ordered = paste0("x", 1:6))
+fits$hs_sem_pw <- suppressWarnings(sem(hs_sem, data = holes, ordered = paste0("x", 1:6), estimator = "WLSMV",
+                                       conditional.x = FALSE, fixed.x = TRUE, missing = "pairwise"))
+for (s in names(steps)[1:3]) {
+  fits[[paste0("hs2pw_", s)]] <- pw(hs_cfa, ordered = hs_ov, group = "school", group.equal = steps[[s]])
+}
+
 measures <- c("npar", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled", "pvalue.scaled",
               "chisq.scaling.factor", "baseline.chisq", "baseline.df", "baseline.chisq.scaled",
               "baseline.df.scaled", "baseline.chisq.scaling.factor", "cfi", "tli", "cfi.scaled",
@@ -110,7 +122,7 @@ write.csv(do.call(rbind, est), file.path(here, "ref_estimates.csv"), row.names =
 write.csv(do.call(rbind, fitm), file.path(here, "ref_fit.csv"), row.names = FALSE)
 
 lrt <- list()
-for (data_name in c("hs2", "study2", "hsmix2")) {
+for (data_name in c("hs2", "study2", "hsmix2", "hs2pw")) {
   # with ordered items only, the "intercepts" step adds no constraint (lavaan then warns of equal df)
   k <- if (data_name == "hsmix2") 4 else 3
   m <- fits[paste0(data_name, "_", names(steps)[1:k])]
@@ -139,3 +151,9 @@ write.csv(data.frame(value = lavInspect(fits$hs_sem, "wls.obs")),
           file.path(here, "ref_hs_sem_wls_obs.csv"), row.names = FALSE)
 write.csv(unname(lavInspect(fits$hs_sem, "gamma")), file.path(here, "ref_hs_sem_gamma.csv"),
           row.names = FALSE)
+for (name in c("hs1_pw", "hs_mixed_pw")) {
+  write.csv(data.frame(value = lavInspect(fits[[name]], "wls.obs")),
+            file.path(here, paste0("ref_", name, "_wls_obs.csv")), row.names = FALSE)
+  write.csv(unname(lavInspect(fits[[name]], "gamma")), file.path(here, paste0("ref_", name, "_gamma.csv")),
+            row.names = FALSE)
+}

@@ -92,6 +92,7 @@ class OrdinalFit(SEMFit):
     group_partial: tuple = ()
     structural: bool = False  # regressions in the model: lavaan::sem, else lavaan::cfa
     covariates: bool = False  # exogenous covariates: conditional.x = FALSE (see module doc)
+    missing: str = "listwise"  # or "pairwise" (lavaan's missing)
     _ord: "_OrdinalModel | None" = field(default=None, repr=False)
 
     def lavaan_call(self, model: str = "model", data: str = "data") -> str:
@@ -100,6 +101,8 @@ class OrdinalFit(SEMFit):
                 f'ordered = c({ordered}), estimator = "WLSMV"')
         if self.covariates:
             call += ", conditional.x = FALSE, fixed.x = TRUE"
+        if self.missing != "listwise":
+            call += f', missing = "{self.missing}"'
         if self.group:
             call += f', group = "{self.group}"'
             if self.group_equal:
@@ -554,14 +557,22 @@ def _bdiag(blocks, diag=False):
 @_with_single_thread_blas
 def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str | None = None,
                 group_order: list | None = None, group_equal=(), group_partial=(),
-                parameterization: str = "delta") -> OrdinalFit:
+                parameterization: str = "delta", missing: str = "listwise") -> OrdinalFit:
     """Fit ``spec`` (lavaan syntax) with ordered (and optionally continuous) indicators by
     WLSMV, as lavaan's
     ``cfa(spec, data, ordered = ordered, estimator = "WLSMV", group = group,
-    group.equal = group_equal, group.partial = group_partial)``; ``group_partial`` as lavaan's
-    (``"f=~x"``, ``"x|t1"``). Incomplete rows are dropped (listwise)."""
+    group.equal = group_equal, group.partial = group_partial, missing = missing)``;
+    ``group_partial`` as lavaan's (``"f=~x"``, ``"x|t1"``).
+
+    ``missing``: ``"listwise"`` (lavaan's default) drops incomplete rows; ``"pairwise"`` keeps
+    every row with an answer and computes each first-stage statistic from the rows that have
+    its variables (:func:`lwo.sem.polychoric.ordinal_stats`). As lavaan, rows without a group
+    or (pairwise) without every exogenous covariate are dropped either way: the covariates'
+    moments are fixed at their sample values."""
     if parameterization != "delta":
         raise SpecError('only parameterization = "delta" (lavaan\'s default) is implemented')
+    if missing not in ("listwise", "pairwise"):
+        raise ValueError(f'missing must be "listwise" or "pairwise" for ordered items, not {missing!r}')
     group_equal = tuple(group_equal)
     ordered = list(ordered)
     probe = _OrdinalModel(spec, ordered, 1)
@@ -569,18 +580,24 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     missing_cols = [c for c in items + ([group] if group else []) if c not in data.columns]
     if missing_cols:
         raise ValueError(f"variables in the model are not columns of the data: {missing_cols}")
-    frame = data[items + ([group] if group else [])].dropna()
+    frame = data[items + ([group] if group else [])]
+    if missing == "listwise":
+        frame = frame.dropna()
+    else:
+        frame = frame.dropna(subset=list(probe.ov_x) + ([group] if group else []))
+        frame = frame[frame[items].notna().any(axis=1)]
     if group:
         # lavaan's group order: first appearance in the data
         labels = list(group_order) if group_order is not None else list(pd.unique(data[group].dropna()))
         frames = [frame[frame[group] == lab] for lab in labels]
         for lab, fr in zip(labels, frames):
             if len(fr) == 0:
-                raise ValueError(f"group {group}={lab!r} has no complete rows")
+                raise ValueError(f"group {group}={lab!r} has no " + (
+                    "complete rows" if missing == "listwise" else "rows with an answer"))
     else:
         labels, frames = [], [frame]
     ord_items = [it for it in items if it in ordered]
-    levels, stats_ = _first_stage(frame, frames, items, ord_items, group, labels)
+    levels, stats_ = _first_stage(frame, frames, items, ord_items, group, labels, missing)
     model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
     model.fix_covariates(stats_)
@@ -598,7 +615,7 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
                   for st in stats_]
     res = _fit_core(model, groups, model.start(stats_))
     theta = res.x
-    fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal)
+    fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing)
     fit.group_partial = tuple(group_partial)
     return fit
 
@@ -606,21 +623,22 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
 _FIRST_STAGE: OrderedDict = OrderedDict()  # the last few data sets' first stage (see _first_stage)
 
 
-def _first_stage(frame, frames, items, ord_items, group, labels):
+def _first_stage(frame, frames, items, ord_items, group, labels, missing):
     """Category levels and per-group sample statistics. The same data are fitted under several
     models in a row (an invariance sequence and its item search): the statistics, which depend
     on the data alone, are computed once per data set (keyed by the rows' content)."""
     digest = hashlib.sha1(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
-    key = (digest, len(frame), tuple(frame.columns), tuple(items), tuple(ord_items), group, tuple(map(str, labels)))
+    key = (digest, len(frame), tuple(frame.columns), tuple(items), tuple(ord_items), group, tuple(map(str, labels)),
+           missing)
     if key in _FIRST_STAGE:
         _FIRST_STAGE.move_to_end(key)
         return _FIRST_STAGE[key]
     # categories as in the pooled data (lavaan: levels of the ordered factor)
-    levels = {it: list(np.sort(pd.unique(frame[it]))) for it in ord_items}
+    levels = {it: list(np.sort(pd.unique(frame[it].dropna()))) for it in ord_items}
     stats_ = []
     for lab, fr in zip(labels or [None], frames):
         try:
-            stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels))
+            stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels, missing=missing))
         except ValueError as exc:
             raise ValueError(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
     _FIRST_STAGE[key] = levels, stats_
@@ -629,7 +647,7 @@ def _first_stage(frame, frames, items, ord_items, group, labels):
     return levels, stats_
 
 
-def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal) -> OrdinalFit:
+def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing) -> OrdinalFit:
     N = sum(gd.n for gd in groups)
     G = len(groups)
     fg = [gd.n / N for gd in groups]
@@ -695,7 +713,7 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         message=message, warnings=notes, vcov=pd.DataFrame(vcov, index=names, columns=names),
         spec=spec,
         nobs={(str(lab) if group else "all"): gd.n for lab, gd in zip(labels or ["all"], groups)},
-        group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal),
+        group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal), missing=missing,
         _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df),
         structural=any(s.op == "~" for s in model.parsed.statements), covariates=bool(model.ov_x),
         _model=_EngineView(model),

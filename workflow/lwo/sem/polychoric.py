@@ -24,8 +24,11 @@ the mean for a continuous variable), the continuous variables' variances, then t
 correlations (covariances where a continuous variable is involved) below the diagonal,
 column by column.
 
-The data must be complete on the items (lavaan's default ``missing = "listwise"``: the
-callers drop incomplete rows).
+With ``missing = "listwise"`` (lavaan's default) the data must be complete on the items (the
+callers drop incomplete rows). With ``missing = "pairwise"`` (lavaan's, and Mplus' default for
+WLSMV) each statistic uses the rows that answered its variables: thresholds, means and variances
+the rows with that variable, each correlation the rows with both; a case-wise score is zero
+where its variables are missing (lavaan's ``na.rm`` sums), and N is every row with an answer.
 """
 
 from __future__ import annotations
@@ -305,18 +308,19 @@ def _lower_pairs(p: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _codes(frame: pd.DataFrame, items: list[str], levels: dict | None):
-    """Ordered category codes 0..K-1 per column (sorted observed values, as R's ``ordered``)."""
+    """Ordered category codes 0..K-1 per column (sorted observed values, as R's ``ordered``);
+    -1 where the answer is missing."""
     codes = np.empty((len(frame), len(items)), int)
     lev = {}
     for j, it in enumerate(items):
         col = frame[it]
-        values = levels[it] if levels and it in levels else np.sort(pd.unique(col))
+        values = levels[it] if levels and it in levels else np.sort(pd.unique(col.dropna()))
         lookup = {v: i for i, v in enumerate(values)}
         for row, v in zip(frame.index, col):
-            if v not in lookup:
+            if v not in lookup and not pd.isna(v):
                 raise ValueError(f"column {it!r}, row {row!r}: value {v!r} is not one of the categories "
                                  f"{list(values)}")
-        codes[:, j] = [lookup[v] for v in col]
+        codes[:, j] = [lookup.get(v, -1) for v in col]
         if len(values) < 2:
             raise ValueError(f"column {it!r} has a single category; an ordered variable needs two or more")
         lev[it] = list(values)
@@ -359,15 +363,26 @@ class _MixPair:
 
 
 def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] | None = None,
-                  levels: dict | None = None, nacov: bool = True) -> OrdinalStats:
+                  levels: dict | None = None, nacov: bool = True, missing: str = "listwise") -> OrdinalStats:
     """Thresholds, polychoric (and, for continuous items, polyserial and Pearson) correlations
     and (optionally) their NACOV for one group. ``ordered``: the ordered items (default: all).
 
-    ``frame`` must be complete on ``items`` (drop incomplete rows first)."""
+    ``missing = "listwise"``: ``frame`` must be complete on ``items`` (drop incomplete rows
+    first); ``"pairwise"``: each statistic from the rows that answered its variables (rows
+    without any answer are dropped first)."""
+    if missing not in ("listwise", "pairwise"):
+        raise ValueError(f'missing must be "listwise" or "pairwise", not {missing!r}')
     ordered = list(items) if ordered is None else list(ordered)
     numeric = np.array([it not in ordered for it in items])
     ord_items = [it for it in items if it in ordered]
     n, p = len(frame), len(items)
+    observed = frame[items].notna().to_numpy() if p else np.ones((n, 0), bool)
+    if missing == "listwise" and not observed.all():
+        i, j = np.argwhere(~observed)[0]
+        raise ValueError(f"column {items[j]!r}, row {frame.index[i]!r}: no answer; listwise deletion needs "
+                         "complete rows (drop them first, or use missing = \"pairwise\")")
+    if missing == "pairwise" and not observed.any(axis=1).all():
+        raise ValueError("pairwise deletion needs every row to answer at least one item (drop empty rows first)")
     codes = np.zeros((n, p), int)
     if ord_items:
         oc, _ = _codes(frame, ord_items, levels)
@@ -375,28 +390,37 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
     Y = np.zeros((n, p))
     ths, var = [], np.ones(p)
     for j, it in enumerate(items):
+        obs = observed[:, j]
+        if not obs.any():
+            raise ValueError(f"column {it!r} has no answers")
         if numeric[j]:
             y = pd.to_numeric(frame[it], errors="coerce").to_numpy(float)
-            if not np.all(np.isfinite(y)):
-                row = frame.index[np.flatnonzero(~np.isfinite(y))[0]]
+            if not np.all(np.isfinite(y[obs])):
+                row = frame.index[np.flatnonzero(obs & ~np.isfinite(y))[0]]
                 raise ValueError(f"column {it!r}, row {row!r}: value {frame[it].loc[row]!r} is not a number "
                                  "(continuous item)")
-            Y[:, j] = y
-            var[j] = np.mean((y - y.mean()) ** 2)
-            ths.append(np.array([-y.mean()]))
+            Y[obs, j] = y[obs]
+            mean = y[obs].mean()
+            var[j] = np.mean((y[obs] - mean) ** 2)
+            ths.append(np.array([-mean]))
             continue
         ncat = len(levels[it]) if levels and it in levels else int(codes[:, j].max()) + 1
-        counts = np.bincount(codes[:, j], minlength=ncat)
+        counts = np.bincount(codes[obs, j], minlength=ncat)
         if np.any(counts == 0):
             raise ValueError(f"column {it!r}: category {list(counts).index(0) + 1} is empty; "
                              "thresholds are not identified")
         ths.append(optimize_thresholds(counts))
-    Z = np.where(numeric, (Y + np.array([t[0] if nu else 0.0 for t, nu in zip(ths, numeric)]))
+    # standardized continuous values; 0 where missing (every score of a missing value is 0)
+    Z = np.where(numeric & observed, (Y + np.array([t[0] if nu else 0.0 for t, nu in zip(ths, numeric)]))
                  / np.sqrt(var), 0.0)
     corr = np.eye(p)
     rows, cols = _lower_pairs(p)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        start = np.nan_to_num(np.corrcoef(np.where(numeric, Z, codes), rowvar=False))
+    both = [observed[:, i] & observed[:, j] for i, j in zip(rows, cols)]  # the rows of each pair
+    for q, (i, j) in enumerate(zip(rows, cols)):
+        if not both[q].any():
+            raise ValueError(f"columns {items[i]!r} and {items[j]!r}: no row answered both, so their "
+                             "correlation has no estimate")
+    start = _start_correlations(np.where(numeric, Z, codes), observed)
     # ordered pairs: Fisher scoring for all pairs of a table shape at once
     ncat = {j: len(ths[j]) + 1 for j in range(p) if not numeric[j]}
     by_shape: dict = {}
@@ -408,23 +432,52 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
     for (a, b), qs in by_shape.items():
         freq = np.zeros((len(qs), a, b))
         for t, q in enumerate(qs):
-            np.add.at(freq[t], (codes[:, rows[q]], codes[:, cols[q]]), 1.0)
+            m = both[q]
+            np.add.at(freq[t], (codes[m, rows[q]], codes[m, cols[q]]), 1.0)
             pairs[q] = _Pair(ths[rows[q]], ths[cols[q]], freq[t])
         est, done = _fit_pairs(np.array([ths[rows[q]] for q in qs]), np.array([ths[cols[q]] for q in qs]),
                                freq, np.array([start[rows[q], cols[q]] for q in qs]))
         fitted.update({q: float(e) for q, e, d in zip(qs, est, done) if d})
     for q, (i, j) in enumerate(zip(rows, cols)):
+        m = both[q]
         if numeric[i] and numeric[j]:
-            r = float(np.mean(Z[:, i] * Z[:, j]))  # ML with fixed means and variances: Pearson's r
+            r = _pearson_fixed_moments(Z[m, i], Z[m, j], complete=bool(m.all()))
         elif numeric[i] or numeric[j]:
             c, o = (i, j) if numeric[i] else (j, i)
-            pairs[q] = _MixPair(Z[:, c], codes[:, o], ths[o])
+            pairs[q] = _MixPair(Z[m, c], codes[m, o], ths[o])
             r = pairs[q].fit(start[i, j])
         else:
             r = fitted[q] if q in fitted else pairs[q].fit(start=start[i, j])
         corr[i, j] = corr[j, i] = r
-    G = _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) if nacov else None
+    G = _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both) if nacov else None
     return OrdinalStats(list(items), n, ths, corr, G, codes, numeric, var)
+
+
+def _start_correlations(X: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Pearson correlations of the columns over the rows that answered both (start values)."""
+    frame = pd.DataFrame(np.where(observed, X, np.nan))
+    return np.nan_to_num(frame.corr().to_numpy())
+
+
+def _pearson_fixed_moments(z1: np.ndarray, z2: np.ndarray, complete: bool) -> float:
+    """ML correlation of two standardized continuous variables with their means and variances
+    held at the univariate estimates (lavaan's ``lav_bvreg_cor_twostep_fit``): the score's zero
+    in (-1, 1), a root of  -n r^3 + S12 r^2 + (n - S11 - S22) r + S12 = 0 (sums over the
+    rows). ``complete``: the rows are those of the univariate estimates, so S11 = S22 = n and
+    the root is S12 / n (Pearson's r)."""
+    if complete:
+        return float(np.mean(z1 * z2))
+    n, s11, s22, s12 = len(z1), float(z1 @ z1), float(z2 @ z2), float(z1 @ z2)
+    roots = np.roots([-n, s12, n - s11 - s22, s12])
+    real = roots[(np.abs(roots.imag) < 1e-10) & (np.abs(roots.real) < 1)].real
+    if real.size == 0:
+        raise ValueError("no correlation in (-1, 1) maximizes the pair's likelihood")
+
+    def loglik(r):
+        s = 1 - r * r
+        return -0.5 * n * math.log(s) - 0.5 * (s11 - 2 * r * s12 + s22) / s
+
+    return float(max(real, key=loglik))
 
 
 def optimize_thresholds(counts: np.ndarray) -> np.ndarray:
@@ -435,8 +488,10 @@ def optimize_thresholds(counts: np.ndarray) -> np.ndarray:
     return ndtri(cum)
 
 
-def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) -> np.ndarray:
-    """lavaan's ``muthen1984`` sandwich, times N."""
+def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both) -> np.ndarray:
+    """lavaan's ``muthen1984`` sandwich, times N. ``observed``: the answered cells; ``both[q]``:
+    the rows of pair q. A score is 0 where its variables are missing; every sum is over the
+    rows that have it (lavaan: NA scores, ``na.rm`` sums)."""
     n, p = codes.shape
     nth = [len(t) for t in ths]
     start = np.concatenate(([0], np.cumsum(nth))).astype(int)
@@ -452,7 +507,7 @@ def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) -> np.ndarray:
         if numeric[j]:
             z = Z[:, j]
             sc_uni[:, start[j]] = z / sd[j]
-            sc_uni[:, var_col[j]] = (z * z - 1) / (2 * var[j])
+            sc_uni[:, var_col[j]] = np.where(observed[:, j], (z * z - 1) / (2 * var[j]), 0.0)
             continue
         g = np.concatenate(([-np.inf], ths[j], [np.inf]))
         P = ndtr(g[1:]) - ndtr(g[:-1])
@@ -466,8 +521,9 @@ def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) -> np.ndarray:
     H22 = np.ones(pstar)
     for q, (i, j, pair) in enumerate(zip(rows, cols, pairs)):
         r = corr[i, j]
+        m = both[q]
         if numeric[i] and numeric[j]:
-            z1, z2 = Z[:, i], Z[:, j]
+            z1, z2 = Z[m, i], Z[m, j]
             s = 1 - r * r
             sc = r / s + (z1 * z2 * s - r * (z1 * z1 - 2 * r * z1 * z2 + z2 * z2)) / s**2
             d_mu1 = (z1 - r * z2) / (s * sd[i])
@@ -492,20 +548,20 @@ def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols) -> np.ndarray:
             d_v = (z * z - 1) / (2 * var[c]) - dz * z / (2 * var[c])
             A21[q, start[c]] = sc @ d_mu
             A21[q, var_col[c]] = sc @ d_v
-            code = codes[:, o]
-            for m in range(nth[o]):
-                d_th = (np.where(code == m, f_hi, 0.0) - np.where(code == m + 1, f_lo, 0.0)) / (R * P)
-                A21[q, start[o] + m] = sc @ d_th
+            code = codes[m, o]
+            for k in range(nth[o]):
+                d_th = (np.where(code == k, f_hi, 0.0) - np.where(code == k + 1, f_lo, 0.0)) / (R * P)
+                A21[q, start[o] + k] = sc @ d_th
             H21[q, var_col[c]] = r / (2 * sd[c])
             H22[q] = sd[c]
         else:
             P, dP = pair.cells(r)
-            a, b = codes[:, i], codes[:, j]
+            a, b = codes[m, i], codes[m, j]
             sc = (dP / P)[a, b]
             D1, D2 = pair.threshold_derivatives(r)
             A21[q, start[i]:start[i + 1]] = (D1 / P)[:, a, b] @ sc
             A21[q, start[j]:start[j + 1]] = (D2 / P)[:, a, b] @ sc
-        sc_cor[:, q] = sc
+        sc_cor[m, q] = sc
     SC = np.hstack([sc_uni, sc_cor])
     inner = SC.T @ SC
     A11 = np.zeros((U, U))
