@@ -364,6 +364,31 @@ def simulate_latent_response(n: int, seed: int) -> pd.DataFrame:
 RECOVERY_MODEL = "f1 =~ y1 + y2 + y3 + y4\nf2 =~ y5 + y6 + y7 + y8"
 
 
+def test_pairwise_recovers_population_at_large_n_with_a_fifth_of_the_answers_blank():
+    """missing = "pairwise" at N = 50,000 with 20% of the answers blank completely at random
+    (about 17% of the students answer all eight items): thresholds and standardized loadings
+    within 0.01 or 2.5 of their SEs, which are wider than the complete data's by about the
+    expected factor (each statistic rests on 80% or 64% of the students)."""
+    data = simulate_latent_response(50_000, seed=13)
+    rng = np.random.default_rng(14)
+    holes = data.astype(float).mask(rng.random(data.shape) < 0.2)
+    assert holes.notna().all(axis=1).mean() < 0.2
+    fit = fit_ordinal(RECOVERY_MODEL, holes, ordered=list(data.columns), missing="pairwise")
+    assert fit.converged and fit.nobs["all"] == int(holes.notna().any(axis=1).sum())
+    e = fit.estimates
+    lam = e[e["op"] == "=~"]
+    assert (np.abs(lam["std.all"].to_numpy() - POP_LOADINGS)
+            <= np.maximum(0.01, 2.5 * lam["se"].to_numpy() * lam["std.all"].to_numpy()
+                          / np.where(lam["est"] != 0, lam["est"], 1.0))).all()
+    th = e[e["op"] == "|"]
+    expected = np.concatenate([POP_THRESHOLDS + 0.1 * (k % 3) for k in range(len(POP_LOADINGS))])
+    err = np.abs(th["est"].to_numpy() - expected)
+    assert (err <= np.maximum(0.01, 2.5 * th["se"].to_numpy())).all(), err
+    complete = fit_ordinal(RECOVERY_MODEL, data, ordered=list(data.columns)).estimates
+    ratio = th["se"].to_numpy() / complete[complete["op"] == "|"]["se"].to_numpy()
+    assert 1.05 < np.median(ratio) < 1.25  # sqrt(1 / 0.8) = 1.12 for a threshold
+
+
 @pytest.mark.slow
 def test_recovers_population_at_large_n():
     data = simulate_latent_response(50_000, seed=13)
@@ -424,10 +449,12 @@ def test_reference_script_reproduces_committed_values(tmp_path):
 def test_spec_full_refits_in_lavaan(fits, tmp_path):
     """spec_full, fitted by lavaan with the call in its header, gives the same chi-square."""
     checks = []
-    for name in ("hs1", "hs_mixed", "study_sem", "hs_sem", "hs_sem_mg", "hs2_thresholds", "study2_loadings"):
+    for name in ("hs1", "hs_mixed", "study_sem", "hs_sem", "hs_sem_mg", "hs2_thresholds", "study2_loadings",
+                 "hs_sem_pw", "hs2pw_thresholds"):
         fit = fits[name]
         (tmp_path / f"{name}.lav").write_text(fit.spec_full, encoding="utf-8")
-        data = "hs_ordinal.csv" if name.startswith("hs") else "study_env.csv"
+        data = ("hs_ordinal_holes.csv" if "pw" in name else "hs_ordinal.csv" if name.startswith("hs")
+                else "study_env.csv")
         subset = 'd <- d[d$race %in% c("Black", "White"), ]' if name.startswith("study2") else ""
         # equal parameters share labels in spec_full: no group.equal
         call = re.sub(r", group.equal = c\([^)]*\)", "", fit.lavaan_call(model="m", data="d"))
@@ -464,8 +491,9 @@ def switched(cohort, codebook, tmp_path_factory):
 
 
 def test_switch_saves_the_wlsmv_call_and_the_direct_fit(switched, cohort, codebook):
-    """The saved spec's header states the WLSMV call; the saved estimates (the `:=` rows computed by
-    the models layer) are those of fit_ordinal on the same rows, whose own `:=` rows agree."""
+    """The saved spec's header states the WLSMV call (pairwise deletion, since the block asks for
+    FIML); the saved estimates (the `:=` rows computed by the models layer) are those of
+    fit_ordinal on the same rows, whose own `:=` rows agree."""
     import json
 
     from lwo.model_data import model_ready, without_dropped_controls
@@ -476,17 +504,19 @@ def test_switch_saves_the_wlsmv_call_and_the_direct_fit(switched, cohort, codebo
     ordered = [v for v in spec.observed if v in items]
     assert ordered and run.ordered == tuple(ordered)
     call = ('lavaan::sem(model, data = data, ordered = c(' + ", ".join(f'"{v}"' for v in ordered)
-            + '), estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)')
+            + '), estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE, missing = "pairwise")')
     header = (out / "spec.lavaan").read_text(encoding="utf-8").splitlines()
     assert header[1].endswith(f"fit with {call}")
     info = json.loads((out / "fit.json").read_text(encoding="utf-8"))
     assert info["lavaan_call"] == call and info["estimator"] == "WLSMV" and info["cluster"] is None
-    assert "listwise deletion" in info["estimation_text"] and "lavaan's default with WLSMV" in info["estimation_text"]
-    assert "listwise deletion" in info["exclusion_note"]
+    assert info["missing"] == "pairwise" and 'lavaan missing = "pairwise"' in info["estimation_text"]
+    assert "pairwise deletion" in info["exclusion_note"]
 
-    md = model_ready(cohort["students"], codebook, spec, "all", missing="listwise")
-    assert len(md.data) == info["n_used"] < info["n_surveyed"]
-    direct = fit_ordinal(without_dropped_controls(spec.syntax, md.dropped_controls), md.data, ordered=ordered)
+    md = model_ready(cohort["students"], codebook, spec, "all", missing="pairwise")
+    listwise = model_ready(cohort["students"], codebook, spec, "all", missing="listwise")
+    assert len(listwise.data) < len(md.data) == info["n_used"] == run.fit.nobs["all"] <= info["n_surveyed"]
+    direct = fit_ordinal(without_dropped_controls(spec.syntax, md.dropped_controls), md.data, ordered=ordered,
+                         missing="pairwise")
     saved = pd.read_csv(out / "estimates.csv").fillna({"rhs": "", "label": ""})
     m = saved.merge(direct.estimates, on=["lhs", "op", "rhs"], suffixes=("", "_direct"), validate="1:1")
     assert len(m) == len(direct.estimates) and (m["op"] == ":=").sum() == 3
@@ -499,6 +529,17 @@ def test_switch_saves_the_wlsmv_call_and_the_direct_fit(switched, cohort, codebo
     np.testing.assert_allclose(s["est.std"], s["std.all"], rtol=1e-7, atol=1e-9)
     corr = pd.read_csv(out / "correlations.csv")
     assert list(corr["rhs"]) == [*spec.mediators, *spec.outcomes] and corr["se"].gt(0).all()
+
+
+def test_switch_with_listwise_estimation_fits_listwise(cohort, codebook):
+    from lwo.sem_results import fit_model
+    from lwo.specs import rq1_models
+
+    spec = rq1_models(codebook)["hqc_grades_via_engagement"]
+    run = fit_model(spec, cohort["students"], codebook, "all", estimation={**ORDINAL_ITEMS, "missing": "listwise"})
+    assert run.ok and run.estimation["missing"] == "listwise"
+    assert run.fit.lavaan_call().endswith('fixed.x = TRUE)') and "listwise deletion" in run.data.note()
+    assert run.fit.nobs["all"] == len(run.data.data) == len(run.data.data.dropna())
 
 
 def test_switch_leaves_cfas_and_models_without_items_continuous(cohort, codebook):
@@ -523,8 +564,8 @@ def test_switch_fits_the_black_white_comparison_by_wlsmv(cohort, codebook, tmp_p
     assert mg.free.ok, mg.free.message
     assert mg.free.ordered == tuple(codebook.item_ids("emotional_engagement"))
     call = mg.free.fit.lavaan_call()
-    assert ('estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE, group = "race", group.equal = '
-            'c("loadings"), group.partial = c("hqc =~ p_perceived_inclusion"), group.label = c("Black", "White")'
+    assert ('estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE, missing = "pairwise", group = "race", '
+            'group.equal = c("loadings"), group.partial = c("hqc =~ p_perceived_inclusion"), group.label = c("Black", "White")'
             in call)
     test = mg.lr_tests.set_index("test").loc["HQC -> emotional_engagement"]
     assert test["status"] == "ok" and test["verdict_test"] == "LR" and test["lr_method"].startswith("satorra.2000")

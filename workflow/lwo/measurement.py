@@ -396,7 +396,8 @@ def invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, gr
     `fit_options`: further arguments of sem.fit; with estimator="MLR" the table shows the scaled
     chi-square, CFI and RMSEA and the scaled (Satorra-Bentler) difference tests."""
     reason = too_few_to_fit(data, group, group_order or list(dict.fromkeys(data[group])),
-                            len({i for items in _cfa_items(spec).values() for i in items}), min_n)
+                            len({i for items in _cfa_items(spec).values() for i in items}), min_n,
+                            answered="all" if fit_options.get("missing", "listwise") == "listwise" else "any")
     # the levels and the item search read chi-squares and their scaled differences, never the
     # robust CFI/TLI/RMSEA
     fit_options = {**fit_options, "robust_indices": False}
@@ -445,11 +446,13 @@ INVARIANCE_TABLE_COLUMNS = ["converged", "chisq", "df", "pvalue", "cfi", "tli", 
                             "df.diff", "pvalue.diff", "cfi.diff", "rmsea.diff"]
 
 
-def too_few_to_fit(data: pd.DataFrame, group: str, groups: list, n_variables: int, min_n: int = 0) -> str:
+def too_few_to_fit(data: pd.DataFrame, group: str, groups: list, n_variables: int, min_n: int = 0,
+                   answered: str = "all") -> str:
     """Why a multi-group model of `n_variables` observed variables cannot be fitted, or "": a
-    group needs more complete rows than variables (else its covariance matrix is singular) and
-    at least `min_n` (the privacy minimum: a comparison of fewer students is not made). The
-    group's size is not given (it may be below the privacy minimum)."""
+    group needs more rows than variables (else its covariance matrix is singular) and at least
+    `min_n` (the privacy minimum: a comparison of fewer students is not made). `answered`:
+    "all" when `data` holds the complete rows, "any" when it holds every row with an answer
+    (FIML, pairwise). The group's size is not given (it may be below the privacy minimum)."""
     need = max(n_variables + 1, min_n)
     counts = data[group].value_counts()
     short = [str(g) for g in groups if counts.get(g, 0) < need]
@@ -457,8 +460,8 @@ def too_few_to_fit(data: pd.DataFrame, group: str, groups: list, n_variables: in
         return ""
     why = ("a group needs more students than the model's items" if need == n_variables + 1 else
            f"a group needs at least {min_n} students and more than the model's items")
-    return (f"too few students: fewer than {need} {' and '.join(short)} students answered all "
-            f"{n_variables} items ({why})")
+    which = f"all {n_variables} items" if answered == "all" else f"any of the {n_variables} items"
+    return f"too few students: fewer than {need} {' and '.join(short)} students answered {which} ({why})"
 
 
 def _holm_by_level(results, levels) -> pd.DataFrame:
@@ -507,6 +510,7 @@ class OrdinalInvarianceResult:
     nobs: dict
     freed: list[dict] = field(default_factory=list)
     reason: str = ""  # why the models could not be fitted (then every level is not estimable)
+    missing: str = "listwise"  # or "pairwise" (lwo.sem.fit_ordinal)
 
     def row(self) -> dict:
         t = self.table
@@ -541,13 +545,14 @@ def ordinal_comparability(thresholds: str, loadings: str) -> str:
 _ORDINAL_FITS: OrderedDict = OrderedDict()
 
 
-def _ordinal_fit(spec, data, items, group, group_order, group_equal, group_partial=()):
+def _ordinal_fit(spec, data, items, group, group_order, group_equal, group_partial=(), missing="listwise"):
     # the item search refits models of the sequence (configural, thresholds): fitted once
     key = (spec, hashlib.sha1(pd.util.hash_pandas_object(data).to_numpy().tobytes()).hexdigest(),
-           tuple(data.columns), tuple(items), group, tuple(group_order), tuple(group_equal), tuple(group_partial))
+           tuple(data.columns), tuple(items), group, tuple(group_order), tuple(group_equal), tuple(group_partial),
+           missing)
     if key not in _ORDINAL_FITS:
         _ORDINAL_FITS[key] = sem.fit_ordinal(spec, data, ordered=items, group=group, group_order=group_order,
-                                             group_equal=group_equal, group_partial=group_partial)
+                                             group_equal=group_equal, group_partial=group_partial, missing=missing)
         if len(_ORDINAL_FITS) > 64:
             _ORDINAL_FITS.popitem(last=False)
     _ORDINAL_FITS.move_to_end(key)
@@ -561,17 +566,17 @@ def _ordinal_level_ok(restricted, free, alpha, cfi_drop) -> bool:
 
 def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_order: list, level: str,
                            free_model, partial: tuple = (), alpha: float = ALPHA, cfi_drop: float = CFI_DROP,
-                           max_free: int | None = None) -> tuple[list[dict], tuple]:
+                           max_free: int | None = None, missing: str = "listwise") -> tuple[list[dict], tuple]:
     """Items whose thresholds (`level` "thresholds") or loading ("loadings") differ across groups:
     freed one item at a time (lavaan group.partial; all of an item's thresholds, or its loading;
     the marker item's loading sets the scale and stays), largest scaled-shifted chi-square drop
     first, Holm-adjusted over the items still constrained, until the partial model passes against
     `free_model` (the previous level) or no freeing is significant. Returns the freed items and
-    the group.partial list reached."""
+    the group.partial list reached. `missing`: as :func:`ordinal_invariance_analysis`."""
     factors = _cfa_items(spec)
     items = [i for its in factors.values() for i in its]
     equal = ORDINAL_LEVELS[level]
-    current = _ordinal_fit(spec, data, items, group, group_order, equal, partial)
+    current = _ordinal_fit(spec, data, items, group, group_order, equal, partial, missing)
     nth = {i: int(data[i].nunique()) - 1 for i in items}
     candidates = ({(f, i): tuple(f"{i}|t{m + 1}" for m in range(nth[i])) for f, its in factors.items() for i in its}
                   if level == "thresholds" else
@@ -583,7 +588,7 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
             break
         tests = []
         for key, extra in sorted(candidates.items()):
-            trial = _ordinal_fit(spec, data, items, group, group_order, equal, partial + extra)
+            trial = _ordinal_fit(spec, data, items, group, group_order, equal, partial + extra, missing)
             if trial.converged:
                 tests.append((sem.lr_test_ordinal(current, trial), key, extra, trial))
         if not tests:
@@ -603,17 +608,22 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
 
 def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list,
                                 search_items: bool = True, alpha: float = ALPHA,
-                                cfi_drop: float = CFI_DROP, min_n: int = 0) -> OrdinalInvarianceResult:
+                                cfi_drop: float = CFI_DROP, min_n: int = 0,
+                                missing: str = "listwise") -> OrdinalInvarianceResult:
     """The WLSMV invariance sequence of a CFA of ordered items across groups (lavaan's
     ``cfa(..., ordered = items, estimator = "WLSMV", group = group, group.equal = ...)``), each
     level tested against the previous one by ``lavTestLRT`` (lwo.sem.lr_test_ordinal) and by the
     change in the scaled CFI. Where a level does not simply hold, the items responsible are
-    searched at that level (thresholds first; the loadings search keeps the thresholds freed)."""
+    searched at that level (thresholds first; the loadings search keeps the thresholds freed).
+    `missing`: "listwise" (lavaan's default) or "pairwise" (every student with an answer;
+    lwo.sem.fit_ordinal)."""
     items = [i for its in _cfa_items(spec).values() for i in its]
-    reason = too_few_to_fit(data.dropna(subset=items), group, group_order, len(items), min_n)
+    used = data.dropna(subset=items) if missing == "listwise" else data[data[items].notna().any(axis=1)]
+    reason = too_few_to_fit(used, group, group_order, len(items), min_n,
+                            answered="all" if missing == "listwise" else "any")
     if not reason:
         try:
-            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge)
+            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge, missing=missing)
                     for lvl, ge in ORDINAL_LEVELS.items() if lvl != "intercepts"}
             # every item ordered: "intercepts" adds no constraint (see above), the loadings model
             fits["intercepts"] = replace(fits["loadings"], group_equal=ORDINAL_LEVELS["intercepts"])
@@ -622,7 +632,7 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     if reason:
         table = pd.DataFrame(np.nan, index=pd.Index(list(ORDINAL_LEVELS), name="model"), columns=ORDINAL_TABLE_COLUMNS)
         return OrdinalInvarianceResult(name, table, "not estimable", "not estimable", f"not estimable: {reason}",
-                                       {str(g): None for g in group_order}, reason=reason)
+                                       {str(g): None for g in group_order}, reason=reason, missing=missing)
     rows, previous = [], None
     for lvl, f in fits.items():
         fi = f.fit_indices
@@ -640,7 +650,8 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     nobs = {str(g): int(n) for g, n in fits["configural"].nobs.items()}
     v_th = level_verdict(table.loc["thresholds", "cfi.diff"], table.loc["thresholds", "pvalue.diff"], alpha, cfi_drop)
     v_ld = level_verdict(table.loc["loadings", "cfi.diff"], table.loc["loadings", "pvalue.diff"], alpha, cfi_drop)
-    result = OrdinalInvarianceResult(name, table, v_th, v_ld, ordinal_comparability(v_th, v_ld), nobs)
+    result = OrdinalInvarianceResult(name, table, v_th, v_ld, ordinal_comparability(v_th, v_ld), nobs,
+                                     missing=missing)
     if search_items:
         ordinal_item_search(result, spec, data, group, group_order, alpha, cfi_drop)
     return result
@@ -652,15 +663,16 @@ def ordinal_item_search(result: OrdinalInvarianceResult, spec: str, data: pd.Dat
     (thresholds first; the loadings search keeps those thresholds freed)."""
     items = [i for its in _cfa_items(spec).values() for i in its]
     result.freed, partial = [], ()
+    missing = result.missing
     if result.thresholds in ("fails", "holds approximately"):
-        configural = _ordinal_fit(spec, data, items, group, group_order, ())
+        configural = _ordinal_fit(spec, data, items, group, group_order, (), missing=missing)
         found, partial = ordinal_partial_search(spec, data, group, group_order, "thresholds", configural,
-                                                alpha=alpha, cfi_drop=cfi_drop)
+                                                alpha=alpha, cfi_drop=cfi_drop, missing=missing)
         result.freed += found
     if result.loadings in ("fails", "holds approximately"):
-        base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial)
+        base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial, missing)
         found, _ = ordinal_partial_search(spec, data, group, group_order, "loadings", base, partial,
-                                          alpha=alpha, cfi_drop=cfi_drop)
+                                          alpha=alpha, cfi_drop=cfi_drop, missing=missing)
         result.freed += found
 
 

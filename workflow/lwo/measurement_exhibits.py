@@ -193,6 +193,13 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
     fit_table, suppression = suppress_small_cells(pd.DataFrame(fit_rows), ["n"], min_cell=min_cell,
                                                   complementary="both", marker=MARKER)
     fitted = (wlsmv_fit or {}).get("fitted", "")
+    pairwise = (wlsmv_fit or {}).get("missing") == "pairwise"
+    wlsmv_students = ("every student with an answered item, pairwise deletion" if pairwise else
+                      "all students answering every item")
+    wlsmv_missing = ("the WLSMV CFA every student who answered one of its items (pairwise deletion, lavaan "
+                     "missing = \"pairwise\": each threshold from the students who answered the item, each "
+                     "polychoric correlation from those who answered both)" if pairwise else
+                     "the WLSMV CFA the students who answered every item (listwise, lavaan's default for WLSMV)")
     notes = [
         "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
         "answers; 95% CI by Feldt's method; the same values from pingouin are checked on every run. "
@@ -203,8 +210,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "solution, on the latent-response scale (lwo.ordinal_measurement); alpha and omega beside them treat "
         "the 1-4 answers as continuous (omega: McDonald's, from the continuous CFA below; semTools' omega).",
         "Standardized loadings in the scoring direction (reverse-worded items load negatively on the answers "
-        "as given): std_loading from the CFA with the items ordered (WLSMV, delta parameterization, all "
-        f"students answering every item{'; ' + fitted if fitted else ''}; primary), std_loading_ml from the "
+        "as given): std_loading from the CFA with the items ordered (WLSMV, delta parameterization, "
+        f"{wlsmv_students}{'; ' + fitted if fitted else ''}; primary), std_loading_ml from the "
         "continuous CFA (sensitivity).",
         f"EFA: {efa_note}, {len(constructs)} factors, "
         f"oblimin (quartimin) rotation{f', {efa.n} complete answers' if efa is not None else ''}; each factor "
@@ -213,8 +220,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA), then the answers as "
         "continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
         fits["all"].get("exclusion_note", ""),
-        "Missing data: alpha, item statistics, the EFA and the WLSMV CFA use the students who answered "
-        "every item of the construct or block (listwise, lavaan's default for WLSMV); the continuous CFA: "
+        "Missing data: alpha, item statistics and the EFA use the students who answered every item of the "
+        f"construct or block (listwise); {wlsmv_missing}; the continuous CFA: "
         + (fits["all"].get("estimation_text") or "as the estimation block of the config says") + ".",
         suppression if fit_table["n"].eq(MARKER).any() else "",
     ]

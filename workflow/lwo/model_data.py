@@ -11,6 +11,8 @@ Missing data (config `estimation.missing`), counted by reason and reported besid
 * "fiml_fixed_x" (lavaan `missing = "ml"`, its default with `fixed.x = TRUE`): as "fiml", but the
   controls are conditioned on, not modelled, so a student missing one is left out.
 * "listwise": only students with every model column observed.
+* "pairwise" (WLSMV with ordered items, lavaan `missing = "pairwise"`: each statistic from the
+  students who answered its variables): the students of "fiml_fixed_x".
 """
 from __future__ import annotations
 
@@ -35,15 +37,16 @@ class ModelData:
     exclusions: dict[str, int]
     dropped_controls: list[str]
     clusters: pd.Series
-    missing: str = "listwise"   # "fiml", "fiml_fixed_x" or "listwise" (module docstring)
+    missing: str = "listwise"   # "fiml", "fiml_fixed_x", "pairwise" or "listwise" (module docstring)
     cluster_name: str = "classroom_id"  # the column `clusters` came from
 
     def note(self) -> str:
         parts = [f"{n} excluded: {reason}" for reason, n in self.exclusions.items() if n]
         text = f"N = {len(self.data)} of {self.n_sample} surveyed students in the sample"
-        if self.missing in FIML_CHOICES:
+        if self.missing in ANSWER_CHOICES:
             holes = int(self.data.drop(columns=["race"], errors="ignore").isna().any(axis=1).sum())
-            text += (f" (full-information ML: {holes} with unanswered items kept"
+            how = "full-information ML" if self.missing in FIML_CHOICES else "pairwise deletion"
+            text += (f" ({how}: {holes} with unanswered items kept"
                      + "".join(f"; {p}" for p in parts) + ")")
         else:
             text += (" (" + "; ".join(parts) + "; listwise deletion)") if parts else " (no missing data)"
@@ -82,8 +85,12 @@ def analysis_columns(students: pd.DataFrame, codebook: Codebook) -> pd.DataFrame
 
 
 FIML_CHOICES = ("fiml", "fiml_fixed_x")
+ANSWER_CHOICES = (*FIML_CHOICES, "pairwise")  # every student with an answer is kept
+FIXED_X_CHOICES = ("fiml_fixed_x", "pairwise")  # ... unless a control is missing
 FIML_REASONS = {"covariates": "a control missing (listwise on covariates, as lavaan missing = \"ml\")",
                 "answers": "no answered item in the model"}
+COVARIATE_REASONS = {"fiml_fixed_x": FIML_REASONS["covariates"],
+                     "pairwise": "a control missing (listwise on covariates, as lavaan missing = \"pairwise\")"}
 
 
 def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sample: str,
@@ -94,10 +101,10 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     `sample`: 'all', one race, or several races joined by '+' (e.g. 'Black+White', for a
     multi-group model; the data then has a 'race' column). `constant_within`: a column whose
     groups must each vary on a control for it to be kept (a multi-group model needs every
-    control to vary within every group). `missing`: "fiml", "fiml_fixed_x" or "listwise" (module docstring);
+    control to vary within every group). `missing`: "fiml", "fiml_fixed_x", "pairwise" or "listwise" (module docstring);
     `cluster`: the students-table column of cluster ids kept beside the data (classrooms when
     None: the bootstrap resamples them)."""
-    if missing not in (*FIML_CHOICES, "listwise"):
+    if missing not in (*ANSWER_CHOICES, "listwise"):
         raise ValueError(f"estimation.missing must be 'fiml', 'fiml_fixed_x' or 'listwise', not {missing!r}")
     cluster = cluster or "classroom_id"
     if cluster not in students.columns:
@@ -114,21 +121,21 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
     exclusions = {}
     keep = pd.Series(True, index=cols.index)
-    if missing in FIML_CHOICES:
+    if missing in ANSWER_CHOICES:
         covariates = [c for c in needed if c in GRADE_CONTROLS]
         answers = [c for c in needed if c not in covariates]
-        no_covariate = cols[covariates].isna().any(axis=1) & (missing == "fiml_fixed_x")
+        no_covariate = cols[covariates].isna().any(axis=1) & (missing in FIXED_X_CHOICES)
         no_answer = keep & ~no_covariate & cols[answers].isna().all(axis=1)
         exclusions = {FIML_REASONS["answers"]: int(no_answer.sum())}
-        if missing == "fiml_fixed_x":
-            exclusions = {FIML_REASONS["covariates"]: int(no_covariate.sum()), **exclusions}
+        if missing in FIXED_X_CHOICES:
+            exclusions = {COVARIATE_REASONS[missing]: int(no_covariate.sum()), **exclusions}
         keep = ~no_covariate & ~no_answer
     for reason, columns in (("subject not recorded", ["ela"]),
                             ("grades missing", [c for c in ("prior_grade", "current_grade") if c in needed]),
                             ("absences missing", ["absences"] if "absences" in needed else []),
                             ("survey answers missing", [c for c in needed if c not in ("ela", "prior_grade", "current_grade", "absences")])):
         cols_here = [c for c in columns if c in needed]
-        if not cols_here or missing in FIML_CHOICES:
+        if not cols_here or missing in ANSWER_CHOICES:
             continue
         miss = keep & cols[cols_here].isna().any(axis=1)
         exclusions[reason] = int(miss.sum())

@@ -56,8 +56,6 @@ GROUP_COLUMN = "race"
 # classroom-clustered sensitivity SEs.
 LISTWISE_ML = {"missing": "listwise", "estimator": "ML", "cluster": CLUSTER, "items": "continuous"}
 ITEMS_CHOICES = ("continuous", "ordinal")
-# what a structural fit with ordinal items uses instead of the block's missing / estimator / cluster
-ORDINAL_ESTIMATION = {"missing": "listwise", "estimator": "WLSMV", "cluster": None, "items": "ordinal"}
 ENGINE_MISSING = {"fiml": "ml.x", "fiml_fixed_x": "ml", "listwise": None}
 MISSING_TEXT = {"fiml": "full-information ML (lavaan missing = \"ml.x\"): every student with at least one answered "
                         "item in the model; missing answers and missing controls are integrated over, not deleted",
@@ -70,8 +68,20 @@ ESTIMATOR_TEXT = {"MLR": "MLR (ML estimates; Huber-White sandwich SEs; Yuan-Bent
 ORDINAL_TEXT = ("WLSMV with the survey items as ordered categories (polychoric correlations; DWLS estimates, "
                 "robust SEs, scaled-shifted chi-square; delta parameterization; controls as continuous "
                 "variables with their moments fixed at the sample values, lavaan conditional.x = FALSE, "
-                "fixed.x = TRUE); listwise deletion over the model's columns "
-                "(lavaan's default with WLSMV); no cluster-robust SEs")
+                "fixed.x = TRUE); {missing}; no cluster-robust SEs")
+ORDINAL_MISSING_TEXT = {
+    "listwise": "listwise deletion over the model's columns (lavaan's default with WLSMV)",
+    "pairwise": "pairwise deletion (lavaan missing = \"pairwise\"): every student with at least one answered item "
+                "in the model, each threshold and correlation from the students who answered its items; students "
+                "missing a control left out (their moments are fixed)"}
+
+
+def ordinal_estimation(estimation: dict | None) -> dict:
+    """What a structural fit with ordinal items uses instead of the block's missing / estimator /
+    cluster: WLSMV without clusters; pairwise deletion where the block asks for FIML (every
+    answer used, as FIML would), listwise where it asks for listwise."""
+    missing = "listwise" if estimation_options(estimation)["missing"] == "listwise" else "pairwise"
+    return {"missing": missing, "estimator": "WLSMV", "cluster": None, "items": "ordinal"}
 Z975 = float(ndtri(0.975))
 # numbers in saved tables: enough digits to match lavaan's output and to refit exactly
 ESTIMATE_FORMAT = "%.10g"
@@ -178,9 +188,9 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     `with_inference=False` (models that only enter a likelihood-ratio test) skips the `:=`
     parameters and the robust CFI/TLI/RMSEA, and with ML also the cluster-robust SEs (MLR
     keeps the clusters: the scaled chi-square difference needs the clustered scaling factor).
-    `ordered`: items to fit as ordered categories (WLSMV; the estimation is then
-    ORDINAL_ESTIMATION)."""
-    est = dict(ORDINAL_ESTIMATION) if ordered else estimation_options(estimation)
+    `ordered`: items to fit as ordered categories (WLSMV; `estimation` is then
+    :func:`ordinal_estimation`'s)."""
+    est = dict(estimation) if ordered else estimation_options(estimation)
     data = frame_with_clusters(md)
     n = len(data)
     fit_syntax, definitions = split_definitions(syntax)
@@ -208,7 +218,8 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     try:
         if ordered:
             fit = sem.fit_ordinal(fit_syntax, data, ordered=list(ordered), group=group,
-                                  group_order=list(groups) if group else None, **fit_kwargs)
+                                  group_order=list(groups) if group else None, missing=est["missing"],
+                                  **fit_kwargs)
         else:
             fit = sem.fit(fit_syntax, data, group=group, group_order=list(groups) if group else None,
                           cluster=run.cluster, max_iter=max_iter, missing=ENGINE_MISSING[est["missing"]],
@@ -277,7 +288,7 @@ def fit_model(spec: ModelSpec, students: pd.DataFrame, codebook, sample: str, *,
     est = estimation_options(estimation)
     ordered = ordinal_items(spec, codebook, est)
     if ordered:
-        est = dict(ORDINAL_ESTIMATION)
+        est = ordinal_estimation(est)
     md = model_ready(students, codebook, spec, sample, missing=est["missing"], cluster=est["cluster"])
     text = without_dropped_controls(syntax if syntax is not None else spec.syntax, md.dropped_controls)
     return _fit_checked(spec.name, sample, text, md, max_iter=max_iter, min_cell=min_cell, estimation=est,
@@ -310,7 +321,7 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     est = estimation_options(estimation)
     ordered = ordinal_items(spec, codebook, est)
     if ordered:
-        est = dict(ORDINAL_ESTIMATION)
+        est = ordinal_estimation(est)
     md = model_ready(students, codebook, spec, "+".join(groups), constant_within=GROUP_COLUMN,
                      missing=est["missing"], cluster=est["cluster"])
     base = without_dropped_controls(spec.syntax, md.dropped_controls)
@@ -706,7 +717,7 @@ def fit_info(run: FitRun) -> dict:
 def estimation_text(run: FitRun) -> str:
     """Estimator, missing-data handling and clustering in words (fit.json, the exhibit notes)."""
     if run.ordered:
-        return ORDINAL_TEXT
+        return ORDINAL_TEXT.format(missing=ORDINAL_MISSING_TEXT[run.estimation["missing"]])
     return continuous_estimation_text(run.estimation, run.cluster, across_groups=bool(run.group))
 
 
@@ -730,8 +741,9 @@ def lavaan_call(run: FitRun) -> str:
     if run.ordered:
         args[2:2] = ["ordered = c(" + ", ".join(f'"{v}"' for v in run.ordered) + ")"]
         args += ["conditional.x = FALSE", "fixed.x = TRUE"]
-    if ENGINE_MISSING[est["missing"]]:
-        args.append(f'missing = "{ENGINE_MISSING[est["missing"]]}"')
+    missing = "pairwise" if est["missing"] == "pairwise" else ENGINE_MISSING[est["missing"]]
+    if missing:
+        args.append(f'missing = "{missing}"')
     if run.cluster:
         args.append(f'cluster = "{run.cluster}"')
     if run.group:

@@ -10,8 +10,10 @@ paths and no HQC correlations, so standardized.csv and correlations.csv are not 
 Items are analysed as answered (reverse-worded items keep their negative loadings). The fit above
 treats the 1-4 answers as continuous, estimated as the config's `estimation:` block says (as the
 RQ1 fits: by default FIML + MLR with classroom clusters; the exhibits' sensitivity analysis). The primary analysis of Exhibits 8-10 treats them as ordered categories: the same
-model by WLSMV (lwo.sem.fit_ordinal, lavaan's cfa(..., ordered = items, estimator = "WLSMV"),
-listwise over the model's items), saved as wlsmv_estimates.csv and wlsmv_fit.json. WLSMV
+model by WLSMV (lwo.sem.fit_ordinal, lavaan's cfa(..., ordered = items, estimator = "WLSMV")),
+on every student with an answered item by pairwise deletion (lavaan missing = "pairwise") when the
+continuous fit uses FIML, listwise when it is listwise; saved as wlsmv_estimates.csv and
+wlsmv_fit.json. WLSMV
 here has no second-order factors, so for the HQC second-order model it fits the first-order
 correlated-factor CFA of the eight subscales (lwo.specs.block_cfa). A model that does not
 converge is saved with its status and message instead of numbers.
@@ -33,25 +35,28 @@ WLSMV_MODEL = {"hqc_second_order": ("hqc", 8)}
 
 
 def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
-    """The model (or its first-order CFA) by WLSMV on the sample's rows with every item answered:
-    estimates, and fit.json's status, N, lavaan call and fit indices."""
+    """The model (or its first-order CFA) by WLSMV on the sample's rows (every row with an
+    answered item, by pairwise deletion, where the continuous fit uses FIML; else the rows with
+    every item answered): estimates, and fit.json's status, N, lavaan call and fit indices."""
     block = WLSMV_MODEL.get(spec.name)
     syntax = block_cfa(codebook, *block).syntax if block else spec.syntax
     items = [s.rhs for s in sem.parse_spec(syntax).statements if s.op == "=~" and s.rhs in {i.id for i in codebook.all_items()}]
-    data = result.data.data[items].dropna()
+    missing = "listwise" if result.estimation["missing"] == "listwise" else "pairwise"
+    data = result.data.data[items].dropna(how="any" if missing == "listwise" else "all")
     info = {"model": spec.name, "sample": result.sample, "estimator": "WLSMV (ordered items, delta parameterization)",
-            "fitted": "first-order correlated-factor CFA" if block else "the model as written",
+            "missing": missing, "fitted": "first-order correlated-factor CFA" if block else "the model as written",
             "n_used": int(len(data)), "status": "failed", "message": "", "fit_indices": {}}
     if result.status == "not estimable":  # the continuous fit says why
         info.update(status="not estimable", message=result.message)
         return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
-    if len(data) <= len(items):  # FIML kept the continuous fit's incomplete students; WLSMV cannot
+    if len(data) <= len(items):
+        answered = "every one of its" if missing == "listwise" else "any of its"
         info.update(status="not estimable",
-                    message=f"not estimable: {spec.name} ({result.sample}): no more students answered every one of "
-                            f"its {len(items)} items than it has items (WLSMV uses only complete answers)")
+                    message=f"not estimable: {spec.name} ({result.sample}): no more students answered {answered} "
+                            f"{len(items)} items than it has items (WLSMV, {missing} deletion)")
         return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
     try:
-        fit = sem.fit_ordinal(syntax, data, ordered=items)
+        fit = sem.fit_ordinal(syntax, data, ordered=items, missing=missing)
     except ValueError as exc:  # e.g. an answer category nobody in the sample chose
         info["message"] = str(exc)
         return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info

@@ -2,7 +2,7 @@
 # Regenerate (from the repository root):  Rscript tests/lavaan/ordinal/reference.R
 # Reads the committed CSVs hs_ordinal.csv and hs_ordinal_holes.csv (make_hs_data.R) and study_env.csv
 # (make_study_data.py)
-# and writes ref_estimates.csv, ref_fit.csv, ref_lrt.csv, ref_hs1_gamma.csv, ref_hs1_wls_obs.csv.
+# and writes ref_estimates.csv, ref_fit.csv, ref_lrt.csv and the first-stage ref_*_gamma.csv, ref_*_wls_obs.csv.
 suppressMessages(library(lavaan))
 stopifnot(packageVersion("lavaan") == "0.6.14")
 here <- if (interactive()) "." else dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)))
