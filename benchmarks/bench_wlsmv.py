@@ -6,7 +6,9 @@ Timed fits (median of --repeat runs; lavaan timed inside one R session, without 
 * the cohort's environment items (tests/lavaan/ordinal/study_env.csv; 3 factors, 12 items);
 * the same, two groups (Black, White) with thresholds and loadings equal;
 * Holzinger-Swineford cut into 4 categories (tests/lavaan/ordinal/hs_ordinal.csv);
-* N = 50,000 from the latent-response model of tests/test_sem_ordinal.py (ceiling thresholds).
+* N = 50,000 from the latent-response model of tests/test_sem_ordinal.py (ceiling thresholds);
+* missing = "pairwise": Holzinger-Swineford with holes (tests/lavaan/ordinal/hs_ordinal_holes.csv)
+  and the N = 50,000 data with a fifth of the answers blank at random.
 
 Then a diagnostic (not a test): on the N = 50,000 data, standardized loadings from WLSMV and
 from continuous normal-theory ML (lwo.sem.fit on the 1-4 codes) against the population values;
@@ -43,6 +45,8 @@ REF = ROOT / "tests" / "lavaan" / "ordinal"
 def cases(big: pd.DataFrame) -> list[dict]:
     study = pd.read_csv(REF / "study_env.csv")
     hs = pd.read_csv(REF / "hs_ordinal.csv")
+    holes = pd.read_csv(REF / "hs_ordinal_holes.csv")
+    big_holes = big.astype(float).mask(np.random.default_rng(14).random(big.shape) < 0.2)
     s_items = [c for c in study.columns if c.startswith("env_")]
     h_items = [c for c in hs.columns if c.startswith("x")]
     return [
@@ -53,6 +57,10 @@ def cases(big: pd.DataFrame) -> list[dict]:
         dict(name="Holzinger-Swineford 4 categories (N=301)", spec=HS_CFA, data=hs, items=h_items),
         dict(name="latent-response model, N=50,000", spec=RECOVERY_MODEL, data=big,
              items=list(big.columns)),
+        dict(name="Holzinger-Swineford with holes, pairwise", spec=HS_CFA, data=holes, items=h_items,
+             missing="pairwise"),
+        dict(name="N=50,000, a fifth blank, pairwise", spec=RECOVERY_MODEL, data=big_holes,
+             items=list(big.columns), missing="pairwise"),
     ]
 
 
@@ -62,7 +70,7 @@ def time_python(case: dict, repeat: int) -> float:
         _FIRST_STAGE.clear()  # time whole fits (a refit of the same data reuses its first stage)
         t = time.perf_counter()
         fit = fit_ordinal(case["spec"], case["data"], ordered=case["items"], group=case.get("group"),
-                          group_equal=case.get("group_equal", ()))
+                          group_equal=case.get("group_equal", ()), missing=case.get("missing", "listwise"))
         times.append(time.perf_counter() - t)
         assert fit.converged
     return float(np.median(times))
@@ -76,6 +84,8 @@ def time_lavaan(case: dict, repeat: int, tmp: Path) -> float:
     if ge:
         group += ", group.equal = c(" + ", ".join(f'"{g}"' for g in ge) + ")"
     items = ", ".join(f'"{i}"' for i in case["items"])
+    if case.get("missing"):
+        group += f', missing = "{case["missing"]}"'
     script = f"""
 suppressMessages(library(lavaan))
 d <- read.csv("{csv}")

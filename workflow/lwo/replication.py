@@ -225,8 +225,8 @@ class CohortStudy:
     `estimation`: the config `estimation` block (lwo.sem_results.estimation_options; None is
     its default there), so that a replicate is analysed as the build analyses the study's
     data: the same missing-data handling, estimator and clusters. Its `items` is not used:
-    the replicates' items are continuous (WLSMV fits are listwise and unclustered, and would
-    multiply the study's cost)."""
+    the replicates' items are continuous (WLSMV fits are unclustered, and would multiply the
+    study's cost)."""
 
     def __init__(self, population_model: dict, codebook: Codebook, cell: Cell, alpha: float = 0.05,
                  max_iter: int = 1000, estimation: dict | None = None):
