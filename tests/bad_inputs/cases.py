@@ -239,6 +239,34 @@ def _(ws, folder):
     one_table(ws, folder, "students", extra_field)
 
 
+@case("trailing comma on every line", "students table", "accepted",
+      handling="accepted: a column with neither a name nor a value (a trailing comma on every line, an empty "
+               "spreadsheet column) is dropped")
+def _(ws, folder):
+    tables = one_table(ws, folder, "students", lambda t: "".join(line.rstrip("\n") + ",\n"
+                                                                 for line in t.splitlines(keepends=True)))
+    pd.testing.assert_frame_equal(tables["students"], ws.load(ws.write(ws.folder("clean")))["students"])
+
+
+@case("unnamed column with values", "students table", "error",
+      Expect("students.csv", None, (line(2),), ("header position(s) [", "have no column name but hold values")))
+def _(ws, folder):
+    def unnamed_column(text):
+        lines = text.splitlines(keepends=True)
+        return "".join(text.rstrip("\n") + (",x\n" if k == line(2) - 1 else ",\n") for k, text in enumerate(lines))
+    one_table(ws, folder, "students", unnamed_column)
+
+
+@case("spaces around column names", "students table", "accepted",
+      handling="accepted: spaces around a header name are dropped (' hqc_sc1 ' is hqc_sc1)")
+def _(ws, folder):
+    def padded(text):
+        head, rest = text.split("\n", 1)
+        return ",".join(f" {h}  " if k % 2 else h for k, h in enumerate(head.split(","))) + "\n" + rest
+    tables = one_table(ws, folder, "students", padded)
+    assert list(tables["students"].columns) == list(ws.load(ws.write(ws.folder("clean")))["students"].columns)
+
+
 @case("blank lines keep file line numbers", "students table", "error",
       Expect("students.csv", "hqc_ce2", (line(4) + 2,), ("between 1 and 4",)))
 def _(ws, folder):

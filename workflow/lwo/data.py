@@ -157,11 +157,20 @@ def _parse_csv(path: Path, text: str) -> pd.DataFrame:
                 raise DataError(path, f"the columns are separated by {name} ({delim!r}), not commas",
                                 rows=[header_line],
                                 fix="Save the table as comma-separated CSV (Excel: CSV UTF-8 (comma delimited))")
-    unnamed = [i + 1 for i, h in enumerate(header) if not h.strip()]
+    # spaces around a name are a spreadsheet's, not part of it
+    header = records[0] = [h.strip() for h in header]
+    unnamed = [i for i, h in enumerate(header) if not h]
     if unnamed:
-        raise DataError(path, f"header position(s) {unnamed[:MAX_VALUES_SHOWN]} have no column name "
-                        "(an empty column, or a trailing comma)", rows=[header_line],
-                        fix="Name these columns or delete them")
+        # a column with neither name nor values (a trailing comma on every line, an empty
+        # spreadsheet column) is dropped; one with values is an error
+        filled = [(s, i) for s, r in zip(starts[1:], records[1:]) for i in unnamed if i < len(r) and r[i].strip()]
+        if filled:
+            positions = sorted({i + 1 for _, i in filled})
+            raise DataError(path, f"header position(s) {positions[:MAX_VALUES_SHOWN]} have no column name "
+                            "but hold values", rows=sorted({s for s, _ in filled}),
+                            fix="Name these columns or delete them")
+        records = [[v for i, v in enumerate(r) if i not in unnamed] for r in records]
+        header = records[0]
     normal = [h.strip().lower() for h in header]
     dupes = [h for i, h in enumerate(header) if normal.index(normal[i]) != i]
     if dupes:
