@@ -45,6 +45,32 @@ def test_ordinal_reliability_recovers_latent_response_values(big):
     assert cronbach_alpha(big[items]) < alpha_pop - 0.03
 
 
+def test_pairwise_polychoric_matrix_matches_lavaan():
+    holes = pd.read_csv(REF / "hs_ordinal_holes.csv")
+    items = [f"x{i}" for i in range(1, 10)]
+    corr, th = polychoric_matrix(holes, items, missing="pairwise")
+    obs = pd.read_csv(REF / "ref_hs1_pw_wls_obs.csv")["value"].to_numpy()
+    rows, cols = np.tril_indices(9, -1)
+    order = np.lexsort((rows, cols))
+    np.testing.assert_allclose(corr.to_numpy()[rows[order], cols[order]], obs[27:], atol=1e-6)
+    np.testing.assert_allclose(np.concatenate([th[i] for i in items]), obs[:27], atol=1e-6)
+
+
+def test_pairwise_reliability_recovers_latent_response_values_with_a_third_of_the_answers_blank(big):
+    """The same values with a third of the answers blank at random (a fifth of the students
+    answer all four items): pairwise, every answer counts."""
+    items = ["y1", "y2", "y3", "y4"]
+    holes = big[items].astype(float).mask(np.random.default_rng(8).random((len(big), 4)) < 1 / 3)
+    assert holes.notna().all(axis=1).mean() < 0.21
+    lam = POP_LOADINGS[:4]
+    omega_pop = lam.sum() ** 2 / (lam.sum() ** 2 + np.sum(1 - lam**2))
+    alpha_pop = 4 / 3 * (1 - 4 / (4 + lam.sum() ** 2 - np.sum(lam**2)))
+    assert ordinal_omega(holes, items, missing="pairwise") == pytest.approx(omega_pop, abs=0.01)
+    assert ordinal_alpha(holes, items, missing="pairwise") == pytest.approx(alpha_pop, abs=0.01)
+    with pytest.raises(ValueError, match="rows have every item"):
+        ordinal_alpha(holes.head(8), items)
+
+
 def test_polychoric_efa_recovers_pattern(big):
     res = polychoric_efa(big, list(big.columns), n_factors=2)
     load = res.loadings.to_numpy()

@@ -132,6 +132,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
 
     rows, item_rows, no_alpha = [], [], []
     nan = float("nan")
+    # ordinal alpha and omega use the answers as the WLSMV CFA does (pairwise where it is)
+    ordinal_missing = (wlsmv_fit or {}).get("missing", "listwise")
     for c in constructs:
         items = codebook.items(c)
         ids = [i.id for i in items]
@@ -153,8 +155,9 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         row = {"domain": codebook.student_constructs[c]["domain"], "construct": codebook.label(c), "id": c,
                "n_items": len(ids), "n": rel["n"], "mean": float(surveyed[c].mean()), "sd": float(surveyed[c].std()),
                "alpha": rel["alpha"], "alpha_ci_lower": rel["alpha_ci_lower"], "alpha_ci_upper": rel["alpha_ci_upper"],
-               "ordinal_alpha": _or_nan(ordinal_alpha, scored, ids),
-               "ordinal_omega": _or_nan(ordinal_omega, scored, ids) if len(ids) >= 3 else float("nan")}
+               "ordinal_alpha": _or_nan(ordinal_alpha, scored, ids, ordinal_missing),
+               "ordinal_omega": (_or_nan(ordinal_omega, scored, ids, ordinal_missing) if len(ids) >= 3
+                                 else float("nan"))}
         loadings_ml = np.full(len(ids), np.nan)
         if converged:
             parts = factor_parts(est_all, c, ids)
@@ -196,10 +199,11 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
     pairwise = (wlsmv_fit or {}).get("missing") == "pairwise"
     wlsmv_students = ("every student with an answered item, pairwise deletion" if pairwise else
                       "all students answering every item")
-    wlsmv_missing = ("the WLSMV CFA every student who answered one of its items (pairwise deletion, lavaan "
-                     "missing = \"pairwise\": each threshold from the students who answered the item, each "
-                     "polychoric correlation from those who answered both)" if pairwise else
-                     "the WLSMV CFA the students who answered every item (listwise, lavaan's default for WLSMV)")
+    wlsmv_missing = ("ordinal alpha, ordinal omega and the WLSMV CFA every student who answered one of the "
+                     "items (pairwise deletion, lavaan missing = \"pairwise\": each threshold from the students "
+                     "who answered the item, each polychoric correlation from those who answered both)" if pairwise
+                     else "ordinal alpha, ordinal omega and the WLSMV CFA the students who answered every item "
+                          "(listwise, lavaan's default for WLSMV)")
     notes = [
         "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
         "answers; 95% CI by Feldt's method; the same values from pingouin are checked on every run. "
@@ -220,8 +224,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA), then the answers as "
         "continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
         fits["all"].get("exclusion_note", ""),
-        "Missing data: alpha, item statistics and the EFA use the students who answered every item of the "
-        f"construct or block (listwise); {wlsmv_missing}; the continuous CFA: "
+        "Missing data: alpha, item statistics and the EFA (raw and polychoric) use the students who answered "
+        f"every item of the construct or block (listwise); {wlsmv_missing}; the continuous CFA: "
         + (fits["all"].get("estimation_text") or "as the estimation block of the config says") + ".",
         suppression if fit_table["n"].eq(MARKER).any() else "",
     ]

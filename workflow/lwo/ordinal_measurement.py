@@ -13,8 +13,10 @@ their latent responses, from polychoric correlations.
   :func:`lwo.measurement.exploratory_factor_analysis`; eigenvalues are those of the
   polychoric matrix.
 
-Reverse-worded items are to be flipped by the caller before, as for the raw coefficients;
-rows with a missing item are dropped (listwise).
+Reverse-worded items are to be flipped by the caller before, as for the raw coefficients.
+Rows with a missing item are dropped (listwise), except where alpha and omega are asked for
+``missing = "pairwise"`` (lavaan's, for WLSMV): each polychoric correlation and threshold then
+uses the rows that answered its items (the EFA stays listwise: its ML needs one N).
 """
 
 from __future__ import annotations
@@ -29,31 +31,34 @@ from lwo.sem.polychoric import polychoric_matrix
 __all__ = ["ordinal_alpha", "ordinal_omega", "polychoric_efa"]
 
 
-def _check(data: pd.DataFrame, items: list[str]) -> pd.DataFrame:
+def _check(data: pd.DataFrame, items: list[str], missing: str = "listwise") -> pd.DataFrame:
+    """The rows used: those with every item ("listwise") or with any ("pairwise")."""
     absent = [c for c in items if c not in data.columns]
     if absent:
         raise ValueError(f"items not in the data: {absent}")
     if len(items) < 2:
         raise ValueError(f"ordinal reliability needs at least two items; got {items}")
-    complete = data[items].dropna()
-    if len(complete) < 3:
-        raise ValueError(f"{len(complete)} of {len(data)} rows have every item of {items}")
-    return complete
+    used = data[items].dropna(how="any" if missing == "listwise" else "all")
+    if len(used) < 3:
+        raise ValueError(f"{len(used)} of {len(data)} rows have {'every' if missing == 'listwise' else 'an'} "
+                         f"item of {items}")
+    return used
 
 
-def ordinal_alpha(data: pd.DataFrame, items: list[str]) -> float:
-    """Alpha of the polychoric correlation matrix of ``items`` (complete rows)."""
-    corr, _ = polychoric_matrix(_check(data, items), items)
+def ordinal_alpha(data: pd.DataFrame, items: list[str], missing: str = "listwise") -> float:
+    """Alpha of the polychoric correlation matrix of ``items`` (``missing``: see the module notes)."""
+    corr, _ = polychoric_matrix(_check(data, items, missing), items, missing=missing)
     k = len(items)
     return float(k / (k - 1) * (1 - k / corr.to_numpy().sum()))
 
 
-def ordinal_omega(data: pd.DataFrame, items: list[str]) -> float:
-    """Omega of the one-factor WLSMV solution of ``items`` (latent-response scale)."""
-    complete = _check(data, items)
+def ordinal_omega(data: pd.DataFrame, items: list[str], missing: str = "listwise") -> float:
+    """Omega of the one-factor WLSMV solution of ``items`` (latent-response scale; ``missing``:
+    see the module notes)."""
+    used = _check(data, items, missing)
     if len(items) < 3:
         raise ValueError(f"a one-factor model needs at least three items; got {items}")
-    fit = fit_ordinal("f =~ " + " + ".join(items), complete, ordered=items)
+    fit = fit_ordinal("f =~ " + " + ".join(items), used, ordered=items, missing=missing)
     if not fit.converged:
         raise ValueError(f"the one-factor WLSMV model of {items} did not converge: {fit.message}")
     e = fit.estimates

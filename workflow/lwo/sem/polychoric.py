@@ -587,9 +587,10 @@ def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both)
     return n * W
 
 
-def polychoric_matrix(data: pd.DataFrame, items: list[str]) -> tuple[pd.DataFrame, dict]:
-    """Polychoric correlation matrix of ``items`` (complete rows) and thresholds by item."""
-    frame = data[items].dropna()
-    st = ordinal_stats(frame, items, nacov=False)
+def polychoric_matrix(data: pd.DataFrame, items: list[str], missing: str = "listwise") -> tuple[pd.DataFrame, dict]:
+    """Polychoric correlation matrix of ``items`` and thresholds by item, from the complete rows
+    (``missing = "listwise"``) or each from the rows that answered its items ("pairwise")."""
+    frame = data[items].dropna(how="any" if missing == "listwise" else "all")
+    st = ordinal_stats(frame, items, nacov=False, missing=missing)
     corr = pd.DataFrame(st.corr, index=items, columns=items)
     return corr, {it: th.copy() for it, th in zip(items, st.thresholds)}
