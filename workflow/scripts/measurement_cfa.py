@@ -66,6 +66,17 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
     return (fit.estimates if fit.converged else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)), info
 
 
+def wlsmv_refit_instructions(info: dict) -> str:
+    """refit_in_lavaan.R's lines for the WLSMV fit (wlsmv_estimates.csv), where there is one."""
+    if not info.get("lavaan_call"):
+        return ""
+    call = info["lavaan_call"].replace("(model, ", "(wlsmv_model, ", 1)
+    spec = info["spec"].replace("'", "\\'")
+    return (f"\n# The primary fit with the items ordered ({info['estimator']}; {info['fitted']}): the same "
+            f"estimates, SEs and\n# fit indices as wlsmv_estimates.csv and wlsmv_fit.json, on the same rows.\n"
+            f"wlsmv_model <- '{spec}'\nwlsmv <- {call}\nsummary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n")
+
+
 def save_measurement_fit(spec, codebook, students, sample, estimation, out, log) -> None:
     """Fit `spec` to `sample` (continuous, then WLSMV) and write its files (`out`: file key -> path)."""
     result = fit_model(spec, students, codebook, sample, estimation=estimation)
@@ -82,8 +93,8 @@ def save_measurement_fit(spec, codebook, students, sample, estimation, out, log)
     estimates = result.estimates if result.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
     write_csv(estimates, out["estimates"], float_format=ESTIMATE_FORMAT)
     write_json(fit_info(result), out["fit"])
-    write_text(refit_instructions(result), out["refit"])
     wlsmv_estimates, wlsmv_info = wlsmv_fit(spec, codebook, result)
+    write_text(refit_instructions(result) + wlsmv_refit_instructions(wlsmv_info), out["refit"])
     write_csv(wlsmv_estimates, out["wlsmv_estimates"], float_format=ESTIMATE_FORMAT)
     write_json(wlsmv_info, out["wlsmv_fit"])
     with open(log, "w", encoding="utf-8") as fh:

@@ -18,5 +18,6 @@ measures <- c("chisq", "df", "cfi", "tli", "rmsea", "srmr", "chisq.scaled", "chi
 # without an unrestricted model (its EM singular: a small group) fitMeasures() stops on the
 # singular h1 information; the likelihood and N are the fit's own
 fm <- tryCatch(fitMeasures(fit), error = function(e) c(ntotal = lavInspect(fit, "ntotal"), logl = fit@loglik$loglik))
+fm["ntotal"] <- lavInspect(fit, "ntotal")  # fitMeasures() of a WLSMV fit has none
 write.csv(data.frame(measure = measures, value = as.numeric(fm[measures])), file.path(args[3], "lavaan_fit.csv"),
           row.names = FALSE)
