@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lwo.sem import ModelDataError
 from lwo.sem.ordinal import fit_ordinal, lr_test_ordinal
 from lwo.sem.polychoric import bvn_cdf, ordinal_stats
 
@@ -337,7 +338,8 @@ def test_lavaan_call_and_bad_input(fits, hs):
         fit_ordinal(HS_MIXED, bad, ordered=HS_ITEMS[:6])
     one = hs.copy()
     one.loc[(one["school"] == "Pasteur") & (one["x1"] == 4), "x1"] = 3  # empty category in one group
-    with pytest.raises(ValueError, match="group school='Pasteur': column 'x1': category 4 is empty"):
+    # the data cannot give the model (ModelDataError): the pipeline reports it as not estimable
+    with pytest.raises(ModelDataError, match="group school='Pasteur': column 'x1': category 4 is empty"):
         fit_ordinal(HS_CFA, one, ordered=HS_ITEMS, group="school")
 
 
@@ -540,6 +542,22 @@ def test_switch_with_listwise_estimation_fits_listwise(cohort, codebook):
     assert run.ok and run.estimation["missing"] == "listwise"
     assert run.fit.lavaan_call().endswith('fixed.x = TRUE)') and "listwise deletion" in run.data.note()
     assert run.fit.nobs["all"] == len(run.data.data) == len(run.data.data.dropna())
+
+
+def test_switch_reports_items_without_joint_answers_as_not_estimable(cohort, codebook):
+    """Two items asked on different survey forms (no student answered both): no polychoric
+    correlation, so the WLSMV model is not estimable, with the items named."""
+    from lwo.sem_results import fit_model
+    from lwo.specs import rq1_models
+
+    students = cohort["students"].copy()
+    form_a = np.arange(len(students)) % 2 == 0
+    students.loc[form_a, "ms_ee1"] = np.nan
+    students.loc[~form_a, "ms_ee2"] = np.nan
+    run = fit_model(rq1_models(codebook)["hqc_grades_via_engagement"], students, codebook, "all",
+                    estimation=ORDINAL_ITEMS)
+    assert run.status == "not estimable", run.message
+    assert "'ms_ee2' and 'ms_ee1': no row answered both" in run.message
 
 
 def test_switch_leaves_cfas_and_models_without_items_continuous(cohort, codebook):

@@ -57,7 +57,12 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
         return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
     try:
         fit = sem.fit_ordinal(syntax, data, ordered=items, missing=missing)
-    except ValueError as exc:  # e.g. an answer category nobody in the sample chose
+    except sem.ModelDataError as exc:  # e.g. an answer category nobody in the sample chose
+        info.update(status="not estimable",
+                    message=f"not estimable: {spec.name} ({result.sample}): "
+                            f"{sem.suppress_row_counts(str(exc), result.min_cell)}")
+        return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
+    except ValueError as exc:
         info["message"] = str(exc)
         return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
     info.update({"status": "ok" if fit.converged else "failed", "message": "" if fit.converged else fit.message,

@@ -59,7 +59,7 @@ from .robust import rmsea_ci
 from .expr import compile_expression
 from .partable import _roles, full_spec_text
 from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats
-from .syntax import SpecError, parse_spec
+from .syntax import ModelDataError, SpecError, parse_spec
 
 __all__ = ["OrdinalFit", "fit_ordinal", "lr_test_ordinal"]
 
@@ -606,8 +606,8 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
         if len(bad):
             # e.g. a variable that is constant among some categories of another
             where = f" (group {group}={lab!r})" if group else ""
-            raise ValueError(f"the sample statistic {_stat_names(model, st)[bad[0]]}{where} has zero "
-                             "asymptotic variance, so WLSMV has no weight for it")
+            raise ModelDataError(f"the sample statistic {_stat_names(model, st)[bad[0]]}{where} has zero "
+                                 "asymptotic variance, so WLSMV has no weight for it")
     # a covariate statistic without sampling variance (the variance of a 0/1 covariate split
     # exactly in half) adds nothing to the test: weight 0
     with np.errstate(divide="ignore"):
@@ -639,8 +639,8 @@ def _first_stage(frame, frames, items, ord_items, group, labels, missing):
     for lab, fr in zip(labels or [None], frames):
         try:
             stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels, missing=missing))
-        except ValueError as exc:
-            raise ValueError(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
+        except ValueError as exc:  # keeps its type: a ModelDataError says the data cannot give the model
+            raise type(exc)(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
     _FIRST_STAGE[key] = levels, stats_
     if len(_FIRST_STAGE) > 8:
         _FIRST_STAGE.popitem(last=False)

@@ -41,6 +41,8 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import ndtr
 
+from .syntax import ModelDataError
+
 __all__ = ["OrdinalStats", "bvn_cdf", "ordinal_stats", "polychoric_matrix"]
 
 _SQRT2PI = np.sqrt(2.0 * np.pi)
@@ -322,7 +324,7 @@ def _codes(frame: pd.DataFrame, items: list[str], levels: dict | None):
                                  f"{list(values)}")
         codes[:, j] = [lookup.get(v, -1) for v in col]
         if len(values) < 2:
-            raise ValueError(f"column {it!r} has a single category; an ordered variable needs two or more")
+            raise ModelDataError(f"column {it!r} has a single category; an ordered variable needs two or more")
         lev[it] = list(values)
     return codes, lev
 
@@ -392,7 +394,7 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
     for j, it in enumerate(items):
         obs = observed[:, j]
         if not obs.any():
-            raise ValueError(f"column {it!r} has no answers")
+            raise ModelDataError(f"column {it!r} has no answers")
         if numeric[j]:
             y = pd.to_numeric(frame[it], errors="coerce").to_numpy(float)
             if not np.all(np.isfinite(y[obs])):
@@ -407,8 +409,8 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
         ncat = len(levels[it]) if levels and it in levels else int(codes[:, j].max()) + 1
         counts = np.bincount(codes[obs, j], minlength=ncat)
         if np.any(counts == 0):
-            raise ValueError(f"column {it!r}: category {list(counts).index(0) + 1} is empty; "
-                             "thresholds are not identified")
+            raise ModelDataError(f"column {it!r}: category {list(counts).index(0) + 1} is empty; "
+                                 "thresholds are not identified")
         ths.append(optimize_thresholds(counts))
     # standardized continuous values; 0 where missing (every score of a missing value is 0)
     Z = np.where(numeric & observed, (Y + np.array([t[0] if nu else 0.0 for t, nu in zip(ths, numeric)]))
@@ -418,8 +420,8 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
     both = [observed[:, i] & observed[:, j] for i, j in zip(rows, cols)]  # the rows of each pair
     for q, (i, j) in enumerate(zip(rows, cols)):
         if not both[q].any():
-            raise ValueError(f"columns {items[i]!r} and {items[j]!r}: no row answered both, so their "
-                             "correlation has no estimate")
+            raise ModelDataError(f"columns {items[i]!r} and {items[j]!r}: no row answered both, so their "
+                                 "correlation has no estimate")
     start = _start_correlations(np.where(numeric, Z, codes), observed)
     # ordered pairs: Fisher scoring for all pairs of a table shape at once
     ncat = {j: len(ths[j]) + 1 for j in range(p) if not numeric[j]}
