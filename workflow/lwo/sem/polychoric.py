@@ -457,8 +457,10 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
 
 def _start_correlations(X: np.ndarray, observed: np.ndarray) -> np.ndarray:
     """Pearson correlations of the columns over the rows that answered both (start values)."""
-    frame = pd.DataFrame(np.where(observed, X, np.nan))
-    return np.nan_to_num(frame.corr().to_numpy())
+    if observed.all():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.nan_to_num(np.corrcoef(X, rowvar=False))
+    return np.nan_to_num(pd.DataFrame(np.where(observed, X, np.nan)).corr().to_numpy())
 
 
 def _pearson_fixed_moments(z1: np.ndarray, z2: np.ndarray, complete: bool) -> float:
