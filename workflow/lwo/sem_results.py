@@ -19,8 +19,9 @@ A model is fitted once per sample by the `sem_fit` rule (Black and White jointly
 How a model is estimated comes from the config `estimation` block (`estimation_options`):
 FIML + MLR with classroom clusters by default. With `items: ordinal` a structural model's
 survey items are ordered categories: WLSMV (lwo.sem.fit_ordinal; lavaan's
-sem(..., ordered =, estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)), listwise,
-no clusters; a model without items (HQC's parcels and grades only) stays continuous. The
+sem(..., ordered =, estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)), pairwise
+deletion where the block asks for FIML and listwise where it asks for listwise
+(ordinal_estimation), no clusters; a model without items (HQC's parcels and grades only) stays continuous. The
 Black-White fits then test equal paths by lavTestLRT's scaled-shifted difference
 (lr_test_ordinal) and the Wald test.
 

@@ -3,7 +3,8 @@
 
 * First stage: thresholds and polychoric correlations per group and their asymptotic
   covariance ``Gamma`` (:mod:`lwo.sem.polychoric`); rows with a missing item are dropped
-  (lavaan's default ``missing = "listwise"``).
+  (lavaan's default ``missing = "listwise"``), or each statistic uses the rows that answered
+  its variables (``missing = "pairwise"``).
 * Second stage: DWLS, minimising ``sum_g (N_g - 1)/N (s_g - sigma_g)' W_g (s_g - sigma_g)``
   with ``W_g = diag(Gamma_g)^-1`` (lavaan's objective, with its ``(N_g - 1)/N_g`` factor);
   robust (sandwich) covariance ``E^-1 (sum_g f_g D_g' W_g Gamma_g W_g D_g) E^-1 / (N - G)``
