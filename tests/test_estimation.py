@@ -356,6 +356,14 @@ def test_a_messy_export_builds_fitting_every_surveyed_student(worked_example_bui
     assert fitted == {name for name, spec in specs.items() if spec.outcomes}  # every structural model
     statuses = [json.loads(f.read_text())["status"] for f in _fits(repo)]
     assert statuses.count("ok") >= 0.9 * len(statuses), statuses
+    # no student answered all of a block's items: the ordinal analyses of Exhibits 8-10 (WLSMV CFA,
+    # polychoric EFA) use every surveyed student by pairwise deletion, where listwise had none
+    surveyed = int((students["surveyed"] == 1).sum())
+    for exhibit, model in (("8", "hqc_second_order"), ("9", "classroom_environment_cfa"), ("10", "mindset_cfa")):
+        wlsmv = json.loads((repo / f"results/models/all/{model}/wlsmv_fit.json").read_text())
+        assert wlsmv["status"] == "ok" and wlsmv["missing"] == "pairwise" and wlsmv["n_used"] == surveyed
+        efa = next(n for n in metas[exhibit]["notes"] if n.startswith("EFA:"))
+        assert "pairwise" in efa and f"{surveyed} students with an answer" in efa, efa
 
 
 def test_controls_map_to_students_columns():

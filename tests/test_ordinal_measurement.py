@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lwo.measurement import cronbach_alpha
-from lwo.ordinal_measurement import ordinal_alpha, ordinal_omega, polychoric_efa
+from lwo.ordinal_measurement import ordinal_alpha, ordinal_omega, polychoric_efa, smoothed
 from lwo.sem.polychoric import polychoric_matrix
 from test_sem_ordinal import POP_LOADINGS, simulate_latent_response
 
@@ -69,6 +69,35 @@ def test_pairwise_reliability_recovers_latent_response_values_with_a_third_of_th
     assert ordinal_alpha(holes, items, missing="pairwise") == pytest.approx(alpha_pop, abs=0.01)
     with pytest.raises(ValueError, match="rows have every item"):
         ordinal_alpha(holes.head(8), items)
+
+
+def test_pairwise_polychoric_efa_recovers_pattern_where_no_student_answered_every_item(big):
+    """Half of the answers blank at random: almost no student answers all eight items, so a
+    listwise EFA has nothing; the pairwise one recovers the pattern (smoothing a non-positive
+    definite matrix where needed)."""
+    rng = np.random.default_rng(9)
+    holes = big.astype(float).mask(rng.random(big.shape) < 0.5)
+    assert holes.notna().all(axis=1).mean() < 0.005  # 0.5^8: listwise would keep 0.4%
+    res = polychoric_efa(holes, list(big.columns), n_factors=2, missing="pairwise")
+    load = res.loadings.to_numpy()
+    # each correlation rests on a quarter of the students (12,500): 0.03 is about two SDs of a loading
+    np.testing.assert_allclose(np.abs(load).max(axis=1), POP_LOADINGS, atol=0.03)
+    assert np.abs(load).min(axis=1).max() < 0.04
+    assert res.factor_correlations.iloc[0, 1] == pytest.approx(0.4, abs=0.04)
+    assert res.n == int(holes.notna().any(axis=1).sum()) and res.method == "ml (polychoric, pairwise)"
+    with pytest.raises(ValueError, match="too few for an EFA"):
+        polychoric_efa(holes.head(6), list(big.columns), n_factors=2, missing="pairwise")
+
+
+def test_smoothing_makes_a_pairwise_matrix_positive_definite_and_leaves_a_proper_one_alone():
+    R = np.array([[1.0, 0.9, 0.1], [0.9, 1.0, 0.9], [0.1, 0.9, 1.0]])  # correlations no data can give
+    assert np.linalg.eigvalsh(R).min() < 0
+    S = smoothed(R)
+    assert np.linalg.eigvalsh(S).min() > 0 and np.allclose(np.diag(S), 1.0) and np.allclose(S, S.T)
+    # a correction, not a new matrix: signs and order kept, each correlation moved by less than 0.15
+    assert np.abs(S - R).max() < 0.15 and (np.sign(S) == np.sign(R)).all() and S[1, 0] > S[2, 0]
+    proper = np.array([[1.0, 0.5], [0.5, 1.0]])
+    assert smoothed(proper) is proper
 
 
 def test_polychoric_efa_recovers_pattern(big):

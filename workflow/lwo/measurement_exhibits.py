@@ -114,12 +114,18 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
     construct_of = {i: c for c in constructs for i in codebook.item_ids(c)}
     scored = pd.concat([reverse_coded(surveyed, codebook, c) for c in constructs], axis=1)
     all_items = [i for c in constructs for i in codebook.item_ids(c)]
+    # ordinal alpha, omega and the polychoric EFA use the answers as the WLSMV CFA does (pairwise where it is)
+    ordinal_missing = (wlsmv_fit or {}).get("missing", "listwise")
+    pairwise = ordinal_missing == "pairwise"
     try:
-        efa = polychoric_efa(scored, all_items, len(constructs), seed=efa_seed)
-        efa_note = "on the polychoric correlations of the items (maximum likelihood)"
+        efa = polychoric_efa(scored, all_items, len(constructs), seed=efa_seed, missing=ordinal_missing)
+        efa_note = "on the polychoric correlations of the items (maximum likelihood" + (
+            "; pairwise, smoothed where not positive definite)" if pairwise else ")")
+        efa_rows = "students with an answer" if pairwise else "complete answers"
     except (ValueError, np.linalg.LinAlgError) as exc:  # too few complete rows for a polychoric matrix
         try:
             efa = exploratory_factor_analysis(scored[all_items], len(constructs), seed=efa_seed)
+            efa_rows = "complete answers"
             efa_note = (f"on the Pearson correlations of the answers (maximum likelihood; the polychoric EFA "
                         f"is not estimable here: {exc})")
         except (ValueError, np.linalg.LinAlgError) as exc_pearson:
@@ -132,8 +138,6 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
 
     rows, item_rows, no_alpha = [], [], []
     nan = float("nan")
-    # ordinal alpha and omega use the answers as the WLSMV CFA does (pairwise where it is)
-    ordinal_missing = (wlsmv_fit or {}).get("missing", "listwise")
     for c in constructs:
         items = codebook.items(c)
         ids = [i.id for i in items]
@@ -196,14 +200,13 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
     fit_table, suppression = suppress_small_cells(pd.DataFrame(fit_rows), ["n"], min_cell=min_cell,
                                                   complementary="both", marker=MARKER)
     fitted = (wlsmv_fit or {}).get("fitted", "")
-    pairwise = (wlsmv_fit or {}).get("missing") == "pairwise"
     wlsmv_students = ("every student with an answered item, pairwise deletion" if pairwise else
                       "all students answering every item")
-    wlsmv_missing = ("ordinal alpha, ordinal omega and the WLSMV CFA every student who answered one of the "
-                     "items (pairwise deletion, lavaan missing = \"pairwise\": each threshold from the students "
-                     "who answered the item, each polychoric correlation from those who answered both)" if pairwise
-                     else "ordinal alpha, ordinal omega and the WLSMV CFA the students who answered every item "
-                          "(listwise, lavaan's default for WLSMV)")
+    wlsmv_missing = "ordinal alpha, ordinal omega, the polychoric EFA and the WLSMV CFA " + (
+        "every student who answered one of the items (pairwise deletion, lavaan missing = \"pairwise\": each "
+        "threshold from the students who answered the item, each polychoric correlation from those who "
+        "answered both)" if pairwise else
+        "the students who answered every item (listwise, lavaan's default for WLSMV)")
     notes = [
         "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
         "answers; 95% CI by Feldt's method; the same values from pingouin are checked on every run. "
@@ -218,14 +221,15 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         f"{wlsmv_students}{'; ' + fitted if fitted else ''}; primary), std_loading_ml from the "
         "continuous CFA (sensitivity).",
         f"EFA: {efa_note}, {len(constructs)} factors, "
-        f"oblimin (quartimin) rotation{f', {efa.n} complete answers' if efa is not None else ''}; each factor "
+        f"oblimin (quartimin) rotation{f', {efa.n} {efa_rows}' if efa is not None else ''}; each factor "
         "matched to one construct (largest summed loading); 'efa items on own factor': items whose largest "
         "loading is on their construct's factor.",
         "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA), then the answers as "
         "continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
         fits["all"].get("exclusion_note", ""),
-        "Missing data: alpha, item statistics and the EFA (raw and polychoric) use the students who answered "
-        f"every item of the construct or block (listwise); {wlsmv_missing}; the continuous CFA: "
+        "Missing data: alpha, item statistics and the EFA of the answers as numbers (where the polychoric one "
+        "is not estimable) use the students who answered every item of the construct or block (listwise); "
+        f"{wlsmv_missing}; the continuous CFA: "
         + (fits["all"].get("estimation_text") or "as the estimation block of the config says") + ".",
         suppression if fit_table["n"].eq(MARKER).any() else "",
     ]

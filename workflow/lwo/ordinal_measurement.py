@@ -14,9 +14,11 @@ their latent responses, from polychoric correlations.
   polychoric matrix.
 
 Reverse-worded items are to be flipped by the caller before, as for the raw coefficients.
-Rows with a missing item are dropped (listwise), except where alpha and omega are asked for
-``missing = "pairwise"`` (lavaan's, for WLSMV): each polychoric correlation and threshold then
-uses the rows that answered its items (the EFA stays listwise: its ML needs one N).
+Rows with a missing item are dropped (listwise), except with ``missing = "pairwise"``
+(lavaan's, for WLSMV): each polychoric correlation and threshold then uses the rows that
+answered its items. A pairwise matrix need not be positive definite; the EFA then factors it
+smoothed as psych's ``cor.smooth`` (where an eigenvalue is below machine epsilon: those below
+1e-12 set to 1e-10, all rescaled to sum to the number of items, back to a correlation matrix), and its N is the number of rows with an answer.
 """
 
 from __future__ import annotations
@@ -68,17 +70,33 @@ def ordinal_omega(data: pd.DataFrame, items: list[str], missing: str = "listwise
 
 
 def polychoric_efa(data: pd.DataFrame, items: list[str], n_factors: int, method: str = "ml",
-                   rotation: str | None = "oblimin", seed: int = 0) -> EFAResult:
-    """EFA of the polychoric correlations of ``items`` (complete rows); see the module notes."""
+                   rotation: str | None = "oblimin", seed: int = 0, missing: str = "listwise") -> EFAResult:
+    """EFA of the polychoric correlations of ``items`` (``missing``: see the module notes)."""
     from statsmodels.multivariate.factor import Factor
 
     if rotation not in ("oblimin", "varimax", None):
         raise ValueError(f"rotation must be 'oblimin', 'varimax' or None, not {rotation!r}")
-    complete = _check(data, items)
+    used = _check(data, items, missing)
     if n_factors < 1 or n_factors >= len(items):
         raise ValueError(f"n_factors must be between 1 and {len(items) - 1}")
-    corr, _ = polychoric_matrix(complete, items)
-    R = corr.to_numpy()
-    model = Factor(corr=R, n_factor=n_factors, method=method, nobs=len(complete), endog_names=items)
+    if len(used) <= len(items):
+        raise ValueError(f"{len(used)} students answered {'all' if missing == 'listwise' else 'any'} of the "
+                         f"{len(items)} items: too few for an EFA")
+    corr, _ = polychoric_matrix(used, items, missing=missing)
+    R = smoothed(corr.to_numpy())
+    model = Factor(corr=R, n_factor=n_factors, method=method, nobs=len(used), endog_names=items)
     eig = np.sort(np.linalg.eigvalsh(R))[::-1]
-    return rotated_efa(model, items, n_factors, method, rotation, seed, eig, f"{method} (polychoric)", len(complete))
+    label = f"{method} (polychoric{', pairwise' if missing == 'pairwise' else ''})"
+    return rotated_efa(model, items, n_factors, method, rotation, seed, eig, label, len(used))
+
+
+def smoothed(R: np.ndarray, tol: float = 1e-12) -> np.ndarray:
+    """``R`` if it is positive definite, else psych's ``cor.smooth`` of it."""
+    vals, vecs = np.linalg.eigh(R)
+    if vals.min() >= np.finfo(float).eps:
+        return R
+    vals = np.where(vals < tol, 100 * tol, vals)
+    vals *= len(vals) / vals.sum()
+    S = (vecs * vals) @ vecs.T
+    d = np.sqrt(np.diag(S))
+    return S / np.outer(d, d)
