@@ -87,10 +87,9 @@ def analysis_columns(students: pd.DataFrame, codebook: Codebook) -> pd.DataFrame
 FIML_CHOICES = ("fiml", "fiml_fixed_x")
 ANSWER_CHOICES = (*FIML_CHOICES, "pairwise")  # every student with an answer is kept
 FIXED_X_CHOICES = ("fiml_fixed_x", "pairwise")  # ... unless a control is missing
-FIML_REASONS = {"covariates": "a control missing (listwise on covariates, as lavaan missing = \"ml\")",
-                "answers": "no answered item in the model"}
-COVARIATE_REASONS = {"fiml_fixed_x": FIML_REASONS["covariates"],
-                     "pairwise": "a control missing (listwise on covariates, as lavaan missing = \"pairwise\")"}
+NO_ANSWER_REASON = "no answered item in the model"
+NO_CONTROL_REASONS = {"fiml_fixed_x": "a control missing (listwise on covariates, as lavaan missing = \"ml\")",
+                      "pairwise": "a control missing (listwise on covariates, as lavaan missing = \"pairwise\")"}
 
 
 def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sample: str,
@@ -126,9 +125,9 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
         answers = [c for c in needed if c not in covariates]
         no_covariate = cols[covariates].isna().any(axis=1) & (missing in FIXED_X_CHOICES)
         no_answer = keep & ~no_covariate & cols[answers].isna().all(axis=1)
-        exclusions = {FIML_REASONS["answers"]: int(no_answer.sum())}
+        exclusions = {NO_ANSWER_REASON: int(no_answer.sum())}
         if missing in FIXED_X_CHOICES:
-            exclusions = {COVARIATE_REASONS[missing]: int(no_covariate.sum()), **exclusions}
+            exclusions = {NO_CONTROL_REASONS[missing]: int(no_covariate.sum()), **exclusions}
         keep = ~no_covariate & ~no_answer
     for reason, columns in (("subject not recorded", ["ela"]),
                             ("grades missing", [c for c in ("prior_grade", "current_grade") if c in needed]),
