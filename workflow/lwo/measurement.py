@@ -618,7 +618,7 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     `missing`: "listwise" (lavaan's default) or "pairwise" (every student with an answer;
     lwo.sem.fit_ordinal)."""
     items = [i for its in _cfa_items(spec).values() for i in its]
-    used = data.dropna(subset=items) if missing == "listwise" else data[data[items].notna().any(axis=1)]
+    used = sem.rows_used(data, items, missing)
     reason = too_few_to_fit(used, group, group_order, len(items), min_n,
                             answered="all" if missing == "listwise" else "any")
     if not reason:

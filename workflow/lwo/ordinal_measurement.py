@@ -28,7 +28,7 @@ import pandas as pd
 
 from lwo.measurement import EFAResult, rotated_efa
 from lwo.sem.ordinal import fit_ordinal
-from lwo.sem.polychoric import polychoric_matrix
+from lwo.sem.polychoric import polychoric_matrix, rows_used
 
 __all__ = ["ordinal_alpha", "ordinal_omega", "polychoric_efa"]
 
@@ -40,7 +40,7 @@ def _check(data: pd.DataFrame, items: list[str], missing: str = "listwise") -> p
         raise ValueError(f"items not in the data: {absent}")
     if len(items) < 2:
         raise ValueError(f"ordinal reliability needs at least two items; got {items}")
-    used = data[items].dropna(how="any" if missing == "listwise" else "all")
+    used = rows_used(data[items], items, missing)
     if len(used) < 3:
         raise ValueError(f"{len(used)} of {len(data)} rows have {'every' if missing == 'listwise' else 'an'} "
                          f"item of {items}")

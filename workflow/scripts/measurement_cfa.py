@@ -26,8 +26,8 @@ from lwo import sem
 from lwo.codebook import Codebook
 from lwo.io import write_csv, write_json, write_text
 from lwo.runner import run
-from lwo.sem_results import (CLUSTER, DATA_FORMAT, ESTIMATE_FORMAT, fit_info, fit_model, read_students,
-                             refit_instructions)
+from lwo.sem_results import (CLUSTER, DATA_FORMAT, ESTIMATE_FORMAT, fit_info, fit_model, ordinal_estimation,
+                             read_students, refit_instructions)
 from lwo.specs import block_cfa, rq1_models
 
 # the model WLSMV fits for each measurement model (no second-order factors: the first-order CFA)
@@ -41,8 +41,8 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
     block = WLSMV_MODEL.get(spec.name)
     syntax = block_cfa(codebook, *block).syntax if block else spec.syntax
     items = [s.rhs for s in sem.parse_spec(syntax).statements if s.op == "=~" and s.rhs in {i.id for i in codebook.all_items()}]
-    missing = "listwise" if result.estimation["missing"] == "listwise" else "pairwise"
-    data = result.data.data[items].dropna(how="any" if missing == "listwise" else "all")
+    missing = ordinal_estimation(result.estimation)["missing"]
+    data = sem.rows_used(result.data.data[items], items, missing)
     info = {"model": spec.name, "sample": result.sample, "estimator": "WLSMV (ordered items, delta parameterization)",
             "missing": missing, "fitted": "first-order correlated-factor CFA" if block else "the model as written",
             "n_used": int(len(data)), "status": "failed", "message": "", "fit_indices": {}}

@@ -18,7 +18,7 @@ from .syntax import ModelDataError, SpecError, parse_spec
 
 if TYPE_CHECKING:  # the lazy attributes' modules as imports, for what reads imports without running them:
     # type checkers, and the workflow, whose jobs rerun when a file their code imports changes
-    from . import api, ordinal  # noqa: F401
+    from . import api, ordinal, polychoric  # noqa: F401
 
 # Loaded on first use: the estimation engines import numpy and scipy, which a job that only
 # reads model syntax (the diagrams) need not pay for, and the ordinal (WLSMV) engine imports
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the lazy attributes' modules as imports, for what reads imp
 _LAZY = {**dict.fromkeys(("SEMFit", "count_text", "defined", "delta_method", "fit", "invariance", "invariance_models",
                           "invariance_table", "lavaan_call", "lr_test", "suppress_row_counts",
                           "wald_test"), "api"),
-         **dict.fromkeys(("OrdinalFit", "fit_ordinal", "lr_test_ordinal"), "ordinal")}
+         **dict.fromkeys(("OrdinalFit", "fit_ordinal", "lr_test_ordinal"), "ordinal"), "rows_used": "polychoric"}
 
 
 def __getattr__(name):
@@ -57,6 +57,7 @@ __all__ = [
     "lr_test",
     "lr_test_ordinal",
     "parse_spec",
+    "rows_used",
     "suppress_row_counts",
     "wald_test",
 ]

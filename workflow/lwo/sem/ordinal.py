@@ -59,7 +59,7 @@ from .api import SEMFit, _inference, _with_single_thread_blas
 from .robust import rmsea_ci
 from .expr import compile_expression
 from .partable import _roles, full_spec_text
-from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats
+from .polychoric import OrdinalStats, _lower_pairs, ordinal_stats, rows_used
 from .syntax import ModelDataError, SpecError, parse_spec
 
 __all__ = ["OrdinalFit", "fit_ordinal", "lr_test_ordinal"]
@@ -581,12 +581,9 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     missing_cols = [c for c in items + ([group] if group else []) if c not in data.columns]
     if missing_cols:
         raise ValueError(f"variables in the model are not columns of the data: {missing_cols}")
-    frame = data[items + ([group] if group else [])]
-    if missing == "listwise":
-        frame = frame.dropna()
-    else:
-        frame = frame.dropna(subset=list(probe.ov_x) + ([group] if group else []))
-        frame = frame[frame[items].notna().any(axis=1)]
+    # as lavaan: rows without a group or (fixed.x) a covariate are dropped either way
+    frame = data[items + ([group] if group else [])].dropna(subset=list(probe.ov_x) + ([group] if group else []))
+    frame = rows_used(frame, items, missing)
     if group:
         # lavaan's group order: first appearance in the data
         labels = list(group_order) if group_order is not None else list(pd.unique(data[group].dropna()))

@@ -43,7 +43,7 @@ from scipy.special import ndtr
 
 from .syntax import ModelDataError
 
-__all__ = ["OrdinalStats", "bvn_cdf", "ordinal_stats", "polychoric_matrix"]
+__all__ = ["OrdinalStats", "bvn_cdf", "ordinal_stats", "polychoric_matrix", "rows_used"]
 
 _SQRT2PI = np.sqrt(2.0 * np.pi)
 
@@ -591,10 +591,16 @@ def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both)
     return n * W
 
 
+def rows_used(data: pd.DataFrame, items: list[str], missing: str) -> pd.DataFrame:
+    """The rows a first stage uses: those that answered every one of ``items`` (``missing =
+    "listwise"``) or any of them ("pairwise")."""
+    return data.dropna(subset=items, how="any" if missing == "listwise" else "all")
+
+
 def polychoric_matrix(data: pd.DataFrame, items: list[str], missing: str = "listwise") -> tuple[pd.DataFrame, dict]:
     """Polychoric correlation matrix of ``items`` and thresholds by item, from the complete rows
     (``missing = "listwise"``) or each from the rows that answered its items ("pairwise")."""
-    frame = data[items].dropna(how="any" if missing == "listwise" else "all")
+    frame = rows_used(data[items], items, missing)
     st = ordinal_stats(frame, items, nacov=False, missing=missing)
     corr = pd.DataFrame(st.corr, index=items, columns=items)
     return corr, {it: th.copy() for it, th in zip(items, st.thresholds)}
