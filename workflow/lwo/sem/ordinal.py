@@ -9,6 +9,10 @@
   with ``W_g = diag(Gamma_g)^-1`` (lavaan's objective, with its ``(N_g - 1)/N_g`` factor);
   robust (sandwich) covariance ``E^-1 (sum_g f_g D_g' W_g Gamma_g W_g D_g) E^-1 / (N - G)``
   with ``E = sum_g f_g D_g' W_g D_g``, ``f_g = N_g/N``.
+* Clusters (``cluster =``, lavaan >= 0.7-2, Mplus ``TYPE = COMPLEX``): Gamma from the
+  case-wise first-stage scores summed per cluster, times G/(G-1); the weights ``W_g`` stay
+  the unclustered ones. Clusters crossing groups make the groups' Gammas covary (one joint
+  Gamma), where lavaan numbers clusters within each group.
 * Test: ``chisq = sum_g (N_g - 1) (s_g - sigma_g)' W_g (s_g - sigma_g)`` and lavaan's
   scaled-shifted statistic (``a = sqrt(df / tr((U Gamma)^2))``, shift ``df - a tr(U Gamma)``,
   ``lav_test_satorra_bentler``); the baseline model has free thresholds (means, variances)
@@ -94,6 +98,7 @@ class OrdinalFit(SEMFit):
     structural: bool = False  # regressions in the model: lavaan::sem, else lavaan::cfa
     covariates: bool = False  # exogenous covariates: conditional.x = FALSE (see module doc)
     missing: str = "listwise"  # or "pairwise" (lavaan's missing)
+    crossed_clusters: bool = False  # clusters crossing groups (not lavaan's numbering within groups)
     _ord: "_OrdinalModel | None" = field(default=None, repr=False)
 
     def lavaan_call(self, model: str = "model", data: str = "data") -> str:
@@ -104,6 +109,8 @@ class OrdinalFit(SEMFit):
             call += ", conditional.x = FALSE, fixed.x = TRUE"
         if self.missing != "listwise":
             call += f', missing = "{self.missing}"'
+        if self.cluster:
+            call += f', cluster = "{self.cluster}"'
         if self.group:
             call += f', group = "{self.group}"'
             if self.group_equal:
@@ -558,7 +565,8 @@ def _bdiag(blocks, diag=False):
 @_with_single_thread_blas
 def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str | None = None,
                 group_order: list | None = None, group_equal=(), group_partial=(),
-                parameterization: str = "delta", missing: str = "listwise") -> OrdinalFit:
+                parameterization: str = "delta", missing: str = "listwise", cluster: str | None = None,
+                crossed_clusters: bool = True) -> OrdinalFit:
     """Fit ``spec`` (lavaan syntax) with ordered (and optionally continuous) indicators by
     WLSMV, as lavaan's
     ``cfa(spec, data, ordered = ordered, estimator = "WLSMV", group = group,
@@ -569,7 +577,17 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     every row with an answer and computes each first-stage statistic from the rows that have
     its variables (:func:`lwo.sem.polychoric.ordinal_stats`). As lavaan, rows without a group
     or (pairwise) without every exogenous covariate are dropped either way: the covariates'
-    moments are fixed at their sample values."""
+    moments are fixed at their sample values.
+
+    ``cluster``: a column of cluster ids (every used row needs one). The SEs and the test are
+    then cluster-robust as lavaan >= 0.7-2's (Mplus ``TYPE = COMPLEX``): the first stage's
+    case-wise scores summed per cluster before the outer product, times G/(G-1); the DWLS
+    weights, hence the estimates and the unscaled chi-square, do not change. With ``missing =
+    "pairwise"`` a missing answer's scores are 0 in its cluster's sums (lavaan 0.7-2 instead
+    leaves out every cluster with a hole: its sums are NA, and its SEs shrink towards 0).
+    ``crossed_clusters`` (multiple groups): a cluster is one cluster whatever the groups of its
+    members and the groups' statistics covary through it, G/(G-1) over all G clusters (as
+    :func:`lwo.sem.fit`); False numbers clusters within each group, as lavaan does."""
     if parameterization != "delta":
         raise SpecError('only parameterization = "delta" (lavaan\'s default) is implemented')
     if missing not in ("listwise", "pairwise"):
@@ -578,12 +596,16 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     ordered = list(ordered)
     probe = _OrdinalModel(spec, ordered, 1)
     items = probe.ov
-    missing_cols = [c for c in items + ([group] if group else []) if c not in data.columns]
+    extra = ([group] if group else []) + ([cluster] if cluster and cluster != group else [])
+    missing_cols = [c for c in items + extra if c not in data.columns]
     if missing_cols:
         raise ValueError(f"variables in the model are not columns of the data: {missing_cols}")
     # as lavaan: rows without a group or (fixed.x) a covariate are dropped either way
-    frame = data[items + ([group] if group else [])].dropna(subset=list(probe.ov_x) + ([group] if group else []))
+    frame = data[items + extra].dropna(subset=list(probe.ov_x) + ([group] if group else []))
     frame = rows_used(frame, items, missing)
+    if cluster and frame[cluster].isna().any():
+        row = frame.index[frame[cluster].isna().to_numpy()][0]
+        raise ValueError(f"column {cluster!r}, row {row!r}: no cluster id")
     if group:
         # lavaan's group order: first appearance in the data
         labels = list(group_order) if group_order is not None else list(pd.unique(data[group].dropna()))
@@ -595,7 +617,13 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     else:
         labels, frames = [], [frame]
     ord_items = [it for it in items if it in ordered]
-    levels, stats_ = _first_stage(frame, frames, items, ord_items, group, labels, missing)
+    codes = None  # integer cluster codes per group: one numbering over the groups where clusters cross them
+    if cluster and group and not crossed_clusters:
+        codes = [pd.factorize(fr[cluster])[0] for fr in frames]
+    elif cluster:
+        shared = pd.factorize(frame[cluster])[0]
+        codes = [shared[(frame[group] == lab).to_numpy()] for lab in labels] if group else [shared]
+    levels, stats_ = _first_stage(frame, frames, items, ord_items, group, labels, missing, codes)
     model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
     model.fix_covariates(stats_)
@@ -613,21 +641,53 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
                   for st in stats_]
     res = _fit_core(model, groups, model.start(stats_))
     theta = res.x
-    fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing)
+    gamma = _gamma_star(groups, clustered=bool(cluster), crossed=bool(group) and crossed_clusters)
+    fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing, gamma)
     fit.group_partial = tuple(group_partial)
+    fit.cluster, fit.crossed_clusters = cluster, bool(cluster and group and crossed_clusters)
+    fit.spec_full = _spec_full(model, group, labels, OrdinalFit.lavaan_call(replace(fit, group_equal=())))
     return fit
+
+
+def _gamma_star(groups: list, clustered: bool, crossed: bool):
+    """N Cov(s) of the groups' stacked first-stage statistics s (Gamma_g / f_g for group g, f_g
+    = N_g / N): a list of per-group blocks, or one full matrix where clusters cross groups
+    (their statistics then covary). Clustered: N V'V G/(G-1) from the per-cluster influence
+    sums V (G clusters: per group, or over all groups where they cross)."""
+    N = sum(gd.n for gd in groups)
+    if not clustered:
+        return [gd.stats.nacov * (N / gd.n) for gd in groups]
+    if not crossed:
+        return [N * (V.T @ V) * len(V) / (len(V) - 1) for V in (gd.stats.cluster_sums for gd in groups)]
+    ncl = max(len(gd.stats.cluster_sums) for gd in groups)
+    V = np.hstack([np.vstack([gd.stats.cluster_sums, np.zeros((ncl - len(gd.stats.cluster_sums),
+                                                               gd.stats.cluster_sums.shape[1]))])
+                   for gd in groups])
+    return N * (V.T @ V) * ncl / (ncl - 1)
+
+
+def _middle(Dv: np.ndarray, gamma) -> np.ndarray:
+    """Dv' Gamma* Dv for Gamma* from :func:`_gamma_star` (block-wise where it is a list)."""
+    if not isinstance(gamma, list):
+        return Dv.T @ gamma @ Dv
+    out, k = 0.0, 0
+    for gam in gamma:
+        D = Dv[k:k + len(gam)]
+        out = out + D.T @ gam @ D
+        k += len(gam)
+    return out
 
 
 _FIRST_STAGE: OrderedDict = OrderedDict()  # the last few data sets' first stage (see _first_stage)
 
 
-def _first_stage(frame, frames, items, ord_items, group, labels, missing):
+def _first_stage(frame, frames, items, ord_items, group, labels, missing, codes=None):
     """Category levels and per-group sample statistics. The same data are fitted under several
     models in a row (an invariance sequence and its item search): the statistics, which depend
     on the data alone, are computed once per data set (keyed by the rows' content)."""
     digest = hashlib.sha1(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
     key = (digest, len(frame), tuple(frame.columns), tuple(items), tuple(ord_items), group, tuple(map(str, labels)),
-           missing)
+           missing, None if codes is None else hashlib.sha1(np.concatenate(codes).tobytes()).hexdigest())
     if key in _FIRST_STAGE:
         _FIRST_STAGE.move_to_end(key)
         return _FIRST_STAGE[key]
@@ -636,7 +696,8 @@ def _first_stage(frame, frames, items, ord_items, group, labels, missing):
     stats_ = []
     for lab, fr in zip(labels or [None], frames):
         try:
-            stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels, missing=missing))
+            stats_.append(ordinal_stats(fr, items, ordered=ord_items, levels=levels, missing=missing,
+                                        cluster=None if codes is None else codes[len(stats_)]))
         except ValueError as exc:  # keeps its type: a ModelDataError says the data cannot give the model
             raise type(exc)(f"group {group}={lab!r}: {exc}" if group else str(exc)) from None
     _FIRST_STAGE[key] = levels, stats_
@@ -645,7 +706,7 @@ def _first_stage(frame, frames, items, ord_items, group, labels, missing):
     return levels, stats_
 
 
-def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing) -> OrdinalFit:
+def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing, gamma) -> OrdinalFit:
     N = sum(gd.n for gd in groups)
     G = len(groups)
     fg = [gd.n / N for gd in groups]
@@ -655,7 +716,8 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         E_inv = np.linalg.inv(E)
     except np.linalg.LinAlgError:  # e.g. items that do not correlate: a factor with no loading
         raise ValueError("the information matrix is singular: the model is not identified from these data") from None
-    B = sum(f * (D.T * gd.w) @ gd.stats.nacov @ (gd.w[:, None] * D) for f, D, gd in zip(fg, deltas, groups))
+    v = np.concatenate([f * gd.w for f, gd in zip(fg, groups)])
+    B = _middle(v[:, None] * np.vstack(deltas), gamma)  # sum_g f_g D_g' W_g Gamma_g W_g D_g unclustered
     vcov = E_inv @ B @ E_inv / (N - G)  # lavaan: ntotal - ngroups for DWLS
     # tests
     diffs = [gd.stats.wls_obs - model.implied(theta, g) for g, gd in enumerate(groups)]
@@ -663,7 +725,7 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     T = sum((gd.n - 1) * f for gd, f in zip(groups, F_group))  # lavaan: 2 N_g f_g, f_g = (N_g-1)/(2N_g) F_g
     ndat = sum(len(gd.w) for gd in groups) - G * int(model.x_stat.sum())
     df = ndat - model.npar
-    Ts, scale, shift = _ss_test(T, df, np.vstack(deltas), groups, fg, E_inv)
+    Ts, scale, shift = _ss_test(T, df, np.vstack(deltas), groups, fg, E_inv, gamma)
     # baseline: thresholds (means, variances) free, correlations zero (the covariates' at their
     # sample values) -> the residuals are the other correlations
     Tb = 0.0
@@ -680,7 +742,7 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     Db_all = _bdiag(base_deltas)
     Eb = Db_all.T @ _bdiag([f * gd.w for f, gd in zip(fg, groups)], diag=True) @ Db_all
     # the baseline's parameters are separate per group: stack its block-diagonal Jacobian
-    Tbs, scale_b, _ = _ss_test(Tb, dfb, Db_all, groups, fg, np.linalg.inv(Eb))
+    Tbs, scale_b, _ = _ss_test(Tb, dfb, Db_all, groups, fg, np.linalg.inv(Eb), gamma)
     fi = _fit_measures(T, Ts, df, scale, shift, Tb, Tbs, dfb, scale_b, N, G, model, theta, groups, diffs)
     fi["npar"] = model.npar  # as lavaan's fitMeasures: equal parameters counted once
     est, std = model.row_values(theta)
@@ -712,13 +774,11 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         spec=spec,
         nobs={(str(lab) if group else "all"): gd.n for lab, gd in zip(labels or ["all"], groups)},
         group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal), missing=missing,
-        _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df),
+        _theta=theta, _ord=_State(model, groups, theta, deltas, E_inv, T, df, gamma),
         structural=any(s.op == "~" for s in model.parsed.statements), covariates=bool(model.ov_x),
         _model=_EngineView(model),
         spec_full="",
     )
-    # equal parameters share labels in spec_full: its call needs no group.equal
-    fit.spec_full = _spec_full(model, group, labels, OrdinalFit.lavaan_call(replace(fit, group_equal=())))
     return fit
 
 
@@ -786,28 +846,32 @@ class _State:
     E_inv: np.ndarray
     T: float
     df: int
+    gamma: object  # Gamma* (:func:`_gamma_star`)
 
 
-def _ss_test(T, df, D_all, groups, fg, E_inv):
-    """lavaan's scaled-shifted statistic: U Gamma over all groups (``lav_test_satorra_bentler``)."""
+def _ss_test(T, df, D_all, groups, fg, E_inv, gamma):
+    """lavaan's scaled-shifted statistic: U Gamma* over all groups (``lav_test_satorra_bentler``)."""
     if df == 0:  # a saturated model (e.g. one factor of three items): nothing to scale
         return float(T), float("nan"), float("nan")
     v = np.concatenate([f * gd.w for f, gd in zip(fg, groups)])
     U = -((v[:, None] * D_all) @ E_inv @ D_all.T * v)  # V D E^-1 D' V with V = diag(v), exactly
     U[np.diag_indices_from(U)] += v
-    tr1, tr2 = _traces(U, [gd.stats.nacov / f for f, gd in zip(fg, groups)])
+    tr1, tr2 = _traces(U, gamma)
     a = math.sqrt(df / tr2)
     return a * T + df - a * tr1, 1.0 / a, df - a * tr1
 
 
-def _traces(U, gammas) -> tuple[float, float]:
-    """tr(U Gamma) and tr((U Gamma)^2) for Gamma block diagonal (one block per group), one
-    block of columns at a time."""
-    UG = np.empty_like(U)
-    k = 0
-    for gam in gammas:
-        UG[:, k:k + len(gam)] = U[:, k:k + len(gam)] @ gam
-        k += len(gam)
+def _traces(U, gamma) -> tuple[float, float]:
+    """tr(U Gamma*) and tr((U Gamma*)^2) for Gamma* of :func:`_gamma_star`; where it is block
+    diagonal (a list of blocks), one block of columns at a time."""
+    if not isinstance(gamma, list):
+        UG = U @ gamma
+    else:
+        UG = np.empty_like(U)
+        k = 0
+        for gam in gamma:
+            UG[:, k:k + len(gam)] = U[:, k:k + len(gam)] @ gam
+            k += len(gam)
     return float(np.trace(UG)), float(np.sum(UG * UG.T))
 
 
@@ -933,7 +997,8 @@ def _spec_full(model: _OrdinalModel, group, labels, call: str) -> str:
 @_with_single_thread_blas
 def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
     """Scaled-shifted difference test as lavaan's ``lavTestLRT(free, restricted)`` for WLSMV
-    (``method = "satorra.2000"``, ``scaled.shifted = TRUE``, ``A.method = "delta"``, ``H1 = TRUE``).
+    (``method = "satorra.2000"``, ``scaled.shifted = TRUE``, ``A.method = "delta"``, ``H1 = TRUE``),
+    from the clustered Gamma where the fits have a cluster.
 
     Keys as :func:`lwo.sem.lr_test` (``chisq_diff``, ``df_diff``, ``pvalue``, ``cfi_diff`` and
     ``rmsea_diff``, here from the scaled indices) plus lavaan's scale ``a`` and shift ``b``.
@@ -944,6 +1009,8 @@ def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
             raise ValueError(f"the {role} model did not converge: {f.message}")
     if restricted.fit_indices["nobs"] != free.fit_indices["nobs"]:
         raise ValueError("models were fitted to different numbers of observations")
+    if (restricted.cluster, restricted.crossed_clusters) != (free.cluster, free.crossed_clusters):
+        raise ValueError("models were fitted with different clusters")
     m1, m0 = free._ord, restricted._ord
     m = m0.df - m1.df
     out = {"method": "satorra.2000 (scaled.shifted)", "df_diff": int(m),
@@ -970,14 +1037,9 @@ def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
     keep = ~((np.abs(APA.sum(0)) < np.finfo(float).eps ** 0.5) & (np.abs(APA.sum(1)) < np.finfo(float).eps ** 0.5))
     A = A[keep]
     PAAPAAP = P_inv @ A.T @ np.linalg.pinv(A @ P_inv @ A.T) @ A @ P_inv
-    tr = 0.0
-    for f, D, gd in zip(fg, m1.deltas, groups):
-        WG = gd.w[:, None] * gd.stats.nacov
-        UG = (WG * gd.w[None, :]) @ D @ PAAPAAP @ D.T
-        tr += f * float(np.trace(UG))
-    v = np.concatenate([gd.w for gd in groups])
+    v = np.concatenate([f * gd.w for f, gd in zip(fg, groups)])
     U = (v[:, None] * D1) @ PAAPAAP @ D1.T * v  # V D1 PAAPAAP D1' V with V = diag(v)
-    _, tr2 = _traces(U, [f * gd.stats.nacov for f, gd in zip(fg, groups)])
+    tr, tr2 = _traces(U, m1.gamma)
     a = math.sqrt(m / tr2)
     b = m - a * tr
     stat = (m0.T - m1.T) * a + b

@@ -276,6 +276,9 @@ class OrdinalStats:
     codes: np.ndarray  # (N, p) 0-based category codes (continuous columns: 0)
     numeric: np.ndarray = None  # bool per item
     variances: np.ndarray = None  # per item (1 for ordered items)
+    # per cluster code, the sum of its rows' influences on wls_obs: nacov = N * V'V unclustered
+    # (one row per case), N * V'V * G/(G-1) clustered (lavaan's NACOV with cluster =)
+    cluster_sums: np.ndarray | None = None
 
     @property
     def sd(self) -> np.ndarray:
@@ -365,13 +368,17 @@ class _MixPair:
 
 
 def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] | None = None,
-                  levels: dict | None = None, nacov: bool = True, missing: str = "listwise") -> OrdinalStats:
+                  levels: dict | None = None, nacov: bool = True, missing: str = "listwise",
+                  cluster: np.ndarray | None = None) -> OrdinalStats:
     """Thresholds, polychoric (and, for continuous items, polyserial and Pearson) correlations
     and (optionally) their NACOV for one group. ``ordered``: the ordered items (default: all).
 
     ``missing = "listwise"``: ``frame`` must be complete on ``items`` (drop incomplete rows
     first); ``"pairwise"``: each statistic from the rows that answered its variables (rows
-    without any answer are dropped first)."""
+    without any answer are dropped first).
+
+    ``cluster``: integer cluster codes (0, 1, ...) per row: ``cluster_sums`` then holds each
+    cluster's summed case-wise influences (a row per code)."""
     if missing not in ("listwise", "pairwise"):
         raise ValueError(f'missing must be "listwise" or "pairwise", not {missing!r}')
     ordered = list(items) if ordered is None else list(ordered)
@@ -451,8 +458,9 @@ def ordinal_stats(frame: pd.DataFrame, items: list[str], *, ordered: list[str] |
         else:
             r = fitted[q] if q in fitted else pairs[q].fit(start=start[i, j])
         corr[i, j] = corr[j, i] = r
-    G = _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both) if nacov else None
-    return OrdinalStats(list(items), n, ths, corr, G, codes, numeric, var)
+    G, V = (_nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both, cluster) if nacov
+            else (None, None))
+    return OrdinalStats(list(items), n, ths, corr, G, codes, numeric, var, V)
 
 
 def _start_correlations(X: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -492,10 +500,12 @@ def optimize_thresholds(counts: np.ndarray) -> np.ndarray:
     return ndtri(cum)
 
 
-def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both) -> np.ndarray:
-    """lavaan's ``muthen1984`` sandwich, times N. ``observed``: the answered cells; ``both[q]``:
-    the rows of pair q. A score is 0 where its variables are missing; every sum is over the
-    rows that have it (lavaan: NA scores, ``na.rm`` sums)."""
+def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both, cluster=None):
+    """lavaan's ``muthen1984`` sandwich, times N, and (with ``cluster``, integer codes per row)
+    the per-cluster sums of the case-wise influences, whose cross-product is the clustered
+    sandwich. ``observed``: the answered cells; ``both[q]``: the rows of pair q. A score is 0
+    where its variables are missing; every sum is over the rows that have it (lavaan: NA
+    scores, ``na.rm`` sums; lavaan 0.7-2's cluster sums instead are NA for a cluster with a hole)."""
     n, p = codes.shape
     nth = [len(t) for t in ths]
     start = np.concatenate(([0], np.cumsum(nth))).astype(int)
@@ -582,13 +592,26 @@ def _nacov(codes, Z, numeric, var, ths, corr, pairs, rows, cols, observed, both)
     A21_inv = -(A21 / a22[:, None]) @ A11_inv
     B_inv = np.block([[A11_inv, np.zeros((U, pstar))], [A21_inv, np.diag(1.0 / a22)]])
     W = B_inv @ inner @ B_inv.T
+    # cluster-robust meat (lavaan >= 0.7-2, Mplus TYPE = COMPLEX): the same bread, the scores
+    # summed per cluster before the outer product; kept as the per-cluster sums
+    V = rowsum(SC, cluster) @ B_inv.T if cluster is not None else None
     if numeric.any():  # correlations -> covariances; thresholds of continuous items are -means
         H = np.block([[np.eye(U), np.zeros((U, pstar))], [H21, np.diag(H22)]])
         W = H @ W @ H.T
         flip = np.ones(U + pstar)
         flip[start[num_idx]] = -1
         W = W * np.outer(flip, flip)
-    return n * W
+        if V is not None:
+            V = (V @ H.T) * flip
+    return n * W, V
+
+
+def rowsum(X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Sums of the rows of ``X`` per integer code 0..max (R's ``rowsum``; a code without rows
+    gives a row of zeros)."""
+    out = np.zeros((int(codes.max()) + 1 if len(codes) else 0, X.shape[1]))
+    np.add.at(out, codes, X)
+    return out
 
 
 def rows_used(data: pd.DataFrame, items: list[str], missing: str) -> pd.DataFrame:
