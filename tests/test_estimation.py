@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from lwo import sem
 from lwo.model_data import model_ready
 from lwo.sem_results import estimation_text, fit_info, fit_model, fit_multigroup, save_fit
 from lwo.specs import CONTROLS, GRADE_CONTROLS, MULTIGROUP_SAMPLE, rq1_models
@@ -264,21 +265,31 @@ def test_smallest_saved_fit_refits_in_lavaan_with_its_call(default_build, codebo
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
 def test_saved_wlsmv_measurement_fit_refits_in_lavaan_with_its_call(default_build, tmp_path):
     """Exhibit 10's primary CFA (WLSMV, pairwise deletion: every student with an answer, where
-    listwise deletion kept fewer than half): its spec and lavaan call (wlsmv_fit.json) on the saved
-    rows (model_data.csv.gz) give its estimates, SEs and chi-squares in lavaan."""
+    listwise deletion kept fewer than half; clustered by classroom): its spec and lavaan call
+    (wlsmv_fit.json) on the saved rows (model_data.csv.gz) give its estimates and chi-square in
+    lavaan. No lavaan gives its pairwise + clustered SEs (0.6 ignores the clusters, 0.7-2 leaves
+    out every classroom with a hole; test_sem_ordinal_cluster.py checks the clustering): the call
+    without the cluster gives the SEs and scaled chi-square of the same fit without clusters."""
     if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
         pytest.skip("lavaan not installed")
     fit_dir = default_build / "results/models/all/mindset_cfa"
     info = json.loads((fit_dir / "wlsmv_fit.json").read_text())
     data = pd.read_csv(fit_dir / "model_data.csv.gz")
-    assert info["status"] == "ok" and info["missing"] == "pairwise" and 'missing = "pairwise"' in info["lavaan_call"]
+    call = info["lavaan_call"]
+    assert info["status"] == "ok" and info["missing"] == "pairwise" and 'missing = "pairwise"' in call
+    assert info["cluster"] == "classroom_id" and call.endswith(', cluster = "classroom_id")')
     assert info["n_used"] == len(data) > 2 * len(data.dropna())
     shutil.copy(fit_dir / "model_data.csv.gz", tmp_path / "model_data.csv.gz")
     (tmp_path / "spec.lavaan").write_text(info["spec"], encoding="utf-8")
-    subprocess.run(["Rscript", str(SAVED_FIT / "refit.R"), str(tmp_path), info["lavaan_call"], str(tmp_path)],
-                   check=True, capture_output=True, timeout=1800)
-    _compare_with_lavaan(pd.read_csv(fit_dir / "wlsmv_estimates.csv"), info["fit_indices"], info["n_used"],
-                         tmp_path, measures=("chisq", "chisq.scaled"))
+    subprocess.run(["Rscript", str(SAVED_FIT / "refit.R"), str(tmp_path), call.replace(', cluster = "classroom_id"', ""),
+                    str(tmp_path)], check=True, capture_output=True, timeout=1800)
+    items = [s.rhs for s in sem.parse_spec(info["spec"]).statements if s.op == "=~"]
+    unclustered = sem.fit_ordinal(info["spec"], data, ordered=items, missing="pairwise")
+    _compare_with_lavaan(unclustered.estimates, unclustered.fit_indices, info["n_used"], tmp_path,
+                         measures=("chisq", "chisq.scaled"))
+    saved = pd.read_csv(fit_dir / "wlsmv_estimates.csv")
+    np.testing.assert_allclose(saved["est"], unclustered.estimates["est"], rtol=1e-8, atol=1e-9)
+    assert info["fit_indices"]["chisq"] == pytest.approx(unclustered.fit_indices["chisq"], rel=1e-8)
 
 
 FIT_MEASURES = ("chisq", "cfi", "rmsea", "chisq.scaled", "cfi.robust", "rmsea.robust", "logl")

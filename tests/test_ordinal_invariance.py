@@ -52,6 +52,23 @@ def test_exclusion_fails_and_inclusion_passes_on_the_default_cohort(cohort, code
     assert exclusion.table.loc["loadings", "cfi.diff"] < -M.CFI_DROP
 
 
+def test_the_finding_holds_with_classroom_clusters(cohort, codebook):
+    """Clustered by classroom (a classroom's Black and White students one cluster, as the build
+    does): the same fits and unscaled chi-squares, other scaled tests, the same verdicts."""
+    students = cohort["students"]
+    chosen = pd.concat([select_sample(students, g) for g in GROUPS])
+    for construct, comparable in (("perceived_exclusion", "not comparable"), ("perceived_inclusion", "means")):
+        data, items = black_white(students, codebook, construct)
+        data["classroom_id"] = chosen["classroom_id"].astype(str).to_numpy()[data.index]
+        spec = f"{construct} =~ " + " + ".join(items)
+        plain = M.ordinal_invariance_analysis(construct, spec, data, "race", GROUPS, search_items=False)
+        clustered = M.ordinal_invariance_analysis(construct, spec, data, "race", GROUPS, search_items=False,
+                                                  cluster="classroom_id")
+        assert clustered.cluster == "classroom_id" and clustered.comparable.startswith(comparable)
+        np.testing.assert_array_equal(clustered.table["df"], plain.table["df"])
+        assert not np.allclose(clustered.table["chisq.scaled"], plain.table["chisq.scaled"])
+
+
 @pytest.mark.slow
 def test_exclusion_fails_and_inclusion_passes_at_large_n(population_model, codebook, population):
     """50,000 students: the same verdicts; the race and gender items are named at the
@@ -107,6 +124,8 @@ def test_built_exhibits_report_the_finding(default_build):
     comparison = pd.read_csv(inv / "comparison.csv").set_index("key")
     assert set(comparison.index) == {"noninvariant:perceived_exclusion", "noninvariant:perceived_inclusion"}
     assert (comparison["agrees"] == "yes").all()
+    notes = json.loads((inv / "meta.json").read_text())["notes"]
+    assert any(n.startswith("The WLSMV SEs and tests are clustered by classroom_id") for n in notes)
     ex28 = default_build / "results" / "exhibits" / "28"
     notes = json.loads((ex28 / "meta.json").read_text())["notes"]
     assert any(n.startswith("Perceived exclusion") and "not compared" in n and "exc_pe3" in n for n in notes)

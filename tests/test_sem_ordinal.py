@@ -494,11 +494,12 @@ def switched(cohort, codebook, tmp_path_factory):
 
 def test_switch_saves_the_wlsmv_call_and_the_direct_fit(switched, cohort, codebook):
     """The saved spec's header states the WLSMV call (pairwise deletion, since the block asks for
-    FIML); the saved estimates (the `:=` rows computed by the models layer) are those of
-    fit_ordinal on the same rows, whose own `:=` rows agree."""
+    FIML; clustered by classroom, as the block says); the saved estimates (the `:=` rows computed
+    by the models layer) are those of fit_ordinal on the same rows, whose own `:=` rows agree."""
     import json
 
     from lwo.model_data import model_ready, without_dropped_controls
+    from lwo.sem_results import frame_with_clusters
 
     spec, run, out = switched
     assert run.ok, run.message
@@ -506,19 +507,22 @@ def test_switch_saves_the_wlsmv_call_and_the_direct_fit(switched, cohort, codebo
     ordered = [v for v in spec.observed if v in items]
     assert ordered and run.ordered == tuple(ordered)
     call = ('lavaan::sem(model, data = data, ordered = c(' + ", ".join(f'"{v}"' for v in ordered)
-            + '), estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE, missing = "pairwise")')
+            + '), estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE, missing = "pairwise", '
+            'cluster = "classroom_id")')
     header = (out / "spec.lavaan").read_text(encoding="utf-8").splitlines()
     assert header[1].endswith(f"fit with {call}")
     info = json.loads((out / "fit.json").read_text(encoding="utf-8"))
-    assert info["lavaan_call"] == call and info["estimator"] == "WLSMV" and info["cluster"] is None
+    assert info["lavaan_call"] == call and info["estimator"] == "WLSMV" and info["cluster"] == "classroom_id"
     assert info["missing"] == "pairwise" and 'lavaan missing = "pairwise"' in info["estimation_text"]
+    assert "clustered by classroom_id" in info["estimation_text"]
+    assert "lavaan >= 0.7-2" in (out / "refit_in_lavaan.R").read_text(encoding="utf-8")
     assert "pairwise deletion" in info["exclusion_note"]
 
     md = model_ready(cohort["students"], codebook, spec, "all", missing="pairwise")
     listwise = model_ready(cohort["students"], codebook, spec, "all", missing="listwise")
     assert len(listwise.data) < len(md.data) == info["n_used"] == run.fit.nobs["all"] <= info["n_surveyed"]
-    direct = fit_ordinal(without_dropped_controls(spec.syntax, md.dropped_controls), md.data, ordered=ordered,
-                         missing="pairwise")
+    direct = fit_ordinal(without_dropped_controls(spec.syntax, md.dropped_controls), frame_with_clusters(md),
+                         ordered=ordered, missing="pairwise", cluster="classroom_id")
     saved = pd.read_csv(out / "estimates.csv").fillna({"rhs": "", "label": ""})
     m = saved.merge(direct.estimates, on=["lhs", "op", "rhs"], suffixes=("", "_direct"), validate="1:1")
     assert len(m) == len(direct.estimates) and (m["op"] == ":=").sum() == 3
@@ -540,7 +544,8 @@ def test_switch_with_listwise_estimation_fits_listwise(cohort, codebook):
     spec = rq1_models(codebook)["hqc_grades_via_engagement"]
     run = fit_model(spec, cohort["students"], codebook, "all", estimation={**ORDINAL_ITEMS, "missing": "listwise"})
     assert run.ok and run.estimation["missing"] == "listwise"
-    assert run.fit.lavaan_call().endswith('fixed.x = TRUE)') and "listwise deletion" in run.data.note()
+    assert run.fit.lavaan_call().endswith('fixed.x = TRUE, cluster = "classroom_id")')
+    assert "listwise deletion" in run.data.note()
     assert run.fit.nobs["all"] == len(run.data.data) == len(run.data.data.dropna())
 
 
@@ -582,15 +587,17 @@ def test_switch_fits_the_black_white_comparison_by_wlsmv(cohort, codebook, tmp_p
     assert mg.free.ok, mg.free.message
     assert mg.free.ordered == tuple(codebook.item_ids("emotional_engagement"))
     call = mg.free.fit.lavaan_call()
-    assert ('estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE, missing = "pairwise", group = "race", '
-            'group.equal = c("loadings"), group.partial = c("hqc =~ p_perceived_inclusion"), group.label = c("Black", "White")'
+    assert ('estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE, missing = "pairwise", '
+            'cluster = "classroom_id", group = "race", group.equal = c("loadings"), group.partial = c("hqc =~ p_perceived_inclusion"), group.label = c("Black", "White")'
             in call)
     test = mg.lr_tests.set_index("test").loc["HQC -> emotional_engagement"]
-    assert test["status"] == "ok" and test["verdict_test"] == "LR" and test["lr_method"].startswith("satorra.2000")
+    # clustered: the verdict is the Wald test's, from the crossed-cluster covariance
+    assert test["status"] == "ok" and test["verdict_test"] == "Wald" and test["lr_method"].startswith("satorra.2000")
+    assert mg.free.fit.crossed_clusters and test["pvalue"] == test["wald_pvalue"]
     constrained = mg.constrained["HQC -> emotional_engagement"]
     assert constrained.ok and constrained.fit.fit_indices["df"] == mg.free.fit.fit_indices["df"] + 1
     again = lr_test_ordinal(constrained.fit, mg.free.fit)
-    assert test["chisq_diff"] == again["chisq_diff"] and test["pvalue"] == again["pvalue"]
+    assert test["chisq_diff"] == again["chisq_diff"] and test["lr_pvalue"] == again["pvalue"]
     assert 0 < test["wald_pvalue"] < 1
     save_multigroup(mg, tmp_path, correlation_targets=["emotional_engagement"],
                     contrast_labels=["c_emotional_engagement"])
@@ -628,15 +635,21 @@ def test_config_items_switch_is_checked():
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
 def test_switched_fit_refits_in_lavaan_with_its_header_call(switched):
     """The saved spec and data, fitted by lavaan with the call in the spec's header, give the
-    saved chi-square, df and estimates."""
+    saved chi-square, df and estimates. Its pairwise + classroom clusters SEs no lavaan gives
+    (0.6 ignores the clusters, 0.7-2 leaves out every classroom with a hole; the clustering is
+    checked in test_sem_ordinal_cluster.py): the call without the cluster gives the SEs and the
+    scaled chi-square of the same fit without clusters."""
     import json
 
     _, _, out = switched
     info = json.loads((out / "fit.json").read_text(encoding="utf-8"))
+    call = info["lavaan_call"]
+    assert ', cluster = "classroom_id"' in call
+    call = call.replace(', cluster = "classroom_id"', "")
     script = (f'suppressMessages(library(lavaan)); setwd("{out}")\n'
               'data <- read.csv(gzfile("model_data.csv.gz"))\n'
               'model <- paste(readLines("spec.lavaan"), collapse = "\\n")\n'
-              f'fit <- suppressWarnings({info["lavaan_call"]})\n'
+              f'fit <- suppressWarnings({call})\n'
               'cat(fitMeasures(fit, c("chisq", "df", "chisq.scaled")), "\\n")\n'
               'pe <- parameterEstimates(fit); pe <- pe[pe$op == "~", ]\n'
               'write.csv(pe[, c("lhs", "op", "rhs", "est", "se")], "lavaan_paths.csv", row.names = FALSE)\n')
@@ -645,14 +658,17 @@ def test_switched_fit_refits_in_lavaan_with_its_header_call(switched):
         pytest.fail(res.stderr)
     chisq, df, scaled = map(float, res.stdout.split()[-3:])
     fi = info["fit_indices"]
-    assert df == fi["df"]
-    assert chisq == pytest.approx(fi["chisq"], rel=1e-5) and scaled == pytest.approx(fi["chisq.scaled"], rel=1e-3)
+    assert df == fi["df"] and chisq == pytest.approx(fi["chisq"], rel=1e-5)
+    data = pd.read_csv(out / "model_data.csv.gz")
+    unclustered = fit_ordinal(switched[1].fit.spec, data, ordered=list(switched[1].ordered), missing="pairwise")
+    assert scaled == pytest.approx(unclustered.fit_indices["chisq.scaled"], rel=1e-3)
     lav = pd.read_csv(out / "lavaan_paths.csv")
     saved = pd.read_csv(out / "estimates.csv")
-    m = lav.merge(saved, on=["lhs", "op", "rhs"], suffixes=("_lavaan", ""))
+    m = lav.merge(saved, on=["lhs", "op", "rhs"], suffixes=("_lavaan", "")).merge(
+        unclustered.estimates, on=["lhs", "op", "rhs"], suffixes=("", "_unclustered"))
     assert len(m) == len(lav) > 10
     np.testing.assert_allclose(m["est"], m["est_lavaan"], atol=1e-3)
-    np.testing.assert_allclose(m["se"], m["se_lavaan"], rtol=1e-2)
+    np.testing.assert_allclose(m["se_unclustered"], m["se_lavaan"], rtol=1e-2)
 
 
 def test_items_that_do_not_correlate_are_a_clear_error():

@@ -136,6 +136,8 @@ def test_bad_cluster_column(hs):
     holes = hs.assign(cls=hs["cls"].where(hs.index != 7))
     with pytest.raises(ValueError, match="column 'cls', row 7: no cluster id"):
         fit_ordinal(HS_MODEL, holes, ordered=HS_ITEMS, cluster="cls")
+    with pytest.raises(ValueError, match="fewer than two clusters"):
+        fit_ordinal(HS_MODEL, hs.assign(cls=1), ordered=HS_ITEMS, cluster="cls")
 
 
 def simulate_clustered(n_clusters: int, size: int, seed: int, icc: float = 0.3) -> pd.DataFrame:

@@ -32,19 +32,28 @@ ML_OPTIONS = {"missing": "ml", "estimator": "MLR"}
 WLSMV_MISSING = "pairwise"
 
 
-def invariance_sample(students: pd.DataFrame, codebook: Codebook) -> tuple[pd.Series, pd.DataFrame]:
-    """The surveyed Black and White students: their race and analysis columns (once per build;
-    invariance_data takes each model's items from them)."""
+def invariance_sample(students: pd.DataFrame, codebook: Codebook,
+                      cluster: str | None = None) -> tuple[pd.Series, pd.DataFrame]:
+    """The surveyed Black and White students: their race and analysis columns, and their
+    `cluster` column if given (a student without one is a cluster of their own), once per build;
+    invariance_data takes each model's items from them."""
     chosen = pd.concat([select_sample(students, g) for g in GROUP_ORDER])
-    return chosen["race"].astype(str), analysis_columns(chosen, codebook)
+    cols = analysis_columns(chosen, codebook)
+    if cluster:
+        ids = chosen[cluster].astype("string").to_numpy(dtype=object)
+        unknown = pd.isna(ids)
+        ids[unknown] = [f"no {cluster} {i + 1}" for i in range(int(unknown.sum()))]
+        cols[cluster] = ids
+    return chosen["race"].astype(str), cols
 
 
-def invariance_data(sample: tuple[pd.Series, pd.DataFrame], items: list[str]) -> tuple[pd.DataFrame, int]:
+def invariance_data(sample: tuple[pd.Series, pd.DataFrame], items: list[str],
+                    cluster: str | None = None) -> tuple[pd.DataFrame, int]:
     """The students of `sample` (invariance_sample) with at least one of `items` answered (FIML
-    and WLSMV's pairwise deletion use them all), and how many answered none."""
+    and WLSMV's pairwise deletion use them all), with their `cluster`, and how many answered none."""
     race, cols = sample
-    cols = cols[items]
-    some = cols.notna().any(axis=1)
+    some = cols[items].notna().any(axis=1)
+    cols = cols[items + ([cluster] if cluster else [])]
     race = pd.Series(race[some].to_numpy(), name=GROUP)
     return pd.concat([race, cols[some].reset_index(drop=True)], axis=1), int((~some).sum())
 
@@ -80,22 +89,22 @@ def delta_cfi_figure(table: pd.DataFrame, source: str):
     return fig
 
 
-def build_exhibit_invariance(*, students, summary, codebook, published, min_cell, outputs) -> None:
+def build_exhibit_invariance(*, students, summary, codebook, published, min_cell, outputs, cluster=None) -> None:
     """Measurement invariance across Black and White students: the WLSMV sequence for every
-    construct and block, with the continuous MLR sequence as sensitivity; group sizes below
-    `min_cell` are suppressed."""
+    construct and block (clustered by `cluster`, a students column, if given), with the
+    continuous MLR sequence as sensitivity; group sizes below `min_cell` are suppressed."""
     codebook = Codebook.load(codebook)
     min_n = int(min_cell)  # a group of fewer students is not compared (as in Exhibit 28)
-    sample = invariance_sample(read_analysis_table(students), codebook)
+    sample = invariance_sample(read_analysis_table(students), codebook, cluster)
     rows, model_rows, results_by_name, unanswered = [], [], {}, 0
     for block, (exhibit, block_label) in BLOCKS.items():
         block_rows = []
         for c in codebook.constructs_in_block(block):
-            data, none = invariance_data(sample, codebook.item_ids(c))
+            data, none = invariance_data(sample, codebook.item_ids(c), cluster)
             unanswered += none
             spec = one_factor_spec(codebook, c)
             res = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, min_n=min_n,
-                                              missing=WLSMV_MISSING)
+                                              missing=WLSMV_MISSING, cluster=cluster)
             ml = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, min_n=min_n,
                                      **ML_OPTIONS)
             results_by_name[c] = (res, data, spec)
@@ -133,9 +142,10 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         # the whole block: the correlated-factor CFA of its constructs (no item search: its
         # constructs' rows name the items)
         items = [i for c in codebook.constructs_in_block(block) for i in codebook.item_ids(c)]
-        data, _ = invariance_data(sample, items)
+        data, _ = invariance_data(sample, items, cluster)
         res = ordinal_invariance_analysis(block, block_cfa(codebook, block, int(exhibit)).syntax, data, GROUP,
-                                          GROUP_ORDER, search_items=False, min_n=min_n, missing=WLSMV_MISSING)
+                                          GROUP_ORDER, search_items=False, min_n=min_n, missing=WLSMV_MISSING,
+                                          cluster=cluster)
         rows.append(pd.DataFrame([{"level": "block", "block": block_label, "id": block,
                                    "construct": f"All {len(codebook.constructs_in_block(block))} {block_label}",
                                    **res.row()}]))
@@ -177,6 +187,10 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "responses' intercepts are fixed at 0; df difference 0, intercepts_df_diff): it is not a test here. "
         f"{n_ok} of {len(constructs)} constructs are invariant at both levels (means and relations may be "
         "compared across the groups).",
+        (f"The WLSMV SEs and tests are clustered by {cluster}: the first stage's scores summed per {cluster} "
+         f"(lavaan >= 0.7-2, Mplus TYPE = COMPLEX), a {cluster} with Black and White students counted once, so "
+         "the two groups' statistics covary through it (lavaan numbers clusters within each group)."
+         if cluster else "The WLSMV SEs and tests are not clustered (no cluster in the config's estimation block)."),
         "Verdict per level: 'fails' when the scaled CFI drops by more than .01 (Cheung & Rensvold, 2002); "
         "'holds approximately' when it stays within .01 but the scaled-shifted chi-square difference test "
         "(lavTestLRT) is significant after a Holm correction within the block's constructs; 'holds' "
@@ -191,7 +205,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "threshold unidentified: that model is not estimable (as in lavaan).",
         "Sensitivity (ml_* columns, construct rows): the answers as continuous, configural -> metric (equal loadings) -> "
         "scalar (and intercepts), robust ML with full-information ML for missing answers (MLR, FIML), "
-        "Satorra-Bentler scaled difference tests and the scaled CFI; ml_comparable its verdict.",
+        "Satorra-Bentler scaled difference tests and the scaled CFI, not clustered; ml_comparable its verdict.",
         "WLSMV uses every student who answered an item of the construct (pairwise deletion, lavaan "
         "missing = \"pairwise\": each threshold from the students who answered the item, each polychoric "
         f"correlation from those who answered both items); {unanswered} answered none of a construct's items (summed over the constructs); students of "

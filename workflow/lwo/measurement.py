@@ -511,6 +511,7 @@ class OrdinalInvarianceResult:
     freed: list[dict] = field(default_factory=list)
     reason: str = ""  # why the models could not be fitted (then every level is not estimable)
     missing: str = "listwise"  # or "pairwise" (lwo.sem.fit_ordinal)
+    cluster: str | None = None  # the column of the clusters (lwo.sem.fit_ordinal)
 
     def row(self) -> dict:
         t = self.table
@@ -545,14 +546,16 @@ def ordinal_comparability(thresholds: str, loadings: str) -> str:
 _ORDINAL_FITS: OrderedDict = OrderedDict()
 
 
-def _ordinal_fit(spec, data, items, group, group_order, group_equal, group_partial=(), missing="listwise"):
+def _ordinal_fit(spec, data, items, group, group_order, group_equal, group_partial=(), missing="listwise",
+                 cluster=None):
     # the item search refits models of the sequence (configural, thresholds): fitted once
     key = (spec, hashlib.sha1(pd.util.hash_pandas_object(data).to_numpy().tobytes()).hexdigest(),
            tuple(data.columns), tuple(items), group, tuple(group_order), tuple(group_equal), tuple(group_partial),
-           missing)
+           missing, cluster)
     if key not in _ORDINAL_FITS:
         _ORDINAL_FITS[key] = sem.fit_ordinal(spec, data, ordered=items, group=group, group_order=group_order,
-                                             group_equal=group_equal, group_partial=group_partial, missing=missing)
+                                             group_equal=group_equal, group_partial=group_partial, missing=missing,
+                                             cluster=cluster)
         if len(_ORDINAL_FITS) > 64:
             _ORDINAL_FITS.popitem(last=False)
     _ORDINAL_FITS.move_to_end(key)
@@ -566,17 +569,18 @@ def _ordinal_level_ok(restricted, free, alpha, cfi_drop) -> bool:
 
 def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_order: list, level: str,
                            free_model, partial: tuple = (), alpha: float = ALPHA, cfi_drop: float = CFI_DROP,
-                           max_free: int | None = None, missing: str = "listwise") -> tuple[list[dict], tuple]:
+                           max_free: int | None = None, missing: str = "listwise",
+                           cluster: str | None = None) -> tuple[list[dict], tuple]:
     """Items whose thresholds (`level` "thresholds") or loading ("loadings") differ across groups:
     freed one item at a time (lavaan group.partial; all of an item's thresholds, or its loading;
     the marker item's loading sets the scale and stays), largest scaled-shifted chi-square drop
     first, Holm-adjusted over the items still constrained, until the partial model passes against
     `free_model` (the previous level) or no freeing is significant. Returns the freed items and
-    the group.partial list reached. `missing`: as :func:`ordinal_invariance_analysis`."""
+    the group.partial list reached. `missing`, `cluster`: as :func:`ordinal_invariance_analysis`."""
     factors = _cfa_items(spec)
     items = [i for its in factors.values() for i in its]
     equal = ORDINAL_LEVELS[level]
-    current = _ordinal_fit(spec, data, items, group, group_order, equal, partial, missing)
+    current = _ordinal_fit(spec, data, items, group, group_order, equal, partial, missing, cluster)
     nth = {i: int(data[i].nunique()) - 1 for i in items}
     candidates = ({(f, i): tuple(f"{i}|t{m + 1}" for m in range(nth[i])) for f, its in factors.items() for i in its}
                   if level == "thresholds" else
@@ -588,7 +592,7 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
             break
         tests = []
         for key, extra in sorted(candidates.items()):
-            trial = _ordinal_fit(spec, data, items, group, group_order, equal, partial + extra, missing)
+            trial = _ordinal_fit(spec, data, items, group, group_order, equal, partial + extra, missing, cluster)
             if trial.converged:
                 tests.append((sem.lr_test_ordinal(current, trial), key, extra, trial))
         if not tests:
@@ -609,21 +613,24 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
 def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list,
                                 search_items: bool = True, alpha: float = ALPHA,
                                 cfi_drop: float = CFI_DROP, min_n: int = 0,
-                                missing: str = "listwise") -> OrdinalInvarianceResult:
+                                missing: str = "listwise", cluster: str | None = None) -> OrdinalInvarianceResult:
     """The WLSMV invariance sequence of a CFA of ordered items across groups (lavaan's
     ``cfa(..., ordered = items, estimator = "WLSMV", group = group, group.equal = ...)``), each
     level tested against the previous one by ``lavTestLRT`` (lwo.sem.lr_test_ordinal) and by the
     change in the scaled CFI. Where a level does not simply hold, the items responsible are
     searched at that level (thresholds first; the loadings search keeps the thresholds freed).
     `missing`: "listwise" (lavaan's default) or "pairwise" (every student with an answer;
-    lwo.sem.fit_ordinal)."""
+    lwo.sem.fit_ordinal). `cluster`: a column of cluster ids (cluster-robust SEs and tests, clusters
+    crossing the groups; lwo.sem.fit_ordinal)."""
     items = [i for its in _cfa_items(spec).values() for i in its]
     used = sem.rows_used(data, items, missing)
+    if cluster and used[cluster].nunique() < 2:  # nothing to cluster
+        cluster = None
     reason = too_few_to_fit(used, group, group_order, len(items), min_n,
                             answered="all" if missing == "listwise" else "any")
     if not reason:
         try:
-            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge, missing=missing)
+            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge, missing=missing, cluster=cluster)
                     for lvl, ge in ORDINAL_LEVELS.items() if lvl != "intercepts"}
             # every item ordered: "intercepts" adds no constraint (see above), the loadings model
             fits["intercepts"] = replace(fits["loadings"], group_equal=ORDINAL_LEVELS["intercepts"])
@@ -632,7 +639,8 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     if reason:
         table = pd.DataFrame(np.nan, index=pd.Index(list(ORDINAL_LEVELS), name="model"), columns=ORDINAL_TABLE_COLUMNS)
         return OrdinalInvarianceResult(name, table, "not estimable", "not estimable", f"not estimable: {reason}",
-                                       {str(g): None for g in group_order}, reason=reason, missing=missing)
+                                       {str(g): None for g in group_order}, reason=reason, missing=missing,
+                                       cluster=cluster)
     rows, previous = [], None
     for lvl, f in fits.items():
         fi = f.fit_indices
@@ -651,7 +659,7 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     v_th = level_verdict(table.loc["thresholds", "cfi.diff"], table.loc["thresholds", "pvalue.diff"], alpha, cfi_drop)
     v_ld = level_verdict(table.loc["loadings", "cfi.diff"], table.loc["loadings", "pvalue.diff"], alpha, cfi_drop)
     result = OrdinalInvarianceResult(name, table, v_th, v_ld, ordinal_comparability(v_th, v_ld), nobs,
-                                     missing=missing)
+                                     missing=missing, cluster=cluster)
     if search_items:
         ordinal_item_search(result, spec, data, group, group_order, alpha, cfi_drop)
     return result
@@ -663,16 +671,17 @@ def ordinal_item_search(result: OrdinalInvarianceResult, spec: str, data: pd.Dat
     (thresholds first; the loadings search keeps those thresholds freed)."""
     items = [i for its in _cfa_items(spec).values() for i in its]
     result.freed, partial = [], ()
-    missing = result.missing
+    missing, cluster = result.missing, result.cluster
     if result.thresholds in ("fails", "holds approximately"):
-        configural = _ordinal_fit(spec, data, items, group, group_order, (), missing=missing)
+        configural = _ordinal_fit(spec, data, items, group, group_order, (), missing=missing, cluster=cluster)
         found, partial = ordinal_partial_search(spec, data, group, group_order, "thresholds", configural,
-                                                alpha=alpha, cfi_drop=cfi_drop, missing=missing)
+                                                alpha=alpha, cfi_drop=cfi_drop, missing=missing, cluster=cluster)
         result.freed += found
     if result.loadings in ("fails", "holds approximately"):
-        base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial, missing)
+        base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial, missing,
+                            cluster)
         found, _ = ordinal_partial_search(spec, data, group, group_order, "loadings", base, partial,
-                                          alpha=alpha, cfi_drop=cfi_drop, missing=missing)
+                                          alpha=alpha, cfi_drop=cfi_drop, missing=missing, cluster=cluster)
         result.freed += found
 
 

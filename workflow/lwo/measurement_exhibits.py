@@ -224,8 +224,10 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         f"oblimin (quartimin) rotation{f', {efa.n} {efa_rows}' if efa is not None else ''}; each factor "
         "matched to one construct (largest summed loading); 'efa items on own factor': items whose largest "
         "loading is on their construct's factor.",
-        "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA), then the answers as "
-        "continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
+        "CFA fit, WLSMV first (scaled-shifted chi-square, scaled CFI/TLI/RMSEA"
+        + (f"; SEs and scaled chi-square clustered by {wlsmv_fit['cluster']}, the first stage's scores summed per "
+           "classroom as lavaan >= 0.7-2 and Mplus TYPE = COMPLEX" if (wlsmv_fit or {}).get("cluster") else "")
+        + "), then the answers as continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
         fits["all"].get("exclusion_note", ""),
         "Missing data: alpha, item statistics and the EFA of the answers as numbers (where the polychoric one "
         "is not estimable) use the students who answered every item of the construct or block (listwise); "

@@ -15,7 +15,7 @@ TABLES = ("students", "classrooms", "teachers", "observations")
 DATA_INPUTS = (*TABLES, "summary")
 MODEL_INPUTS = ("fits", "boot", "fits_by_sample", "saved_fit")
 CONFIG_INPUTS = ("codebook", "published")
-PARAMS = ("min_cell",)
+PARAMS = ("min_cell", "estimation")
 NOT_AVAILABLE = "not available"
 _FIELDS = {"id", "rule", "title", "family", "part", "section", "tables", "inputs", "models", "samples", "files",
            "params", "figure", "tex", "extra_outputs", "target"}

@@ -21,7 +21,8 @@ FIML + MLR with classroom clusters by default. With `items: ordinal` a structura
 survey items are ordered categories: WLSMV (lwo.sem.fit_ordinal; lavaan's
 sem(..., ordered =, estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)), pairwise
 deletion where the block asks for FIML and listwise where it asks for listwise
-(ordinal_estimation), no clusters; a model without items (HQC's parcels and grades only) stays continuous. The
+(ordinal_estimation), clustered as the block says (cluster-robust SEs and scaled test, lavaan >= 0.7-2); a
+model without items (HQC's parcels and grades only) stays continuous. The
 Black-White fits then test equal paths by lavTestLRT's scaled-shifted difference
 (lr_test_ordinal) and the Wald test.
 
@@ -69,7 +70,10 @@ ESTIMATOR_TEXT = {"MLR": "MLR (ML estimates; Huber-White sandwich SEs; Yuan-Bent
 ORDINAL_TEXT = ("WLSMV with the survey items as ordered categories (polychoric correlations; DWLS estimates, "
                 "robust SEs, scaled-shifted chi-square; delta parameterization; controls as continuous "
                 "variables with their moments fixed at the sample values, lavaan conditional.x = FALSE, "
-                "fixed.x = TRUE); {missing}; no cluster-robust SEs")
+                "fixed.x = TRUE); {missing}; {cluster}")
+# lavaan 0.6 ignores cluster = with ordered items; 0.7-2 clusters the first stage's Gamma (Mplus TYPE = COMPLEX)
+ORDINAL_CLUSTER_TEXT = ("SEs and scaled chi-square clustered by {cluster} (the first stage's scores summed per "
+                        "{cluster}, as lavaan >= 0.7-2 and Mplus TYPE = COMPLEX)")
 ORDINAL_MISSING_TEXT = {
     "listwise": "listwise deletion over the model's columns (lavaan's default with WLSMV)",
     "pairwise": "pairwise deletion (lavaan missing = \"pairwise\"): every student with at least one answered item "
@@ -78,11 +82,12 @@ ORDINAL_MISSING_TEXT = {
 
 
 def ordinal_estimation(estimation: dict | None) -> dict:
-    """What a structural fit with ordinal items uses instead of the block's missing / estimator /
-    cluster: WLSMV without clusters; pairwise deletion where the block asks for FIML (every
-    answer used, as FIML would), listwise where it asks for listwise."""
-    missing = "listwise" if estimation_options(estimation)["missing"] == "listwise" else "pairwise"
-    return {"missing": missing, "estimator": "WLSMV", "cluster": None, "items": "ordinal"}
+    """What a structural fit with ordinal items uses instead of the block's missing / estimator:
+    WLSMV; pairwise deletion where the block asks for FIML (every answer used, as FIML would),
+    listwise where it asks for listwise; the block's cluster."""
+    options = estimation_options(estimation)
+    missing = "listwise" if options["missing"] == "listwise" else "pairwise"
+    return {"missing": missing, "estimator": "WLSMV", "cluster": options["cluster"], "items": "ordinal"}
 Z975 = float(ndtri(0.975))
 # numbers in saved tables: enough digits to match lavaan's output and to refit exactly
 ESTIMATE_FORMAT = "%.10g"
@@ -197,7 +202,8 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
     fit_syntax, definitions = split_definitions(syntax)
     if not with_inference:
         definitions = []
-    cluster = est["cluster"] if (with_inference or est["estimator"] == "MLR") else None
+    # the scaled tests of MLR and WLSMV need the clusters in the refits too
+    cluster = est["cluster"] if (with_inference or est["estimator"] in ("MLR", "WLSMV")) else None
     run = FitRun(model, sample, syntax, md, None, "ok", "", cluster, group,
                  tuple(groups), definitions=definitions, estimation=est, ordered=tuple(ordered), min_cell=min_cell)
     who = f"{model} ({sample})"
@@ -220,7 +226,7 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         if ordered:
             fit = sem.fit_ordinal(fit_syntax, data, ordered=list(ordered), group=group,
                                   group_order=list(groups) if group else None, missing=est["missing"],
-                                  **fit_kwargs)
+                                  cluster=run.cluster, **fit_kwargs)
         else:
             fit = sem.fit(fit_syntax, data, group=group, group_order=list(groups) if group else None,
                           cluster=run.cluster, max_iter=max_iter, missing=ENGINE_MISSING[est["missing"]],
@@ -718,8 +724,15 @@ def fit_info(run: FitRun) -> dict:
 def estimation_text(run: FitRun) -> str:
     """Estimator, missing-data handling and clustering in words (fit.json, the exhibit notes)."""
     if run.ordered:
-        return ORDINAL_TEXT.format(missing=ORDINAL_MISSING_TEXT[run.estimation["missing"]])
+        return ordinal_estimation_text(run.estimation["missing"], run.cluster)
     return continuous_estimation_text(run.estimation, run.cluster, across_groups=bool(run.group))
+
+
+def ordinal_estimation_text(missing: str, cluster: str | None) -> str:
+    """:func:`estimation_text` of a WLSMV fit (also Exhibits 8-10's)."""
+    return ORDINAL_TEXT.format(missing=ORDINAL_MISSING_TEXT[missing],
+                               cluster=ORDINAL_CLUSTER_TEXT.format(cluster=cluster) if cluster else
+                               "no cluster-robust SEs")
 
 
 def continuous_estimation_text(estimation: dict, cluster: str | None, across_groups: bool = False) -> str:
@@ -752,10 +765,23 @@ def lavaan_call(run: FitRun) -> str:
     return "lavaan::sem(" + ", ".join(args) + ")"
 
 
+def ordinal_cluster_note(cluster: str, missing: str) -> str:
+    """refit_in_lavaan.R's lines on how far lavaan reproduces a clustered WLSMV fit."""
+    note = ("\n# Clustered WLSMV needs lavaan >= 0.7-2: lavaan 0.6 ignores cluster = with ordered items (the "
+            "same estimates\n# and chi-square, unclustered SEs).")
+    if missing == "pairwise":
+        note += (f" With missing = \"pairwise\", lavaan 0.7-2 leaves every {cluster} with an\n# unanswered "
+                 f"item out of its clustered Gamma (SEs near 0); this pipeline sums the answered items' scores\n"
+                 f"# of every {cluster}, and equals lavaan 0.7-2 where no item is unanswered.")
+    return note
+
+
 def refit_instructions(run: FitRun) -> str:
     crossed = ("\n# Multi-group with clusters: lavaan numbers clusters within each group, this pipeline counts a "
                "classroom once\n# across groups (README, Estimation): lavaan's SEs differ by design, estimates "
                "and chi-square agree." if run.group and run.cluster else "")
+    if run.ordered and run.cluster:
+        crossed += ordinal_cluster_note(run.cluster, run.estimation["missing"])
     return f"""# Refit {run.model} ({run.sample}) in lavaan: the same estimates, SEs and fit indices as estimates.csv.
 # Run in this directory. spec.lavaan writes out every parameter; model_data.csv.gz holds the exact rows fitted.{crossed}
 library(lavaan)

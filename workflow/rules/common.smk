@@ -115,9 +115,6 @@ def exhibit_rule(ex):
     workflow.get_rule(ex.rule).docstring = ex.title
 
 
-EXHIBIT_PARAMS = {"min_cell": config["privacy"]["min_cell"]}
-
-
 def synthetic():
     return config["data"]["source"] == "synthetic"
 
@@ -175,6 +172,9 @@ def config_slice(*keys):
     for k in keys:
         node = node[k]
     return json.dumps(node, sort_keys=True)
+
+
+EXHIBIT_PARAMS = {"min_cell": config["privacy"]["min_cell"], "estimation": config_slice("estimation")}
 
 
 # -- the shared package as an input of the jobs that use it --------------------------------

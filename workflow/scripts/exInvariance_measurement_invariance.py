@@ -10,12 +10,16 @@ in the scaled CFI (a drop of more than .01 fails the level; Cheung & Rensvold, 2
 item ordered, lavaan's "intercepts" step adds no constraint (df difference 0): the table says so.
 Where a level does not simply hold, a partial-invariance search (group.partial) names the items
 responsible at that level. A construct whose thresholds and loadings hold may be compared across
-the groups (means and relations).
+the groups (means and relations). The WLSMV SEs and tests are clustered by classroom (the config's
+estimation.cluster; a classroom with Black and White students is one cluster, so the two groups'
+statistics covary through it).
 
 Sensitivity: the answers treated as continuous, configural -> metric -> scalar by robust ML with
 full-information ML for missing answers (MLR, FIML; Satorra-Bentler scaled difference tests and
 scaled CFI), columns ml_*.
 """
+import json
+
 from lwo.invariance_exhibit import build_exhibit_invariance
 from lwo.runner import run
 
@@ -27,6 +31,7 @@ def main(sm):
         codebook=sm.input.codebook,
         published=sm.input.published,
         min_cell=sm.params.min_cell,
+        cluster=json.loads(sm.params.estimation)["cluster"],
         outputs=dict(sm.output))
 
 

@@ -26,8 +26,9 @@ from lwo import sem
 from lwo.codebook import Codebook
 from lwo.io import write_csv, write_json, write_text
 from lwo.runner import run
-from lwo.sem_results import (CLUSTER, DATA_FORMAT, ESTIMATE_FORMAT, fit_info, fit_model, ordinal_estimation,
-                             read_students, refit_instructions)
+from lwo.sem_results import (DATA_FORMAT, ESTIMATE_FORMAT, fit_info, fit_model, frame_with_clusters,
+                             ordinal_cluster_note, ordinal_estimation, ordinal_estimation_text, read_students,
+                             refit_instructions)
 from lwo.specs import block_cfa, rq1_models
 
 # the model WLSMV fits for each measurement model (no second-order factors: the first-order CFA)
@@ -42,9 +43,11 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
     syntax = block_cfa(codebook, *block).syntax if block else spec.syntax
     items = [s.rhs for s in sem.parse_spec(syntax).statements if s.op == "=~" and s.rhs in {i.id for i in codebook.all_items()}]
     missing = ordinal_estimation(result.estimation)["missing"]
-    data = sem.rows_used(result.data.data[items], items, missing)
+    cluster = result.cluster  # the continuous fit's: none where the sample has fewer than two classrooms
+    data = sem.rows_used(frame_with_clusters(result.data)[items + ([cluster] if cluster else [])], items, missing)
     info = {"model": spec.name, "sample": result.sample, "estimator": "WLSMV (ordered items, delta parameterization)",
-            "missing": missing, "fitted": "first-order correlated-factor CFA" if block else "the model as written",
+            "missing": missing, "cluster": cluster, "estimation_text": ordinal_estimation_text(missing, cluster),
+            "fitted": "first-order correlated-factor CFA" if block else "the model as written",
             "n_used": int(len(data)), "status": "failed", "message": "", "fit_indices": {}}
     if result.status == "not estimable":  # the continuous fit says why
         info.update(status="not estimable", message=result.message)
@@ -56,7 +59,7 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
                             f"{len(items)} items than it has items (WLSMV, {missing} deletion)")
         return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
     try:
-        fit = sem.fit_ordinal(syntax, data, ordered=items, missing=missing)
+        fit = sem.fit_ordinal(syntax, data, ordered=items, missing=missing, cluster=cluster)
     except sem.ModelDataError as exc:  # e.g. an answer category nobody in the sample chose
         info.update(status="not estimable",
                     message=f"not estimable: {spec.name} ({result.sample}): "
@@ -79,7 +82,8 @@ def wlsmv_refit_instructions(info: dict) -> str:
     spec = info["spec"].replace("'", "\\'")
     return (f"\n# The primary fit with the items ordered ({info['estimator']}; {info['fitted']}): the same "
             f"estimates, SEs and\n# fit indices as wlsmv_estimates.csv and wlsmv_fit.json, on the same rows.\n"
-            f"wlsmv_model <- '{spec}'\nwlsmv <- {call}\nsummary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n")
+            + (ordinal_cluster_note(info["cluster"], info["missing"]).lstrip("\n") + "\n" if info.get("cluster") else "")
+            + f"wlsmv_model <- '{spec}'\nwlsmv <- {call}\nsummary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n")
 
 
 def save_measurement_fit(spec, codebook, students, sample, estimation, out, log) -> None:
@@ -90,11 +94,7 @@ def save_measurement_fit(spec, codebook, students, sample, estimation, out, log)
     write_text(header + (result.spec_full or "# not fitted; the spec as written:\n" + result.syntax + "\n"),
                out["spec"])
     # as the RQ1 fits save it: a student without a recorded classroom is a classroom of their own
-    clusters = result.data.clusters.astype("string").reset_index(drop=True)
-    missing = clusters.isna()
-    clusters[missing] = [f"no classroom {i + 1}" for i in range(int(missing.sum()))]
-    data = result.data.data.assign(**{CLUSTER: clusters.to_numpy()})
-    write_csv(data, out["data"], float_format=DATA_FORMAT)
+    write_csv(frame_with_clusters(result.data), out["data"], float_format=DATA_FORMAT)
     estimates = result.estimates if result.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
     write_csv(estimates, out["estimates"], float_format=ESTIMATE_FORMAT)
     write_json(fit_info(result), out["fit"])

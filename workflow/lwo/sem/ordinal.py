@@ -59,7 +59,7 @@ import pandas as pd
 from scipy.special import chdtrc
 from scipy.special._ufuncs import _ncx2_sf  # what scipy.stats.ncx2.sf calls; scipy.stats costs a job ~0.3 s
 
-from .api import SEMFit, _inference, _with_single_thread_blas
+from .api import ESTIMATE_COLUMNS, SEMFit, _inference, _with_single_thread_blas
 from .robust import rmsea_ci
 from .expr import compile_expression
 from .partable import _roles, full_spec_text
@@ -623,6 +623,10 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     elif cluster:
         shared = pd.factorize(frame[cluster])[0]
         codes = [shared[(frame[group] == lab).to_numpy()] for lab in labels] if group else [shared]
+    if codes is not None and min(len(np.unique(c)) for c in (
+            codes if group and not crossed_clusters else [np.concatenate(codes)])) < 2:
+        raise ModelDataError(f"fewer than two clusters ({cluster}) among the rows used" +
+                             (" in a group" if group and not crossed_clusters else "") + ": no cluster-robust SEs")
     levels, stats_ = _first_stage(frame, frames, items, ord_items, group, labels, missing, codes)
     model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
@@ -642,9 +646,10 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     res = _fit_core(model, groups, model.start(stats_))
     theta = res.x
     gamma = _gamma_star(groups, clustered=bool(cluster), crossed=bool(group) and crossed_clusters)
-    fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing, gamma)
+    fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing, gamma, cluster)
     fit.group_partial = tuple(group_partial)
-    fit.cluster, fit.crossed_clusters = cluster, bool(cluster and group and crossed_clusters)
+    fit.crossed_clusters = bool(cluster and group and crossed_clusters)
+    # equal parameters share labels in spec_full: its call needs no group.equal
     fit.spec_full = _spec_full(model, group, labels, OrdinalFit.lavaan_call(replace(fit, group_equal=())))
     return fit
 
@@ -706,7 +711,8 @@ def _first_stage(frame, frames, items, ord_items, group, labels, missing, codes=
     return levels, stats_
 
 
-def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing, gamma) -> OrdinalFit:
+def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing, gamma,
+              cluster) -> OrdinalFit:
     N = sum(gd.n for gd in groups)
     G = len(groups)
     fg = [gd.n / N for gd in groups]
@@ -752,6 +758,8 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         se = math.sqrt(vcov[r.index, r.index]) if r.index >= 0 else 0.0
         rec = {"lhs": r.lhs, "op": r.op, "rhs": r.rhs, "group": r.group + 1, "label": r.label, "est": est[k]}
         rec.update(_inference(est[k], se))
+        if cluster:  # as lwo.sem.fit with MLR and a cluster: the robust SEs are the clustered ones
+            rec.update(_inference(est[k], se, ".cluster"))
         rec["std.all"] = std[k]
         rec["free"] = r.index + 1
         rec["user"] = int(r.user)
@@ -760,9 +768,14 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         e, se, es = _defined(model, theta, vcov, d.expr, est, std)
         rec = {"lhs": d.name, "op": ":=", "rhs": d.expr, "group": 0, "label": d.name, "est": e}
         rec.update(_inference(e, se))
+        if cluster:
+            rec.update(_inference(e, se, ".cluster"))
         rec.update({"std.all": es, "free": 0, "user": 1})
         records.append(rec)
     table = pd.DataFrame.from_records(records)
+    if cluster:  # the column order of lwo.sem.fit's table
+        first = ESTIMATE_COLUMNS + [c for c in table.columns if c.endswith(".cluster")]
+        table = table[first + [c for c in table.columns if c not in first]]
     converged = bool(res.success) and bool(np.all(np.isfinite(theta)))
     notes = _admissibility(model, table)
     message = f"{'converged' if converged else 'not converged'} ({res.message})"
@@ -771,6 +784,7 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
     fit = OrdinalFit(
         estimates=table, fit_indices=fi, converged=converged, iterations=int(res.nfev),
         message=message, warnings=notes, vcov=pd.DataFrame(vcov, index=names, columns=names),
+        vcov_cluster=pd.DataFrame(vcov, index=names, columns=names) if cluster else None, cluster=cluster,
         spec=spec,
         nobs={(str(lab) if group else "all"): gd.n for lab, gd in zip(labels or ["all"], groups)},
         group=group, group_labels=list(labels), ordered=list(ordered), group_equal=tuple(group_equal), missing=missing,
