@@ -22,6 +22,7 @@ import json
 
 from lwo.invariance_exhibit import build_exhibit_invariance
 from lwo.runner import run
+from lwo.sem_results import estimation_options
 
 
 def main(sm):
@@ -31,7 +32,7 @@ def main(sm):
         codebook=sm.input.codebook,
         published=sm.input.published,
         min_cell=sm.params.min_cell,
-        cluster=json.loads(sm.params.estimation)["cluster"],
+        cluster=estimation_options(json.loads(sm.params.estimation))["cluster"],
         outputs=dict(sm.output))
 
 
