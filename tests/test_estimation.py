@@ -281,8 +281,9 @@ def test_saved_wlsmv_measurement_fit_refits_in_lavaan_with_its_call(default_buil
     assert info["n_used"] == len(data) > 2 * len(data.dropna())
     shutil.copy(fit_dir / "model_data.csv.gz", tmp_path / "model_data.csv.gz")
     (tmp_path / "spec.lavaan").write_text(info["spec"], encoding="utf-8")
-    subprocess.run(["Rscript", str(SAVED_FIT / "refit.R"), str(tmp_path), call.replace(', cluster = "classroom_id"', ""),
-                    str(tmp_path)], check=True, capture_output=True, timeout=1800)
+    unclustered_call = call.replace(', cluster = "classroom_id"', "")
+    subprocess.run(["Rscript", str(SAVED_FIT / "refit.R"), str(tmp_path), unclustered_call, str(tmp_path)],
+                   check=True, capture_output=True, timeout=1800)
     items = [s.rhs for s in sem.parse_spec(info["spec"]).statements if s.op == "=~"]
     unclustered = sem.fit_ordinal(info["spec"], data, ordered=items, missing="pairwise")
     _compare_with_lavaan(unclustered.estimates, unclustered.fit_indices, info["n_used"], tmp_path,

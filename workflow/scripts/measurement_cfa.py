@@ -82,7 +82,7 @@ def wlsmv_refit_instructions(info: dict) -> str:
     spec = info["spec"].replace("'", "\\'")
     return (f"\n# The primary fit with the items ordered ({info['estimator']}; {info['fitted']}): the same "
             f"estimates, SEs and\n# fit indices as wlsmv_estimates.csv and wlsmv_fit.json, on the same rows.\n"
-            + (ordinal_cluster_note(info["cluster"], info["missing"]).lstrip("\n") + "\n" if info.get("cluster") else "")
+            + (ordinal_cluster_note(info["cluster"], info["missing"]).lstrip("\n") + "\n" if info["cluster"] else "")
             + f"wlsmv_model <- '{spec}'\nwlsmv <- {call}\nsummary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n")
 
 

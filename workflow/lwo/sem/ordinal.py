@@ -617,16 +617,17 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     else:
         labels, frames = [], [frame]
     ord_items = [it for it in items if it in ordered]
-    codes = None  # integer cluster codes per group: one numbering over the groups where clusters cross them
-    if cluster and group and not crossed_clusters:
-        codes = [pd.factorize(fr[cluster])[0] for fr in frames]
-    elif cluster:
-        shared = pd.factorize(frame[cluster])[0]
-        codes = [shared[(frame[group] == lab).to_numpy()] for lab in labels] if group else [shared]
-    if codes is not None and min(len(np.unique(c)) for c in (
-            codes if group and not crossed_clusters else [np.concatenate(codes)])) < 2:
-        raise ModelDataError(f"fewer than two clusters ({cluster}) among the rows used" +
-                             (" in a group" if group and not crossed_clusters else "") + ": no cluster-robust SEs")
+    codes = None  # integer cluster codes per group
+    if cluster:
+        if group and not crossed_clusters:  # lavaan: clusters numbered within each group
+            codes = counted = [pd.factorize(fr[cluster])[0] for fr in frames]
+        else:  # one numbering over the groups
+            shared = pd.factorize(frame[cluster])[0]
+            codes = [shared[(frame[group] == lab).to_numpy()] for lab in labels] if group else [shared]
+            counted = [shared]
+        if min(len(np.unique(c)) for c in counted) < 2:
+            raise ModelDataError(f"fewer than two clusters ({cluster}) among the rows used"
+                                 + (" of a group" if len(counted) > 1 else "") + ": no cluster-robust SEs")
     levels, stats_ = _first_stage(frame, frames, items, ord_items, group, labels, missing, codes)
     model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
