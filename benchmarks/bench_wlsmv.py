@@ -8,7 +8,11 @@ Timed fits (median of --repeat runs; lavaan timed inside one R session, without 
 * Holzinger-Swineford cut into 4 categories (tests/lavaan/ordinal/hs_ordinal.csv);
 * N = 50,000 from the latent-response model of tests/test_sem_ordinal.py (ceiling thresholds);
 * missing = "pairwise": Holzinger-Swineford with holes (tests/lavaan/ordinal/hs_ordinal_holes.csv)
-  and the N = 50,000 data with a fifth of the answers blank at random.
+  and the N = 50,000 data with a fifth of the answers blank at random;
+* cluster = (cluster-robust SEs and test): Holzinger-Swineford in runs of ten rows (as
+  tests/lavaan/ordinal/reference_cluster.R), and the N = 50,000 data with holes in 500 clusters
+  of 100. lavaan's time is that of the lavaan installed (0.6 ignores cluster = with ordered
+  items; point R_LIBS at lavaan >= 0.7-2 to time its clustered fits).
 
 Then a diagnostic (not a test): on the N = 50,000 data, standardized loadings from WLSMV and
 from continuous normal-theory ML (lwo.sem.fit on the 1-4 codes) against the population values;
@@ -66,6 +70,11 @@ def cases(big: pd.DataFrame) -> list[dict]:
              missing="pairwise"),
         dict(name="N=50,000, a fifth blank, pairwise", spec=RECOVERY_MODEL, data=big_holes,
              items=list(big.columns), missing="pairwise"),
+        dict(name="Holzinger-Swineford, 31 clusters", spec=HS_CFA, data=hs.assign(cls=np.arange(len(hs)) // 10),
+             items=h_items, cluster="cls"),
+        dict(name="N=50,000, a fifth blank, pairwise, 500 clusters", spec=RECOVERY_MODEL,
+             data=big_holes.assign(cls=np.arange(len(big)) // 100), items=list(big.columns), missing="pairwise",
+             cluster="cls"),
     ]
 
 
@@ -75,7 +84,8 @@ def time_python(case: dict, repeat: int) -> float:
         _FIRST_STAGE.clear()  # time whole fits (a refit of the same data reuses its first stage)
         t = time.perf_counter()
         fit = fit_ordinal(case["spec"], case["data"], ordered=case["items"], group=case.get("group"),
-                          group_equal=case.get("group_equal", ()), missing=case.get("missing", "listwise"))
+                          group_equal=case.get("group_equal", ()), missing=case.get("missing", "listwise"),
+                          cluster=case.get("cluster"))
         times.append(time.perf_counter() - t)
         assert fit.converged
     return float(np.median(times))
@@ -91,6 +101,8 @@ def time_lavaan(case: dict, repeat: int, tmp: Path) -> float:
     items = ", ".join(f'"{i}"' for i in case["items"])
     if case.get("missing"):
         group += f', missing = "{case["missing"]}"'
+    if case.get("cluster"):
+        group += f', cluster = "{case["cluster"]}"'
     script = f"""
 suppressMessages(library(lavaan))
 d <- read.csv("{csv}")
