@@ -82,6 +82,7 @@ def test_clustered_estimates_and_fit_match_lavaan(fits, ref, name):
     assert fi["df"] == r["df"] and fi["npar"] == r["npar"] and fi["ntotal"] == r["ntotal"]
     for k in FIT_KEYS:
         assert fi[k] == pytest.approx(r[k], rel=1e-3, abs=1e-6), k
+    assert fi["chisq.shift.parameters"] == pytest.approx(r["chisq.shift.parameters1"], rel=1e-3)
 
 
 def test_clustered_difference_and_wald_tests_match_lavaan(fits, ref):
