@@ -180,3 +180,30 @@ def test_clustered_ses_match_the_spread_of_estimates_over_replicates(missing):
     assert np.all((ratio[thresholds] > 0.9) & (ratio[thresholds] < 1.15)), ratio
     assert np.all((ratio > 0.85) & (ratio < 1.2)), ratio
     assert np.median(naive_ratio[thresholds]) < 0.75, naive_ratio
+
+
+def test_crossed_clusters_give_the_se_of_a_group_difference():
+    """150 replicates of 30 classrooms of 10 Black and 10 White students sharing a classroom
+    effect (a third of the factor's variance): the SE of a threshold's Black-White difference
+    (configural model) from the crossed-cluster covariance averages the SD of the difference over
+    the replicates within 10% (Monte Carlo error about 6%); numbering clusters within each group,
+    as lavaan does, ignores that the shared classroom effect cancels in the difference and
+    overstates it by a third or more."""
+    items = [f"y{k}" for k in range(1, 5)]
+    ses = {True: [], False: []}
+    diffs = []
+    for r in range(150):
+        data = simulate_clustered(30, 20, seed=3000 + r)
+        data["race"] = np.where(np.arange(len(data)) % 2 == 0, "Black", "White")
+        for crossed in (True, False):
+            fit = fit_ordinal("f =~ y1 + y2 + y3 + y4", data, ordered=items, group="race",
+                              group_order=["Black", "White"], cluster="cls", crossed_clusters=crossed)
+            e = fit.estimates
+            k = e.loc[(e["lhs"] == "y1") & (e["rhs"] == "t2")].sort_values("group")["free"].to_numpy() - 1
+            V = fit.vcov.to_numpy()
+            ses[crossed].append(np.sqrt(V[k[0], k[0]] + V[k[1], k[1]] - 2 * V[k[0], k[1]]))
+            if crossed:
+                diffs.append(float(np.diff(fit._theta[k])[0]))
+    sd = np.std(diffs, ddof=1)
+    assert 0.9 < np.mean(ses[True]) / sd < 1.1
+    assert np.mean(ses[False]) / sd > 1.3
