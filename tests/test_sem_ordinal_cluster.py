@@ -6,6 +6,9 @@ source (lavaan 0.6, Debian's, ignores ``cluster =`` with ordered data; the scrip
 regenerate them). Clusters: runs of ten consecutive rows of hs_ordinal.csv.
 """
 
+import shutil
+import subprocess
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -206,3 +209,38 @@ def test_crossed_clusters_give_the_se_of_a_group_difference():
     sd = np.std(diffs, ddof=1)
     assert 0.9 < np.mean(ses[True]) / sd < 1.1
     assert np.mean(ses[False]) / sd > 1.3
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+@pytest.mark.parametrize("spec, ordered", [(HS_MODEL, HS_ITEMS), (HS_SEM, HS_ITEMS[:6])], ids=["cfa", "sem"])
+def test_lavaan_gives_a_clustered_pairwise_fit_from_its_first_stage_table(tmp_path, spec, ordered):
+    """No lavaan clusters pairwise WLSMV fits correctly, but any lavaan (0.6.14 here) gives the
+    same estimates, SEs and scaled chi-square from the data with the fit's first-stage table as
+    NACOV and WLS.V (the saved fits' refit_in_lavaan.R does this)."""
+    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
+        pytest.skip("lavaan not installed")
+    holes = pd.read_csv(REF / "hs_ordinal_holes.csv")
+    holes["cls"] = np.arange(len(holes)) // 10
+    fit = fit_ordinal(spec, holes, ordered=ordered, missing="pairwise", cluster="cls")
+    holes.to_csv(tmp_path / "data.csv", index=False)
+    fit.first_stage_table().to_csv(tmp_path / "first_stage.csv", index=False)
+    call = fit.lavaan_call().replace(', cluster = "cls"', ", NACOV = list(crossprod(V)), WLS.V = list(diag(w))")
+    script = (f'suppressMessages(library(lavaan)); setwd("{tmp_path}")\n'
+              'data <- read.csv("data.csv"); parts <- read.csv("first_stage.csv", check.names = FALSE)\n'
+              'w <- unlist(parts[parts$kind == "weight", -1]); V <- as.matrix(parts[parts$kind == "cluster", -1])\n'
+              f"model <- '{spec}'\n"
+              f"fit <- suppressWarnings({call})\n"
+              'cat(fitMeasures(fit, c("chisq", "chisq.scaled")), "\\n")\n'
+              'write.csv(parameterEstimates(fit)[, c("lhs", "op", "rhs", "est", "se")], "lavaan.csv", row.names = FALSE)\n')
+    res = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    chisq, scaled = map(float, res.stdout.split()[-2:])
+    assert chisq == pytest.approx(fit.fit_indices["chisq"], rel=1e-5)
+    assert scaled == pytest.approx(fit.fit_indices["chisq.scaled"], rel=1e-4)
+    lav = pd.read_csv(tmp_path / "lavaan.csv", keep_default_na=False)
+    m = lav.merge(fit.estimates.assign(rhs=fit.estimates["rhs"].str.replace(" ", "")),
+                  on=["lhs", "op", "rhs"], suffixes=("_lavaan", ""))
+    assert len(m) == len(fit.estimates)
+    np.testing.assert_allclose(m["est"], m["est_lavaan"], atol=1e-4)
+    np.testing.assert_allclose(m["se"], m["se_lavaan"], rtol=1e-3, atol=1e-6)

@@ -776,6 +776,18 @@ def ordinal_cluster_note(cluster: str, missing: str) -> str:
     return note
 
 
+# R lines that read a saved WLSMV fit's first stage (OrdinalFit.first_stage_table): the DWLS weights w
+# and the classrooms' scaled influence sums V, whose cross-product is the clustered Gamma
+FIRST_STAGE_R = ('parts <- read.csv(gzfile("{file}"), check.names = FALSE)\n'
+                 'w <- unlist(parts[parts$kind == "weight", -1]); V <- as.matrix(parts[parts$kind == "cluster", -1])\n')
+
+
+def first_stage_call(call: str, cluster: str) -> str:
+    """A clustered WLSMV fit's lavaan call with its clustered Gamma and weights given
+    (FIRST_STAGE_R's V and w) instead of the cluster: the fit's numbers in any lavaan."""
+    return call.replace(f', cluster = "{cluster}"', ", NACOV = list(crossprod(V)), WLS.V = list(diag(w))")
+
+
 def refit_instructions(run: FitRun) -> str:
     crossed = ("\n# Multi-group with clusters: lavaan numbers clusters within each group, this pipeline counts a "
                "classroom once\n# across groups (README, Estimation): lavaan's SEs differ by design, estimates "

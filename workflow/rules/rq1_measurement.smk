@@ -26,6 +26,7 @@ rule measurement_cfa:
                     ("refit", "refit_in_lavaan.R"),
                     ("wlsmv_estimates", "wlsmv_estimates.csv"),
                     ("wlsmv_fit", "wlsmv_fit.json"),
+                    ("wlsmv_first_stage", "wlsmv_first_stage.csv.gz"),
                 )
             }
         ),

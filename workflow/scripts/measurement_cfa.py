@@ -26,11 +26,13 @@ from lwo import sem
 from lwo.codebook import Codebook
 from lwo.io import write_csv, write_json, write_text
 from lwo.runner import run
-from lwo.sem_results import (DATA_FORMAT, ESTIMATE_FORMAT, fit_info, fit_model, frame_with_clusters,
-                             ordinal_cluster_note, ordinal_estimation, ordinal_estimation_text, read_students,
-                             refit_instructions)
+from lwo.sem_results import (DATA_FORMAT, ESTIMATE_FORMAT, FIRST_STAGE_R, first_stage_call, fit_info, fit_model,
+                             frame_with_clusters, ordinal_cluster_note, ordinal_estimation, ordinal_estimation_text,
+                             read_students, refit_instructions)
 from lwo.specs import block_cfa, rq1_models
 
+# the WLSMV fit's first stage (weights, classrooms' influences) as lavaan's NACOV and WLS.V need it
+WLSMV_FIRST_STAGE = "wlsmv_first_stage.csv.gz"
 # the model WLSMV fits for each measurement model (no second-order factors: the first-order CFA)
 WLSMV_MODEL = {"hqc_second_order": ("hqc", 8)}
 
@@ -69,7 +71,7 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
         info["message"] = str(exc)
         return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
     info.update({"status": "ok" if fit.converged else "failed", "message": "" if fit.converged else fit.message,
-                 "lavaan_call": fit.lavaan_call(), "spec": syntax,
+                 "lavaan_call": fit.lavaan_call(), "spec": syntax, "first_stage": fit.first_stage_table(),
                  "fit_indices": {k: (None if v is None or v != v else float(v)) for k, v in fit.fit_indices.items()}})
     return (fit.estimates if fit.converged else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)), info
 
@@ -80,10 +82,16 @@ def wlsmv_refit_instructions(info: dict) -> str:
         return ""
     call = info["lavaan_call"].replace("(model, ", "(wlsmv_model, ", 1)
     spec = info["spec"].replace("'", "\\'")
-    return (f"\n# The primary fit with the items ordered ({info['estimator']}; {info['fitted']}): the same "
+    text = (f"\n# The primary fit with the items ordered ({info['estimator']}; {info['fitted']}): the same "
             f"estimates, SEs and\n# fit indices as wlsmv_estimates.csv and wlsmv_fit.json, on the same rows.\n"
-            + (ordinal_cluster_note(info["cluster"], info["missing"]).lstrip("\n") + "\n" if info["cluster"] else "")
-            + f"wlsmv_model <- '{spec}'\nwlsmv <- {call}\nsummary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n")
+            f"wlsmv_model <- '{spec}'\n")
+    if not info["cluster"]:
+        return text + f"wlsmv <- {call}\nsummary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n"
+    return (text + ordinal_cluster_note(info["cluster"], info["missing"]).lstrip("\n")
+            + f"\n# In lavaan >= 0.7-2: {call}\n# In any lavaan, this fit's numbers from its clustered Gamma "
+            f"and weights ({WLSMV_FIRST_STAGE}):\n" + FIRST_STAGE_R.format(file=WLSMV_FIRST_STAGE)
+            + f"wlsmv <- {first_stage_call(call, info['cluster'])}\n"
+            "summary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n")
 
 
 def save_measurement_fit(spec, codebook, students, sample, estimation, out, log) -> None:
@@ -101,6 +109,8 @@ def save_measurement_fit(spec, codebook, students, sample, estimation, out, log)
     wlsmv_estimates, wlsmv_info = wlsmv_fit(spec, codebook, result)
     write_text(refit_instructions(result) + wlsmv_refit_instructions(wlsmv_info), out["refit"])
     write_csv(wlsmv_estimates, out["wlsmv_estimates"], float_format=ESTIMATE_FORMAT)
+    write_csv(wlsmv_info.pop("first_stage", pd.DataFrame(columns=["kind"])), out["wlsmv_first_stage"],
+              float_format=ESTIMATE_FORMAT)
     write_json(wlsmv_info, out["wlsmv_fit"])
     with open(log, "w", encoding="utf-8") as fh:
         fh.write(f"{spec.name} ({sample}): {result.status}; {result.message}\n{result.data.note()}\n")

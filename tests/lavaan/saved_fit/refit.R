@@ -9,7 +9,7 @@ suppressMessages(library(lavaan))
 args <- commandArgs(trailingOnly = TRUE)
 data <- read.csv(gzfile(file.path(args[1], "model_data.csv.gz")))
 model <- paste(readLines(file.path(args[1], "spec.lavaan")), collapse = "\n")
-fit <- eval(parse(text = args[2]))
+fit <- eval(parse(text = args[2]))  # (the call, after any lines it needs)
 est <- parameterEstimates(fit, standardized = TRUE)
 write.csv(est[, intersect(c("lhs", "op", "rhs", "group", "est", "se", "std.all"), names(est))],
           file.path(args[3], "lavaan_estimates.csv"), row.names = FALSE)

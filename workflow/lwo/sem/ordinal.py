@@ -121,6 +121,25 @@ class OrdinalFit(SEMFit):
         return call + ")"
 
 
+    def first_stage_table(self) -> pd.DataFrame:
+        """What lavaan needs beside the data to give this one-group fit's numbers, lavaan
+        0.6.14 included (``NACOV = list(crossprod(V)), WLS.V = list(diag(w))``): a row
+        ``weight`` (the DWLS weights w) and, with a cluster, a row ``cluster`` per cluster (V:
+        its summed influences on the statistics, scaled so that V'V is the clustered Gamma);
+        columns: lavaan's names of the statistics."""
+        if len(self._ord.groups) != 1:
+            raise ValueError("one group only: lavaan's NACOV has no covariance between groups")
+        gd = self._ord.groups[0]
+        rows = [gd.w]
+        if self.cluster:
+            V = gd.stats.cluster_sums
+            rows += list(V * math.sqrt(gd.n * len(V) / (len(V) - 1)))
+        names, order = _lavaan_stat_order(self._ord.model, gd.stats)
+        table = pd.DataFrame(np.asarray(rows)[:, order], columns=names)
+        table.insert(0, "kind", ["weight"] + ["cluster"] * (len(rows) - 1))
+        return table
+
+
 class _OrdinalModel:
     """Parameter rows, implied statistics and their derivatives for G groups."""
 
@@ -803,6 +822,32 @@ def _stat_names(model: _OrdinalModel, st: OrdinalStats) -> list[str]:
              for k in range(len(th))]
     names += [f"{v}~~{v}" for v, nu in zip(model.ov, model.numeric) if nu]
     return names + [f"{model.ov[i]}~~{model.ov[j]}" for i, j in zip(*model.pairs)]
+
+
+def _lavaan_stat_order(model: _OrdinalModel, st: OrdinalStats) -> tuple[list[str], np.ndarray]:
+    """lavaan's names and order of the first-stage statistics (its variables: the model's in
+    order of appearance, the exogenous covariates last; correlations by rows of the upper
+    triangle), and where each is in ``wls_obs``."""
+    ov = list(model.ov)
+    lav = [v for v in ov if v not in model.ov_x] + [v for v in ov if v in model.ov_x]
+    start = np.concatenate(([0], np.cumsum([len(t) for t in st.thresholds]))).astype(int)
+    var_at = {v: int(start[-1]) + k for k, v in enumerate(v for v, nu in zip(ov, model.numeric) if nu)}
+    pair_at = {frozenset((ov[i], ov[j])): st.n_univariate + q for q, (i, j) in enumerate(zip(*model.pairs))}
+    names, order = [], []
+    for v in lav:
+        j = ov.index(v)
+        k = len(st.thresholds[j])
+        names += [f"{v}~1"] if model.numeric[j] else [f"{v}|t{m + 1}" for m in range(k)]
+        order += range(start[j], start[j] + k)
+    for v in lav:
+        if v in var_at:
+            names.append(f"{v}~~{v}")
+            order.append(var_at[v])
+    for a, u in enumerate(lav):
+        for w in lav[a + 1:]:
+            names.append(f"{u}~~{w}")
+            order.append(pair_at[frozenset((u, w))])
+    return names, np.array(order)
 
 
 @dataclass
