@@ -15,14 +15,17 @@ A model is fitted once per sample by the `sem_fit` rule (Black and White jointly
                      missing, cluster, N used and surveyed, exclusions, dropped controls, fit
                      indices (scaled and robust with MLR), the lavaan call
   refit_in_lavaan.R  how to refit the model in R (the lavaan call, also in spec.lavaan's header)
+  first_stage.csv.gz a one-group WLSMV fit's DWLS weights and classrooms' influence sums, which
+                     lavaan takes as WLS.V and NACOV to give its clustered numbers (header only
+                     for other fits; OrdinalFit.first_stage_table)
 
 How a model is estimated comes from the config `estimation` block (`estimation_options`):
 FIML + MLR with classroom clusters by default. With `items: ordinal` a structural model's
 survey items are ordered categories: WLSMV (lwo.sem.fit_ordinal; lavaan's
 sem(..., ordered =, estimator = "WLSMV", conditional.x = FALSE, fixed.x = TRUE)), pairwise
 deletion where the block asks for FIML and listwise where it asks for listwise
-(ordinal_estimation), clustered as the block says (cluster-robust SEs and scaled test, lavaan >= 0.7-2); a
-model without items (HQC's parcels and grades only) stays continuous. The
+(ordinal_estimation), clustered as the block says (cluster-robust SEs and scaled test, lavaan >=
+0.7-2); a model without items (HQC's parcels and grades only) stays continuous. The
 Black-White fits then test equal paths by lavTestLRT's scaled-shifted difference
 (lr_test_ordinal) and the Wald test.
 
@@ -776,6 +779,9 @@ def ordinal_cluster_note(cluster: str, missing: str) -> str:
     return note
 
 
+# a saved fit's first stage: a one-group WLSMV fit's DWLS weights and classrooms' influences (header
+# only for the other fits)
+FIRST_STAGE = "first_stage.csv.gz"
 # R lines that read a saved WLSMV fit's first stage (OrdinalFit.first_stage_table): the DWLS weights w
 # and the classrooms' scaled influence sums V, whose cross-product is the clustered Gamma
 FIRST_STAGE_R = ('parts <- read.csv(gzfile("{file}"), check.names = FALSE)\n'
@@ -792,14 +798,19 @@ def refit_instructions(run: FitRun) -> str:
     crossed = ("\n# Multi-group with clusters: lavaan numbers clusters within each group, this pipeline counts a "
                "classroom once\n# across groups (README, Estimation): lavaan's SEs differ by design, estimates "
                "and chi-square agree." if run.group and run.cluster else "")
+    call = f"fit <- {lavaan_call(run)}"
     if run.ordered and run.cluster:
         crossed += ordinal_cluster_note(run.cluster, run.estimation["missing"])
+        if not run.group:  # lavaan's NACOV is per group: no covariance between groups through a classroom
+            call = (f"# In lavaan >= 0.7-2: {call}\n# In any lavaan, this fit's numbers from its clustered Gamma and "
+                    f"weights ({FIRST_STAGE}):\n" + FIRST_STAGE_R.format(file=FIRST_STAGE)
+                    + f"fit <- {first_stage_call(lavaan_call(run), run.cluster)}")
     return f"""# Refit {run.model} ({run.sample}) in lavaan: the same estimates, SEs and fit indices as estimates.csv.
 # Run in this directory. spec.lavaan writes out every parameter; model_data.csv.gz holds the exact rows fitted.{crossed}
 library(lavaan)
 data <- read.csv(gzfile("model_data.csv.gz"))
 model <- paste(readLines("spec.lavaan"), collapse = "\\n")
-fit <- {lavaan_call(run)}
+{call}
 summary(fit, fit.measures = TRUE, standardized = TRUE)
 parameterEstimates(fit)            # est, se, z, pvalue, ci.lower, ci.upper (estimates.csv)
 standardizedSolution(fit)          # std.all with delta-method SEs (standardized.csv)
@@ -830,6 +841,9 @@ def save_fit(run: FitRun, directory, *, correlation_targets=()) -> None:
     write_csv(corr, d / "correlations.csv", float_format=ESTIMATE_FORMAT)
     write_json(fit_info(run), d / "fit.json")
     write_text(refit_instructions(run), d / "refit_in_lavaan.R")
+    first_stage = (fit.first_stage_table() if run.ok and run.ordered and not run.group
+                   else pd.DataFrame(columns=["kind"]))
+    write_csv(first_stage, d / FIRST_STAGE, float_format=ESTIMATE_FORMAT)
 
 
 class _NotFitted:

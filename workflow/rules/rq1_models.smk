@@ -28,6 +28,7 @@ MODEL_FILES = {
     "correlations": "correlations.csv",
     "fit": "fit.json",
     "refit": "refit_in_lavaan.R",
+    "first_stage": "first_stage.csv.gz",
 }
 MULTIGROUP_FILES = {
     **MODEL_FILES,

@@ -12,8 +12,10 @@ treats the 1-4 answers as continuous, estimated as the config's `estimation:` bl
 RQ1 fits: by default FIML + MLR with classroom clusters; the exhibits' sensitivity analysis). The primary analysis of Exhibits 8-10 treats them as ordered categories: the same
 model by WLSMV (lwo.sem.fit_ordinal, lavaan's cfa(..., ordered = items, estimator = "WLSMV")),
 on every student with an answered item by pairwise deletion (lavaan missing = "pairwise") when the
-continuous fit uses FIML, listwise when it is listwise; saved as wlsmv_estimates.csv and
-wlsmv_fit.json. WLSMV
+continuous fit uses FIML, listwise when it is listwise, clustered as the config says; saved as
+wlsmv_estimates.csv, wlsmv_fit.json and wlsmv_first_stage.csv.gz (its DWLS weights and each
+classroom's summed influences: lavaan's NACOV and WLS.V, with which any lavaan gives its numbers;
+refit_in_lavaan.R). WLSMV
 here has no second-order factors, so for the HQC second-order model it fits the first-order
 correlated-factor CFA of the eight subscales (lwo.specs.block_cfa). A model that does not
 converge is saved with its status and message instead of numbers.
