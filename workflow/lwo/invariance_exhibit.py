@@ -185,6 +185,10 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "thresholds: equal thresholds (Wu & Estabrook, 2016); loadings: equal thresholds and loadings. "
         "lavaan's further \"intercepts\" step adds no constraint when every item is ordered (the latent "
         "responses' intercepts are fixed at 0; df difference 0, intercepts_df_diff): it is not a test here. "
+        "These are lavaan 0.6.14's models (Debian's, the reference here); lavaan 0.6-20 and later free the "
+        "items' intercepts in the second group where the thresholds are equal (and fix its latent means), "
+        "so their thresholds and loadings steps have other df and statistics and their intercepts step is a "
+        "test. "
         f"{n_ok} of {len(constructs)} constructs are invariant at both levels (means and relations may be "
         "compared across the groups).",
         (f"The WLSMV SEs and tests are clustered by {cluster}: the first stage's scores summed per {cluster} "
