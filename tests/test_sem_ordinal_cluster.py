@@ -121,7 +121,7 @@ def test_crossed_clusters_join_the_groups_statistics(fits, hs):
     within = fits["c_hs2_configural"]
     np.testing.assert_array_equal(crossed.estimates["est"], within.estimates["est"])
     assert crossed.crossed_clusters and not within.crossed_clusters
-    g = crossed._ord.gamma
+    g = crossed._ord.gamma.full()
     k = len(crossed._ord.groups[0].w)
     assert np.abs(g[:k, k:]).max() > 0  # the cluster spanning both schools
     inside = hs.assign(cls=hs["cls"].astype(str) + hs["school"])  # no cluster spans both schools
@@ -129,9 +129,10 @@ def test_crossed_clusters_join_the_groups_statistics(fits, hs):
     b = fit_ordinal(HS_CFA, inside, ordered=HS_ITEMS, group="school", crossed_clusters=False, **CLUSTER)
     G = inside["cls"].nunique()
     ga = [len(inside[inside["school"] == s]["cls"].unique()) for s in b.group_labels]
-    blocks = b._ord.gamma
-    np.testing.assert_allclose(a._ord.gamma[:k, :k], blocks[0] * (G / (G - 1)) / (ga[0] / (ga[0] - 1)), rtol=1e-10)
-    assert np.abs(a._ord.gamma[:k, k:]).max() == 0
+    within_gamma, crossed_gamma = b._ord.gamma.full(), a._ord.gamma.full()
+    np.testing.assert_allclose(crossed_gamma[:k, :k], within_gamma[:k, :k] * (G / (G - 1)) / (ga[0] / (ga[0] - 1)),
+                               rtol=1e-10)
+    assert np.abs(crossed_gamma[:k, k:]).max() == 0 == np.abs(within_gamma[:k, k:]).max()
 
 
 def test_bad_cluster_column(hs):

@@ -674,27 +674,46 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     return fit
 
 
+@dataclass
+class _GammaFactor:
+    """A clustered Gamma* as F'F, F with a row per cluster: products with it cost a pass over
+    the clusters rather than over the statistics twice."""
+
+    F: np.ndarray
+
+    def full(self) -> np.ndarray:
+        return self.F.T @ self.F
+
+
 def _gamma_star(groups: list, clustered: bool, crossed: bool):
     """N Cov(s) of the groups' stacked first-stage statistics s (Gamma_g / f_g for group g, f_g
-    = N_g / N): a list of per-group blocks, or one full matrix where clusters cross groups
-    (their statistics then covary). Clustered: N V'V G/(G-1) from the per-cluster influence
-    sums V (G clusters: per group, or over all groups where they cross)."""
+    = N_g / N): unclustered, a list of per-group blocks; clustered, N V'V G/(G-1) from the
+    per-cluster influence sums V (G clusters: per group, or over all groups where they cross,
+    whose statistics then covary), as its factor."""
     N = sum(gd.n for gd in groups)
     if not clustered:
         return [gd.stats.nacov * (N / gd.n) for gd in groups]
-    if not crossed:
-        return [N * (V.T @ V) * len(V) / (len(V) - 1) for V in (gd.stats.cluster_sums for gd in groups)]
-    ncl = max(len(gd.stats.cluster_sums) for gd in groups)
-    V = np.hstack([np.vstack([gd.stats.cluster_sums, np.zeros((ncl - len(gd.stats.cluster_sums),
-                                                               gd.stats.cluster_sums.shape[1]))])
-                   for gd in groups])
-    return N * (V.T @ V) * ncl / (ncl - 1)
+    sums = [gd.stats.cluster_sums for gd in groups]
+    widths = np.cumsum([0] + [V.shape[1] for V in sums])
+    if crossed:  # one row per cluster, each group's sums in its columns
+        ncl = max(len(V) for V in sums)
+        F = np.zeros((ncl, widths[-1]))
+        for V, k in zip(sums, widths):
+            F[:len(V), k:k + V.shape[1]] = V * math.sqrt(N * ncl / (ncl - 1))
+        return _GammaFactor(F)
+    F = np.zeros((sum(len(V) for V in sums), widths[-1]))
+    r = 0
+    for V, k in zip(sums, widths):
+        F[r:r + len(V), k:k + V.shape[1]] = V * math.sqrt(N * len(V) / (len(V) - 1))
+        r += len(V)
+    return _GammaFactor(F)
 
 
 def _middle(Dv: np.ndarray, gamma) -> np.ndarray:
     """Dv' Gamma* Dv for Gamma* from :func:`_gamma_star` (block-wise where it is a list)."""
-    if not isinstance(gamma, list):
-        return Dv.T @ gamma @ Dv
+    if isinstance(gamma, _GammaFactor):
+        FD = gamma.F @ Dv
+        return FD.T @ FD
     out, k = 0.0, 0
     for gam in gamma:
         D = Dv[k:k + len(gam)]
@@ -923,15 +942,16 @@ def _ss_test(T, df, D_all, groups, fg, E_inv, gamma):
 
 def _traces(U, gamma) -> tuple[float, float]:
     """tr(U Gamma*) and tr((U Gamma*)^2) for Gamma* of :func:`_gamma_star`; where it is block
-    diagonal (a list of blocks), one block of columns at a time."""
-    if not isinstance(gamma, list):
-        UG = U @ gamma
-    else:
-        UG = np.empty_like(U)
-        k = 0
-        for gam in gamma:
-            UG[:, k:k + len(gam)] = U[:, k:k + len(gam)] @ gam
-            k += len(gam)
+    diagonal (a list of blocks), one block of columns at a time; for Gamma* = F'F from the
+    small F U F' (the traces are invariant under the cycle)."""
+    if isinstance(gamma, _GammaFactor):
+        A = gamma.F @ U @ gamma.F.T
+        return float(np.trace(A)), float(np.sum(A * A.T))
+    UG = np.empty_like(U)
+    k = 0
+    for gam in gamma:
+        UG[:, k:k + len(gam)] = U[:, k:k + len(gam)] @ gam
+        k += len(gam)
     return float(np.trace(UG)), float(np.sum(UG * UG.T))
 
 
