@@ -102,6 +102,16 @@ class _GroupStructure:
         unique = ordered.size == 0 or np.all(ordered[1:] != ordered[:-1])
         self.f_starts = None if unique else np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         self.topo = _topological_order(self.n_all, self.i[self.kind == KIND_A], self.j[self.kind == KIND_A])
+        # the index sets of the Hessian's second-order part (_second_order_rows), formed once: a
+        # fit evaluates the Hessian at every step
+        a, sidx, midx = (np.flatnonzero(self.f_kind == k) for k in (KIND_A, KIND_S, KIND_M))
+        ia, ja, ss, tt = self.f_i[a], self.f_j[a], self.f_i[sidx], self.f_j[sidx]
+        self.so = {"a": a, "ia": ia, "ja": ja, "s": sidx, "m": midx, "s_diag": self.f_diag[sidx],
+                   "ja_ia": np.ix_(ja, ia), "ja_ja": np.ix_(ja, ja), "ia_ia": np.ix_(ia, ia), "a_a": np.ix_(a, a),
+                   "ia_tt": np.ix_(ia, tt), "ja_ss": np.ix_(ja, ss), "ia_ss": np.ix_(ia, ss), "ja_tt": np.ix_(ja, tt),
+                   "a_s": np.ix_(a, sidx), "s_a": np.ix_(sidx, a), "ja_im": np.ix_(ja, self.f_i[midx]),
+                   "a_m": np.ix_(a, midx), "m_a": np.ix_(midx, a),
+                   "f_f": np.ix_(self.f_index, self.f_index) if unique else None}
 
 
 def _topological_order(n: int, heads: np.ndarray, tails: np.ndarray) -> np.ndarray | None:
@@ -278,32 +288,28 @@ class RAMModel:
         FC = imp.full_cov[:p, :]
         B, C, Bm = imp.B, imp.full_cov, imp.full_mean
         H = np.zeros((gs.f_kind.size, gs.f_kind.size))
-        kind, i, j = gs.f_kind, gs.f_i, gs.f_j
-        a = np.where(kind == KIND_A)[0]
-        if a.size:
+        so = gs.so
+        if so["a"].size:
             X = FC.T @ M @ FB
             Y = FB.T @ M @ FB
-            ia, ja = i[a], j[a]
-            XJI = X[np.ix_(ja, ia)]
-            BJI = B[np.ix_(ja, ia)]
-            HAA = 2.0 * (XJI * BJI.T + XJI.T * BJI) + 2.0 * C[np.ix_(ja, ja)] * Y[np.ix_(ia, ia)]
+            ia, ja = so["ia"], so["ja"]
+            XJI = X[so["ja_ia"]]
+            BJI = B[so["ja_ia"]]
+            HAA = 2.0 * (XJI * BJI.T + XJI.T * BJI) + 2.0 * C[so["ja_ja"]] * Y[so["ia_ia"]]
             if w is not None:
                 wFB = FB.T @ w
                 HAA -= 2.0 * (BJI.T * wFB[ia][None, :] * Bm[ja][:, None] + BJI * wFB[ia][:, None] * Bm[ja][None, :])
-            H[np.ix_(a, a)] += HAA
-            sidx = np.where(kind == KIND_S)[0]
-            if sidx.size:
-                ss, tt = i[sidx], j[sidx]
-                HAS = 2.0 * (Y[np.ix_(ia, tt)] * B[np.ix_(ja, ss)] + Y[np.ix_(ia, ss)] * B[np.ix_(ja, tt)])
-                HAS[:, gs.f_diag[sidx]] *= 0.5
-                H[np.ix_(a, sidx)] += HAS
-                H[np.ix_(sidx, a)] += HAS.T
-            midx = np.where(kind == KIND_M)[0]
-            if midx.size and w is not None:
+            H[so["a_a"]] += HAA
+            if so["s"].size:
+                HAS = 2.0 * (Y[so["ia_tt"]] * B[so["ja_ss"]] + Y[so["ia_ss"]] * B[so["ja_tt"]])
+                HAS[:, so["s_diag"]] *= 0.5
+                H[so["a_s"]] += HAS
+                H[so["s_a"]] += HAS.T
+            if so["m"].size and w is not None:
                 wFB = FB.T @ w
-                HAM = -2.0 * wFB[ia][:, None] * B[np.ix_(ja, i[midx])]
-                H[np.ix_(a, midx)] += HAM
-                H[np.ix_(midx, a)] += HAM.T
+                HAM = -2.0 * wFB[ia][:, None] * B[so["ja_im"]]
+                H[so["a_m"]] += HAM
+                H[so["m_a"]] += HAM.T
         return H
 
     def moment_jacobian(self, imp: Implied, gs: _GroupStructure) -> np.ndarray:
@@ -336,10 +342,10 @@ class RAMModel:
     @staticmethod
     def _accumulate(target: np.ndarray, gs: _GroupStructure, rows_matrix: np.ndarray) -> None:
         """target += K' rows_matrix K, K mapping free rows to parameters."""
-        idx = gs.f_index
-        if np.unique(idx).size == idx.size:
-            target[np.ix_(idx, idx)] += rows_matrix
+        if gs.so["f_f"] is not None:  # no equality constraint within the group
+            target[gs.so["f_f"]] += rows_matrix
         else:
+            idx = gs.f_index
             np.add.at(target, (idx[:, None], idx[None, :]), rows_matrix)
 
     def _to_params(self, gs: _GroupStructure, X: np.ndarray) -> np.ndarray:
