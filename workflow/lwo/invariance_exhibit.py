@@ -15,7 +15,7 @@ from lwo.group_stats import suppress_small_cells
 from lwo.io import write_csv
 from lwo.measurement import (CFI_DROP, invariance_analysis, ordinal_holm_adjusted_verdicts,
                              ordinal_invariance_analysis)
-from lwo.model_data import analysis_columns, select_sample
+from lwo.model_data import analysis_columns, cluster_ids, select_sample
 from lwo.plotting import PALETTE, mark_data_source, new_figure
 from lwo.specs import block_cfa
 
@@ -40,10 +40,7 @@ def invariance_sample(students: pd.DataFrame, codebook: Codebook,
     chosen = pd.concat([select_sample(students, g) for g in GROUP_ORDER])
     cols = analysis_columns(chosen, codebook)
     if cluster:
-        ids = chosen[cluster].astype("string").to_numpy(dtype=object)
-        unknown = pd.isna(ids)
-        ids[unknown] = [f"no {cluster} {i + 1}" for i in range(int(unknown.sum()))]
-        cols[cluster] = ids
+        cols[cluster] = cluster_ids(chosen[cluster])
     return chosen["race"].astype(str), cols
 
 

@@ -62,6 +62,15 @@ def select_sample(students: pd.DataFrame, sample: str) -> pd.DataFrame:
     return surveyed if sample == "all" else surveyed[surveyed["race"] == sample]
 
 
+def cluster_ids(ids: pd.Series) -> np.ndarray:
+    """Cluster ids as text, a row without one a cluster of its own ("no classroom 1", ...):
+    never pooled into a shared 'missing' cluster."""
+    values = ids.astype("string").fillna("").to_numpy(dtype=object)
+    missing = ids.isna().to_numpy()
+    values[missing] = [f"no classroom {i + 1}" for i in range(int(missing.sum()))]
+    return values
+
+
 def analysis_columns(students: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Items, HQC subscale parcels, control dummies and rescaled grades."""
     cols: dict[str, pd.Series] = {}

@@ -49,7 +49,7 @@ from scipy.special import ndtr, ndtri  # not scipy.stats: its import costs a fit
 
 from lwo import sem
 from lwo.io import write_csv, write_json, write_text
-from lwo.model_data import ModelData, model_ready, without_dropped_controls
+from lwo.model_data import ModelData, cluster_ids, model_ready, without_dropped_controls
 from lwo.sem.expr import compile_expression, expression_names
 from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, MULTIGROUP_SAMPLE, ModelSpec,
                        equality_tests, group_label, multigroup_syntax)
@@ -154,11 +154,7 @@ def frame_with_clusters(md: ModelData) -> pd.DataFrame:
     """The fitted data with the classroom of each student; a student without a recorded
     classroom is a cluster of their own (never pooled into a shared 'missing' classroom)."""
     data = md.data.copy()
-    clusters = md.clusters.astype("string").reset_index(drop=True)
-    missing = clusters.isna().to_numpy()
-    values = clusters.fillna("").to_numpy(dtype=object)
-    values[missing] = [f"no classroom {i + 1}" for i in range(int(missing.sum()))]
-    data[md.cluster_name] = values
+    data[md.cluster_name] = cluster_ids(md.clusters)
     return data
 
 
@@ -794,6 +790,15 @@ def first_stage_call(call: str, cluster: str) -> str:
     return call.replace(f', cluster = "{cluster}"', ", NACOV = list(crossprod(V)), WLS.V = list(diag(w))")
 
 
+def clustered_wlsmv_refit(target: str, call: str, cluster: str, first_stage: str) -> str:
+    """refit_in_lavaan.R's lines that fit a one-group clustered WLSMV fit into `target`: its
+    lavaan >= 0.7-2 call as a comment, then the call that gives its numbers in any lavaan from
+    its saved first stage (the file `first_stage`)."""
+    return (f"# In lavaan >= 0.7-2: {target} <- {call}\n# In any lavaan, this fit's numbers from its clustered "
+            f"Gamma and weights ({first_stage}):\n" + FIRST_STAGE_R.format(file=first_stage)
+            + f"{target} <- {first_stage_call(call, cluster)}")
+
+
 def refit_instructions(run: FitRun) -> str:
     crossed = ("\n# Multi-group with clusters: lavaan numbers clusters within each group, this pipeline counts a "
                "classroom once\n# across groups (README, Estimation): lavaan's SEs differ by design, estimates "
@@ -802,9 +807,7 @@ def refit_instructions(run: FitRun) -> str:
     if run.ordered and run.cluster:
         crossed += ordinal_cluster_note(run.cluster, run.estimation["missing"])
         if not run.group:  # lavaan's NACOV is per group: no covariance between groups through a classroom
-            call = (f"# In lavaan >= 0.7-2: {call}\n# In any lavaan, this fit's numbers from its clustered Gamma and "
-                    f"weights ({FIRST_STAGE}):\n" + FIRST_STAGE_R.format(file=FIRST_STAGE)
-                    + f"fit <- {first_stage_call(lavaan_call(run), run.cluster)}")
+            call = clustered_wlsmv_refit("fit", lavaan_call(run), run.cluster, FIRST_STAGE)
     return f"""# Refit {run.model} ({run.sample}) in lavaan: the same estimates, SEs and fit indices as estimates.csv.
 # Run in this directory. spec.lavaan writes out every parameter; model_data.csv.gz holds the exact rows fitted.{crossed}
 library(lavaan)

@@ -28,7 +28,7 @@ from lwo import sem
 from lwo.codebook import Codebook
 from lwo.io import write_csv, write_json, write_text
 from lwo.runner import run
-from lwo.sem_results import (DATA_FORMAT, ESTIMATE_FORMAT, FIRST_STAGE_R, first_stage_call, fit_info, fit_model,
+from lwo.sem_results import (DATA_FORMAT, ESTIMATE_FORMAT, clustered_wlsmv_refit, fit_info, fit_model,
                              frame_with_clusters, ordinal_cluster_note, ordinal_estimation, ordinal_estimation_text,
                              read_students, refit_instructions)
 from lwo.specs import block_cfa, rq1_models
@@ -39,10 +39,11 @@ WLSMV_FIRST_STAGE = "wlsmv_first_stage.csv.gz"
 WLSMV_MODEL = {"hqc_second_order": ("hqc", 8)}
 
 
-def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
+def wlsmv_fit(spec, codebook, result) -> tuple["sem.OrdinalFit | None", dict]:
     """The model (or its first-order CFA) by WLSMV on the sample's rows (every row with an
     answered item, by pairwise deletion, where the continuous fit uses FIML; else the rows with
-    every item answered): estimates, and fit.json's status, N, lavaan call and fit indices."""
+    every item answered): the fit (None where there is none), and fit.json's status, N, lavaan
+    call and fit indices."""
     block = WLSMV_MODEL.get(spec.name)
     syntax = block_cfa(codebook, *block).syntax if block else spec.syntax
     items = [s.rhs for s in sem.parse_spec(syntax).statements if s.op == "=~" and s.rhs in {i.id for i in codebook.all_items()}]
@@ -55,27 +56,27 @@ def wlsmv_fit(spec, codebook, result) -> tuple[pd.DataFrame, dict]:
             "n_used": int(len(data)), "status": "failed", "message": "", "fit_indices": {}}
     if result.status == "not estimable":  # the continuous fit says why
         info.update(status="not estimable", message=result.message)
-        return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
+        return None, info
     if len(data) <= len(items):
         answered = "every one of its" if missing == "listwise" else "any of its"
         info.update(status="not estimable",
                     message=f"not estimable: {spec.name} ({result.sample}): no more students answered {answered} "
                             f"{len(items)} items than it has items (WLSMV, {missing} deletion)")
-        return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
+        return None, info
     try:
         fit = sem.fit_ordinal(syntax, data, ordered=items, missing=missing, cluster=cluster)
     except sem.ModelDataError as exc:  # e.g. an answer category nobody in the sample chose
         info.update(status="not estimable",
                     message=f"not estimable: {spec.name} ({result.sample}): "
                             f"{sem.suppress_row_counts(str(exc), result.min_cell)}")
-        return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
+        return None, info
     except ValueError as exc:
         info["message"] = str(exc)
-        return pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), info
+        return None, info
     info.update({"status": "ok" if fit.converged else "failed", "message": "" if fit.converged else fit.message,
-                 "lavaan_call": fit.lavaan_call(), "spec": syntax, "first_stage": fit.first_stage_table(),
+                 "lavaan_call": fit.lavaan_call(), "spec": syntax,
                  "fit_indices": {k: (None if v is None or v != v else float(v)) for k, v in fit.fit_indices.items()}})
-    return (fit.estimates if fit.converged else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)), info
+    return (fit if fit.converged else None), info
 
 
 def wlsmv_refit_instructions(info: dict) -> str:
@@ -89,11 +90,9 @@ def wlsmv_refit_instructions(info: dict) -> str:
             f"wlsmv_model <- '{spec}'\n")
     if not info["cluster"]:
         return text + f"wlsmv <- {call}\nsummary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n"
-    return (text + ordinal_cluster_note(info["cluster"], info["missing"]).lstrip("\n")
-            + f"\n# In lavaan >= 0.7-2: {call}\n# In any lavaan, this fit's numbers from its clustered Gamma "
-            f"and weights ({WLSMV_FIRST_STAGE}):\n" + FIRST_STAGE_R.format(file=WLSMV_FIRST_STAGE)
-            + f"wlsmv <- {first_stage_call(call, info['cluster'])}\n"
-            "summary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n")
+    return (text + ordinal_cluster_note(info["cluster"], info["missing"]).lstrip("\n") + "\n"
+            + clustered_wlsmv_refit("wlsmv", call, info["cluster"], WLSMV_FIRST_STAGE)
+            + "\nsummary(wlsmv, fit.measures = TRUE, standardized = TRUE)\n")
 
 
 def save_measurement_fit(spec, codebook, students, sample, estimation, out, log) -> None:
@@ -108,10 +107,11 @@ def save_measurement_fit(spec, codebook, students, sample, estimation, out, log)
     estimates = result.estimates if result.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
     write_csv(estimates, out["estimates"], float_format=ESTIMATE_FORMAT)
     write_json(fit_info(result), out["fit"])
-    wlsmv_estimates, wlsmv_info = wlsmv_fit(spec, codebook, result)
+    wlsmv, wlsmv_info = wlsmv_fit(spec, codebook, result)
     write_text(refit_instructions(result) + wlsmv_refit_instructions(wlsmv_info), out["refit"])
-    write_csv(wlsmv_estimates, out["wlsmv_estimates"], float_format=ESTIMATE_FORMAT)
-    write_csv(wlsmv_info.pop("first_stage", pd.DataFrame(columns=["kind"])), out["wlsmv_first_stage"],
+    write_csv(wlsmv.estimates if wlsmv else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS), out["wlsmv_estimates"],
+              float_format=ESTIMATE_FORMAT)
+    write_csv(wlsmv.first_stage_table() if wlsmv else pd.DataFrame(columns=["kind"]), out["wlsmv_first_stage"],
               float_format=ESTIMATE_FORMAT)
     write_json(wlsmv_info, out["wlsmv_fit"])
     with open(log, "w", encoding="utf-8") as fh:
