@@ -39,8 +39,8 @@ def invariance_sample(students: pd.DataFrame, codebook: Codebook,
     invariance_data takes each model's items from them."""
     chosen = pd.concat([select_sample(students, g) for g in GROUP_ORDER])
     cols = analysis_columns(chosen, codebook)
-    if cluster:
-        cols[cluster] = cluster_ids(chosen[cluster])
+    if cluster:  # (joined, not inserted: analysis_columns' frame is built column by column)
+        cols = pd.concat([cols, pd.Series(cluster_ids(chosen[cluster]), index=cols.index, name=cluster)], axis=1)
     return chosen["race"].astype(str), cols
 
 
