@@ -1,5 +1,5 @@
-# The models and the writers shared by reference.R (lavaan 0.6.14) and reference_cluster.R
-# (lavaan >= 0.7-2), sourced by both.
+# The models and the writers shared by reference.R (lavaan 0.6.14), reference_cluster.R (lavaan >= 0.7-2)
+# and reference_wu_estabrook.R (lavaan >= 0.6-20), sourced by each.
 hs_model <- '
 visual =~ x1 + a*x2 + b*x3
 textual =~ x4 + x5 + x6

@@ -22,11 +22,22 @@
   ``delta`` (``~*~``); residual variances are ``1/delta^2 - diag(Lambda Phi Lambda')`` and are
   not parameters; model-implied thresholds are ``(tau - Lambda alpha) * delta`` and
   correlations ``delta_i delta_j [Lambda Phi Lambda' + Theta]_ij``.
-* Multiple groups follow lavaan's ``group.equal`` for ordered indicators: with
-  "thresholds" equal, the scale factors and the latent means are free in every group but
-  the first, and the intercepts of continuous indicators are equal too; "loadings"
-  equalises loadings; "intercepts" adds no constraint after "thresholds" (those of ``y*``
-  are fixed at 0), so the "intercepts" step equals the "loadings" step, as in lavaan.
+* Multiple groups follow lavaan's ``group.equal`` for ordered indicators, in one of two
+  identifications of equal thresholds (``fit_ordinal(identification=...)``):
+  - ``"lavaan-0.6.14"`` (the default; Debian's lavaan): with "thresholds" equal, the scale
+    factors and the latent means are free in every group but the first and the intercepts of
+    continuous indicators are equal too; "intercepts" adds no constraint after "thresholds"
+    (those of ``y*`` are fixed at 0), so the "intercepts" step equals the "loadings" step.
+  - ``"wu-estabrook"`` (Wu & Estabrook, 2016; lavaan >= 0.6-20): with "thresholds" equal,
+    the ordered items' intercepts and scale factors are free in the later groups and the
+    latent means stay at 0; only "intercepts" equalises intercepts (then the latent means are
+    free), so "intercepts" is a step of its own, and the thresholds step alone constrains
+    (number of thresholds - 2) per item instead of (number of thresholds - 1) per item less
+    one per factor. A binary item keeps its scale at 1 (one threshold identifies the
+    intercept only). An item with one threshold left equal (group.partial) keeps its scale at
+    1 too, and one with none keeps its intercept at 0 as well: lavaan 0.7-2 frees them, which
+    leaves them unidentified (the same chi-square, with df that count them).
+  "loadings" equalises loadings in both.
 * Difference tests (:func:`lr_test_ordinal`): lavaan's ``lavTestLRT`` default for WLSMV,
   ``method = "satorra.2000"`` with ``scaled.shifted = TRUE`` and ``A.method = "delta"``.
 
@@ -68,6 +79,8 @@ from .syntax import ModelDataError, SpecError, parse_spec
 
 __all__ = ["OrdinalFit", "fit_ordinal", "lr_test_ordinal"]
 
+# how equal thresholds identify a multiple-group model (see the module's docstring)
+IDENTIFICATIONS = ("lavaan-0.6.14", "wu-estabrook")
 GROUP_EQUAL_ORDINAL = ("thresholds", "loadings", "intercepts", "means", "lv.variances",
                        "lv.covariances", "regressions", "residual.covariances")
 
@@ -99,6 +112,7 @@ class OrdinalFit(SEMFit):
     covariates: bool = False  # exogenous covariates: conditional.x = FALSE (see module doc)
     missing: str = "listwise"  # or "pairwise" (lavaan's missing)
     crossed_clusters: bool = False  # clusters crossing groups (not lavaan's numbering within groups)
+    identification: str = "lavaan-0.6.14"  # of equal thresholds across groups (fit_ordinal)
     _ord: "_OrdinalModel | None" = field(default=None, repr=False)
 
     def lavaan_call(self, model: str = "model", data: str = "data") -> str:
@@ -143,7 +157,11 @@ class OrdinalFit(SEMFit):
 class _OrdinalModel:
     """Parameter rows, implied statistics and their derivatives for G groups."""
 
-    def __init__(self, spec: str, ordered: list[str], ngroups: int, group_equal=(), group_partial=()):
+    def __init__(self, spec: str, ordered: list[str], ngroups: int, group_equal=(), group_partial=(),
+                 identification: str = "lavaan-0.6.14"):
+        if identification not in IDENTIFICATIONS:
+            raise ValueError(f"identification must be one of {IDENTIFICATIONS}, not {identification!r}")
+        self.wu_estabrook = identification == "wu-estabrook"
         parsed = parse_spec(spec)
         self.parsed = parsed
         bad = [g for g in group_equal if g not in GROUP_EQUAL_ORDINAL]
@@ -265,21 +283,36 @@ class _OrdinalModel:
                 for b in self.ov_x[i + 1:]:
                     if (a, "~~", b) not in user_keys:
                         rows.append(_Row(a, "~~", b, g, True))
-            free_scale = g > 0 and "thresholds" in ge
-            for v, k in zip(ov, nth):
-                if not numeric[v]:
-                    # an item whose thresholds are all freed keeps its scale at 1 (else the
-                    # scale trades off against its thresholds and loading: not identified)
-                    own = all(f"{v}|t{m + 1}" in self.group_partial for m in range(k))
-                    rows.append(_Row(v, "~*~", v, g, free_scale and not own, 1.0))
+            # each ordered item's thresholds held equal to the first group's in this group
+            n_equal = {v: sum(f"{v}|t{m + 1}" not in self.group_partial for m in range(k))
+                       if g > 0 and "thresholds" in ge else 0 for v, k in zip(ov, nth)}
+            # the scale factor is free where enough thresholds are equal to identify it: one
+            # (lavaan 0.6.14), two (Wu & Estabrook: one more goes to the free intercept); an
+            # item whose thresholds are all freed keeps its scale at 1 (else the scale trades off
+            # against its thresholds and loading: not identified)
             for v in ov:
-                # lavaan: "thresholds" also equalises continuous items' intercepts (their
-                # "threshold" is minus the mean)
-                eq = {"intercepts", "thresholds"} & ge and v not in self.ov_x
-                rows.append(_Row(v, "~1", "", g, bool(numeric[v]), 0.0, eq_key=f"{v}~1" if eq else ""))
-            free_means = g > 0 and ({"thresholds", "intercepts"} & ge) and "means" not in ge
+                if not numeric[v]:
+                    rows.append(_Row(v, "~*~", v, g, n_equal[v] >= (2 if self.wu_estabrook else 1), 1.0))
+            for v in ov:
+                if numeric[v]:
+                    # lavaan 0.6.14: "thresholds" also equalises continuous items' intercepts
+                    # (their "threshold" is minus the mean); from 0.6-20 only "intercepts" does
+                    eq = ({"intercepts"} if self.wu_estabrook else {"intercepts", "thresholds"}) & ge \
+                        and v not in self.ov_x
+                    rows.append(_Row(v, "~1", "", g, True, 0.0, eq_key=f"{v}~1" if eq else ""))
+                else:
+                    # Wu & Estabrook: with equal thresholds an ordered item's intercept is free
+                    # in the later groups, unless "intercepts" holds it at the first group's 0
+                    free_int = self.wu_estabrook and n_equal[v] >= 1 and (
+                        "intercepts" not in ge or f"{v}~1" in self.group_partial)
+                    rows.append(_Row(v, "~1", "", g, free_int, 0.0))
+            # the latent means are free in the later groups where the items' locations are held
+            # equal: by "thresholds" (lavaan 0.6.14, whose "thresholds" implies "intercepts")
+            # or by "intercepts" (Wu & Estabrook)
+            locations = {"intercepts"} if self.wu_estabrook else {"thresholds", "intercepts"}
+            free_means = g > 0 and bool(locations & ge) and "means" not in ge
             for f in lv:
-                rows.append(_Row(f, "~1", "", g, bool(free_means), 0.0))
+                rows.append(_Row(f, "~1", "", g, free_means, 0.0))
         for r in rows:  # fixed.x: the covariates' moments are fixed (values: fix_covariates)
             if not r.user and r.lhs in self.ov_x and (r.op == "~1" or (r.op == "~~" and r.rhs in self.ov_x)):
                 r.free, r.exo = False, True
@@ -466,8 +499,9 @@ class _OrdinalModel:
             st = stats_[r.group]
             if r.op == "|":
                 v = st.thresholds[self.ovi[r.lhs]][int(r.rhs[1:]) - 1]
-            elif r.op == "~1" and r.lhs in self.ovi:  # continuous item: its mean
-                v = -st.thresholds[self.ovi[r.lhs]][0]
+            elif r.op == "~1" and r.lhs in self.ovi:  # continuous item: its mean (an ordered one: 0)
+                i = self.ovi[r.lhs]
+                v = -st.thresholds[i][0] if self.numeric[i] else 0.0
             elif r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi:
                 v = 0.5 * st.variances[self.ovi[r.lhs]]
             elif r.op == "=~":
@@ -585,7 +619,7 @@ def _bdiag(blocks, diag=False):
 def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str | None = None,
                 group_order: list | None = None, group_equal=(), group_partial=(),
                 parameterization: str = "delta", missing: str = "listwise", cluster: str | None = None,
-                crossed_clusters: bool = True) -> OrdinalFit:
+                crossed_clusters: bool = True, identification: str = "lavaan-0.6.14") -> OrdinalFit:
     """Fit ``spec`` (lavaan syntax) with ordered (and optionally continuous) indicators by
     WLSMV, as lavaan's
     ``cfa(spec, data, ordered = ordered, estimator = "WLSMV", group = group,
@@ -606,14 +640,21 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     leaves out every cluster with a hole: its sums are NA, and its SEs shrink towards 0).
     ``crossed_clusters`` (multiple groups): a cluster is one cluster whatever the groups of its
     members and the groups' statistics covary through it, G/(G-1) over all G clusters (as
-    :func:`lwo.sem.fit`); False numbers clusters within each group, as lavaan does."""
+    :func:`lwo.sem.fit`); False numbers clusters within each group, as lavaan does.
+
+    ``identification`` (multiple groups with equal thresholds): ``"lavaan-0.6.14"`` gives
+    lavaan 0.6.14's models (equal thresholds imply equal intercepts, the latent means are
+    free); ``"wu-estabrook"`` gives lavaan >= 0.6-20's (Wu & Estabrook, 2016: the ordered
+    items' intercepts are free in the later groups and the latent means fixed, until
+    ``"intercepts"`` holds the intercepts equal and frees the means; see the module's
+    docstring)."""
     if parameterization != "delta":
         raise SpecError('only parameterization = "delta" (lavaan\'s default) is implemented')
     if missing not in ("listwise", "pairwise"):
         raise ValueError(f'missing must be "listwise" or "pairwise" for ordered items, not {missing!r}')
     group_equal = tuple(group_equal)
     ordered = list(ordered)
-    probe = _OrdinalModel(spec, ordered, 1)
+    probe = _OrdinalModel(spec, ordered, 1, identification=identification)
     items = probe.ov
     extra = ([group] if group else []) + ([cluster] if cluster and cluster != group else [])
     missing_cols = [c for c in items + extra if c not in data.columns]
@@ -648,7 +689,7 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
             raise ModelDataError(f"fewer than two clusters ({cluster}) among the rows used"
                                  + (" of a group" if len(counted) > 1 else "") + ": no cluster-robust SEs")
     levels, stats_ = _first_stage(frame, frames, items, ord_items, group, labels, missing, codes)
-    model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial).build(
+    model = _OrdinalModel(spec, ordered, len(frames), group_equal, group_partial, identification).build(
         [len(levels[it]) - 1 if it in levels else 0 for it in items])
     model.fix_covariates(stats_)
     for lab, st in zip(labels or [None], stats_):
@@ -668,6 +709,7 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     gamma = _gamma_star(groups, clustered=bool(cluster), crossed=bool(group) and crossed_clusters)
     fit = _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equal, missing, gamma, cluster)
     fit.group_partial = tuple(group_partial)
+    fit.identification = identification
     fit.crossed_clusters = bool(cluster and group and crossed_clusters)
     # equal parameters share labels in spec_full: its call needs no group.equal
     fit.spec_full = _spec_full(model, group, labels, OrdinalFit.lavaan_call(replace(fit, group_equal=())))

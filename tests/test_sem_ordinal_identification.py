@@ -1,0 +1,108 @@
+"""Equal thresholds across groups identified as Wu & Estabrook (2016), lavaan >= 0.6-20's models
+(``fit_ordinal(..., identification="wu-estabrook")``), against lavaan 0.7-2.
+
+Reference values: tests/lavaan/ordinal/reference_wu_estabrook.R, made with lavaan 0.7-2 installed
+from source (Debian's lavaan 0.6.14 has the older models, which stay the default here and are
+checked in test_sem_ordinal.py; the script says how to regenerate them).
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lwo.sem.ordinal import fit_ordinal, lr_test_ordinal
+
+from test_sem_ordinal import FIT_KEYS, HS_CFA, HS_ITEMS, HS_MIXED, REF, STEPS, _merged
+
+WU = dict(group="school", identification="wu-estabrook")
+
+
+@pytest.fixture(scope="module")
+def hs():
+    return pd.read_csv(REF / "hs_ordinal.csv")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    est = pd.read_csv(REF / "ref_we_estimates.csv", keep_default_na=False, na_values=["NA"])
+    return est, pd.read_csv(REF / "ref_we_fit.csv"), pd.read_csv(REF / "ref_we_lrt.csv")
+
+
+@pytest.fixture(scope="module")
+def fits(hs):
+    out = {f"we_hs2_{step}": fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group_equal=ge, **WU)
+           for step, ge in STEPS.items()}
+    out["we_hs_mixed_thresholds"] = fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6], group_equal=("thresholds",), **WU)
+    binary = hs.assign(x1=(hs["x1"] >= 3).astype(int), x4=(hs["x4"] >= 3).astype(int))
+    out["we_hs_binary_thresholds"] = fit_ordinal(HS_CFA, binary, ordered=HS_ITEMS, group_equal=("thresholds",), **WU)
+    return out
+
+
+MODELS = [f"we_hs2_{s}" for s in STEPS] + ["we_hs_mixed_thresholds", "we_hs_binary_thresholds"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_estimates_and_fit_match_lavaan(fits, ref, name):
+    fit = fits[name]
+    assert fit.converged, fit.message
+    m = _merged(fit, ref[0], name)
+    np.testing.assert_allclose(m["est"], m["est_ref"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(m["std.all"], m["std.all_ref"], atol=1e-4, rtol=0)
+    free = m["se_ref"] > 0
+    np.testing.assert_allclose(m.loc[free, "se"], m.loc[free, "se_ref"], rtol=1e-3)
+    assert (m.loc[~free, "se"] == 0).all()
+    fi = fit.fit_indices
+    r = ref[1][ref[1]["model"] == name].set_index("measure")["value"]
+    assert fi["df"] == r["df"] and fi["npar"] == r["npar"] and fi["ntotal"] == r["ntotal"]
+    for k in FIT_KEYS:
+        assert fi[k] == pytest.approx(r[k], rel=1e-3, abs=1e-6), k
+    assert fi["chisq.shift.parameters"] == pytest.approx(r["chisq.shift.parameters1"], rel=1e-3)
+
+
+def test_the_sequence_tests_match_lavaan_and_intercepts_is_a_step(fits, ref):
+    """Each step against the one before (lavTestLRT): the intercepts step now constrains (df 6 =
+    9 items - 3 factors), and its model is lavaan 0.6.14's loadings step."""
+    lrt = ref[2][ref[2]["sequence"] == "we_hs2"].set_index("model")
+    steps = list(STEPS)
+    for free, restricted in zip(steps, steps[1:]):
+        out = lr_test_ordinal(fits[f"we_hs2_{restricted}"], fits[f"we_hs2_{free}"])
+        assert out["df_diff"] == lrt.loc[restricted, "df.diff"]
+        assert out["chisq_diff"] == pytest.approx(lrt.loc[restricted, "chisq.diff"], rel=1e-3)
+        assert out["pvalue"] == pytest.approx(lrt.loc[restricted, "pvalue"], rel=1e-3)
+    assert lrt.loc["intercepts", "df.diff"] == 6
+
+
+def test_the_two_identifications_differ_where_lavaan_changed(fits, hs):
+    """lavaan 0.6.14's thresholds step (the default) is Wu & Estabrook's thresholds step with the
+    intercepts held equal; their configural models and their last steps are the same model."""
+    old = {s: fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", group_equal=ge) for s, ge in STEPS.items()}
+    new = {s: fits[f"we_hs2_{s}"] for s in STEPS}
+    both = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group_equal=("thresholds", "intercepts"), **WU)
+    assert old["thresholds"].fit_indices["chisq"] == pytest.approx(both.fit_indices["chisq"], rel=1e-8)
+    assert old["thresholds"].fit_indices["df"] == both.fit_indices["df"] == new["thresholds"].fit_indices["df"] + 6
+    for same in ("configural", "intercepts"):
+        assert old[same].fit_indices["df"] == new[same].fit_indices["df"]
+        assert old[same].fit_indices["chisq"] == pytest.approx(new[same].fit_indices["chisq"], rel=1e-8)
+    assert old["configural"].identification == "lavaan-0.6.14" and new["thresholds"].identification == "wu-estabrook"
+
+
+def test_an_item_with_every_threshold_freed_keeps_its_intercept_and_scale_fixed(hs, ref):
+    """group.partial freeing all of x2's thresholds: its intercept and scale in the second group
+    would trade off against them, so they stay at 0 and 1 (x2 is then as in the configural model).
+    lavaan 0.7-2 frees both and counts them: the same chi-square, two df fewer."""
+    fit = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group_equal=("thresholds",),
+                      group_partial=tuple(f"x2|t{k}" for k in (1, 2, 3)), **WU)
+    lav = ref[2].set_index("model").loc["thresholds_partial_x2"]
+    assert fit.fit_indices["chisq"] == pytest.approx(lav["Chisq"], rel=1e-6)
+    assert fit.fit_indices["df"] == lav["Df"] + 2
+    e = fit.estimates.set_index(["lhs", "op", "group"])
+    assert e.loc[("x2", "~1", 2), "free"] == 0 and e.loc[("x2", "~*~", 2), "free"] == 0
+    assert e.loc[("x3", "~1", 2), "free"] > 0 and e.loc[("x3", "~*~", 2), "free"] > 0
+
+
+def test_unknown_identification_is_refused(hs):
+    with pytest.raises(ValueError, match="identification must be one of"):
+        fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", identification="0.6-20")
+    assert not math.isnan(fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, identification="wu-estabrook").fit_indices["chisq"])
