@@ -80,6 +80,22 @@ def test_exclusion_fails_and_inclusion_passes_at_large_n(population_model, codeb
     assert {f["item"] for f in exclusion.freed if f["level"] == "thresholds"} & {"exc_pe4", "exc_pe5"}
     assert abs(inclusion.table.loc["loadings", "cfi.diff"]) < 0.002
 
+    # Wu & Estabrook's identification (lavaan >= 0.6-20) tells a shift of an item's location from
+    # one of its thresholds: the planted shifts move all three thresholds alike, so the thresholds
+    # alone hold and the items are named at the intercepts level, a test of its own here
+    data, items = black_white(big["students"], codebook, "perceived_exclusion")
+    wu = M.ordinal_invariance_analysis("perceived_exclusion", "perceived_exclusion =~ " + " + ".join(items), data,
+                                       "race", GROUPS, identification="wu-estabrook")
+    assert wu.thresholds == "holds" and wu.loadings == "fails" and wu.intercepts == "fails"
+    assert wu.comparable == "not comparable (loadings and intercepts differ)"
+    assert {f["item"] for f in wu.freed if f["level"] == "intercepts"} & {"exc_pe4", "exc_pe5"}
+    assert not [f for f in wu.freed if f["level"] == "thresholds"]
+    assert wu.table.loc["intercepts", "df.diff"] == len(items) - 1
+    # its last model is the default identification's loadings model
+    assert wu.table.loc["intercepts", "chisq.scaled"] == pytest.approx(exclusion.table.loc["loadings", "chisq.scaled"],
+                                                                      rel=1e-6)
+    assert {"intercepts_p", "intercepts_verdict"} <= set(wu.row()) and "intercepts_verdict" not in exclusion.row()
+
 
 @pytest.mark.slow
 def test_wlsmv_recovers_population_thresholds_and_loadings(population_model, codebook, population):

@@ -1,6 +1,7 @@
 """Builder of the measurement-invariance exhibit (Black and White students): for every construct,
-the WLSMV invariance sequence of its ordered items with the items responsible, the continuous
-MLR sequence as sensitivity, and each block's correlated-factor CFA. It takes plain arguments
+the WLSMV invariance sequence of its ordered items with the items responsible, the same sequence
+in Wu & Estabrook's identification (lavaan >= 0.6-20's) and the continuous MLR sequence as
+sensitivities, and each block's correlated-factor CFA. It takes plain arguments
 (input paths, the output paths by name); the tests are lwo.measurement's. Apart from the
 measurement exhibits 8-10: its fits are slow, and an edit to one should not rerun the other."""
 from __future__ import annotations
@@ -30,6 +31,9 @@ ML_OPTIONS = {"missing": "ml", "estimator": "MLR"}
 # WLSMV on every answer as the FIML sensitivity uses them (lavaan missing = "pairwise"): with
 # listwise deletion a block's CFA of 12-32 items keeps few students of a survey with blank answers
 WLSMV_MISSING = "pairwise"
+# the primary sequence is lavaan 0.6.14's (Debian's, the reference of the tests); current lavaan's
+# (Wu & Estabrook's identification of equal thresholds) is the we_* sensitivity
+WU_ESTABROOK = "wu-estabrook"
 
 
 def invariance_sample(students: pd.DataFrame, codebook: Codebook,
@@ -93,7 +97,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
     codebook = Codebook.load(codebook)
     min_n = int(min_cell)  # a group of fewer students is not compared (as in Exhibit 28)
     sample = invariance_sample(read_analysis_table(students), codebook, cluster)
-    rows, model_rows, results_by_name, unanswered = [], [], {}, 0
+    rows, model_rows, results_by_name, wu_by_name, unanswered = [], [], {}, {}, 0
     for block, (exhibit, block_label) in BLOCKS.items():
         block_rows = []
         for c in codebook.constructs_in_block(block):
@@ -102,6 +106,9 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
             spec = one_factor_spec(codebook, c)
             res = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, min_n=min_n,
                                               missing=WLSMV_MISSING, cluster=cluster)
+            wu_by_name[c] = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False,
+                                                        min_n=min_n, missing=WLSMV_MISSING, cluster=cluster,
+                                                        identification=WU_ESTABROOK)
             ml = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, min_n=min_n,
                                      **ML_OPTIONS)
             results_by_name[c] = (res, data, spec)
@@ -114,7 +121,8 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
                         "ml_scalar_cfi_change": ml.table.loc["scalar", "cfi.diff"],
                         "ml_comparable": ml.comparable})
             block_rows.append(row)
-            for name, table in (("WLSMV", res.table), ("MLR", ml.table)):
+            for name, table in (("WLSMV", res.table), ("WLSMV (Wu & Estabrook)", wu_by_name[c].table),
+                                ("MLR", ml.table)):
                 t = table.reset_index()
                 t.insert(0, "estimator", name)
                 t.insert(0, "construct", c)
@@ -128,11 +136,20 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
             {c: (results_by_name[c][2], results_by_name[c][1]) for c in b["id"]}, GROUP, GROUP_ORDER)
         for level in LEVELS:
             b[f"{level}_p_holm"] = adjusted[f"{level}_p_holm"].to_numpy()
+        # the same in Wu & Estabrook's identification, whose intercepts level is a test of its own
+        wu = [wu_by_name[c] for c in b["id"]]
+        wu_adjusted = ordinal_holm_adjusted_verdicts(wu, {c: (results_by_name[c][2], results_by_name[c][1]) for c in b["id"]}, GROUP,
+                                                     GROUP_ORDER)
         for i, r in b.iterrows():
-            res = results_by_name[r["id"]][0]
+            res, we = results_by_name[r["id"]][0], wu_by_name[r["id"]]
             b.loc[i, ["thresholds_verdict", "loadings_verdict", "comparable", "noninvariant_items"]] = [
                 res.thresholds, res.loadings, res.comparable,
                 "; ".join(f"{f['item']} ({f['level']})" for f in res.freed)]
+            for level in we.tested:
+                b.loc[i, f"we_{level}_cfi_change"] = we.table.loc[level, "cfi.diff"]
+                b.loc[i, f"we_{level}_p_holm"] = wu_adjusted.loc[we.name, f"{level}_p_holm"]
+            b.loc[i, ["we_comparable", "we_noninvariant_items"]] = [
+                we.comparable, "; ".join(f"{f['item']} ({f['level']})" for f in we.freed)]
         rows.append(b)
         if exhibit is None:
             continue
@@ -174,20 +191,27 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
 
     constructs = table[table["level"] == "construct"]
     n_ok = int((constructs["comparable"] == "means and relations").sum())
+    n_same = int(((constructs["comparable"] == "means and relations")
+                  == (constructs["we_comparable"] == "means and relations")).sum())
     source = data_source_label(summary)
     notes = [
         "Primary: two-group CFAs of each construct's 4-point items as ordered categories (WLSMV, delta "
         "parameterisation; Black: group 1, White: group 2), as lavaan's cfa(..., ordered = items, "
-        "estimator = \"WLSMV\", group = \"race\", group.equal = ...). Configural: same structure; "
-        "thresholds: equal thresholds (Wu & Estabrook, 2016); loadings: equal thresholds and loadings. "
-        "lavaan's further \"intercepts\" step adds no constraint when every item is ordered (the latent "
-        "responses' intercepts are fixed at 0; df difference 0, intercepts_df_diff): it is not a test here. "
-        "These are lavaan 0.6.14's models (Debian's, the reference here); lavaan 0.6-20 and later free the "
-        "items' intercepts in the second group where the thresholds are equal (and fix its latent means), "
-        "so their thresholds and loadings steps have other df and statistics and their intercepts step is a "
-        "test. "
+        "estimator = \"WLSMV\", group = \"race\", group.equal = ...) in lavaan 0.6.14 (Debian's, the "
+        "reference here). Configural: same structure; thresholds: equal thresholds, which in lavaan 0.6.14 "
+        "also hold the items' intercepts equal (at 0; the second group's latent means and scale factors are "
+        "free); loadings: equal thresholds and loadings. lavaan's further \"intercepts\" step then adds no "
+        "constraint (df difference 0, intercepts_df_diff): it is not a test here. "
         f"{n_ok} of {len(constructs)} constructs are invariant at both levels (means and relations may be "
         "compared across the groups).",
+        "Sensitivity (we_* columns, construct rows): the same sequence as lavaan 0.6-20 and later fit it, "
+        "in Wu & Estabrook's (2016) identification of equal thresholds: the second group's intercepts and "
+        "scale factors are free while its latent means stay at 0, so the thresholds step tests the "
+        "thresholds alone and \"intercepts\" (equal intercepts, free latent means) is a third test; the "
+        "same verdict rule and Holm correction, and the items responsible searched at each level (an "
+        "item's intercept freed at the intercepts level). Its last model is the primary loadings model. "
+        f"The two agree on whether means and relations may be compared for {n_same} of {len(constructs)} "
+        "constructs.",
         (f"The WLSMV SEs and tests are clustered by {cluster}: the first stage's scores summed per {cluster} "
          f"(lavaan >= 0.7-2, Mplus TYPE = COMPLEX), a {cluster} with Black and White students counted once, so "
          "the two groups' statistics covary through it (lavaan numbers clusters within each group)."
@@ -218,5 +242,6 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
                   section="RQ1c: Black and White students", table=table, comparison=comparison, figure=figure,
                   caption="WLSMV invariance of each construct's ordered items (configural, thresholds, loadings): "
                           "scaled-shifted difference tests, change in scaled CFI, verdicts and the items "
-                          "responsible; continuous MLR as sensitivity.",
+                          "responsible; the same in Wu & Estabrook's identification (lavaan >= 0.6-20) and continuous MLR "
+                          "as sensitivities.",
                   notes=notes + [small_cells, "Data: " + source])

@@ -486,12 +486,16 @@ def holm_adjusted_verdicts(results: list[InvarianceResult], alpha: float = ALPHA
 
 
 # --------------------------------------------------------------------------- ordinal invariance
-# Wu & Estabrook (2016) / lavaan's group.equal sequence for ordered items (delta
-# parameterisation): configural -> equal thresholds -> equal thresholds and loadings. With every
-# item ordered, lavaan's "intercepts" step adds no constraint (the latent responses' intercepts
-# are fixed at 0 in every group): it has the loadings model's df and fit, and is reported as such.
+# lavaan's group.equal sequence for ordered items (delta parameterisation): configural -> equal
+# thresholds -> equal thresholds and loadings -> and equal intercepts, in either identification of
+# equal thresholds (lwo.sem.fit_ordinal). lavaan 0.6.14's: equal thresholds imply equal intercepts
+# (the latent responses' intercepts are fixed at 0 in every group), so the "intercepts" step adds
+# no constraint: it has the loadings model's df and fit, and is reported as such. Wu & Estabrook's
+# (lavaan >= 0.6-20): the intercepts are free until the "intercepts" step, which is a test.
 ORDINAL_LEVELS = {"configural": (), "thresholds": ("thresholds",), "loadings": ("thresholds", "loadings"),
                   "intercepts": ("thresholds", "loadings", "intercepts")}
+# the levels tested (each against the one before), by identification
+ORDINAL_TESTED = {"lavaan-0.6.14": ("thresholds", "loadings"), "wu-estabrook": ("thresholds", "loadings", "intercepts")}
 ORDINAL_TABLE_COLUMNS = ["converged", "chisq.scaled", "df", "pvalue.scaled", "cfi.scaled", "rmsea.scaled", "srmr",
                          "chisq.diff", "df.diff", "pvalue.diff", "cfi.diff", "rmsea.diff"]
 
@@ -500,7 +504,8 @@ ORDINAL_TABLE_COLUMNS = ["converged", "chisq.scaled", "df", "pvalue.scaled", "cf
 class OrdinalInvarianceResult:
     """WLSMV invariance sequence of one CFA: `table` (one row per level, lavTestLRT's scaled-shifted
     difference test against the previous level), the verdicts of the thresholds and loadings
-    levels, and the items found responsible at each (`freed`: item, level, test)."""
+    levels (and of the intercepts level where it is a test: Wu & Estabrook's identification), and
+    the items found responsible at each (`freed`: item, level, test)."""
 
     name: str
     table: pd.DataFrame
@@ -512,50 +517,58 @@ class OrdinalInvarianceResult:
     reason: str = ""  # why the models could not be fitted (then every level is not estimable)
     missing: str = "listwise"  # or "pairwise" (lwo.sem.fit_ordinal)
     cluster: str | None = None  # the column of the clusters (lwo.sem.fit_ordinal)
+    identification: str = "lavaan-0.6.14"  # of equal thresholds (lwo.sem.fit_ordinal)
+    intercepts: str = ""  # the intercepts level's verdict, where it is tested
+
+    @property
+    def tested(self) -> tuple[str, ...]:
+        return ORDINAL_TESTED[self.identification]
+
+    def verdicts(self) -> dict[str, str]:
+        return {level: getattr(self, level) for level in self.tested}
 
     def row(self) -> dict:
         t = self.table
         out = {"model": self.name, **{f"n_{g}": n for g, n in self.nobs.items()}}
         for col in ("chisq.scaled", "df", "cfi.scaled", "rmsea.scaled"):
             out[f"configural_{col.replace('.', '_')}"] = t.loc["configural", col]
-        for level in ("thresholds", "loadings"):
+        for level in self.tested:
             for col, name in (("chisq.diff", "chisq_diff"), ("df.diff", "df_diff"), ("pvalue.diff", "p"),
                               ("cfi.diff", "cfi_change")):
                 out[f"{level}_{name}"] = t.loc[level, col]
         out["intercepts_df_diff"] = t.loc["intercepts", "df.diff"]
-        out["thresholds_verdict"], out["loadings_verdict"] = self.thresholds, self.loadings
+        out.update({f"{level}_verdict": v for level, v in self.verdicts().items()})
         out["comparable"] = self.comparable
         out["noninvariant_items"] = "; ".join(f"{f['item']} ({f['level']})" for f in self.freed)
         return out
 
 
-def ordinal_comparability(thresholds: str, loadings: str) -> str:
-    """What may be compared across groups given the thresholds and loadings verdicts."""
-    ok = ("holds", "holds approximately")
-    if "not estimable" in (thresholds, loadings):
+def ordinal_comparability(thresholds: str, loadings: str, intercepts: str = "") -> str:
+    """What may be compared across groups given the thresholds and loadings verdicts (and the
+    intercepts one, where that level is tested)."""
+    verdicts = {"thresholds": thresholds, "loadings": loadings, "intercepts": intercepts}
+    if "not estimable" in verdicts.values():
         return "not estimable"
-    if thresholds in ok and loadings in ok:
+    differ = [level for level, v in verdicts.items() if v and v not in ("holds", "holds approximately")]
+    if not differ:
         return "means and relations"
-    if loadings in ok:
-        return "not comparable (thresholds differ)"
-    if thresholds in ok:
-        return "not comparable (loadings differ)"
-    return "not comparable (thresholds and loadings differ)"
+    return f"not comparable ({' and '.join(differ)} differ)" if len(differ) < 3 else \
+        "not comparable (thresholds, loadings and intercepts differ)"
 
 
 _ORDINAL_FITS: OrderedDict = OrderedDict()
 
 
 def _ordinal_fit(spec, data, items, group, group_order, group_equal, group_partial=(), missing="listwise",
-                 cluster=None):
+                 cluster=None, identification="lavaan-0.6.14"):
     # the item search refits models of the sequence (configural, thresholds): fitted once
     key = (spec, hashlib.sha1(pd.util.hash_pandas_object(data).to_numpy().tobytes()).hexdigest(),
            tuple(data.columns), tuple(items), group, tuple(group_order), tuple(group_equal), tuple(group_partial),
-           missing, cluster)
+           missing, cluster, identification if group_equal else "")
     if key not in _ORDINAL_FITS:
         _ORDINAL_FITS[key] = sem.fit_ordinal(spec, data, ordered=items, group=group, group_order=group_order,
                                              group_equal=group_equal, group_partial=group_partial, missing=missing,
-                                             cluster=cluster)
+                                             cluster=cluster, identification=identification)
         if len(_ORDINAL_FITS) > 64:
             _ORDINAL_FITS.popitem(last=False)
     _ORDINAL_FITS.move_to_end(key)
@@ -570,21 +583,27 @@ def _ordinal_level_ok(restricted, free, alpha, cfi_drop) -> bool:
 def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_order: list, level: str,
                            free_model, partial: tuple = (), alpha: float = ALPHA, cfi_drop: float = CFI_DROP,
                            max_free: int | None = None, missing: str = "listwise",
-                           cluster: str | None = None) -> tuple[list[dict], tuple]:
-    """Items whose thresholds (`level` "thresholds") or loading ("loadings") differ across groups:
-    freed one item at a time (lavaan group.partial; all of an item's thresholds, or its loading;
-    the marker item's loading sets the scale and stays), largest scaled-shifted chi-square drop
-    first, Holm-adjusted over the items still constrained, until the partial model passes against
+                           cluster: str | None = None,
+                           identification: str = "lavaan-0.6.14") -> tuple[list[dict], tuple]:
+    """Items whose thresholds (`level` "thresholds"), loading ("loadings") or intercept
+    ("intercepts", Wu & Estabrook's identification) differ across groups: freed one item at a time
+    (lavaan group.partial; all of an item's thresholds, its loading or its intercept; the marker
+    item's loading sets the scale and stays), largest scaled-shifted chi-square drop first,
+    Holm-adjusted over the items still constrained, until the partial model passes against
     `free_model` (the previous level) or no freeing is significant. Returns the freed items and
-    the group.partial list reached. `missing`, `cluster`: as :func:`ordinal_invariance_analysis`."""
+    the group.partial list reached. `missing`, `cluster`, `identification`: as
+    :func:`ordinal_invariance_analysis`."""
     factors = _cfa_items(spec)
     items = [i for its in factors.values() for i in its]
     equal = ORDINAL_LEVELS[level]
-    current = _ordinal_fit(spec, data, items, group, group_order, equal, partial, missing, cluster)
+    current = _ordinal_fit(spec, data, items, group, group_order, equal, partial, missing, cluster, identification)
     nth = {i: int(data[i].nunique()) - 1 for i in items}
-    candidates = ({(f, i): tuple(f"{i}|t{m + 1}" for m in range(nth[i])) for f, its in factors.items() for i in its}
-                  if level == "thresholds" else
-                  {(f, i): (f"{f}=~{i}",) for f, its in factors.items() for i in its[1:]})
+    if level == "thresholds":
+        candidates = {(f, i): tuple(f"{i}|t{m + 1}" for m in range(nth[i])) for f, its in factors.items() for i in its}
+    elif level == "loadings":
+        candidates = {(f, i): (f"{f}=~{i}",) for f, its in factors.items() for i in its[1:]}
+    else:  # an item whose thresholds were all freed has its intercept at 0 already
+        candidates = {(f, i): (f"{i}~1",) for f, its in factors.items() for i in its if f"{i}|t1" not in partial}
     max_free = max_free if max_free is not None else max(1, len(items) // 2)
     freed = []
     while candidates and len(freed) < max_free and current.converged:
@@ -592,7 +611,8 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
             break
         tests = []
         for key, extra in sorted(candidates.items()):
-            trial = _ordinal_fit(spec, data, items, group, group_order, equal, partial + extra, missing, cluster)
+            trial = _ordinal_fit(spec, data, items, group, group_order, equal, partial + extra, missing, cluster,
+                                 identification)
             if trial.converged:
                 tests.append((sem.lr_test_ordinal(current, trial), key, extra, trial))
         if not tests:
@@ -613,7 +633,8 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
 def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group: str, group_order: list,
                                 search_items: bool = True, alpha: float = ALPHA,
                                 cfi_drop: float = CFI_DROP, min_n: int = 0,
-                                missing: str = "listwise", cluster: str | None = None) -> OrdinalInvarianceResult:
+                                missing: str = "listwise", cluster: str | None = None,
+                                identification: str = "lavaan-0.6.14") -> OrdinalInvarianceResult:
     """The WLSMV invariance sequence of a CFA of ordered items across groups (lavaan's
     ``cfa(..., ordered = items, estimator = "WLSMV", group = group, group.equal = ...)``), each
     level tested against the previous one by ``lavTestLRT`` (lwo.sem.lr_test_ordinal) and by the
@@ -621,7 +642,10 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     searched at that level (thresholds first; the loadings search keeps the thresholds freed).
     `missing`: "listwise" (lavaan's default) or "pairwise" (every student with an answer;
     lwo.sem.fit_ordinal). `cluster`: a column of cluster ids (cluster-robust SEs and tests, clusters
-    crossing the groups; lwo.sem.fit_ordinal)."""
+    crossing the groups; lwo.sem.fit_ordinal). `identification` of equal thresholds: lavaan 0.6.14's
+    (the default: thresholds and loadings are tested) or "wu-estabrook" (lavaan >= 0.6-20's: the
+    intercepts too; lwo.sem.fit_ordinal)."""
+    tested = ORDINAL_TESTED[identification]
     items = [i for its in _cfa_items(spec).values() for i in its]
     used = sem.rows_used(data, items, missing)
     if cluster and used[cluster].nunique() < 2:  # nothing to cluster
@@ -630,17 +654,20 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
                             answered="all" if missing == "listwise" else "any")
     if not reason:
         try:
-            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge, missing=missing, cluster=cluster)
-                    for lvl, ge in ORDINAL_LEVELS.items() if lvl != "intercepts"}
-            # every item ordered: "intercepts" adds no constraint (see above), the loadings model
-            fits["intercepts"] = replace(fits["loadings"], group_equal=ORDINAL_LEVELS["intercepts"])
+            fits = {lvl: _ordinal_fit(spec, data, items, group, group_order, ge, missing=missing, cluster=cluster,
+                                      identification=identification)
+                    for lvl, ge in ORDINAL_LEVELS.items() if lvl in ("configural", *tested)}
+            if "intercepts" not in tested:
+                # every item ordered: "intercepts" adds no constraint (see above), the loadings model
+                fits["intercepts"] = replace(fits["loadings"], group_equal=ORDINAL_LEVELS["intercepts"])
         except ValueError as exc:  # e.g. an answer category no student of a group chose
             reason = str(exc)
     if reason:
         table = pd.DataFrame(np.nan, index=pd.Index(list(ORDINAL_LEVELS), name="model"), columns=ORDINAL_TABLE_COLUMNS)
         return OrdinalInvarianceResult(name, table, "not estimable", "not estimable", f"not estimable: {reason}",
                                        {str(g): None for g in group_order}, reason=reason, missing=missing,
-                                       cluster=cluster)
+                                       cluster=cluster, identification=identification,
+                                       intercepts="not estimable" if "intercepts" in tested else "")
     rows, previous = [], None
     for lvl, f in fits.items():
         fi = f.fit_indices
@@ -656,10 +683,11 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     table = pd.DataFrame(rows, index=pd.Index(list(fits), name="model")).reindex(columns=ORDINAL_TABLE_COLUMNS)
     table = table.astype({c: float for c in ORDINAL_TABLE_COLUMNS if c != "converged"})
     nobs = {str(g): int(n) for g, n in fits["configural"].nobs.items()}
-    v_th = level_verdict(table.loc["thresholds", "cfi.diff"], table.loc["thresholds", "pvalue.diff"], alpha, cfi_drop)
-    v_ld = level_verdict(table.loc["loadings", "cfi.diff"], table.loc["loadings", "pvalue.diff"], alpha, cfi_drop)
-    result = OrdinalInvarianceResult(name, table, v_th, v_ld, ordinal_comparability(v_th, v_ld), nobs,
-                                     missing=missing, cluster=cluster)
+    v = {level: level_verdict(table.loc[level, "cfi.diff"], table.loc[level, "pvalue.diff"], alpha, cfi_drop)
+         for level in tested}
+    result = OrdinalInvarianceResult(name, table, v["thresholds"], v["loadings"], ordinal_comparability(**v), nobs,
+                                     missing=missing, cluster=cluster, identification=identification,
+                                     intercepts=v.get("intercepts", ""))
     if search_items:
         ordinal_item_search(result, spec, data, group, group_order, alpha, cfi_drop)
     return result
@@ -668,40 +696,39 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
 def ordinal_item_search(result: OrdinalInvarianceResult, spec: str, data: pd.DataFrame, group: str,
                         group_order: list, alpha: float = ALPHA, cfi_drop: float = CFI_DROP) -> None:
     """Set `result.freed`: the items responsible at each level whose verdict does not simply hold
-    (thresholds first; the loadings search keeps those thresholds freed)."""
+    (thresholds first; each later search keeps the items freed before it)."""
     items = [i for its in _cfa_items(spec).values() for i in its]
     result.freed, partial = [], ()
-    missing, cluster = result.missing, result.cluster
-    if result.thresholds in ("fails", "holds approximately"):
-        configural = _ordinal_fit(spec, data, items, group, group_order, (), missing=missing, cluster=cluster)
-        found, partial = ordinal_partial_search(spec, data, group, group_order, "thresholds", configural,
-                                                alpha=alpha, cfi_drop=cfi_drop, missing=missing, cluster=cluster)
-        result.freed += found
-    if result.loadings in ("fails", "holds approximately"):
-        base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS["thresholds"], partial, missing,
-                            cluster)
-        found, _ = ordinal_partial_search(spec, data, group, group_order, "loadings", base, partial,
-                                          alpha=alpha, cfi_drop=cfi_drop, missing=missing, cluster=cluster)
-        result.freed += found
+    options = dict(missing=result.missing, cluster=result.cluster, identification=result.identification)
+    previous = "configural"
+    for level, verdict in result.verdicts().items():
+        if verdict in ("fails", "holds approximately"):
+            base = _ordinal_fit(spec, data, items, group, group_order, ORDINAL_LEVELS[previous], partial, **options)
+            found, partial = ordinal_partial_search(spec, data, group, group_order, level, base, partial,
+                                                    alpha=alpha, cfi_drop=cfi_drop, **options)
+            result.freed += found
+        previous = level
 
 
 def ordinal_holm_adjusted_verdicts(results: list[OrdinalInvarianceResult], fitted: dict[str, tuple[str, pd.DataFrame]],
                                    group: str, group_order: list, alpha: float = ALPHA,
-                                   cfi_drop: float = CFI_DROP) -> pd.DataFrame:
-    """The ordinal holm_adjusted_verdicts: Holm-adjust the thresholds and loadings difference
-    tests over a family of constructs (each level separately); for each estimable result, set
-    the verdicts and comparability from the adjusted p and search the items responsible where a
-    level does not simply hold (`fitted`: each result's spec and data by name). Returns the
-    adjusted p-values (columns thresholds_p_holm, loadings_p_holm) by name."""
-    out = _holm_by_level(results, ("thresholds", "loadings"))
+                                   cfi_drop: float = CFI_DROP, search_items: bool = True) -> pd.DataFrame:
+    """The ordinal holm_adjusted_verdicts: Holm-adjust the difference tests of the tested levels
+    (thresholds and loadings, and intercepts in Wu & Estabrook's identification; the results share
+    one) over a family of constructs (each level separately); for each estimable result, set the
+    verdicts and comparability from the adjusted p and (`search_items`) search the items
+    responsible where a level does not simply hold (`fitted`: each result's spec and data by
+    name). Returns the adjusted p-values (columns <level>_p_holm) by name."""
+    levels = results[0].tested if results else ()
+    out = _holm_by_level(results, levels)
     for r in results:
         if r.reason:
             continue
-        r.thresholds = level_verdict(r.table.loc["thresholds", "cfi.diff"], out.loc[r.name, "thresholds_p_holm"],
-                                     alpha, cfi_drop)
-        r.loadings = level_verdict(r.table.loc["loadings", "cfi.diff"], out.loc[r.name, "loadings_p_holm"],
-                                   alpha, cfi_drop)
-        r.comparable = ordinal_comparability(r.thresholds, r.loadings)
-        spec, data = fitted[r.name]
-        ordinal_item_search(r, spec, data, group, group_order, alpha, cfi_drop)
+        for level in levels:
+            setattr(r, level, level_verdict(r.table.loc[level, "cfi.diff"], out.loc[r.name, f"{level}_p_holm"],
+                                            alpha, cfi_drop))
+        r.comparable = ordinal_comparability(**r.verdicts())
+        if search_items:
+            spec, data = fitted[r.name]
+            ordinal_item_search(r, spec, data, group, group_order, alpha, cfi_drop)
     return out
