@@ -142,6 +142,19 @@ def test_built_exhibits_report_the_finding(default_build):
     assert (comparison["agrees"] == "yes").all()
     notes = json.loads((inv / "meta.json").read_text())["notes"]
     assert any(n.startswith("The WLSMV SEs and tests are clustered by classroom_id") for n in notes)
+    assert any(n.startswith("Sensitivity (ml_* columns") and "clustered by classroom_id" in n for n in notes)
+    # the sequence as current lavaan fits it (Wu & Estabrook): the same comparisons allowed, and its
+    # intercepts step a test of its own
+    assert table.loc["perceived_exclusion", "we_comparable"].startswith("not comparable")
+    assert table.loc["perceived_inclusion", "we_comparable"] == "means and relations"
+    assert any(n.startswith("Sensitivity (we_* columns") and "for 22 of 22 constructs" in n for n in notes)
+    models = pd.read_csv(inv / "models.csv")
+    wu = models[(models["estimator"] == "WLSMV (Wu & Estabrook)") & (models["construct"] == "perceived_inclusion")]
+    primary = models[(models["estimator"] == "WLSMV") & (models["construct"] == "perceived_inclusion")]
+    # one factor: as many intercepts as loadings to hold equal (items - 1)
+    primary = primary.set_index("model")
+    assert wu.set_index("model").loc["intercepts", "df.diff"] == primary.loc["loadings", "df.diff"] > 0
+    assert primary.loc["intercepts", "df.diff"] == 0
     ex28 = default_build / "results" / "exhibits" / "28"
     notes = json.loads((ex28 / "meta.json").read_text())["notes"]
     assert any(n.startswith("Perceived exclusion") and "not compared" in n and "exc_pe3" in n for n in notes)
@@ -175,7 +188,7 @@ def test_a_small_group_is_counted_without_showing_its_size(default_build, tmp_pa
     table = pd.read_csv(outputs["table"], dtype=str, keep_default_na=False)
     assert set(table["n_Black"]) <= {"‡", ""} and set(table["n_White"]) <= {"‡", ""}
     constructs = table[table["level"] == "construct"]
-    for column in ("comparable", "ml_comparable"):
+    for column in ("comparable", "we_comparable", "ml_comparable"):
         assert constructs[column].str.startswith("not estimable: too few students: fewer than 10 Black").all()
     notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
     assert "Cells with fewer than 10 students are suppressed (‡)." in notes

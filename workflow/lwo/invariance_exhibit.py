@@ -110,7 +110,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
                                                         min_n=min_n, missing=WLSMV_MISSING, cluster=cluster,
                                                         identification=WU_ESTABROOK)
             ml = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, min_n=min_n,
-                                     **ML_OPTIONS)
+                                     cluster=cluster, **ML_OPTIONS)
             results_by_name[c] = (res, data, spec)
             row = {"level": "construct", "block": block_label, "construct": codebook.label(c), "id": c, **res.row()}
             row.update({"ml_metric_chisq_diff": ml.table.loc["metric", "chisq.diff"],
@@ -230,7 +230,10 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "threshold unidentified: that model is not estimable (as in lavaan).",
         "Sensitivity (ml_* columns, construct rows): the answers as continuous, configural -> metric (equal loadings) -> "
         "scalar (and intercepts), robust ML with full-information ML for missing answers (MLR, FIML), "
-        "Satorra-Bentler scaled difference tests and the scaled CFI, not clustered; ml_comparable its verdict.",
+        "Satorra-Bentler scaled difference tests and the scaled CFI, "
+        + (f"clustered by {cluster} as the WLSMV sequences are (a {cluster} with Black and White students one "
+           "cluster; lwo.sem.fit's crossed clusters)" if cluster else "not clustered")
+        + "; ml_comparable its verdict.",
         "WLSMV uses every student who answered an item of the construct (pairwise deletion, lavaan "
         "missing = \"pairwise\": each threshold from the students who answered the item, each polychoric "
         f"correlation from those who answered both items); {unanswered} answered none of a construct's items (summed over the constructs); students of "
