@@ -6,7 +6,11 @@ from source (Debian's lavaan 0.6.14 has the older models, which stay the default
 checked in test_sem_ordinal.py; the script says how to regenerate them).
 """
 
+import io
 import math
+import re
+import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -106,3 +110,35 @@ def test_unknown_identification_is_refused(hs):
     with pytest.raises(ValueError, match="identification must be one of"):
         fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", identification="0.6-20")
     assert not math.isnan(fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, identification="wu-estabrook").fit_indices["chisq"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+@pytest.mark.parametrize("name", ["we_hs2_thresholds", "we_hs2_loadings", "we_hs_binary_thresholds"])
+def test_spec_full_gives_any_lavaan_the_wu_estabrook_fit(fits, hs, tmp_path, name):
+    """Every parameter written out (equal ones sharing labels, no group.equal): lavaan 0.6.14,
+    which cannot give these models by group.equal, fits them from spec_full with its header's call
+    and returns the same chi-square, df and estimates."""
+    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
+        pytest.skip("lavaan not installed")
+    fit = fits[name]
+    data = hs.assign(x1=(hs["x1"] >= 3).astype(int), x4=(hs["x4"] >= 3).astype(int)) if "binary" in name else hs
+    data.to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "m.lav").write_text(fit.spec_full, encoding="utf-8")
+    call = fit.lavaan_call(model="m", data="d")
+    assert "group.equal" not in fit.spec_full.splitlines()[0]
+    script = (f'suppressMessages(library(lavaan)); d <- read.csv("{tmp_path / "d.csv"}")\n'
+              f'm <- paste(readLines("{tmp_path / "m.lav"}"), collapse = "\\n")\n'
+              f'f <- {re.sub(r", group.equal = c[(][^)]*[)]", "", call)}\n'
+              'write.csv(parameterEstimates(f)[, c("lhs", "op", "rhs", "group", "est")], stdout(), row.names = FALSE)\n'
+              'cat("FIT", fitMeasures(f, c("chisq", "df")), "\\n")\n')
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    body, fit_line = out.stdout.split("FIT")
+    chisq, df = map(float, fit_line.split())
+    assert df == fit.fit_indices["df"]
+    assert chisq == pytest.approx(fit.fit_indices["chisq"], rel=1e-5)
+    lav = pd.read_csv(io.StringIO(body), keep_default_na=False, na_values=["NA"])
+    m = lav.merge(fit.estimates, on=["lhs", "op", "rhs", "group"], suffixes=("_lavaan", ""))
+    assert len(m) == len(fit.estimates) == len(lav)
+    np.testing.assert_allclose(m["est"], m["est_lavaan"], atol=1e-4)  # (lavaan's convergence: 1e-5)
