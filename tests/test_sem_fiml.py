@@ -341,6 +341,13 @@ def test_collinear_variables_are_named():
                            (data, {"missing": "ml"}), (data, {"missing": "ml", "estimator": "MLR"})):
         with pytest.raises(ValueError, match=r"collinear model variables: x7, x8, x9 \(one is a linear combination"):
             sem.fit(HS_CFA, frame, **options)
+    # an exact relation whose rounding leaves the sample covariance a tiny positive eigenvalue
+    # (here 7e-16): the same error at once, not a fit that chases a zero residual variance
+    x = np.random.default_rng(1).normal(size=60)
+    exact = pd.DataFrame({"x": x, "y": 0.25 * x + x})
+    assert np.linalg.slogdet(np.cov(exact.T))[0] > 0
+    with pytest.raises(ValueError, match=r"collinear model variables: y, x \(one is a linear combination"):
+        sem.fit("y ~ x", exact)
 
 
 def test_lavaan_call_states_every_option():

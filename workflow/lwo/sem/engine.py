@@ -48,6 +48,13 @@ def moments_from_data(values: np.ndarray, keep_data: bool = False, cluster=None)
     centred = values - mean
     cov = centred.T @ centred / nobs
     sign, logdet = np.linalg.slogdet(cov)
+    # an exact linear dependence that rounding leaves a tiny positive eigenvalue is singular too
+    # (else the optimiser chases a zero residual variance for thousands of iterations): judged
+    # on the correlation matrix, as lavaan's check, scale free
+    sd = np.sqrt(np.diag(cov))
+    if sign > 0 and np.all(sd > 0):
+        eig = np.linalg.eigvalsh(cov / np.outer(sd, sd))
+        sign = sign if eig[0] > 1e-10 * eig[-1] else 0
     if sign <= 0:
         raise ValueError(
             "the sample covariance matrix is singular (collinear or constant variables); "
