@@ -41,10 +41,16 @@ def fits(hs):
     out["we_hs_mixed_thresholds"] = fit_ordinal(HS_MIXED, hs, ordered=HS_ITEMS[:6], group_equal=("thresholds",), **WU)
     binary = hs.assign(x1=(hs["x1"] >= 3).astype(int), x4=(hs["x4"] >= 3).astype(int))
     out["we_hs_binary_thresholds"] = fit_ordinal(HS_CFA, binary, ordered=HS_ITEMS, group_equal=("thresholds",), **WU)
+    # clusters of ten rows, numbered within each group as lavaan does
+    clustered = hs.assign(cls=np.arange(len(hs)) // 10)
+    for step in ("configural", "thresholds"):
+        out[f"we_c_hs2_{step}"] = fit_ordinal(HS_CFA, clustered, ordered=HS_ITEMS, group_equal=STEPS[step], cluster="cls",
+                                              crossed_clusters=False, **WU)
     return out
 
 
-MODELS = [f"we_hs2_{s}" for s in STEPS] + ["we_hs_mixed_thresholds", "we_hs_binary_thresholds"]
+MODELS = ([f"we_hs2_{s}" for s in STEPS] + ["we_hs_mixed_thresholds", "we_hs_binary_thresholds"]
+          + ["we_c_hs2_configural", "we_c_hs2_thresholds"])
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -66,16 +72,18 @@ def test_estimates_and_fit_match_lavaan(fits, ref, name):
 
 
 def test_the_sequence_tests_match_lavaan_and_intercepts_is_a_step(fits, ref):
-    """Each step against the one before (lavTestLRT): the intercepts step now constrains (df 6 =
-    9 items - 3 factors), and its model is lavaan 0.6.14's loadings step."""
-    lrt = ref[2][ref[2]["sequence"] == "we_hs2"].set_index("model")
-    steps = list(STEPS)
-    for free, restricted in zip(steps, steps[1:]):
-        out = lr_test_ordinal(fits[f"we_hs2_{restricted}"], fits[f"we_hs2_{free}"])
-        assert out["df_diff"] == lrt.loc[restricted, "df.diff"]
-        assert out["chisq_diff"] == pytest.approx(lrt.loc[restricted, "chisq.diff"], rel=1e-3)
-        assert out["pvalue"] == pytest.approx(lrt.loc[restricted, "pvalue"], rel=1e-3)
-    assert lrt.loc["intercepts", "df.diff"] == 6
+    """Each step against the one before (lavTestLRT), with and without clusters: the intercepts
+    step now constrains (df 6 = 9 items - 3 factors), and its model is lavaan 0.6.14's loadings
+    step."""
+    for sequence, steps in (("we_hs2", list(STEPS)), ("we_c_hs2", ["configural", "thresholds"])):
+        lrt = ref[2][ref[2]["sequence"] == sequence].set_index("model")
+        for free, restricted in zip(steps, steps[1:]):
+            out = lr_test_ordinal(fits[f"{sequence}_{restricted}"], fits[f"{sequence}_{free}"])
+            assert out["df_diff"] == lrt.loc[restricted, "df.diff"]
+            assert out["chisq_diff"] == pytest.approx(lrt.loc[restricted, "chisq.diff"], rel=1e-3)
+            assert out["pvalue"] == pytest.approx(lrt.loc[restricted, "pvalue"], rel=1e-3)
+        if sequence == "we_hs2":
+            assert lrt.loc["intercepts", "df.diff"] == 6
 
 
 def test_the_two_identifications_differ_where_lavaan_changed(fits, hs):

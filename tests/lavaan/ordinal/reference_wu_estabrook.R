@@ -27,6 +27,11 @@ for (s in names(steps)) fits[[paste0("we_hs2_", s)]] <- wlsmv(hs_cfa, group.equa
 # continuous indicators: "thresholds" no longer equalises their intercepts
 fits$we_hs_mixed_thresholds <- wlsmv(hs_mixed, ordered = paste0("x", 1:6), group.equal = "thresholds")
 fits$we_hs_binary_thresholds <- wlsmv(hs_cfa, data = hs_binary, group.equal = "thresholds")
+# with clusters (runs of ten rows, as reference_cluster.R; lavaan numbers them within each group)
+hs_cls <- transform(hs, cls = (seq_len(nrow(hs)) - 1) %/% 10)
+for (s in c("configural", "thresholds")) {
+  fits[[paste0("we_c_hs2_", s)]] <- wlsmv(hs_cfa, data = hs_cls, group.equal = steps[[s]], cluster = "cls")
+}
 write_estimates_and_fit(fits, file.path(here, "ref_we_estimates.csv"), file.path(here, "ref_we_fit.csv"))
 
 # every threshold of x2 freed: lavaan also keeps x2's intercept and scale free in the second
@@ -34,6 +39,7 @@ write_estimates_and_fit(fits, file.path(here, "ref_we_estimates.csv"), file.path
 partial <- wlsmv(hs_cfa, group.equal = "thresholds", group.partial = paste0("x2|t", 1:3))
 fm <- fitMeasures(partial, c("npar", "df", "chisq"))
 lrt <- rbind(lrt_rows("we_hs2", fits[paste0("we_hs2_", names(steps))], names(steps)),
+             lrt_rows("we_c_hs2", fits[c("we_c_hs2_configural", "we_c_hs2_thresholds")], names(steps)[1:2]),
              data.frame(sequence = "we_hs2_partial_x2", model = "thresholds_partial_x2", Df = fm[["df"]],
                         Chisq = fm[["chisq"]], chisq.diff = NA, df.diff = NA, pvalue = NA))
 write.csv(lrt, file.path(here, "ref_we_lrt.csv"), row.names = FALSE)
