@@ -116,6 +116,10 @@ class OrdinalFit(SEMFit):
     _ord: "_OrdinalModel | None" = field(default=None, repr=False)
 
     def lavaan_call(self, model: str = "model", data: str = "data") -> str:
+        """The lavaan call of this fit. Where thresholds are held equal across groups, its
+        group.equal gives this fit's models in the lavaan versions of its ``identification``
+        (lavaan 0.6.14's up to 0.6-19, Wu & Estabrook's from 0.6-20); ``spec_full``, every
+        parameter written out, gives them in any version with the call without group.equal."""
         ordered = ", ".join(f'"{v}"' for v in self.ordered)
         call = (f'lavaan::{"sem" if self.structural else "cfa"}({model}, data = {data}, '
                 f'ordered = c({ordered}), estimator = "WLSMV"')
