@@ -14,6 +14,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
+def lavaan_r() -> str:
+    """Rscript of an R with lavaan (the reference implementation), or the test is skipped."""
+    import shutil
+    import subprocess
+
+    rscript = shutil.which("Rscript")
+    if rscript is None or subprocess.run([rscript, "-e", "library(lavaan)"], capture_output=True).returncode:
+        pytest.skip("R with lavaan is not installed")
+    return rscript
+
+
+@pytest.fixture(scope="session")
 def codebook():
     from lwo.codebook import Codebook
     return Codebook.load(REPO / "config" / "codebook.yaml")

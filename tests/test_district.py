@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -300,13 +299,11 @@ def test_the_small_districts_groups_get_estimates_without_an_unrestricted_model(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
-def test_a_fit_without_an_unrestricted_model_refits_in_lavaan_with_its_call(small_district_build, tmp_path):
+def test_a_fit_without_an_unrestricted_model_refits_in_lavaan_with_its_call(small_district_build, tmp_path,
+                                                                          lavaan_r):
     """The smallest saved fit of the district without an unrestricted model (47 White students):
     lavaan, given its spec, data and stated call (ML with MLR's cluster-robust sandwich SEs and
     test = "standard"), gives the same estimates, SEs, std.all and log-likelihood."""
-    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
-        pytest.skip("lavaan not installed")
     from test_estimation import SAVED_FIT, _compare_with_lavaan
 
     fits = [p for p in (small_district_build / "results/models").glob("*/*/fit.json")

@@ -246,10 +246,7 @@ def test_default_build_exhibits_say_fiml_mlr_clustered_by_classroom(default_buil
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
-def test_smallest_saved_fit_refits_in_lavaan_with_its_call(default_build, codebook, tmp_path):
-    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
-        pytest.skip("lavaan not installed")
+def test_smallest_saved_fit_refits_in_lavaan_with_its_call(default_build, codebook, tmp_path, lavaan_r):
     structural = {name for name, spec in rq1_models(codebook).items() if spec.outcomes}
     fits = [f for f in _fits(default_build) if json.loads(f.read_text()).get("status") == "ok"
             and f.parent.parent.name != MULTIGROUP_SAMPLE and f.parent.name in structural]
@@ -262,8 +259,7 @@ def test_smallest_saved_fit_refits_in_lavaan_with_its_call(default_build, codebo
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
-def test_saved_wlsmv_measurement_fit_refits_in_lavaan_with_its_call(default_build, tmp_path):
+def test_saved_wlsmv_measurement_fit_refits_in_lavaan_with_its_call(default_build, tmp_path, lavaan_r):
     """Exhibit 10's primary CFA (WLSMV, pairwise deletion: every student with an answer, where
     listwise deletion kept fewer than half; clustered by classroom): its spec, the lavaan call of
     refit_in_lavaan.R that takes its clustered Gamma and weights from wlsmv_first_stage.csv.gz
@@ -271,8 +267,6 @@ def test_saved_wlsmv_measurement_fit_refits_in_lavaan_with_its_call(default_buil
     and chi-squares in lavaan (Debian's 0.6.14)."""
     from lwo.sem_results import FIRST_STAGE_R, first_stage_call
 
-    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
-        pytest.skip("lavaan not installed")
     fit_dir = default_build / "results/models/all/mindset_cfa"
     info = json.loads((fit_dir / "wlsmv_fit.json").read_text())
     data = pd.read_csv(fit_dir / "model_data.csv.gz")

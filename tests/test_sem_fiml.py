@@ -2,7 +2,6 @@
 the engine against lavaan 0.6.14 reference values committed in tests/lavaan/fiml_mlr/
 (regenerate: Rscript tests/lavaan/fiml_mlr/make_reference.R)."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -368,12 +367,8 @@ def test_delta_method_is_public_and_matches_defined_parameters():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
-def test_reference_values_regenerate(tmp_path):
+def test_reference_values_regenerate(tmp_path, lavaan_r):
     """The committed reference values are what the R script writes."""
-    check = subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True)
-    if check.returncode != 0:
-        pytest.skip("lavaan not installed")
     copy = tmp_path / "make_reference.R"
     copy.write_text((HERE / "make_reference.R").read_text())
     subprocess.run(["Rscript", str(copy)], check=True, capture_output=True)

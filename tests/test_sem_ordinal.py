@@ -72,10 +72,13 @@ FIT_KEYS = ["chisq", "chisq.scaled", "chisq.scaling.factor", "pvalue.scaled", "b
 
 @pytest.fixture(scope="module")
 def ref():
-    est = pd.read_csv(REF / "ref_estimates.csv", keep_default_na=False, na_values=["NA"])
-    fit = pd.read_csv(REF / "ref_fit.csv")
-    lrt = pd.read_csv(REF / "ref_lrt.csv")
-    return est, fit, lrt
+    return reference_tables("ref")
+
+
+def reference_tables(prefix: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(estimates, fit measures, difference tests) a reference script wrote as <prefix>_*.csv."""
+    est = pd.read_csv(REF / f"{prefix}_estimates.csv", keep_default_na=False, na_values=["NA"])
+    return est, pd.read_csv(REF / f"{prefix}_fit.csv"), pd.read_csv(REF / f"{prefix}_lrt.csv")
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +134,24 @@ def _merged(fit, ref_est, name):
     m = r.merge(e, on=["lhs", "op", "rhs", "group"], suffixes=("_ref", ""), how="outer", indicator=True)
     assert (m["_merge"] == "both").all(), m.loc[m["_merge"] != "both", ["lhs", "op", "rhs", "group", "_merge"]]
     return m
+
+
+def assert_matches_lavaan(fit, ref: tuple, name: str, est_atol: float = 1e-4, rel: float = 1e-3) -> None:
+    """Estimates, std.all, SEs and fit measures of `fit` against lavaan's model `name` of `ref`
+    (the estimates and fit tables of one reference script)."""
+    assert fit.converged, fit.message
+    m = _merged(fit, ref[0], name)
+    np.testing.assert_allclose(m["est"], m["est_ref"], atol=est_atol, rtol=0)
+    np.testing.assert_allclose(m["std.all"], m["std.all_ref"], atol=est_atol, rtol=0)
+    free = m["se_ref"] > 0
+    np.testing.assert_allclose(m.loc[free, "se"], m.loc[free, "se_ref"], rtol=rel)
+    assert (m.loc[~free, "se"] == 0).all()
+    fi = fit.fit_indices
+    r = ref[1][ref[1]["model"] == name].set_index("measure")["value"]
+    assert fi["df"] == r["df"] and fi["npar"] == r["npar"] and fi["ntotal"] == r["ntotal"]
+    for k in FIT_KEYS:
+        assert fi[k] == pytest.approx(r[k], rel=rel, abs=1e-6), k
+    assert fi["chisq.shift.parameters"] == pytest.approx(r["chisq.shift.parameters1"], rel=rel)
 
 
 MODELS = (["hs1", "hs_mixed", "study1", "study_sem", "hs_sem", "hs_sem2", "hs_sem_mg", "hs_sem_mg_a"]

@@ -6,7 +6,6 @@ source (lavaan 0.6, Debian's, ignores ``cluster =`` with ordered data; the scrip
 regenerate them). Clusters: runs of ten consecutive rows of hs_ordinal.csv.
 """
 
-import shutil
 import subprocess
 
 import numpy as np
@@ -17,8 +16,8 @@ from lwo.sem import wald_test
 from lwo.sem.ordinal import fit_ordinal, lr_test_ordinal
 from lwo.sem.polychoric import ordinal_stats
 
-from test_sem_ordinal import (FIT_KEYS, HS_CFA, HS_ITEMS, HS_MIXED, HS_MODEL, HS_SEM, HS_SEM_MG, MG_OPTIONS, REF,
-                              _merged)
+from test_sem_ordinal import (HS_CFA, HS_ITEMS, HS_MIXED, HS_MODEL, HS_SEM, HS_SEM_MG, MG_OPTIONS, REF,
+                              assert_matches_lavaan, reference_tables)
 
 CLUSTER = dict(cluster="cls")
 
@@ -32,8 +31,7 @@ def hs():
 
 @pytest.fixture(scope="module")
 def ref():
-    est = pd.read_csv(REF / "ref_cluster_estimates.csv", keep_default_na=False, na_values=["NA"])
-    return est, pd.read_csv(REF / "ref_cluster_fit.csv"), pd.read_csv(REF / "ref_cluster_lrt.csv")
+    return reference_tables("ref_cluster")
 
 
 @pytest.fixture(scope="module")
@@ -70,22 +68,9 @@ def test_clustered_first_stage_matches_lavaan(hs, name, ordered, others):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_clustered_estimates_and_fit_match_lavaan(fits, ref, name):
-    fit = fits[name]
-    assert fit.converged, fit.message
-    m = _merged(fit, ref[0], name)
     # (1e-4: the two-group models' 0/1 covariate split exactly in half in one school, whose
     # weight lavaan takes from rounding error, moves their estimates by up to 6e-5)
-    np.testing.assert_allclose(m["est"], m["est_ref"], atol=1e-4, rtol=0)
-    np.testing.assert_allclose(m["std.all"], m["std.all_ref"], atol=1e-4, rtol=0)
-    free = m["se_ref"] > 0
-    np.testing.assert_allclose(m.loc[free, "se"], m.loc[free, "se_ref"], rtol=1e-3)
-    assert (m.loc[~free, "se"] == 0).all()
-    fi = fit.fit_indices
-    r = ref[1][ref[1]["model"] == name].set_index("measure")["value"]
-    assert fi["df"] == r["df"] and fi["npar"] == r["npar"] and fi["ntotal"] == r["ntotal"]
-    for k in FIT_KEYS:
-        assert fi[k] == pytest.approx(r[k], rel=1e-3, abs=1e-6), k
-    assert fi["chisq.shift.parameters"] == pytest.approx(r["chisq.shift.parameters1"], rel=1e-3)
+    assert_matches_lavaan(fits[name], ref, name)
 
 
 def test_clustered_difference_and_wald_tests_match_lavaan(fits, ref):
@@ -213,14 +198,11 @@ def test_crossed_clusters_give_the_se_of_a_group_difference():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
 @pytest.mark.parametrize("spec, ordered", [(HS_MODEL, HS_ITEMS), (HS_SEM, HS_ITEMS[:6])], ids=["cfa", "sem"])
-def test_lavaan_gives_a_clustered_pairwise_fit_from_its_first_stage_table(tmp_path, spec, ordered):
+def test_lavaan_gives_a_clustered_pairwise_fit_from_its_first_stage_table(tmp_path, spec, ordered, lavaan_r):
     """No lavaan clusters pairwise WLSMV fits correctly, but any lavaan (0.6.14 here) gives the
     same estimates, SEs and scaled chi-square from the data with the fit's first-stage table as
     NACOV and WLS.V (the saved fits' refit_in_lavaan.R does this)."""
-    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
-        pytest.skip("lavaan not installed")
     holes = pd.read_csv(REF / "hs_ordinal_holes.csv")
     holes["cls"] = np.arange(len(holes)) // 10
     fit = fit_ordinal(spec, holes, ordered=ordered, missing="pairwise", cluster="cls")

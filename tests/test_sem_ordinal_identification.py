@@ -9,7 +9,6 @@ checked in test_sem_ordinal.py; the script says how to regenerate them).
 import io
 import math
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -18,7 +17,7 @@ import pytest
 
 from lwo.sem.ordinal import fit_ordinal, lr_test_ordinal
 
-from test_sem_ordinal import FIT_KEYS, HS_CFA, HS_ITEMS, HS_MIXED, REF, STEPS, _merged
+from test_sem_ordinal import HS_CFA, HS_ITEMS, HS_MIXED, REF, STEPS, assert_matches_lavaan, reference_tables
 
 WU = dict(group="school", identification="wu-estabrook")
 
@@ -30,8 +29,7 @@ def hs():
 
 @pytest.fixture(scope="module")
 def ref():
-    est = pd.read_csv(REF / "ref_we_estimates.csv", keep_default_na=False, na_values=["NA"])
-    return est, pd.read_csv(REF / "ref_we_fit.csv"), pd.read_csv(REF / "ref_we_lrt.csv")
+    return reference_tables("ref_we")
 
 
 @pytest.fixture(scope="module")
@@ -55,20 +53,7 @@ MODELS = ([f"we_hs2_{s}" for s in STEPS] + ["we_hs_mixed_thresholds", "we_hs_bin
 
 @pytest.mark.parametrize("name", MODELS)
 def test_estimates_and_fit_match_lavaan(fits, ref, name):
-    fit = fits[name]
-    assert fit.converged, fit.message
-    m = _merged(fit, ref[0], name)
-    np.testing.assert_allclose(m["est"], m["est_ref"], atol=1e-4, rtol=0)
-    np.testing.assert_allclose(m["std.all"], m["std.all_ref"], atol=1e-4, rtol=0)
-    free = m["se_ref"] > 0
-    np.testing.assert_allclose(m.loc[free, "se"], m.loc[free, "se_ref"], rtol=1e-3)
-    assert (m.loc[~free, "se"] == 0).all()
-    fi = fit.fit_indices
-    r = ref[1][ref[1]["model"] == name].set_index("measure")["value"]
-    assert fi["df"] == r["df"] and fi["npar"] == r["npar"] and fi["ntotal"] == r["ntotal"]
-    for k in FIT_KEYS:
-        assert fi[k] == pytest.approx(r[k], rel=1e-3, abs=1e-6), k
-    assert fi["chisq.shift.parameters"] == pytest.approx(r["chisq.shift.parameters1"], rel=1e-3)
+    assert_matches_lavaan(fits[name], ref, name)
 
 
 def test_the_sequence_tests_match_lavaan_and_intercepts_is_a_step(fits, ref):
@@ -121,14 +106,11 @@ def test_unknown_identification_is_refused(hs):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
 @pytest.mark.parametrize("name", ["we_hs2_thresholds", "we_hs2_loadings", "we_hs_binary_thresholds"])
-def test_spec_full_gives_any_lavaan_the_wu_estabrook_fit(fits, hs, tmp_path, name):
+def test_spec_full_gives_any_lavaan_the_wu_estabrook_fit(fits, hs, tmp_path, name, lavaan_r):
     """Every parameter written out (equal ones sharing labels, no group.equal): lavaan 0.6.14,
     which cannot give these models by group.equal, fits them from spec_full with its header's call
     and returns the same chi-square, df and estimates."""
-    if subprocess.run(["Rscript", "-e", "library(lavaan)"], capture_output=True).returncode:
-        pytest.skip("lavaan not installed")
     fit = fits[name]
     data = hs.assign(x1=(hs["x1"] >= 3).astype(int), x4=(hs["x4"] >= 3).astype(int)) if "binary" in name else hs
     data.to_csv(tmp_path / "d.csv", index=False)
