@@ -99,6 +99,20 @@ def test_an_item_with_every_threshold_freed_keeps_its_intercept_and_scale_fixed(
     assert e.loc[("x3", "~1", 2), "free"] > 0 and e.loc[("x3", "~*~", 2), "free"] > 0
 
 
+def test_models_of_the_two_identifications_are_compared_only_where_nested(fits, hs):
+    """lavaan 0.6.14's thresholds model holds the intercepts equal, which Wu & Estabrook's
+    loadings model frees: a difference test of the two is refused; against the configural model
+    (no equal thresholds: the same model in both) it is the test of either sequence."""
+    old_thresholds = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", group_equal=("thresholds",))
+    with pytest.raises(ValueError, match="different identifications are not nested"):
+        lr_test_ordinal(fits["we_hs2_loadings"], old_thresholds)
+    old_configural = fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school")
+    a = lr_test_ordinal(fits["we_hs2_thresholds"], old_configural)
+    b = lr_test_ordinal(fits["we_hs2_thresholds"], fits["we_hs2_configural"])
+    assert a["df_diff"] == b["df_diff"] == 9
+    assert (a["chisq_diff"], a["pvalue"]) == pytest.approx((b["chisq_diff"], b["pvalue"]), rel=1e-8)
+
+
 def test_unknown_identification_is_refused(hs):
     with pytest.raises(ValueError, match="identification must be one of"):
         fit_ordinal(HS_CFA, hs, ordered=HS_ITEMS, group="school", identification="0.6-20")

@@ -1137,6 +1137,12 @@ def lr_test_ordinal(restricted: OrdinalFit, free: OrdinalFit) -> dict:
         raise ValueError("models were fitted to different numbers of observations")
     if (restricted.cluster, restricted.crossed_clusters) != (free.cluster, free.crossed_clusters):
         raise ValueError("models were fitted with different clusters")
+    if restricted.identification != free.identification and all(
+            "thresholds" in f.group_equal for f in (restricted, free)):
+        # e.g. lavaan 0.6.14's thresholds model holds intercepts equal that Wu & Estabrook's
+        # loadings model frees: not nested
+        raise ValueError("models with equal thresholds in different identifications are not nested "
+                         f"({free.identification} and {restricted.identification})")
     m1, m0 = free._ord, restricted._ord
     m = m0.df - m1.df
     out = {"method": "satorra.2000 (scaled.shifted)", "df_diff": int(m),
