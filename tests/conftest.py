@@ -26,6 +26,16 @@ def lavaan_r() -> str:
 
 
 @pytest.fixture(scope="session")
+def lavaan_version(lavaan_r) -> tuple[int, ...]:
+    """The version of that lavaan, e.g. (0, 6, 14)."""
+    import subprocess
+
+    out = subprocess.run([lavaan_r, "-e", 'cat(as.character(packageVersion("lavaan")))'], capture_output=True,
+                         text=True, check=True).stdout
+    return tuple(int(x) for x in out.strip().replace("-", ".").split("."))
+
+
+@pytest.fixture(scope="session")
 def codebook():
     from lwo.codebook import Codebook
     return Codebook.load(REPO / "config" / "codebook.yaml")

@@ -16,6 +16,11 @@ from textbook_models import HS_CFA, PD_SEM
 HERE = Path(__file__).parent / "lavaan" / "fiml_mlr"
 EST = pd.read_csv(HERE / "reference_estimates.csv", keep_default_na=False, na_values=["NA"])
 FIT = pd.read_csv(HERE / "reference_fit.csv")
+# the same fits in lavaan 0.7-2 (make_reference.R lavaan07)
+FIT07 = pd.read_csv(HERE / "lavaan07_reference_fit.csv")
+# lavaan 0.6's log-likelihood of a fit with a covariate with holes (missing = "ml.x", fixed.x)
+# subtracts the covariates' complete-data one; lavaan >= 0.7's and ours their FIML one
+X_HOLES_LOGL = {"studyx_mlx": ("logl", "unrestricted.logl", "aic", "bic")}
 
 STUDY = """
 eng =~ i1 + i2 + i3
@@ -109,6 +114,8 @@ def test_estimates_and_standard_errors_match_lavaan(case):
 def test_fit_measures_match_lavaan(case):
     fit = _fit(case)
     ref = FIT[FIT.fit == case].set_index("measure").value
+    newer = FIT07[FIT07.fit == case].set_index("measure").value
+    ref.update(newer[list(X_HOLES_LOGL.get(case, ()))])
     kw = CASES[case][2]
     names = ML_MEASURES + (MLR_MEASURES if kw.get("estimator") == "MLR" else
                            ["cfi.robust", "tli.robust", "rmsea.robust", "rmsea.ci.lower.robust",
@@ -121,6 +128,27 @@ def test_fit_measures_match_lavaan(case):
         mine, theirs = fit.fit_indices[name], ref[name]
         assert abs(mine - theirs) <= 1e-3 * max(abs(theirs), 1e-3), (name, mine, theirs)
     assert checked >= 8
+
+
+def test_the_log_likelihood_with_a_covariates_holes_is_lavaan_07s():
+    """missing = "ml.x" with a covariate with holes: the conditional log-likelihood subtracts the
+    covariates' own FIML log-likelihood, as lavaan >= 0.7 (issue #226), within 1e-9 of lavaan 0.7-2.
+    lavaan 0.6.14 subtracted a complete-data one: its logl and unrestricted.logl (hence AIC and
+    BIC) are off by about 49 here (and not by quite the same amount: their difference is not
+    minus half the chi-square, which both versions compute alike). Every other number of these
+    reference fits is the same in both versions."""
+    fit = _fit("studyx_mlx")
+    old = FIT[FIT.fit == "studyx_mlx"].set_index("measure").value
+    new = FIT07[FIT07.fit == "studyx_mlx"].set_index("measure").value
+    for name in X_HOLES_LOGL["studyx_mlx"]:
+        assert fit.fit_indices[name] == pytest.approx(new[name], rel=1e-9), name
+    assert min(old["logl"] - new["logl"], old["unrestricted.logl"] - new["unrestricted.logl"]) > 40
+    assert fit.fit_indices["chisq"] == pytest.approx(old["chisq"], rel=1e-6) == new["chisq"]
+    assert fit.fit_indices["unrestricted.logl"] - fit.fit_indices["logl"] == pytest.approx(new["chisq"] / 2)
+    both = FIT.merge(FIT07, on=["fit", "measure"], suffixes=("", "_07"))
+    assert len(both) == len(FIT) == len(FIT07)
+    other = ~((both.fit == "studyx_mlx") & both.measure.isin(X_HOLES_LOGL["studyx_mlx"] + ("bic2",)))
+    np.testing.assert_allclose(both.value_07[other], both.value[other], rtol=1e-4, atol=1e-8)
 
 
 @pytest.mark.parametrize("case", WITHOUT_H1)

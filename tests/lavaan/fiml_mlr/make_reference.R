@@ -1,10 +1,15 @@
 # Reference values for tests/test_sem_fiml.py: lavaan 0.6.14 fits (FIML, MLR, clusters,
 # scaled difference and Wald tests) on data sets with deterministic holes.
-# Regenerate (writes the CSVs and reference.json beside this script):
+# Regenerate (writes the CSVs beside this script):
 #   Rscript tests/lavaan/fiml_mlr/make_reference.R
+# The same fits in another lavaan, written as <name>_reference_*.csv (lavaan07_: 0.7-2.3170 built
+# from its source, whose log-likelihood with missing = "ml.x" and a covariate with holes differs):
+#   R_LIBS=~/R-lavaan07 Rscript tests/lavaan/fiml_mlr/make_reference.R lavaan07
 suppressMessages(library(lavaan))
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("--file=", "", args[grep("--file=", args)])))
+prefix <- commandArgs(trailingOnly = TRUE)
+prefix <- if (length(prefix)) paste0(prefix[1], "_") else ""
 
 holes_mcar <- function(d, vars, rate, seed) {
   set.seed(seed)
@@ -153,7 +158,7 @@ tests <- data.frame(fit = c("study_lrt", "study_lrt", "study_lrt", "study_wald",
                     measure = c("chisq_diff", "df_diff", "pvalue", "stat", "df", "pvalue"),
                     value = c(out$study_lrt$chisq_diff, out$study_lrt$df_diff, out$study_lrt$pvalue,
                               out$study_wald$stat, out$study_wald$df, out$study_wald$p.value))
-write.csv(est, file.path(here, "reference_estimates.csv"), row.names = FALSE)
-write.csv(rbind(fm, tests), file.path(here, "reference_fit.csv"), row.names = FALSE)
+write.csv(est, file.path(here, paste0(prefix, "reference_estimates.csv")), row.names = FALSE)
+write.csv(rbind(fm, tests), file.path(here, paste0(prefix, "reference_fit.csv")), row.names = FALSE)
 cat(out$study_lrt$method, "\n")
 cat("lavaan", as.character(packageVersion("lavaan")), "seconds", out$seconds, "\n")

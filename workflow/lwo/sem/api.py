@@ -16,7 +16,7 @@ from scipy import special
 
 from . import robust as robust_mod
 from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
-from .fiml import FIMLModel, H1Error, missing_patterns, same_data
+from .fiml import FIMLModel, H1Error, missing_patterns, pattern_terms, same_data
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable, full_spec_text
 from .syntax import ModelDataError, parse_spec
@@ -350,8 +350,11 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
         ll = -mom.nobs / 2 * (p * log2pi + logdet + np.sum(W * mom.cov) + d @ W @ d)
         ll1 = -mom.nobs / 2 * (p * log2pi + mom.logdet_cov + p)
         if x_idx and fixed_x:
-            sxx = mom.cov[np.ix_(x_idx, x_idx)]
-            llx = -mom.nobs / 2 * (px * log2pi + np.linalg.slogdet(sxx)[1] + px)
+            if isinstance(model, FIMLModel):
+                llx = _covariates_loglik(model.data[g], x_idx, mom.mean, mom.cov)
+            else:
+                sxx = mom.cov[np.ix_(x_idx, x_idx)]
+                llx = -mom.nobs / 2 * (px * log2pi + np.linalg.slogdet(sxx)[1] + px)
             ll -= llx
             ll1 -= llx
             llx_total += llx
@@ -406,6 +409,18 @@ def _fit_indices(model: RAMModel, theta: np.ndarray) -> dict:
         "logl": float(logl), "unrestricted.logl": float(logl_h1),
         "aic": float(aic), "bic": float(bic), "bic2": float(bic2),
     }
+
+
+def _covariates_loglik(md, x_idx: list[int], mean: np.ndarray, cov: np.ndarray) -> float:
+    """Log-likelihood of the fixed covariates alone at their fixed moments: what the
+    conditional log-likelihood (fixed.x) subtracts from the joint one. By FIML over the
+    covariates' own missing-data patterns, as lavaan >= 0.7 (issue #226); lavaan 0.6 used the
+    complete-data formula, which differs where a covariate has holes (the chi-square does not:
+    the term cancels)."""
+    values = md.values[:, x_idx]
+    values = values[~np.isnan(values).all(axis=1)]
+    terms = pattern_terms(missing_patterns(values), mean[x_idx], cov[np.ix_(x_idx, x_idx)])
+    return -terms["m2ll"] / 2
 
 
 def _without_h1_indices(model: RAMModel, logl: float, base_df: int) -> dict:
