@@ -337,10 +337,14 @@ def test_a_saved_fit_agrees_with_lavaan_run_with_its_stated_call(tmp_path):
     missing = re.search(r'missing = "([^"]+)"', call).group(1)
     fit = sem.fit((SAVED_FIT / "spec.lavaan").read_text(), data, estimator="MLR", missing=missing, cluster="classroom_id")
     assert fit.lavaan_call() == call
-    # (lavaan_fit.csv: lavaan 0.6.14's numbers)
+    # lavaan_fit.csv: lavaan 0.6.14's numbers; lavaan07/: lavaan 0.7-2's, its log-likelihood too
     assert _covariates_with_holes(SAVED_FIT)
     _compare_with_lavaan(fit.estimates, fit.fit_indices, fit.n_used["total"], SAVED_FIT, lavaan_version=(0, 6, 14),
                          fit_dir=SAVED_FIT)
+    _compare_with_lavaan(fit.estimates, fit.fit_indices, fit.n_used["total"], SAVED_FIT / "lavaan07",
+                         lavaan_version=(0, 7, 2), fit_dir=SAVED_FIT)
+    newer = pd.read_csv(SAVED_FIT / "lavaan07" / "lavaan_fit.csv").set_index("measure")["value"]
+    assert fit.fit_indices["logl"] == pytest.approx(newer["logl"], rel=1e-8)
 
 
 # ------------------------------------------------------------------ slow: a messy district export

@@ -5,6 +5,9 @@
 # The committed reference (a copy of the default build's all/hqc_to_grades fit: 869 students, 8 of them
 # missing a control, so missing = "ml.x" integrates over it) regenerates with
 #   cd tests/lavaan/saved_fit && Rscript refit.R . "$(cat call.txt)" .
+# and lavaan 0.7-2's numbers (lavaan07/: its log-likelihood differs from 0.6's where a control has
+# holes, as here), with lavaan 0.7-2.3170 built from its source into ~/R-lavaan07:
+#   cd tests/lavaan/saved_fit && R_LIBS=~/R-lavaan07 Rscript refit.R . "$(cat call.txt)" lavaan07
 suppressMessages(library(lavaan))
 args <- commandArgs(trailingOnly = TRUE)
 data <- read.csv(gzfile(file.path(args[1], "model_data.csv.gz")))
