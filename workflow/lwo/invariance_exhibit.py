@@ -131,15 +131,12 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
             continue
         b = pd.DataFrame(block_rows)
         # Holm within the block's constructs, then the verdicts from the adjusted p
-        adjusted = ordinal_holm_adjusted_verdicts(
-            [results_by_name[c][0] for c in b["id"]],
-            {c: (results_by_name[c][2], results_by_name[c][1]) for c in b["id"]}, GROUP, GROUP_ORDER)
+        fitted = {c: (results_by_name[c][2], results_by_name[c][1]) for c in b["id"]}
+        adjusted = ordinal_holm_adjusted_verdicts([results_by_name[c][0] for c in b["id"]], fitted, GROUP, GROUP_ORDER)
         for level in LEVELS:
             b[f"{level}_p_holm"] = adjusted[f"{level}_p_holm"].to_numpy()
         # the same in Wu & Estabrook's identification, whose intercepts level is a test of its own
-        wu = [wu_by_name[c] for c in b["id"]]
-        wu_adjusted = ordinal_holm_adjusted_verdicts(wu, {c: (results_by_name[c][2], results_by_name[c][1]) for c in b["id"]}, GROUP,
-                                                     GROUP_ORDER)
+        wu_adjusted = ordinal_holm_adjusted_verdicts([wu_by_name[c] for c in b["id"]], fitted, GROUP, GROUP_ORDER)
         for i, r in b.iterrows():
             res, we = results_by_name[r["id"]][0], wu_by_name[r["id"]]
             b.loc[i, ["thresholds_verdict", "loadings_verdict", "comparable", "noninvariant_items"]] = [

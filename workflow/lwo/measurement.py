@@ -552,8 +552,8 @@ def ordinal_comparability(thresholds: str, loadings: str, intercepts: str = "") 
     differ = [level for level, v in verdicts.items() if v and v not in ("holds", "holds approximately")]
     if not differ:
         return "means and relations"
-    return f"not comparable ({' and '.join(differ)} differ)" if len(differ) < 3 else \
-        "not comparable (thresholds, loadings and intercepts differ)"
+    named = f"{', '.join(differ[:-1])} and {differ[-1]}" if len(differ) > 1 else differ[0]
+    return f"not comparable ({named} differ)"
 
 
 _ORDINAL_FITS: OrderedDict = OrderedDict()

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import special
 
 from . import robust as robust_mod
-from .engine import GroupMoments, RAMModel, fisher_scoring, moments_from_data
+from .engine import SINGULAR_RATIO, GroupMoments, RAMModel, fisher_scoring, moments_from_data
 from .fiml import FIMLModel, H1Error, missing_patterns, pattern_terms, same_data
 from .expr import compile_expression, expression_names
 from .partable import ParTable, build_partable, full_spec_text
@@ -595,7 +595,7 @@ def _collinear(values: np.ndarray, columns: list) -> list[str]:
         return []
     z = (rows - rows.mean(axis=0)) / sd
     eigenvalues, vectors = np.linalg.eigh(z.T @ z / len(rows))
-    if eigenvalues[0] > 1e-10 * eigenvalues[-1]:
+    if eigenvalues[0] > SINGULAR_RATIO * eigenvalues[-1]:
         return []
     weight = np.abs(vectors[:, 0])
     return [c for c, w in zip(columns, weight) if w > 1e-3 * weight.max()]

@@ -42,6 +42,11 @@ class GroupMoments:
     cluster: np.ndarray | None = None  # integer cluster codes per row
 
 
+# a correlation matrix whose smallest eigenvalue is below this share of its largest is singular
+# (an exact linear dependence, whatever rounding leaves of it)
+SINGULAR_RATIO = 1e-10
+
+
 def moments_from_data(values: np.ndarray, keep_data: bool = False, cluster=None) -> GroupMoments:
     nobs = values.shape[0]
     mean = values.mean(axis=0)
@@ -50,11 +55,11 @@ def moments_from_data(values: np.ndarray, keep_data: bool = False, cluster=None)
     sign, logdet = np.linalg.slogdet(cov)
     # an exact linear dependence that rounding leaves a tiny positive eigenvalue is singular too
     # (else the optimiser chases a zero residual variance for thousands of iterations): judged
-    # on the correlation matrix, as lavaan's check, scale free
+    # on the correlation matrix, scale free
     sd = np.sqrt(np.diag(cov))
     if sign > 0 and np.all(sd > 0):
         eig = np.linalg.eigvalsh(cov / np.outer(sd, sd))
-        sign = sign if eig[0] > 1e-10 * eig[-1] else 0
+        sign = sign if eig[0] > SINGULAR_RATIO * eig[-1] else 0
     if sign <= 0:
         raise ValueError(
             "the sample covariance matrix is singular (collinear or constant variables); "
