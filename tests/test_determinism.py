@@ -1,13 +1,14 @@
 """Determinism: the same config and seed give the same bytes.
 
-The workflow is built twice, in two copies of the repository in different folders: once with
-`--cores 4` (the shared default build) and once with `--cores 1`. Every output under results/ is
-compared by sha256: the analysis data, every model file, every exhibit table (table.csv,
-further CSVs, table.tex, comparison.csv, meta.json), every figure (PNG, SVG), and the report
-outside its provenance block. Only the outputs that record the run itself are left out: job logs
-and benchmarks (timings), provenance.json (run date, timings, git state; its reproducible part,
-the config and the hashes of every exhibit file, is compared) and the provenance block of
-report.html.
+The workflow is built twice, in two copies of the repository in different folders: the whole of it
+with `--cores 4` (the shared default build) and, with `--cores 1`, the exhibits of
+workflow_build.DETERMINISM_EXHIBITS: one of every family, and through them every kind of job
+(the cohort, the analysis data, every kind of model fit, the invariance sequences). Every output of
+the second build is compared with the default build's by sha256: the analysis data, the model
+files, the exhibit tables (table.csv, further CSVs, table.tex, comparison.csv, meta.json) and
+figures (PNG, SVG). Job logs and benchmarks (timings) record the run itself and are left out. The
+report, rerun, keeps its bytes outside the provenance block, and its provenance.json everything but
+what describes the run (tests/test_report.py).
 
 What makes this hold: lwo.io writes numbers with a fixed format, JSON with sorted keys, gzip
 without a time stamp, and figures without dates or software stamps and with a fixed SVG id
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import difflib
 import gzip
-import json
 import os
 import subprocess
 import sys
@@ -28,10 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from workflow_build import REPO, reproducible_digests
-
-# provenance fields that describe the run, not its results
-RUN_FIELDS = ("run_date", "rule_runtimes", "total_rule_seconds", "git", "platform")
+from lwo.registry import load_registry
+from workflow_build import REPO, job_records, reproducible_digests
 
 
 def _first_difference(a: Path, b: Path) -> str:
@@ -48,58 +46,34 @@ def _first_difference(a: Path, b: Path) -> str:
     return "\n      ".join(line[:200] for line in diff)
 
 
-def _report_difference(a: Path, b: Path) -> str:
-    sys.path.insert(0, str(REPO / "workflow"))
-    from lwo.report import strip_provenance
-
-    la = strip_provenance(a.read_text(encoding="utf-8")).splitlines()
-    lb = strip_provenance(b.read_text(encoding="utf-8")).splitlines()
-    return "\n      ".join(line[:200] for line in list(difflib.unified_diff(la, lb, lineterm="", n=0))[2:8])
-
-
 @pytest.mark.slow
 def test_two_builds_with_different_core_counts_give_the_same_bytes(default_build, cores1_build):
     assert default_build != cores1_build
     first, second = reproducible_digests(default_build), reproducible_digests(cores1_build)
 
-    # the comparison covers every exhibit's tables, metadata and figures, and the report
-    exhibits = sorted({f.split("/")[2] for f in first if f.startswith("results/exhibits/")})
-    assert exhibits, "the build has no exhibits"
-    for ex in exhibits:
+    # the second build made one exhibit of every family and ran every kind of job the default build
+    # ran: each rule that is not an exhibit's own (the report aside)
+    registry = load_registry()
+    made = {f.split("/")[2] for f in second if f.startswith("results/exhibits/")}
+    families = {e.family for e in registry if e.target is None}
+    assert families == {e.family for e in registry if e.id in made}, "a family has no exhibit in the second build"
+    exhibit_rules = {e.rule for e in registry} | {"report"}
+    rules = [{r["rule"] for r in job_records(root).values()} for root in (default_build, cores1_build)]
+    assert rules[0] - exhibit_rules <= rules[1], f"not run by the second build: {rules[0] - exhibit_rules - rules[1]}"
+
+    # ... and its every output is among the default build's (tables, further CSVs, table.tex,
+    # comparison.csv, meta.json, figures, model files), with the same bytes
+    for ex in made:
         for name in ("table.csv", "comparison.csv", "meta.json"):
-            assert f"results/exhibits/{ex}/{name}" in first, f"exhibit {ex}: {name} not compared"
-        meta = json.loads((default_build / "results" / "exhibits" / ex / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("figure"):
-            assert f"results/exhibits/{ex}/figure.png" in first
-    assert "results/report.html#without-provenance" in first
-    assert any(f.endswith(".svg") for f in first) and any(f.endswith(".tex") for f in first)
-
-    only_first, only_second = sorted(set(first) - set(second)), sorted(set(second) - set(first))
-    assert not only_first and not only_second, (
-        f"only in the --cores 4 build: {only_first}; only in the --cores 1 build: {only_second}")
-    differing = sorted(f for f in first if first[f] != second[f])
-    details = []
-    for f in differing[:10]:
-        if f.endswith("#without-provenance"):
-            hint = _report_difference(default_build / "results/report.html", cores1_build / "results/report.html")
-        else:
-            hint = _first_difference(default_build / f, cores1_build / f)
-        details.append(f"  {f}\n      {hint}")
-    assert not differing, (f"{len(differing)} of {len(first)} outputs differ between two builds "
+            assert f"results/exhibits/{ex}/{name}" in second, f"exhibit {ex}: {name} not compared"
+    assert any(f.endswith(".svg") for f in second) and any(f.endswith(".tex") for f in second)
+    assert any(f.startswith("results/models/") for f in second)
+    only_second = sorted(set(second) - set(first))
+    assert not only_second, f"only in the --cores 1 build: {only_second}"
+    differing = sorted(f for f in second if first[f] != second[f])
+    details = [f"  {f}\n      {_first_difference(default_build / f, cores1_build / f)}" for f in differing[:10]]
+    assert not differing, (f"{len(differing)} of {len(second)} outputs differ between two builds "
                            "(--cores 4 and --cores 1):\n" + "\n".join(details))
-
-
-@pytest.mark.slow
-def test_provenance_differs_only_in_what_describes_the_run(default_build, cores1_build):
-    def reproducible(root):
-        prov = json.loads((root / "results" / "provenance.json").read_text(encoding="utf-8"))
-        for field in RUN_FIELDS:
-            prov.pop(field, None)
-        return prov
-
-    first, second = reproducible(default_build), reproducible(cores1_build)
-    assert first["exhibits"], "the provenance lists no exhibit"
-    assert first == second
 
 
 # ----------------------------------------------------------------------------------------------

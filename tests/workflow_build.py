@@ -126,9 +126,9 @@ class restored:
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Build:
-    """One kind of whole build a test session may need: `snakemake --cores N [args]` in a
-    private copy of the repository, optionally pointed (`export`) at a district-like export of the
-    default synthetic cohort: export(cohort tables, codebook) -> {table: DataFrame}."""
+    """One kind of build a test session may need: `snakemake --cores N [args]` (the whole workflow
+    unless args name targets) in a private copy of the repository, optionally pointed (`export`) at
+    a district-like export of the default synthetic cohort: export(cohort tables, codebook) -> {table: DataFrame}."""
     folder: str
     cores: int
     args: tuple[str, ...] = ()
@@ -144,12 +144,20 @@ def _one_school(cohort: dict, codebook, **kw) -> dict:
     return district_export(cohort, codebook, schools=[1], n_students=150, **kw)
 
 
+# The exhibits of the second, one-core build: one of every family the default build makes and,
+# through them, every kind of job (the cohort, the analysis data, the three kinds of model fit:
+# one-group FIML + MLR, two-group, WLSMV CFA; the invariance sequences). A whole second build would
+# cost as much again as the default one, most of it each job's imports: these 16 jobs cost a third.
+DETERMINISM_EXHIBITS = ("3", "8", "16", "28", "29", "39", "43", "FG")
+
 # fixture name (conftest.py) -> the build it returns
 BUILDS = {
     # the default build; most workflow tests read it
     "default_build": Build("built-workflow", 4, nice=0),
-    # an independent copy in another folder with one core: determinism compares the two
-    "cores1_build": Build("second-build-cores1", 1, nice=5),
+    # an independent build in another folder with one core, of a sample of the exhibits that runs
+    # every kind of job: determinism compares its outputs with the default build's
+    "cores1_build": Build("second-build-cores1", 1,
+                          tuple(f"results/exhibits/{e}/meta.json" for e in DETERMINISM_EXHIBITS), nice=5),
     # the README's worked example: the cohort's students table alone, 20% of the item answers blank
     # (the messy export a district analyst tried: every model must still fit every surveyed student)
     "worked_example_build": Build("worked-example", 2, ("--configfile", "config/example_district.yaml"), nice=8),
