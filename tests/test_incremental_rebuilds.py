@@ -15,6 +15,7 @@ from their registry entries), so the expected sets do not come from the planner 
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -197,6 +198,13 @@ def test_rule_bodies_and_downstream_on_a_small_example(tmp_path):
 def scripts_importing(workdir: Path, module: str) -> set[str]:
     """Rules whose script imports `module`, directly or through other modules, found by
     Python's own modulefinder (independent of how the workflow declares its code inputs)."""
+    return {rule for rule, modules in _script_modules(workdir).items() if module in modules}
+
+
+@functools.cache
+def _script_modules(workdir: Path) -> dict[str, frozenset[str]]:
+    """Per rule with a script: every module of workflow/ its script imports (once per session:
+    modulefinder takes seconds)."""
     import modulefinder
 
     heavy = ["pandas", "numpy", "scipy", "matplotlib", "statsmodels", "pingouin", "pandera", "yaml",
@@ -207,8 +215,8 @@ def scripts_importing(workdir: Path, module: str) -> set[str]:
         if m:
             finder = modulefinder.ModuleFinder(path=[str(workdir / "workflow")], excludes=heavy)
             finder.run_script(str(workdir / "workflow" / "scripts" / m.group(1)))
-            rules[name] = set(finder.modules)
-    return {rule for rule, modules in rules.items() if module in modules}
+            rules[name] = frozenset(finder.modules)
+    return rules
 
 
 @pytest.mark.slow
