@@ -430,6 +430,20 @@ def test_recovers_population_at_large_n():
     assert cov == pytest.approx(POP_FACTOR_COR, abs=0.01)
 
 
+def test_a_negative_residual_variance_is_named_in_the_message():
+    """A Heywood case: three items whose latent correlations (.8, .6, .4) a single factor can only
+    reproduce with a loading above 1 for the first (its square: .8 x .6 / .4 = 1.2), so its residual
+    variance, 1 - 1.2, is negative. The fit says so, as lavaan warns."""
+    R = np.array([[1.0, 0.8, 0.6], [0.8, 1.0, 0.4], [0.6, 0.4, 1.0]])
+    latent = np.random.default_rng(3).multivariate_normal(np.zeros(3), R, size=5000)
+    data = pd.DataFrame(np.digitize(latent, [-1.0, 0.0, 1.0]) + 1, columns=["y1", "y2", "y3"])
+    fit = fit_ordinal("f =~ y1 + y2 + y3", data, ordered=["y1", "y2", "y3"])
+    resid = fit.estimates.set_index(["lhs", "op", "rhs"]).loc[("y1", "~~", "y1"), "est"]
+    assert resid == pytest.approx(1 - 0.8 * 0.6 / 0.4, abs=0.05)
+    assert fit.warnings == [f"negative variance y1 ~~ y1 in group 1 ({resid:.3f})"]
+    assert fit.message.endswith("; " + fit.warnings[0])
+
+
 @pytest.mark.slow
 def test_mean_estimates_of_replicates_at_n_50000_are_within_001_of_the_population():
     """Recovery as bias at N = 50,000: the mean over 20 independent draws of every threshold

@@ -406,26 +406,45 @@ class _OrdinalModel:
                            np.array([s[2] for s in sel], float))
         return out
 
-    def matrices(self, theta: np.ndarray, g: int):
-        """Model matrices of group g; ``theta`` of shape (npar,) or a batch (K, npar)."""
-        if not hasattr(self, "_layouts"):
+    _TARGETS = ("L", "P", "B", "T", "tau", "delta", "alpha", "nu")
+
+    def _plan(self, g: int):
+        """Group g's model matrices as one flat vector: (template with the fixed values, positions
+        of the free ones, their parameter indices, slices and shapes of the matrices). Built once:
+        the optimiser asks for the matrices some thousands of times per fit."""
+        if not hasattr(self, "_plans"):
             self._layouts = [self._layout(k) for k in range(self.G)]
-        lay = self._layouts[g]
+            self._plans = [None] * self.G
+        if self._plans[g] is None:
+            p, m = self.p, self.m
+            shapes = {"L": (p, m), "P": (m, m), "B": (m, m), "T": (p, p), "tau": (int(self.th_start[-1]),),
+                      "delta": (p,), "alpha": (m,), "nu": (p,)}
+            template, slots, parts, start = [], {}, [], 0
+            for target in self._TARGETS:
+                size = math.prod(shapes[target])
+                template.append((np.ones if target == "delta" else np.zeros)(size))
+                pos, idx, fixed = self._layouts[g][target]
+                for q, i, v in zip(pos, idx, fixed):  # in order: where a place is written twice, the last wins
+                    slots[start + q] = (i, v)
+                parts.append((slice(start, start + size), shapes[target]))
+                start += size
+            template = np.concatenate(template)
+            free = {q: i for q, (i, v) in slots.items() if i >= 0}
+            for q, (i, v) in slots.items():
+                if i < 0:
+                    template[q] = v
+            self._plans[g] = (template, np.array(list(free), int), np.array(list(free.values()), int), parts)
+        return self._plans[g]
+
+    def matrices(self, theta: np.ndarray, g: int):
+        """Model matrices of group g (L, P, B, T, tau, delta, alpha, nu); ``theta`` of shape (npar,)
+        or a batch (K, npar)."""
+        template, free_pos, free_idx, parts = self._plan(g)
         batch = theta.reshape(-1, theta.shape[-1])
-        K = batch.shape[0]
-        p, m = self.p, self.m
-        sizes = {"L": p * m, "B": m * m, "P": m * m, "T": p * p, "tau": int(self.th_start[-1]),
-                 "delta": p, "alpha": m, "nu": p}
-        out = {}
-        for target, size in sizes.items():
-            pos, idx, fixed = lay[target]
-            arr = (np.ones if target == "delta" else np.zeros)((K, size), batch.dtype)
-            if len(pos):
-                arr[:, pos] = np.where(idx >= 0, batch[:, np.maximum(idx, 0)], fixed)
-            out[target] = arr
-        shapes = {"L": (p, m), "P": (m, m), "B": (m, m), "T": (p, p)}
-        mats = [out[t].reshape((K, *shapes[t])) if t in shapes else out[t]
-                for t in ("L", "P", "B", "T", "tau", "delta", "alpha", "nu")]
+        flat = np.empty((batch.shape[0], template.size), batch.dtype)
+        flat[:] = template
+        flat[:, free_pos] = batch[:, free_idx]
+        mats = [flat[:, sl].reshape((-1, *shape)) for sl, shape in parts]
         return mats if theta.ndim == 2 else [x[0] for x in mats]
 
     def implied(self, theta: np.ndarray, g: int):
@@ -862,7 +881,7 @@ def _assemble(model, groups, theta, res, spec, group, labels, ordered, group_equ
         first = ESTIMATE_COLUMNS + [c for c in table.columns if c.endswith(".cluster")]
         table = table[first + [c for c in table.columns if c not in first]]
     converged = bool(res.success) and bool(np.all(np.isfinite(theta)))
-    notes = _admissibility(model, table)
+    notes = _admissibility(records)
     message = f"{'converged' if converged else 'not converged'} ({res.message})"
     if notes:
         message += "; " + "; ".join(notes)
@@ -955,11 +974,11 @@ class _Implied:
     full_cov: np.ndarray
 
 
-def _admissibility(model: _OrdinalModel, table: pd.DataFrame) -> list[str]:
-    """Negative (residual) variances: the solution is improper (lavaan warns likewise)."""
-    var = table[(table["op"] == "~~") & (table["lhs"] == table["rhs"])]
-    bad = var[var["est"] < 0]
-    return [f"negative variance {r.lhs} ~~ {r.rhs} in group {r.group} ({r.est:.3f})" for r in bad.itertuples()]
+def _admissibility(records: list[dict]) -> list[str]:
+    """Negative (residual) variances among the estimates' records: the solution is improper
+    (lavaan warns likewise)."""
+    return [f"negative variance {r['lhs']} ~~ {r['rhs']} in group {r['group']} ({r['est']:.3f})"
+            for r in records if r["op"] == "~~" and r["lhs"] == r["rhs"] and r["est"] < 0]
 
 
 @dataclass
