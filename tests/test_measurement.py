@@ -87,6 +87,23 @@ def test_item_statistics_against_direct_computation(hs_data):
     assert table.loc["x6", "sd"] == pytest.approx(items["x6"].std(ddof=1))
 
 
+def test_an_item_everybody_answered_alike_has_no_item_rest_correlation_and_no_warning():
+    items = pd.DataFrame({"a": [4.0] * 6, "b": [1, 2, 3, 4, 2, 3], "c": [2, 2, 3, 4, 1, 3]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy warning would land in the build's log
+        table = M.item_statistics(items).set_index("item")
+    assert np.isnan(table.loc["a", "item_rest_r"])
+    assert table.loc["b", "item_rest_r"] == pytest.approx(np.corrcoef(items["b"], items["a"] + items["c"])[0, 1])
+
+
+def test_an_efa_with_an_item_everybody_answered_alike_names_it():
+    rng = np.random.default_rng(1)
+    items = pd.DataFrame(rng.integers(1, 5, (200, 6)).astype(float), columns=list("abcdef"))
+    items["c"] = 4.0
+    with pytest.raises(ValueError, match=r"answered alike: c \(every value 4\)"):
+        M.exploratory_factor_analysis(items, 2)
+
+
 # --------------------------------------------------------------------------- omega
 def test_omega_formula():
     lam, theta = np.array([0.8, 0.7, 0.6, 0.5]), 1 - np.array([0.8, 0.7, 0.6, 0.5]) ** 2

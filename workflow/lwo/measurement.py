@@ -80,18 +80,21 @@ def reliability(items: pd.DataFrame, level: float = 0.95) -> dict:
 
 def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
     """Per item, on complete rows: mean, sd, item-rest correlation (with the sum of the other
-    items) and alpha if the item were deleted (nan with two items: one item has no alpha)."""
+    items; nan for an item, or a rest, every student answered alike) and alpha if the item
+    were deleted (nan with two items: one item has no alpha)."""
     complete = _complete_items(items)
     total = complete.sum(axis=1)
     rows = []
     for col in complete.columns:
         rest = total - complete[col]
         others = complete.drop(columns=col)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a constant column: nan, said above
+            r = float(np.corrcoef(complete[col], rest)[0, 1])
         rows.append({
             "item": col,
             "mean": float(complete[col].mean()),
             "sd": float(complete[col].std(ddof=1)),
-            "item_rest_r": float(np.corrcoef(complete[col], rest)[0, 1]),
+            "item_rest_r": r,
             "alpha_if_deleted": cronbach_alpha(others) if others.shape[1] >= 2 else float("nan"),
         })
     return pd.DataFrame(rows)
@@ -210,6 +213,9 @@ def exploratory_factor_analysis(data: pd.DataFrame, n_factors: int, method: str 
         raise ValueError(f"n_factors must be between 1 and {complete.shape[1] - 1}")
     if len(complete) <= complete.shape[1]:
         raise ValueError(f"{len(complete)} students answered all {complete.shape[1]} items: too few for an EFA")
+    alike = [f"{c} (every value {complete[c].iloc[0]:g})" for c in complete.columns if complete[c].nunique() == 1]
+    if alike:  # its correlations are undefined
+        raise ValueError(f"items every student with all answers answered alike: {', '.join(alike)}")
     model = Factor(complete.to_numpy(), n_factor=n_factors, method=method)
     eig = np.sort(np.linalg.eigvalsh(np.corrcoef(complete.to_numpy(), rowvar=False)))[::-1]
     return rotated_efa(model, list(complete.columns), n_factors, method, rotation, seed, eig, method, len(complete))
