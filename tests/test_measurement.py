@@ -222,6 +222,26 @@ def test_verdict_rules():
     assert M.comparability("holds", "holds approximately") == "means and relations"
     assert M.comparability("holds", "fails") == "relations only (intercepts differ)"
     assert M.comparability("fails", "fails") == "not comparable (loadings differ)"
+    # loadings that differ decide; equal loadings allow relations whatever the scalar level
+    assert M.comparability("fails", "not estimable") == "not comparable (loadings differ)"
+    assert M.comparability("holds", "not estimable") == "relations only (scalar level not estimable)"
+    assert M.comparability("not estimable", "holds") == "not estimable"
+    assert M.ordinal_comparability("fails", "not estimable") == "not comparable (thresholds differ)"
+    assert M.ordinal_comparability("holds", "not estimable") == "not estimable"
+
+
+def test_a_verdict_that_is_not_estimable_says_why():
+    table = pd.DataFrame({"converged": [True, True, False], "cfi": [0.99, 0.98, np.nan],
+                          "pvalue.diff": [np.nan, np.nan, np.nan]},
+                         index=pd.Index(["configural", "metric", "scalar"], name="model"))
+    why = M.why_not_estimable
+    assert why(table, {"metric": "not estimable", "scalar": "not estimable"}, "cfi") == (
+        "not estimable: the metric model's scaled difference test against the configural model has no value")
+    assert why(table, {"metric": "holds", "scalar": "not estimable"}, "cfi") == (
+        "not estimable: the scalar model did not converge")
+    table.loc["scalar", "converged"] = True
+    assert why(table, {"metric": "holds", "scalar": "not estimable"}, "cfi") == (
+        "not estimable: the scalar model has no scaled CFI")
 
 
 def test_holzinger_swineford_invariance_verdicts(hs_data):

@@ -295,15 +295,36 @@ def level_verdict(cfi_diff: float, pvalue: float, alpha: float = ALPHA, cfi_drop
 
 
 def comparability(metric: str, scalar: str) -> str:
-    """What may be compared across groups given the metric and scalar verdicts."""
+    """What may be compared across groups given the metric and scalar verdicts (loadings that
+    differ decide, whatever the scalar level; equal loadings allow relations even where the
+    scalar level is not estimable)."""
     ok = ("holds", "holds approximately")
-    if metric in ok and scalar in ok:
-        return "means and relations"
-    if metric in ok:
-        return "relations only (intercepts differ)"
-    if "not estimable" in (metric, scalar):
+    if metric == "fails":
+        return "not comparable (loadings differ)"
+    if metric not in ok:
         return "not estimable"
-    return "not comparable (loadings differ)"
+    if scalar in ok:
+        return "means and relations"
+    return "relations only (intercepts differ)" if scalar == "fails" else "relations only (scalar level not estimable)"
+
+
+def why_not_estimable(table: pd.DataFrame, verdicts: dict[str, str], cfi: str) -> str:
+    """'not estimable: <why>' for the first level whose verdict is not estimable, from an
+    invariance sequence's table (rows: the levels in order; `cfi`: its CFI column): a model of
+    the pair that did not converge, one without a CFI, or a difference test without a value."""
+    levels = list(table.index)
+    for level, verdict in verdicts.items():
+        if verdict != "not estimable":
+            continue
+        pair = (levels[levels.index(level) - 1], level)
+        stalled = [m for m in pair if not bool(table.loc[m, "converged"])]
+        if stalled:
+            return f"not estimable: the {stalled[0]} model did not converge"
+        no_cfi = [m for m in pair if not np.isfinite(table.loc[m, cfi])]
+        if no_cfi:
+            return f"not estimable: the {no_cfi[0]} model has no scaled CFI"
+        return f"not estimable: the {level} model's scaled difference test against the {pair[0]} model has no value"
+    return "not estimable"
 
 
 @dataclass
@@ -446,6 +467,8 @@ def set_verdicts(result: InvarianceResult, p_metric: float, p_scalar: float, alp
     result.comparable = comparability(result.metric, result.scalar)
     if result.reason:
         result.comparable = f"not estimable: {result.reason}"
+    elif result.comparable == "not estimable":
+        result.comparable = why_not_estimable(t, {"metric": result.metric, "scalar": result.scalar}, "cfi")
 
 
 INVARIANCE_TABLE_COLUMNS = ["converged", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "chisq.diff",
@@ -553,13 +576,17 @@ def ordinal_comparability(thresholds: str, loadings: str, intercepts: str = "") 
     """What may be compared across groups given the thresholds and loadings verdicts (and the
     intercepts one, where that level is tested)."""
     verdicts = {"thresholds": thresholds, "loadings": loadings, "intercepts": intercepts}
-    if "not estimable" in verdicts.values():
-        return "not estimable"
-    differ = [level for level, v in verdicts.items() if v and v not in ("holds", "holds approximately")]
+    differ = [level for level, v in verdicts.items() if v == "fails"]  # they decide, whatever the others
     if not differ:
-        return "means and relations"
+        return "not estimable" if "not estimable" in verdicts.values() else "means and relations"
     named = f"{', '.join(differ[:-1])} and {differ[-1]}" if len(differ) > 1 else differ[0]
     return f"not comparable ({named} differ)"
+
+
+def ordinal_comparable(table: pd.DataFrame, verdicts: dict[str, str]) -> str:
+    """ordinal_comparability of the verdicts, saying why where it is not estimable."""
+    comparable = ordinal_comparability(**verdicts)
+    return why_not_estimable(table, verdicts, "cfi.scaled") if comparable == "not estimable" else comparable
 
 
 _ORDINAL_FITS: OrderedDict = OrderedDict()
@@ -691,7 +718,7 @@ def ordinal_invariance_analysis(name: str, spec: str, data: pd.DataFrame, group:
     nobs = {str(g): int(n) for g, n in fits["configural"].nobs.items()}
     v = {level: level_verdict(table.loc[level, "cfi.diff"], table.loc[level, "pvalue.diff"], alpha, cfi_drop)
          for level in tested}
-    result = OrdinalInvarianceResult(name, table, v["thresholds"], v["loadings"], ordinal_comparability(**v), nobs,
+    result = OrdinalInvarianceResult(name, table, v["thresholds"], v["loadings"], ordinal_comparable(table, v), nobs,
                                      missing=missing, cluster=cluster, identification=identification,
                                      intercepts=v.get("intercepts", ""))
     if search_items:
@@ -733,7 +760,7 @@ def ordinal_holm_adjusted_verdicts(results: list[OrdinalInvarianceResult], fitte
         for level in levels:
             setattr(r, level, level_verdict(r.table.loc[level, "cfi.diff"], out.loc[r.name, f"{level}_p_holm"],
                                             alpha, cfi_drop))
-        r.comparable = ordinal_comparability(**r.verdicts())
+        r.comparable = ordinal_comparable(r.table, r.verdicts())
         if search_items:
             spec, data = fitted[r.name]
             ordinal_item_search(r, spec, data, group, group_order, alpha, cfi_drop)
