@@ -192,3 +192,31 @@ def test_a_small_group_is_counted_without_showing_its_size(default_build, tmp_pa
         assert constructs[column].str.startswith("not estimable: too few students: fewer than 10 Black").all()
     notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
     assert "Cells with fewer than 10 students are suppressed (‡)." in notes
+
+
+@pytest.mark.slow
+def test_students_all_in_one_classroom_are_compared_unclustered_and_the_exhibit_says_so(default_build, tmp_path,
+                                                                                      monkeypatch):
+    """An export whose students share one classroom (a single-class district, or a classroom_id
+    column filled with one value) has no cluster sample: the sequences are fitted without
+    clustering, as the SEM fits are, and the notes say why (the MLR sequence used to stop the
+    job: "cluster-robust SEs need at least two clusters"). One construct keeps it quick."""
+    import lwo.invariance_exhibit as IE
+
+    monkeypatch.setattr(IE, "BLOCKS", {"set_aside": IE.BLOCKS["set_aside"]})  # perceived exclusion alone
+    students = pd.read_csv(default_build / "results/data/analysis/students.csv").assign(classroom_id="C1")
+    students.to_csv(tmp_path / "students.csv", index=False)
+    published = pd.read_csv(default_build / "data/published/published_values.csv")
+    published[published["key"] != "noninvariant:perceived_inclusion"].to_csv(tmp_path / "published.csv", index=False)
+    outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("table", "csv"), ("comparison", "csv"),
+                                                               ("meta", "json"), ("models", "csv"))}
+    IE.build_exhibit_invariance(students=tmp_path / "students.csv",
+                                summary=default_build / "results/data/analysis/data_summary.json",
+                                codebook=default_build / "config/codebook.yaml", published=tmp_path / "published.csv",
+                                min_cell=10, outputs=outputs, cluster="classroom_id")
+    row = pd.read_csv(outputs["table"]).set_index("id").loc["perceived_exclusion"]
+    for column in ("comparable", "we_comparable", "ml_comparable"):
+        assert not row[column].startswith("not estimable"), row[column]
+    notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
+    said = "not clustered (every Black and White student has the same classroom_id)"
+    assert sum(said in note for note in notes) == 2  # the WLSMV sequences and the MLR sensitivity

@@ -65,7 +65,7 @@ def one_factor_spec(codebook: Codebook, construct: str) -> str:
 
 def delta_cfi_figure(table: pd.DataFrame, source: str):
     rows = table.reset_index(drop=True)
-    fig, ax = new_figure(figsize=(7.6, 1.6 + 0.28 * len(rows)))
+    fig, ax = new_figure(figsize=(7.6, max(2.6, 1.6 + 0.28 * len(rows))))
     y = np.arange(len(rows))[::-1]
     for level, marker, colour in (("thresholds", "o", PALETTE[2]), ("loadings", "s", PALETTE[3])):
         x = rows[f"{level}_cfi_change"].astype(float)
@@ -75,7 +75,7 @@ def delta_cfi_figure(table: pd.DataFrame, source: str):
                    linewidths=1.4, zorder=4)
     ax.axvline(-CFI_DROP, color="#D55E00", lw=1, ls="--")
     ax.axvline(0, color="#999999", lw=0.8)
-    ax.text(-CFI_DROP, len(rows) - 0.3, " -.01", color="#D55E00", fontsize=8, va="bottom")
+    ax.text(-CFI_DROP, 1.0, " -.01", color="#D55E00", fontsize=8, va="top", transform=ax.get_xaxis_transform())
     ax.set_yticks(y)
     ax.set_yticklabels(rows["construct"], fontsize=8)
     changes = rows[["thresholds_cfi_change", "loadings_cfi_change"]].to_numpy(float)
@@ -97,6 +97,9 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
     codebook = Codebook.load(codebook)
     min_n = int(min_cell)  # a group of fewer students is not compared (as in Exhibit 28)
     sample = invariance_sample(read_analysis_table(students), codebook, cluster)
+    unclustered = " (no cluster in the config's estimation block)"
+    if cluster and sample[1][cluster].nunique() < 2:  # one classroom: no cluster-robust SEs (as sem_results)
+        cluster, unclustered = None, f" (every Black and White student has the same {cluster})"
     rows, model_rows, results_by_name, wu_by_name, unanswered = [], [], {}, {}, 0
     for block, (exhibit, block_label) in BLOCKS.items():
         block_rows = []
@@ -212,7 +215,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         (f"The WLSMV SEs and tests are clustered by {cluster}: the first stage's scores summed per {cluster} "
          f"(lavaan >= 0.7-2, Mplus TYPE = COMPLEX), a {cluster} with Black and White students counted once, so "
          "the two groups' statistics covary through it (lavaan numbers clusters within each group)."
-         if cluster else "The WLSMV SEs and tests are not clustered (no cluster in the config's estimation block)."),
+         if cluster else f"The WLSMV SEs and tests are not clustered{unclustered}."),
         "Verdict per level: 'fails' when the scaled CFI drops by more than .01 (Cheung & Rensvold, 2002); "
         "'holds approximately' when it stays within .01 but the scaled-shifted chi-square difference test "
         "(lavTestLRT) is significant after a Holm correction within the block's constructs; 'holds' "
@@ -229,7 +232,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "scalar (and intercepts), robust ML with full-information ML for missing answers (MLR, FIML), "
         "Satorra-Bentler scaled difference tests and the scaled CFI, "
         + (f"clustered by {cluster} as the WLSMV sequences are (a {cluster} with Black and White students one "
-           "cluster; lwo.sem.fit's crossed clusters)" if cluster else "not clustered")
+           "cluster; lwo.sem.fit's crossed clusters)" if cluster else f"not clustered{unclustered}")
         + "; ml_comparable its verdict.",
         "WLSMV uses every student who answered an item of the construct (pairwise deletion, lavaan "
         "missing = \"pairwise\": each threshold from the students who answered the item, each polychoric "

@@ -486,7 +486,8 @@ class _OrdinalModel:
             S = L @ Phi @ L.T + ThOff
             resid = np.where(self.numeric, np.diag(ThOff), 1.0 / delta**2 - np.diag(L @ Phi @ L.T))
             sd_ov = np.where(self.numeric, np.sqrt(np.abs(np.diag(S))), 1.0 / delta)
-            cache[g] = (np.sqrt(np.diag(Phi)), sd_ov, resid, np.diag(Psi))
+            with np.errstate(invalid="ignore"):  # a negative latent variance: nan std.all (the fit notes it)
+                cache[g] = (np.sqrt(np.diag(Phi)), sd_ov, resid, np.diag(Psi))
         for k, r in enumerate(self.rows):
             sd_lv, sd_ov, resid, psi = cache[r.group]
             if r.op == "~~" and r.lhs == r.rhs and r.lhs in self.ovi and not self.numeric[self.ovi[r.lhs]]:
