@@ -241,7 +241,7 @@ def test_a_verdict_that_is_not_estimable_says_why():
         "not estimable: the scalar model did not converge")
     table.loc["scalar", "converged"] = True
     assert why(table, {"metric": "holds", "scalar": "not estimable"}, "cfi") == (
-        "not estimable: the scalar model has no scaled CFI")
+        "not estimable: the scalar model has no CFI")
 
 
 def test_holzinger_swineford_invariance_verdicts(hs_data):

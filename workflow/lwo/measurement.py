@@ -322,7 +322,7 @@ def why_not_estimable(table: pd.DataFrame, verdicts: dict[str, str], cfi: str) -
             return f"not estimable: the {stalled[0]} model did not converge"
         no_cfi = [m for m in pair if not np.isfinite(table.loc[m, cfi])]
         if no_cfi:
-            return f"not estimable: the {no_cfi[0]} model has no scaled CFI"
+            return f"not estimable: the {no_cfi[0]} model has no CFI"
         return f"not estimable: the {level} model's scaled difference test against the {pair[0]} model has no value"
     return "not estimable"
 
