@@ -473,3 +473,26 @@ def test_latex_tables_are_the_bytes_of_pandas_to_latex():
     for table in frames:
         expected = table.to_latex(index=False, float_format="%.3f", na_rep="--", escape=True)
         assert to_latex(table, "caption") == f"% caption\n{expected}"
+
+
+@pytest.mark.slow
+def test_without_black_students_exhibit_28_is_not_estimable_as_a_whole(built, tmp_path):
+    """Legal but limiting data: no Black student. Every row of Exhibit 28 says why it has no
+    estimate, and so does the exhibit's status (the report shows it for the exhibit), while an
+    exhibit with one estimable row stays "ok"."""
+    from lwo.descriptive_exhibits import build_exhibit_28
+    from lwo.exhibit import status_of_rows
+
+    students = analysis(built, "students")
+    students[students["race"] != "Black"].to_csv(tmp_path / "students.csv", index=False)
+    outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("table", "csv"), ("comparison", "csv"),
+                                                               ("meta", "json"))}
+    build_exhibit_28(students=tmp_path / "students.csv", summary=built / "results/data/analysis/data_summary.json",
+                     codebook=built / "config/codebook.yaml", published=built / "data/published/published_values.csv",
+                     invariance=built / "results/exhibits/invariance/table.csv", min_cell=MIN_CELL, outputs=outputs)
+    notes = pd.read_csv(outputs["table"])["note"]
+    assert notes.str.startswith("not estimable: fewer than 10 students in a group").all()
+    status = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["status"]
+    assert status == f"not estimable: no Black-White comparison has an estimate (the first: {notes[0][15:]})"
+    assert status_of_rows([notes[0], "3 rows excluded (missing data, listwise)"], "row") == "ok"
+    assert status_of_rows([], "row") == "ok"

@@ -190,8 +190,9 @@ def test_a_small_group_is_counted_without_showing_its_size(default_build, tmp_pa
     constructs = table[table["level"] == "construct"]
     for column in ("comparable", "we_comparable", "ml_comparable"):
         assert constructs[column].str.startswith("not estimable: too few students: fewer than 10 Black").all()
-    notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
-    assert "Cells with fewer than 10 students are suppressed (‡)." in notes
+    meta = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))
+    assert meta["status"].startswith("not estimable: no construct or block has an estimate (the first: too few")
+    assert "Cells with fewer than 10 students are suppressed (‡)." in meta["notes"]
 
 
 @pytest.mark.slow
@@ -217,6 +218,8 @@ def test_students_all_in_one_classroom_are_compared_unclustered_and_the_exhibit_
     row = pd.read_csv(outputs["table"]).set_index("id").loc["perceived_exclusion"]
     for column in ("comparable", "we_comparable", "ml_comparable"):
         assert not row[column].startswith("not estimable"), row[column]
-    notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
+    meta = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))
+    assert meta["status"] == "ok"
+    notes = meta["notes"]
     said = "not clustered (every Black and White student has the same classroom_id)"
     assert sum(said in note for note in notes) == 2  # the WLSMV sequences and the MLR sensitivity

@@ -18,7 +18,7 @@ from lwo.descriptives import (ALPHA, MARKER, RACES, RATING_SCALE, SEGMENT_TYPES,
                               observation_ratings, p_text, published_row, quality_by_subject, read_analysis_table,
                               share_with_ci, shared_quality_areas, small_group_note, subject_comparison,
                               teacher_scale_label, two_group_display)
-from lwo.exhibit import compare_statement, published_rows, write_exhibit
+from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit
 from lwo.group_stats import (chi_square_table, cluster_paired_gap, gap_to_next, many_ols_group_differences,
                              rank_by_mean, suppress_small_cells, welch_ttest)
 from lwo.io import write_csv
@@ -298,7 +298,7 @@ def build_exhibit_28(*, students, summary, codebook, published, invariance, min_
                   section="RQ1c: Black and White students", table=table, comparison=comparison,
                   figure=figure, caption="Adjusted mean ratings of Black and White students on "
                   "the quality areas and the classroom environment (OLS with controls).",
-                  notes=notes + ["Data: " + source])
+                  notes=notes + ["Data: " + source], status=status_of_rows(table["note"], "Black-White comparison"))
 
 
 def build_exhibit_32(*, students, summary, codebook, published, min_cell, outputs) -> None:

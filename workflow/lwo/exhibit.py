@@ -143,6 +143,16 @@ def to_latex(table: pd.DataFrame, caption: str) -> str:
     return f"% {caption}\n" + "\n".join(lines)
 
 
+def status_of_rows(row_statuses, what: str) -> str:
+    """An exhibit's status from its rows': "ok" while any row has an estimate; when none has
+    (data without Black students, say), "not estimable" with the first row's reason, so that the
+    report says so for the exhibit and not only in its rows."""
+    texts = [str(t) for t in row_statuses]
+    if not texts or not all(t.startswith("not estimable") for t in texts):
+        return "ok"
+    return f"not estimable: no {what} has an estimate (the first: {texts[0].removeprefix('not estimable').lstrip(': ')})"
+
+
 def write_exhibit(output, *, exhibit: str, title: str, section: str, table: pd.DataFrame,
                   comparison: list[dict] | pd.DataFrame | None = None, figure=None,
                   caption: str = "", notes: list[str] | None = None, status: str = "ok",

@@ -11,7 +11,7 @@ import pandas as pd
 
 from lwo.codebook import Codebook
 from lwo.descriptives import RACES, data_source_label, read_analysis_table
-from lwo.exhibit import compare_statement, published_rows, write_exhibit
+from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
 from lwo.io import write_csv
 from lwo.measurement import (CFI_DROP, invariance_analysis, ordinal_holm_adjusted_verdicts,
@@ -247,4 +247,5 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
                           "scaled-shifted difference tests, change in scaled CFI, verdicts and the items "
                           "responsible; the same in Wu & Estabrook's identification (lavaan >= 0.6-20) and continuous MLR "
                           "as sensitivities.",
-                  notes=notes + [small_cells, "Data: " + source])
+                  notes=notes + [small_cells, "Data: " + source],
+                  status=status_of_rows(table["comparable"], "construct or block"))
