@@ -344,6 +344,17 @@ def _(ws, folder):
     set_cells(ws, folder, "students", "absences", [4], "five")
 
 
+@case("survey answers exported as their words", "students table", "error",
+      Expect("students.csv", "env_te2", (line(3), line(8)),
+             ("'most of the time'", "answers as words", "3 = most of the time")))
+def _(ws, folder):
+    tables = ws.tables()
+    tables["students"]["env_te2"] = tables["students"]["env_te2"].astype(object)
+    tables["students"].loc[3, "env_te2"] = "most of the time"
+    tables["students"].loc[8, "env_te2"] = "Never/rarely"
+    ws.load(ws.write(folder, tables))
+
+
 @case("'NA' written for a missing answer", "students table", "error",
       Expect("students.csv", "ms_ss1", (line(2), line(5)), ("'NA'", "empty cell")))
 def _(ws, folder):
