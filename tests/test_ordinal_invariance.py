@@ -191,7 +191,8 @@ def test_a_small_group_is_counted_without_showing_its_size(default_build, tmp_pa
     for column in ("comparable", "we_comparable", "ml_comparable"):
         assert constructs[column].str.startswith("not estimable: too few students: fewer than 10 Black").all()
     meta = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))
-    assert meta["status"].startswith("not estimable: no construct or block has an estimate (the first: too few")
+    assert meta["status"].startswith("not estimable: no construct or block (WLSMV, the primary sequences) has an "
+                                  "estimate (the first: too few")
     assert "Cells with fewer than 10 students are suppressed (‡)." in meta["notes"]
 
 

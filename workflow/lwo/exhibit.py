@@ -150,7 +150,8 @@ def status_of_rows(row_statuses, what: str) -> str:
     texts = [str(t) for t in row_statuses]
     if not texts or not all(t.startswith("not estimable") for t in texts):
         return "ok"
-    return f"not estimable: no {what} has an estimate (the first: {texts[0].removeprefix('not estimable').lstrip(': ')})"
+    first = texts[0].removeprefix("not estimable").lstrip(": ")
+    return f"not estimable: no {what} has an estimate (the first: {first})"
 
 
 def write_exhibit(output, *, exhibit: str, title: str, section: str, table: pd.DataFrame,

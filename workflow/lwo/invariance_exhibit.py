@@ -248,4 +248,4 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
                           "responsible; the same in Wu & Estabrook's identification (lavaan >= 0.6-20) and continuous MLR "
                           "as sensitivities.",
                   notes=notes + [small_cells, "Data: " + source],
-                  status=status_of_rows(table["comparable"], "construct or block"))
+                  status=status_of_rows(table["comparable"], "construct or block (WLSMV, the primary sequences)"))
