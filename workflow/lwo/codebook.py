@@ -49,6 +49,8 @@ class Codebook:
         self._validate()  # first: a broken codebook is reported by key and line, not as a KeyError
         scale = raw["response_scale"]
         self.scale_min, self.scale_max = int(scale["min"]), int(scale["max"])
+        # the answers' codes and words, as the data dictionary and validation messages give them
+        self.scale_label_text = "; ".join(f"{k} = {v}" for k, v in (scale.get("labels") or {}).items())
         self.min_share_items_answered = float(raw.get("min_share_items_answered", 0.5))
         self.student_constructs: dict[str, dict] = raw["student_constructs"]
 

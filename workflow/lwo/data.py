@@ -246,7 +246,7 @@ def _numeric(spec: dict) -> bool:
 def _column_specs(table: str, codebook: Codebook) -> dict[str, dict]:
     specs = dict(codebook.record_columns(RECORD_SPECS[table]))
     likert = {"type": "integer", "min": codebook.scale_min, "max": codebook.scale_max, "nullable": True,
-              "labels": codebook.raw["response_scale"].get("labels") or {}}
+              "answer_codes": codebook.scale_label_text}
     if table == "students":
         for item, spec in codebook.student_collaboration_items.items():
             specs[item] = {"type": "category", "values": spec["categories"], "nullable": True}
@@ -334,9 +334,8 @@ def _coerce(df: pd.DataFrame, specs: dict[str, dict], file, unit: str, labels: d
                 hint = " (a decimal comma: write 3.5, not 3,5)"
             elif texts.str.lower().isin(MISSING_WORDS).any():
                 hint = " (a missing value is an empty cell, not a word)"
-            elif spec.get("labels") and texts.str.contains("[a-zA-Z]").all():  # a survey export of answer texts
-                codes = "; ".join(f"{k} = {v}" for k, v in spec["labels"].items())
-                hint = f" (answers as words: this item's answers are their codes, {codes})"
+            elif spec.get("answer_codes") and texts.str.contains("[a-zA-Z]").all():  # a survey's text export
+                hint = f" (answers as words: this item's answers are their codes, {spec['answer_codes']})"
             blank = ", or leave them empty if the value is missing" if spec.get("nullable") else ""
             raise DataError(file, f"expected numbers, found text {_examples(texts)}{hint}", column=name,
                             rows=col.index[bad], unit=unit, fix=f"Correct these cells{blank}")

@@ -68,8 +68,7 @@ def data_dictionary(codebook: Codebook, column_exhibits: dict[str, set[str]] | N
     """One row per column of each table (DICTIONARY_COLUMNS). Exhibits: those the codebook names
     for the column's scale or item group, and those in `column_exhibits` (model_exhibits_by_column)."""
     column_exhibits = column_exhibits or {}
-    scale = codebook.raw["response_scale"]
-    likert_labels = "; ".join(f"{k} = {v}" for k, v in scale["labels"].items())
+    likert_labels = codebook.scale_label_text
     info: dict[tuple[str, str], dict] = {}
     for construct, c in codebook.student_constructs.items():
         n = len(c["items"])
