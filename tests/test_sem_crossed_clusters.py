@@ -51,3 +51,43 @@ def coverage(replicates: int, seed: int, crossed: bool = True) -> tuple[float, f
 def test_crossed_cluster_ci_of_a_group_contrast_has_nominal_coverage():
     rate, _ = coverage(REPLICATES, seed=20180901)
     assert 0.93 <= rate <= 0.97, rate
+
+
+def _four_paths(n_classrooms: int, seed: int = 7) -> pd.DataFrame:
+    """Four predictors, their paths free in each group, students of both groups in every classroom."""
+    rng = np.random.default_rng(seed)
+    n = 240
+    c = np.arange(n) % n_classrooms
+    X = rng.normal(size=(n, 4)) + rng.normal(scale=0.5, size=(n_classrooms, 4))[c]
+    y = X @ np.array([0.4, 0.3, 0.2, 0.1]) + rng.normal(scale=0.5, size=n_classrooms)[c] + rng.normal(size=n)
+    race = np.where(np.arange(n) // n_classrooms % 2 == 0, "Black", "White")
+    return pd.DataFrame({"y": y, **{f"x{k}": X[:, k] for k in range(4)}, "race": race, "classroom": c})
+
+
+FOUR_PATHS = "y ~ c(a1, a2)*x0 + c(b1, b2)*x1 + c(c1, c2)*x2 + c(d1, d2)*x3"
+EQUAL_PATHS = ["a1 == a2", "b1 == b2", "c1 == c2", "d1 == d2"]
+
+
+def test_a_cluster_robust_wald_test_of_more_paths_than_classrooms_less_one_has_no_value():
+    """Four classrooms: the cluster score sums add up to zero, so the cluster-robust covariance
+    has three directions and the covariance of four path differences is singular. A Wald test of
+    four equalities then refuses with the reason (the number it would give is noise: 1e15 in a
+    small district's export); three have a value, and so have four without clusters."""
+    data = _four_paths(4)
+    fit = sem.fit(FOUR_PATHS, data, group="race", group_order=["Black", "White"], cluster="classroom",
+                  estimator="MLR")
+    names = list(fit.vcov.index)
+    J = np.zeros((4, len(names)))
+    for k, (first, second) in enumerate(c.split(" == ") for c in EQUAL_PATHS):
+        J[k, names.index(first)], J[k, names.index(second)] = 1.0, -1.0
+    eig = np.linalg.eigvalsh(J @ fit.vcov_cluster.to_numpy() @ J.T)
+    assert eig[0] < 1e-12 * eig[-1]  # the singular covariance the refusal rests on
+    with pytest.raises(ValueError, match=r"4 constraints, but the cluster-robust covariance has at most 3 "
+                                         r"independent directions \(4 clusters"):
+        sem.wald_test(fit, EQUAL_PATHS, clustered=True)
+    three = sem.wald_test(fit, EQUAL_PATHS[:3], clustered=True)
+    assert three["df"] == 3 and 0.0 < three["stat"] < 1e3
+    plain = sem.fit(FOUR_PATHS, data, group="race", group_order=["Black", "White"], estimator="MLR")
+    assert np.isfinite(sem.wald_test(plain, EQUAL_PATHS)["stat"])
+    with pytest.raises(ValueError, match="singular"):
+        sem.wald_test(plain, ["a1 == a2", "a2 == a1"])

@@ -323,7 +323,10 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     difference ignores that one classroom's Black and White students share the classroom (only
     the crossed covariance of the free fit carries it); the (scaled) LR test otherwise, unless it
     has no p-value (a constrained model not estimated, no chi-square without the unrestricted
-    model, a negative scaling factor): then the Wald test, and the row's message says why."""
+    model, a negative scaling factor): then the Wald test, and the row's message says why. The
+    Wald test has no value where the paths outnumber the classrooms less one (a cluster-robust
+    covariance has no more directions); then the LR test decides, and where neither has a value
+    the row is "not estimable" with both reasons."""
     est = estimation_options(estimation)
     ordered = ordinal_items(spec, codebook, est)
     if ordered:
@@ -348,9 +351,13 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
                            with_inference=False, **reuse, **kwargs)
         constrained[name] = run
         # clustered: from the cluster-robust covariance, with ML too (its `vcov` is normal-theory)
-        wald = sem.wald_test(free.fit, [f"{group_label(lab, groups[0])} == {group_label(lab, groups[1])}"
-                                        for lab in labels], clustered=free.cluster is not None)
-        row.update(wald_chisq=wald["stat"], wald_df=wald["df"], wald_pvalue=wald["pvalue"])
+        try:
+            wald = sem.wald_test(free.fit, [f"{group_label(lab, groups[0])} == {group_label(lab, groups[1])}"
+                                            for lab in labels], clustered=free.cluster is not None)
+            row.update(wald_chisq=wald["stat"], wald_df=wald["df"], wald_pvalue=wald["pvalue"])
+            no_wald = ""
+        except ValueError as err:  # e.g. more paths than classrooms - 1
+            no_wald = f"Wald test not available: {err}"
         if run.ok and not (has_chisq(free.fit) and has_chisq(run.fit)):
             row.update(status="ok", message=f"likelihood-ratio test not available: {NO_CHISQ}")
         elif run.ok:
@@ -363,9 +370,13 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
                                   "negative (small samples)")
         else:  # the Wald test needs only the free model
             row.update(status="ok", message=f"likelihood-ratio test not available: {run.message}")
-        wald_first = verdict_test(free.cluster) == "Wald" or not pd.notna(row.get("lr_pvalue"))
-        row.update(verdict_test="Wald" if wald_first else "LR",
-                   pvalue=row["wald_pvalue"] if wald_first else row["lr_pvalue"])
+        wald_first = not no_wald and (verdict_test(free.cluster) == "Wald" or not pd.notna(row.get("lr_pvalue")))
+        if wald_first or pd.notna(row.get("lr_pvalue")):
+            row.update(verdict_test="Wald" if wald_first else "LR",
+                       pvalue=row["wald_pvalue"] if wald_first else row["lr_pvalue"])
+        else:  # neither test has a value
+            row.update(status="not estimable")
+        row["message"] = "; ".join(m for m in (no_wald, row.get("message")) if m)
         rows.append(row)
     return MultiGroupRun(free, constrained, tests, pd.DataFrame(rows).reindex(columns=LR_TEST_COLUMNS))
 

@@ -976,6 +976,16 @@ def _cluster_vcov(model: RAMModel, theta: np.ndarray, information: str, expected
     return 0.5 * (v + v.T)
 
 
+def cluster_rank_bound(model: RAMModel, crossed: bool = True) -> int:
+    """The largest rank a cluster-robust covariance of ``model`` can have: its meat sums outer
+    products of cluster score sums, centred, so G clusters give at most G - 1 directions (the
+    sum of G_g - 1 over groups with clusters numbered within each group)."""
+    codes = [md.cluster for md in model.data] if isinstance(model, FIMLModel) else [m.cluster for m in model.moments]
+    if crossed:
+        return int(np.unique(np.concatenate(codes)).size) - 1
+    return sum(int(np.unique(c).size) - 1 for c in codes)
+
+
 def _estimates_table(model: RAMModel, theta: np.ndarray, vcov: np.ndarray, vcov_cluster: np.ndarray | None):
     pt = model.pt
     est = model.row_values(theta)
@@ -1195,7 +1205,9 @@ def wald_test(fit: SEMFit, constraints: str | list[str], clustered: bool = False
     list or separated by newlines or ';'. Uses ``fit.vcov`` (the robust, clustered
     covariance with MLR and a cluster), or with ``clustered`` the cluster-robust
     ``fit.vcov_cluster`` (the same with MLR; with ML the sandwich beside the normal-theory
-    covariance). Returns stat (chi-square), df, pvalue."""
+    covariance). Returns stat (chi-square), df, pvalue. Raises ValueError where the test has no
+    value: more constraints than a cluster-robust covariance has directions (clusters - 1), or
+    a singular covariance of the constrained differences."""
     if not fit.converged or fit._model is None or fit._theta is None:
         raise ValueError(f"the model did not converge ({fit.message}); no Wald test")
     if clustered and fit.vcov_cluster is None:
@@ -1214,6 +1226,13 @@ def wald_test(fit: SEMFit, constraints: str | list[str], clustered: bool = False
         if unknown:
             raise ValueError(f"unknown labels in constraint {c!r}: {unknown}; labels: {sorted(known)}")
         funcs.append((_unstandardized(model, fit._theta, expr), _involved(model, expr)))
+    cluster_robust = clustered or (fit.cluster is not None and fit.estimator == "MLR")
+    if cluster_robust:
+        rank = cluster_rank_bound(model, bool(fit.options.get("crossed_clusters", True)))
+        if len(funcs) > rank:
+            raise ValueError(f"{len(funcs)} constraints, but the cluster-robust covariance has at most {rank} "
+                             f"independent directions ({rank + 1} clusters, their score sums summing to zero): "
+                             f"a Wald test of more than {rank} constraints has no value")
     vcov = (fit.vcov_cluster if clustered else fit.vcov).to_numpy()
     values, grads = [], []
     for func, involved in funcs:
@@ -1221,7 +1240,12 @@ def wald_test(fit: SEMFit, constraints: str | list[str], clustered: bool = False
         values.append(est)
         grads.append(grad)
     r, J = np.array(values), np.array(grads)
-    stat = float(r @ np.linalg.solve(J @ vcov @ J.T, r))
+    cov = J @ vcov @ J.T
+    eig = np.linalg.eigvalsh(0.5 * (cov + cov.T))
+    if not eig[-1] > 0 or eig[0] <= SINGULAR_RATIO * eig[-1]:
+        raise ValueError("the covariance of the constrained differences is singular (the constraints are "
+                         "redundant, or the covariance has fewer directions than constraints): no Wald test")
+    stat = float(r @ np.linalg.solve(cov, r))
     return {"stat": stat, "df": len(r), "pvalue": float(special.chdtrc(len(r), stat)), "constraints": list(constraints)}
 
 
