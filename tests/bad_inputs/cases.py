@@ -452,6 +452,14 @@ def _(ws, folder):
     ws.load(ws.write(folder, tables))
 
 
+@case("classroom in two schools (students table alone)", "students table", "error",
+      Expect("students.csv", "classroom_id", (line(4),), ("'S4-MATH2': schools 4 and 1", "more than one school")))
+def _(ws, folder):
+    students = ws.tables()["students"]
+    students.loc[4, "school_id"] = 1  # its classroom's first student (line 5) is in school 4
+    ws.load(ws.write(folder, {"students": students}))
+
+
 @case("classroom whose teacher is unknown", "classrooms table", "error",
       Expect("classrooms.csv", "teacher_id", (line(2),), ("'T999'", "not in the teachers table")))
 def _(ws, folder):

@@ -473,6 +473,20 @@ def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, str], co
                             f"{what} school: {_examples(pairs)})",
                             column="school_id", rows=df.index[bad], unit=df.attrs.get("source_unit", "line"),
                             fix=f"Correct school_id or {key}")
+    # so is a classroom of a students table given alone: an export that numbers each school's
+    # sections alike would otherwise merge classrooms of different schools (clusters, classroom means)
+    students = tables["students"]
+    first = students.groupby("classroom_id", sort=False)["school_id"].transform("first")
+    bad = students["school_id"] != first
+    if bad.any():
+        pairs = list(dict.fromkeys(f"{c!r}: schools {_number_text(float(a))} and {_number_text(float(b))}" for c, a, b
+                                   in zip(students.loc[bad, "classroom_id"], first[bad], students.loc[bad, "school_id"])))
+        shown = "; ".join(pairs[:MAX_VALUES_SHOWN]) + ("; ..." if len(pairs) > MAX_VALUES_SHOWN else "")
+        raise DataError(files["students"], f"classroom_id in more than one school ({shown}); the lines "
+                        "shown are those in a school other than the classroom's first", column="classroom_id",
+                        rows=students.index[bad], unit=students.attrs.get("source_unit", "line"),
+                        fix="A classroom lies in one school: give each school's classrooms their own ids (prefix "
+                            "the school, as 'S1-MATH1') or correct school_id")
 
 
 def load_tables(files: dict[str, str], codebook: Codebook) -> dict[str, pd.DataFrame]:
