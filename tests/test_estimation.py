@@ -136,6 +136,30 @@ def test_without_clusters_the_wald_test_decides_where_the_lr_test_is_not_availab
     assert "where the likelihood-ratio test is not available" in notes and "cluster-robust" not in notes
 
 
+def test_with_four_clusters_a_wald_test_of_seven_paths_gives_way_to_the_lr_test(holey, codebook, specs):
+    """Clustered by school (estimation.cluster: school_id, four schools): the cluster-robust
+    covariance has three directions, so the Wald test of HQC's seven paths has no value. The
+    scaled LR test decides that row, the row says why, the one-path rows keep the Wald verdict,
+    and the exhibit's notes name the cluster column and each row's verdict test."""
+    from lwo.saved_fits import ModelResult
+    from lwo.sem_exhibits import lr_test_notes
+
+    mg = fit_multigroup(specs["hqc_to_mindsets"], holey, codebook, estimation={**FIML_MLR, "cluster": "school_id"})
+    assert mg.free.ok, mg.free.message
+    tests = mg.lr_tests.set_index("n_paths")
+    wide, narrow = tests.loc[[7]].iloc[0], tests.loc[[1]]
+    assert np.isnan(wide["wald_chisq"]) and wide["verdict_test"] == "LR" and wide["pvalue"] == wide["lr_pvalue"]
+    assert wide["message"].startswith("Wald test not available: 7 constraints, but the cluster-robust covariance "
+                                      "has at most 3 independent directions (4 clusters")
+    assert (narrow["verdict_test"] == "Wald").all() and narrow["pvalue"].equals(narrow["wald_pvalue"])
+    result = ModelResult(mg.free.model, mg.free.sample, fit_info(mg.free), pd.DataFrame(), pd.DataFrame(),
+                         pd.DataFrame(), lr_tests=mg.lr_tests)
+    notes = lr_test_notes(result)
+    assert "one school_id one cluster across both groups" in notes[0]
+    assert sum(n.endswith("verdict: the likelihood-ratio test)") for n in notes) == 1
+    assert sum(n.endswith("(verdict: the Wald test)") for n in notes) == len(narrow)
+
+
 def test_with_ml_and_clusters_the_wald_verdict_uses_the_cluster_robust_covariance(holey, codebook, specs):
     """ML with a cluster keeps normal-theory SEs in `vcov` and the crossed-cluster sandwich
     beside them: the Wald verdict (clustered, so Wald) is the sandwich's, as its text says.

@@ -400,7 +400,9 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
             text = (f"{r.model} ({r.sample}), {r.info.get('estimator', 'ML')}, N used = {r.n}: "
                     f"{r.info.get('exclusion_note', '')}; {_fit_line(r)}")
             if r.info.get("cluster"):
-                text += f"; {r.info.get('n_clusters')} classrooms"
+                cluster = r.info["cluster"]
+                text += f"; {r.info.get('n_clusters')} " + ("classrooms" if cluster == "classroom_id" else
+                                                            f"clusters ({cluster})")
             if r.info.get("warnings"):
                 text += "; warnings: " + "; ".join(r.info["warnings"])
             notes.append(text + f". Saved fit: {where} (refit_in_lavaan.R).")
@@ -586,7 +588,13 @@ UNCLUSTERED_WALD_TEXT = ("the Wald test of the paths' equality from the free mod
 
 
 def _verdict_texts(result: ModelResult) -> dict:
-    return VERDICT_TEST_TEXT if result.info.get("cluster") else {**VERDICT_TEST_TEXT, "Wald": UNCLUSTERED_WALD_TEXT}
+    cluster = result.info.get("cluster")
+    if not cluster:
+        return {**VERDICT_TEST_TEXT, "Wald": UNCLUSTERED_WALD_TEXT}
+    if cluster != "classroom_id":  # estimation.cluster names another column
+        return {**VERDICT_TEST_TEXT, "Wald": VERDICT_TEST_TEXT["Wald"].replace("one classroom one cluster",
+                                                                               f"one {cluster} one cluster")}
+    return VERDICT_TEST_TEXT
 
 
 def equality_test_text(t: pd.Series) -> str:
@@ -612,10 +620,13 @@ def lr_test_notes(result: ModelResult) -> list[str]:
     notes = [f"Equality of paths across Black and White students ({result.model}): the model with the named paths "
              "equal against the model with every labelled path free (both with equal loadings except the "
              f"perceived-inclusion parcel). Verdicts (p_equal_b) use {basis}:"]
+    named = {"Wald": "the Wald test", "LR": "the likelihood-ratio test"}
     for _, t in result.lr_tests.iterrows():
         if t["status"] == "ok":
-            notes.append(f"  {t['test']}: {equality_test_text(t)}"
-                         + (f" ({t['message']})" if isinstance(t.get("message"), str) and t["message"] else ""))
+            said = [t["message"]] if isinstance(t.get("message"), str) and t["message"] else []
+            if len(verdicts) > 1:
+                said.append(f"verdict: {named.get(t['verdict_test'], t['verdict_test'])}")
+            notes.append(f"  {t['test']}: {equality_test_text(t)}" + (f" ({'; '.join(said)})" if said else ""))
         else:
             notes.append(f"  {t['test']}: {t['message'] or t['status']}")
     return notes
