@@ -976,11 +976,19 @@ def _cluster_vcov(model: RAMModel, theta: np.ndarray, information: str, expected
     return 0.5 * (v + v.T)
 
 
-def cluster_rank_bound(model: RAMModel, crossed: bool = True) -> int:
+def cluster_rank_bound(model: RAMModel, crossed: bool = True) -> int | None:
     """The largest rank a cluster-robust covariance of ``model`` can have: its meat sums outer
     products of cluster score sums, centred, so G clusters give at most G - 1 directions (the
-    sum of G_g - 1 over groups with clusters numbered within each group)."""
-    codes = [md.cluster for md in model.data] if isinstance(model, FIMLModel) else [m.cluster for m in model.moments]
+    sum of G_g - 1 over groups with clusters numbered within each group). None for a model
+    without cluster codes of its own (an ordinal fit's view)."""
+    if isinstance(model, FIMLModel):
+        codes = [md.cluster for md in model.data]
+    elif isinstance(model, RAMModel):
+        codes = [m.cluster for m in model.moments]
+    else:
+        return None
+    if any(c is None for c in codes):
+        return None
     if crossed:
         return int(np.unique(np.concatenate(codes)).size) - 1
     return sum(int(np.unique(c).size) - 1 for c in codes)
@@ -1229,7 +1237,7 @@ def wald_test(fit: SEMFit, constraints: str | list[str], clustered: bool = False
     cluster_robust = clustered or (fit.cluster is not None and fit.estimator == "MLR")
     if cluster_robust:
         rank = cluster_rank_bound(model, bool(fit.options.get("crossed_clusters", True)))
-        if len(funcs) > rank:
+        if rank is not None and len(funcs) > rank:
             raise ValueError(f"{len(funcs)} constraints, but the cluster-robust covariance has at most {rank} "
                              f"independent directions ({rank + 1} clusters, their score sums summing to zero): "
                              f"a Wald test of more than {rank} constraints has no value")
