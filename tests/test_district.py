@@ -309,6 +309,9 @@ def test_the_small_districts_groups_get_estimates_without_an_unrestricted_model(
                 assert "likelihood-ratio test not available: no chi-square" in t["message"]
             too_wide += int(wide.sum())
     assert too_wide >= 1  # the personalization model's 12 mediator -> outcome paths
+    for exhibit in ("29", "invariance"):  # the SEM exhibits' notes and the invariance exhibit's
+        notes = json.loads((repo / f"results/exhibits/{exhibit}/meta.json").read_text(encoding="utf-8"))["notes"]
+        assert f"Few clusters: {classrooms} classrooms." in " ".join(notes), exhibit
     assert all(f["status"] == "ok" for f in fits.values()), {k: f["message"] for k, f in fits.items()}
     notes = " ".join(p.read_text(encoding="utf-8") for p in (repo / "results/exhibits").glob("*/meta.json"))
     assert "no unrestricted (h1) model, so no chi-square" in notes and "= NA" not in notes

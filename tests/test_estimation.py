@@ -158,6 +158,14 @@ def test_with_four_clusters_a_wald_test_of_seven_paths_gives_way_to_the_lr_test(
     assert "one school_id one cluster across both groups" in notes[0]
     assert sum(n.endswith("verdict: the likelihood-ratio test)") for n in notes) == 1
     assert sum(n.endswith("(verdict: the Wald test)") for n in notes) == len(narrow)
+    # and every SEM exhibit's estimation notes say that four clusters are few; the study's 30 classrooms are not
+    from lwo.exhibit import FEW_CLUSTERS
+    from lwo.sem_exhibits import estimation_notes
+
+    assert any(n.startswith("Few clusters: 4 clusters (school_id). With fewer than about 20,")
+               for n in estimation_notes([result]))
+    result.info.update(cluster="classroom_id", n_clusters=30)
+    assert FEW_CLUSTERS <= 30 and not any(n.startswith("Few clusters") for n in estimation_notes([result]))
 
 
 def test_with_ml_and_clusters_the_wald_verdict_uses_the_cluster_robust_covariance(holey, codebook, specs):

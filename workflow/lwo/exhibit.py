@@ -143,6 +143,22 @@ def to_latex(table: pd.DataFrame, caption: str) -> str:
     return f"% {caption}\n" + "\n".join(lines)
 
 
+# below this many clusters the exhibits note that cluster-robust SEs run small and their tests reject
+# too often, the more so the more constraints a test has (Cameron & Miller 2015, "A practitioner's
+# guide to cluster-robust inference", J. Human Resources 50(2), section VI); the study had 30 classrooms
+FEW_CLUSTERS = 20
+
+
+def few_clusters_notes(n_clusters: int, cluster: str) -> list[str]:
+    """The note on few clusters, if `n_clusters` (of the column `cluster`) are few; else none."""
+    if n_clusters >= FEW_CLUSTERS:
+        return []
+    unit = "classrooms" if cluster == "classroom_id" else f"clusters ({cluster})"
+    return [f"Few clusters: {n_clusters} {unit}. With fewer than about {FEW_CLUSTERS}, cluster-robust SEs tend to be "
+            "too small and their tests to reject too often, the more so the more constraints a test has (Cameron & "
+            "Miller, 2015): read their p-values as approximate."]
+
+
 def status_of_rows(row_statuses, what: str) -> str:
     """An exhibit's status from its rows': "ok" while any row has an estimate; when none has
     (data without Black students, say), "not estimable" with the first row's reason, so that the

@@ -11,7 +11,7 @@ import pandas as pd
 
 from lwo.codebook import Codebook
 from lwo.descriptives import RACES, data_source_label, read_analysis_table
-from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit
+from lwo.exhibit import compare_statement, few_clusters_notes, published_rows, status_of_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
 from lwo.io import write_csv
 from lwo.measurement import (CFI_DROP, invariance_analysis, ordinal_holm_adjusted_verdicts,
@@ -239,6 +239,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         f"correlation from those who answered both items); {unanswered} answered none of a construct's items (summed over the constructs); students of "
         "other groups are not part of this comparison. Every model's fit: models.csv.",
     ]
+    few_clusters = few_clusters_notes(int(sample[1][cluster].nunique()), cluster) if cluster else []
     write_csv(pd.concat(model_rows, ignore_index=True), outputs["models"])
     figure = delta_cfi_figure(table, source)
     write_exhibit(outputs, exhibit="invariance", title="Measurement invariance across Black and White students",
@@ -247,5 +248,5 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
                           "scaled-shifted difference tests, change in scaled CFI, verdicts and the items "
                           "responsible; the same in Wu & Estabrook's identification (lavaan >= 0.6-20) and continuous MLR "
                           "as sensitivities.",
-                  notes=notes + [small_cells, "Data: " + source],
+                  notes=notes + few_clusters + [small_cells, "Data: " + source],
                   status=status_of_rows(table["comparable"], "construct or block (WLSMV, the primary sequences)"))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from lwo.codebook import Codebook
-from lwo.exhibit import compare_number, compare_statement, published_rows, write_exhibit
+from lwo.exhibit import compare_number, compare_statement, few_clusters_notes, published_rows, write_exhibit
 from lwo.plotting import GROUP_COLOURS, PALETTE, mark_data_source, new_figure
 from lwo.saved_fits import ALPHA, ModelResult, read_model
 from lwo.specs import TEACHER_EXPECTATION_OUTCOMES
@@ -376,6 +376,10 @@ def estimation_notes(results) -> list[str]:
     else:
         notes.append("*_cluster columns: classroom-clustered (sandwich) SEs, a sensitivity check for students nested "
                      "in classrooms, which the report does not say it accounted for.")
+    counted = [r for r in results if r.info.get("cluster") and r.info.get("n_clusters")]
+    if counted:
+        fewest = min(counted, key=lambda r: int(r.info["n_clusters"]))
+        notes += few_clusters_notes(int(fewest.info["n_clusters"]), fewest.info["cluster"])
     return notes
 
 
