@@ -326,6 +326,35 @@ def test_bootstrap_resamples_whole_classrooms(specs, students, codebook, monkeyp
     assert any(len(r) != len(data) for r in seen), "classrooms differ in size, so resample sizes vary"
 
 
+def test_a_bootstrap_resample_without_an_unrestricted_model_still_gives_estimates():
+    """24 students in 6 classrooms, 13 variables, a tenth of the answers blank: a resample repeats
+    the students of a classroom drawn twice, so its unrestricted (h1) model has no estimate. The
+    model has (as the saved fit of such data has: sem.fit's without_h1), and only its estimates
+    are kept: every resample counts. (Before, every one failed, and a small district's CIs rested
+    on the few resamples that happened to draw most classrooms once.)"""
+    rng = np.random.default_rng(3)
+    n = 24
+    f = rng.normal(size=n)
+    x = 0.5 * f + rng.normal(size=n)
+    Y = 0.8 * f[:, None] + rng.normal(scale=0.6, size=(n, 12))
+    Y[rng.random(Y.shape) < 0.1] = np.nan
+    data = pd.DataFrame(Y, columns=[f"y{i}" for i in range(1, 13)]).assign(x=x, **{CLUSTER: np.arange(n) % 6})
+    spec = "f =~ " + " + ".join(f"y{i}" for i in range(1, 13)) + "\nf ~ c1*x"
+    draws = bootstrap_draws(spec, data, seed=bootstrap_seed(7, "few", "all", 0), n_resamples=10,
+                            estimation={"missing": "fiml"})
+    assert draws["converged"].all(), draws.loc[~draws["converged"], "message"].iloc[0]
+    assert bootstrap_summary(draws).set_index("parameter").loc["c1", "n_used"] == 10
+    # where resamples do fail, the exhibits' notes say how many, and that the CIs rest on the others
+    from lwo.saved_fits import ModelResult
+    from lwo.sem_exhibits import model_notes
+
+    failed = pd.concat([draws, pd.DataFrame([{"resample": 10, "converged": False, "message": "a reason"}])])
+    result = ModelResult("few", "all", {"status": "failed", "message": "m"}, pd.DataFrame(), pd.DataFrame(),
+                         pd.DataFrame(), bootstrap=bootstrap_summary(failed))
+    assert ("Bootstrap of few (all): 1 of 11 resamples gave no estimates (why: results/models/all/few/bootstrap/); "
+            "its CIs rest on the other 10") in " ".join(model_notes([result], bootstrap=True))
+
+
 @pytest.mark.slow
 def test_delta_method_se_of_an_indirect_effect_matches_the_bootstrap(population_model, codebook, population):
     """(c) On the same data, the classroom-clustered delta-method SE of the indirect effect (raw

@@ -398,6 +398,13 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
     if bootstrap:
         notes.append("Bootstrap: percentile 95% CIs from resampling classrooms with all their students (config bootstrap); "
                      "*_boot_* columns.")
+        for r in results:
+            b = r.bootstrap
+            if b is not None and len(b) and int(b["n_failed"].iloc[0]):
+                notes.append(f"Bootstrap of {r.model} ({r.sample}): {int(b['n_failed'].iloc[0])} of "
+                             f"{int(b['n_resamples'].iloc[0])} resamples gave no estimates (why: results/models/"
+                             f"{r.sample}/{r.model}/bootstrap/); its CIs rest on the other {int(b['n_used'].iloc[0])}, "
+                             "and resamples seldom fail at random.")
     for r in results:
         where = f"results/models/{r.sample}/{r.model}/"
         if r.ok:

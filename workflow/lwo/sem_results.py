@@ -922,7 +922,10 @@ def bootstrap_draws(syntax: str, data: pd.DataFrame, *, seed: np.random.SeedSequ
         drawn = rng.integers(0, len(members), len(members))
         resample = data.iloc[np.concatenate([members[k] for k in drawn])].reset_index(drop=True)
         try:
-            fit = sem.fit(fit_syntax, resample, max_iter=max_iter, missing=missing, robust_indices=False)
+            # without_h1: as the saved fit, a resample whose unrestricted model has no estimate (classrooms
+            # drawn twice repeat their students) still has the model's estimates, all that is kept
+            fit = sem.fit(fit_syntax, resample, max_iter=max_iter, missing=missing, robust_indices=False,
+                          without_h1=True)
             ok, message = fit.converged, ("" if fit.converged else fit.message)
         except ValueError as err:  # e.g. a control constant in the resample
             ok, message = False, str(err)
