@@ -341,3 +341,21 @@ def test_every_finding_has_a_population_value_and_its_published_key_exists(popul
     keys = set(zip(published["exhibit"], published["key"]))
     for finding in rp.FINDINGS:
         assert finding.published is None or finding.published in keys, finding.key
+
+
+def test_a_replicate_whose_wald_test_has_no_value_counts_as_not_converged(monkeypatch):
+    """A group difference whose cluster-robust Wald test has no value (lwo.sem.wald_test refuses a
+    singular covariance) is a finding without an estimate in that replicate, counted with the
+    reason: the batch goes on."""
+    from types import SimpleNamespace
+
+    from lwo import replication
+
+    def refuse(*args, **kwargs):
+        raise ValueError("the covariance of the constrained differences is singular")
+
+    monkeypatch.setattr(replication.sem, "wald_test", refuse)
+    free = SimpleNamespace(converged=True, nobs={"Black": 40, "White": 60})
+    result = replication.group_difference_result(free, None, ("b_black", "b_white"), 0.05)
+    assert not result["converged"] and math.isnan(result["estimate"])
+    assert "Wald test: the covariance of the constrained differences is singular" in result["message"]

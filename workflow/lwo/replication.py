@@ -122,7 +122,10 @@ def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit | None, lab
         if fit is not None and not fit.converged:
             return failed_result(f"{role}: {fit.message}", _n_used(fit))
     if restricted is None:
-        test = sem.wald_test(free, f"{labels[0]} == {labels[1]}", clustered=True)
+        try:
+            test = sem.wald_test(free, f"{labels[0]} == {labels[1]}", clustered=True)
+        except ValueError as err:  # a singular covariance of the difference: no test, as no fit
+            return failed_result(f"Wald test: {err}", _n_used(free))
         pvalue, text = test["pvalue"], f"Wald chi-square({test['df']}) = {test['stat']:.3f}"
     else:
         test = sem.lr_test(restricted, free)
