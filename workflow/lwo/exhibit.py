@@ -149,12 +149,16 @@ def to_latex(table: pd.DataFrame, caption: str) -> str:
 FEW_CLUSTERS = 20
 
 
+def cluster_unit(cluster: str) -> str:
+    """What the clusters of the column `cluster` are called in notes: "classrooms", or "clusters (school_id)"."""
+    return "classrooms" if cluster == "classroom_id" else f"clusters ({cluster})"
+
+
 def few_clusters_notes(n_clusters: int, cluster: str) -> list[str]:
     """The note on few clusters, if `n_clusters` (of the column `cluster`) are few; else none."""
     if n_clusters >= FEW_CLUSTERS:
         return []
-    unit = "classrooms" if cluster == "classroom_id" else f"clusters ({cluster})"
-    return [f"Few clusters: {n_clusters} {unit}. With fewer than about {FEW_CLUSTERS}, cluster-robust SEs tend to be "
+    return [f"Few clusters: {n_clusters} {cluster_unit(cluster)}. With fewer than about {FEW_CLUSTERS}, cluster-robust SEs tend to be "
             "too small and their tests to reject too often, the more so the more constraints a test has (Cameron & "
             "Miller, 2015): read their p-values as approximate."]
 

@@ -98,7 +98,8 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
     min_n = int(min_cell)  # a group of fewer students is not compared (as in Exhibit 28)
     sample = invariance_sample(read_analysis_table(students), codebook, cluster)
     unclustered = " (no cluster in the config's estimation block)"
-    if cluster and sample[1][cluster].nunique() < 2:  # one classroom: no cluster-robust SEs (as sem_results)
+    n_clusters = int(sample[1][cluster].nunique()) if cluster else 0
+    if cluster and n_clusters < 2:  # one classroom: no cluster-robust SEs (as sem_results)
         cluster, unclustered = None, f" (every Black and White student has the same {cluster})"
     rows, model_rows, results_by_name, wu_by_name, unanswered = [], [], {}, {}, 0
     for block, (exhibit, block_label) in BLOCKS.items():
@@ -239,7 +240,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         f"correlation from those who answered both items); {unanswered} answered none of a construct's items (summed over the constructs); students of "
         "other groups are not part of this comparison. Every model's fit: models.csv.",
     ]
-    few_clusters = few_clusters_notes(int(sample[1][cluster].nunique()), cluster) if cluster else []
+    few_clusters = few_clusters_notes(n_clusters, cluster) if cluster else []
     write_csv(pd.concat(model_rows, ignore_index=True), outputs["models"])
     figure = delta_cfi_figure(table, source)
     write_exhibit(outputs, exhibit="invariance", title="Measurement invariance across Black and White students",

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from lwo.codebook import Codebook
-from lwo.exhibit import compare_number, compare_statement, few_clusters_notes, published_rows, write_exhibit
+from lwo.exhibit import (cluster_unit, compare_number, compare_statement, few_clusters_notes, published_rows,
+                         write_exhibit)
 from lwo.plotting import GROUP_COLOURS, PALETTE, mark_data_source, new_figure
 from lwo.saved_fits import ALPHA, ModelResult, read_model
 from lwo.specs import TEACHER_EXPECTATION_OUTCOMES
@@ -411,9 +412,7 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
             text = (f"{r.model} ({r.sample}), {r.info.get('estimator', 'ML')}, N used = {r.n}: "
                     f"{r.info.get('exclusion_note', '')}; {_fit_line(r)}")
             if r.info.get("cluster"):
-                cluster = r.info["cluster"]
-                text += f"; {r.info.get('n_clusters')} " + ("classrooms" if cluster == "classroom_id" else
-                                                            f"clusters ({cluster})")
+                text += f"; {r.info.get('n_clusters')} {cluster_unit(r.info['cluster'])}"
             if r.info.get("warnings"):
                 text += "; warnings: " + "; ".join(r.info["warnings"])
             notes.append(text + f". Saved fit: {where} (refit_in_lavaan.R).")
