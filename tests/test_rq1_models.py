@@ -285,6 +285,28 @@ def test_a_tiny_group_is_not_estimable_without_showing_its_count(specs, students
     assert mg.free.status == "not estimable" and "n < 10 in a group" in mg.free.message
 
 
+def test_without_the_reference_school_or_grade_another_level_is_the_reference(specs, students, codebook, peers_fit):
+    """A district that surveyed grades 10-12, or only its schools 2 and 3: the dummies of the levels
+    present add up to one on every row, collinear with the intercept, and every model with the
+    controls had no estimate. The first dummy kept is left out instead (its level becomes the
+    reference), in a multi-group model where one group lacks the level too; the note says so."""
+    assert not peers_fit.data.new_references and not peers_fit.data.dropped_controls
+    spec = specs["hqc_grades_via_engagement"]
+    district = students[(students["grade_level"] != 9) & students["school_id"].isin([2, 3])]
+    run = fit_model(spec, district, codebook, "all")
+    assert run.ok, run.message
+    assert run.data.new_references == {"school_2": "school 1 in this sample", "grade_10": "grade 9 in this sample"}
+    assert sorted(run.data.dropped_controls) == ["grade_10", "school_2", "school_4"]
+    note = run.data.note()
+    assert "so left out: school_4. " in note and "One school" not in note
+    assert "No student of grade 9 in this sample, so grade_10 is left out and grade 10 is the reference level" in note
+    no_black_in_school_1 = students[~((students["race"] == "Black") & (students["school_id"] == 1))]
+    mg = fit_multigroup(specs["hqc_to_grades"], no_black_in_school_1, codebook)
+    assert mg.free.ok, mg.free.message
+    assert mg.free.data.new_references == {"school_2": "school 1 in the Black group"}
+    assert "No student of school 1 in the Black group, so school_2 is left out" in mg.free.data.note()
+
+
 # ---------------------------------------------------------------------------- bootstrap
 def test_bootstrap_batches_are_reproducible_and_independent(specs, students, codebook):
     run = fit_model(specs["hqc_grades_via_engagement"], students, codebook, "all")

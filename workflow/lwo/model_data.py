@@ -23,11 +23,13 @@ import pandas as pd
 
 from lwo.codebook import Codebook
 from lwo.scoring import score_construct
-from lwo.specs import CONTROLS, GRADE_CONTROLS, SCHOOL_DUMMIES, ModelSpec, parcel
+from lwo.specs import CONTROLS, GRADE_CONTROLS, GRADE_DUMMIES, SCHOOL_DUMMIES, ModelSpec, parcel
 
 # Grades are in percent points; on a 0-10 scale their variance is near the items', which keeps
 # the covariance matrix well conditioned. Standardized estimates do not change.
 GRADE_SCALE = 10.0
+# The control dummies of one factor and the level they leave out (the reference).
+DUMMY_FAMILIES = ((SCHOOL_DUMMIES, "school 1"), (GRADE_DUMMIES, "grade 9"))
 
 
 @dataclass
@@ -39,6 +41,9 @@ class ModelData:
     clusters: pd.Series
     missing: str = "listwise"   # "fiml", "fiml_fixed_x", "pairwise" or "listwise" (module docstring)
     cluster_name: str = "classroom_id"  # the column `clusters` came from
+    # dummies left out because their factor's reference level has no student here: the dummy's
+    # level is the reference instead (dummy -> where which level is absent, as "school 1 in this sample")
+    new_references: dict[str, str] | None = None
 
     def note(self) -> str:
         parts = [f"{n} excluded: {reason}" for reason, n in self.exclusions.items() if n]
@@ -50,9 +55,14 @@ class ModelData:
                      + "".join(f"; {p}" for p in parts) + ")")
         else:
             text += (" (" + "; ".join(parts) + "; listwise deletion)") if parts else " (no missing data)"
-        if self.dropped_controls:
-            text += f". Constant in this sample, so left out: {', '.join(self.dropped_controls)}"
-        if set(SCHOOL_DUMMIES) <= set(self.dropped_controls):
+        moved = self.new_references or {}
+        constant = [c for c in self.dropped_controls if c not in moved]
+        if constant:
+            text += f". Constant in this sample, so left out: {', '.join(constant)}"
+        for dummy, absent in moved.items():
+            text += (f". No student of {absent}, so {dummy} is left out and "
+                     f"{dummy.replace('_', ' ')} is the reference level")
+        if set(SCHOOL_DUMMIES) <= set(constant):
             text += ". One school in this sample, so no school effects"
         return text
 
@@ -126,6 +136,10 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     else:
         by = chosen[constant_within]
         dropped = [c for c in controls if cols[c].groupby(by).nunique(dropna=True).reindex(races, fill_value=0).min() <= 1]
+    groups = ({"this sample": cols} if constant_within is None
+              else {f"the {r} group": cols[chosen[constant_within] == r] for r in races})
+    new_references = _new_references(groups, controls, dropped)
+    dropped += list(new_references)
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
     exclusions = {}
     keep = pd.Series(True, index=cols.index)
@@ -152,11 +166,28 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     if len(races) > 1:
         data.insert(0, "race", chosen.loc[keep, "race"].astype(str).to_numpy())
     return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, cluster].reset_index(drop=True),
-                     missing, cluster)
+                     missing, cluster, new_references)
+
+
+def _new_references(groups: dict[str, pd.DataFrame], controls: list[str], dropped: list[str]) -> dict[str, str]:
+    """The dummies to leave out because their factor's reference level has no student in the
+    sample or in one of its groups (a district surveying grades 10-12, or schools 2 and 3): the
+    factor's dummies then add up to one on every row, collinear with the intercept, and no model
+    with them has an estimate. Leaving out the first one kept makes its level the reference;
+    it varies within every group (it is kept), so no group is collinear after.
+    Returns {dummy: "<absent level> in <the sample or group>"}."""
+    out = {}
+    for family, reference in DUMMY_FAMILIES:
+        kept = [c for c in family if c in controls and c not in dropped]
+        lacking = [where for where, g in groups.items() if kept and len(g) and g[kept].sum(axis=1).eq(1).all()]
+        if lacking:
+            out[kept[0]] = f"{reference} in {' or '.join(lacking)}"
+    return out
 
 
 def without_dropped_controls(spec_syntax: str, dropped: list[str]) -> str:
-    """The spec with controls that are constant in this sample removed from every regression."""
+    """The spec with the controls left out in this sample (`ModelData.dropped_controls`) removed
+    from every regression."""
     if not dropped:
         return spec_syntax
     lines = []
