@@ -703,3 +703,19 @@ def test_items_that_do_not_correlate_are_a_clear_error():
     data = pd.DataFrame(rng.integers(1, 5, (200, 3)).astype(float), columns=list("abc"))
     with pytest.raises(ValueError, match="information matrix is singular: the model is not identified"):
         fit_ordinal("f =~ a + b + c", data, ordered=list("abc"))
+
+
+def test_collinear_covariates_are_named_not_a_math_error():
+    """Dummies of every school present (the reference school absent) add up to one: the
+    covariates' moments, fixed at their sample values, are singular. The error names them (the
+    pipeline's 'not estimable'); on these data the fit used to run on to a negative variance of
+    an estimate and stop there ('math domain error', a 'failed' fit)."""
+    rng = np.random.default_rng(0)
+    n = 150
+    school, x = rng.integers(0, 2, n).astype(float), rng.normal(size=n)
+    f = 0.5 * school + 0.3 * x + rng.normal(size=n)
+    data = pd.DataFrame({c: np.digitize(0.7 * f + rng.normal(size=n), [-1.0, 0.0, 1.0]) + 1.0 for c in "abc"})
+    data["school_2"], data["school_3"], data["x"] = school, 1.0 - school, x
+    with pytest.raises(ModelDataError, match=r"collinear model variables: school_2, school_3 .*covariates' "
+                                             "covariance matrix is singular"):
+        fit_ordinal("f =~ a + b + c\nf ~ school_2 + school_3 + x", data, ordered=list("abc"))

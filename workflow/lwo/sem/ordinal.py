@@ -70,7 +70,7 @@ import pandas as pd
 from scipy.special import chdtrc
 from scipy.special._ufuncs import _ncx2_sf  # what scipy.stats.ncx2.sf calls; scipy.stats costs a job ~0.3 s
 
-from .api import ESTIMATE_COLUMNS, SEMFit, _inference, _with_single_thread_blas
+from .api import ESTIMATE_COLUMNS, SEMFit, _collinear_text, _inference, _with_single_thread_blas
 from .robust import rmsea_ci
 from .expr import compile_expression
 from .partable import _roles, full_spec_text
@@ -700,6 +700,12 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
                     "complete rows" if missing == "listwise" else "rows with an answer"))
     else:
         labels, frames = [], [frame]
+    covariates = list(probe.ov_x)
+    for lab, fr in zip(labels or [None], frames):  # fixed at their sample moments: those must be invertible
+        named = covariates and _collinear_text(fr[covariates].to_numpy(dtype=float), covariates,
+                                               f" (group {group}={lab!r})" if group else "")
+        if named:
+            raise ModelDataError(f"{named}: the covariates' covariance matrix is singular")
     ord_items = [it for it in items if it in ordered]
     codes = None  # integer cluster codes per group
     if cluster:
