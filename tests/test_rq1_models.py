@@ -307,6 +307,16 @@ def test_without_the_reference_school_or_grade_another_level_is_the_reference(sp
     assert "No student of school 1 in the Black group, so school_2 is left out" in mg.free.data.note()
 
 
+def test_a_control_no_student_has_is_left_out_and_said_so(specs, students, codebook):
+    """An export without prior grades: the grade models go without that control, and say why
+    (not 'constant')."""
+    run = fit_model(specs["hqc_to_grades"], students.assign(prior_grade=np.nan), codebook, "all")
+    assert run.ok, run.message
+    assert run.data.dropped_controls == ["prior_grade"]
+    assert run.data.note().endswith(". No student of this sample has a value, so left out: prior_grade")
+    assert "Constant" not in run.data.note()
+
+
 # ---------------------------------------------------------------------------- bootstrap
 def test_bootstrap_batches_are_reproducible_and_independent(specs, students, codebook):
     run = fit_model(specs["hqc_grades_via_engagement"], students, codebook, "all")

@@ -44,6 +44,7 @@ class ModelData:
     # dummies left out because their factor's reference level has no student here: the dummy's
     # level is the reference instead (dummy -> where which level is absent, as "school 1 in this sample")
     new_references: dict[str, str] | None = None
+    unrecorded: tuple[str, ...] = ()  # controls left out because no student of the sample has a value
 
     def note(self) -> str:
         parts = [f"{n} excluded: {reason}" for reason, n in self.exclusions.items() if n]
@@ -56,9 +57,11 @@ class ModelData:
         else:
             text += (" (" + "; ".join(parts) + "; listwise deletion)") if parts else " (no missing data)"
         moved = self.new_references or {}
-        constant = [c for c in self.dropped_controls if c not in moved]
+        constant = [c for c in self.dropped_controls if c not in moved and c not in self.unrecorded]
         if constant:
             text += f". Constant in this sample, so left out: {', '.join(constant)}"
+        if self.unrecorded:
+            text += f". No student of this sample has a value, so left out: {', '.join(self.unrecorded)}"
         for dummy, absent in moved.items():
             text += (f". No student of {absent}, so {dummy} is left out and "
                      f"{dummy.replace('_', ' ')} is the reference level")
@@ -138,6 +141,7 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
         dropped = [c for c in controls if cols[c].groupby(by).nunique(dropna=True).reindex(races, fill_value=0).min() <= 1]
     groups = ({"this sample": cols} if constant_within is None
               else {f"the {r} group": cols[chosen[constant_within] == r] for r in races})
+    unrecorded = tuple(c for c in dropped if cols[c].isna().all())
     new_references = _new_references(groups, controls, dropped)
     dropped += list(new_references)
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
@@ -166,7 +170,7 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     if len(races) > 1:
         data.insert(0, "race", chosen.loc[keep, "race"].astype(str).to_numpy())
     return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, cluster].reset_index(drop=True),
-                     missing, cluster, new_references)
+                     missing, cluster, new_references, unrecorded)
 
 
 def _new_references(groups: dict[str, pd.DataFrame], controls: list[str], dropped: list[str]) -> dict[str, str]:
