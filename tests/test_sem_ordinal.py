@@ -719,3 +719,25 @@ def test_collinear_covariates_are_named_not_a_math_error():
     with pytest.raises(ModelDataError, match=r"collinear model variables: school_2, school_3 .*covariates' "
                                              "covariance matrix is singular"):
         fit_ordinal("f =~ a + b + c\nf ~ school_2 + school_3 + x", data, ordered=list("abc"))
+
+
+def test_a_clustered_wald_test_of_more_paths_than_clusters_less_one_is_refused_with_the_counts():
+    """Four clusters across two groups: the clustered first stage's covariance has three
+    directions, so a Wald test of four equal paths has no value. The message gives the counts,
+    as for ML fits (before, an ordinal fit's test was checked only for a singular covariance)."""
+    from lwo.sem import wald_test
+
+    rng = np.random.default_rng(3)
+    n = 600
+    data = pd.DataFrame(rng.normal(size=(n, 4)), columns=["x1", "x2", "x3", "x4"])
+    data["g"] = np.where(rng.random(n) < 0.5, "A", "B")
+    data["room"] = rng.integers(0, 4, n)
+    f = data[["x1", "x2", "x3", "x4"]].sum(axis=1) * 0.3 + rng.normal(size=n)
+    for c in "abc":
+        data[c] = np.digitize(0.8 * f + rng.normal(size=n), [-1.0, 0.0, 1.0]) + 1.0
+    spec = "f =~ a + b + c\nf ~ " + " + ".join(f"c(p{k}A, p{k}B)*x{k}" for k in range(1, 5))
+    fit = fit_ordinal(spec, data, ordered=list("abc"), group="g", cluster="room")
+    assert wald_test(fit, [f"p{k}A == p{k}B" for k in range(1, 4)])["df"] == 3
+    with pytest.raises(ValueError, match=r"^4 constraints, but the cluster-robust covariance has at most 3 "
+                                         r"independent directions \(4 clusters"):
+        wald_test(fit, [f"p{k}A == p{k}B" for k in range(1, 5)])

@@ -980,14 +980,14 @@ def cluster_rank_bound(model: RAMModel, crossed: bool = True) -> int | None:
     """The largest rank a cluster-robust covariance of ``model`` can have: its meat sums outer
     products of cluster score sums, centred, so G clusters give at most G - 1 directions (the
     sum of G_g - 1 over groups with clusters numbered within each group). None for a model
-    without cluster codes of its own (an ordinal fit's view)."""
+    without cluster codes."""
     if isinstance(model, FIMLModel):
         codes = [md.cluster for md in model.data]
     elif isinstance(model, RAMModel):
         codes = [m.cluster for m in model.moments]
-    else:
-        return None
-    if any(c is None for c in codes):
+    else:  # an ordinal fit's view: the first stage's cluster codes, where it has them
+        codes = getattr(model, "cluster_codes", None)
+    if codes is None or any(c is None for c in codes):
         return None
     if crossed:
         return int(np.unique(np.concatenate(codes)).size) - 1
@@ -1234,9 +1234,12 @@ def wald_test(fit: SEMFit, constraints: str | list[str], clustered: bool = False
         if unknown:
             raise ValueError(f"unknown labels in constraint {c!r}: {unknown}; labels: {sorted(known)}")
         funcs.append((_unstandardized(model, fit._theta, expr), _involved(model, expr)))
-    cluster_robust = clustered or (fit.cluster is not None and fit.estimator == "MLR")
+    # an ordinal (WLSMV) fit with a cluster has cluster codes, and its SEs are cluster-robust
+    cluster_robust = clustered or (fit.cluster is not None and (fit.estimator == "MLR"
+                                                               or getattr(model, "cluster_codes", None) is not None))
     if cluster_robust:
-        rank = cluster_rank_bound(model, bool(fit.options.get("crossed_clusters", True)))
+        crossed = fit.options.get("crossed_clusters", getattr(fit, "crossed_clusters", True))
+        rank = cluster_rank_bound(model, bool(crossed))
         if rank is not None and len(funcs) > rank:
             raise ValueError(f"{len(funcs)} constraints, but the cluster-robust covariance has at most {rank} "
                              f"independent directions ({rank + 1} clusters, their score sums summing to zero): "

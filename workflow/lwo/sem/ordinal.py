@@ -741,6 +741,7 @@ def fit_ordinal(spec: str, data: pd.DataFrame, *, ordered: list[str], group: str
     fit.group_partial = tuple(group_partial)
     fit.identification = identification
     fit.crossed_clusters = bool(cluster and group and crossed_clusters)
+    fit._model.cluster_codes = codes  # the Wald test's bound on the rank of the clustered covariance
     # equal parameters share labels in spec_full: its call needs no group.equal
     fit.spec_full = _spec_full(model, group, labels, OrdinalFit.lavaan_call(replace(fit, group_equal=())))
     return fit
