@@ -317,6 +317,48 @@ def test_a_control_no_student_has_is_left_out_and_said_so(specs, students, codeb
     assert "Constant" not in run.data.note()
 
 
+def test_an_outcome_no_student_has_data_on_is_left_out_and_its_rows_say_why(specs, students, codebook, tmp_path):
+    """An export without absences (attendance lives elsewhere), a survey without the task-valuing
+    scale: the models fit their other outcomes, not none; the exhibit's row of the outcome and
+    the comparisons that need it say why it has no estimate, and the Black-White test of the
+    teacher-expectation paths to three outcomes, one of them missing, is not made."""
+    no_absences = students.assign(absences=np.nan)
+    run = fit_model(specs["hqc_to_mindsets"], no_absences, codebook, "all")
+    assert run.ok, run.message
+    why = "no student of this sample has a value of absences, so it is left out of the model"
+    assert run.left_out == {"absences": why}
+    labels = set(standardized_solution(run.fit)["label"])
+    assert "c_absences" not in labels and "c_social_self_efficacy" in labels
+    dirs = {m: tmp_path / "models" / "all" / m for m in ("hqc_to_mindsets", "hqc_to_grades")}
+    save_fit(run, dirs["hqc_to_mindsets"], correlation_targets=list(specs["hqc_to_mindsets"].outcomes))
+    save_fit(fit_model(specs["hqc_to_grades"], no_absences, codebook, "all"), dirs["hqc_to_grades"])
+    assert json.loads((dirs["hqc_to_mindsets"] / "fit.json").read_text())["outcomes_left_out"] == {"absences": why}
+    sm, out = _exhibit_sm(tmp_path, dirs.values(), "13")
+    _load_script("ex13_hqc_mindsets_grades").main(sm)
+    meta, table, comparison = _read_exhibit(out)
+    assert meta["status"] == "ok"
+    rows = table.set_index("outcome")
+    assert rows.loc["absences", "status"] == f"not estimable: {why}" and pd.isna(rows.loc["absences", "n"])
+    assert (rows.drop(index="absences")["status"] == "ok").all() and len(rows) == 8
+    absences = comparison.set_index("key").loc["std_effect:absences:all"]
+    assert absences["agrees"] == "not estimable" and absences["basis"].endswith(why)
+
+    no_task_valuing = students.copy()
+    no_task_valuing[list(codebook.item_ids("task_valuing"))] = np.nan
+    mg = fit_multigroup(specs["hqc_mindsets_via_teacher_expectations"], no_task_valuing, codebook)
+    assert mg.free.ok, mg.free.message
+    assert mg.free.left_out == {"task_valuing": "no Black student has an answer to an item of task_valuing, so it "
+                                                "is left out of the model"}
+    assert not any("task_valuing" in t for t in mg.tests) and (mg.lr_tests["status"] == "ok").all()
+    mg_dir = tmp_path / "models" / "Black_vs_White" / "hqc_mindsets_via_teacher_expectations"
+    save_multigroup(mg, mg_dir, correlation_targets=["teacher_expectations", *codebook.constructs_in_block("mindset")])
+    sm, out = _exhibit_sm(tmp_path / "ex30", [mg_dir], "30")
+    _load_script("ex30_black_white_teacher_expectations").main(sm)
+    meta, table, comparison = _read_exhibit(out)
+    assert meta["status"] == "ok" and (table["status"] == "ok").sum() == 10  # 5 mind-sets x 2 groups
+    assert comparison["agrees"].tolist() == ["not estimable"] and "task_valuing" in comparison["basis"].iloc[0]
+
+
 # ---------------------------------------------------------------------------- bootstrap
 def test_bootstrap_batches_are_reproducible_and_independent(specs, students, codebook):
     run = fit_model(specs["hqc_grades_via_engagement"], students, codebook, "all")

@@ -13,7 +13,7 @@ from lwo.descriptives import data_source_label
 from lwo.diagrams import draw_path_diagram, draw_radial_diagram, edge_values, path_diagram_size, spec_graph
 from lwo.exhibit import write_exhibit
 from lwo.plotting import PALETTE, new_figure
-from lwo.specs import CONTROLS, GRADE_CONTROLS, MEDIATORS, rq1_models
+from lwo.specs import CONTROLS, GRADE_CONTROLS, MEDIATORS, rq1_models, without_outcomes
 
 
 # domain -> (display name, the report's words)
@@ -169,6 +169,9 @@ def build_exhibit_20(*, summary, codebook, fit, standardized, estimates, outputs
     spec = rq1_models(codebook)[MEDIATION_MODEL]
     with open(fit, encoding="utf-8") as fh:
         fit = json.load(fh)
+    left_out = fit.get("outcomes_left_out") or {}
+    if left_out:  # the model fitted: without the outcomes no student had data on
+        spec = without_outcomes(spec, codebook, left_out)
     standardized = pd.read_csv(standardized)
     estimates = pd.read_csv(estimates)  # unstandardized, for the table
     mediators = MEDIATORS["personalization"]
@@ -190,7 +193,8 @@ def build_exhibit_20(*, summary, codebook, fit, standardized, estimates, outputs
             positions[(e.source, e.target)] = 0.76
     note = ("Standardized estimates (std.all); * p < .05 (delta method). Blue: paths through personalization; grey: "
             "direct paths. Arrow width grows with the estimate. Controls (school, grade level, gender, "
-            "ELL, special education, subject) are in the model but not drawn. " + fit.get("exclusion_note", ""))
+            "ELL, special education, subject) are in the model but not drawn. " + fit.get("exclusion_note", "")
+            + "".join(f". Not drawn: {why}" for why in left_out.values()))
     if not converged:
         note = f"The model has no estimates ({fit.get('message', 'no message')}): none are shown."
     diagram = draw_path_diagram(graph, labels=labels, values=values, widths=widths, colours=colours,

@@ -83,6 +83,12 @@ def not_estimated_row(result: ModelResult, **keys) -> dict:
     return {**keys, "n": n, "status": result.message or result.status}
 
 
+def left_out(result: ModelResult, outcome: str) -> str | None:
+    """Why the fit has no estimates for `outcome` (no student had data on it), or None."""
+    why = (result.info.get("outcomes_left_out") or {}).get(outcome)
+    return None if why is None else f"not estimable: {why}"
+
+
 def direct_effects_rows(result: ModelResult, outcomes, codebook, *, sample_label: str) -> list[dict]:
     """Standardized HQC -> outcome (path c_<outcome>) with its delta-method 95% CI and p,
     ordinary and classroom-clustered."""
@@ -91,6 +97,10 @@ def direct_effects_rows(result: ModelResult, outcomes, codebook, *, sample_label
                                   outcome="")]
     rows = []
     for o in outcomes:
+        if left_out(result, o):
+            rows.append({"sample": sample_label, "measure": measure_label(codebook, o), "outcome": o, "n": None,
+                         "status": left_out(result, o)})
+            continue
         r = result.std(f"c_{o}")
         e = _effect(r, "std_effect", ci_cluster=True)
         rows.append({"sample": sample_label, "measure": measure_label(codebook, o), "outcome": o, "n": result.n,
@@ -117,6 +127,9 @@ def mediation_rows(result: ModelResult, codebook, *, mediator_set: str, outcomes
     rows = []
     for o in outs:
         row = {**keys, "outcome": measure_label(codebook, o), "outcome_id": o, "n": result.n}
+        if left_out(result, o):
+            rows.append({**row, "n": None, "status": left_out(result, o)})
+            continue
         row.update(_effect(result.std(f"total_{o}{suffix}"), "before"))
         row.update(_effect(result.std(f"c_{o}{suffix}"), "after"))
         row.update(_effect(result.std(f"indirect_{o}{suffix}"), "indirect"))
@@ -141,6 +154,8 @@ def direct_only_row(result: ModelResult, outcome: str, codebook, *, sample_label
     if not result.ok:
         return not_estimated_row(result, **keys, outcome=measure_label(codebook, outcome))
     row = {**keys, "outcome": measure_label(codebook, outcome), "outcome_id": outcome, "n": result.n}
+    if left_out(result, outcome):
+        return {**row, "n": None, "status": left_out(result, outcome)}
     row.update(_effect(result.std(f"c_{outcome}"), "before"))
     row["status"] = "ok"
     return row
@@ -208,7 +223,8 @@ def significance_statement(pub: pd.Series, rows: list[dict], *, expect_significa
     """A published 'significant' / 'not significant' finding beside the reproduced p-values."""
     usable = [r for r in rows if r.get("status", "ok") == "ok"]
     if not usable:
-        return compare_statement(pub, "not estimable", None, f"{what}: model not estimated")
+        why = next((r["status"] for r in rows if r.get("status")), "model not estimated")
+        return compare_statement(pub, "not estimable", None, f"{what}: {why}")
     p_key = "p" if "p" in usable[0] else next(k for k in usable[0] if k.startswith("p_") and not k.endswith("cluster"))
     sig = [r[p_key] < ALPHA for r in usable]
     if expect_significant:
@@ -411,6 +427,8 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
         if r.ok:
             text = (f"{r.model} ({r.sample}), {r.info.get('estimator', 'ML')}, N used = {r.n}: "
                     f"{r.info.get('exclusion_note', '')}; {_fit_line(r)}")
+            if r.info.get("outcomes_left_out"):
+                text += "; " + "; ".join(r.info["outcomes_left_out"].values())
             if r.info.get("cluster"):
                 text += f"; {r.info.get('n_clusters')} {cluster_unit(r.info['cluster'])}"
             if r.info.get("warnings"):
@@ -735,8 +753,9 @@ def _comparisons_16(ex, rows):
         return [compare_statement(pub, "not estimable", None, rows[0].get("status", ""))]
     shares = np.array([r["share_mediated"] for r in ok])
     text = f"mean share mediated {shares.mean():.2f} (range {shares.min():.2f} to {shares.max():.2f})"
+    over = "the six mind-sets" if len(ok) == len(rows) else f"the {len(ok)} of {len(rows)} mind-sets with estimates"
     return [compare_statement(pub, text, bool(shares.mean() >= MUCH_MEDIATED),
-                              f"'much' read as a mean share mediated >= {MUCH_MEDIATED} over the six mind-sets")]
+                              f"'much' read as a mean share mediated >= {MUCH_MEDIATED} over {over}")]
 
 
 def build_exhibit_16(*, inputs, outputs) -> None:
@@ -803,17 +822,20 @@ SOCIAL_SELF_EFFICACY = "social_self_efficacy"
 def _comparisons_29(ex, result, others):
     mindsets, grades = others
     rows, notes = [], []
+    # the mind-set model's fit, unless it has no social self-efficacy (no student answered its items)
+    usable = mindsets.ok and not left_out(mindsets, SOCIAL_SELF_EFFICACY)
+    why_not = left_out(mindsets, SOCIAL_SELF_EFFICACY) or mindsets.message
     for group in ("White", "Black"):
         pub = ex.pub(f"correlation:{SOCIAL_SELF_EFFICACY}:{group}")
-        if mindsets.ok:
+        if usable:
             c = mindsets.correlation(SOCIAL_SELF_EFFICACY, group)
             row = {"status": "ok", "corr": c["est"], "corr_ci_lower": c["ci.lower"], "corr_ci_upper": c["ci.upper"]}
         else:
-            row = {"status": mindsets.message}
+            row = {"status": why_not}
         rows.append(compare_estimate(pub, row, "corr", what=f"model-implied correlation of HQC and social "
                                                             f"self-efficacy, {group} students (multi-group model)"))
     pub = ex.pub(f"stronger_white:{SOCIAL_SELF_EFFICACY}")
-    if mindsets.ok and mindsets.contrasts is not None and len(mindsets.contrasts):
+    if usable and mindsets.contrasts is not None and len(mindsets.contrasts):
         k = mindsets.contrasts
         path = k[(k["name"] == f"c_{SOCIAL_SELF_EFFICACY}") & (k["contrast"] == "ratio minus 1")].iloc[0]
         corr = k[(k["name"] == f"hqc ~~ {SOCIAL_SELF_EFFICACY}") & (k["contrast"] == "ratio minus 1")].iloc[0]
@@ -827,7 +849,7 @@ def _comparisons_29(ex, result, others):
                      f"{corr['est']:.3f} [{corr['ci.lower']:.3f}, {corr['ci.upper']:.3f}]). The report's 0.73 and "
                      "0.57 give 0.28, so its 'about 34 percent' is not the correlation ratio.")
     else:
-        rows.append(compare_estimate(pub, {"status": mindsets.message}, "est", what=""))
+        rows.append(compare_estimate(pub, {"status": why_not}, "est", what=""))
     white = []
     if grades.ok:
         s = grades.std("c_current_grade_White")
@@ -857,7 +879,11 @@ def _comparisons_30(ex, result, others):
     pub = ex.pub("paths_differ:teacher_expectations")
     if not result.ok or result.lr_tests is None:
         return [compare_statement(pub, "not estimable", None, result.message)], []
-    t = result.lr_tests.set_index("test").loc[TEACHER_EXPECTATION_TEST]
+    tests = result.lr_tests.set_index("test")
+    if TEACHER_EXPECTATION_TEST not in tests.index:  # one of its outcomes left out: no student answered it
+        why = next(filter(None, (left_out(result, o) for o in TEACHER_EXPECTATION_OUTCOMES)), "no such test")
+        return [compare_statement(pub, "not estimable", None, why)], []
+    t = tests.loc[TEACHER_EXPECTATION_TEST]
     if t["status"] != "ok":
         return [compare_statement(pub, "not estimable", None, t["message"])], []
     wald = "Wald test (cluster-robust)" if result.info.get("cluster") else "Wald test"

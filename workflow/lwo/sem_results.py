@@ -49,10 +49,10 @@ from scipy.special import ndtr, ndtri  # not scipy.stats: its import costs a fit
 
 from lwo import sem
 from lwo.io import write_csv, write_json, write_text
-from lwo.model_data import ModelData, cluster_ids, model_ready, without_dropped_controls
+from lwo.model_data import ModelData, cluster_ids, model_ready, select_sample, without_dropped_controls
 from lwo.sem.expr import compile_expression, expression_names
-from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, MULTIGROUP_SAMPLE, ModelSpec,
-                       equality_tests, group_label, multigroup_syntax)
+from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, MULTIGROUP_SAMPLE, OBSERVED_OUTCOMES,
+                       ModelSpec, equality_tests, group_label, multigroup_syntax, without_outcomes)
 
 CLUSTER = "classroom_id"
 GROUP_COLUMN = "race"
@@ -124,6 +124,7 @@ class FitRun:
     estimation: dict = field(default_factory=lambda: dict(LISTWISE_ML))
     ordered: tuple[str, ...] = ()              # items fitted as ordered categories (WLSMV)
     min_cell: int = 10                         # row counts below it are not written into messages
+    left_out: dict[str, str] = field(default_factory=dict)  # outcomes without data: outcome -> why
 
     @property
     def ok(self) -> bool:
@@ -285,20 +286,48 @@ def _check_definitions(fit: sem.SEMFit, definitions) -> None:
         known.add(name)
 
 
+def outcomes_without_data(spec: ModelSpec, students: pd.DataFrame, codebook, samples) -> dict[str, str]:
+    """The outcomes of a structural model that no surveyed student of a sample (or of one of
+    `samples`) has a value of: an export without absences, a survey without one of the scales.
+    {outcome: why}, empty where every outcome has data or none has (the model then has none to
+    fit, and says so)."""
+    out = {}
+    for sample in samples:
+        rows = select_sample(students, sample)
+        for o in spec.outcomes:
+            columns = [o] if o in OBSERVED_OUTCOMES else list(codebook.item_ids(o))
+            if o not in out and not rows[columns].notna().to_numpy().any():
+                what = "a value of" if o in OBSERVED_OUTCOMES else "an answer to an item of"
+                who = "no student of this sample" if len(samples) == 1 else f"no {sample} student"
+                out[o] = f"{who} has {what} {o}, so it is left out of the model"
+    return out if len(out) < len(spec.outcomes) else {}
+
+
+def _with_outcomes_that_have_data(spec: ModelSpec, students, codebook, samples) -> tuple[ModelSpec, dict]:
+    left_out = outcomes_without_data(spec, students, codebook, samples)
+    return (without_outcomes(spec, codebook, left_out) if left_out else spec), left_out
+
+
 def fit_model(spec: ModelSpec, students: pd.DataFrame, codebook, sample: str, *, max_iter: int = 1000,
               syntax: str | None = None, min_cell: int = 10, estimation: dict | None = None) -> FitRun:
     """Fit one RQ1 model on one sample ('all' or a race) of the analysis students table.
     `syntax` replaces the spec's (e.g. a deliberately broken one, in tests); `min_cell`: student
     counts below it are not written into messages; `estimation`: the config block (missing,
-    estimator, cluster; default `LISTWISE_ML`)."""
+    estimator, cluster; default `LISTWISE_ML`). Outcomes no student of the sample has data on
+    are left out (`outcomes_without_data`; the run's `left_out`)."""
+    left_out = {}
+    if syntax is None:
+        spec, left_out = _with_outcomes_that_have_data(spec, students, codebook, [sample])
     est = estimation_options(estimation)
     ordered = ordinal_items(spec, codebook, est)
     if ordered:
         est = ordinal_estimation(est)
     md = model_ready(students, codebook, spec, sample, missing=est["missing"], cluster=est["cluster"])
     text = without_dropped_controls(syntax if syntax is not None else spec.syntax, md.dropped_controls)
-    return _fit_checked(spec.name, sample, text, md, max_iter=max_iter, min_cell=min_cell, estimation=est,
-                        ordered=ordered)
+    run = _fit_checked(spec.name, sample, text, md, max_iter=max_iter, min_cell=min_cell, estimation=est,
+                       ordered=ordered)
+    run.left_out = left_out
+    return run
 
 
 @dataclass
@@ -326,7 +355,9 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     model, a negative scaling factor): then the Wald test, and the row's message says why. The
     Wald test has no value where the paths outnumber the classrooms less one (a cluster-robust
     covariance has no more directions); then the LR test decides, and where neither has a value
-    the row is "not estimable" with both reasons."""
+    the row is "not estimable" with both reasons. Outcomes that no student of one of the groups
+    has data on are left out (`outcomes_without_data`; the free run's `left_out`)."""
+    spec, left_out = _with_outcomes_that_have_data(spec, students, codebook, list(groups))
     est = estimation_options(estimation)
     ordered = ordinal_items(spec, codebook, est)
     if ordered:
@@ -337,6 +368,7 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     kwargs = dict(group=GROUP_COLUMN, groups=groups, max_iter=max_iter, min_cell=min_cell,
                   group_equal=MULTIGROUP_EQUAL, group_partial=MULTIGROUP_PARTIAL, estimation=est, ordered=ordered)
     free = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups), md, **kwargs)
+    free.left_out = left_out
     tests = equality_tests(spec)
     constrained: dict[str, FitRun] = {}
     rows = []
@@ -713,6 +745,7 @@ def fit_info(run: FitRun) -> dict:
         "exclusions": dict(md.exclusions),
         "exclusion_note": md.note(),
         "dropped_controls": list(md.dropped_controls),
+        "outcomes_left_out": dict(run.left_out),
         "cluster": run.cluster,
         "n_clusters": int(md.clusters.nunique()) if run.cluster else None,
         "group": run.group,
@@ -846,6 +879,7 @@ def save_fit(run: FitRun, directory, *, correlation_targets=()) -> None:
     write_csv(frame_with_clusters(run.data), d / "model_data.csv.gz", float_format=DATA_FORMAT)
     estimates = run.estimates if run.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
     write_csv(estimates, d / "estimates.csv", float_format=ESTIMATE_FORMAT)
+    correlation_targets = [t for t in correlation_targets if t not in run.left_out]
     if run.ok:  # one Jacobian for the standardized solution, the correlations (and group contrasts)
         _derivatives(fit, "hqc", list(correlation_targets))
     std = standardized_solution(fit, run.definitions) if run.ok else pd.DataFrame(columns=STD_COLUMNS)
@@ -872,6 +906,8 @@ def save_multigroup(mg: MultiGroupRun, directory, *, correlation_targets=(), con
     """The free multi-group fit (as `save_fit`) plus the equality tests and the constrained fits."""
     d = Path(directory)
     save_fit(mg.free, d, correlation_targets=correlation_targets)
+    correlation_targets = [t for t in correlation_targets if t not in mg.free.left_out]
+    contrast_labels = [lab for lab in contrast_labels if not any(lab == f"c_{o}" for o in mg.free.left_out)]
     write_csv(mg.lr_tests, d / "lr_tests.csv", float_format=ESTIMATE_FORMAT)
     frames, specs = [], []
     for name, run in mg.constrained.items():

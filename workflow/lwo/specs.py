@@ -132,6 +132,17 @@ def mediation(codebook: Codebook, outcomes: list[str], mediators: list[str], nam
                      outcomes=tuple(outcomes), mediators=tuple(mediators))
 
 
+def without_outcomes(spec: ModelSpec, codebook: Codebook, left_out) -> ModelSpec:
+    """The structural model `spec` over its other outcomes (an export without absences, or a
+    survey without one of the scales): the same model otherwise, by the function that wrote it."""
+    outcomes = [o for o in spec.outcomes if o not in set(left_out)]
+    if not outcomes:
+        raise ValueError(f"{spec.name}: no outcome left")
+    if spec.mediators:
+        return mediation(codebook, outcomes, list(spec.mediators), spec.name, spec.description)
+    return direct_effects(codebook, outcomes, spec.name, spec.description)
+
+
 def indirect_expressions(mediators: list[str], outcome: str) -> dict[str, str]:
     """Defined parameters (lavaan `:=`) of one outcome of a mediation model."""
     ind = " + ".join(f"a_{m}*b_{m}_{outcome}" for m in mediators)
@@ -236,7 +247,7 @@ def equality_tests(spec: ModelSpec) -> dict[str, list[str]]:
     tests[f"{names} -> every outcome (b)"] = [f"b_{m}_{o}" for m in mediators for o in outcomes]
     for o in outcomes:
         tests[f"{names} -> {o} (b)"] = [f"b_{m}_{o}" for m in mediators]
-    if mediators == MEDIATORS["teacher_expectations"]:
+    if mediators == MEDIATORS["teacher_expectations"] and set(TEACHER_EXPECTATION_OUTCOMES) <= set(outcomes):
         tests["teacher_expectations -> " + ", ".join(TEACHER_EXPECTATION_OUTCOMES) + " (b)"] = [
             f"b_teacher_expectations_{o}" for o in TEACHER_EXPECTATION_OUTCOMES]
     tests["HQC -> every outcome, direct (c)"] = [f"c_{o}" for o in outcomes]
