@@ -741,3 +741,12 @@ def test_a_clustered_wald_test_of_more_paths_than_clusters_less_one_is_refused_w
     with pytest.raises(ValueError, match=r"^4 constraints, but the cluster-robust covariance has at most 3 "
                                          r"independent directions \(4 clusters"):
         wald_test(fit, [f"p{k}A == p{k}B" for k in range(1, 5)])
+
+
+def test_an_item_nobody_answered_and_a_one_category_item_are_named():
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame(rng.integers(1, 5, (200, 3)).astype(float), columns=list("abc"))
+    with pytest.raises(ModelDataError, match="column 'c' has no answers; an ordered variable needs two or more"):
+        fit_ordinal("f =~ a + b + c", data.assign(c=np.nan), ordered=list("abc"), missing="pairwise")
+    with pytest.raises(ModelDataError, match="column 'c' has a single category; an ordered variable needs two"):
+        fit_ordinal("f =~ a + b + c", data.assign(c=2.0), ordered=list("abc"))

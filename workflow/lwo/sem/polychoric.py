@@ -327,7 +327,8 @@ def _codes(frame: pd.DataFrame, items: list[str], levels: dict | None):
                                  f"{list(values)}")
         codes[:, j] = [lookup.get(v, -1) for v in col]
         if len(values) < 2:
-            raise ModelDataError(f"column {it!r} has a single category; an ordered variable needs two or more")
+            what = "no answers" if len(values) == 0 else "a single category"
+            raise ModelDataError(f"column {it!r} has {what}; an ordered variable needs two or more categories")
         lev[it] = list(values)
     return codes, lev
 
