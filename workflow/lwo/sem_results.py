@@ -12,8 +12,9 @@ A model is fitted once per sample by the `sem_fit` rule (Black and White jointly
                      standardizedSolution() for those rows
   correlations.csv   model-implied correlations of HQC with each outcome and mediator (delta method)
   fit.json           status (ok / failed / not estimable), message, iterations, estimator,
-                     missing, cluster, N used and surveyed, exclusions, dropped controls, fit
-                     indices (scaled and robust with MLR), the lavaan call
+                     missing, cluster, N used and surveyed, exclusions, dropped controls, outcomes
+                     left out (no student had data on them), fit indices (scaled and robust with
+                     MLR), the lavaan call
   refit_in_lavaan.R  how to refit the model in R (the lavaan call, also in spec.lavaan's header)
   first_stage.csv.gz a one-group WLSMV fit's DWLS weights and classrooms' influence sums, which
                      lavaan takes as WLS.V and NACOV to give its clustered numbers (header only
