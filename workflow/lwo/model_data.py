@@ -16,7 +16,7 @@ Missing data (config `estimation.missing`), counted by reason and reported besid
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ class ModelData:
     cluster_name: str = "classroom_id"  # the column `clusters` came from
     # dummies left out because their factor's reference level has no student here: the dummy's
     # level is the reference instead (dummy -> where which level is absent, as "school 1 in this sample")
-    new_references: dict[str, str] | None = None
+    new_references: dict[str, str] = field(default_factory=dict)
     unrecorded: tuple[str, ...] = ()  # controls left out because no student of the sample has a value
 
     def note(self) -> str:
@@ -56,7 +56,7 @@ class ModelData:
                      + "".join(f"; {p}" for p in parts) + ")")
         else:
             text += (" (" + "; ".join(parts) + "; listwise deletion)") if parts else " (no missing data)"
-        moved = self.new_references or {}
+        moved = self.new_references
         constant = [c for c in self.dropped_controls if c not in moved and c not in self.unrecorded]
         if constant:
             text += f". Constant in this sample, so left out: {', '.join(constant)}"

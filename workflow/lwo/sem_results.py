@@ -880,7 +880,6 @@ def save_fit(run: FitRun, directory, *, correlation_targets=()) -> None:
     write_csv(frame_with_clusters(run.data), d / "model_data.csv.gz", float_format=DATA_FORMAT)
     estimates = run.estimates if run.estimates is not None else pd.DataFrame(columns=sem.api.ESTIMATE_COLUMNS)
     write_csv(estimates, d / "estimates.csv", float_format=ESTIMATE_FORMAT)
-    correlation_targets = [t for t in correlation_targets if t not in run.left_out]
     if run.ok:  # one Jacobian for the standardized solution, the correlations (and group contrasts)
         _derivatives(fit, "hqc", list(correlation_targets))
     std = standardized_solution(fit, run.definitions) if run.ok else pd.DataFrame(columns=STD_COLUMNS)
@@ -907,8 +906,9 @@ def save_multigroup(mg: MultiGroupRun, directory, *, correlation_targets=(), con
     """The free multi-group fit (as `save_fit`) plus the equality tests and the constrained fits."""
     d = Path(directory)
     save_fit(mg.free, d, correlation_targets=correlation_targets)
+    # outcomes left out have no paths or correlations to contrast (save_fit's lookups skip them)
     correlation_targets = [t for t in correlation_targets if t not in mg.free.left_out]
-    contrast_labels = [lab for lab in contrast_labels if not any(lab == f"c_{o}" for o in mg.free.left_out)]
+    contrast_labels = [lab for lab in contrast_labels if lab not in {f"c_{o}" for o in mg.free.left_out}]
     write_csv(mg.lr_tests, d / "lr_tests.csv", float_format=ESTIMATE_FORMAT)
     frames, specs = [], []
     for name, run in mg.constrained.items():
