@@ -94,6 +94,9 @@ class Workspace:
             model = yaml.safe_load(fh)
         cohort = generate_cohort(model, self.codebook, seed=SEED, n_students=N_STUDENTS)
         self.cohort = {t: cohort[t] for t in TABLES}
+        # as object columns, so any cell can be overwritten with text (in one block: column by
+        # column, a case adding a column would fragment the frame)
+        self._objects = {t: df.astype(object).where(df.notna(), None).copy() for t, df in self.cohort.items()}
 
     def folder(self, name: str) -> Path:
         path = self.root / name
@@ -101,9 +104,8 @@ class Workspace:
         return path
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Fresh copies as object columns, so any cell can be overwritten with text (copied once
-        more into one block: column by column, a case adding a column would fragment the frame)."""
-        return {t: df.astype(object).where(df.notna(), None).copy() for t, df in self.cohort.items()}
+        """Fresh copies of the tables as object columns."""
+        return {t: df.copy() for t, df in self._objects.items()}
 
     def write(self, folder: Path, tables: dict[str, pd.DataFrame] | None = None) -> dict[str, str]:
         tables = tables or self.tables()

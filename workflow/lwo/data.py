@@ -35,6 +35,7 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lwo.codebook import Codebook
@@ -313,7 +314,49 @@ def _check_columns(df: pd.DataFrame, table: str, specs: dict, codebook: Codebook
 
 
 def _coerce(df: pd.DataFrame, specs: dict[str, dict], file, unit: str, labels: dict) -> pd.DataFrame:
-    """Text columns to numbers, with the file's own words when a cell is not a number."""
+    """Text columns to numbers, with the file's own words when a cell is not a number.
+
+    The numeric columns are converted together, as one long column (a survey export has a
+    hundred of them: column by column, pandas' per-call overhead was most of a table's
+    validation); where some cell is not a number, or not a whole one in an integer column,
+    the columns are taken one by one, which names the first such column and its rows."""
+    numeric = [name for name, spec in specs.items() if _numeric(spec)]
+    converted = _numbers_together(df, numeric, [n for n in numeric if specs[n]["type"] == "integer"])
+    if converted is None:
+        return _coerce_by_column(df, specs, file, unit, labels)
+    out = {}
+    for name, spec in specs.items():
+        if name in converted:
+            out[name] = converted[name]
+            continue
+        col = df[name].astype("string").str.strip().replace("", pd.NA)
+        if name in labels:
+            col = col.map(lambda v: labels[name].get(v, v) if pd.notna(v) else v).astype("string")
+        out[name] = col.astype(object).where(col.notna(), None)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _numbers_together(df: pd.DataFrame, columns: list[str], integer: list[str]) -> pd.DataFrame | None:
+    """The text columns as floats (blank: NaN), or None where a cell is not a finite number or
+    an integer column has a fraction."""
+    if not columns:
+        return pd.DataFrame(index=df.index)
+    text = pd.Series(df[columns].to_numpy(dtype=object).ravel(order="F"), dtype="string").str.strip()
+    text = text.where(text != "", pd.NA)
+    num = pd.to_numeric(text, errors="coerce").astype(float).to_numpy()
+    given = text.notna().to_numpy()
+    if np.any(given & ~np.isfinite(num)):
+        return None
+    values = num.reshape(len(df), len(columns), order="F")
+    whole = values[:, [columns.index(c) for c in integer]]
+    if np.any(np.isfinite(whole) & (whole != np.round(whole))):
+        return None
+    return pd.DataFrame(values, columns=columns, index=df.index)
+
+
+def _coerce_by_column(df: pd.DataFrame, specs: dict[str, dict], file, unit: str, labels: dict) -> pd.DataFrame:
+    """:func:`_coerce` column by column, raising at the first column with a cell that is not a
+    (whole) number."""
     out = {}
     for name, spec in specs.items():
         col = df[name].astype("string").str.strip().replace("", pd.NA)
@@ -366,9 +409,36 @@ def _check_ids(typed: pd.DataFrame, specs: dict, file, unit: str) -> None:
                             unit=unit, fix="Each id may appear once: remove the duplicate rows or correct the ids")
 
 
+def _values_pass(typed: pd.DataFrame, specs: dict) -> bool:
+    """Whether every column passes :func:`_pandera_schema`'s checks (its dtype; no empty cell
+    where the codebook requires a value; the others among the allowed values, within min and
+    max), checked with numpy: pandera's per-column machinery was most of a valid table's
+    validation, so it runs only where a check fails, for its report of the failing cells."""
+    for name, spec in specs.items():
+        col = typed[name]
+        if col.dtype != (np.float64 if _numeric(spec) else object):
+            return False
+        present = col.notna().to_numpy()
+        if not spec.get("nullable", False) and not present.all():
+            return False
+        values = col.to_numpy()[present]
+        try:
+            if "values" in spec and not pd.Series(values, dtype=col.dtype).isin(spec["values"]).all():
+                return False
+            if "min" in spec and not np.all(values >= spec["min"]):
+                return False
+            if "max" in spec and not np.all(values <= spec["max"]):
+                return False
+        except TypeError:  # values that do not compare with the bounds: pandera says which
+            return False
+    return True
+
+
 def _check_values(typed: pd.DataFrame, specs: dict, file, unit: str) -> None:
     import pandera.pandas as pa
 
+    if _values_pass(typed, specs):
+        return
     try:
         _pandera_schema(specs).validate(typed, lazy=True)
     except pa.errors.SchemaErrors as err:
