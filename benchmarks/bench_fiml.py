@@ -297,7 +297,7 @@ def phases(fits: dict, repeat: int) -> None:
 def multigroup(students, codebook, repeat: int) -> None:
     """Free two-group model plus its equality refits, as sem_fit_multigroup fits them."""
     from lwo import sem
-    from lwo.model_data import model_ready, without_dropped_controls
+    from lwo.model_data import model_ready, model_syntax
     from lwo.sem_results import GROUP_COLUMN, split_definitions
     from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_MODELS, MULTIGROUP_PARTIAL,
                            equality_tests, multigroup_syntax, rq1_models)
@@ -315,7 +315,7 @@ def multigroup(students, codebook, repeat: int) -> None:
         data = md.data.copy()
         data["classroom_id"] = md.clusters.to_numpy()
         holes, _ = with_holes(data, codebook)
-        base = without_dropped_controls(spec.syntax, md.dropped_controls)
+        base = model_syntax(spec.syntax, md)
         syntaxes = [split_definitions(multigroup_syntax(base, GROUPS_COMPARED))[0]]
         syntaxes += [split_definitions(multigroup_syntax(base, GROUPS_COMPARED, shared=labels))[0]
                      for labels in equality_tests(spec).values()]

@@ -295,16 +295,54 @@ def test_without_the_reference_school_or_grade_another_level_is_the_reference(sp
     district = students[(students["grade_level"] != 9) & students["school_id"].isin([2, 3])]
     run = fit_model(spec, district, codebook, "all")
     assert run.ok, run.message
-    assert run.data.new_references == {"school_2": "school 1 in this sample", "grade_10": "grade 9 in this sample"}
-    assert sorted(run.data.dropped_controls) == ["grade_10", "school_2", "school_4"]
+    # the export's own schools are 2 and 3: its first school is the reference of its one dummy
+    assert run.data.school_dummies == ("school_3",)
+    assert run.data.new_references == {"grade_10": "grade 9 in this sample"}
+    assert run.data.dropped_controls == ["grade_10"]
     note = run.data.note()
-    assert "so left out: school_4. " in note and "One school" not in note
+    assert "school" not in note
     assert "No student of grade 9 in this sample, so grade_10 is left out and grade 10 is the reference level" in note
+    # a sample of the table without its first school: the next one is the reference
     no_black_in_school_1 = students[~((students["race"] == "Black") & (students["school_id"] == 1))]
+    black = fit_model(spec, no_black_in_school_1, codebook, "Black")
+    assert black.ok, black.message
+    assert black.data.new_references == {"school_2": "school 1 in this sample"}
     mg = fit_multigroup(specs["hqc_to_grades"], no_black_in_school_1, codebook)
     assert mg.free.ok, mg.free.message
     assert mg.free.data.new_references == {"school_2": "school 1 in the Black group"}
     assert "No student of school 1 in the Black group, so school_2 is left out" in mg.free.data.note()
+
+
+def test_a_districts_own_school_ids_give_the_same_fit(specs, students, codebook):
+    """A district numbers its schools its own way, and may have more than four: the models' school
+    dummies are those of its ids (the lowest the reference), in the fitted syntax and its data.
+    Renaming the schools, in an order that makes another school the reference, reparametrizes the
+    school effects only: every other estimate, its SE and the chi-square are those of the study's
+    ids."""
+    spec = specs["hqc_grades_via_engagement"]
+    renamed = students.assign(school_id=students["school_id"].map({1: 40, 2: 11, 3: 25, 4: 37}))
+    study, own = fit_model(spec, students, codebook, "all"), fit_model(spec, renamed, codebook, "all")
+    assert study.ok and own.ok, (study.message, own.message)
+    assert own.data.school_dummies == ("school_25", "school_37", "school_40")
+    assert "school_25 + school_37 + school_40 + ela" in own.syntax and "school_2 " not in own.syntax
+    assert {"school_25", "school_37", "school_40"} <= set(own.data.data.columns)
+
+    def others(run):
+        est = run.estimates
+        return est[~est["rhs"].str.startswith("school_") & ~est["lhs"].str.startswith("school_")].reset_index(drop=True)
+
+    a, b = others(study), others(own)
+    assert a[["lhs", "op", "rhs"]].equals(b[["lhs", "op", "rhs"]])
+    free = a["se"] > 0
+    assert np.allclose(a.loc[free, "est"], b.loc[free, "est"], atol=1e-5)
+    assert np.allclose(a.loc[free, "se"], b.loc[free, "se"], rtol=1e-4)
+    assert own.fit.fit_indices["chisq"] == pytest.approx(study.fit.fit_indices["chisq"], rel=1e-6)
+    # one school split in two: a fifth school, its own dummy
+    first_rooms = sorted(renamed.loc[renamed["school_id"] == 11, "classroom_id"].unique())[:2]
+    five = renamed.assign(school_id=renamed["school_id"].where(~renamed["classroom_id"].isin(first_rooms), 12))
+    run = fit_model(spec, five, codebook, "all")
+    assert run.ok, run.message
+    assert run.data.school_dummies == ("school_12", "school_25", "school_37", "school_40")
 
 
 def test_a_control_no_student_has_is_left_out_and_said_so(specs, students, codebook):

@@ -533,7 +533,7 @@ def test_switch_saves_the_wlsmv_call_and_the_direct_fit(switched, cohort, codebo
     by the models layer) are those of fit_ordinal on the same rows, whose own `:=` rows agree."""
     import json
 
-    from lwo.model_data import model_ready, without_dropped_controls
+    from lwo.model_data import model_ready, model_syntax
     from lwo.sem_results import frame_with_clusters
 
     spec, run, out = switched
@@ -556,7 +556,7 @@ def test_switch_saves_the_wlsmv_call_and_the_direct_fit(switched, cohort, codebo
     md = model_ready(cohort["students"], codebook, spec, "all", missing="pairwise")
     listwise = model_ready(cohort["students"], codebook, spec, "all", missing="listwise")
     assert len(listwise.data) < len(md.data) == info["n_used"] == run.fit.nobs["all"] <= info["n_surveyed"]
-    direct = fit_ordinal(without_dropped_controls(spec.syntax, md.dropped_controls), frame_with_clusters(md),
+    direct = fit_ordinal(model_syntax(spec.syntax, md), frame_with_clusters(md),
                          ordered=ordered, missing="pairwise", cluster="classroom_id")
     saved = pd.read_csv(out / "estimates.csv").fillna({"rhs": "", "label": ""})
     m = saved.merge(direct.estimates, on=["lhs", "op", "rhs"], suffixes=("", "_direct"), validate="1:1")

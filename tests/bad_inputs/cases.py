@@ -425,10 +425,21 @@ def _(ws, folder):
     set_cells(ws, folder, "students", "student_id", [12], None)
 
 
-@case("student in unknown school 7", "students table", "error",
-      Expect("students.csv", "school_id", (line(5),), ("7", "allowed values are [1, 2, 3, 4]")))
+@case("school id -99 (a missing-value code)", "students table", "error",
+      Expect("students.csv", "school_id", (line(5),), ("-99", "at least 1", "'no answer'")))
 def _(ws, folder):
-    set_cells(ws, folder, "students", "school_id", [5], 7)
+    set_cells(ws, folder, "students", "school_id", [5], -99)
+
+
+@case("a district's own school ids (11-14)", "students, classrooms and teachers tables", "accepted",
+      handling="accepted; the models' school dummies are the district's schools (school_12, ...), the first "
+               "(11) their reference")
+def _(ws, folder):
+    tables = ws.tables()
+    for t in ("students", "classrooms", "teachers"):
+        tables[t]["school_id"] = [10 + int(s) for s in tables[t]["school_id"]]
+    loaded = ws.load(ws.write(folder, tables))
+    assert sorted(set(loaded["students"]["school_id"])) == [11, 12, 13, 14]
 
 
 @case("student in an unknown classroom", "students table", "error",

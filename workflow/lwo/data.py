@@ -464,7 +464,8 @@ def _check_values(typed: pd.DataFrame, specs: dict, file, unit: str) -> None:
             if any(str(v).lower() in allowed for v in values):
                 hint = " (they differ from allowed values only in upper/lower case)"
         else:
-            what = f"values must lie between {spec.get('min')} and {spec.get('max')}"
+            what = (f"values must lie between {spec['min']} and {spec['max']}" if "min" in spec and "max" in spec
+                    else f"values must be at least {spec['min']}" if "min" in spec else f"values must be at most {spec['max']}")
             numbers = [v for v in values if isinstance(v, (int, float))]
             if any(v in MISSING_CODES for v in numbers):
                 hint = " (codes such as 9, 99 or -99 often mean 'no answer': if so, leave these cells empty)"

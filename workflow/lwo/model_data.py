@@ -23,13 +23,23 @@ import pandas as pd
 
 from lwo.codebook import Codebook
 from lwo.scoring import score_construct
-from lwo.specs import CONTROLS, GRADE_CONTROLS, GRADE_DUMMIES, SCHOOL_DUMMIES, ModelSpec, parcel
+from lwo.specs import GRADE_DUMMIES, SCHOOL_DUMMIES, ModelSpec, parcel
 
 # Grades are in percent points; on a 0-10 scale their variance is near the items', which keeps
 # the covariance matrix well conditioned. Standardized estimates do not change.
 GRADE_SCALE = 10.0
-# The control dummies of one factor and the level they leave out (the reference).
-DUMMY_FAMILIES = ((SCHOOL_DUMMIES, "school 1"), (GRADE_DUMMIES, "grade 9"))
+
+
+def school_levels(students: pd.DataFrame) -> list[int]:
+    """The schools of the students table, in order: the first is the reference level of the
+    models' school dummies (the study's schools 1-4; a district's own ids, as many as it has)."""
+    return sorted(int(s) for s in students["school_id"].dropna().unique())
+
+
+def school_dummies(levels: list[int]) -> list[str]:
+    """The models' school controls: a dummy per school but the first (the study's: school_2,
+    school_3, school_4)."""
+    return [f"school_{s}" for s in levels[1:]]
 
 
 @dataclass
@@ -45,6 +55,7 @@ class ModelData:
     # level is the reference instead (dummy -> where which level is absent, as "school 1 in this sample")
     new_references: dict[str, str] = field(default_factory=dict)
     unrecorded: tuple[str, ...] = ()  # controls left out because no student of the sample has a value
+    school_dummies: tuple[str, ...] = tuple(SCHOOL_DUMMIES)  # the data's (school_levels), in the spec's place
 
     def note(self) -> str:
         parts = [f"{n} excluded: {reason}" for reason, n in self.exclusions.items() if n]
@@ -65,7 +76,7 @@ class ModelData:
         for dummy, absent in moved.items():
             text += (f". No student of {absent}, so {dummy} is left out and "
                      f"{dummy.replace('_', ' ')} is the reference level")
-        if set(SCHOOL_DUMMIES) <= set(constant):
+        if set(self.school_dummies) <= set(constant):
             text += ". One school in this sample, so no school effects"
         return text
 
@@ -84,15 +95,17 @@ def cluster_ids(ids: pd.Series) -> np.ndarray:
     return values
 
 
-def analysis_columns(students: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """Items, HQC subscale parcels, control dummies and rescaled grades."""
+def analysis_columns(students: pd.DataFrame, codebook: Codebook, schools: list[int] | None = None) -> pd.DataFrame:
+    """Items, HQC subscale parcels, control dummies and rescaled grades (`schools`: the levels of
+    the school dummies, :func:`school_levels`; by default those of `students`)."""
     cols: dict[str, pd.Series] = {}
     for item in codebook.all_items():
         cols[item.id] = students[item.id].astype(float)
     for s in codebook.hqc_subscales():
         cols[parcel(s)] = score_construct(students, codebook, s)
-    for s in (2, 3, 4):
-        cols[f"school_{s}"] = (students["school_id"] == s).astype(float)
+    levels = school_levels(students) if schools is None else schools
+    for s, dummy in zip(levels[1:], school_dummies(levels)):
+        cols[dummy] = (students["school_id"] == s).astype(float)
     cols["ela"] = students["subject"].map({"ela": 1.0, "math": 0.0}).astype(float)
     for g in (10, 11, 12):
         cols[f"grade_{g}"] = (students["grade_level"] == g).astype(float)
@@ -132,8 +145,12 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
         raise ValueError(f"estimation.cluster: the students table has no column {cluster!r}")
     races = sample.split("+")
     chosen = pd.concat([select_sample(students, r) for r in races]) if len(races) > 1 else select_sample(students, sample)
-    cols = analysis_columns(chosen, codebook)
-    controls = [c for c in spec.controls]
+    # the school dummies of the whole table (a sample without a school keeps its dummy, as
+    # constant, or makes another school the reference: _new_references)
+    levels = school_levels(students)
+    dummies = school_dummies(levels)
+    cols = analysis_columns(chosen, codebook, levels)
+    controls = _with_school_dummies(list(spec.controls), dummies)
     if constant_within is None:
         dropped = [c for c in controls if cols[c].nunique(dropna=True) <= 1]
     else:
@@ -142,13 +159,14 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     groups = ({"this sample": cols} if constant_within is None
               else {f"the {r} group": cols[chosen[constant_within] == r] for r in races})
     unrecorded = tuple(c for c in dropped if cols[c].isna().all())
-    new_references = _new_references(groups, controls, dropped)
+    families = ((dummies, f"school {levels[0]}" if levels else ""), (GRADE_DUMMIES, "grade 9"))
+    new_references = _new_references(groups, controls, dropped, families)
     dropped += list(new_references)
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
     exclusions = {}
     keep = pd.Series(True, index=cols.index)
     if missing in ANSWER_CHOICES:
-        covariates = [c for c in needed if c in GRADE_CONTROLS]
+        covariates = [c for c in needed if c in controls]
         answers = [c for c in needed if c not in covariates]
         no_covariate = cols[covariates].isna().any(axis=1) & (missing in FIXED_X_CHOICES)
         no_answer = keep & ~no_covariate & cols[answers].isna().all(axis=1)
@@ -170,18 +188,29 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     if len(races) > 1:
         data.insert(0, "race", chosen.loc[keep, "race"].astype(str).to_numpy())
     return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, cluster].reset_index(drop=True),
-                     missing, cluster, new_references, unrecorded)
+                     missing, cluster, new_references, unrecorded, tuple(dummies))
 
 
-def _new_references(groups: dict[str, pd.DataFrame], controls: list[str], dropped: list[str]) -> dict[str, str]:
+def _with_school_dummies(terms: list[str], dummies: list[str]) -> list[str]:
+    """`terms` with the study's school dummies (SCHOOL_DUMMIES) replaced, where the first of
+    them stands, by the data's."""
+    at = [i for i, t in enumerate(terms) if t.split("*")[-1] in SCHOOL_DUMMIES]
+    if not at:
+        return terms
+    return [*terms[:at[0]], *dummies, *(t for i, t in enumerate(terms[at[0]:], at[0]) if i not in at)]
+
+
+def _new_references(groups: dict[str, pd.DataFrame], controls: list[str], dropped: list[str],
+                    families: tuple) -> dict[str, str]:
     """The dummies to leave out because their factor's reference level has no student in the
     sample or in one of its groups (a district surveying grades 10-12, or schools 2 and 3): the
     factor's dummies then add up to one on every row, collinear with the intercept, and no model
     with them has an estimate. Leaving out the first one kept makes its level the reference;
     it varies within every group (it is kept), so no group is collinear after.
+    `families`: (dummies, the level they leave out) per factor.
     Returns {dummy: "<absent level> in <the sample or group>"}."""
     out = {}
-    for family, reference in DUMMY_FAMILIES:
+    for family, reference in families:
         kept = [c for c in family if c in controls and c not in dropped]
         lacking = [where for where, g in groups.items() if kept and len(g) and g[kept].sum(axis=1).eq(1).all()]
         if lacking:
@@ -189,17 +218,17 @@ def _new_references(groups: dict[str, pd.DataFrame], controls: list[str], droppe
     return out
 
 
-def without_dropped_controls(spec_syntax: str, dropped: list[str]) -> str:
-    """The spec with the controls left out in this sample (`ModelData.dropped_controls`) removed
-    from every regression."""
-    if not dropped:
+def model_syntax(spec_syntax: str, md: ModelData) -> str:
+    """The spec as fitted to `md`: in every regression the data's school dummies in place of
+    the study's, and the controls left out in this sample (`ModelData.dropped_controls`) removed."""
+    dropped = set(md.dropped_controls)
+    if not dropped and list(md.school_dummies) == SCHOOL_DUMMIES:
         return spec_syntax
     lines = []
     for line in spec_syntax.splitlines():
         if " ~ " in line and "=~" not in line and not line.lstrip().startswith("#"):
             lhs, rhs = line.split(" ~ ", 1)
-            terms = [t.strip() for t in rhs.split("+")]
-            terms = [t for t in terms if t.split("*")[-1] not in dropped]
-            line = f"{lhs} ~ " + " + ".join(terms)
+            terms = _with_school_dummies([t.strip() for t in rhs.split("+")], list(md.school_dummies))
+            line = f"{lhs} ~ " + " + ".join(t for t in terms if t.split("*")[-1] not in dropped)
         lines.append(line)
     return "\n".join(lines)

@@ -33,7 +33,7 @@ from scipy import stats
 
 from lwo import sem
 from lwo.codebook import Codebook
-from lwo.model_data import model_ready, without_dropped_controls
+from lwo.model_data import model_ready, model_syntax
 from lwo.population import PopulationModel, build_population
 from lwo.replication_grid import Cell, batch_design, batch_files, batch_ranges, grid  # noqa: F401 (the study's grid)
 from lwo.sem_results import ENGINE_MISSING, estimation_options, frame_with_clusters, verdict_test
@@ -252,7 +252,7 @@ class CohortStudy:
         ready = model_ready(students, self.codebook, spec, sample, missing=est["missing"], cluster=est["cluster"],
                             **kwargs)
         data = frame_with_clusters(ready) if est["cluster"] else ready.data
-        return data, without_defined_parameters(without_dropped_controls(spec.syntax, ready.dropped_controls))
+        return data, without_defined_parameters(model_syntax(spec.syntax, ready))
 
     def _fit(self, syntax: str, data: pd.DataFrame, scaled_test: bool = False, **kwargs) -> sem.SEMFit | str:
         """A fit, or the reason there is none (too few rows, ...). Only a likelihood-ratio test

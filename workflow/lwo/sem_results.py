@@ -50,7 +50,7 @@ from scipy.special import ndtr, ndtri  # not scipy.stats: its import costs a fit
 
 from lwo import sem
 from lwo.io import write_csv, write_json, write_text
-from lwo.model_data import ModelData, cluster_ids, model_ready, select_sample, without_dropped_controls
+from lwo.model_data import ModelData, cluster_ids, model_ready, model_syntax, select_sample
 from lwo.sem.expr import compile_expression, expression_names
 from lwo.specs import (GROUPS_COMPARED, MULTIGROUP_EQUAL, MULTIGROUP_PARTIAL, MULTIGROUP_SAMPLE, OBSERVED_OUTCOMES,
                        ModelSpec, equality_tests, group_label, multigroup_syntax, without_outcomes)
@@ -324,7 +324,7 @@ def fit_model(spec: ModelSpec, students: pd.DataFrame, codebook, sample: str, *,
     if ordered:
         est = ordinal_estimation(est)
     md = model_ready(students, codebook, spec, sample, missing=est["missing"], cluster=est["cluster"])
-    text = without_dropped_controls(syntax if syntax is not None else spec.syntax, md.dropped_controls)
+    text = model_syntax(syntax if syntax is not None else spec.syntax, md)
     run = _fit_checked(spec.name, sample, text, md, max_iter=max_iter, min_cell=min_cell, estimation=est,
                        ordered=ordered)
     run.left_out = left_out
@@ -365,7 +365,7 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
         est = ordinal_estimation(est)
     md = model_ready(students, codebook, spec, "+".join(groups), constant_within=GROUP_COLUMN,
                      missing=est["missing"], cluster=est["cluster"])
-    base = without_dropped_controls(spec.syntax, md.dropped_controls)
+    base = model_syntax(spec.syntax, md)
     kwargs = dict(group=GROUP_COLUMN, groups=groups, max_iter=max_iter, min_cell=min_cell,
                   group_equal=MULTIGROUP_EQUAL, group_partial=MULTIGROUP_PARTIAL, estimation=est, ordered=ordered)
     free = _fit_checked(spec.name, MULTIGROUP_SAMPLE, multigroup_syntax(base, groups), md, **kwargs)
