@@ -496,3 +496,32 @@ def test_without_black_students_exhibit_28_is_not_estimable_as_a_whole(built, tm
     assert status == f"not estimable: no Black-White comparison has an estimate (the first: {notes[0].removeprefix('not estimable: ')})"
     assert status_of_rows([notes[0], "3 rows excluded (missing data, listwise)"], "row") == "ok"
     assert status_of_rows([], "row") == "ok"
+
+
+def test_exhibit_3_keeps_a_districts_own_schools_apart_from_the_studys(built, tmp_path):
+    """A district numbers its schools its own way: Exhibit 3 counts its schools under their ids, and
+    the published descriptors of the study's sites 1-4 stay rows of their own, which a note says are
+    other schools. With the study's ids there is no such note."""
+    from lwo.sample_exhibits import build_exhibit_3
+
+    own_ids = {1: 12, 2: 31, 3: 47, 4: 58}
+    files = {}
+    for table in ("students", "teachers", "classrooms", "observations"):
+        frame = analysis(built, table)
+        if "school_id" in frame:
+            frame["school_id"] = frame["school_id"].map(own_ids)
+        files[table] = tmp_path / f"{table}.csv"
+        frame.to_csv(files[table], index=False)
+    outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("table", "csv"), ("comparison", "csv"),
+                                                               ("meta", "json"))}
+    build_exhibit_3(**files, summary=built / "results/data/analysis/data_summary.json",
+                    published=built / "data/published/published_values.csv", min_cell=MIN_CELL, outputs=outputs)
+    table = pd.read_csv(outputs["table"])
+    assert table["site"].tolist() == [1, 2, 3, 4, 12, 31, 47, 58]
+    study_rows, own_rows = table[table["site"] <= 4], table[table["site"] > 4]
+    assert study_rows["students"].isna().all() and own_rows["published_type"].isna().all()
+    assert own_rows["students"].tolist() == analysis(built, "students")["school_id"].value_counts().sort_index().tolist()
+    notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
+    assert "The data's school ids 12, 31, 47, 58 are not the study's sites (1, 2, 3, 4)" in " ".join(notes)
+    default_notes = json.loads((built / "results/exhibits/3/meta.json").read_text(encoding="utf-8"))["notes"]
+    assert not any("not the study's sites" in n for n in default_notes)

@@ -104,6 +104,11 @@ def build_exhibit_3(*, students, teachers, classrooms, observations, summary, pu
         "Multiple comparisons: none (no tests in this exhibit).",
         "Data: " + data_source_label(summary),
     ]
+    own = [s for s in sites if s not in set(descriptors["site"])]
+    if own:  # a district's own school ids: its rows and the study's are different schools
+        notes.insert(1, f"The data's school ids {', '.join(map(str, own))} are not the study's sites "
+                        f"({', '.join(map(str, descriptors['site']))}): the published rows describe the study's "
+                        "schools, the others the data's.")
     write_exhibit(outputs, exhibit="3", title="Characteristics of participating school sites",
                   section="Study design", table=table, comparison=comparison,
                   caption="Published site descriptors beside the study sample at each site.",
