@@ -421,6 +421,41 @@ def test_block_measurement_without_complete_answers_says_so(cohort, codebook):
                "answered every item)" in n for n in result.notes)
 
 
+def test_a_scale_the_survey_did_not_field_is_left_out_of_the_block(cohort, codebook):
+    """A district's survey without one scale of a block: the block's CFAs (continuous and WLSMV)
+    and its EFA are of the other constructs, with as many factors; the scale's row has no numbers
+    and a note names it. Before, one unfielded scale left the whole block without a CFA."""
+    from lwo.scoring import score_constructs
+    from lwo.sem_results import fit_info, fit_model
+    from lwo.specs import rq1_models
+
+    students = cohort["students"].copy()
+    students[codebook.item_ids("social_self_efficacy")] = np.nan
+    students = pd.concat([students, score_constructs(students, codebook)], axis=1)
+    run = fit_model(rq1_models(codebook)["mindset_cfa"], students, codebook, "all")
+    assert run.ok, run.message
+    assert list(run.left_out) == ["social_self_efficacy"]
+    fitted = sorted({r for r in run.estimates.loc[run.estimates["op"] == "=~", "lhs"]})
+    others = [c for c in codebook.constructs_in_block("mindset") if c != "social_self_efficacy"]
+    assert fitted == sorted(others)
+    items = [i for c in others for i in codebook.item_ids(c)]
+    wlsmv = sem.fit_ordinal(run.syntax, run.data.data[items].dropna(), ordered=items)
+    result = block_measurement(students, codebook, "mindset", {"all": run.estimates}, {"all": fit_info(run)},
+                               wlsmv_estimates=wlsmv.estimates, wlsmv_fit={"status": "ok", "fit_indices": wlsmv.fit_indices})
+    t = result.constructs.set_index("id")
+    assert list(t.index) == codebook.constructs_in_block("mindset")
+    numbers = ["alpha", "omega", "ordinal_alpha", "std_loading_min", "std_loading_ml_min"]
+    assert t.loc["social_self_efficacy", numbers].isna().all()
+    assert t.loc["social_self_efficacy", "efa_items_on_own_factor"] == "not estimable"
+    assert t.loc[others, numbers].notna().all().all()
+    assert (t.loc[others, "efa_items_on_own_factor"] == "4 of 4").all()
+    assert result.efa.loadings.shape == (len(items), len(others))
+    assert any(n.startswith("Not in these data (no surveyed student answered an item of it): Social self-efficacy; "
+                            "the EFA and the CFAs are of the other 5 constructs.") for n in result.notes)
+    assert any("EFA: " in n and "5 factors" in n for n in result.notes)
+    assert not any("Not estimable here, with the item statistics" in n for n in result.notes)
+
+
 def test_ordinal_verdicts_use_holm_adjusted_p_and_skip_unestimable_models():
     """Three constructs whose thresholds tests have p .02, .03, .04 (each 'holds approximately'
     alone) all hold after Holm (adjusted p .06); a model that could not be fitted keeps its

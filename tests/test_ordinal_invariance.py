@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from lwo import measurement as M
+from lwo.codebook import Codebook
 from lwo.model_data import analysis_columns, select_sample
 
 GROUPS = ["Black", "White"]
@@ -224,3 +225,31 @@ def test_students_all_in_one_classroom_are_compared_unclustered_and_the_exhibit_
     notes = meta["notes"]
     said = "not clustered (every Black and White student has the same classroom_id)"
     assert sum(said in note for note in notes) == 2  # the WLSMV sequences and the MLR sensitivity
+
+
+@pytest.mark.slow
+def test_a_scale_the_survey_did_not_field_is_left_out_of_its_blocks_model(default_build, tmp_path, monkeypatch):
+    """A survey without one mind-set scale: its construct row is not estimable, and the block's
+    model is of the other five constructs (it used to be not estimable as a whole, 'column ms_ss1
+    has no answers'), as the row's label says."""
+    import lwo.invariance_exhibit as IE
+
+    monkeypatch.setattr(IE, "BLOCKS", {"mindset": IE.BLOCKS["mindset"]})
+    codebook = Codebook.load(default_build / "config/codebook.yaml")
+    students = pd.read_csv(default_build / "results/data/analysis/students.csv")
+    students[codebook.item_ids("social_self_efficacy")] = np.nan
+    students.to_csv(tmp_path / "students.csv", index=False)
+    published = pd.read_csv(default_build / "data/published/published_values.csv")
+    # the published verdicts are of the set-aside constructs, which this run leaves out
+    published[~published["key"].str.startswith("noninvariant:")].to_csv(tmp_path / "published.csv", index=False)
+    outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("table", "csv"), ("comparison", "csv"),
+                                                               ("meta", "json"), ("models", "csv"))}
+    IE.build_exhibit_invariance(students=tmp_path / "students.csv",
+                                summary=default_build / "results/data/analysis/data_summary.json",
+                                codebook=default_build / "config/codebook.yaml", published=tmp_path / "published.csv",
+                                min_cell=10, outputs=outputs)
+    table = pd.read_csv(outputs["table"], keep_default_na=False).set_index("id")
+    assert table.loc["social_self_efficacy", "comparable"].startswith("not estimable: too few students")
+    block = table.loc["mindset"]
+    assert block["construct"] == "5 of the 6 mind-set and disposition measures (the others not answered by both groups)"
+    assert not block["comparable"].startswith("not estimable"), block["comparable"]

@@ -155,14 +155,21 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         if exhibit is None:
             continue
         # the whole block: the correlated-factor CFA of its constructs (no item search: its
-        # constructs' rows name the items)
-        items = [i for c in codebook.constructs_in_block(block) for i in codebook.item_ids(c)]
+        # constructs' rows name the items), of those both groups answered (a scale the survey did
+        # not field is left out, as in the block's CFA of Exhibits 9 and 10)
+        race, cols = sample
+        constructs = codebook.constructs_in_block(block)
+        fielded = [c for c in constructs
+                   if all(cols.loc[(race == g).to_numpy(), codebook.item_ids(c)].notna().to_numpy().any()
+                          for g in GROUP_ORDER)] or constructs
+        items = [i for c in fielded for i in codebook.item_ids(c)]
         data, _ = invariance_data(sample, items, cluster)
-        res = ordinal_invariance_analysis(block, block_cfa(codebook, block, int(exhibit)).syntax, data, GROUP,
+        res = ordinal_invariance_analysis(block, block_cfa(codebook, block, fielded).syntax, data, GROUP,
                                           GROUP_ORDER, search_items=False, min_n=min_n, missing=WLSMV_MISSING,
                                           cluster=cluster)
-        rows.append(pd.DataFrame([{"level": "block", "block": block_label, "id": block,
-                                   "construct": f"All {len(codebook.constructs_in_block(block))} {block_label}",
+        label = (f"All {len(constructs)} {block_label}" if len(fielded) == len(constructs) else
+                 f"{len(fielded)} of the {len(constructs)} {block_label} (the others not answered by both groups)")
+        rows.append(pd.DataFrame([{"level": "block", "block": block_label, "id": block, "construct": label,
                                    **res.row()}]))
         model_rows.append(res.table.reset_index().assign(construct=block, estimator="WLSMV"))
     table = pd.concat(rows, ignore_index=True).drop(columns=["model"])

@@ -85,8 +85,9 @@ def _or_nan(func, *args) -> float:
 
 
 def _efa_item(efa: EFAResult | None, match: pd.Series | None, item: str) -> dict:
-    """An item's EFA columns: its loading on its construct's factor, and whether that is its largest."""
-    if efa is None:
+    """An item's EFA columns: its loading on its construct's factor, and whether that is its largest
+    (none without an EFA or a match: a construct nobody answered is not in the EFA)."""
+    if efa is None or match is None:
         return {"efa_factor": "", "efa_loading": float("nan"), "efa_loads_most_on_own_factor": float("nan")}
     return {"efa_factor": match["factor"], "efa_loading": float(efa.loadings.loc[item, match["factor"]]),
             "efa_loads_most_on_own_factor": bool(efa.loadings.loc[item].abs().idxmax() == match["factor"])}
@@ -109,22 +110,26 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
 
     surveyed = students[students["surveyed"] == 1]
     constructs = codebook.constructs_in_block(block)
+    # a scale the survey did not field (no student answered an item of it): its row says so, and
+    # the EFA and the CFAs (fit_model's left_out) are of the other constructs
+    fielded = [c for c in constructs if surveyed[codebook.item_ids(c)].notna().to_numpy().any()]
+    unfielded = [c for c in constructs if c not in fielded]
     est_all = estimates["all"]
     converged = fit_ok(fits["all"])
-    construct_of = {i: c for c in constructs for i in codebook.item_ids(c)}
+    construct_of = {i: c for c in fielded for i in codebook.item_ids(c)}
     scored = pd.concat([reverse_coded(surveyed, codebook, c) for c in constructs], axis=1)
-    all_items = [i for c in constructs for i in codebook.item_ids(c)]
+    all_items = [i for c in fielded for i in codebook.item_ids(c)]
     # ordinal alpha, omega and the polychoric EFA use the answers as the WLSMV CFA does (pairwise where it is)
     ordinal_missing = (wlsmv_fit or {}).get("missing", "listwise")
     pairwise = ordinal_missing == "pairwise"
     try:
-        efa = polychoric_efa(scored, all_items, len(constructs), seed=efa_seed, missing=ordinal_missing)
+        efa = polychoric_efa(scored, all_items, len(fielded), seed=efa_seed, missing=ordinal_missing)
         efa_note = "on the polychoric correlations of the items (maximum likelihood" + (
             "; pairwise, smoothed where not positive definite)" if pairwise else ")")
         efa_rows = "students with an answer" if pairwise else "complete answers"
     except (ValueError, np.linalg.LinAlgError) as exc:  # too few complete rows for a polychoric matrix
         try:
-            efa = exploratory_factor_analysis(scored[all_items], len(constructs), seed=efa_seed)
+            efa = exploratory_factor_analysis(scored[all_items], len(fielded), seed=efa_seed)
             efa_rows = "complete answers"
             efa_note = (f"on the Pearson correlations of the answers (maximum likelihood; the polychoric EFA "
                         f"is not estimable here: {exc})")
@@ -144,6 +149,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         signs = np.array([-1.0 if i.reverse else 1.0 for i in items])
         # on the students who answered every item, shown for at least min_cell of them
         need = max(min_cell, 3)
+        answered = c in fielded
         why = f"fewer than {need} students answered every item" if len(scored[ids].dropna()) < need else ""
         if not why:
             try:
@@ -152,7 +158,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
             except ValueError as exc:
                 why = str(exc)
         if why:  # e.g. items asked on different survey forms
-            no_alpha.append(f"{codebook.label(c)} ({why})")
+            if answered:  # (a construct nobody answered has a note of its own)
+                no_alpha.append(f"{codebook.label(c)} ({why})")
             rel = dict.fromkeys(("alpha", "alpha_ci_lower", "alpha_ci_upper", "n"), nan)
             stats_ = pd.DataFrame(nan, index=ids, columns=["sd", "item_rest_r", "alpha_if_deleted"])
         raw = surveyed[ids].astype(float)
@@ -163,26 +170,27 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
                "ordinal_omega": (_or_nan(ordinal_omega, scored, ids, ordinal_missing) if len(ids) >= 3
                                  else float("nan"))}
         loadings_ml = np.full(len(ids), np.nan)
-        if converged:
+        if converged and answered:
             parts = factor_parts(est_all, c, ids)
             loadings_ml = parts.std_loadings * signs
             row["omega"] = mcdonald_omega(parts.loadings * signs, parts.theta)
         else:
             row["omega"] = float("nan")
-        loadings = _std_loadings(wlsmv_estimates, c, ids) * signs if wlsmv_ok else np.full(len(ids), np.nan)
+        loadings = (_std_loadings(wlsmv_estimates, c, ids) * signs if wlsmv_ok and answered
+                    else np.full(len(ids), np.nan))
         for g in groups:
             sub = scored.loc[surveyed["race"] == g, ids].dropna()
             row[f"alpha_{g}"] = cronbach_alpha(sub) if len(sub) >= max(min_cell, 3) else float("nan")
             row[f"n_{g}"] = len(sub) if len(sub) >= min_cell else float("nan")
         row["item_rest_r_min"] = float(stats_["item_rest_r"].min())
-        row["std_loading_min"] = float(np.nanmin(loadings)) if wlsmv_ok else float("nan")
-        row["std_loading_max"] = float(np.nanmax(loadings)) if wlsmv_ok else float("nan")
-        row["std_loading_ml_min"] = float(np.nanmin(loadings_ml)) if converged else float("nan")
-        row["std_loading_ml_max"] = float(np.nanmax(loadings_ml)) if converged else float("nan")
+        row["std_loading_min"] = float(np.nanmin(loadings)) if wlsmv_ok and answered else float("nan")
+        row["std_loading_max"] = float(np.nanmax(loadings)) if wlsmv_ok and answered else float("nan")
+        row["std_loading_ml_min"] = float(np.nanmin(loadings_ml)) if converged and answered else float("nan")
+        row["std_loading_ml_max"] = float(np.nanmax(loadings_ml)) if converged and answered else float("nan")
         if second_order is not None and len(second_order):
             hit = second_order[second_order["rhs"] == c]
             row["second_order_loading"] = float(hit["std.all"].iloc[0]) if len(hit) else float("nan")
-        m = match.loc[c] if match is not None else None
+        m = match.loc[c] if match is not None and answered else None
         row["efa_items_on_own_factor"] = (f"{m['items_on_own_factor']} of {m['n_items']}" if m is not None
                                           else "not estimable")
         rows.append(row)
@@ -208,6 +216,9 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "answered both)" if pairwise else
         "the students who answered every item (listwise, lavaan's default for WLSMV)")
     notes = [
+        (f"Not in these data (no surveyed student answered an item of it): "
+         f"{', '.join(codebook.label(c) for c in unfielded)}; the EFA and the CFAs are of the other "
+         f"{len(fielded)} constructs." if unfielded else ""),
         "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
         "answers; 95% CI by Feldt's method; the same values from pingouin are checked on every run. "
         f"alpha_{groups[0]} / alpha_{groups[1]}: the same for each group (shown for groups of at least "
@@ -220,7 +231,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "as given): std_loading from the CFA with the items ordered (WLSMV, delta parameterization, "
         f"{wlsmv_students}{'; ' + fitted if fitted else ''}; primary), std_loading_ml from the "
         "continuous CFA (sensitivity).",
-        f"EFA: {efa_note}, {len(constructs)} factors, "
+        f"EFA: {efa_note}, {len(fielded)} factors, "
         f"oblimin (quartimin) rotation{f', {efa.n} {efa_rows}' if efa is not None else ''}; each factor "
         "matched to one construct (largest summed loading); 'efa items on own factor': items whose largest "
         "loading is on their construct's factor.",

@@ -288,20 +288,21 @@ def _check_definitions(fit: sem.SEMFit, definitions) -> None:
 
 
 def outcomes_without_data(spec: ModelSpec, students: pd.DataFrame, codebook, samples) -> dict[str, str]:
-    """The outcomes of a structural model that no surveyed student of a sample (or of one of
-    `samples`) has a value of: an export without absences, a survey without one of the scales.
-    {outcome: why}, empty where every outcome has data or none has (the model then has none to
-    fit, and says so)."""
+    """The outcomes of a structural model, or the constructs of a block CFA, that no surveyed
+    student of a sample (or of one of `samples`) has a value of: an export without absences, a
+    survey without one of the scales. {outcome: why}, empty where every outcome has data or none
+    has (the model then has none to fit, and says so)."""
     out = {}
+    outcomes = spec.outcomes or spec.factors
     for sample in samples:
         rows = select_sample(students, sample)
-        for o in spec.outcomes:
+        for o in outcomes:
             columns = [o] if o in OBSERVED_OUTCOMES else list(codebook.item_ids(o))
             if o not in out and not rows[columns].notna().to_numpy().any():
                 what = "a value of" if o in OBSERVED_OUTCOMES else "an answer to an item of"
                 who = "no student of this sample" if len(samples) == 1 else f"no {sample} student"
                 out[o] = f"{who} has {what} {o}, so it is left out of the model"
-    return out if len(out) < len(spec.outcomes) else {}
+    return out if len(out) < len(outcomes) else {}
 
 
 def _with_outcomes_that_have_data(spec: ModelSpec, students, codebook, samples) -> tuple[ModelSpec, dict]:

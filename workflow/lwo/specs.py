@@ -62,6 +62,8 @@ class ModelSpec:
     # structural models: the outcomes of HQC and the mediators between (empty for CFAs)
     outcomes: tuple[str, ...] = field(default=())
     mediators: tuple[str, ...] = field(default=())
+    # block CFAs: the constructs they measure (a construct without data is left out as an outcome is)
+    factors: tuple[str, ...] = field(default=())
 
 
 def _regressions(outcome: str, predictors: list[str], labels: dict[str, str] | None = None) -> str:
@@ -84,12 +86,19 @@ def hqc_second_order(codebook: Codebook) -> ModelSpec:
     return ModelSpec("hqc_second_order", "HQC: second-order CFA over 8 subscales (Exhibit 8)", syntax, items)
 
 
-def block_cfa(codebook: Codebook, block: str, exhibit: int) -> ModelSpec:
-    cons = codebook.constructs_in_block(block)
+# the exhibit of each block's correlated-factor CFA (the HQC one is WLSMV's stand-in for Exhibit 8's model)
+BLOCK_EXHIBITS = {"hqc": 8, "classroom_environment": 9, "mindset": 10}
+
+
+def block_cfa(codebook: Codebook, block: str, constructs=None) -> ModelSpec:
+    """The correlated-factor CFA of a block's constructs (`constructs`: some of them; default all)."""
+    exhibit = BLOCK_EXHIBITS[block]
+    cons = list(constructs) if constructs is not None else codebook.constructs_in_block(block)
     syntax = "\n".join([f"# Exhibit {exhibit}: correlated-factor CFA of the {block.replace('_', ' ')} block",
                         *measurement_lines(codebook, cons)])
     items = tuple(i for c in cons for i in codebook.item_ids(c))
-    return ModelSpec(f"{block}_cfa", f"CFA of the {block.replace('_', ' ')} measures (Exhibit {exhibit})", syntax, items)
+    return ModelSpec(f"{block}_cfa", f"CFA of the {block.replace('_', ' ')} measures (Exhibit {exhibit})", syntax, items,
+                     factors=tuple(cons))
 
 
 def direct_effects(codebook: Codebook, outcomes: list[str], name: str, description: str) -> ModelSpec:
@@ -133,8 +142,14 @@ def mediation(codebook: Codebook, outcomes: list[str], mediators: list[str], nam
 
 
 def without_outcomes(spec: ModelSpec, codebook: Codebook, left_out) -> ModelSpec:
-    """The structural model `spec` over its other outcomes (an export without absences, or a
-    survey without one of the scales): the same model otherwise, by the function that wrote it."""
+    """The structural model `spec` over its other outcomes, or the block CFA over its other
+    constructs (an export without absences, or a survey without one of the scales): the same
+    model otherwise, by the function that wrote it."""
+    if spec.factors:
+        kept = [c for c in spec.factors if c not in set(left_out)]
+        if not kept:
+            raise ValueError(f"{spec.name}: no construct left")
+        return block_cfa(codebook, spec.name.removesuffix("_cfa"), kept)
     outcomes = [o for o in spec.outcomes if o not in set(left_out)]
     if not outcomes:
         raise ValueError(f"{spec.name}: no outcome left")
@@ -156,8 +171,8 @@ def rq1_models(codebook: Codebook) -> dict[str, ModelSpec]:
     mind = codebook.constructs_in_block("mindset")
     models = [
         hqc_second_order(codebook),
-        block_cfa(codebook, "classroom_environment", 9),
-        block_cfa(codebook, "mindset", 10),
+        block_cfa(codebook, "classroom_environment"),
+        block_cfa(codebook, "mindset"),
         direct_effects(codebook, env, "hqc_to_classroom_environment",
                        "Exhibits 12 and 21: HQC -> 7 classroom-environment measures"),
         direct_effects(codebook, mind + ["absences"], "hqc_to_mindsets",

@@ -36,7 +36,7 @@ from lwo.specs import block_cfa, rq1_models
 # the WLSMV fit's first stage (weights, classrooms' influences) as lavaan's NACOV and WLS.V need it
 WLSMV_FIRST_STAGE = "wlsmv_first_stage.csv.gz"
 # the model WLSMV fits for each measurement model (no second-order factors: the first-order CFA)
-WLSMV_MODEL = {"hqc_second_order": ("hqc", 8)}
+WLSMV_MODEL = {"hqc_second_order": "hqc"}
 
 
 def wlsmv_fit(spec, codebook, result) -> tuple["sem.OrdinalFit | None", dict]:
@@ -45,7 +45,8 @@ def wlsmv_fit(spec, codebook, result) -> tuple["sem.OrdinalFit | None", dict]:
     every item answered): the fit (None where there is none), and fit.json's status, N, lavaan
     call and fit indices."""
     block = WLSMV_MODEL.get(spec.name)
-    syntax = block_cfa(codebook, *block).syntax if block else spec.syntax
+    # the model as fitted: without the constructs no student answered (fit_model's left_out)
+    syntax = block_cfa(codebook, block).syntax if block else result.syntax
     items = [s.rhs for s in sem.parse_spec(syntax).statements if s.op == "=~" and s.rhs in {i.id for i in codebook.all_items()}]
     missing = ordinal_estimation(result.estimation)["missing"]
     cluster = result.cluster  # the continuous fit's: none where the sample has fewer than two classrooms
