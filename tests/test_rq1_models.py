@@ -345,6 +345,32 @@ def test_a_districts_own_school_ids_give_the_same_fit(specs, students, codebook)
     assert run.data.school_dummies == ("school_12", "school_25", "school_37", "school_40")
 
 
+def test_controls_not_recorded_are_integrated_over_by_fiml_and_counted_by_listwise(specs, students, codebook):
+    """Records without gender, grade level, ELL or special education (a district's export): FIML
+    keeps those students (lavaan ml.x integrates over the controls), listwise leaves them out as
+    'a control not recorded', and a grade level not recorded is missing in the grade dummies, not
+    grade 9 (the reference)."""
+    spec = specs["hqc_to_grades"]
+    surveyed = students.index[students["surveyed"] == 1]
+    holes = students.copy()
+    holes.loc[surveyed[:5], "gender"] = np.nan
+    holes.loc[surveyed[5:8], "grade_level"] = np.nan
+    holes.loc[surveyed[8:12], "ell"] = np.nan
+    fiml = fit_model(spec, holes, codebook, "all", estimation={"missing": "fiml", "estimator": "ML", "cluster": None})
+    complete = fit_model(spec, students, codebook, "all", estimation={"missing": "fiml", "estimator": "ML",
+                                                                      "cluster": None})
+    assert fiml.ok and complete.ok, (fiml.message, complete.message)
+    assert fiml.fit.n_used["total"] == complete.fit.n_used["total"]
+    grades = fiml.data.data[["grade_10", "grade_11", "grade_12"]]
+    assert grades.isna().all(axis=1).sum() == 3 and grades.isna().any(axis=1).sum() == 3
+    listwise = fit_model(spec, holes, codebook, "all")
+    base = fit_model(spec, students, codebook, "all")
+    assert listwise.ok
+    assert listwise.data.exclusions["a control not recorded"] == 12
+    assert len(listwise.data.data) == len(base.data.data) - 12
+    assert "12 excluded: a control not recorded" in listwise.data.note()
+
+
 def test_a_control_no_student_has_is_left_out_and_said_so(specs, students, codebook):
     """An export without prior grades: the grade models go without that control, and say why
     (not 'constant')."""

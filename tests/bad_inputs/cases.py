@@ -397,9 +397,20 @@ def _(ws, folder):
 
 
 @case("empty cell in a required column", "students table", "error",
-      Expect("students.csv", "gender", (line(11),), ("requires a value",)))
+      Expect("students.csv", "surveyed", (line(11),), ("requires a value",)))
 def _(ws, folder):
-    set_cells(ws, folder, "students", "gender", [11], None)
+    set_cells(ws, folder, "students", "surveyed", [11], None)
+
+
+@case("records without gender, grade level, ELL or special education", "students table", "accepted",
+      handling="accepted; the models integrate over a control not recorded (FIML, lavaan ml.x) or leave the "
+               "student out of that model (listwise, fiml_fixed_x), counted as 'a control not recorded'")
+def _(ws, folder):
+    tables = ws.tables()
+    for column, rows in (("gender", [3, 7]), ("grade_level", [4]), ("ell", [5, 9]), ("special_education", [6])):
+        tables["students"].loc[rows, column] = None
+    loaded = ws.load(ws.write(folder, tables))
+    assert loaded["students"][["gender", "grade_level", "ell", "special_education"]].isna().sum().sum() == 6
 
 
 # -- students table: ids and references ----------------------------------------------------------

@@ -107,8 +107,9 @@ def analysis_columns(students: pd.DataFrame, codebook: Codebook, schools: list[i
     for s, dummy in zip(levels[1:], school_dummies(levels)):
         cols[dummy] = (students["school_id"] == s).astype(float)
     cols["ela"] = students["subject"].map({"ela": 1.0, "math": 0.0}).astype(float)
+    recorded = students["grade_level"].notna()  # a grade level not recorded is missing, not grade 9
     for g in (10, 11, 12):
-        cols[f"grade_{g}"] = (students["grade_level"] == g).astype(float)
+        cols[f"grade_{g}"] = (students["grade_level"] == g).astype(float).where(recorded)
     cols["female"] = students["gender"].map({"female": 1.0, "male": 0.0}).astype(float)
     cols["ell"] = students["ell"].astype(float)
     cols["special_education"] = students["special_education"].astype(float)
@@ -174,10 +175,12 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
         if missing in FIXED_X_CHOICES:
             exclusions = {NO_CONTROL_REASONS[missing]: int(no_covariate.sum()), **exclusions}
         keep = ~no_covariate & ~no_answer
+    others = [c for c in controls if c not in ("ela", "prior_grade")]  # dummies and flags of the records
     for reason, columns in (("subject not recorded", ["ela"]),
+                            ("a control not recorded", others),
                             ("grades missing", [c for c in ("prior_grade", "current_grade") if c in needed]),
                             ("absences missing", ["absences"] if "absences" in needed else []),
-                            ("survey answers missing", [c for c in needed if c not in ("ela", "prior_grade", "current_grade", "absences")])):
+                            ("survey answers missing", [c for c in needed if c not in (*others, "ela", "prior_grade", "current_grade", "absences")])):
         cols_here = [c for c in columns if c in needed]
         if not cols_here or missing in ANSWER_CHOICES:
             continue
@@ -212,7 +215,8 @@ def _new_references(groups: dict[str, pd.DataFrame], controls: list[str], droppe
     out = {}
     for family, reference in families:
         kept = [c for c in family if c in controls and c not in dropped]
-        lacking = [where for where, g in groups.items() if kept and len(g) and g[kept].sum(axis=1).eq(1).all()]
+        recorded = {where: g[kept].dropna() for where, g in groups.items()}  # (a grade level may be missing)
+        lacking = [where for where, g in recorded.items() if kept and len(g) and g.sum(axis=1).eq(1).all()]
         if lacking:
             out[kept[0]] = f"{reference} in {' or '.join(lacking)}"
     return out
