@@ -6,7 +6,7 @@ Missing data (config `estimation.missing`), counted by reason and reported besid
 * "fiml" (the config default): every surveyed student of the sample with at least one answered item (or
   grade/absence outcome) among the model's variables is kept; unanswered items stay NaN and the
   fit uses full-information ML (lavaan `missing = "ml.x"`). A missing control (a covariate:
-  school, subject, grade level, gender, ELL, special education, prior grade) stays NaN too: the
+  subject, grade level, gender, ELL, special education, prior grade; the school is required) stays NaN too: the
   likelihood integrates over it, so no surveyed student is lost for want of a control.
 * "fiml_fixed_x" (lavaan `missing = "ml"`, its default with `fixed.x = TRUE`): as "fiml", but the
   controls are conditioned on, not modelled, so a student missing one is left out.
