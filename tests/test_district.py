@@ -93,6 +93,11 @@ def test_dictionary_describes_every_template_column(codebook):
     assert (by_column.loc[teacher_items, "min_items_answered"] == 1).all()  # 2 items at share 0.5
     assert by_column.loc["collab_frequency", "allowed_values"].startswith("less than monthly")
     assert by_column.loc["hqc_sc1", "value_labels"].startswith("1 = never/rarely")
+    students = dictionary[dictionary["table"] == "students"].set_index("column")
+    assert students.loc["school_id", "allowed_values"] == "at least 1"  # a district's own ids
+    assert students.loc["absences", "allowed_values"] == "0 to 180"
+    assert (students.loc[["gender", "grade_level", "ell", "special_education"], "required"] == "no (may be empty)").all()
+    assert students.loc["school_id", "required"] == "yes"
 
 
 @pytest.mark.slow

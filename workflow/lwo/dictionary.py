@@ -105,8 +105,10 @@ def data_dictionary(codebook: Codebook, column_exhibits: dict[str, set[str]] | N
             record = records.get(column, {})
             if "values" in spec:
                 allowed = ", ".join(str(v) for v in spec["values"])
-            elif "min" in spec or "max" in spec:
-                allowed = f"{spec.get('min', '')} to {spec.get('max', '')}"
+            elif "min" in spec and "max" in spec:
+                allowed = f"{spec['min']} to {spec['max']}"
+            elif "min" in spec or "max" in spec:  # a whole number from 1 (school_id)
+                allowed = f"at least {spec['min']}" if "min" in spec else f"at most {spec['max']}"
             else:
                 allowed = "any text" if spec.get("type") == "string" else ""
             exhibits = set(extra.get("exhibits", set()))
