@@ -345,6 +345,27 @@ def test_a_districts_own_school_ids_give_the_same_fit(specs, students, codebook)
     assert run.data.school_dummies == ("school_12", "school_25", "school_37", "school_40")
 
 
+def test_a_nonbinary_gender_gets_a_dummy_of_its_own(specs, students, codebook):
+    """Records with a third gender: nonbinary gets a dummy of its own beside female (male the
+    reference of both) in the fitted syntax and data, instead of being refused or read as male.
+    A sample without such a student leaves the dummy out as constant."""
+    spec = specs["hqc_to_grades"]
+    white = students.index[(students["surveyed"] == 1) & (students["race"] == "White")]
+    three = students.assign(gender=students["gender"].astype(object))
+    three.loc[white[:12], "gender"] = "nonbinary"
+    run = fit_model(spec, three, codebook, "all")
+    assert run.ok, run.message
+    assert run.data.dummies["gender"] == ("female", "nonbinary")
+    assert "female + nonbinary + ell" in run.syntax
+    data = run.data.data
+    assert data["nonbinary"].sum() >= 10 and (data.loc[data["nonbinary"] == 1, "female"] == 0).all()
+    est = run.estimates
+    assert ((est["op"] == "~") & (est["rhs"] == "nonbinary")).sum() == 2  # on HQC and on the grade
+    black = fit_model(spec, three, codebook, "Black")
+    assert black.ok and black.data.dropped_controls == ["nonbinary"]
+    assert "Constant in this sample, so left out: nonbinary" in black.data.note()
+
+
 def test_controls_not_recorded_are_integrated_over_by_fiml_and_counted_by_listwise(specs, students, codebook):
     """Records without gender, grade level, ELL or special education (a district's export): FIML
     keeps those students (lavaan ml.x integrates over the controls), listwise leaves them out as

@@ -402,6 +402,15 @@ def _(ws, folder):
     set_cells(ws, folder, "students", "surveyed", [11], None)
 
 
+@case("a third gender (nonbinary)", "students table", "accepted",
+      handling="accepted; the models give it a dummy of its own beside female (male the reference of both)")
+def _(ws, folder):
+    tables = ws.tables()
+    tables["students"].loc[[2, 8], "gender"] = "nonbinary"
+    loaded = ws.load(ws.write(folder, tables))
+    assert (loaded["students"]["gender"] == "nonbinary").sum() == 2
+
+
 @case("records without gender, grade level, ELL or special education", "students table", "accepted",
       handling="accepted; the models integrate over a control not recorded (FIML, lavaan ml.x) or leave the "
                "student out of that model (listwise, fiml_fixed_x), counted as 'a control not recorded'")

@@ -42,6 +42,19 @@ def school_dummies(levels: list[int]) -> list[str]:
     return [f"school_{s}" for s in levels[1:]]
 
 
+# the factors whose dummies come from the data, and the study's dummies of each (the specs')
+STUDY_DUMMIES = {"school": tuple(SCHOOL_DUMMIES), "gender": ("female",)}
+
+
+def data_dummies(students: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """The models' dummies of the factors of STUDY_DUMMIES in this students table: a dummy per
+    school but the first; female and, where a student's gender is nonbinary, nonbinary (male the
+    reference of both)."""
+    nonbinary = bool(students["gender"].eq("nonbinary").any())
+    return {"school": tuple(school_dummies(school_levels(students))),
+            "gender": ("female", "nonbinary") if nonbinary else ("female",)}
+
+
 @dataclass
 class ModelData:
     data: pd.DataFrame
@@ -55,7 +68,12 @@ class ModelData:
     # level is the reference instead (dummy -> where which level is absent, as "school 1 in this sample")
     new_references: dict[str, str] = field(default_factory=dict)
     unrecorded: tuple[str, ...] = ()  # controls left out because no student of the sample has a value
-    school_dummies: tuple[str, ...] = tuple(SCHOOL_DUMMIES)  # the data's (school_levels), in the spec's place
+    # the data's dummies of each factor of STUDY_DUMMIES (data_dummies), in place of the spec's
+    dummies: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(STUDY_DUMMIES))
+
+    @property
+    def school_dummies(self) -> tuple[str, ...]:
+        return self.dummies["school"]
 
     def note(self) -> str:
         parts = [f"{n} excluded: {reason}" for reason, n in self.exclusions.items() if n]
@@ -110,7 +128,8 @@ def analysis_columns(students: pd.DataFrame, codebook: Codebook, schools: list[i
     recorded = students["grade_level"].notna()  # a grade level not recorded is missing, not grade 9
     for g in (10, 11, 12):
         cols[f"grade_{g}"] = (students["grade_level"] == g).astype(float).where(recorded)
-    cols["female"] = students["gender"].map({"female": 1.0, "male": 0.0}).astype(float)
+    cols["female"] = students["gender"].map({"female": 1.0, "male": 0.0, "nonbinary": 0.0}).astype(float)
+    cols["nonbinary"] = students["gender"].map({"female": 0.0, "male": 0.0, "nonbinary": 1.0}).astype(float)
     cols["ell"] = students["ell"].astype(float)
     cols["special_education"] = students["special_education"].astype(float)
     cols["prior_grade"] = students["prior_grade"].astype(float) / GRADE_SCALE
@@ -146,12 +165,12 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
         raise ValueError(f"estimation.cluster: the students table has no column {cluster!r}")
     races = sample.split("+")
     chosen = pd.concat([select_sample(students, r) for r in races]) if len(races) > 1 else select_sample(students, sample)
-    # the school dummies of the whole table (a sample without a school keeps its dummy, as
-    # constant, or makes another school the reference: _new_references)
+    # the dummies of the whole table (a sample without a school keeps its dummy, as constant, or
+    # makes another school the reference: _new_references)
     levels = school_levels(students)
-    dummies = school_dummies(levels)
+    dummies = data_dummies(students)
     cols = analysis_columns(chosen, codebook, levels)
-    controls = _with_school_dummies(list(spec.controls), dummies)
+    controls = _with_dummies(list(spec.controls), dummies)
     if constant_within is None:
         dropped = [c for c in controls if cols[c].nunique(dropna=True) <= 1]
     else:
@@ -160,7 +179,8 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     groups = ({"this sample": cols} if constant_within is None
               else {f"the {r} group": cols[chosen[constant_within] == r] for r in races})
     unrecorded = tuple(c for c in dropped if cols[c].isna().all())
-    families = ((dummies, f"school {levels[0]}" if levels else ""), (GRADE_DUMMIES, "grade 9"))
+    families = ((dummies["school"], f"school {levels[0]}" if levels else ""), (GRADE_DUMMIES, "grade 9"),
+                (dummies["gender"], "gender male"))
     new_references = _new_references(groups, controls, dropped, families)
     dropped += list(new_references)
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
@@ -191,16 +211,17 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     if len(races) > 1:
         data.insert(0, "race", chosen.loc[keep, "race"].astype(str).to_numpy())
     return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, cluster].reset_index(drop=True),
-                     missing, cluster, new_references, unrecorded, tuple(dummies))
+                     missing, cluster, new_references, unrecorded, dummies)
 
 
-def _with_school_dummies(terms: list[str], dummies: list[str]) -> list[str]:
-    """`terms` with the study's school dummies (SCHOOL_DUMMIES) replaced, where the first of
-    them stands, by the data's."""
-    at = [i for i, t in enumerate(terms) if t.split("*")[-1] in SCHOOL_DUMMIES]
-    if not at:
-        return terms
-    return [*terms[:at[0]], *dummies, *(t for i, t in enumerate(terms[at[0]:], at[0]) if i not in at)]
+def _with_dummies(terms: list[str], dummies: dict[str, tuple[str, ...]]) -> list[str]:
+    """`terms` with each factor's study dummies (STUDY_DUMMIES) replaced, where the first of them
+    stands, by the data's (`dummies`, as data_dummies gives them)."""
+    for factor, study in STUDY_DUMMIES.items():
+        at = [i for i, t in enumerate(terms) if t.split("*")[-1] in study]
+        if at:
+            terms = [*terms[:at[0]], *dummies[factor], *(t for i, t in enumerate(terms[at[0]:], at[0]) if i not in at)]
+    return terms
 
 
 def _new_references(groups: dict[str, pd.DataFrame], controls: list[str], dropped: list[str],
@@ -223,16 +244,17 @@ def _new_references(groups: dict[str, pd.DataFrame], controls: list[str], droppe
 
 
 def model_syntax(spec_syntax: str, md: ModelData) -> str:
-    """The spec as fitted to `md`: in every regression the data's school dummies in place of
-    the study's, and the controls left out in this sample (`ModelData.dropped_controls`) removed."""
+    """The spec as fitted to `md`: in every regression the data's school and gender dummies in
+    place of the study's, and the controls left out in this sample (`ModelData.dropped_controls`)
+    removed."""
     dropped = set(md.dropped_controls)
-    if not dropped and list(md.school_dummies) == SCHOOL_DUMMIES:
+    if not dropped and md.dummies == STUDY_DUMMIES:
         return spec_syntax
     lines = []
     for line in spec_syntax.splitlines():
         if " ~ " in line and "=~" not in line and not line.lstrip().startswith("#"):
             lhs, rhs = line.split(" ~ ", 1)
-            terms = _with_school_dummies([t.strip() for t in rhs.split("+")], list(md.school_dummies))
+            terms = _with_dummies([t.strip() for t in rhs.split("+")], md.dummies)
             line = f"{lhs} ~ " + " + ".join(t for t in terms if t.split("*")[-1] not in dropped)
         lines.append(line)
     return "\n".join(lines)
