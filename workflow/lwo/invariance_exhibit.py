@@ -18,6 +18,7 @@ from lwo.measurement import (CFI_DROP, invariance_analysis, ordinal_holm_adjuste
                              ordinal_invariance_analysis)
 from lwo.model_data import analysis_columns, cluster_ids, select_sample
 from lwo.plotting import PALETTE, mark_data_source, new_figure
+from lwo.sem_results import with_outcomes_that_have_data
 from lwo.specs import block_cfa
 
 
@@ -96,7 +97,8 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
     continuous MLR sequence as sensitivity; group sizes below `min_cell` are suppressed."""
     codebook = Codebook.load(codebook)
     min_n = int(min_cell)  # a group of fewer students is not compared (as in Exhibit 28)
-    sample = invariance_sample(read_analysis_table(students), codebook, cluster)
+    students = read_analysis_table(students)
+    sample = invariance_sample(students, codebook, cluster)
     unclustered = " (no cluster in the config's estimation block)"
     n_clusters = int(sample[1][cluster].nunique()) if cluster else 0
     if cluster and n_clusters < 2:  # one classroom: no cluster-robust SEs (as sem_results)
@@ -155,20 +157,15 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         if exhibit is None:
             continue
         # the whole block: the correlated-factor CFA of its constructs (no item search: its
-        # constructs' rows name the items), of those both groups answered (a scale the survey did
-        # not field is left out, as in the block's CFA of Exhibits 9 and 10)
-        race, cols = sample
-        constructs = codebook.constructs_in_block(block)
-        fielded = [c for c in constructs
-                   if all(cols.loc[(race == g).to_numpy(), codebook.item_ids(c)].notna().to_numpy().any()
-                          for g in GROUP_ORDER)] or constructs
-        items = [i for c in fielded for i in codebook.item_ids(c)]
-        data, _ = invariance_data(sample, items, cluster)
-        res = ordinal_invariance_analysis(block, block_cfa(codebook, block, fielded).syntax, data, GROUP,
-                                          GROUP_ORDER, search_items=False, min_n=min_n, missing=WLSMV_MISSING,
-                                          cluster=cluster)
-        label = (f"All {len(constructs)} {block_label}" if len(fielded) == len(constructs) else
-                 f"{len(fielded)} of the {len(constructs)} {block_label} (the others not answered by both groups)")
+        # constructs' rows name the items) that both groups answered, as the block's CFA of
+        # Exhibits 9 and 10 leaves out a scale the survey did not field
+        n_constructs = len(codebook.constructs_in_block(block))
+        spec, left_out = with_outcomes_that_have_data(block_cfa(codebook, block), students, codebook, GROUP_ORDER)
+        data, _ = invariance_data(sample, list(spec.observed), cluster)
+        res = ordinal_invariance_analysis(block, spec.syntax, data, GROUP, GROUP_ORDER, search_items=False,
+                                          min_n=min_n, missing=WLSMV_MISSING, cluster=cluster)
+        label = (f"{len(spec.factors)} of the {n_constructs} {block_label} (the others not answered by both groups)"
+                 if left_out else f"All {n_constructs} {block_label}")
         rows.append(pd.DataFrame([{"level": "block", "block": block_label, "id": block, "construct": label,
                                    **res.row()}]))
         model_rows.append(res.table.reset_index().assign(construct=block, estimator="WLSMV"))

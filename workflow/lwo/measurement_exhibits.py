@@ -110,10 +110,10 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
 
     surveyed = students[students["surveyed"] == 1]
     constructs = codebook.constructs_in_block(block)
-    # a scale the survey did not field (no student answered an item of it): its row says so, and
-    # the EFA and the CFAs (fit_model's left_out) are of the other constructs
-    fielded = [c for c in constructs if surveyed[codebook.item_ids(c)].notna().to_numpy().any()]
-    unfielded = [c for c in constructs if c not in fielded]
+    # a scale the survey did not field, which the CFA left out (fit.json's outcomes_left_out): its
+    # row says so, and the EFA is of the other constructs, as the CFAs are
+    unfielded = list(fits["all"].get("outcomes_left_out") or {})
+    fielded = [c for c in constructs if c not in unfielded]
     est_all = estimates["all"]
     converged = fit_ok(fits["all"])
     construct_of = {i: c for c in fielded for i in codebook.item_ids(c)}

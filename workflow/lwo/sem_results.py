@@ -305,7 +305,8 @@ def outcomes_without_data(spec: ModelSpec, students: pd.DataFrame, codebook, sam
     return out if len(out) < len(outcomes) else {}
 
 
-def _with_outcomes_that_have_data(spec: ModelSpec, students, codebook, samples) -> tuple[ModelSpec, dict]:
+def with_outcomes_that_have_data(spec: ModelSpec, students, codebook, samples) -> tuple[ModelSpec, dict]:
+    """`spec` without its outcomes_without_data, and those ({outcome: why})."""
     left_out = outcomes_without_data(spec, students, codebook, samples)
     return (without_outcomes(spec, codebook, left_out) if left_out else spec), left_out
 
@@ -319,7 +320,7 @@ def fit_model(spec: ModelSpec, students: pd.DataFrame, codebook, sample: str, *,
     are left out (`outcomes_without_data`; the run's `left_out`)."""
     left_out = {}
     if syntax is None:
-        spec, left_out = _with_outcomes_that_have_data(spec, students, codebook, [sample])
+        spec, left_out = with_outcomes_that_have_data(spec, students, codebook, [sample])
     est = estimation_options(estimation)
     ordered = ordinal_items(spec, codebook, est)
     if ordered:
@@ -359,7 +360,7 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     covariance has no more directions); then the LR test decides, and where neither has a value
     the row is "not estimable" with both reasons. Outcomes that no student of one of the groups
     has data on are left out (`outcomes_without_data`; the free run's `left_out`)."""
-    spec, left_out = _with_outcomes_that_have_data(spec, students, codebook, list(groups))
+    spec, left_out = with_outcomes_that_have_data(spec, students, codebook, list(groups))
     est = estimation_options(estimation)
     ordered = ordinal_items(spec, codebook, est)
     if ordered:
