@@ -382,6 +382,11 @@ def test_controls_not_recorded_are_integrated_over_by_fiml_and_counted_by_listwi
                                                                       "cluster": None})
     assert fiml.ok and complete.ok, (fiml.message, complete.message)
     assert fiml.fit.n_used["total"] == complete.fit.n_used["total"]
+    # the note counts the blank controls apart from the unanswered items, which they leave unchanged
+    unanswered = re.compile(r"(\d+) with unanswered items kept(?:, (\d+) more with a control)?")
+    (items, records), (items_before, records_before) = (
+        unanswered.search(run.data.note()).groups(default="0") for run in (fiml, complete))
+    assert items == items_before and int(records) > int(records_before)
     grades = fiml.data.data[["grade_10", "grade_11", "grade_12"]]
     assert grades.isna().all(axis=1).sum() == 3 and grades.isna().any(axis=1).sum() == 3
     listwise = fit_model(spec, holes, codebook, "all")

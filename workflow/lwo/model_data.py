@@ -70,6 +70,9 @@ class ModelData:
     unrecorded: tuple[str, ...] = ()  # controls left out because no student of the sample has a value
     # the data's dummies of each factor of STUDY_DUMMIES (data_dummies), in place of the spec's
     dummies: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(STUDY_DUMMIES))
+    # the columns of survey answers (items, parcels): the note counts unanswered items apart from
+    # controls, grades and absences not recorded
+    answer_columns: tuple[str, ...] = ()
 
     @property
     def school_dummies(self) -> tuple[str, ...]:
@@ -79,9 +82,12 @@ class ModelData:
         parts = [f"{n} excluded: {reason}" for reason, n in self.exclusions.items() if n]
         text = f"N = {len(self.data)} of {self.n_sample} surveyed students in the sample"
         if self.missing in ANSWER_CHOICES:
-            holes = int(self.data.drop(columns=["race"], errors="ignore").isna().any(axis=1).sum())
+            blank = self.data.drop(columns=["race"], errors="ignore").isna()
+            unanswered = blank[list(self.answer_columns)].any(axis=1)
+            unrecorded = int((blank.any(axis=1) & ~unanswered).sum())
             how = "full-information ML" if self.missing in FIML_CHOICES else "pairwise deletion"
-            text += (f" ({how}: {holes} with unanswered items kept"
+            text += (f" ({how}: {int(unanswered.sum())} with unanswered items kept"
+                     + (f", {unrecorded} more with a control, grade or absences not recorded" if unrecorded else "")
                      + "".join(f"; {p}" for p in parts) + ")")
         else:
             text += (" (" + "; ".join(parts) + "; listwise deletion)") if parts else " (no missing data)"
@@ -143,6 +149,7 @@ FIML_CHOICES = ("fiml", "fiml_fixed_x")
 ANSWER_CHOICES = (*FIML_CHOICES, "pairwise")  # every student with an answer is kept
 FIXED_X_CHOICES = ("fiml_fixed_x", "pairwise")  # ... unless a control is missing
 NO_ANSWER_REASON = "no answered item in the model"
+RECORDS = ("prior_grade", "current_grade", "absences")  # from the records, not the survey
 NO_CONTROL_REASONS = {"fiml_fixed_x": "a control missing (listwise on covariates, as lavaan missing = \"ml\")",
                       "pairwise": "a control missing (listwise on covariates, as lavaan missing = \"pairwise\")"}
 
@@ -200,7 +207,7 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
                             ("a control not recorded", others),
                             ("grades missing", [c for c in ("prior_grade", "current_grade") if c in needed]),
                             ("absences missing", ["absences"] if "absences" in needed else []),
-                            ("survey answers missing", [c for c in needed if c not in (*others, "ela", "prior_grade", "current_grade", "absences")])):
+                            ("survey answers missing", [c for c in needed if c not in (*others, "ela", *RECORDS)])):
         cols_here = [c for c in columns if c in needed]
         if not cols_here or missing in ANSWER_CHOICES:
             continue
@@ -211,7 +218,8 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     if len(races) > 1:
         data.insert(0, "race", chosen.loc[keep, "race"].astype(str).to_numpy())
     return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, cluster].reset_index(drop=True),
-                     missing, cluster, new_references, unrecorded, dummies)
+                     missing, cluster, new_references, unrecorded, dummies,
+                     tuple(c for c in needed if c not in (*controls, *RECORDS)))
 
 
 def _with_dummies(terms: list[str], dummies: dict[str, tuple[str, ...]]) -> list[str]:
