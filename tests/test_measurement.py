@@ -22,10 +22,9 @@ from textbook_models import HS_CFA
 HS_FACTORS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 # R 4.6.0 on lavaan's HolzingerSwineford1939: psych::alpha()$total$raw_alpha per factor's items;
 # with fit <- lavaan::cfa(HS.model): semTools::compRelSEM(fit) (observed variance of the sum in the
-# denominator, its default) and semTools::AVE(fit).
+# denominator, its default).
 HS_ALPHA = {"visual": 0.6261171319, "textual": 0.8827069129, "speed": 0.6884550230}
 HS_OMEGA_OBSERVED = {"visual": 0.6120051511, "textual": 0.8850607732, "speed": 0.6858416922}
-HS_AVE = {"visual": 0.3705588726, "textual": 0.7210162828, "speed": 0.4244882926}
 
 
 @pytest.fixture(scope="module")
@@ -114,18 +113,19 @@ def test_omega_formula():
     assert M.mcdonald_omega(lam, theta, residual_covariance_sum=0.2) < M.mcdonald_omega(lam, theta)
 
 
-def test_omega_and_ave_match_semtools(hs_data, hs_fit):
+def test_factor_parts_match_semtools(hs_data, hs_fit):
+    """The unit-variance loadings of factor_parts (read from std.all) against semTools'
+    compRelSEM, whose default omega has the observed variance of the sum in the denominator,
+    and the exhibit's omega (model-implied denominator) against one from the raw estimates."""
     for factor, items in HS_FACTORS.items():
         parts = M.factor_parts(hs_fit.estimates, factor, items)
         cov = np.cov(hs_data[items].to_numpy(float), rowvar=False, bias=True)  # lavaan's N divisor
-        assert M.omega_observed(parts.loadings, 1.0, cov) == pytest.approx(HS_OMEGA_OBSERVED[factor], abs=2e-6)
-        assert M.average_variance_extracted(hs_fit.estimates, factor, items) == pytest.approx(HS_AVE[factor], abs=2e-6)
-        # model-implied denominator: loading, residual variance and factor variance read directly
+        assert parts.loadings.sum() ** 2 / cov.sum() == pytest.approx(HS_OMEGA_OBSERVED[factor], abs=2e-6)
         e = hs_fit.estimates
         lam = e[(e.lhs == factor) & (e.op == "=~")]["est"].to_numpy()
         psi = e[(e.lhs == factor) & (e.op == "~~") & (e.rhs == factor)]["est"].iloc[0]
         theta = np.array([e[(e.lhs == i) & (e.op == "~~") & (e.rhs == i)]["est"].iloc[0] for i in items])
-        assert M.omega_from_estimates(e, factor, items) == pytest.approx(M.mcdonald_omega(lam, theta, psi), abs=1e-10)
+        assert M.mcdonald_omega(parts.loadings, parts.theta) == pytest.approx(M.mcdonald_omega(lam, theta, psi), abs=1e-10)
 
 
 def test_omega_recovers_simulated_truth():
@@ -138,10 +138,11 @@ def test_omega_recovers_simulated_truth():
     data["d"] = -data["d"]  # a reverse-worded item: its raw loading is negative
     fit = sem.fit("f =~ a + b + c + d", data)
     truth = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam ** 2).sum())
-    omega = M.omega_from_estimates(fit.estimates, "f", ["a", "b", "c", "d"], signs=[1, 1, 1, -1])
-    assert omega == pytest.approx(truth, abs=0.004)
+    parts = M.factor_parts(fit.estimates, "f", ["a", "b", "c", "d"])
+    signs = np.array([1, 1, 1, -1])  # as the exhibit flips reverse-worded items
+    assert M.mcdonald_omega(parts.loadings * signs, parts.theta) == pytest.approx(truth, abs=0.004)
     # without flipping the reverse-worded item, the composite is wrong and omega far lower
-    assert M.omega_from_estimates(fit.estimates, "f", ["a", "b", "c", "d"]) < truth - 0.2
+    assert M.mcdonald_omega(parts.loadings, parts.theta) < truth - 0.2
 
 
 def test_factor_parts_of_a_second_order_model():

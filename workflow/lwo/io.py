@@ -81,8 +81,3 @@ def write_text(text: str, path) -> None:
 
 def write_json(obj, path) -> None:
     write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", path)
-
-
-def read_json(path):
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)

@@ -11,7 +11,7 @@ Conventions:
   F-distribution interval that pingouin and R's psych report.
 * Coefficient omega from a fitted CFA: McDonald's omega with the model-implied variance of
   the sum in the denominator (semTools ``reliability()``'s ``omega``; ``compRelSEM(obs.var =
-  FALSE)``), and the variant with the observed variance (``compRelSEM``'s default).
+  FALSE)``).
 * Measurement invariance across groups: configural, metric (equal loadings) and scalar
   (equal loadings and intercepts) models, each compared with the previous by a chi-square
   difference test and by the change in CFI. A level holds when CFI falls by no more than
@@ -115,14 +115,6 @@ def mcdonald_omega(loadings, residual_variances, factor_variance: float = 1.0,
     return float(common / (common + theta.sum() + 2 * residual_covariance_sum))
 
 
-def omega_observed(loadings, factor_variance: float, observed_cov) -> float:
-    """Omega with the observed variance of the sum in the denominator (semTools
-    compRelSEM's default, obs.var = TRUE); `observed_cov` with the ML divisor N as lavaan uses."""
-    lam = np.asarray(loadings, float)
-    s = np.asarray(observed_cov, float)
-    return float(lam.sum() ** 2 * factor_variance / s.sum())
-
-
 @dataclass
 class FactorParts:
     """One factor's indicators in a fitted CFA, in the metric of a factor with variance 1:
@@ -163,24 +155,6 @@ def factor_parts(estimates: pd.DataFrame, factor: str, items: list[str], group: 
     if len(covs):
         raise ValueError(f"residual covariances among the items of {factor}: omega here assumes none")
     return FactorParts(factor, list(items), np.array(lam_scaled), np.array(theta), np.array(lam_std))
-
-
-def omega_from_estimates(estimates: pd.DataFrame, factor: str, items: list[str], signs=None,
-                         group: int = 1) -> float:
-    """Omega of a construct's scale score from a fitted CFA's estimates. `signs`: +1/-1 per
-    item (-1 for reverse-worded items, whose raw loadings are negative) so that the composite
-    is the scored one."""
-    parts = factor_parts(estimates, factor, items, group)
-    s = np.ones(len(items)) if signs is None else np.asarray(signs, float)
-    return mcdonald_omega(parts.loadings * s, parts.theta, 1.0)
-
-
-def average_variance_extracted(estimates: pd.DataFrame, factor: str, items: list[str], group: int = 1) -> float:
-    """AVE (Fornell & Larcker): sum lambda^2 psi / (sum lambda^2 psi + sum theta), unstandardized
-    as semTools::AVE."""
-    parts = factor_parts(estimates, factor, items, group)
-    common = float(np.sum(parts.loadings ** 2))
-    return common / (common + float(parts.theta.sum()))
 
 
 # --------------------------------------------------------------------------- EFA

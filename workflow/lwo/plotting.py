@@ -16,7 +16,6 @@ from lwo.io import atomic_path
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 GROUP_COLOURS = {"all": "#000000", "Black": "#0072B2", "White": "#E69F00", "math": "#009E73",
                  "ela": "#CC79A7", "collaborative": "#0072B2", "other": "#999999"}
-SYNTHETIC_MARK = "synthetic cohort"
 
 STYLE = {
     "figure.figsize": (7.0, 4.2),
