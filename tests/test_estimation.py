@@ -233,6 +233,21 @@ def test_a_model_that_does_not_converge_on_fewer_students_than_variables_is_not_
                                   "answered item (n = 20) for this model (the information matrix is singular")
 
 
+def test_a_model_that_does_not_converge_on_fewer_students_than_parameters_is_not_estimable(cohort, codebook, specs):
+    """A district's one school: 50 Black students of a 120-student export with 15% of the answers
+    blank, for a model of 190 free parameters. More students than variables, so FIML fits it;
+    it does not converge, and the message blames the sample, not the model ("not identified")."""
+    from lwo.example import district_export
+
+    export = district_export(cohort, codebook, seed=3, schools=[2], n_students=120, blank_share=0.15,
+                             keep=("students",))
+    run = fit_model(specs["hqc_grades_via_mindsets"], export["students"], codebook, "Black", estimation=FIML_MLR)
+    assert run.status == "not estimable", run.message
+    assert run.message.startswith("not estimable: hqc_grades_via_mindsets (Black): too few students with an "
+                                  "answered item (n = 50) for this model, fewer than its 190 free parameters ("), \
+        run.message
+
+
 def test_a_scale_score_that_is_the_sum_of_items_is_named_not_too_few_students(holey, codebook, specs):
     """An export whose item is the sum of two others: "not estimable" names the variables; it
     does not blame the sample size (869 students)."""

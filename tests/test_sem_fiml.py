@@ -356,6 +356,11 @@ def test_too_few_rows_for_the_unrestricted_model_say_so():
     assert "(n < 50 rows)" in sem.suppress_row_counts(str(info.value), 50)
     assert "(n = 40 rows)" in sem.suppress_row_counts(str(info.value), 10)
     assert "40" not in sem.suppress_row_counts(str(info.value), None)
+    # no more rows than variables (a sample of 8 students, fitted as the build fits, without_h1):
+    # said as such, its count hidden too
+    with pytest.raises(ValueError, match=r"fewer rows than its 12 variables \(8 rows\)") as info:
+        sem.fit("y0 ~ " + " + ".join(cols[1:]), data.head(8).fillna(0.0), missing="ml", without_h1=True)
+    assert "fewer rows than its 12 variables (n < 10 rows)" in sem.suppress_row_counts(str(info.value), 10)
 
 
 def test_collinear_variables_are_named():

@@ -260,12 +260,15 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         if "# defined parameters" not in run.spec_full:
             run.spec_full += "# defined parameters\n"
         run.spec_full += "".join(f"{name} := {expr}\n" for name, expr in definitions)
-    if not fit.converged and min(fit.nobs.values()) <= len(fit.partable.ov_names):
-        # no more students than variables (FIML fits them): no convergence is the sample's doing
-        smallest = min(fit.nobs.values())
+    smallest = min(fit.nobs.values())
+    per_group = fit.partable.npar / fit.partable.ngroups  # free parameters, roughly, of one group
+    if not fit.converged and (smallest <= len(fit.partable.ov_names) or smallest < per_group):
+        # no more students than variables (FIML fits them), or fewer than free parameters (a
+        # district's 50 Black students for a 190-parameter model): no convergence is the sample's doing
+        fewer = "" if smallest <= len(fit.partable.ov_names) else f", fewer than its {round(per_group)} free parameters"
         run.status = "not estimable"
         run.message = (f"not estimable: {who}: too few students {usable} ({sem.count_text(smallest, min_cell)}"
-                       f"{' in a group' if group else ''}) for this model ({fit.message})")
+                       f"{' in a group' if group else ''}) for this model{fewer} ({fit.message})")
         run.estimates = fit.estimates
     elif not fit.converged:
         run.status, run.message = "failed", f"failed: {who}: {fit.message}"

@@ -922,9 +922,12 @@ def _h1_reason(err: H1Error, md, columns: list, where: str) -> str:
     named = _collinear_text(md.values, columns, where)
     if named:
         return f"{err}; {named}"
+    p = len(columns)
+    if md.nobs <= p:  # no more rows than variables: singular whatever the holes
+        return (f"{err}; fewer rows than its {p} variables ({md.nobs} rows{where}), which then do not "
+                "determine the unrestricted model's covariance matrix (singular whatever the holes)")
     # otherwise: few rows with many holes for the unrestricted model's moments (lavaan only
     # warns, and reports a chi-square from the EM's last iterate)
-    p = len(columns)
     return (f"{err}; {p} variables with {np.isnan(md.values).mean():.0%} of their values missing "
             f"({md.nobs} rows{where}) do not determine the unrestricted model's "
             f"{p * (p + 3) // 2:,} means, variances and covariances, or collinear variables (one a "
