@@ -525,3 +525,27 @@ def test_exhibit_3_keeps_a_districts_own_schools_apart_from_the_studys(built, tm
     assert "The data's school ids 12, 31, 47, 58 are not the study's sites (1, 2, 3, 4)" in " ".join(notes)
     default_notes = json.loads((built / "results/exhibits/3/meta.json").read_text(encoding="utf-8"))["notes"]
     assert not any("not the study's sites" in n for n in default_notes)
+
+
+def test_students_of_classes_in_another_subject_are_left_out_of_the_subject_comparison(built, tmp_path):
+    """A district that also surveyed classes in other subjects: Exhibit 35 compares the mathematics
+    and ELA students it did before, less those now of another subject, and its note counts them.
+    The study's data (no such class) has no such note."""
+    from lwo.descriptive_exhibits import build_exhibit_35
+
+    students = analysis(built, "students")
+    rooms = sorted(students.loc[students["subject"] == "math", "classroom_id"].unique())[:3]
+    moved = students["classroom_id"].isin(rooms) & students["subject"].notna() & students["surveyed"].eq(1)
+    students.loc[moved, "subject"] = "other"
+    students.to_csv(tmp_path / "students.csv", index=False)
+    outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("table", "csv"), ("comparison", "csv"),
+                                                               ("meta", "json"))}
+    build_exhibit_35(students=tmp_path / "students.csv", summary=built / "results/data/analysis/data_summary.json",
+                     codebook=built / "config/codebook.yaml", published=built / "data/published/published_values.csv",
+                     min_cell=MIN_CELL, outputs=outputs)
+    table, default = pd.read_csv(outputs["table"]), exhibit(built, "35")
+    assert (table["n_ela"].to_numpy() == num(default.table["n_ela"]).to_numpy()).all()
+    assert (table["n_math"].to_numpy() < num(default.table["n_math"]).to_numpy()).all()
+    notes = " ".join(json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"])
+    assert f"n excluded: {int(moved.sum())}, reason: surveyed in a class of another subject" in notes
+    assert "another subject" not in " ".join(default.meta["notes"])

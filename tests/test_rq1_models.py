@@ -345,6 +345,31 @@ def test_a_districts_own_school_ids_give_the_same_fit(specs, students, codebook)
     assert run.data.school_dummies == ("school_12", "school_25", "school_37", "school_40")
 
 
+def test_classes_in_another_subject_get_a_dummy_of_their_own(specs, students, codebook):
+    """A district that surveyed classes in other subjects too: 'other' gets a dummy of its own
+    beside ela (mathematics the reference of both), no student is lost, and an export without
+    mathematics classes makes ELA the reference instead of leaving the dummies collinear."""
+    spec = specs["hqc_to_grades"]
+    rooms = sorted(students.loc[students["subject"] == "math", "classroom_id"].unique())[:3]
+    other = students.assign(subject=students["subject"].astype(object))
+    other.loc[other["classroom_id"].isin(rooms) & other["subject"].notna(), "subject"] = "other"
+    run = fit_model(spec, other, codebook, "all")
+    base = fit_model(spec, students, codebook, "all")
+    assert run.ok and base.ok, (run.message, base.message)
+    assert run.data.dummies["subject"] == ("ela", "other_subject")
+    assert "ela + other_subject + grade_10" in run.syntax
+    assert len(run.data.data) == len(base.data.data)
+    data = run.data.data
+    assert data["other_subject"].sum() >= 20 and (data.loc[data["other_subject"] == 1, "ela"] == 0).all()
+    est = run.estimates
+    assert ((est["op"] == "~") & (est["rhs"] == "other_subject")).sum() == 2  # on HQC and on the grade
+    no_math = fit_model(spec, other[other["subject"] != "math"], codebook, "all")
+    assert no_math.ok, no_math.message
+    assert no_math.data.new_references == {"ela": "mathematics in this sample"}
+    assert "other_subject" in no_math.syntax and " ela " not in no_math.syntax
+    assert "so ela is left out and ela is the reference level" in no_math.data.note()
+
+
 def test_a_nonbinary_gender_gets_a_dummy_of_its_own(specs, students, codebook):
     """Records with a third gender: nonbinary gets a dummy of its own beside female (male the
     reference of both) in the fitted syntax and data, instead of being refused or read as male.

@@ -411,6 +411,19 @@ def _(ws, folder):
     assert (loaded["students"]["gender"] == "nonbinary").sum() == 2
 
 
+@case("classes in another subject (other)", "students and classrooms tables", "accepted",
+      handling="accepted; the models give it a dummy of its own beside ela (mathematics the reference of both); "
+               "the subject comparisons leave those students out and say how many")
+def _(ws, folder):
+    tables = ws.tables()
+    room = tables["classrooms"]["classroom_id"].iloc[0]
+    tables["classrooms"].loc[tables["classrooms"]["classroom_id"] == room, "subject"] = "other"
+    in_room = (tables["students"]["classroom_id"] == room) & tables["students"]["subject"].notna()
+    tables["students"].loc[in_room, "subject"] = "other"
+    loaded = ws.load(ws.write(folder, tables))
+    assert (loaded["students"]["subject"] == "other").sum() == in_room.sum() > 0
+
+
 @case("records without gender, grade level, ELL or special education", "students table", "accepted",
       handling="accepted; the models integrate over a control not recorded (FIML, lavaan ml.x) or leave the "
                "student out of that model (listwise, fiml_fixed_x), counted as 'a control not recorded'")

@@ -15,7 +15,7 @@ from lwo.descriptives import (ALPHA, MARKER, RACES, RATING_SCALE, SEGMENT_TYPES,
                               direction_agreement, exclusion_note, hide_small_groups,
                               items_and_composite_by_subject,
                               math_and_ela_teachers, mean_with_ci, missing_data_note, no_cluster_note, number_row,
-                              observation_ratings, p_text, published_row, quality_by_subject, read_analysis_table,
+                              observation_ratings, other_subject_note, p_text, published_row, quality_by_subject, read_analysis_table,
                               share_with_ci, shared_quality_areas, small_group_note, subject_comparison,
                               teacher_scale_label, two_group_display)
 from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit
@@ -349,7 +349,7 @@ def build_exhibit_32(*, students, summary, codebook, published, min_cell, output
         + exclusion_note(int(surveyed["collab_frequency"].isna().sum()),
                          "frequency question not answered") + "; "
         + exclusion_note(int(answered["subject"].isna().sum()),
-                         "no subject recorded (subject test only)") + ".",
+                         "no subject recorded (subject test only)") + other_subject_note(answered) + ".",
         "Multiple comparisons: none; one test per published statement (site and subject "
         "questions are separate).",
         cluster_note(weekly_test["n_clusters"]) + " Here: the weekly share's subject difference "
@@ -532,7 +532,8 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
         "association (uncorrected for the number of cells).",
         "Missing data: " + exclusion_note(int((students["surveyed"] != 1).sum()), "no survey")
         + "; " + exclusion_note(int(head["n_excluded_missing"]),
-                                "length not answered or no subject recorded (listwise)") + ".",
+                                "length not answered or no subject recorded (listwise)")
+        + other_subject_note(surveyed) + ".",
         "Multiple comparisons: none; one test per published statement.",
         cluster_note(long_test["n_clusters"]) + " Here: the share of activities of "
         f"{long_} (linear probability), ELA - mathematics = {long_test['difference']:.2f}, "
@@ -584,7 +585,7 @@ def build_exhibit_35(*, students, summary, codebook, published, min_cell, output
         "Welch t-tests (unequal variances) of ELA vs mathematics students; difference = ELA - "
         "mathematics; Hedges' g (pooled SD). Ratings: 1 = never/rarely, 4 = all of the time.",
         missing_data_note(table) + "; "
-        + exclusion_note(int((students["surveyed"] != 1).sum()), "no survey"),
+        + exclusion_note(int((students["surveyed"] != 1).sum()), "no survey") + other_subject_note(surveyed),
         *notes,
         f"Areas that differ (Holm-adjusted p < 0.05) among the {len(family)}: {n_differ}; with "
         f"classroom-clustered errors: {int(raw['n_significant_cluster'].iloc[0])}.",
@@ -647,7 +648,7 @@ def build_exhibit_36(*, students, summary, codebook, published, min_cell, output
         "1 = never/rarely, 4 = all of the time.",
         f"Lowest structural area: {finding} (paired t-test over students with both scores).",
         missing_data_note(table) + "; "
-        + exclusion_note(int((students["surveyed"] != 1).sum()), "no survey"),
+        + exclusion_note(int((students["surveyed"] != 1).sum()), "no survey") + other_subject_note(surveyed),
         correction_note(raw, family_name + " (Exhibits 35 and 36)"),
         cluster_note(table["n_clusters"].max()),
         small_group_note(min_n, "students") + (f" {suppression}" if suppression else ""),

@@ -64,6 +64,15 @@ def math_and_ela_teachers(teachers: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return teachers[keep].copy(), "; ".join(parts)
 
 
+def other_subject_note(students: pd.DataFrame) -> str:
+    """"; n excluded: k, reason: ..." for the surveyed students whose class is in a subject
+    other than mathematics or ELA (a district's export), left out of a subject comparison;
+    "" where there are none (the study's data)."""
+    n = int((students["surveyed"].eq(1) & students["subject"].eq("other")).sum())
+    return ("; " + exclusion_note(n, "surveyed in a class of another subject (not part of the subject "
+                                     "comparison)")) if n else ""
+
+
 # --------------------------------------------------------------------------- notes
 def exclusion_note(n: int, reason: str) -> str:
     """The missing-data line every table carries, e.g. "n excluded: 23, reason: no survey"."""

@@ -18,7 +18,7 @@ from lwo.scoring import min_items_answered
 RECORDS = {"students": "student_records", "classrooms": "classrooms", "teachers": "teacher_records",
            "observations": "observation_records"}
 # model variables built from a record column (the models' control dummies)
-MODEL_VARIABLE_SOURCES = {"female": "gender", "nonbinary": "gender", "ela": "subject"}
+MODEL_VARIABLE_SOURCES = {"female": "gender", "nonbinary": "gender", "ela": "subject", "other_subject": "subject"}
 MODEL_VARIABLE_PREFIXES = {"school_": "school_id", "grade_": "grade_level"}
 # what the teacher rating items' 1-4 answers mean (config/codebook.yaml, teacher_rating_items)
 RATING_LABELS = "1 = not at all ... 4 = to a great extent"

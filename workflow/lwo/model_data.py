@@ -43,15 +43,18 @@ def school_dummies(levels: list[int]) -> list[str]:
 
 
 # the factors whose dummies come from the data, and the study's dummies of each (the specs')
-STUDY_DUMMIES = {"school": tuple(SCHOOL_DUMMIES), "gender": ("female",)}
+STUDY_DUMMIES = {"school": tuple(SCHOOL_DUMMIES), "subject": ("ela",), "gender": ("female",)}
 
 
 def data_dummies(students: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     """The models' dummies of the factors of STUDY_DUMMIES in this students table: a dummy per
-    school but the first; female and, where a student's gender is nonbinary, nonbinary (male the
-    reference of both)."""
+    school but the first; ela and, where a student's class is in another subject, other_subject
+    (mathematics the reference of both); female and, where a student's gender is nonbinary,
+    nonbinary (male the reference of both)."""
     nonbinary = bool(students["gender"].eq("nonbinary").any())
+    other_subject = bool(students["subject"].eq("other").any())
     return {"school": tuple(school_dummies(school_levels(students))),
+            "subject": ("ela", "other_subject") if other_subject else ("ela",),
             "gender": ("female", "nonbinary") if nonbinary else ("female",)}
 
 
@@ -130,7 +133,8 @@ def analysis_columns(students: pd.DataFrame, codebook: Codebook, schools: list[i
     levels = school_levels(students) if schools is None else schools
     for s, dummy in zip(levels[1:], school_dummies(levels)):
         cols[dummy] = (students["school_id"] == s).astype(float)
-    cols["ela"] = students["subject"].map({"ela": 1.0, "math": 0.0}).astype(float)
+    cols["ela"] = students["subject"].map({"ela": 1.0, "math": 0.0, "other": 0.0}).astype(float)
+    cols["other_subject"] = students["subject"].map({"ela": 0.0, "math": 0.0, "other": 1.0}).astype(float)
     recorded = students["grade_level"].notna()  # a grade level not recorded is missing, not grade 9
     for g in (10, 11, 12):
         cols[f"grade_{g}"] = (students["grade_level"] == g).astype(float).where(recorded)
@@ -186,8 +190,8 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
     groups = ({"this sample": cols} if constant_within is None
               else {f"the {r} group": cols[chosen[constant_within] == r] for r in races})
     unrecorded = tuple(c for c in dropped if cols[c].isna().all())
-    families = ((dummies["school"], f"school {levels[0]}" if levels else ""), (GRADE_DUMMIES, "grade 9"),
-                (dummies["gender"], "gender male"))
+    families = ((dummies["school"], f"school {levels[0]}" if levels else ""), (dummies["subject"], "mathematics"),
+                (GRADE_DUMMIES, "grade 9"), (dummies["gender"], "gender male"))
     new_references = _new_references(groups, controls, dropped, families)
     dropped += list(new_references)
     needed = [c for c in (*spec.observed, *controls) if c not in dropped]
@@ -202,12 +206,13 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
         if missing in FIXED_X_CHOICES:
             exclusions = {NO_CONTROL_REASONS[missing]: int(no_covariate.sum()), **exclusions}
         keep = ~no_covariate & ~no_answer
-    others = [c for c in controls if c not in ("ela", "prior_grade")]  # dummies and flags of the records
-    for reason, columns in (("subject not recorded", ["ela"]),
+    subject = list(dummies["subject"])
+    others = [c for c in controls if c not in (*subject, "prior_grade")]  # dummies and flags of the records
+    for reason, columns in (("subject not recorded", subject),
                             ("a control not recorded", others),
                             ("grades missing", [c for c in ("prior_grade", "current_grade") if c in needed]),
                             ("absences missing", ["absences"] if "absences" in needed else []),
-                            ("survey answers missing", [c for c in needed if c not in (*others, "ela", *RECORDS)])):
+                            ("survey answers missing", [c for c in needed if c not in (*others, *subject, *RECORDS)])):
         cols_here = [c for c in columns if c in needed]
         if not cols_here or missing in ANSWER_CHOICES:
             continue

@@ -288,9 +288,12 @@ def build_exhibit_6(*, students, summary, published, min_cell, outputs) -> None:
                   for key, value in reproduced.items()]
 
     no_subject = int((students["surveyed"].eq(1) & students["subject"].isna()).sum())
+    other_subject = int((students["surveyed"].eq(1) & students["subject"].eq("other")).sum())
     notes = [
         "Surveys by subject: the class the survey asked about; "
-        f"{no_subject} surveys have no recorded subject (counted under surveys only).",
+        f"{no_subject} surveys have no recorded subject"
+        + (f" and {other_subject} are of a class in another subject" if other_subject else "")
+        + " (counted under surveys only).",
         "Focus groups are counted as sites with participants of that kind (one all-Black and "
         "one mixed-race group per school, as the report describes).",
         "Missing data: counts, no exclusions; "
