@@ -125,7 +125,8 @@ def test_factor_parts_match_semtools(hs_data, hs_fit):
         lam = e[(e.lhs == factor) & (e.op == "=~")]["est"].to_numpy()
         psi = e[(e.lhs == factor) & (e.op == "~~") & (e.rhs == factor)]["est"].iloc[0]
         theta = np.array([e[(e.lhs == i) & (e.op == "~~") & (e.rhs == i)]["est"].iloc[0] for i in items])
-        assert M.mcdonald_omega(parts.loadings, parts.theta) == pytest.approx(M.mcdonald_omega(lam, theta, psi), abs=1e-10)
+        omega = M.mcdonald_omega(parts.loadings, parts.theta)
+        assert omega == pytest.approx(M.mcdonald_omega(lam, theta, psi), abs=1e-10)
 
 
 def test_omega_recovers_simulated_truth():

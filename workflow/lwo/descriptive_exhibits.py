@@ -15,7 +15,8 @@ from lwo.descriptives import (ALPHA, MARKER, RACES, RATING_SCALE, SEGMENT_TYPES,
                               direction_agreement, exclusion_note, hide_small_groups,
                               items_and_composite_by_subject,
                               math_and_ela_teachers, mean_with_ci, missing_data_note, no_cluster_note, number_row,
-                              observation_ratings, other_subject_note, p_text, published_row, quality_by_subject, read_analysis_table,
+                              observation_ratings, other_subject_note, p_text, published_row, quality_by_subject,
+                              read_analysis_table,
                               share_with_ci, shared_quality_areas, small_group_note, subject_comparison,
                               teacher_scale_label, two_group_display)
 from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit

@@ -260,12 +260,12 @@ def _fit_checked(model: str, sample: str, syntax: str, md: ModelData, *, group=N
         if "# defined parameters" not in run.spec_full:
             run.spec_full += "# defined parameters\n"
         run.spec_full += "".join(f"{name} := {expr}\n" for name, expr in definitions)
-    smallest = min(fit.nobs.values())
-    per_group = fit.partable.npar / fit.partable.ngroups  # free parameters, roughly, of one group
-    if not fit.converged and (smallest <= len(fit.partable.ov_names) or smallest < per_group):
-        # no more students than variables (FIML fits them), or fewer than free parameters (a
-        # district's 50 Black students for a 190-parameter model): no convergence is the sample's doing
-        fewer = "" if smallest <= len(fit.partable.ov_names) else f", fewer than its {round(per_group)} free parameters"
+    smallest, pt = min(fit.nobs.values()), fit.partable
+    # no more students than variables (FIML fits them), or fewer than free parameters of a group (a
+    # district's 50 Black students for a 190-parameter model): no convergence is the sample's doing
+    if not fit.converged and (smallest <= len(pt.ov_names) or smallest < pt.npar / pt.ngroups):
+        fewer = ("" if smallest <= len(pt.ov_names)
+                 else f", fewer than its {round(pt.npar / pt.ngroups)} free parameters")
         run.status = "not estimable"
         run.message = (f"not estimable: {who}: too few students {usable} ({sem.count_text(smallest, min_cell)}"
                        f"{' in a group' if group else ''}) for this model{fewer} ({fit.message})")

@@ -948,6 +948,9 @@ class _ParTableView:
     label_index: dict
     label_fixed: dict
     definitions: list
+    ov_names: list  # the sizes lwo.sem_results weighs a sample against
+    npar: int
+    ngroups: int
 
 
 class _EngineView:
@@ -960,7 +963,8 @@ class _EngineView:
         self.model = model
         index = {r.label: r.index for r in model.rows if r.label and r.index >= 0}
         fixed = {r.label: r.value for r in model.rows if r.label and r.index < 0 and r.label not in index}
-        self.pt = _ParTableView(model.rows, index, fixed, list(model.parsed.definitions))
+        self.pt = _ParTableView(model.rows, index, fixed, list(model.parsed.definitions), list(model.ov),
+                                model.npar, model.G)
         self.var_names = list(model.lvi)
         self.ngroups = model.G
 
