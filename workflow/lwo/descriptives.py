@@ -64,11 +64,16 @@ def math_and_ela_teachers(teachers: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return teachers[keep].copy(), "; ".join(parts)
 
 
+def other_subject_count(students: pd.DataFrame) -> int:
+    """Surveyed students whose class is in a subject other than mathematics or ELA (a district's
+    export; none in the study's data)."""
+    return int((students["surveyed"].eq(1) & students["subject"].eq("other")).sum())
+
+
 def other_subject_note(students: pd.DataFrame) -> str:
-    """"; n excluded: k, reason: ..." for the surveyed students whose class is in a subject
-    other than mathematics or ELA (a district's export), left out of a subject comparison;
-    "" where there are none (the study's data)."""
-    n = int((students["surveyed"].eq(1) & students["subject"].eq("other")).sum())
+    """"; n excluded: k, reason: ..." for the students of :func:`other_subject_count`, left out of
+    a subject comparison; "" where there are none."""
+    n = other_subject_count(students)
     return ("; " + exclusion_note(n, "surveyed in a class of another subject (not part of the subject "
                                      "comparison)")) if n else ""
 

@@ -153,7 +153,7 @@ FIML_CHOICES = ("fiml", "fiml_fixed_x")
 ANSWER_CHOICES = (*FIML_CHOICES, "pairwise")  # every student with an answer is kept
 FIXED_X_CHOICES = ("fiml_fixed_x", "pairwise")  # ... unless a control is missing
 NO_ANSWER_REASON = "no answered item in the model"
-RECORDS = ("prior_grade", "current_grade", "absences")  # from the records, not the survey
+RECORD_VARIABLES = ("prior_grade", "current_grade", "absences")  # from the records, not the survey
 NO_CONTROL_REASONS = {"fiml_fixed_x": "a control missing (listwise on covariates, as lavaan missing = \"ml\")",
                       "pairwise": "a control missing (listwise on covariates, as lavaan missing = \"pairwise\")"}
 
@@ -212,7 +212,7 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
                             ("a control not recorded", others),
                             ("grades missing", [c for c in ("prior_grade", "current_grade") if c in needed]),
                             ("absences missing", ["absences"] if "absences" in needed else []),
-                            ("survey answers missing", [c for c in needed if c not in (*others, *subject, *RECORDS)])):
+                            ("survey answers missing", [c for c in needed if c not in (*others, *subject, *RECORD_VARIABLES)])):
         cols_here = [c for c in columns if c in needed]
         if not cols_here or missing in ANSWER_CHOICES:
             continue
@@ -224,7 +224,7 @@ def model_ready(students: pd.DataFrame, codebook: Codebook, spec: ModelSpec, sam
         data.insert(0, "race", chosen.loc[keep, "race"].astype(str).to_numpy())
     return ModelData(data, len(chosen), exclusions, dropped, chosen.loc[keep, cluster].reset_index(drop=True),
                      missing, cluster, new_references, unrecorded, dummies,
-                     tuple(c for c in needed if c not in (*controls, *RECORDS)))
+                     tuple(c for c in needed if c not in (*controls, *RECORD_VARIABLES)))
 
 
 def _with_dummies(terms: list[str], dummies: dict[str, tuple[str, ...]]) -> list[str]:

@@ -11,7 +11,8 @@ import pandas as pd
 
 from lwo.codebook import Codebook
 from lwo.descriptives import (MARKER, context_row, count_table, data_source_label, exclusion_note, number_row,
-                              published_row, read_analysis_table, share_with_ci, suppress_blocks)
+                              other_subject_count, published_row, read_analysis_table, share_with_ci,
+                              suppress_blocks)
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
 from lwo.io import read_yaml
@@ -288,7 +289,7 @@ def build_exhibit_6(*, students, summary, published, min_cell, outputs) -> None:
                   for key, value in reproduced.items()]
 
     no_subject = int((students["surveyed"].eq(1) & students["subject"].isna()).sum())
-    other_subject = int((students["surveyed"].eq(1) & students["subject"].eq("other")).sum())
+    other_subject = other_subject_count(students)
     notes = [
         "Surveys by subject: the class the survey asked about; "
         f"{no_subject} surveys have no recorded subject"
