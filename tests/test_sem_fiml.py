@@ -415,8 +415,9 @@ def test_scores_in_chunks_equal_scores_at_once():
 
     fit = _fit("hs_mar_mlr")
     model, theta = fit._model, fit._theta
-    whole = model.casewise_scores(theta)[0]
-    rows = np.empty_like(whole)
+    whole, rows = (np.full((model.data[0].nobs, model.npar), np.nan) for _ in range(2))
+    for idx, s in model.casewise_score_chunks(theta, 0):
+        whole[idx] = s
     for idx, s in model.casewise_score_chunks(theta, 0, chunk=7):
         rows[idx] = s
     assert np.allclose(rows, whole, rtol=0, atol=1e-12)

@@ -682,16 +682,6 @@ class FIMLModel(RAMModel):
                 s += Z @ Dmu
             yield md.order[sl], self._to_params(gs, s)
 
-    def casewise_scores(self, theta: np.ndarray) -> list[np.ndarray]:
-        """Per group: N_g x npar scores of the casewise loglik (rows in the data's order)."""
-        out = []
-        for g in range(self.ngroups):
-            rows = np.empty((self.data[g].nobs, self.npar))
-            for idx, s in self.casewise_score_chunks(theta, g):
-                rows[idx] = s
-            out.append(rows)
-        return out
-
     def observed_information(self, theta: np.ndarray) -> np.ndarray:
         self.exact_hessian = True
         try:
