@@ -169,6 +169,29 @@ def test_built_exhibits_report_the_finding(default_build):
 
 
 @pytest.mark.slow
+def test_the_primary_and_the_mlr_sensitivity_verdicts_rest_on_holm_corrected_p(default_build):
+    """Both sequences of the built exhibit decide from p-values Holm-corrected within each block's
+    constructs (statsmodels' Holm here), by one verdict rule: the sensitivity differs from the
+    primary sequence by its estimator alone."""
+    from statsmodels.stats.multitest import multipletests
+
+    table = pd.read_csv(default_build / "results/exhibits/invariance/table.csv")
+    constructs = table[table["level"] == "construct"]
+    corrected = 0
+    for _, block in constructs.groupby("block"):
+        for raw in ("thresholds_p", "loadings_p", "ml_metric_p", "ml_scalar_p"):
+            tested = block[block[raw].notna()]
+            assert tested[f"{raw}_holm"].to_numpy() == pytest.approx(
+                multipletests(tested[raw], method="holm")[1], abs=1e-5), raw
+            corrected += int((tested[f"{raw}_holm"] > tested[raw] + 1e-9).sum())
+    assert corrected > 0
+    for _, row in constructs.iterrows():
+        verdicts = [M.level_verdict(row[f"ml_{level}_cfi_change"], row[f"ml_{level}_p_holm"])
+                    for level in ("metric", "scalar")]
+        assert row["ml_comparable"] == M.comparability(*verdicts), row["id"]
+
+
+@pytest.mark.slow
 def test_a_small_group_is_counted_without_showing_its_size(default_build, tmp_path):
     """Eight Black students (below privacy.min_cell): no construct is compared across groups of
     fewer than min_cell students (as Exhibit 28), the table shows no count of them and states the

@@ -14,7 +14,7 @@ from lwo.descriptives import RACES, data_source_label, read_analysis_table
 from lwo.exhibit import compare_statement, few_clusters_notes, published_rows, status_of_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
 from lwo.io import write_csv
-from lwo.measurement import (CFI_DROP, invariance_analysis, ordinal_holm_adjusted_verdicts,
+from lwo.measurement import (CFI_DROP, holm_adjusted_verdicts, invariance_analysis, ordinal_holm_adjusted_verdicts,
                              ordinal_invariance_analysis)
 from lwo.model_data import analysis_columns, cluster_ids, select_sample
 from lwo.plotting import PALETTE, mark_data_source, new_figure
@@ -103,7 +103,7 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
     n_clusters = int(sample[1][cluster].nunique()) if cluster else 0
     if cluster and n_clusters < 2:  # one classroom: no cluster-robust SEs (as sem_results)
         cluster, unclustered = None, f" (every Black and White student has the same {cluster})"
-    rows, model_rows, results_by_name, wu_by_name, unanswered = [], [], {}, {}, 0
+    rows, model_rows, results_by_name, wu_by_name, ml_by_name, unanswered = [], [], {}, {}, {}, 0
     for block, (exhibit, block_label) in BLOCKS.items():
         block_rows = []
         for c in codebook.constructs_in_block(block):
@@ -115,17 +115,17 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
             wu_by_name[c] = ordinal_invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False,
                                                         min_n=min_n, missing=WLSMV_MISSING, cluster=cluster,
                                                         identification=WU_ESTABROOK)
-            ml = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False, min_n=min_n,
-                                     cluster=cluster, **ML_OPTIONS)
+            ml = ml_by_name[c] = invariance_analysis(c, spec, data, GROUP, GROUP_ORDER, search_items=False,
+                                                     min_n=min_n, cluster=cluster, **ML_OPTIONS)
             results_by_name[c] = (res, data, spec)
             row = {"level": "construct", "block": block_label, "construct": codebook.label(c), "id": c, **res.row()}
             row.update({"ml_metric_chisq_diff": ml.table.loc["metric", "chisq.diff"],
-                        "ml_metric_p": ml.table.loc["metric", "pvalue.diff"],
+                        "ml_metric_p": ml.table.loc["metric", "pvalue.diff"], "ml_metric_p_holm": np.nan,
                         "ml_metric_cfi_change": ml.table.loc["metric", "cfi.diff"],
                         "ml_scalar_chisq_diff": ml.table.loc["scalar", "chisq.diff"],
-                        "ml_scalar_p": ml.table.loc["scalar", "pvalue.diff"],
+                        "ml_scalar_p": ml.table.loc["scalar", "pvalue.diff"], "ml_scalar_p_holm": np.nan,
                         "ml_scalar_cfi_change": ml.table.loc["scalar", "cfi.diff"],
-                        "ml_comparable": ml.comparable})
+                        "ml_comparable": ""})
             block_rows.append(row)
             for name, table in (("WLSMV", res.table), ("WLSMV (Wu & Estabrook)", wu_by_name[c].table),
                                 ("MLR", ml.table)):
@@ -143,6 +143,11 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
             b[f"{level}_p_holm"] = adjusted[f"{level}_p_holm"].to_numpy()
         # the same in Wu & Estabrook's identification, whose intercepts level is a test of its own
         wu_adjusted = ordinal_holm_adjusted_verdicts([wu_by_name[c] for c in b["id"]], fitted, GROUP, GROUP_ORDER)
+        # and in the continuous sensitivity, so that its verdicts differ from the primary ones by the estimator alone
+        ml_adjusted = holm_adjusted_verdicts([ml_by_name[c] for c in b["id"]])
+        for level in ("metric", "scalar"):
+            b[f"ml_{level}_p_holm"] = ml_adjusted[f"{level}_p_holm"].to_numpy()
+        b["ml_comparable"] = [ml_by_name[c].comparable for c in b["id"]]
         for i, r in b.iterrows():
             res, we = results_by_name[r["id"]][0], wu_by_name[r["id"]]
             b.loc[i, ["thresholds_verdict", "loadings_verdict", "comparable", "noninvariant_items"]] = [
@@ -238,7 +243,8 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "Satorra-Bentler scaled difference tests and the scaled CFI, "
         + (f"clustered by {cluster} as the WLSMV sequences are (a {cluster} with Black and White students one "
            "cluster; lwo.sem.fit's crossed clusters)" if cluster else f"not clustered{unclustered}")
-        + "; ml_comparable its verdict.",
+        + "; ml_comparable its verdict, by the same rule with the p-values Holm-corrected within the block's "
+        "constructs (ml_*_p_holm; ml_*_p uncorrected).",
         "WLSMV uses every student who answered an item of the construct (pairwise deletion, lavaan "
         "missing = \"pairwise\": each threshold from the students who answered the item, each polychoric "
         f"correlation from those who answered both items); {unanswered} answered none of a construct's items (summed over the constructs); students of "
