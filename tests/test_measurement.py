@@ -371,6 +371,15 @@ def test_block_measurement_table(mindset_block, codebook):
     # on the latent-response scale the 4-point items load more than as continuous answers
     assert (items["std_loading"] > items["std_loading_ml"]).mean() > 0.9
     assert (t["ordinal_alpha"] > t["alpha"]).all() and (t["ordinal_omega"] > t["omega"]).all()
+    # an item's statistics are of the students who answered every item of its construct (alpha's n):
+    # its mean the answer as given, its sd that of those answers
+    for c in codebook.constructs_in_block("mindset"):
+        ids = codebook.item_ids(c)
+        complete = surveyed[ids].dropna().astype(float)
+        assert len(complete) == t.loc[c, "n"] < surveyed[ids].notna().any(axis=1).sum()
+        rows = items[items["item"].isin(ids)].set_index("item").loc[ids]
+        assert rows["mean_answer"].to_numpy() == pytest.approx(complete.mean().to_numpy(), abs=1e-12)
+        assert rows["sd"].to_numpy() == pytest.approx(complete.std().to_numpy(), abs=1e-12)
     assert list(result.cfa_fit["estimator"]) == ["WLSMV", "ML", "ML"]
     assert list(result.cfa_fit["sample"]) == ["all", "all", "Black"]
     assert result.cfa_fit["scaled"].iloc[0]

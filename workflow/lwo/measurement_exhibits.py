@@ -162,7 +162,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
                 no_alpha.append(f"{codebook.label(c)} ({why})")
             rel = dict.fromkeys(("alpha", "alpha_ci_lower", "alpha_ci_upper", "n"), nan)
             stats_ = pd.DataFrame(nan, index=ids, columns=["sd", "item_rest_r", "alpha_if_deleted"])
-        raw = surveyed[ids].astype(float)
+        # the answers as given (reverse-worded items not flipped), on the rows of the other item statistics
+        raw = surveyed.loc[scored[ids].dropna().index, ids].astype(float)
         row = {"domain": codebook.student_constructs[c]["domain"], "construct": codebook.label(c), "id": c,
                "n_items": len(ids), "n": rel["n"], "mean": float(surveyed[c].mean()), "sd": float(surveyed[c].std()),
                "alpha": rel["alpha"], "alpha_ci_lower": rel["alpha_ci_lower"], "alpha_ci_upper": rel["alpha_ci_upper"],
@@ -197,7 +198,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         for k, item in enumerate(items):
             st = stats_.loc[item.id]
             item_rows.append({"construct": codebook.label(c), "item": item.id, "text": item.text,
-                              "reverse_coded": item.reverse, "mean_answer": float(raw[item.id].mean()),
+                              "reverse_coded": item.reverse,
+                              "mean_answer": float(raw[item.id].mean()) if not why else nan,
                               "sd": st["sd"], "item_rest_r": st["item_rest_r"],
                               "alpha_if_deleted": st["alpha_if_deleted"], "std_loading": loadings[k],
                               "std_loading_ml": loadings_ml[k],
@@ -220,7 +222,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
          f"{', '.join(codebook.label(c) for c in unfielded)}; the EFA and the CFAs are of the other "
          f"{len(fielded)} constructs." if unfielded else ""),
         "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
-        "answers; 95% CI by Feldt's method; the same values from pingouin are checked on every run. "
+        "answers; 95% CI by Feldt's method (the project's tests check the function against pingouin). "
         f"alpha_{groups[0]} / alpha_{groups[1]}: the same for each group (shown for groups of at least "
         f"{min_cell})." + (f" Not estimable here, with the item statistics: {'; '.join(no_alpha)}." if no_alpha else ""),
         "Ordinal alpha and ordinal omega (primary for the 4-point items): alpha of the items' polychoric "
@@ -240,8 +242,10 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
            "classroom as lavaan >= 0.7-2 and Mplus TYPE = COMPLEX" if (wlsmv_fit or {}).get("cluster") else "")
         + "), then the answers as continuous: " + "; ".join(fit_sentence(r) for r in fit_table.to_dict("records")),
         fits["all"].get("exclusion_note", ""),
-        "Missing data: alpha, item statistics and the EFA of the answers as numbers (where the polychoric one "
-        "is not estimable) use the students who answered every item of the construct or block (listwise); "
+        "Missing data: alpha (its n), the item statistics (mean_answer: the answer as given, reverse-worded "
+        "items not flipped) and the EFA of the answers as numbers (where the polychoric one is not estimable) "
+        "use the students who answered every item of the construct or block (listwise); the construct's mean "
+        "and sd are of its scale score, over the students who have one; "
         f"{wlsmv_missing}; the continuous CFA: "
         + (fits["all"].get("estimation_text") or "as the estimation block of the config says") + ".",
         suppression if fit_table["n"].eq(MARKER).any() else "",
