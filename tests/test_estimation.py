@@ -134,6 +134,11 @@ def test_without_clusters_the_wald_test_decides_where_the_lr_test_is_not_availab
                          pd.DataFrame(), lr_tests=mg.lr_tests)
     notes = " ".join(lr_test_notes(result))
     assert "where the likelihood-ratio test is not available" in notes and "cluster-robust" not in notes
+    # nor does the estimation note claim clustered SEs it does not have
+    from lwo.sem_exhibits import estimation_notes
+
+    estimation = " ".join(estimation_notes([result]))
+    assert "*_cluster columns: empty" in estimation and "robust to clustering" not in estimation
 
 
 def test_with_four_clusters_a_wald_test_of_seven_paths_gives_way_to_the_lr_test(holey, codebook, specs):
@@ -164,6 +169,8 @@ def test_with_four_clusters_a_wald_test_of_seven_paths_gives_way_to_the_lr_test(
 
     assert any(n.startswith("Few clusters: 4 clusters (school_id). With fewer than about 20,")
                for n in estimation_notes([result]))
+    assert "are robust to clustering by school_id (MLR sandwich); the *_cluster columns repeat them." \
+        in " ".join(estimation_notes([result]))
     result.info.update(cluster="classroom_id", n_clusters=30)
     assert FEW_CLUSTERS <= 30 and not any(n.startswith("Few clusters") for n in estimation_notes([result]))
 

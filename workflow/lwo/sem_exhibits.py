@@ -386,17 +386,38 @@ def estimation_notes(results) -> list[str]:
     """How the fits were estimated (config `estimation`), in words, once per distinct setting."""
     texts = list(dict.fromkeys(r.info["estimation_text"] for r in results if r.info.get("estimation_text")))
     notes = [f"Estimation: {t}." for t in texts]
-    robust = [r for r in results if r.info.get("estimator") == "MLR" and r.info.get("cluster")]
-    if robust:
-        notes.append(f"Standard errors, CIs and p-values are robust to clustering by {robust[0].info['cluster']} "
-                     "(MLR sandwich); the *_cluster columns repeat them.")
-    else:
-        notes.append("*_cluster columns: classroom-clustered (sandwich) SEs, a sensitivity check for students nested "
-                     "in classrooms, which the report does not say it accounted for.")
+    notes += cluster_column_notes(results)
     counted = [r for r in results if r.info.get("cluster") and r.info.get("n_clusters")]
     if counted:
         fewest = min(counted, key=lambda r: int(r.info["n_clusters"]))
         notes += few_clusters_notes(int(fewest.info["n_clusters"]), fewest.info["cluster"])
+    return notes
+
+
+def cluster_column_notes(results) -> list[str]:
+    """What the *_cluster columns hold, per kind of fit among `results`: the clustered SEs again
+    (MLR and WLSMV fits with a cluster: their SEs are clustered), a clustered sensitivity beside
+    unclustered SEs (ML with a cluster), or nothing (no cluster: the config has none, or a
+    sample has fewer than two of them)."""
+    kinds: dict[tuple, list[str]] = {}
+    for r in results:
+        cluster, estimator = r.info.get("cluster"), r.info.get("estimator")
+        kind = ("none",) if not cluster else ("same", cluster, estimator) if estimator in ("MLR", "WLSMV") else \
+            ("sensitivity", cluster)
+        kinds.setdefault(kind, []).append(r.sample)
+    notes = []
+    for kind, samples in kinds.items():
+        which = "" if len(kinds) == 1 else f" ({', '.join(dict.fromkeys(samples))})"
+        if kind[0] == "same":
+            how = ("MLR sandwich" if kind[2] == "MLR" else f"WLSMV, the first stage's scores summed per {kind[1]}")
+            notes.append(f"Standard errors, CIs and p-values{which} are robust to clustering by {kind[1]} ({how}); "
+                         "the *_cluster columns repeat them.")
+        elif kind[0] == "sensitivity":
+            notes.append(f"*_cluster columns{which}: SEs clustered by {kind[1]} (sandwich), a sensitivity check for "
+                         f"students nested in {cluster_unit(kind[1])}, which the report does not say it accounted for.")
+        else:
+            notes.append(f"*_cluster columns{which}: empty, no clustered SEs (the config's estimation block has no "
+                         "cluster, or the sample has fewer than two of them).")
     return notes
 
 
@@ -413,8 +434,10 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
         "Significant: two-sided p < .05.",
     ]
     if bootstrap:
-        notes.append("Bootstrap: percentile 95% CIs from resampling classrooms with all their students (config bootstrap); "
-                     "*_boot_* columns.")
+        # the bootstrap resamples the estimation block's clusters (classrooms where it has none)
+        cluster = next((r.info["cluster"] for r in results if r.info.get("cluster")), "classroom_id")
+        notes.append(f"Bootstrap: percentile 95% CIs from resampling {cluster_unit(cluster)} with all their students "
+                     "(config bootstrap); *_boot_* columns.")
         for r in results:
             b = r.bootstrap
             if b is not None and len(b) and int(b["n_failed"].iloc[0]):
@@ -540,7 +563,7 @@ SHARE_NOTE = ("Share mediated = indirect / total effect, from one model (before 
 
 
 # ------------------------------------------------------------------ all vs Black (Exhibits 21-22)
-def similar_pattern(pub: pd.Series, rows_all: list[dict], rows_black: list[dict]) -> dict:
+def similar_pattern(pub: pd.Series, rows_all: list[dict], rows_black: list[dict], measures: str = "measure") -> dict:
     """'The pattern holds for Black students': every effect has the same sign and the same
     significance (p < .05) in both samples."""
     a = {r["outcome"]: r for r in rows_all if r.get("status") == "ok"}
@@ -556,7 +579,7 @@ def similar_pattern(pub: pd.Series, rows_all: list[dict], rows_black: list[dict]
     if differ:
         text += " (differ: " + ", ".join(differ) + ")"
     return compare_statement(pub, text, len(same) == len(common),
-                             "similar = same sign and same significance at .05 for every measure, all vs Black students")
+                             f"similar = same sign and same significance at .05 for every {measures}, all vs Black students")
 
 
 def direct_effects_exhibit(inputs, output, *, exhibit: str, title: str, caption: str, models: dict, samples, comparisons,
@@ -800,7 +823,8 @@ def build_exhibit_21(*, inputs, outputs) -> None:
 def _comparisons_22(ex, rows):
     mind = set(ex.codebook.constructs_in_block("mindset"))
     pick = {s: [r for r in rows[s] if r.get("outcome") in mind or r.get("status") != "ok"] for s in rows}
-    return [similar_pattern(ex.pub("pattern:mindset:black"), pick["all"], pick["Black"])]
+    return [similar_pattern(ex.pub("pattern:mindset:black"), pick["all"], pick["Black"],
+                            "mind-set (the statement's; absences and current grade are not in it)")]
 
 
 def build_exhibit_22(*, inputs, outputs) -> None:

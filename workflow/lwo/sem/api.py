@@ -673,7 +673,8 @@ def fit(
         reproduces lavaan.
     meanstructure : default as lavaan: True with groups, ``~ 1`` in the spec or FIML.
     group_equal, group_partial : lavaan's ``group.equal`` / ``group.partial``.
-    fixed_x : lavaan's ``fixed.x`` (True = covariate moments fixed at sample values).
+    fixed_x : lavaan's ``fixed.x`` (True = covariate moments fixed, not estimated: at their sample
+        values, or with FIML where covariates have holes at their EM estimates).
     max_iter, tol : iteration cap and convergence tolerance (Newton decrement).
     h1 : a FIML or MLR fit whose unrestricted (h1) model is reused when it was fitted to
         the same values (rows, model variables, groups): the EM estimates, the h1

@@ -496,7 +496,7 @@ def full_spec_text(rows, ngroups: int, *, title: str, group_labels, covariates, 
     if group_labels is not None:
         out.append(f"# group order (c() modifiers): {', '.join(str(g) for g in group_labels)}")
     if covariates:
-        out.append(f"# exogenous covariates (moments fixed at sample values): {', '.join(covariates)}")
+        out.append(f"# exogenous covariates (moments fixed, not estimated; lavaan fixed.x): {', '.join(covariates)}")
     for section, heading in SPEC_SECTIONS.items():
         entries = lines_by_section[section]
         if not entries:
