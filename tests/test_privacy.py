@@ -271,6 +271,63 @@ def test_ids_and_free_text_are_found(tmp_path):
     assert free_text_values(students) == ["I like my group"]
 
 
+def completions(table: pd.DataFrame, res: pd.DataFrame) -> list[dict]:
+    """Every whole-number filling of a subject x length table's hidden counts that agrees with what
+    is public: its shown counts, the subject totals and the length totals that a shown expected
+    count gives away (expected = subject total x length total / N)."""
+    import itertools
+
+    subject_total = res.groupby("subject")["observed"].sum()
+    n = int(subject_total.sum())
+    length_total = {row["length"]: round(float(row["expected"]) * n / subject_total[row["subject"]])
+                    for _, row in table[table["expected"] != "‡"].iterrows()}
+    shown = pd.to_numeric(table["observed"].where(table["observed"] != "‡"), errors="coerce")
+    per_subject = []  # each subject's fillings of its hidden cells that add up to its total
+    for subject, rows in table.groupby("subject").groups.items():
+        hidden = [i for i in rows if table.at[i, "observed"] == "‡"]
+        rest = int(subject_total[subject] - shown[rows].sum())
+        fillings = [dict(zip(hidden, (*head, rest - sum(head))))
+                    for head in itertools.product(range(rest + 1), repeat=max(len(hidden) - 1, 0))
+                    if sum(head) <= rest] if hidden else [{}]
+        per_subject.append(fillings)
+    found = []
+    for parts in itertools.product(*per_subject):
+        cells = shown.copy()
+        for part in parts:
+            cells[list(part)] = list(part.values())
+        if all(cells[table["length"] == k].sum() == v for k, v in length_total.items()):
+            found.append({i: int(cells[i]) for part in parts for i in part})
+    return found
+
+
+def test_exhibit_34_hides_a_small_cell_with_everything_that_would_give_it_away():
+    """One small cell (7 ELA students in long activities): its count, percent, expected count and
+    adjusted residual are hidden, and so are as many further cells as it takes for the public
+    totals to leave every hidden count open."""
+    from lwo.descriptive_exhibits import suppress_length_cells
+    from lwo.group_stats import chi_square_table
+
+    answers = {("math", "short"): 40, ("math", "medium"): 15, ("math", "long"): 12,
+               ("ela", "short"): 30, ("ela", "medium"): 25, ("ela", "long"): 7}
+    students = pd.DataFrame([(s, k) for (s, k), c in answers.items() for _ in range(c)],
+                            columns=["subject", "collab_length"])
+    res = chi_square_table(students, "subject", "collab_length").rename(
+        columns={"row_level": "subject", "col_level": "length"})
+    table, statement = suppress_length_cells(res, 10)
+    hidden = table["observed"] == "‡"
+    assert hidden.sum() == 4 and "3 further cells are suppressed" in statement
+    for column in ("row_percent", "expected", "adjusted_residual", "residual_beyond_1_96"):
+        assert (table.loc[hidden, column] == "‡").all() and (table.loc[~hidden, column] != "‡").all(), column
+    options = completions(table, res)
+    assert options and all(len({o[i] for o in options}) > 1 for i in table.index[hidden])
+    # the check can fail: with only the small cell hidden, the totals give it away
+    lone = table.copy()
+    lone[["observed", "expected"]] = res[["observed", "expected"]].astype(object)
+    small = table.index[(res["subject"] == "ela") & (res["length"] == "long")]
+    lone.loc[small, ["observed", "expected"]] = "‡"
+    assert completions(lone, res) == [{small[0]: 7}]
+
+
 # ----------------------------------------------------------------------------------------------
 # The build
 # ----------------------------------------------------------------------------------------------

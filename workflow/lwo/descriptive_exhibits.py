@@ -21,7 +21,7 @@ from lwo.descriptives import (ALPHA, MARKER, RACES, RATING_SCALE, SEGMENT_TYPES,
                               teacher_scale_label, two_group_display)
 from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit
 from lwo.group_stats import (chi_square_table, cluster_paired_gap, gap_to_next, many_ols_group_differences,
-                             rank_by_mean, suppress_small_cells, welch_ttest)
+                             rank_by_mean, welch_ttest)
 from lwo.io import write_csv
 from lwo.plotting import GROUP_COLOURS, PALETTE, mark_data_source, new_figure
 
@@ -433,6 +433,36 @@ LENGTH_COLUMNS = ["subject", "length", "observed", "expected", "row_percent", "a
            "test", "note"]
 
 
+def suppress_length_cells(res: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, str]:
+    """Exhibit 34's subject x length cells with counts below `min_cell` hidden, with what would
+    give them away: their percent, expected count and adjusted residual (from which, with the
+    public subject totals, the count follows), and further cells until no subject and no length
+    has exactly one hidden cell (the subject totals and, through the shown expected counts, the
+    length totals are public)."""
+    table = res[LENGTH_COLUMNS].copy()
+    table[["expected", "row_percent", "adjusted_residual"]] = (
+        table[["expected", "row_percent", "adjusted_residual"]].astype(float).round(6))
+    observed = pd.to_numeric(res["observed"], errors="coerce")
+    hidden = observed < min_cell
+    primary = hidden.copy()
+    changed = True
+    while changed:
+        changed = False
+        for column in ("subject", "length"):
+            for _, rows in res.groupby(column, sort=False).groups.items():
+                if hidden[rows].sum() == 1 and len(rows) > 1:
+                    others = observed[rows][~hidden[rows]]
+                    hidden[others.idxmin()] = changed = True
+    derived = ["observed", "row_percent", "expected", "adjusted_residual", "residual_beyond_1_96"]
+    table[derived] = table[derived].astype(object)
+    table.loc[hidden, derived] = MARKER
+    suppression = f"Cells with fewer than {min_cell} students are suppressed ({MARKER})."
+    if (further := int((hidden & ~primary).sum())):
+        suppression += (f" {further} further cell{'s are' if further > 1 else ' is'} suppressed so that "
+                        "suppressed cells cannot be recovered from the subject or length totals.")
+    return table, suppression
+
+
 def length_figure(table: pd.DataFrame, categories: list[str], source: str, suppression: str):
     fig, ax = new_figure(figsize=(6.8, 3.8))
     x = np.arange(len(categories))
@@ -476,23 +506,7 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
     res = (res.assign(_s=res["subject"].map({s: i for i, s in enumerate(SUBJECTS)}),
                       _l=res["length"].map(order))
            .sort_values(["_s", "_l"]).drop(columns=["_s", "_l"]).reset_index(drop=True))
-    table = res[LENGTH_COLUMNS].copy()
-    table[["expected", "row_percent", "adjusted_residual"]] = (
-        table[["expected", "row_percent", "adjusted_residual"]].astype(float).round(6))
-    table, suppression = suppress_small_cells(table, ["observed"], min_cell=min_cell,
-                                              complementary="none",
-                                              derived={"observed": ["row_percent"]},
-                                              marker=MARKER, unit="students")
-    # the subject totals are public, so a subject with one hidden cell hides a second one
-    for subject in SUBJECTS:
-        rows = table.index[table["subject"] == subject]
-        hidden = table.loc[rows, "observed"].eq(MARKER)
-        if hidden.sum() == 1:
-            other = res.loc[rows[~hidden.to_numpy()], "observed"].astype(float).idxmin()
-            table.loc[other, ["observed", "row_percent"]] = MARKER
-            suppression += (" 1 further cell is suppressed so that it cannot be recovered "
-                            "from totals.")
-
+    table, suppression = suppress_length_cells(res, min_cell)
     head = res.iloc[0]
 
     def cell(subject: str, column: str) -> float:
@@ -539,7 +553,8 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
         cluster_note(long_test["n_clusters"]) + " Here: the share of activities of "
         f"{long_} (linear probability), ELA - mathematics = {long_test['difference']:.2f}, "
         f"{p_text(long_test['p_cluster'])} clustered vs {p_text(long_test['p'])} Welch.",
-        suppression + " The percent of a suppressed count is suppressed too.",
+        suppression + " A suppressed count's percent, expected count and adjusted residual are "
+        "suppressed too.",
     ]
     source = data_source_label(summary)
     write_exhibit(outputs, exhibit="34", title="Student survey reports of the length of "
