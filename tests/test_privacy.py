@@ -328,6 +328,33 @@ def test_exhibit_34_hides_a_small_cell_with_everything_that_would_give_it_away()
     assert completions(lone, res) == [{small[0]: 7}]
 
 
+def test_exhibit_6_hides_a_second_all_sites_survey_count_where_it_hides_one(tmp_path):
+    """A district that surveyed only mathematics classes: no ELA survey anywhere. The all-sites ELA
+    count (0) is hidden, and so is a second count of its block, since the surveys, the
+    mathematics surveys and the notes' count of surveys without a subject would give it away."""
+    import json as json_
+
+    from lwo.sample_exhibits import build_exhibit_6
+
+    students = pd.DataFrame({
+        "student_id": [f"S{i:05d}" for i in range(200)], "school_id": [1 + i % 4 for i in range(200)],
+        "surveyed": [int(i % 5 != 0) for i in range(200)],
+        "subject": ["math" if i % 7 else None for i in range(200)], "focus_group": None})
+    students.to_csv(tmp_path / "students.csv", index=False)
+    (tmp_path / "summary.json").write_text(json_.dumps({"label": "test data"}), encoding="utf-8")
+    outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta")}
+    build_exhibit_6(students=tmp_path / "students.csv", summary=tmp_path / "summary.json",
+                    published=REPO / "data" / "published" / "published_values.csv", min_cell=10,
+                    outputs=outputs)
+    table = pd.read_csv(outputs["table"], dtype=str).set_index("site")
+    total = table.loc["All sites", ["surveys_math", "surveys_ela", "surveys"]]
+    assert total["surveys_ela"] == "‡" and (total == "‡").sum() == 2, total.to_dict()
+    notes = " ".join(json_.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"])
+    assert "In the All sites row: 1 further cell is suppressed" in notes
+    compared = pd.read_csv(outputs["comparison"], dtype=str).set_index("key")["reproduced"]
+    assert compared["surveys_ela"] == "‡" and (compared[list(total[total == "‡"].index)] == "‡").all()
+
+
 # ----------------------------------------------------------------------------------------------
 # The build
 # ----------------------------------------------------------------------------------------------

@@ -255,6 +255,14 @@ def site_counts(students: pd.DataFrame, sites: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Exhibit 6's compared values that are a total of its table, and all its compared counts of students
+TOTAL_OF_KEY = {"students": "students", "surveys": "surveys", "surveys_math": "surveys_math",
+                "surveys_ela": "surveys_ela", "focus_group_students_all_black": "focus_group_all_black",
+                "focus_group_students_mixed": "focus_group_mixed_race"}
+
+STUDENT_COUNT_KEYS = [*TOTAL_OF_KEY, "students_per_school_min", "students_per_school_max", "focus_group_students"]
+
+
 def build_exhibit_6(*, students, summary, published, min_cell, outputs) -> None:
     """Exhibit 6: student sample by data source."""
     published = published_rows(published, "6")
@@ -266,9 +274,14 @@ def build_exhibit_6(*, students, summary, published, min_cell, outputs) -> None:
     totals = counts.drop(columns="site").sum().to_dict()
     shown, suppression = suppress_blocks(counts, [SURVEY_BLOCK, FOCUS_BLOCK, ["students"]],
                                          min_cell=min_cell, unit="students")
-    total_row, _ = suppress_small_cells(pd.DataFrame([{"site": "All sites", **totals}]),
-                                        list(totals), min_cell=min_cell, complementary="none",
-                                        marker=MARKER, unit="students")
+    # the totals row hides a second count of a block where it hides one: the notes count the
+    # surveys of another or no subject, so a lone hidden subject total would follow from the rest
+    total_row, total_statement = suppress_blocks(pd.DataFrame([{"site": "All sites", **totals}]),
+                                                 [SURVEY_BLOCK, FOCUS_BLOCK, ["students"]],
+                                                 min_cell=min_cell, unit="students", complementary="rows")
+    rule = f"Cells with fewer than {min_cell} students are suppressed ({MARKER})."
+    if total_statement != rule:
+        suppression += " In the All sites row:" + total_statement.removeprefix(rule)
     table = pd.concat([shown, total_row], ignore_index=True)
 
     groups = {kind: int(students.loc[students["focus_group"] == kind, "school_id"].nunique())
@@ -287,6 +300,16 @@ def build_exhibit_6(*, students, summary, published, min_cell, outputs) -> None:
     }
     comparison = [number_row(published_row(published, key), float(value))
                   for key, value in reproduced.items()]
+    # a total the table hides is hidden here too
+    hidden = {key for key, column in TOTAL_OF_KEY.items() if total_row.at[0, column] == MARKER}
+    hidden_sizes = set(counts.loc[shown["students"].eq(MARKER).to_numpy(), "students"])
+    hidden |= {key for key in ("students_per_school_min", "students_per_school_max")
+               if reproduced[key] in hidden_sizes}
+    hidden |= {key for key in STUDENT_COUNT_KEYS if reproduced[key] < min_cell}
+    for row in comparison:
+        if row["key"] in hidden:
+            row.update(reproduced=MARKER, agrees="not applicable",
+                       basis=f"suppressed: fewer than {min_cell} students, or hidden with such a count")
 
     no_subject = int((students["surveyed"].eq(1) & students["subject"].isna()).sum())
     other_subject = other_subject_count(students)

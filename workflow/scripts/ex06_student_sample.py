@@ -5,9 +5,10 @@ focus-group students (all-Black and mixed-race groups). Focus groups are counted
 sites with participants of that kind: the report held one group of each kind per school,
 and the data record a student's kind of group, not a group id.
 
-Small cells are suppressed separately in the two blocks whose sums are shown (surveys by
-subject add up to a site's surveys; focus-group students add up to the published totals),
-so that no hidden count follows from a total.
+Small cells are suppressed separately in the two blocks whose sums are shown (surveys of
+mathematics and ELA add up to a site's surveys, less those of another or no subject, which the
+notes count; focus-group students add up to the published totals), so that no hidden count
+follows from a total.
 """
 from lwo.runner import run
 from lwo.sample_exhibits import build_exhibit_6
