@@ -68,8 +68,11 @@ def teacher_items_exhibit(inputs, output, *, min_cell: int, exhibit: str, group:
         families.append(f"The composite ({composite}: the mean of the answered items, at least "
                         f"{codebook.min_share_items_answered:.0%} of them) is a test of its own.")
         sites = raw["scope"].str.startswith("site")
-        families.append(correction_note(raw[sites], f"the {int(sites.sum())} sites") + " The "
-                        "site rows check that a pooled difference is not one site's alone.")
+        testable = int(pd.to_numeric(raw.loc[sites, "p"], errors="coerce").notna().sum())
+        families.append(correction_note(raw[sites], f"the {int(sites.sum())} sites") + " The site rows "
+                        f"check that a pooled difference is not one site's alone; {testable} of the "
+                        f"{int(sites.sum())} {'has' if testable == 1 else 'have'} a test (a site needs at "
+                        f"least {min_n} teachers of each subject).")
     notes = [
         "Welch t-tests (unequal variances) of ELA vs mathematics teachers; difference = ELA - "
         f"mathematics; Hedges' g (pooled SD). Ratings: {TEACHER_RATING_SCALE}.",
@@ -353,8 +356,9 @@ def build_exhibit_32(*, students, summary, codebook, published, min_cell, output
                          "no subject recorded (subject test only)") + other_subject_note(answered) + ".",
         "Multiple comparisons: none; one test per published statement (site and subject "
         "questions are separate).",
-        cluster_note(weekly_test["n_clusters"]) + " Here: the weekly share's subject difference "
-        f"(linear probability), {p_text(weekly_test['p_cluster'])} clustered vs "
+        cluster_note(weekly_test["n_clusters"], check="the subject comparison, as a difference in the "
+                     "weekly share (linear probability),")
+        + f" Subject difference: {p_text(weekly_test['p_cluster'])} clustered vs "
         f"{p_text(weekly_test['p'])} Welch.",
         suppression + " Percentages of suppressed cells are not shown.",
     ]
@@ -550,8 +554,9 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
                                 "length not answered or no subject recorded (listwise)")
         + other_subject_note(surveyed) + ".",
         "Multiple comparisons: none; one test per published statement.",
-        cluster_note(long_test["n_clusters"]) + " Here: the share of activities of "
-        f"{long_} (linear probability), ELA - mathematics = {long_test['difference']:.2f}, "
+        cluster_note(long_test["n_clusters"], check=f"the subject comparison, as a difference in the "
+                     f"share of activities of {long_} (linear probability),")
+        + f" ELA - mathematics = {long_test['difference']:.2f}, "
         f"{p_text(long_test['p_cluster'])} clustered vs {p_text(long_test['p'])} Welch.",
         suppression + " A suppressed count's percent, expected count and adjusted residual are "
         "suppressed too.",

@@ -101,11 +101,14 @@ def correction_note(table: pd.DataFrame, family: str) -> str:
             f"'significant' means an adjusted p below {ALPHA:g}.")
 
 
-def cluster_note(n_clusters, unit: str = "students") -> str:
+def cluster_note(n_clusters, unit: str = "students", check: str | None = None) -> str:
+    """The clustered sensitivity's note: `check` names what is repeated with clustered SEs where
+    it is not the table's own comparison (a chi-square's clustered check is one share's test)."""
     g = 0 if pd.isna(n_clusters) else int(n_clusters)  # NaN or pd.NA: no estimable test
-    return (f"Sensitivity for nested data: {unit} are nested in classrooms, so the same "
-            f"comparison is repeated with classroom-clustered (CR1) standard errors, t with "
-            f"G - 1 = {max(g - 1, 0)} df (G = {g} classrooms): columns ending in _cluster.")
+    where = "columns ending in _cluster" if check is None else "in this note"
+    return (f"Sensitivity for nested data: {unit} are nested in classrooms, so "
+            f"{check or 'the same comparison'} is repeated with classroom-clustered (CR1) standard errors, t "
+            f"with G - 1 = {max(g - 1, 0)} df (G = {g} classrooms): {where}.")
 
 
 def no_cluster_note(unit: str) -> str:
@@ -300,9 +303,12 @@ def count_table(df: pd.DataFrame, row: str, col: str, *, row_levels: Sequence,
     body, statement = suppress_small_cells(
         wide.drop(index=total_label).reset_index(drop=True), col_levels + ["row_total"],
         min_cell=min_cell, complementary="both", marker=MARKER, unit=unit)
-    total, _ = suppress_small_cells(wide.loc[[total_label]].reset_index(drop=True),
-                                    col_levels + ["row_total"], min_cell=min_cell,
-                                    complementary="rows", marker=MARKER, unit=unit)
+    total, total_statement = suppress_small_cells(wide.loc[[total_label]].reset_index(drop=True),
+                                                  col_levels + ["row_total"], min_cell=min_cell,
+                                                  complementary="rows", marker=MARKER, unit=unit)
+    rule = f"Cells with fewer than {min_cell} {unit} are suppressed ({MARKER})."
+    if total_statement != rule:  # the totals row hid a further cell of its own
+        statement += f" In the {total_label} row:" + total_statement.removeprefix(rule)
     shown = pd.concat([body, total], ignore_index=True)
     labels = [(row_labels or {}).get(r, r) for r in row_levels] + [total_label]
     shown.insert(0, row_name, labels)
