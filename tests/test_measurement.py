@@ -257,6 +257,11 @@ def test_holzinger_swineford_invariance_verdicts(hs_data):
     # the search names x3 and x7, the items usually freed in this example
     assert {f["item"] for f in res.freed} == {"x3", "x7"}
     assert all(f["p_holm"] < 0.05 for f in res.freed)
+    # with MLR the levels and the search read the scaled statistics (here the metric model's scaled
+    # CFI rises), and the search names the same two items
+    robust = M.invariance_analysis("hs", HS_CFA, hs_data, "school", estimator="MLR")
+    assert (robust.metric, robust.scalar) == ("holds", "fails") and robust.table.loc["metric", "cfi.diff"] > 0
+    assert [f["item"] for f in robust.freed] == ["x3", "x7"] and all(f["p_holm"] < 0.05 for f in robust.freed)
 
 
 def test_invariance_the_data_cannot_give_is_not_estimable_with_the_reason(hs_data):

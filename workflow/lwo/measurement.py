@@ -344,8 +344,9 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
                               **fit_options) -> list[dict]:
     """Items whose loading and intercept differ across groups, found by freeing one item at a
     time in the scalar model (largest chi-square drop first, Holm-adjusted over the items still
-    constrained) until no item's freeing is significant or the partial model is within the CFI
-    criterion of the configural model. The marker item's loading stays fixed at 1 (it sets the
+    constrained) until no item's freeing is significant, or the partial model is both within the
+    CFI criterion of the configural model and not significantly worse than it (the CFI and
+    chi-squares the levels' verdicts read: scaled with estimator="MLR"). The marker item's loading stays fixed at 1 (it sets the
     factor's scale), so only its intercept can be freed. Returns one dict per freed item: item,
     factor, chisq_diff, df_diff, p, p_holm. `fit_options`: further arguments of sem.fit (e.g.
     missing="ml", estimator="MLR")."""
@@ -357,8 +358,9 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
     max_free = max_free if max_free is not None else max(1, sum(len(v) for v in factors.values()) // 2)
     current = sem.fit(spec, data, group=group, group_order=group_order, group_equal=("loadings", "intercepts"),
                       **fit_options)
+    cfi = "cfi.scaled" if fit_options.get("estimator") == "MLR" else "cfi"
     while candidates and len(freed) < max_free and current.converged:
-        if current.fit_indices["cfi"] - configural.fit_indices["cfi"] >= -cfi_drop and \
+        if current.fit_indices[cfi] - configural.fit_indices[cfi] >= -cfi_drop and \
                 sem.lr_test(current, configural)["pvalue"] >= alpha:
             break
         tests = []
