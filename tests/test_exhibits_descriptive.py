@@ -45,7 +45,9 @@ COUNT_TABLES = {"4": ["n"], "5": ["n"], "32": ["n"], "33": ["n"], "34": ["observ
                 "6": ["students", "surveys", "surveys_math", "surveys_ela",
                       "focus_group_all_black", "focus_group_mixed_race"],
                 "7": ["teachers", "survey_math", "survey_ela", "survey_other_subject",
-                      "interviewed_math", "interviewed_ela"]}
+                      "interviewed_math", "interviewed_ela"],
+                # teachers, by site: hidden below min_cell as Exhibit 7 hides them
+                **{ex: ["n_ela", "n_math"] for ex in ("40", "43", "44")}}
 
 
 # --------------------------------------------------------------------------- building

@@ -62,6 +62,9 @@ def teacher_items_exhibit(inputs, output, *, min_cell: int, exhibit: str, group:
         raw = raw.assign(scope="item")
         display.insert(0, "scope", "item")
     display, comparison = judge(raw, display, published)
+    # teacher counts below min_cell are hidden as Exhibit 7 hides them; the site rows add up to
+    # the composite's, so a column hides none or two of its counts
+    display, hidden = hide_small_groups(display, [f"n_{s}" for s in SUBJECTS], min_n, "teachers", "both")
 
     families = [correction_note(raw[raw["scope"] == "item"], f"the {len(items)} items")]
     if composite:
@@ -80,6 +83,7 @@ def teacher_items_exhibit(inputs, output, *, min_cell: int, exhibit: str, group:
         *families,
         no_cluster_note("teachers"),
         small_group_note(min_n, "teachers"),
+        *([hidden] if hidden else []),
     ]
     source = data_source_label(inputs["summary"])
     shown = display[display["scope"].isin(["item", "composite"])]

@@ -506,14 +506,17 @@ def small_group_note(min_n: int, unit: str) -> str:
             "every test.")
 
 
-def hide_small_groups(table: pd.DataFrame, counts: Sequence[str], min_n: int, unit: str) -> tuple[pd.DataFrame, str]:
+def hide_small_groups(table: pd.DataFrame, counts: Sequence[str], min_n: int, unit: str,
+                      complementary: str = "rows") -> tuple[pd.DataFrame, str]:
     """Group sizes of ``unit`` below ``min_n`` are not shown: a marker stands in their column,
-    and in the other group's of that row (the two add up to totals shown elsewhere), and the
-    row's not-estimable note says "fewer than <min_n> <unit> in a group" instead of the sizes.
-    Returns the table and the suppression statement ("" when nothing was hidden)."""
+    and in the other group's of that row (the two add up to totals shown elsewhere; with
+    ``complementary="both"`` also in a second row of a column, where rows add up to a shown row),
+    and the row's not-estimable note says "fewer than <min_n> <unit> in a group" instead of the
+    sizes. Returns the table and the suppression statement ("" when nothing was hidden)."""
     from lwo.group_stats import suppress_small_cells
 
-    table, statement = suppress_small_cells(table, list(counts), min_cell=min_n, marker=MARKER, unit=unit)
+    table, statement = suppress_small_cells(table, list(counts), min_cell=min_n, marker=MARKER, unit=unit,
+                                            complementary=complementary)
     hidden = table[list(counts)].eq(MARKER).any(axis=1)
     table.loc[hidden, "note"] = table.loc[hidden, "note"].str.replace(
         r"n = \d+ \([^)]*\)(?:, \d+ \([^)]*\))*", f"fewer than {min_n} {unit} in a group", regex=True)
