@@ -353,10 +353,10 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     and the free model (scaled, lavaan lavTestLRT's satorra.bentler.2001, when both are MLR)
     and the Wald test of the paths' equality in the free model from its covariance (the
     crossed-cluster-robust one when the fit has a cluster, ML or MLR). `verdict_test` and
-    `pvalue` name the one the exhibits use: the Wald test when the fit is clustered, since the
-    scaled LR test's scaling factors come from each model's own clustered scores but its
-    difference ignores that one classroom's Black and White students share the classroom (only
-    the crossed covariance of the free fit carries it); the (scaled) LR test otherwise, unless it
+    `pvalue` name the one the exhibits use: the Wald test when the fit is clustered, since it
+    refers its statistic to the full crossed-cluster covariance of the tested differences, where
+    the scaled LR difference (from the same crossed-cluster scores) corrects only its mean; the
+    (scaled) LR test otherwise, unless it
     has no p-value (a constrained model not estimated, no chi-square without the unrestricted
     model, a negative scaling factor): then the Wald test, and the row's message says why. The
     Wald test has no value where the paths outnumber the classrooms less one (a cluster-robust

@@ -1175,7 +1175,8 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
     default for them (``method = "satorra.bentler.2001"``): with statistics T, degrees
     of freedom r and scaling factors c of the restricted (0) and free (1) model,
     ``cd = (r0 c0 - r1 c1) / (r0 - r1)`` and ``chisq_diff = (T0 - T1) / cd``
-    (``scaling_factor`` = cd; NaN when cd < 0)."""
+    (``scaling_factor`` = cd; NaN when cd < 0). ``cfi_diff`` and ``rmsea_diff``: restricted minus
+    free, of the scaled CFI and RMSEA when both fits are MLR."""
     for f, role in ((restricted, "restricted"), (free, "free")):
         if not f.converged:
             raise ValueError(f"the {role} model did not converge: {f.message}")
@@ -1188,6 +1189,7 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
     if df_diff <= 0:
         raise ValueError(f"the restricted model must have more degrees of freedom (df difference {df_diff})")
     scaled = restricted.estimator == "MLR" and free.estimator == "MLR"
+    suffix = ".scaled" if scaled else ""
     scaling = float("nan")
     if scaled and any("chisq.scaling.factor" not in f.fit_indices for f in (restricted, free)):
         raise ValueError("an MLR fit without its scaled test (test = 'standard') has no scaling factor for "
@@ -1206,8 +1208,11 @@ def lr_test(restricted: SEMFit, free: SEMFit) -> dict:
         "pvalue": float(special.chdtrc(df_diff, max(chisq_diff, 0.0))) if np.isfinite(chisq_diff) else float("nan"),
         "method": "satorra.bentler.2001" if scaled else "standard",
         "scaling_factor": float(scaling),
-        "cfi_diff": float(restricted.fit_indices["cfi"] - free.fit_indices["cfi"]),
-        "rmsea_diff": float(restricted.fit_indices["rmsea"] - free.fit_indices["rmsea"]),
+        # the changes in the indices the fits report: scaled with MLR (as lr_test_ordinal's)
+        "cfi_diff": float(restricted.fit_indices.get(f"cfi{suffix}", np.nan)
+                          - free.fit_indices.get(f"cfi{suffix}", np.nan)),
+        "rmsea_diff": float(restricted.fit_indices.get(f"rmsea{suffix}", np.nan)
+                            - free.fit_indices.get(f"rmsea{suffix}", np.nan)),
     }
 
 
