@@ -207,8 +207,10 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
     notes = [
         "Primary: two-group CFAs of each construct's 4-point items as ordered categories (WLSMV, delta "
         "parameterisation; Black: group 1, White: group 2), as lavaan's cfa(..., ordered = items, "
-        "estimator = \"WLSMV\", group = \"race\", group.equal = ...) in lavaan 0.6.14 (Debian's, the "
-        "reference here). Configural: same structure; thresholds: equal thresholds, which in lavaan 0.6.14 "
+        f"estimator = \"WLSMV\", missing = \"{WLSMV_MISSING}\", group = \"race\", group.equal = ..."
+        + (f", cluster = \"{cluster}\"" if cluster else "") + ") in lavaan 0.6.14 (Debian's, the reference "
+        "here" + ("; it fits the same estimates without the cluster, whose SEs and tests need lavaan >= 0.7-2, "
+                  "as below" if cluster else "") + "). Configural: same structure; thresholds: equal thresholds, which in lavaan 0.6.14 "
         "also hold the items' intercepts equal (at 0; the second group's latent means and scale factors are "
         "free); loadings: equal thresholds and loadings. lavaan's further \"intercepts\" step then adds no "
         "constraint (df difference 0, intercepts_df_diff): it is not a test here. "
@@ -232,8 +234,9 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "otherwise.",
         "Items responsible (noninvariant_items): at each level that does not simply hold, one item at a time "
         "is freed (lavaan group.partial: all its thresholds, or its loading; the marker item's loading sets "
-        "the scale), largest chi-square drop first, while the drop is significant after Holm's correction "
-        "and the partial model does not yet pass against the previous level.",
+        "the scale), smallest p first, while that p times the number of items still constrained is below .05 "
+        "(Holm's step-down, each step tested on the refitted model) and the partial model does not yet pass "
+        "against the previous level.",
         "Block rows: the correlated-factor CFA of all the block's constructs (WLSMV, no item search); a "
         "single non-invariant construct can be diluted among many invariant items there, so the construct "
         "rows decide comparability. An answer category that no student of a group chose leaves its "
@@ -247,8 +250,9 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "constructs (ml_*_p_holm; ml_*_p uncorrected).",
         "WLSMV uses every student who answered an item of the construct (pairwise deletion, lavaan "
         "missing = \"pairwise\": each threshold from the students who answered the item, each polychoric "
-        f"correlation from those who answered both items); {unanswered} answered none of a construct's items (summed over the constructs); students of "
-        "other groups are not part of this comparison. Every model's fit: models.csv.",
+        f"correlation from those who answered both items); {unanswered} student-construct pairs with none "
+        "of the construct's items answered (summed over the constructs); students of other groups are not "
+        "part of this comparison. Every model's fit: models.csv.",
     ]
     few_clusters = few_clusters_notes(n_clusters, cluster) if cluster else []
     write_csv(pd.concat(model_rows, ignore_index=True), outputs["models"])

@@ -343,8 +343,8 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
                               alpha: float = ALPHA, cfi_drop: float = CFI_DROP, max_free: int | None = None,
                               **fit_options) -> list[dict]:
     """Items whose loading and intercept differ across groups, found by freeing one item at a
-    time in the scalar model (largest chi-square drop first, Holm-adjusted over the items still
-    constrained) until no item's freeing is significant, or the partial model is both within the
+    time in the scalar model (smallest p first, Holm-adjusted over the items still constrained,
+    each step on the refitted model) until no item's freeing is significant, or the partial model is both within the
     CFI criterion of the configural model and not significantly worse than it (the CFI and
     chi-squares the levels' verdicts read: scaled with estimator="MLR"). The marker item's loading stays fixed at 1 (it sets the
     factor's scale), so only its intercept can be freed. Returns one dict per freed item: item,
@@ -375,7 +375,7 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
             tests.append((lr["chisq_diff"], f, item, marker, extra, lr, trial))
         if not tests:
             break
-        tests.sort(key=lambda t: -t[0])
+        tests.sort(key=lambda t: (t[5]["pvalue"], -t[0]))  # Holm: the smallest p first (items differ in df)
         m = len(tests)
         best = tests[0]
         p_holm = min(1.0, best[5]["pvalue"] * m)
@@ -597,8 +597,8 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
     """Items whose thresholds (`level` "thresholds"), loading ("loadings") or intercept
     ("intercepts", Wu & Estabrook's identification) differ across groups: freed one item at a time
     (lavaan group.partial; all of an item's thresholds, its loading or its intercept; the marker
-    item's loading sets the scale and stays), largest scaled-shifted chi-square drop first,
-    Holm-adjusted over the items still constrained, until the partial model passes against
+    item's loading sets the scale and stays), the smallest scaled-shifted p first, Holm-adjusted
+    over the items still constrained, until the partial model passes against
     `free_model` (the previous level) or no freeing is significant. Returns the freed items and
     the group.partial list reached. `missing`, `cluster`, `identification`: as
     :func:`ordinal_invariance_analysis`."""
@@ -626,7 +626,7 @@ def ordinal_partial_search(spec: str, data: pd.DataFrame, group: str, group_orde
                 tests.append((sem.lr_test_ordinal(current, trial), key, extra, trial))
         if not tests:
             break
-        tests.sort(key=lambda t: -t[0]["chisq_diff"])
+        tests.sort(key=lambda t: (t[0]["pvalue"], -t[0]["chisq_diff"]))  # Holm: the smallest p first
         lr, (f, item), extra, trial = tests[0]
         p_holm = min(1.0, lr["pvalue"] * len(tests))
         if not p_holm < alpha:
