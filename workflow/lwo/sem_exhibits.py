@@ -323,7 +323,8 @@ def _wrap(text: str, width: int = 16) -> str:
 SECTIONS = {"all": "RQ1a: All students", "Black": "RQ1b: Black students",
             "Black_vs_White": "RQ1c: Black and White students"}
 CONTROLS_TEXT = ("controls: school (fixed effects), grade level, gender, ELL status, special-education status and "
-                 "the subject surveyed (math or ELA), on HQC and on every outcome; grade models also prior grade")
+                 "the subject surveyed (math or ELA), on HQC, every mediator and every outcome; grade models also "
+                 "prior grade")
 
 
 @dataclass
@@ -425,13 +426,14 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
     """The notes every SEM exhibit carries: model, inference, and per saved fit its N,
     exclusions, fit, warnings and where it is saved."""
     notes = [
-        "Model: structural equation model (lavaan sem() defaults; residual covariances "
-        "of the final outcomes and of the mediators free). HQC is a latent factor of its 8 subscale scores; "
+        "Model: structural equation model (lavaan sem(), with the options of the estimation note and of each "
+        "saved spec's lavaan call; residual covariances of the final outcomes and of the mediators free). HQC is a latent factor of its 8 subscale scores; "
         "classroom measures and mind-sets are latent factors of their items; grades and absences are observed; "
         + CONTROLS_TEXT + ".",
         *estimation_notes(results),
         "Estimates are standardized (std.all). 95% CIs and p-values: delta method on the standardized scale. "
-        "Significant: two-sided p < .05.",
+        "Significant: two-sided p < .05. Multiple comparisons: none; each p-value is of its own test, "
+        "uncorrected for the exhibit's other paths and tests.",
     ]
     if bootstrap:
         # the bootstrap resamples the estimation block's clusters (classrooms where it has none)
@@ -626,9 +628,13 @@ def multigroup_mediation_rows(result: ModelResult, codebook, mediator_set: str) 
 
 VERDICT_TEST_TEXT = {
     "Wald": ("the Wald test of the paths' equality from the free model's cluster-robust covariance, one classroom "
-             "one cluster across both groups. It is the verdict because Black and White classmates share their "
-             "classroom: only this covariance carries the covariance between the two groups' estimates; the scaled "
-             "likelihood-ratio test's scaling factors ignore it"),
+             "one cluster across both groups, so that Black and White classmates' shared classroom enters the "
+             "covariance of the two groups' estimates. It is the verdict because it refers its statistic to the "
+             "full covariance of the tested differences, where the scaled likelihood-ratio difference "
+             "(Satorra-Bentler 2001, from the same crossed-cluster scores) corrects only the statistic's mean; "
+             "the Wald test needs no constrained fit. Its reference chi-square is a large-sample one: the "
+             "covariance rests on the classrooms' sums, and with few classrooms per tested path it rejects "
+             "too often (no small-sample correction is applied; the scaled likelihood-ratio test stands beside it)"),
     "LR": "the likelihood-ratio (chi-square difference) test, scaled (Satorra-Bentler 2001) when the fits are MLR, "
           "scaled-shifted (Satorra 2000, as lavTestLRT) when they are WLSMV",
 }
@@ -656,7 +662,7 @@ def equality_test_text(t: pd.Series) -> str:
     if pd.notna(t.get("chisq_diff")):
         scaled = "scaled " if str(t.get("lr_method", "")).startswith("satorra") else ""
         parts.append(f"{scaled}LR chi-square({int(t['df_diff'])}) = {t['chisq_diff']:.2f}, p = {t['lr_pvalue']:.4f}, "
-                     f"delta CFI = {t['cfi_diff']:.4f}")
+                     f"delta {scaled}CFI = {t['cfi_diff']:.4f}")
     return "; ".join(parts)
 
 
@@ -668,9 +674,11 @@ def lr_test_notes(result: ModelResult) -> list[str]:
     verdicts = set(result.lr_tests["verdict_test"].dropna())
     texts = _verdict_texts(result)
     basis = "; ".join(texts[v] for v in sorted(verdicts) if v in texts)
-    notes = [f"Equality of paths across Black and White students ({result.model}): the model with the named paths "
-             "equal against the model with every labelled path free (both with equal loadings except the "
-             f"perceived-inclusion parcel). Verdicts (p_equal_b) use {basis}:"]
+    column = " (p_equal_b)" if result.lr_tests["test"].astype(str).str.endswith("(b)").any() else ""
+    notes = [f"Equality of paths across Black and White students ({result.model}), two tests of each set of named "
+             "paths: the Wald test of their equality in the model with every labelled path free, and the "
+             "likelihood-ratio test of the model with them equal against that free model (both with equal "
+             f"loadings except the perceived-inclusion parcel). Verdicts{column} use {basis}:"]
     named = {"Wald": "the Wald test", "LR": "the likelihood-ratio test"}
     for _, t in result.lr_tests.iterrows():
         if t["status"] == "ok":
@@ -858,6 +866,8 @@ def _comparisons_29(ex, result, others):
             row = {"status": why_not}
         rows.append(compare_estimate(pub, row, "corr", what=f"model-implied correlation of HQC and social "
                                                             f"self-efficacy, {group} students (multi-group model)"))
+    published_white, published_black = (float(ex.pub(f"correlation:{SOCIAL_SELF_EFFICACY}:{g}")["value"])
+                                        for g in ("White", "Black"))
     pub = ex.pub(f"stronger_white:{SOCIAL_SELF_EFFICACY}")
     if usable and mindsets.contrasts is not None and len(mindsets.contrasts):
         k = mindsets.contrasts
@@ -870,8 +880,9 @@ def _comparisons_29(ex, result, others):
         notes.append(f"HQC - social self-efficacy: standardized path Black {path['first']:.3f}, White {path['second']:.3f} "
                      f"(White / Black - 1 = {path['est']:.3f} [{path['ci.lower']:.3f}, {path['ci.upper']:.3f}]); "
                      f"correlation Black {corr['first']:.3f}, White {corr['second']:.3f} (White / Black - 1 = "
-                     f"{corr['est']:.3f} [{corr['ci.lower']:.3f}, {corr['ci.upper']:.3f}]). The report's 0.73 and "
-                     "0.57 give 0.28, so its 'about 34 percent' is not the correlation ratio.")
+                     f"{corr['est']:.3f} [{corr['ci.lower']:.3f}, {corr['ci.upper']:.3f}]). The report's "
+                     f"{published_white:g} and {published_black:g} give {published_white / published_black - 1:.2f}, "
+                     f"so its 'about {100 * float(pub['value']):.0f} percent' is not the correlation ratio.")
     else:
         rows.append(compare_estimate(pub, {"status": why_not}, "est", what=""))
     white = []

@@ -110,8 +110,8 @@ rule sem_fit_multigroup:
 
 
 rule bootstrap_batch:
-    """One batch of bootstrap resamples of a saved fit (students resampled with replacement,
-    the model refitted): independent jobs, so they spread over a cluster."""
+    """One batch of bootstrap resamples of a saved fit (classrooms resampled with replacement,
+    with all their students; the model refitted): independent jobs, so they spread over a cluster."""
     input:
         spec=f"{MODELS_DIR}/{{sample}}/{{model}}/spec.lavaan",
         data=f"{MODELS_DIR}/{{sample}}/{{model}}/model_data.csv.gz",
