@@ -264,6 +264,32 @@ def test_fidelity_summary_counts_and_lists_the_disagreements(project):
     assert "Effect of HQC on social comparison" in disagreements and "Effect of HQC on peer support" not in disagreements
 
 
+def test_a_rechecked_value_counts_once_and_context_is_not_tested(project):
+    """Exhibit 13 rechecks Exhibit 12's peer-support value (as Exhibit 38 rechecks 37's) and shows
+    Exhibit 40's published value beside its own as context ('not applicable'): the summary, the
+    front page and the part summary count the value once and the context not at all."""
+    root, kwargs = project
+    pub = {row["key"]: row for _, row in PUBLISHED.iterrows()}
+    context = {**compare_statement(pub["benefits"], "higher", None, "context"), "agrees": "not applicable"}
+    write_exhibit(_outputs(root, "13"), exhibit="13", title="HQC and mind-sets", section="RQ1a: all students",
+                  table=pd.DataFrame({"outcome": ["growth"], "std_effect": [0.5]}),
+                  comparison=[compare_number(pub["peer"], 0.10, 0.05, 0.15), context], figure=_figure())
+    kwargs["sources"].insert(2, R.ExhibitSource("13", str(root / "results" / "exhibits" / "13"), rule="ex13"))
+    R.build_report(**kwargs)
+    exhibits = [R.load_exhibit(src) for src in kwargs["sources"][:5]]
+    fid = R.fidelity_summary(exhibits, PUBLISHED)
+    # Exhibit 12's own row (inside its CI) stands for the value, not Exhibit 13's (outside)
+    assert fid["total"] == 4 and fid["agree"] == 3 and fid["published_context"] == 1
+    assert [(r["exhibit"], r["key"]) for r in fid["disagree"]] == [("12", "comparison")]
+    assert fid["published_tested"] == 4  # peer, comparison, absences, sites; 28 failed
+    html = (root / "report.html").read_text()
+    assert re.search(r'glance-number">4<span> of 6</span></p>\s*<p class="glance-label">published values tested'
+                     r'</p>\s*<p class="glance-detail">1 shown as context, not tested; ', html)
+    part = R.group_exhibits(exhibits, R.load_parts(TEMPLATES / "sections.yaml"))
+    rq1 = next(p for p in part if any(ex.exhibit == "13" for sub in p["subsections"] for ex in sub["exhibits"]))
+    assert (rq1["n_agree"], rq1["n_compared"]) == (2, 3)
+
+
 def test_incomplete_build_and_failure_reason_are_shown(project):
     root, kwargs = project
     R.build_report(**kwargs, failures={"40": "The job of rule ex40 failed: ERROR: data/x.csv: bad column"},

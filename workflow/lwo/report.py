@@ -62,13 +62,12 @@ class ExhibitSource:
     exhibit: str
     directory: str
     rule: str | None = None
-    log: str | None = None
     # built by a separate target (e.g. `snakemake replication`): shown only when present
     optional: bool = False
 
     @classmethod
     def from_dict(cls, d: dict) -> "ExhibitSource":
-        return cls(**{k: d.get(k) for k in ("exhibit", "directory", "rule", "log")},
+        return cls(**{k: d.get(k) for k in ("exhibit", "directory", "rule")},
                    optional=bool(d.get("optional", False)))
 
 
@@ -314,6 +313,8 @@ def comparison_rows(ex: Exhibit) -> list[dict]:
         agrees = str(rec.get("agrees", "")).strip().lower() if not _is_missing(rec.get("agrees")) else ""
         rows.append({
             "exhibit": ex.exhibit, "anchor": ex.anchor, "key": str(rec.get("key", "")),
+            # the exhibit whose published value it is (an exhibit may recheck another's)
+            "published_exhibit": str(ex.exhibit if _is_missing(rec.get("exhibit")) else rec["exhibit"]),
             "statement": "" if _is_missing(rec.get("statement")) else str(rec["statement"]),
             "published": "" if _is_missing(rec.get("published")) else str(rec["published"]),
             "reproduced": format_number(rec.get("reproduced")) if _as_float(rec.get("reproduced")) is not None
@@ -330,17 +331,18 @@ def comparison_rows(ex: Exhibit) -> list[dict]:
 def fidelity_summary(exhibits: list[Exhibit], published: pd.DataFrame | None) -> dict:
     """How many published values the reproduction matches, by kind of comparison, and every
     one it does not match; published values no exhibit compared are counted with the reason."""
-    all_rows = [r for ex in exhibits for r in comparison_rows(ex)]
-    rows = [r for r in all_rows if r["agrees"] != "not applicable"]
+    all_rows = once_per_published_value([r for ex in exhibits for r in comparison_rows(ex)])
+    rows = tested(all_rows)
     kinds = {}
     for kind, label in (("interval", "Published number inside the reproduced 95% CI"),
-                        ("number", "Published number equal to the reproduced estimate (two decimals)"),
-                        ("statement", "Published statement (direction, significance, count) reproduced")):
+                        ("number", "Published number or count equal to the reproduced one (two decimals)"),
+                        ("statement", "Published statement (direction, significance, pattern) reproduced")):
         sel = [r for r in rows if r["kind"] == kind]
         kinds[kind] = {"label": label, "total": len(sel), "agree": sum(r["agrees"] == "yes" for r in sel),
                        "disagree": sum(r["agrees"] == "no" for r in sel),
                        "not_estimable": sum(r["agrees"] == "not estimable" for r in sel)}
-    compared = {(r["exhibit"], r["key"]) for r in all_rows}
+    compared = {(r["published_exhibit"], r["key"]) for r in all_rows}
+    listed = set() if published is None else {(str(e), str(k)) for e, k in zip(published["exhibit"], published["key"])}
     by_id = {ex.exhibit: ex for ex in exhibits}
     not_compared = []
     if published is not None:
@@ -367,9 +369,30 @@ def fidelity_summary(exhibits: list[Exhibit], published: pd.DataFrame | None) ->
         "not_estimable": [r for r in rows if r["agrees"] == "not estimable"],
         "kinds": kinds,
         "published_total": None if published is None else int(len(published)),
+        # of published_values.csv: tested, or shown beside the reproduction as context (not applicable)
+        "published_tested": None if published is None else len(
+            {(r["published_exhibit"], r["key"]) for r in rows} & listed),
+        "published_context": None if published is None else len(
+            {(r["published_exhibit"], r["key"]) for r in all_rows if r["agrees"] == "not applicable"} & listed),
         "not_compared": not_compared,
         "not_compared_reasons": _count_by(not_compared, "why"),
     }
+
+
+def once_per_published_value(rows: list[dict]) -> list[dict]:
+    """One row per published value: where an exhibit rechecks another's value (Exhibit 38 rechecks
+    Exhibit 37's count of differences), the row of the value's own exhibit, else the first."""
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        key = (r["published_exhibit"], r["key"])
+        if key not in best or (r["exhibit"] == r["published_exhibit"] != best[key]["exhibit"]):
+            best[key] = r
+    return [r for r in rows if best[(r["published_exhibit"], r["key"])] is r]
+
+
+def tested(rows: list[dict]) -> list[dict]:
+    """The rows that test a published value (not those shown beside it as context)."""
+    return [r for r in rows if r["agrees"] != "not applicable"]
 
 
 def _count_by(rows: list[dict], key: str) -> list[tuple[str, int]]:
@@ -425,7 +448,7 @@ def group_exhibits(exhibits: list[Exhibit], parts: list[dict]) -> list[dict]:
                 subsections.append({"name": name, "exhibits": []})
             subsections[-1]["exhibits"].append(ex)
         states = [ex.state for ex in members]
-        comps = [r for ex in members for r in comparison_rows(ex)]
+        comps = tested(once_per_published_value([r for ex in members for r in comparison_rows(ex)]))
         out.append({"question": "", "intro": "", **{k: v for k, v in p.items() if not k.startswith("_")},
                     "subsections": subsections,
                     "n_exhibits": len(members), "n_ok": states.count("ok"),
@@ -578,6 +601,8 @@ def collect_provenance(*, config: dict, configfiles, data_summary: dict | None, 
     seeds = {"bootstrap": config.get("bootstrap", {}).get("seed")}
     if config.get("data", {}).get("source", "synthetic") == "synthetic":
         seeds["synthetic_cohort"] = config.get("synthetic", {}).get("seed")
+    if any(ex.exhibit == "replication" and ex.state not in _NO_NUMBERS for ex in exhibits):
+        seeds["replication"] = config.get("replication", {}).get("seed")
     outputs = {}
     for ex in exhibits:
         files = sorted(p for p in Path(ex.directory).glob("*") if p.is_file()) if ex.directory else []
@@ -675,7 +700,6 @@ def build_report(*, sources: list[ExhibitSource], data_summary, published, confi
         "counts": counts,
         "parts": group_exhibits(exhibits, parts),
         "fidelity": fidelity_summary(exhibits, published_df),
-        "problems": [ex for ex in exhibits if ex.state != "ok"],
         "incomplete": incomplete,
         "provenance": provenance,
         "provenance_start": PROVENANCE_START,
@@ -700,13 +724,13 @@ REPORT_EXHIBIT_FILES = ("meta.json", "table.csv", "comparison.csv", "figure.png"
 
 
 def exhibit_sources(rules, exhibit_meta, optional_exhibits, results="results") -> list[dict]:
-    """Every exhibit the report shows: id, directory, the rule that writes it and that rule's
-    log. `exhibit_meta`: the registered meta.json paths; `optional_exhibits`: ids of exhibits
+    """Every exhibit the report shows: id, directory and the rule that writes it.
+    `exhibit_meta`: the registered meta.json paths; `optional_exhibits`: ids of exhibits
     built by a separate target, shown when present."""
     owners = {}
     for rule in rules:
         for f in rule.output:
-            owners.setdefault(str(f), (rule.name, [str(x) for x in rule.log]))
+            owners.setdefault(str(f), rule.name)
     metas = [(str(m), False) for m in exhibit_meta]
     metas += [(f"{results}/exhibits/{ex}/meta.json", True) for ex in optional_exhibits]
     sources, seen = [], set()
@@ -715,9 +739,8 @@ def exhibit_sources(rules, exhibit_meta, optional_exhibits, results="results") -
         if directory in seen:
             continue
         seen.add(directory)
-        rule_name, logs = owners.get(meta, (None, []))
-        sources.append({"exhibit": Path(directory).name, "directory": directory, "rule": rule_name,
-                        "log": logs[0] if logs else None, "optional": optional})
+        sources.append({"exhibit": Path(directory).name, "directory": directory, "rule": owners.get(meta),
+                        "optional": optional})
     return sources
 
 
