@@ -4,11 +4,11 @@ would a replication need?
 For each cell of a design grid (cohort size x share of Black students among the surveyed), R
 cohorts are drawn from the population model (lwo.population, lwo.synthetic), each is analysed
 as the study's data are: the RQ1 models (lwo.specs) with the config `estimation` block's
-missing-data handling, estimator and clusters (lwo.sem_results.estimation_options: FIML + MLR
-with classroom clusters by default; the items as continuous, see `CohortStudy`), and every key
-finding of a replicate becomes one row: estimate, SE, CI, p-value, significant, converged. `summarise` turns
-those rows into power, bias, RMSE, CI coverage and convergence rate per finding and cell, each
-with its Monte Carlo SE (Morris, White & Crowther 2019, Stat Med 38:2074, Table 6), and
+missing-data handling, estimator and clusters (the config's default: FIML + MLR with classroom
+clusters; the items as continuous, see `CohortStudy`), and every key finding of a replicate
+becomes one row: estimate, SE, CI, p-value, significant, converged. `summarise` turns those rows
+into power, bias, RMSE, CI coverage and convergence rate per finding and cell, the first four
+with their Monte Carlo SEs (Morris, White & Crowther 2019, Stat Med 38:2074, Table 6), and
 `cohort_size_for_power` reads the cohort size needed for a target power off the grid.
 
 Random numbers: replicate r of a cell draws from numpy SeedSequence(seed, spawn_key=(cohort
@@ -225,9 +225,10 @@ def without_defined_parameters(syntax: str) -> str:
 class CohortStudy:
     """The key RQ1 findings, estimated on cohorts drawn from the population model of one cell.
 
-    `estimation`: the config `estimation` block (lwo.sem_results.estimation_options; None is
-    its default there), so that a replicate is analysed as the build analyses the study's
-    data: the same missing-data handling, estimator and clusters. Its `items` is not used:
+    `estimation`: the config `estimation` block (the workflow passes it; None gives
+    lwo.sem_results.estimation_options's listwise ML), so that a replicate is analysed as the
+    build analyses the study's data: the same missing-data handling, estimator and clusters,
+    and a fit whose unrestricted model has no estimate keeps its paths (without_h1). Its `items` is not used:
     the replicates' items are continuous (WLSMV fits are unclustered, and would multiply the
     study's cost)."""
 
@@ -241,9 +242,6 @@ class CohortStudy:
         self.model = with_share_black(population_model, cell.share_black)
         self.population = build_population(self.model, codebook)
         self.specs = rq1_models(codebook)
-
-    def population_values(self) -> dict[str, float]:
-        return population_values(self.population)
 
     def _data(self, students: pd.DataFrame, model: str, sample: str, **kwargs):
         """The model's rows (with their clusters) and its syntax without dropped controls."""
@@ -262,7 +260,7 @@ class CohortStudy:
         try:
             return sem.fit(syntax, data, max_iter=self.max_iter, missing=ENGINE_MISSING[est["missing"]],
                            estimator=est["estimator"], cluster=est["cluster"], robust_indices=False,
-                           test=None if scaled_test else "standard", **kwargs)
+                           test=None if scaled_test else "standard", without_h1=True, **kwargs)
         except (ValueError, np.linalg.LinAlgError) as err:
             return f"not fitted: {err}"
 

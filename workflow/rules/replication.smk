@@ -1,9 +1,8 @@
 # Monte Carlo replication study (target: replication; not in the default build).
 #
 #   snakemake --cores 2 replication                                            this machine
-#   snakemake --profile profiles/slurm --workflow-profile none replication     a Slurm cluster
-# (`--workflow-profile none`: profiles/default would otherwise override the Slurm profile's
-# `cores: 1`, see profiles/slurm/README.md)
+#   snakemake --profile profiles/slurm replication                             a Slurm cluster
+#   (profiles/slurm/README.md)
 #
 # Scatter: one replicate_batch job per cell of the grid (cohort size x share of Black students)
 # and batch of `replication.batch_size` replicates. Gather: one replication_summary job. A

@@ -54,7 +54,8 @@ def exhibit_table(summary: pd.DataFrame, published: dict[str, str], estimation: 
         "convergence_rate": summary["convergence_rate"],
         "replicates": summary["replicates"],
     })
-    order = {f.key: i for i, f in enumerate(FINDINGS)}
+    # the headline first: the report shows a long table's first rows only
+    order = {f.key: (-1 if f.key == HEADLINE else i) for i, f in enumerate(FINDINGS)}
     table["_order"] = summary["finding"].map(order)
     return (table.sort_values(["_order", "share_black", "cohort_size"], ascending=[True, False, True], kind="stable")
             .drop(columns="_order").reset_index(drop=True))
@@ -114,8 +115,9 @@ def main(sm):
     notes = [
         f"Cohort size for {100 * cfg['target_power']:g}% power to detect the Black vs White difference in "
         f"HQC -> grades ({difference_test}, alpha "
-        f"{cfg['alpha']:g}): " + "; ".join(size_sentence(r) for r in sizes.itertuples()) + ". "
-        "Interpolated on the probit scale in the square root of the cohort size; never extrapolated.",
+        f"{cfg['alpha']:g}): " + "; ".join(size_sentence(r) for r in sizes.itertuples()) + "."
+        + (" Interpolated on the probit scale in the square root of the cohort size; never extrapolated."
+           if sizes["status"].str.startswith("interpolated").any() else ""),
         f"Design: cohort sizes {', '.join(str(n) for n in cfg['cohort_sizes'])} (all students, as in Exhibit 6) x "
         f"share of Black students among the surveyed {', '.join(f'{s:g}' for s in cfg['share_black'])}; "
         f"{cfg['replicates']} replicates per cell, seed {cfg['seed']}. Each cohort is drawn from the "
@@ -132,7 +134,8 @@ def main(sm):
         "Black minus White: difference of the within-group standardized HQC -> grade paths in one "
         "two-group model (equal loadings except the perceived-inclusion parcel), tested as the Black-White "
         f"exhibits decide, by the {difference_test} (raw paths).",
-        f"Convergence: {failed} of {len(replicates)} finding estimates did not converge (counted, not dropped; "
+        f"Convergence: {failed} of {len(replicates)} finding estimates have no estimate or no test value (the "
+        "model did not converge or could not be fitted, or the test had no value; counted, not dropped; "
         f"lowest rate for the headline {headline['convergence_rate'].min():.2f}); {improper} converged "
         "with an improper solution (kept).",
         "Population values are those of the latent constructs; the models see 1-4 item answers and "
