@@ -21,7 +21,7 @@ from lwo.descriptives import (ALPHA, MARKER, RACES, RATING_SCALE, SEGMENT_TYPES,
                               teacher_scale_label, two_group_display)
 from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit
 from lwo.group_stats import (chi_square_table, cluster_paired_gap, gap_to_next, many_ols_group_differences,
-                             rank_by_mean, welch_ttest)
+                             rank_by_mean, suppress_small_cells, welch_ttest)
 from lwo.io import write_csv
 from lwo.plotting import GROUP_COLOURS, PALETTE, mark_data_source, new_figure
 
@@ -450,24 +450,14 @@ def suppress_length_cells(res: pd.DataFrame, min_cell: int) -> tuple[pd.DataFram
     table = res[LENGTH_COLUMNS].copy()
     table[["expected", "row_percent", "adjusted_residual"]] = (
         table[["expected", "row_percent", "adjusted_residual"]].astype(float).round(6))
-    observed = pd.to_numeric(res["observed"], errors="coerce")
-    hidden = observed < min_cell
-    primary = hidden.copy()
-    changed = True
-    while changed:
-        changed = False
-        for column in ("subject", "length"):
-            for _, rows in res.groupby(column, sort=False).groups.items():
-                if hidden[rows].sum() == 1 and len(rows) > 1:
-                    others = observed[rows][~hidden[rows]]
-                    hidden[others.idxmin()] = changed = True
+    grid = res.pivot(index="subject", columns="length", values="observed")
+    shown, suppression = suppress_small_cells(grid.reset_index(), list(grid.columns), min_cell=min_cell,
+                                              complementary="both", marker=MARKER, unit="students")
+    hidden = shown.set_index("subject").eq(MARKER).stack()
+    hidden = hidden.reindex(pd.MultiIndex.from_frame(res[["subject", "length"]])).to_numpy()
     derived = ["observed", "row_percent", "expected", "adjusted_residual", "residual_beyond_1_96"]
     table[derived] = table[derived].astype(object)
     table.loc[hidden, derived] = MARKER
-    suppression = f"Cells with fewer than {min_cell} students are suppressed ({MARKER})."
-    if (further := int((hidden & ~primary).sum())):
-        suppression += (f" {further} further cell{'s are' if further > 1 else ' is'} suppressed so that "
-                        "suppressed cells cannot be recovered from the subject or length totals.")
     return table, suppression
 
 

@@ -253,12 +253,22 @@ def share_test(count: int, n: int, *, unit: str) -> dict:
 
 
 # --------------------------------------------------------------------------- count tables
+def with_totals_row_statement(statement: str, total_statement: str, *, min_cell: int, unit: str,
+                              label: str) -> str:
+    """A table's suppression statement with what its separately suppressed totals row adds (the
+    further cells it hid), so that one statement counts every hidden cell."""
+    from lwo.group_stats import small_cell_rule
+
+    extra = total_statement.removeprefix(small_cell_rule(min_cell, unit, MARKER))
+    return statement + (f" In the {label} row:" + extra if extra else "")
+
+
 def suppress_blocks(table: pd.DataFrame, blocks: Sequence[Sequence[str]], *, min_cell: int,
                     unit: str, complementary: str = "both") -> tuple[pd.DataFrame, str]:
     """Small-cell suppression applied separately to blocks of count columns that add up to a
     shown total (e.g. surveys by subject; focus-group students by kind of group), with one
     statement for the whole table."""
-    from lwo.group_stats import suppress_small_cells
+    from lwo.group_stats import small_cell_rule, suppress_small_cells
 
     out = table
     n_primary = n_hidden = 0
@@ -269,7 +279,7 @@ def suppress_blocks(table: pd.DataFrame, blocks: Sequence[Sequence[str]], *, min
         out, _ = suppress_small_cells(out, block, min_cell=min_cell, complementary=complementary,
                                       marker=MARKER, unit=unit)
         n_hidden += int(out[block].eq(MARKER).sum().sum())
-    statement = f"Cells with fewer than {min_cell} {unit} are suppressed ({MARKER})."
+    statement = small_cell_rule(min_cell, unit, MARKER)
     extra = n_hidden - n_primary
     if extra:
         statement += (f" {extra} further cell{'s are' if extra > 1 else ' is'} suppressed so "
@@ -306,9 +316,8 @@ def count_table(df: pd.DataFrame, row: str, col: str, *, row_levels: Sequence,
     total, total_statement = suppress_small_cells(wide.loc[[total_label]].reset_index(drop=True),
                                                   col_levels + ["row_total"], min_cell=min_cell,
                                                   complementary="rows", marker=MARKER, unit=unit)
-    rule = f"Cells with fewer than {min_cell} {unit} are suppressed ({MARKER})."
-    if total_statement != rule:  # the totals row hid a further cell of its own
-        statement += f" In the {total_label} row:" + total_statement.removeprefix(rule)
+    statement = with_totals_row_statement(statement, total_statement, min_cell=min_cell, unit=unit,
+                                          label=total_label)
     shown = pd.concat([body, total], ignore_index=True)
     labels = [(row_labels or {}).get(r, r) for r in row_levels] + [total_label]
     shown.insert(0, row_name, labels)

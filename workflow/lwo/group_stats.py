@@ -1097,6 +1097,11 @@ def compare_counts(
 
 
 # --------------------------------------------------------------------------- privacy
+def small_cell_rule(min_cell: int, unit: str, marker: str = "‡") -> str:
+    """The small-cell rule as stated under a table."""
+    return f"Cells with fewer than {min_cell} {unit} are suppressed ({marker})."
+
+
 def suppress_small_cells(
     table: pd.DataFrame,
     count_cols: Sequence[str],
@@ -1178,7 +1183,7 @@ def suppress_small_cells(
         if rows.any():
             out[c] = out[c].astype(object)
             out.loc[rows, c] = marker
-    statement = f"Cells with fewer than {min_cell} {unit} are suppressed ({marker})."
+    statement = small_cell_rule(min_cell, unit, marker)
     n_secondary = int((mask & ~primary).sum())
     if n_secondary:
         statement += (f" {n_secondary} further cell{'s are' if n_secondary > 1 else ' is'} "

@@ -344,11 +344,11 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
                               **fit_options) -> list[dict]:
     """Items whose loading and intercept differ across groups, found by freeing one item at a
     time in the scalar model (smallest p first, Holm-adjusted over the items still constrained,
-    each step on the refitted model) until no item's freeing is significant, or the partial model is both within the
-    CFI criterion of the configural model and not significantly worse than it (the CFI and
-    chi-squares the levels' verdicts read: scaled with estimator="MLR"). The marker item's loading stays fixed at 1 (it sets the
-    factor's scale), so only its intercept can be freed. Returns one dict per freed item: item,
-    factor, chisq_diff, df_diff, p, p_holm. `fit_options`: further arguments of sem.fit (e.g.
+    each step on the refitted model) until no item's freeing is significant, or the partial model
+    is both within the CFI criterion of the configural model and not significantly worse than it
+    (the CFI and chi-squares the levels' verdicts read: scaled with estimator="MLR"). The marker
+    item's loading stays fixed at 1 (it sets the factor's scale), so only its intercept can be freed.
+    Returns one dict per freed item: item, factor, chisq_diff, df_diff, p, p_holm. `fit_options`: further arguments of sem.fit (e.g.
     missing="ml", estimator="MLR")."""
     factors = _cfa_items(spec)
     configural = sem.fit(spec, data, group=group, group_order=group_order, **fit_options)

@@ -228,8 +228,8 @@ class CohortStudy:
     `estimation`: the config `estimation` block (the workflow passes it; None gives
     lwo.sem_results.estimation_options's listwise ML), so that a replicate is analysed as the
     build analyses the study's data: the same missing-data handling, estimator and clusters,
-    and a fit whose unrestricted model has no estimate keeps its paths (without_h1). Its `items` is not used:
-    the replicates' items are continuous (WLSMV fits are unclustered, and would multiply the
+    and a fit whose unrestricted model has no estimate keeps its paths (without_h1). Its `items`
+    is not used: the replicates' items are continuous (WLSMV fits are unclustered, and would multiply the
     study's cost)."""
 
     def __init__(self, population_model: dict, codebook: Codebook, cell: Cell, alpha: float = 0.05,

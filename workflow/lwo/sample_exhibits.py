@@ -12,7 +12,7 @@ import pandas as pd
 from lwo.codebook import Codebook
 from lwo.descriptives import (MARKER, context_row, count_table, data_source_label, exclusion_note, number_row,
                               other_subject_count, published_row, read_analysis_table, share_with_ci,
-                              suppress_blocks)
+                              suppress_blocks, with_totals_row_statement)
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
 from lwo.io import read_yaml
@@ -279,9 +279,8 @@ def build_exhibit_6(*, students, summary, published, min_cell, outputs) -> None:
     total_row, total_statement = suppress_blocks(pd.DataFrame([{"site": "All sites", **totals}]),
                                                  [SURVEY_BLOCK, FOCUS_BLOCK, ["students"]],
                                                  min_cell=min_cell, unit="students", complementary="rows")
-    rule = f"Cells with fewer than {min_cell} students are suppressed ({MARKER})."
-    if total_statement != rule:
-        suppression += " In the All sites row:" + total_statement.removeprefix(rule)
+    suppression = with_totals_row_statement(suppression, total_statement, min_cell=min_cell, unit="students",
+                                            label="All sites")
     table = pd.concat([shown, total_row], ignore_index=True)
 
     groups = {kind: int(students.loc[students["focus_group"] == kind, "school_id"].nunique())

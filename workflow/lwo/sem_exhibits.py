@@ -427,7 +427,8 @@ def model_notes(results, *, bootstrap: bool = False) -> list[str]:
     exclusions, fit, warnings and where it is saved."""
     notes = [
         "Model: structural equation model (lavaan sem(), with the options of the estimation note and of each "
-        "saved spec's lavaan call; residual covariances of the final outcomes and of the mediators free). HQC is a latent factor of its 8 subscale scores; "
+        "saved spec's lavaan call; residual covariances of the final outcomes and of the mediators free). "
+        "HQC is a latent factor of its 8 subscale scores; "
         "classroom measures and mind-sets are latent factors of their items; grades and absences are observed; "
         + CONTROLS_TEXT + ".",
         *estimation_notes(results),
