@@ -128,11 +128,9 @@ STUDENT_IDS = [f"ST{i:06d}" for i in range(1, 41)]
 
 
 def _figure():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from lwo.plotting import new_figure  # the exhibits' own figures: no pyplot registry to fill
 
-    fig, ax = plt.subplots(figsize=(3, 2))
+    fig, ax = new_figure(figsize=(3, 2))
     ax.bar(["a", "b"], [1, 2])
     return fig
 
