@@ -41,6 +41,9 @@
 4. --crossed: coverage of the 95% CI of a Black-White contrast with 30 shared
    classrooms (tests/test_sem_crossed_clusters.py), crossed clusters vs lavaan's
    clusters-within-groups.
+   --wald-size: the size of the Black-White equality tests under equal paths with 30 shared
+   classrooms and classroom random slopes (1, 4 and 12 paths): the cluster-robust Wald test
+   referred to a chi-square and as the adjusted Wald F, and the scaled likelihood-ratio difference.
 5. --scaling [N ...]: larger exports with more holes. The personalization mediation model on
    the worked example's export (a fifth of the item answers blank on top of the cohort's own
    holes: nearly every student a missing-data pattern of its own) of synthetic cohorts of N
@@ -49,7 +52,7 @@
 
 One BLAS thread, as the engine runs. Run:
   python benchmarks/bench_fiml.py [--models NAME ...] [--repeat 3] [--phases] [--multigroup] [--lavaan]
-                                  [--recovery] [--crossed] [--scaling [N ...]]
+                                  [--recovery] [--crossed] [--wald-size] [--scaling [N ...]]
 """
 from __future__ import annotations
 
@@ -204,6 +207,18 @@ def crossed() -> None:
               f"{REPLICATES} replicates in {seconds:.0f} s")
 
 
+def wald_size(replicates: int = 400) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_sem_crossed_clusters import N_CLASSROOMS, N_STUDENTS, equality_test_sizes
+
+    print(f"tests of equal Black-White paths under the null, {N_CLASSROOMS} shared classrooms, {N_STUDENTS} students, "
+          f"{replicates} replicates (MC SE of a 5% rate: {(0.05 * 0.95 / replicates) ** 0.5:.3f}); rejections at 5%:")
+    for n_paths in (1, 4, 12):
+        sizes, seconds = timed(lambda: equality_test_sizes(n_paths, replicates, seed=20181002))
+        print(f"  {n_paths:2d} paths: " + ", ".join(f"{name} {rate:.3f}" for name, rate in sizes.items())
+              + f" ({seconds:.0f} s)")
+
+
 def scaling(sizes) -> None:
     print(f"{BIG_MODEL}, the worked example's export (a fifth of the answers blank), FIML + MLR + clusters:")
     print(f"{'cohort':>7s} {'surveyed':>9s} {'patterns':>9s} {'CPU s':>7s} {'peak memory (MB)':>17s}")
@@ -356,6 +371,8 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="*", help="RQ1 model names (default: every structural model)")
     parser.add_argument("--recovery", action="store_true", help="FIML vs listwise at N = 100,000 (MAR)")
     parser.add_argument("--crossed", action="store_true", help="crossed-cluster coverage Monte Carlo")
+    parser.add_argument("--wald-size", action="store_true",
+                        help="size of the equality tests (Wald chi-square, adjusted Wald F, scaled LR), 30 classrooms")
     parser.add_argument("--scaling", nargs="*", type=int, metavar="N",
                         help=f"the personalization model on the worked example's export of N-student cohorts "
                              f"(default {' '.join(map(str, SCALING_SIZES))})")
@@ -378,7 +395,9 @@ def main(argv=None) -> int:
         recovery()
     if args.crossed:
         crossed()
-    if args.recovery or args.crossed:
+    if args.wald_size:
+        wald_size()
+    if args.recovery or args.crossed or args.wald_size:
         return 0
     codebook, students = cohort()
     specs = rq1_models(codebook)

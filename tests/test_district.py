@@ -303,7 +303,7 @@ def test_the_small_districts_groups_get_estimates_without_an_unrestricted_model(
             wide = tests["n_paths"] > classrooms - 1
             fine = tests[~wide]
             assert (fine["verdict_test"] == "Wald").all() and (fine["status"] == "ok").all()
-            assert fine["pvalue"].equals(fine["wald_pvalue"]) and fine["pvalue"].notna().all()
+            assert fine["pvalue"].equals(fine["wald_f_pvalue"]) and fine["pvalue"].notna().all()
             assert fine["message"].str.startswith("likelihood-ratio test not available: no chi-square").all()
             for _, t in tests[wide].iterrows():
                 assert t["status"] == "not estimable" and pd.isna(t["pvalue"]) and pd.isna(t["wald_chisq"])

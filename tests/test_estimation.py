@@ -108,7 +108,9 @@ def test_equality_tests_give_wald_and_scaled_lr_with_wald_as_verdict(holey, code
     mg = fit_multigroup(specs["hqc_to_grades"], holey, codebook, estimation=FIML_MLR)
     assert mg.free.ok, mg.free.message
     t = mg.lr_tests.iloc[0]
-    assert t["verdict_test"] == "Wald" and t["pvalue"] == t["wald_pvalue"]
+    # clustered: the adjusted Wald F decides, on (1, classrooms - 1) df, more cautious than the chi-square
+    assert t["verdict_test"] == "Wald" and t["pvalue"] == t["wald_f_pvalue"] > t["wald_pvalue"]
+    assert t["wald_f_df2"] == fit_info(mg.free)["n_clusters"] - 1
     assert t["lr_method"] == "satorra.bentler.2001" and t["scaling_factor"] > 0
     assert 0 < t["wald_pvalue"] < 1 and 0 < t["lr_pvalue"] < 1
     # without clusters, the (scaled) likelihood-ratio test is the verdict
@@ -129,6 +131,7 @@ def test_without_clusters_the_wald_test_decides_where_the_lr_test_is_not_availab
     mg = fit_multigroup(specs["hqc_to_grades"], sample, codebook, estimation={**FIML_MLR, "cluster": "none"})
     t = mg.lr_tests.iloc[0]
     assert np.isnan(t["lr_pvalue"]) and t["verdict_test"] == "Wald" and t["pvalue"] == t["wald_pvalue"]
+    assert pd.isna(t["wald_f"])  # no clusters: the chi-square reference
     assert t["message"].startswith("likelihood-ratio test not available: the scaled difference's scaling factor")
     result = ModelResult(mg.free.model, mg.free.sample, fit_info(mg.free), pd.DataFrame(), pd.DataFrame(),
                          pd.DataFrame(), lr_tests=mg.lr_tests)
@@ -156,7 +159,7 @@ def test_with_four_clusters_a_wald_test_of_seven_paths_gives_way_to_the_lr_test(
     assert np.isnan(wide["wald_chisq"]) and wide["verdict_test"] == "LR" and wide["pvalue"] == wide["lr_pvalue"]
     assert wide["message"].startswith("Wald test not available: 7 constraints, but the cluster-robust covariance "
                                       "has at most 3 independent directions (4 clusters")
-    assert (narrow["verdict_test"] == "Wald").all() and narrow["pvalue"].equals(narrow["wald_pvalue"])
+    assert (narrow["verdict_test"] == "Wald").all() and narrow["pvalue"].equals(narrow["wald_f_pvalue"])
     result = ModelResult(mg.free.model, mg.free.sample, fit_info(mg.free), pd.DataFrame(), pd.DataFrame(),
                          pd.DataFrame(), lr_tests=mg.lr_tests)
     notes = lr_test_notes(result)

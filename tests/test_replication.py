@@ -283,8 +283,9 @@ def test_a_replicate_is_analysed_as_the_build_analyses_the_study(codebook, popul
     path = build.estimates[build.estimates["label"] == "c_current_grade"].iloc[0]
     assert rows["grade_all"]["estimate"] == pytest.approx(path["std.all"], rel=1e-9)
     assert rows["grade_all"]["pvalue"] == path["pvalue"]  # the raw path's Wald z, cluster-robust SE
-    assert rows[rp.HEADLINE]["message"].startswith("Wald chi-square(1)")
-    assert rp.FINDINGS[-1].test(estimation) == "cluster-robust Wald test of equal paths"
+    classrooms = build.data.clusters.nunique()
+    assert rows[rp.HEADLINE]["message"].startswith(f"adjusted Wald F(1, {classrooms - 1})")
+    assert rp.FINDINGS[-1].test(estimation) == "cluster-robust Wald test of equal paths (adjusted Wald F)"
 
 
 @pytest.mark.parametrize("estimator, expected", [("ML", "LR chi-square(1)"), ("MLR", "scaled LR chi-square(1)")])

@@ -628,7 +628,7 @@ def test_switch_fits_the_black_white_comparison_by_wlsmv(cohort, codebook, tmp_p
     test = mg.lr_tests.set_index("test").loc["HQC -> emotional_engagement"]
     # clustered: the verdict is the Wald test's, from the crossed-cluster covariance
     assert test["status"] == "ok" and test["verdict_test"] == "Wald" and test["lr_method"].startswith("satorra.2000")
-    assert mg.free.fit.crossed_clusters and test["pvalue"] == test["wald_pvalue"]
+    assert mg.free.fit.crossed_clusters and test["pvalue"] == test["wald_f_pvalue"]
     constrained = mg.constrained["HQC -> emotional_engagement"]
     assert constrained.ok and constrained.fit.fit_indices["df"] == mg.free.fit.fit_indices["df"] + 1
     again = lr_test_ordinal(constrained.fit, mg.free.fit)

@@ -116,8 +116,9 @@ def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit | None, lab
     """Difference of a path between two groups: estimate and CI of the difference of the
     within-group standardized paths (delta method); 'significant' = the test the study's
     Black-White exhibits base their verdict on (lwo.sem_results.fit_multigroup): the Wald test
-    of equal raw paths from the free fit's covariance when the fit is clustered (`restricted`
-    is then None), else the (with MLR scaled) likelihood-ratio test against `restricted`."""
+    of equal raw paths from the free fit's cluster-robust covariance, as an adjusted Wald F, when
+    the fit is clustered (`restricted` is then None), else the (with MLR scaled) likelihood-ratio
+    test against `restricted`."""
     for fit, role in ((free, "model with free paths"), (restricted, "model with equal paths")):
         if fit is not None and not fit.converged:
             return failed_result(f"{role}: {fit.message}", _n_used(fit))
@@ -126,7 +127,7 @@ def group_difference_result(free: sem.SEMFit, restricted: sem.SEMFit | None, lab
             test = sem.wald_test(free, f"{labels[0]} == {labels[1]}", clustered=True)
         except ValueError as err:  # a singular covariance of the difference: no test, as no fit
             return failed_result(f"Wald test: {err}", _n_used(free))
-        pvalue, text = test["pvalue"], f"Wald chi-square({test['df']}) = {test['stat']:.3f}"
+        pvalue, text = test["f_pvalue"], f"adjusted Wald F(1, {test['f_df2']}) = {test['f_stat']:.3f}"
     else:
         test = sem.lr_test(restricted, free)
         pvalue, scaled = test["pvalue"], "scaled " if free.estimator == "MLR" else ""
@@ -140,7 +141,7 @@ def group_difference_test(estimation: dict | None) -> str:
     """The test of equal paths that the estimation gives a group difference (see above)."""
     est = estimation_options(estimation)
     if verdict_test(est["cluster"]) == "Wald":
-        return "cluster-robust Wald test of equal paths"
+        return "cluster-robust Wald test of equal paths (adjusted Wald F)"
     return f"{'scaled ' if est['estimator'] == 'MLR' else ''}LR test of equal paths"
 
 

@@ -633,9 +633,11 @@ VERDICT_TEST_TEXT = {
              "covariance of the two groups' estimates. It is the verdict because it refers its statistic to the "
              "full covariance of the tested differences, where the scaled likelihood-ratio difference "
              "(Satorra-Bentler 2001, from the same crossed-cluster scores) corrects only the statistic's mean; "
-             "the Wald test needs no constrained fit. Its reference chi-square is a large-sample one: the "
-             "covariance rests on the classrooms' sums, and with few classrooms per tested path it rejects "
-             "too often (no small-sample correction is applied; the scaled likelihood-ratio test stands beside it)"),
+             "the Wald test needs no constrained fit. Its p-value is the adjusted Wald F's (Korn & Graubard 1990, "
+             "as Stata's svy: test): the covariance rests on the classrooms' sums, so with q tested paths and G "
+             "classrooms the statistic is referred to F(q, G - q) after scaling by (G - q) / (q (G - 1)); the "
+             "chi-square reference beside it rejects far too often when q is a sizeable share of G (under equal "
+             "paths, about half the time at 5% with 12 paths and 30 classrooms)"),
     "LR": "the likelihood-ratio (chi-square difference) test, scaled (Satorra-Bentler 2001) when the fits are MLR, "
           "scaled-shifted (Satorra 2000, as lavTestLRT) when they are WLSMV",
 }
@@ -656,10 +658,13 @@ def _verdict_texts(result: ModelResult) -> dict:
 
 
 def equality_test_text(t: pd.Series) -> str:
-    """'Wald chi-square(df) = x, p = y; LR ...' for one row of lr_tests.csv."""
+    """'Wald chi-square(df) = x, p = y; adjusted Wald F ...; LR ...' for one row of lr_tests.csv."""
     parts = []
     if pd.notna(t.get("wald_chisq")):
         parts.append(f"Wald chi-square({int(t['wald_df'])}) = {t['wald_chisq']:.2f}, p = {t['wald_pvalue']:.4f}")
+    if pd.notna(t.get("wald_f")):
+        parts.append(f"adjusted Wald F({int(t['wald_df'])}, {int(t['wald_f_df2'])}) = {t['wald_f']:.2f}, "
+                     f"p = {t['wald_f_pvalue']:.4f}")
     if pd.notna(t.get("chisq_diff")):
         scaled = "scaled " if str(t.get("lr_method", "")).startswith("satorra") else ""
         parts.append(f"{scaled}LR chi-square({int(t['df_diff'])}) = {t['chisq_diff']:.2f}, p = {t['lr_pvalue']:.4f}, "
@@ -922,7 +927,7 @@ def _comparisons_30(ex, result, others):
     t = tests.loc[TEACHER_EXPECTATION_TEST]
     if t["status"] != "ok":
         return [compare_statement(pub, "not estimable", None, t["message"])], []
-    wald = "Wald test (cluster-robust)" if result.info.get("cluster") else "Wald test"
+    wald = "cluster-robust Wald test (adjusted Wald F)" if result.info.get("cluster") else "Wald test"
     test = {"Wald": wald, "LR": "likelihood-ratio test"}.get(t["verdict_test"], t["verdict_test"])
     return [compare_statement(pub, ("significant: " if t["pvalue"] < ALPHA else "not significant: ")
                               + equality_test_text(t), bool(t["pvalue"] < ALPHA),

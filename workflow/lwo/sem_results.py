@@ -355,8 +355,10 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
     crossed-cluster-robust one when the fit has a cluster, ML or MLR). `verdict_test` and
     `pvalue` name the one the exhibits use: the Wald test when the fit is clustered, since it
     refers its statistic to the full crossed-cluster covariance of the tested differences, where
-    the scaled LR difference (from the same crossed-cluster scores) corrects only its mean; the
-    (scaled) LR test otherwise, unless it
+    the scaled LR difference (from the same crossed-cluster scores) corrects only its mean, and
+    then its p-value is the adjusted Wald F's (lwo.sem.api.adjusted_wald_f: the chi-square reference
+    rejects too often with 30 classrooms and several paths); the (scaled) LR test otherwise,
+    unless it
     has no p-value (a constrained model not estimated, no chi-square without the unrestricted
     model, a negative scaling factor): then the Wald test, and the row's message says why. The
     Wald test has no value where the paths outnumber the classrooms less one (a cluster-robust
@@ -393,6 +395,8 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
             wald = sem.wald_test(free.fit, [f"{group_label(lab, groups[0])} == {group_label(lab, groups[1])}"
                                             for lab in labels], clustered=free.cluster is not None)
             row.update(wald_chisq=wald["stat"], wald_df=wald["df"], wald_pvalue=wald["pvalue"])
+            if "f_stat" in wald:  # cluster-robust: the adjusted Wald F
+                row.update(wald_f=wald["f_stat"], wald_f_df2=wald["f_df2"], wald_f_pvalue=wald["f_pvalue"])
             no_wald = ""
         except ValueError as err:  # e.g. more paths than classrooms - 1
             no_wald = f"Wald test not available: {err}"
@@ -410,8 +414,9 @@ def fit_multigroup(spec: ModelSpec, students: pd.DataFrame, codebook, groups=GRO
             row.update(status="ok", message=f"likelihood-ratio test not available: {run.message}")
         wald_first = not no_wald and (verdict_test(free.cluster) == "Wald" or not pd.notna(row.get("lr_pvalue")))
         if wald_first or pd.notna(row.get("lr_pvalue")):
-            row.update(verdict_test="Wald" if wald_first else "LR",
-                       pvalue=row["wald_pvalue"] if wald_first else row["lr_pvalue"])
+            # clustered, the adjusted Wald F (its chi-square rejects too often with 30 classrooms)
+            wald_p = row.get("wald_f_pvalue", row.get("wald_pvalue"))
+            row.update(verdict_test="Wald" if wald_first else "LR", pvalue=wald_p if wald_first else row["lr_pvalue"])
         else:  # neither test has a value
             row.update(status="not estimable")
         row["message"] = "; ".join(m for m in (no_wald, row.get("message")) if m)
@@ -436,8 +441,8 @@ def verdict_test(cluster: str | None) -> str:
 
 
 LR_TEST_COLUMNS = ["test", "paths", "n_paths", "verdict_test", "pvalue", "wald_chisq", "wald_df", "wald_pvalue",
-                   "chisq_diff", "df_diff", "lr_pvalue", "lr_method", "scaling_factor", "cfi_diff", "rmsea_diff",
-                   "status", "message"]
+                   "wald_f", "wald_f_df2", "wald_f_pvalue", "chisq_diff", "df_diff", "lr_pvalue", "lr_method",
+                   "scaling_factor", "cfi_diff", "rmsea_diff", "status", "message"]
 
 
 # ======================================================= standardized inference (delta method)
