@@ -180,7 +180,9 @@ def project(tmp_path):
     bench.mkdir(parents=True)
     (bench / "ex12.tsv").write_text("s\th:m:s\tmax_rss\tcpu_time\n1.25\t0:00:01\t80.5\t1.1\n")
     (bench / "fit_model_all.tsv").write_text("s\th:m:s\tmax_rss\tcpu_time\n3.5\t0:00:03\t120\t3.4\n")
-    sources = [R.ExhibitSource(e, str(tmp_path / "results" / "exhibits" / e), rule=f"ex{e}") for e in ("3", "12", "28", "40")]
+    sources = [R.ExhibitSource(e, str(tmp_path / "results" / "exhibits" / e), rule=f"ex{e}",
+                               tables=("classrooms_by_site.csv",) if e == "12" else ())
+               for e in ("3", "12", "28", "40")]
     sources.append(R.ExhibitSource("power", str(tmp_path / "results" / "exhibits" / "power"), optional=True))
     kwargs = dict(sources=sources, data_summary=summary, published=pub_path,
                   config={"synthetic": {"seed": 1}, "bootstrap": {"seed": 7}}, configfiles=[config],
@@ -220,6 +222,8 @@ def test_an_exhibit_the_data_cannot_support_is_shown_as_not_available(project):
 
 def test_report_shows_every_exhibit_with_its_state(project):
     root, kwargs = project
+    # a CSV its rule does not declare (left by an older run, or put there by hand) is not shown
+    pd.DataFrame({"left_behind": [7]}).to_csv(root / "results" / "exhibits" / "3" / "stale_table.csv", index=False)
     prov = R.build_report(**kwargs)
     html = (root / "report.html").read_text()
     assert _sections(html) == {"3": "ok", "12": "ok", "28": "failed", "40": "not built"}
@@ -230,8 +234,9 @@ def test_report_shows_every_exhibit_with_its_state(project):
     assert "the model did not converge (iterations 1000)" in ex28 and "<img" not in ex28 and "<table" not in ex28
     ex40 = html[html.index('id="exhibit-40"'):]
     assert "Not built." in ex40 and "rule ex40 did not produce" in ex40
-    # a further table the exhibit wrote beside table.csv is shown too
+    # a further table the exhibit's rule declares beside table.csv is shown too, an undeclared one not
     assert "<h5>Classrooms by site</h5>" in html and "classrooms with collaboration" in html
+    assert "Stale table" not in html and "left behind" not in html
     # tables rendered from table.csv with formatted numbers
     assert "<td class=\"num\">312</td>" in html and "\u22120.100" in html and "&lt; 0.001" in html
     # front page: synthetic, counts, no run date outside the provenance block
@@ -402,6 +407,13 @@ def test_report_of_the_workflow_lists_every_registered_exhibit(built):
     assert all(state == "ok" or state == "warning" or state == "failed" for state in _sections(html).values())
     assert 'data-source="synthetic"' in html
     assert {r["rule"] for r in prov["rule_runtimes"]} >= {"synthetic_cohort", "analysis_data"}
+    # the further tables the registry declares (extra_outputs) are shown in their exhibit's section
+    from lwo.registry import load_registry
+
+    for ex in load_registry():
+        section = html[html.index(f'data-exhibit="{ex.id}"'):].split("</section>")[0] if not ex.target else ""
+        for name in (f for f in ex.extra_outputs.values() if f.endswith(".csv") and not ex.target):
+            assert f"<h5>{name[:-4].replace('_', ' ').capitalize()}</h5>" in section, (ex.id, name)
 
 
 @pytest.mark.slow

@@ -64,11 +64,14 @@ class ExhibitSource:
     rule: str | None = None
     # built by a separate target (e.g. `snakemake replication`): shown only when present
     optional: bool = False
+    # further tables its rule writes beside table.csv (file names in `directory`): the report
+    # shows these and no other CSV there (a file an older run left behind is not the exhibit's)
+    tables: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict) -> "ExhibitSource":
         return cls(**{k: d.get(k) for k in ("exhibit", "directory", "rule")},
-                   optional=bool(d.get("optional", False)))
+                   optional=bool(d.get("optional", False)), tables=tuple(d.get("tables") or ()))
 
 
 @dataclass
@@ -167,12 +170,13 @@ def load_exhibit(source: ExhibitSource, failure: str = "") -> Exhibit:
             reasons.append(f"{path} is missing")
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
             reasons.append(f"{path} cannot be read: {err}")
-    for path in sorted(d.glob("*.csv")):
-        if path.name not in ("table.csv", "comparison.csv"):
-            try:
-                ex.extra_tables.append((path.name, _read_csv(path)))
-            except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-                reasons.append(f"{path} cannot be read: {err}")
+    for path in (d / name for name in source.tables):
+        try:
+            ex.extra_tables.append((path.name, _read_csv(path)))
+        except FileNotFoundError:
+            reasons.append(f"{path} is missing")
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+            reasons.append(f"{path} cannot be read: {err}")
     if meta.get("figure"):
         png = d / str(meta["figure"])
         if png.exists() and png.stat().st_size > 0:
@@ -724,13 +728,15 @@ REPORT_EXHIBIT_FILES = ("meta.json", "table.csv", "comparison.csv", "figure.png"
 
 
 def exhibit_sources(rules, exhibit_meta, optional_exhibits, results="results") -> list[dict]:
-    """Every exhibit the report shows: id, directory and the rule that writes it.
-    `exhibit_meta`: the registered meta.json paths; `optional_exhibits`: ids of exhibits
-    built by a separate target, shown when present."""
-    owners = {}
+    """Every exhibit the report shows: id, directory, the rule that writes it and the further
+    tables (CSV files beside table.csv) that rule declares. `exhibit_meta`: the registered
+    meta.json paths; `optional_exhibits`: ids of exhibits built by a separate target, shown when
+    present."""
+    owners, outputs = {}, {}
     for rule in rules:
         for f in rule.output:
             owners.setdefault(str(f), rule.name)
+            outputs.setdefault(rule.name, []).append(Path(str(f)))
     metas = [(str(m), False) for m in exhibit_meta]
     metas += [(f"{results}/exhibits/{ex}/meta.json", True) for ex in optional_exhibits]
     sources, seen = [], set()
@@ -739,15 +745,20 @@ def exhibit_sources(rules, exhibit_meta, optional_exhibits, results="results") -
         if directory in seen:
             continue
         seen.add(directory)
-        sources.append({"exhibit": Path(directory).name, "directory": directory, "rule": owners.get(meta),
-                        "optional": optional})
+        rule = owners.get(meta)
+        tables = sorted(f.name for f in outputs.get(rule, []) if f.parent.as_posix() == directory
+                        and f.suffix == ".csv" and f.name not in ("table.csv", "comparison.csv"))
+        sources.append({"exhibit": Path(directory).name, "directory": directory, "rule": rule,
+                        "optional": optional, "tables": tables})
     return sources
 
 
 def exhibit_input_files(exhibit_targets, optional_exhibits, results="results") -> list[str]:
-    """The exhibit files the report reads: those of every registered exhibit, and those of the
-    optional exhibits that exist (table.tex and figure.svg are for print, not read)."""
-    files = [str(f) for f in exhibit_targets if Path(str(f)).name in REPORT_EXHIBIT_FILES]
+    """The exhibit files the report reads: those of every registered exhibit (its further tables
+    too), and those of the optional exhibits that exist (table.tex and figure.svg are for print,
+    not read)."""
+    files = [str(f) for f in exhibit_targets
+             if Path(str(f)).name in REPORT_EXHIBIT_FILES or Path(str(f)).suffix == ".csv"]
     for ex in optional_exhibits:
         d = Path(results) / "exhibits" / ex
         if (d / "meta.json").exists():

@@ -85,6 +85,7 @@ def exhibit_files(ex):
     """Its outputs: the standard files (exhibit_outputs) and its extra ones."""
     d = f"{RESULTS}/exhibits/{ex.id}"
     extra = {k: f"{d}/{f}" for k, f in ex.extra_outputs.items()}
+    EXHIBIT_TARGETS.extend(extra.values())  # the report shows them: its inputs
     return {**exhibit_outputs(ex.id, figure=ex.figure, tex=ex.tex), **extra}
 
 
