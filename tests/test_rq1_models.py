@@ -619,3 +619,16 @@ def test_workflow_bootstrap_adds_percentile_cis(built_workflow, tmp_path):
     _, table, comparison = _read_exhibit(built_workflow / "results" / "exhibits" / "19")
     assert table["share_boot_ci_lower"].notna().all() and (table["bootstrap_resamples"] <= 20).all()
     assert "bootstrap" in comparison.loc[0, "basis"]
+
+
+def test_a_share_whose_ci_is_wider_than_a_share_spans_says_its_agreement_says_little():
+    """A published share inside a delta-method CI of width >= 1 (Exhibit 23's Black students: about
+    -0.06 to 1.20) agrees whatever share was published; the comparison's basis says so. A narrower
+    CI gives the plain basis, and a share outside its CI disagrees either way."""
+    from lwo.sem_exhibits import compare_share
+
+    pub = pd.Series({"exhibit": "23", "key": "percent_mediated:x", "statement": "share", "value": 1.0})
+    wide = compare_share(pub, {"share_mediated": 0.57, "share_ci_lower": -0.06, "share_ci_upper": 1.20})
+    narrow = compare_share(pub, {"share_mediated": 0.68, "share_ci_lower": 0.53, "share_ci_upper": 0.83})
+    assert wide["agrees"] == "yes" and wide["basis"].endswith("so agreement says little")
+    assert narrow["agrees"] == "no" and "says little" not in narrow["basis"]

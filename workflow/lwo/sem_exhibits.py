@@ -216,6 +216,8 @@ def compare_share(pub: pd.Series, row: dict | None) -> dict:
     else:
         out = compare_number(pub, row["share_mediated"], row["share_ci_lower"], row["share_ci_upper"])
         out["basis"] = "published share inside the delta-method 95% CI of indirect / total (std.all)"
+    if out["ci_upper"] - out["ci_lower"] >= 1:  # wider than the 0-1 a share spans: any share agrees
+        out["basis"] += "; the CI is wider than the 0 to 1 a share spans, so agreement says little"
     return out
 
 
