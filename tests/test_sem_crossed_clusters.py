@@ -130,8 +130,8 @@ ZERO_MEANS = ["m1 == 0", "m2 == 0", "m3 == 0"]
 
 
 def test_the_adjusted_wald_f_is_hotellings_t2_test_where_that_is_exact():
-    """Three means of normal data, each of 10 students its own cluster: the cluster-robust Wald
-    statistic of "the means are 0" is Hotelling's T^2 (n ybar' S^-1 ybar with the unbiased S, the
+    """Three means of normal data, each of 10 students its own cluster: the cluster-robust (sandwich)
+    Wald statistic of "the means are 0" is Hotelling's T^2 (n ybar' S^-1 ybar with the unbiased S, the
     G/(G-1) of the meat giving S's n-1), and (n-q) T^2 / (q (n-1)) is exactly F(q, n-q). So under
     the null the adjusted Wald F rejects 5% at 5%, where the chi-square reference rejects about
     20% (P(F(3, 7) > 7.81 * 7 / 27))."""
@@ -142,8 +142,8 @@ def test_the_adjusted_wald_f_is_hotellings_t2_test_where_that_is_exact():
     for _ in range(reps):
         Y = rng.normal(size=(n, 3)) @ root
         fit = sem.fit(HOTELLING_MEANS, pd.DataFrame(Y, columns=["y1", "y2", "y3"]).assign(student=np.arange(n)),
-                      cluster="student", estimator="MLR")
-        test = sem.wald_test(fit, ZERO_MEANS)
+                      cluster="student")
+        test = sem.wald_test(fit, ZERO_MEANS, clustered=True)
         ybar = Y.mean(axis=0)
         assert test["stat"] == pytest.approx(n * ybar @ np.linalg.solve(np.cov(Y, rowvar=False), ybar), rel=1e-6)
         assert (test["f_df1"], test["f_df2"]) == (3, n - 3)
