@@ -33,6 +33,10 @@ model-ready data saved beside each fit) and results/diagnostics/.
    than 10 students are suppressed (‡)", or one starting "Small cells:") when it applies it: when
    its rule is given privacy.min_cell, or a marker stands in its tables.
    Every exhibit built from the cohort's data also states how it handled missing data.
+   A statistic of a table shown with hidden cells (a chi-square, Cramer's V, an exact p, a
+   difference of its shares) is a function of the hidden counts and, beside the shown cells,
+   leaves a handful of candidates for them, often one: it is withheld and its p-value shown as a
+   band (Exhibit 34; the across-sites chi-square of Exhibit 32).
 
 3. Real data stay out of git: data/real/* is ignored (except its README), no file under data/
    other than data/published/* and data/real/README.md is tracked, the configured data files are
@@ -48,6 +52,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -320,12 +325,80 @@ def test_exhibit_34_hides_a_small_cell_with_everything_that_would_give_it_away()
         assert (table.loc[hidden, column] == "‡").all() and (table.loc[~hidden, column] != "‡").all(), column
     options = completions(table, res)
     assert options and all(len({o[i] for o in options}) > 1 for i in table.index[hidden])
+    # the chi-square, a function of every cell, would leave two of them, the truth one: it is
+    # hidden with Cramer's V and the rest, and its p is a band
+    cells = pd.MultiIndex.from_frame(res[["subject", "length"]])
+
+    def chi2_of(filling: dict) -> float:
+        observed = res["observed"].astype(float).copy()
+        observed[list(filling)] = list(filling.values())
+        grid = pd.Series(observed.to_numpy(), index=cells).unstack().to_numpy()
+        expected = np.outer(grid.sum(axis=1), grid.sum(axis=0)) / grid.sum()
+        with np.errstate(invalid="ignore"):  # a filling with an empty length: no statistic
+            return round(float(((grid - expected) ** 2 / expected).sum()), 6)
+
+    truth = {i: int(res.at[i, "observed"]) for i in table.index[hidden]}
+    matching = [o for o in options if chi2_of(o) == round(float(res["chi2"].iloc[0]), 6)]
+    assert truth in matching and len(matching) <= 2 < len(options)  # a quadratic in the one free count
+    for column in ("chi2", "cramers_v", "cramers_v_bias_corrected", "min_expected", "p_small_sample"):
+        assert (table[column] == "‡").all(), column
+    assert table["p"].isin(["< 0.001", "< 0.01", "< 0.05", ">= 0.05"]).all()
     # the check can fail: with only the small cell hidden, the totals give it away
     lone = table.copy()
     lone[["observed", "expected"]] = res[["observed", "expected"]].astype(object)
     small = table.index[(res["subject"] == "ela") & (res["length"] == "long")]
     lone.loc[small, ["observed", "expected"]] = "‡"
     assert completions(lone, res) == [{small[0]: 7}]
+
+
+def test_exhibit_34s_comparison_and_notes_show_nothing_of_a_hidden_cell(default_build, tmp_path):
+    """The default build's students with all but 6 of the ELA students in long activities left
+    out: the comparison and the notes showed that cell's percent and adjusted residual, the
+    chi-square and the difference of the long shares (each, with the shown cells, all but gives
+    the hidden counts back). Now they show the hidden cells' marker and p-value bands."""
+    from lwo.descriptive_exhibits import build_exhibit_34
+
+    data = default_build / "results" / "data" / "analysis"
+    students = pd.read_csv(data / "students.csv")
+    long_ela = students.index[(students["subject"] == "ela") & (students["collab_length"] == "5 or more class periods")]
+    students.drop(long_ela[6:]).to_csv(tmp_path / "students.csv", index=False)
+    outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta", "png", "svg")}
+    build_exhibit_34(students=tmp_path / "students.csv", summary=data / "data_summary.json",
+                     codebook=default_build / "config" / "codebook.yaml",
+                     published=default_build / "data" / "published" / "published_values.csv", min_cell=10,
+                     outputs=outputs)
+    table = pd.read_csv(outputs["table"], dtype=str)
+    assert table.loc[(table["subject"] == "ela") & (table["length"] == "5 or more class periods"),
+                     "observed"].eq("‡").all()
+    finding = pd.read_csv(outputs["comparison"], dtype=str).set_index("key").loc["longer_in_ela", "reproduced"]
+    assert finding.startswith("5 or more class periods: ELA ‡ vs mathematics ‡; chi-square(2): p < ")
+    assert "adjusted residual (ELA, 5 or more class periods) = ‡" in finding and "Cramer" not in finding
+    notes = " ".join(json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"])
+    assert "ELA - mathematics: p " in notes and "ELA - mathematics =" not in notes
+    assert not re.search(r"p = 0\.\d", finding + notes)  # no exact p-value of the length tests
+
+
+def test_exhibit_32_withholds_the_across_sites_chi_square_of_its_table_with_hidden_cells(default_build, tmp_path):
+    """Exhibit 32 shows the site x frequency table and, in its notes, the chi-square across sites
+    of that same table: with a cell hidden, only the test's p-value band."""
+    from lwo.descriptive_exhibits import build_exhibit_32
+
+    data = default_build / "results" / "data" / "analysis"
+    students = pd.read_csv(data / "students.csv")
+    answered = students.dropna(subset=["collab_frequency"])
+    site, answer = answered.groupby(["school_id", "collab_frequency"]).size().idxmin()
+    cell = answered.index[(answered["school_id"] == site) & (answered["collab_frequency"] == answer)]
+    students.drop(cell[3:]).to_csv(tmp_path / "students.csv", index=False)
+    outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta", "png", "svg")}
+    build_exhibit_32(students=tmp_path / "students.csv", summary=data / "data_summary.json",
+                     codebook=default_build / "config" / "codebook.yaml",
+                     published=default_build / "data" / "published" / "published_values.csv", min_cell=10,
+                     outputs=outputs)
+    assert pd.read_csv(outputs["table"], dtype=str)["n"].eq("‡").any()
+    notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
+    across = next(n for n in notes if n.startswith("Across sites: "))
+    assert re.fullmatch(r"Across sites: chi-square\(\d+\): p (<|>=) 0\.0\d+ \(statistic withheld: suppressed "
+                        r"cells\)\.", across), across
 
 
 def test_exhibit_6_hides_a_second_all_sites_survey_count_where_it_hides_one(tmp_path):

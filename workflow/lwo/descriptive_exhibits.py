@@ -15,8 +15,8 @@ from lwo.descriptives import (ALPHA, MARKER, RACES, RATING_SCALE, SEGMENT_TYPES,
                               direction_agreement, exclusion_note, hide_small_groups,
                               items_and_composite_by_subject,
                               math_and_ela_teachers, mean_with_ci, missing_data_note, no_cluster_note, number_row,
-                              observation_ratings, other_subject_note, p_text, published_row, quality_by_subject,
-                              read_analysis_table,
+                              observation_ratings, other_subject_note, p_band, p_text, published_row,
+                              quality_by_subject, read_analysis_table,
                               share_with_ci, shared_quality_areas, small_group_note, subject_comparison,
                               teacher_scale_label, two_group_display)
 from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit
@@ -349,7 +349,7 @@ def build_exhibit_32(*, students, summary, codebook, published, min_cell, output
     notes = [
         f"At least weekly: {', '.join(weekly)}; {k} of {n} students "
         f"({100 * share:.0f}%, exact 95% CI {100 * lo:.0f}%-{100 * hi:.0f}%).",
-        f"Across sites: {chi_square_text(across)}.",
+        f"Across sites: {chi_square_text(across, exact=not table['n'].eq(MARKER).any())}.",
         "Subject: chi-square test of mathematics vs ELA over the five answers (no Yates "
         f"correction); {chi['note'] or 'all expected counts at least 5'}.",
         "Missing data: "
@@ -446,7 +446,10 @@ def suppress_length_cells(res: pd.DataFrame, min_cell: int) -> tuple[pd.DataFram
     give them away: their percent, expected count and adjusted residual (from which, with the
     public subject totals, the count follows), and further cells until no subject and no length
     has exactly one hidden cell (the subject totals and, through the shown expected counts, the
-    length totals are public)."""
+    length totals are public). With any cell hidden, the test's statistics (chi-square, Cramer's V,
+    the smallest expected count, the small-sample p) are hidden too and its p is shown as a band:
+    each is a function of the hidden counts, and beside the shown cells an exact one leaves a
+    handful of candidates for them, often one."""
     table = res[LENGTH_COLUMNS].copy()
     table[["expected", "row_percent", "adjusted_residual"]] = (
         table[["expected", "row_percent", "adjusted_residual"]].astype(float).round(6))
@@ -458,6 +461,11 @@ def suppress_length_cells(res: pd.DataFrame, min_cell: int) -> tuple[pd.DataFram
     derived = ["observed", "row_percent", "expected", "adjusted_residual", "residual_beyond_1_96"]
     table[derived] = table[derived].astype(object)
     table.loc[hidden, derived] = MARKER
+    if hidden.any():
+        statistics = ["chi2", "cramers_v", "cramers_v_bias_corrected", "min_expected", "p_small_sample"]
+        table[statistics + ["p"]] = table[statistics + ["p"]].astype(object)
+        table[statistics] = MARKER
+        table["p"] = table["p"].map(lambda p: p_band(p).removeprefix("p "))
     return table, suppression
 
 
@@ -506,6 +514,7 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
            .sort_values(["_s", "_l"]).drop(columns=["_s", "_l"]).reset_index(drop=True))
     table, suppression = suppress_length_cells(res, min_cell)
     head = res.iloc[0]
+    hidden = set(map(tuple, table.loc[table["observed"].eq(MARKER), ["subject", "length"]].to_numpy()))
 
     def cell(subject: str, column: str) -> float:
         hit = res[(res["subject"] == subject) & (res["length"] == long_)]
@@ -517,9 +526,15 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
     answered["long_activity"] = (answered["collab_length"] == long_).astype(float)
     long_test = welch_ttest(answered, "long_activity", "subject", groups=SUBJECTS,
                             cluster="classroom_id", min_n=min_cell).iloc[0]
-    finding = (f"{long_}: ELA {share_long['ela']:.0f}% vs mathematics {share_long['math']:.0f}%; "
-               f"{chi_square_text(head)}; adjusted residual (ELA, {long_}) = {residual:.2f}; "
-               f"classroom-clustered {p_text(long_test['p_cluster'])}")
+    # with a cell hidden, nothing that is a function of the hidden counts is shown exactly
+    # (suppress_length_cells hides their own columns): a hidden cell's percent and residual, the
+    # chi-square, and the long share's difference and test (p bands instead)
+    shown_pct = {s: MARKER if (s, long_) in hidden else f"{share_long[s]:.0f}%" for s in SUBJECTS}
+    p_shown = p_band if hidden else p_text
+    finding = (f"{long_}: ELA {shown_pct['ela']} vs mathematics {shown_pct['math']}; "
+               f"{chi_square_text(head, exact=not hidden)}; adjusted residual (ELA, {long_}) = "
+               f"{MARKER if ('ela', long_) in hidden else f'{residual:.2f}'}; "
+               f"classroom-clustered {p_shown(long_test['p_cluster'])}")
     agrees = (None if not head["p"] == head["p"] else
               bool(head["p"] < ALPHA and share_long["ela"] > share_long["math"]
                    and residual > 1.96))
@@ -550,10 +565,12 @@ def build_exhibit_34(*, students, summary, codebook, published, min_cell, output
         "Multiple comparisons: none; one test per published statement.",
         cluster_note(long_test["n_clusters"], check=f"the subject comparison, as a difference in the "
                      f"share of activities of {long_} (linear probability),")
-        + f" ELA - mathematics = {long_test['difference']:.2f}, "
-        f"{p_text(long_test['p_cluster'])} clustered vs {p_text(long_test['p'])} Welch.",
+        + (f" ELA - mathematics = {long_test['difference']:.2f}," if not hidden else " ELA - mathematics:")
+        + f" {p_shown(long_test['p_cluster'])} clustered vs {p_shown(long_test['p'])} Welch.",
         suppression + " A suppressed count's percent, expected count and adjusted residual are "
-        "suppressed too.",
+        "suppressed too" + ("; so are the test statistics (chi-square, Cramer's V, the long share's "
+                            "difference), a function of every count, and p-values are shown as bands "
+                            "(p < 0.001, < 0.01, < 0.05, >= 0.05)." if hidden else "."),
     ]
     source = data_source_label(summary)
     write_exhibit(outputs, exhibit="34", title="Student survey reports of the length of "

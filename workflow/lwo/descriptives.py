@@ -179,10 +179,23 @@ def teacher_scale_label(codebook, scale: str) -> str:
     return codebook.label(scale)
 
 
-def chi_square_text(row: pd.Series) -> str:
-    """One chi-square result of lwo.group_stats in words, or why it was not estimable."""
+def p_band(p: float) -> str:
+    """"p < 0.001", "p < 0.01", "p < 0.05", "p >= 0.05" or "p n/a": a p-value coarse enough that,
+    beside a table with suppressed cells, it does not give their counts back."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p n/a"
+    return next((f"p < {cut:g}" for cut in (0.001, 0.01, 0.05) if p < cut), "p >= 0.05")
+
+
+def chi_square_text(row: pd.Series, exact: bool = True) -> str:
+    """One chi-square result of lwo.group_stats in words, or why it was not estimable. Not
+    `exact` (the test's table is shown with suppressed cells): its p-value band only, since the
+    statistic, Cramer's V or an exact p, a function of every cell, would leave only a handful of
+    counts (often one) for the hidden cells beside the shown ones."""
     if not row["p"] == row["p"]:
         return f"chi-square not estimable ({row['note']})"
+    if not exact:
+        return f"chi-square({int(row['dof'])}): {p_band(row['p'])} (statistic withheld: suppressed cells)"
     return (f"chi-square({int(row['dof'])}) = {row['chi2']:.2f}, {p_text(row['p'])}, "
             f"Cramer's V = {row['cramers_v']:.2f}")
 
