@@ -351,6 +351,16 @@ def test_exhibit_34_hides_a_small_cell_with_everything_that_would_give_it_away()
     assert completions(lone, res) == [{small[0]: 7}]
 
 
+def _built_from(builder, students: pd.DataFrame, build: Path, tmp_path: Path) -> dict:
+    """Run a descriptive exhibit's builder on `students` with the rest of `build`'s inputs; its outputs."""
+    students.to_csv(tmp_path / "students.csv", index=False)
+    outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta", "png", "svg")}
+    builder(students=tmp_path / "students.csv", summary=build / "results" / "data" / "analysis" / "data_summary.json",
+            codebook=build / "config" / "codebook.yaml", min_cell=10, outputs=outputs,
+            published=build / "data" / "published" / "published_values.csv")
+    return outputs
+
+
 def test_exhibit_34s_comparison_and_notes_show_nothing_of_a_hidden_cell(default_build, tmp_path):
     """The default build's students with all but 6 of the ELA students in long activities left
     out: the comparison and the notes showed that cell's percent and adjusted residual, the
@@ -358,15 +368,10 @@ def test_exhibit_34s_comparison_and_notes_show_nothing_of_a_hidden_cell(default_
     the hidden counts back). Now they show the hidden cells' marker and p-value bands."""
     from lwo.descriptive_exhibits import build_exhibit_34
 
-    data = default_build / "results" / "data" / "analysis"
-    students = pd.read_csv(data / "students.csv")
-    long_ela = students.index[(students["subject"] == "ela") & (students["collab_length"] == "5 or more class periods")]
-    students.drop(long_ela[6:]).to_csv(tmp_path / "students.csv", index=False)
-    outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta", "png", "svg")}
-    build_exhibit_34(students=tmp_path / "students.csv", summary=data / "data_summary.json",
-                     codebook=default_build / "config" / "codebook.yaml",
-                     published=default_build / "data" / "published" / "published_values.csv", min_cell=10,
-                     outputs=outputs)
+    students = pd.read_csv(default_build / "results" / "data" / "analysis" / "students.csv")
+    long_ela = students.index[(students["subject"] == "ela")
+                              & (students["collab_length"] == "5 or more class periods")]
+    outputs = _built_from(build_exhibit_34, students.drop(long_ela[6:]), default_build, tmp_path)
     table = pd.read_csv(outputs["table"], dtype=str)
     assert table.loc[(table["subject"] == "ela") & (table["length"] == "5 or more class periods"),
                      "observed"].eq("‡").all()
@@ -383,17 +388,11 @@ def test_exhibit_32_withholds_the_across_sites_chi_square_of_its_table_with_hidd
     of that same table: with a cell hidden, only the test's p-value band."""
     from lwo.descriptive_exhibits import build_exhibit_32
 
-    data = default_build / "results" / "data" / "analysis"
-    students = pd.read_csv(data / "students.csv")
+    students = pd.read_csv(default_build / "results" / "data" / "analysis" / "students.csv")
     answered = students.dropna(subset=["collab_frequency"])
     site, answer = answered.groupby(["school_id", "collab_frequency"]).size().idxmin()
     cell = answered.index[(answered["school_id"] == site) & (answered["collab_frequency"] == answer)]
-    students.drop(cell[3:]).to_csv(tmp_path / "students.csv", index=False)
-    outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta", "png", "svg")}
-    build_exhibit_32(students=tmp_path / "students.csv", summary=data / "data_summary.json",
-                     codebook=default_build / "config" / "codebook.yaml",
-                     published=default_build / "data" / "published" / "published_values.csv", min_cell=10,
-                     outputs=outputs)
+    outputs = _built_from(build_exhibit_32, students.drop(cell[3:]), default_build, tmp_path)
     assert pd.read_csv(outputs["table"], dtype=str)["n"].eq("‡").any()
     notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
     across = next(n for n in notes if n.startswith("Across sites: "))
