@@ -520,7 +520,8 @@ def test_exhibit_3_keeps_a_districts_own_schools_apart_from_the_studys(built, tm
     outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("table", "csv"), ("comparison", "csv"),
                                                                ("meta", "json"))}
     build_exhibit_3(**files, summary=built / "results/data/analysis/data_summary.json",
-                    published=built / "data/published/published_values.csv", min_cell=MIN_CELL, outputs=outputs)
+                    codebook=built / "config/codebook.yaml", published=built / "data/published/published_values.csv",
+                    min_cell=MIN_CELL, outputs=outputs)
     table = pd.read_csv(outputs["table"])
     assert table["site"].tolist() == [1, 2, 3, 4, 12, 31, 47, 58]
     study_rows, own_rows = table[table["site"] <= 4], table[table["site"] > 4]

@@ -351,14 +351,46 @@ def test_exhibit_34_hides_a_small_cell_with_everything_that_would_give_it_away()
     assert completions(lone, res) == [{small[0]: 7}]
 
 
-def _built_from(builder, students: pd.DataFrame, build: Path, tmp_path: Path) -> dict:
-    """Run a descriptive exhibit's builder on `students` with the rest of `build`'s inputs; its outputs."""
+def _built_from(builder, students: pd.DataFrame, build: Path, tmp_path: Path, *tables: str) -> dict:
+    """Run an exhibit's builder on `students` with the rest of `build`'s inputs (its analysis
+    `tables` too); its outputs."""
+    data = build / "results" / "data" / "analysis"
     students.to_csv(tmp_path / "students.csv", index=False)
     outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta", "png", "svg")}
-    builder(students=tmp_path / "students.csv", summary=build / "results" / "data" / "analysis" / "data_summary.json",
+    builder(students=tmp_path / "students.csv", summary=data / "data_summary.json",
             codebook=build / "config" / "codebook.yaml", min_cell=10, outputs=outputs,
-            published=build / "data" / "published" / "published_values.csv")
+            published=build / "data" / "published" / "published_values.csv", **{t: data / f"{t}.csv" for t in tables})
     return outputs
+
+
+def test_no_share_gives_back_a_hidden_count_of_black_students(default_build, tmp_path):
+    """Site 4 with 7 surveyed Black students: Exhibit 4 hides that count (and a complement), and
+    its comparison showed site 4's share (0.05: with the site's shown total, 7), Exhibit 3 the same
+    share to six decimals. Both now show the marker where Exhibit 4 hides the count. And with 8
+    Black students in the whole survey, Exhibit 5's compared share of Black students is hidden as
+    its table's count is."""
+    from lwo.sample_exhibits import build_exhibit_3, build_exhibit_4, build_exhibit_5
+
+    students = pd.read_csv(default_build / "results" / "data" / "analysis" / "students.csv")
+    black = students["surveyed"].eq(1) & students["race"].eq("Black")
+    few_at_4 = students.drop(students.index[black & students["school_id"].eq(4)][7:])
+    for d in ("3", "4", "5"):
+        (tmp_path / d).mkdir()
+    ex4 = _built_from(build_exhibit_4, few_at_4, default_build, tmp_path / "4")
+    by_race = pd.read_csv(ex4["table"], dtype=str)
+    hidden_sites = by_race.loc[by_race["category"].eq("Black") & by_race["n"].eq("‡"), "site"].tolist()
+    assert "Site 4" in hidden_sites and len(hidden_sites) >= 2
+    compared = pd.read_csv(ex4["comparison"], dtype=str).set_index("key")["reproduced"]
+    assert compared["min_share_black_site"] == "lowest site share Black: ‡ (site 4)"
+    ex3 = pd.read_csv(_built_from(build_exhibit_3, few_at_4, default_build, tmp_path / "3", "teachers",
+                                  "classrooms", "observations")["table"], dtype=str).set_index("site")
+    for site in ex3.index:
+        assert (ex3.at[site, "share_black_surveyed"] == "‡") == (f"Site {site}" in hidden_sites), site
+    eight = students.drop(students.index[black][8:])
+    ex5 = _built_from(build_exhibit_5, eight, default_build, tmp_path / "5")
+    assert pd.read_csv(ex5["table"], dtype=str).set_index("race").at["Black", "n"] == "‡"
+    row = pd.read_csv(ex5["comparison"], dtype=str).set_index("key").loc["share_black_sample"]
+    assert row["reproduced"] == "‡" and row["agrees"] == "not applicable" and pd.isna(row["ci_lower"])
 
 
 def test_exhibit_34s_comparison_and_notes_show_nothing_of_a_hidden_cell(default_build, tmp_path):

@@ -200,6 +200,14 @@ def chi_square_text(row: pd.Series, exact: bool = True) -> str:
             f"Cramer's V = {row['cramers_v']:.2f}")
 
 
+def suppressed_comparison(row: dict, min_cell: int, unit: str = "students") -> dict:
+    """A compared value that is a hidden count, or would give one back (a share of it, a total
+    that a shown count leaves it by difference): the marker instead of the value, not compared."""
+    row.update(reproduced=MARKER, ci_lower=None, ci_upper=None, agrees="not applicable",
+               basis=f"suppressed: fewer than {min_cell} {unit}, or hidden with such a count")
+    return row
+
+
 def context_row(pub: pd.Series, reproduced: str, basis: str) -> dict:
     """A published value shown as context (site descriptors, published counts analysed as
     they are): there is no independent reproduction to agree or disagree with."""

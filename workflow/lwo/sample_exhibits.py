@@ -12,7 +12,7 @@ import pandas as pd
 from lwo.codebook import Codebook
 from lwo.descriptives import (MARKER, context_row, count_table, data_source_label, exclusion_note, number_row,
                               other_subject_count, published_row, read_analysis_table, share_with_ci,
-                              suppress_blocks, with_totals_row_statement)
+                              suppress_blocks, suppressed_comparison, with_totals_row_statement)
 from lwo.exhibit import compare_statement, published_rows, write_exhibit
 from lwo.group_stats import suppress_small_cells
 from lwo.io import read_yaml
@@ -41,7 +41,22 @@ def site_descriptors(published: pd.DataFrame, path: str) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("site").reset_index(drop=True)
 
 
-def build_exhibit_3(*, students, teachers, classrooms, observations, summary, published, min_cell, outputs) -> None:
+def race_codes(codebook) -> list[str]:
+    """The self-reported race values the codebook lists, in its order."""
+    with open(codebook, encoding="utf-8") as fh:
+        return read_yaml(fh)["student_records"]["race"]["values"]
+
+
+def site_race_table(surveyed: pd.DataFrame, sites: list[int], races: list[str], min_cell: int):
+    """Exhibit 4's table (surveyed students by site and self-reported race, small cells hidden) and
+    its suppression statement. Exhibit 3 shows a site's share of Black or White students only where
+    this table shows that count: with the site's total here, the share would give it back."""
+    return count_table(surveyed, "school_id", "race", row_levels=sites, col_levels=races, min_cell=min_cell,
+                       unit="students", row_name="site", row_labels={s: f"Site {s}" for s in sites})
+
+
+def build_exhibit_3(*, students, teachers, classrooms, observations, summary, codebook, published, min_cell,
+                    outputs) -> None:
     """Exhibit 3: characteristics of the participating school sites."""
     pub = published_rows(published, "3")
     students = read_analysis_table(students)
@@ -74,6 +89,15 @@ def build_exhibit_3(*, students, teachers, classrooms, observations, summary, pu
     table, suppression = suppress_small_cells(table, ["students", "surveys", "teachers"],
                                               min_cell=min_cell, complementary="both",
                                               marker=MARKER, unit="students or teachers")
+    # a share is hidden where Exhibit 4 hides its count, or this table the site's surveys
+    by_race, _ = site_race_table(surveyed, sites, race_codes(codebook), min_cell)
+    hidden_cells = set(map(tuple, by_race.loc[by_race["n"].eq(MARKER), ["site", "category"]].to_numpy()))
+    for race in ("Black", "White"):
+        column = f"share_{race.lower()}_surveyed"
+        hide = [table.at[i, "surveys"] == MARKER or (f"Site {table.at[i, 'site']}", race) in hidden_cells
+                for i in table.index]
+        if any(hide):  # rounded here: once the marker is mixed in, the CSV writer cannot format them
+            table[column] = table[column].round(6).astype(object).mask(hide, MARKER)
 
     comparison = [number_row(published_row(pub, "sites"), float(len(sites)))]
     for _, d in descriptors.iterrows():
@@ -101,7 +125,9 @@ def build_exhibit_3(*, students, teachers, classrooms, observations, summary, pu
         + exclusion_note(n_no_survey, "no survey (race is self-reported on the survey)")
         + "; " + exclusion_note(n_race_missing, "race not reported on the survey") + ".",
         suppression + " The rule applies to counts of students and teachers; classrooms "
-        "are settings, not people, and are shown.",
+        "are settings, not people, and are shown. A site's share of Black or White students is hidden "
+        "where Exhibit 4 hides that count or this table the site's surveys (with the totals, the share "
+        "would give the count back).",
         "Multiple comparisons: none (no tests in this exhibit).",
         "Data: " + data_source_label(summary),
     ]
@@ -121,16 +147,14 @@ def build_exhibit_4(*, students, summary, codebook, published, min_cell, outputs
     from lwo.descriptive_exhibits import stacked_shares_figure  # here: the table-only exhibits need no matplotlib
 
     published = published_rows(published, "4")
-    with open(codebook, encoding="utf-8") as fh:
-        races = read_yaml(fh)["student_records"]["race"]["values"]
+    races = race_codes(codebook)
     students = read_analysis_table(students)
     min_cell = int(min_cell)
 
     sample = students[students["surveyed"] == 1]
     sites = sorted(students["school_id"].dropna().astype(int).unique())
-    table, suppression = count_table(
-        sample, "school_id", "race", row_levels=sites, col_levels=races, min_cell=min_cell,
-        unit="students", row_name="site", row_labels={s: f"Site {s}" for s in sites})
+    table, suppression = site_race_table(sample, sites, races, min_cell)
+    hidden_cells = set(map(tuple, table.loc[table["n"].eq(MARKER), ["site", "category"]].to_numpy()))
 
     comparison = []
     known = sample.dropna(subset=["race"])
@@ -138,8 +162,10 @@ def build_exhibit_4(*, students, summary, codebook, published, min_cell, outputs
         shares = known.groupby("school_id")["race"].apply(lambda r: float((r == race).mean()))
         pub = published_row(published, f"min_share_{race.lower()}_site")
         lowest_site = int(shares.idxmin())
+        # the share of a hidden count, times the site's shown total, is that count
+        lowest = MARKER if (f"Site {lowest_site}", race) in hidden_cells else f"{shares.min():.2f}"
         comparison.append(compare_statement(
-            pub, f"lowest site share {race}: {shares.min():.2f} (site {lowest_site})",
+            pub, f"lowest site share {race}: {lowest} (site {lowest_site})",
             bool(shares.min() >= float(pub["value"])),
             f"every site's share in the study sample at or above {float(pub['value']):.2f}"))
 
@@ -192,8 +218,7 @@ def survey_race_figure(table: pd.DataFrame, source: str, suppression: str):
 def build_exhibit_5(*, students, summary, codebook, published, min_cell, outputs) -> None:
     """Exhibit 5: self-reported race of the student survey sample."""
     published = published_rows(published, "5")
-    with open(codebook, encoding="utf-8") as fh:
-        races = read_yaml(fh)["student_records"]["race"]["values"]
+    races = race_codes(codebook)
     students = read_analysis_table(students)
     surveyed = students[students["surveyed"] == 1]
     known = surveyed.dropna(subset=["race"])
@@ -216,6 +241,8 @@ def build_exhibit_5(*, students, summary, codebook, published, min_cell, outputs
     k_black = int((known["race"] == "Black").sum())
     share, lo, hi = share_with_ci(k_black, n)
     comparison = [number_row(published_row(published, "share_black_sample"), share, lo, hi)]
+    if table.loc[table["race"] == "Black", "n"].eq(MARKER).any():  # its share gives the count back
+        suppressed_comparison(comparison[0], int(min_cell))
 
     notes = [
         f"Shares are of the {n} surveyed students who reported their race; 95% CIs are exact "
@@ -307,8 +334,7 @@ def build_exhibit_6(*, students, summary, published, min_cell, outputs) -> None:
     hidden |= {key for key in STUDENT_COUNT_KEYS if reproduced[key] < min_cell}
     for row in comparison:
         if row["key"] in hidden:
-            row.update(reproduced=MARKER, agrees="not applicable",
-                       basis=f"suppressed: fewer than {min_cell} students, or hidden with such a count")
+            suppressed_comparison(row, min_cell)
 
     no_subject = int((students["surveyed"].eq(1) & students["subject"].isna()).sum())
     other_subject = other_subject_count(students)

@@ -16,6 +16,7 @@ def main(sm):
         classrooms=sm.input.classrooms,
         observations=sm.input.observations,
         summary=sm.input.summary,
+        codebook=sm.input.codebook,
         published=sm.input.published,
         min_cell=sm.params.min_cell,
         outputs=dict(sm.output))
