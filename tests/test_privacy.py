@@ -36,7 +36,10 @@ model-ready data saved beside each fit) and results/diagnostics/.
    A statistic of a table shown with hidden cells (a chi-square, Cramer's V, an exact p, a
    difference of its shares) is a function of the hidden counts and, beside the shown cells,
    leaves a handful of candidates for them, often one: it is withheld and its p-value shown as a
-   band (Exhibit 34; the across-sites chi-square of Exhibit 32).
+   band (Exhibit 34; the across-sites chi-square of Exhibit 32). Nor does any exhibit show a
+   value that gives a hidden count back: a share of it (Exhibits 3, 4, 5), a total that the shown
+   counts leave it by difference (Exhibit 32's weekly answers), or, for a hidden sample size,
+   a CFA's chi-square with its RMSEA (Exhibits 8-10).
 
 3. Real data stay out of git: data/real/* is ignored (except its README), no file under data/
    other than data/published/* and data/real/README.md is tracked, the configured data files are
@@ -430,6 +433,50 @@ def test_exhibit_32_withholds_the_across_sites_chi_square_of_its_table_with_hidd
     across = next(n for n in notes if n.startswith("Across sites: "))
     assert re.fullmatch(r"Across sites: chi-square\(\d+\): p (<|>=) 0\.0\d+ \(statistic withheld: suppressed "
                         r"cells\)\.", across), across
+
+
+def test_exhibit_32_does_not_count_the_weekly_answers_where_its_all_sites_row_hides_one(default_build, tmp_path):
+    """8 students answering "daily" in all: the All sites row hides it (and a second answer). The
+    notes' "440 of 869 students" at least weekly, less the shown once-a-week and 2-3-days counts,
+    gave it back (and 869 - 440 the other hidden one); so did the compared share. Both withheld."""
+    from lwo.descriptive_exhibits import build_exhibit_32
+
+    students = pd.read_csv(default_build / "results" / "data" / "analysis" / "students.csv")
+    daily = students.index[students["surveyed"].eq(1) & students["collab_frequency"].eq("daily")]
+    students.loc[daily[8:], "collab_frequency"] = "2-3 days a week"
+    outputs = _built_from(build_exhibit_32, students, default_build, tmp_path)
+    table = pd.read_csv(outputs["table"], dtype=str)
+    assert table.loc[table["site"].eq("All sites") & table["category"].eq("daily"), "n"].eq("‡").all()
+    row = pd.read_csv(outputs["comparison"], dtype=str).set_index("key").loc["share_at_least_weekly"]
+    assert row["reproduced"] == "‡" and row["agrees"] == "not applicable"
+    weekly = next(n for n in json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
+                  if n.startswith("At least weekly: "))
+    assert " of " not in weekly and "%" not in weekly and "not shown" in weekly
+
+
+def test_a_cfa_fit_row_whose_n_is_hidden_hides_the_statistics_that_give_it_back(default_build):
+    """Exhibits 8-10's cfa_fit.csv: with the default build's fit rows, N follows from a row's
+    chi-square, df and RMSEA (lavaan's RMSEA), so a row whose N is hidden (8 Black students; White
+    hidden with it, the all-students N being the groups' sum and others) hides those too, and its
+    sentence in the notes shows neither."""
+    from lwo.measurement_exhibits import N_GIVING_STATISTICS, fit_sentence, shown_fit_table
+
+    rows = pd.read_csv(default_build / "results" / "exhibits" / "8" / "cfa_fit.csv", keep_default_na=False,
+                       na_values=[""]).to_dict("records")
+    for row in rows:
+        if row["status"] == "ok" and row["rmsea"] > 0:
+            assert (row["chisq"] / row["df"] - 1) / row["rmsea"] ** 2 == pytest.approx(row["n"], abs=0.5)
+    black = next(i for i, r in enumerate(rows) if r["sample"] == "Black")
+    rows[black]["n"] = 8
+    table, _ = shown_fit_table(rows, 10)
+    hidden = table["n"].eq("‡")
+    assert set(table.loc[hidden, "sample"]) >= {"Black"} and hidden.sum() >= 2
+    for column in N_GIVING_STATISTICS:
+        assert table.loc[hidden, column].eq("‡").all() and not table.loc[~hidden, column].eq("‡").any(), column
+    for row in table[hidden].to_dict("records"):
+        assert "chi-square" in fit_sentence(row) and "RMSEA" in fit_sentence(row)  # only as suppressed
+        assert re.search(r"N ‡: CFI( scaled)? = \d\.\d{3}; TLI( scaled)? = -?\d\.\d{3}; SRMR = \d\.\d{3} "
+                         r"\(the chi-square and RMSEA, which give N back, are suppressed with it\)$", fit_sentence(row))
 
 
 def test_exhibit_6_hides_a_second_all_sites_survey_count_where_it_hides_one(tmp_path):

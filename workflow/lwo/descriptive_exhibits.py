@@ -18,6 +18,7 @@ from lwo.descriptives import (ALPHA, MARKER, RACES, RATING_SCALE, SEGMENT_TYPES,
                               observation_ratings, other_subject_note, p_band, p_text, published_row,
                               quality_by_subject, read_analysis_table,
                               share_with_ci, shared_quality_areas, small_group_note, subject_comparison,
+                              suppressed_comparison,
                               teacher_scale_label, two_group_display)
 from lwo.exhibit import compare_statement, published_rows, status_of_rows, write_exhibit
 from lwo.group_stats import (chi_square_table, cluster_paired_gap, gap_to_next, many_ols_group_differences,
@@ -332,6 +333,11 @@ def build_exhibit_32(*, students, summary, codebook, published, min_cell, output
     k, n = int(answered["at_least_weekly"].sum()), len(answered)
     share, lo, hi = share_with_ci(k, n)
     comparison = [number_row(published_row(published, "share_at_least_weekly"), share, lo, hi)]
+    # the weekly count (or its share of the shown total) less the shown all-sites counts of its
+    # answers would give a hidden one back, as n - k would of the other answers
+    totals_hidden = bool((table["site"].eq("All sites") & table["n"].eq(MARKER)).any())
+    if totals_hidden:
+        suppressed_comparison(comparison[0], min_cell)
 
     by_subject = answered[answered["subject"].isin(SUBJECTS)]
     chi = chi_square_table(by_subject, "subject", "collab_frequency").iloc[0]
@@ -347,8 +353,10 @@ def build_exhibit_32(*, students, summary, codebook, published, min_cell, output
     across = chi_square_table(answered, "school_id", "collab_frequency").iloc[0]
 
     notes = [
-        f"At least weekly: {', '.join(weekly)}; {k} of {n} students "
-        f"({100 * share:.0f}%, exact 95% CI {100 * lo:.0f}%-{100 * hi:.0f}%).",
+        f"At least weekly: {', '.join(weekly)}; "
+        + ("the count and share are not shown, since with the shown all-sites counts they would give a "
+           "hidden one back." if totals_hidden else
+           f"{k} of {n} students ({100 * share:.0f}%, exact 95% CI {100 * lo:.0f}%-{100 * hi:.0f}%)."),
         f"Across sites: {chi_square_text(across, exact=not table['n'].eq(MARKER).any())}.",
         "Subject: chi-square test of mathematics vs ELA over the five answers (no Yates "
         f"correction); {chi['note'] or 'all expected counts at least 5'}.",

@@ -55,11 +55,30 @@ def _fit_row(sample: str, fit: dict) -> dict:
     return row
 
 
+# the fit statistics from which, with the df, a sample's size follows: hidden with a hidden size
+N_GIVING_STATISTICS = ["chisq", "pvalue", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper"]
+
+
+def shown_fit_table(fit_rows: list[dict], min_cell: int) -> tuple[pd.DataFrame, str]:
+    """The CFA fit table as shown, and its suppression statement: the samples' sizes below min_cell
+    are hidden (and the next smallest: all = the samples' sum + others), and with them what gives a
+    size back: N = (chi-square / df - 1) / RMSEA^2, and the RMSEA with its CI."""
+    frame = pd.DataFrame(fit_rows)
+    if pd.to_numeric(frame["n"], errors="coerce").lt(min_cell).any():
+        frame = frame.round(6)  # here: once the marker is mixed in, the CSV writer cannot format them
+    return suppress_small_cells(frame, ["n"], min_cell=min_cell, complementary="both",
+                                derived={"n": N_GIVING_STATISTICS}, marker=MARKER)
+
+
 def fit_sentence(row: dict) -> str:
     """'chi2(df) = x, p; CFI; TLI; RMSEA [90% CI]; SRMR' or why there are no numbers."""
     who = f"{row['sample']} ({row['estimator']})"
     if row["status"] != "ok":
         return f"{who}: no estimates ({row['message']})"
+    if row["n"] == MARKER:
+        s = " scaled" if row["scaled"] else ""
+        return (f"{who}, N {MARKER}: CFI{s} = {row['cfi']:.3f}; TLI{s} = {row['tli']:.3f}; SRMR = {row['srmr']:.3f} "
+                "(the chi-square and RMSEA, which give N back, are suppressed with it)")
     if not np.isfinite(row["chisq"]):  # FIML without the unrestricted model: its estimates only
         return f"{who}, N = {row['n']}: no chi-square or fit indices (too few students for the unrestricted model)"
     p = "p < .001" if row["pvalue"] < 0.001 else f"p = {row['pvalue']:.3f}"
@@ -206,9 +225,7 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
                               **_efa_item(efa, m, item.id)})
     table = pd.DataFrame(rows)
     fit_rows = ([_fit_row("all", wlsmv_fit)] if wlsmv_fit is not None else []) + [_fit_row(s, f) for s, f in fits.items()]
-    # the samples' sizes below min_cell are not shown (nor the next smallest: all = the samples' sum + others)
-    fit_table, suppression = suppress_small_cells(pd.DataFrame(fit_rows), ["n"], min_cell=min_cell,
-                                                  complementary="both", marker=MARKER)
+    fit_table, suppression = shown_fit_table(fit_rows, min_cell)
     fitted = (wlsmv_fit or {}).get("fitted", "")
     wlsmv_students = ("every student with an answered item, pairwise deletion" if pairwise else
                       "all students answering every item")
