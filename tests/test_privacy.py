@@ -479,6 +479,31 @@ def test_a_cfa_fit_row_whose_n_is_hidden_hides_the_statistics_that_give_it_back(
                          r"\(the chi-square and RMSEA, which give N back, are suppressed with it\)$", fit_sentence(row))
 
 
+def test_exhibit_7_hides_the_interviewed_teachers_of_any_subject_with_an_all_sites_interview_count(default_build,
+                                                                                                    tmp_path):
+    """8 interviewed ELA teachers in all: the All sites row hid that count alone, while the notes'
+    and the comparison's interviewed teachers of any subject (22) less the shown mathematics count
+    (14) gave it back. The row now hides the block's other count, and the total is not shown."""
+    from lwo.sample_exhibits import build_exhibit_7
+
+    data = default_build / "results" / "data" / "analysis"
+    teachers = pd.read_csv(data / "teachers.csv")
+    ela = teachers.index[teachers["interviewed"].eq(1) & teachers["subject"].eq("ela")]
+    teachers.loc[ela[8:], "interviewed"] = 0
+    teachers.to_csv(tmp_path / "teachers.csv", index=False)
+    outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta")}
+    build_exhibit_7(teachers=tmp_path / "teachers.csv", classrooms=data / "classrooms.csv",
+                    observations=data / "observations.csv", summary=data / "data_summary.json",
+                    codebook=default_build / "config" / "codebook.yaml", min_cell=10, outputs=outputs,
+                    published=default_build / "data" / "published" / "published_values.csv")
+    total = pd.read_csv(outputs["table"], dtype=str).set_index("site").loc["All sites"]
+    assert total["interviewed_ela"] == "‡" and total["interviewed_math"] == "‡"
+    row = pd.read_csv(outputs["comparison"], dtype=str).set_index("key").loc["teachers_interviewed"]
+    assert row["reproduced"] == "‡" and row["agrees"] == "not applicable"
+    notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
+    assert "Interviewed teachers of any subject: ‡;" in " ".join(notes)
+
+
 def test_exhibit_6_hides_a_second_all_sites_survey_count_where_it_hides_one(tmp_path):
     """A district that surveyed only mathematics classes: no ELA survey anywhere. The all-sites ELA
     count (0) is hidden, and so is a second count of its block, since the surveys, the

@@ -402,10 +402,13 @@ def build_exhibit_7(*, teachers, classrooms, observations, summary, codebook, pu
     totals = counts.drop(columns="site").sum().to_dict()
     shown, suppression = suppress_blocks(counts, [SUBJECT_BLOCK, INTERVIEW_BLOCK],
                                          min_cell=min_cell, unit="teachers")
-    people = SUBJECT_BLOCK + INTERVIEW_BLOCK
-    total_row, _ = suppress_small_cells(pd.DataFrame([{"site": "All sites", **totals}]), people,
-                                        min_cell=min_cell, complementary="none", marker=MARKER,
-                                        unit="teachers")
+    # the totals row hides a second count of a block where it hides one, as Exhibit 6's: the notes
+    # count the non-respondents and the interviewed teachers of any subject
+    total_row, total_statement = suppress_blocks(pd.DataFrame([{"site": "All sites", **totals}]),
+                                                 [SUBJECT_BLOCK, INTERVIEW_BLOCK], min_cell=min_cell,
+                                                 unit="teachers", complementary="rows")
+    suppression = with_totals_row_statement(suppression, total_statement, min_cell=min_cell, unit="teachers",
+                                            label="All sites")
     table = pd.concat([shown, total_row], ignore_index=True)
 
     interviewed_any = int((teachers["interviewed"] == 1).sum())
@@ -416,12 +419,23 @@ def build_exhibit_7(*, teachers, classrooms, observations, summary, codebook, pu
                   "classrooms_observed": int(observations["classroom_id"].nunique())}
     comparison = [number_row(published_row(published, key), float(value))
                   for key, value in reproduced.items()]
+    # what gives a hidden count back: a hidden total itself, a site's hidden size as the smallest or
+    # largest, and the interviewed teachers of any subject less the shown interview counts
+    interviews_hidden = bool(total_row[INTERVIEW_BLOCK].eq(MARKER).any(axis=None))
+    hidden_sizes = set(counts.loc[shown["teachers"].eq(MARKER).to_numpy(), "teachers"])
+    hidden = {key for key, value in reproduced.items() if key != "classrooms_observed" and (
+        (key == "teachers" and total_row.at[0, "teachers"] == MARKER)
+        or (key.startswith("teachers_per_school") and value in hidden_sizes)
+        or (key == "teachers_interviewed" and interviews_hidden))}
+    for row in comparison:
+        if row["key"] in hidden:
+            suppressed_comparison(row, min_cell, unit="teachers")
 
     notes = [
         "Survey respondents: teachers with at least one teacher-survey answer; "
         "survey_other_subject are teachers of subjects other than mathematics and ELA.",
-        f"Interviewed teachers of any subject: {interviewed_any}; observed classrooms: "
-        f"{reproduced['classrooms_observed']}.",
+        f"Interviewed teachers of any subject: {MARKER if interviews_hidden else interviewed_any}; observed "
+        f"classrooms: {reproduced['classrooms_observed']}.",
         "Missing data: counts, no exclusions; "
         + exclusion_note(int((~responded).sum()),
                          "no teacher-survey answer (counted under teachers only)") + ".",
