@@ -354,15 +354,16 @@ def test_exhibit_34_hides_a_small_cell_with_everything_that_would_give_it_away()
     assert completions(lone, res) == [{small[0]: 7}]
 
 
-def _built_from(builder, students: pd.DataFrame, build: Path, tmp_path: Path, *tables: str) -> dict:
+def _built_from(builder, students: pd.DataFrame, build: Path, tmp_path: Path, *tables: str, **inputs) -> dict:
     """Run an exhibit's builder on `students` with the rest of `build`'s inputs (its analysis
-    `tables` too); its outputs."""
+    `tables` too, and further `inputs`); its outputs."""
     data = build / "results" / "data" / "analysis"
     students.to_csv(tmp_path / "students.csv", index=False)
     outputs = {k: str(tmp_path / f"out.{k}") for k in ("table", "tex", "comparison", "meta", "png", "svg")}
     builder(students=tmp_path / "students.csv", summary=data / "data_summary.json",
             codebook=build / "config" / "codebook.yaml", min_cell=10, outputs=outputs,
-            published=build / "data" / "published" / "published_values.csv", **{t: data / f"{t}.csv" for t in tables})
+            published=build / "data" / "published" / "published_values.csv", **{t: data / f"{t}.csv" for t in tables},
+            **inputs)
     return outputs
 
 
@@ -502,6 +503,48 @@ def test_exhibit_7_hides_the_interviewed_teachers_of_any_subject_with_an_all_sit
     assert row["reproduced"] == "‡" and row["agrees"] == "not applicable"
     notes = json.loads(Path(outputs["meta"]).read_text(encoding="utf-8"))["notes"]
     assert "Interviewed teachers of any subject: ‡;" in " ".join(notes)
+
+
+def test_a_small_groups_size_does_not_follow_from_the_others_in_exhibits_8_and_28(default_build, tmp_path):
+    """Exhibits 8-10: 9 Black students and no students of other groups; the table showed n and
+    n_White beside the hidden n_Black, and n - n_White is n_Black. Neither group's n is shown now.
+    Exhibit 28: 12 Black students, 3 of whom did not answer one rating; its row hid both groups'
+    sizes but showed the 3 excluded records, so 339 - 3 - (White n at most 327) left n_Black = 9
+    alone. A row with hidden sizes now hides its count of excluded records too."""
+    from lwo.codebook import Codebook
+    from lwo.descriptive_exhibits import build_exhibit_28
+    from lwo.descriptives import read_analysis_table
+    from lwo.measurement_exhibits import block_measurement
+
+    data = default_build / "results" / "data" / "analysis"
+    students = read_analysis_table(data / "students.csv")
+    surveyed = students["surveyed"].eq(1)
+    black = students.index[surveyed & students["race"].eq("Black")]
+    others = students.index[surveyed & ~students["race"].isin(["Black", "White"])]
+    nine = students.drop([*black[9:], *others])
+    models = default_build / "results" / "models" / "all" / "hqc_second_order"
+    result = block_measurement(nine, Codebook.load(default_build / "config" / "codebook.yaml"), "hqc",
+                               {"all": pd.read_csv(models / "estimates.csv")},
+                               {"all": json.loads((models / "fit.json").read_text(encoding="utf-8"))}, min_cell=10,
+                               wlsmv_estimates=pd.read_csv(models / "wlsmv_estimates.csv"),
+                               wlsmv_fit=json.loads((models / "wlsmv_fit.json").read_text(encoding="utf-8")))
+    table = result.constructs
+    assert table["n"].notna().all() and table["n_Black"].isna().all() and table["n_White"].isna().all()
+    assert table["alpha_White"].notna().all()
+
+    controls = ["school_id", "grade_level", "gender", "subject", "ell", "special_education"]
+    ratings = ["student_centered", "group_interdependence"]
+    complete = students[~(surveyed & students["race"].isin(["Black", "White"])
+                          & students[controls + ratings].isna().any(axis=1))]
+    black = complete.index[complete["surveyed"].eq(1) & complete["race"].eq("Black")]
+    twelve = complete.drop(black[12:])
+    twelve.loc[black[:3], "student_centered"] = np.nan
+    outputs = _built_from(build_exhibit_28, twelve, default_build, tmp_path,
+                          invariance=default_build / "results" / "exhibits" / "invariance" / "table.csv")
+    ex28 = pd.read_csv(outputs["table"], dtype=str).set_index("variable")
+    assert ex28.loc["student_centered", ["n_Black", "n_White", "n_excluded_missing"]].eq("‡").all()
+    assert ex28.loc["student_centered", "note"].endswith("‡ rows excluded (missing data, listwise)")
+    assert ex28.loc["group_interdependence", "n_Black"] == "12"
 
 
 def test_exhibit_6_hides_a_second_all_sites_survey_count_where_it_hides_one(tmp_path):

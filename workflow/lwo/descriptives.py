@@ -542,7 +542,9 @@ def hide_small_groups(table: pd.DataFrame, counts: Sequence[str], min_n: int, un
     and in the other group's of that row (the two add up to totals shown elsewhere; with
     ``complementary="both"`` also in a second row of a column, where rows add up to a shown row),
     and the row's not-estimable note says "fewer than <min_n> <unit> in a group" instead of the
-    sizes. Returns the table and the suppression statement ("" when nothing was hidden)."""
+    sizes. Such a row's count of excluded records is hidden too: the sample less it is the two
+    hidden sizes' sum, which with the other rows' sizes can leave one value for the small one.
+    Returns the table and the suppression statement ("" when nothing was hidden)."""
     from lwo.group_stats import suppress_small_cells
 
     table, statement = suppress_small_cells(table, list(counts), min_cell=min_n, marker=MARKER, unit=unit,
@@ -550,7 +552,14 @@ def hide_small_groups(table: pd.DataFrame, counts: Sequence[str], min_n: int, un
     hidden = table[list(counts)].eq(MARKER).any(axis=1)
     table.loc[hidden, "note"] = table.loc[hidden, "note"].str.replace(
         r"n = \d+ \([^)]*\)(?:, \d+ \([^)]*\))*", f"fewer than {min_n} {unit} in a group", regex=True)
-    return table, statement if hidden.any() else ""
+    if not hidden.any():
+        return table, ""
+    if "n_excluded_missing" in table.columns:
+        table["n_excluded_missing"] = table["n_excluded_missing"].astype(object).mask(hidden, MARKER)
+        table.loc[hidden, "note"] = table.loc[hidden, "note"].str.replace(
+            r"\b\d+ (rows? excluded)", rf"{MARKER} \1", regex=True)
+        statement += " A row with a hidden size hides its count of excluded records too."
+    return table, statement
 
 
 def annotate_rows(table: pd.DataFrame, rows, comparison_row: dict) -> pd.DataFrame:

@@ -198,10 +198,12 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
             row["omega"] = float("nan")
         loadings = (_std_loadings(wlsmv_estimates, c, ids) * signs if wlsmv_ok and answered
                     else np.full(len(ids), np.nan))
+        sizes = {g: len(scored.loc[surveyed["race"] == g, ids].dropna()) for g in groups}
         for g in groups:
             sub = scored.loc[surveyed["race"] == g, ids].dropna()
             row[f"alpha_{g}"] = cronbach_alpha(sub) if len(sub) >= max(min_cell, 3) else float("nan")
-            row[f"n_{g}"] = len(sub) if len(sub) >= min_cell else float("nan")
+            # neither group's n where one is small: n less the other's would give it back
+            row[f"n_{g}"] = len(sub) if min(sizes.values()) >= min_cell else float("nan")
         row["item_rest_r_min"] = float(stats_["item_rest_r"].min())
         row["std_loading_min"] = float(np.nanmin(loadings)) if wlsmv_ok and answered else float("nan")
         row["std_loading_max"] = float(np.nanmax(loadings)) if wlsmv_ok and answered else float("nan")
@@ -241,7 +243,8 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
         "Alpha: Cronbach's alpha of the construct's items (reverse-worded items flipped), complete "
         "answers; 95% CI by Feldt's method (the project's tests check the function against pingouin). "
         f"alpha_{groups[0]} / alpha_{groups[1]}: the same for each group (shown for groups of at least "
-        f"{min_cell})." + (f" Not estimable here, with the item statistics: {'; '.join(no_alpha)}." if no_alpha else ""),
+        f"{min_cell}; the groups' n only where both are, since n less one group's would give the other's)."
+        + (f" Not estimable here, with the item statistics: {'; '.join(no_alpha)}." if no_alpha else ""),
         "Ordinal alpha and ordinal omega (primary for the 4-point items): alpha of the items' polychoric "
         "correlations (Zumbo, Gadermann & Zeisser, 2007) and omega of each construct's one-factor WLSMV "
         "solution, on the latent-response scale (lwo.ordinal_measurement); alpha and omega beside them treat "
