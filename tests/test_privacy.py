@@ -39,7 +39,8 @@ model-ready data saved beside each fit) and results/diagnostics/.
    band (Exhibit 34; the across-sites chi-square of Exhibit 32). Nor does any exhibit show a
    value that gives a hidden count back: a share of it (Exhibits 3, 4, 5), a total that the shown
    counts leave it by difference (Exhibit 32's weekly answers), or, for a hidden sample size,
-   a CFA's chi-square with its RMSEA (Exhibits 8-10).
+   a CFA's chi-square with its RMSEA (Exhibits 8-10), or a group's size as the all-students n
+   less the other group's (Exhibits 8-10), or a hidden row's excluded records (Exhibit 28).
 
 3. Real data stay out of git: data/real/* is ignored (except its README), no file under data/
    other than data/published/* and data/real/README.md is tracked, the configured data files are
