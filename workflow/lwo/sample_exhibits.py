@@ -423,10 +423,9 @@ def build_exhibit_7(*, teachers, classrooms, observations, summary, codebook, pu
     # largest, and the interviewed teachers of any subject less the shown interview counts
     interviews_hidden = bool(total_row[INTERVIEW_BLOCK].eq(MARKER).any(axis=None))
     hidden_sizes = set(counts.loc[shown["teachers"].eq(MARKER).to_numpy(), "teachers"])
-    hidden = {key for key, value in reproduced.items() if key != "classrooms_observed" and (
-        (key == "teachers" and total_row.at[0, "teachers"] == MARKER)
-        or (key.startswith("teachers_per_school") and value in hidden_sizes)
-        or (key == "teachers_interviewed" and interviews_hidden))}
+    hidden = {key for key in ("teachers_per_school_min", "teachers_per_school_max") if reproduced[key] in hidden_sizes}
+    hidden |= {"teachers"} if total_row.at[0, "teachers"] == MARKER else set()
+    hidden |= {"teachers_interviewed"} if interviews_hidden else set()
     for row in comparison:
         if row["key"] in hidden:
             suppressed_comparison(row, min_cell, unit="teachers")
