@@ -212,7 +212,8 @@ def build_exhibit_invariance(*, students, summary, codebook, published, min_cell
         "here" + ("; it fits the same estimates without the cluster, whose SEs and tests need lavaan >= 0.7-2, "
                   "as below" if cluster else "")
         + "). Configural: same structure; thresholds: equal thresholds, which in lavaan 0.6.14 also hold "
-        "the items' intercepts equal (at 0; the second group's latent means and scale factors are free); loadings: equal thresholds and loadings. lavaan's further \"intercepts\" step then adds no "
+        "the items' intercepts equal (at 0; the second group's latent means and scale factors are free); "
+        "loadings: equal thresholds and loadings. lavaan's further \"intercepts\" step then adds no "
         "constraint (df difference 0, intercepts_df_diff): it is not a test here. "
         f"{n_ok} of {len(constructs)} constructs are invariant at both levels (means and relations may be "
         "compared across the groups).",

@@ -348,8 +348,8 @@ def partial_invariance_search(spec: str, data: pd.DataFrame, group: str, group_o
     is both within the CFI criterion of the configural model and not significantly worse than it
     (the CFI and chi-squares the levels' verdicts read: scaled with estimator="MLR"). The marker
     item's loading stays fixed at 1 (it sets the factor's scale), so only its intercept can be freed.
-    Returns one dict per freed item: item, factor, chisq_diff, df_diff, p, p_holm. `fit_options`: further arguments of sem.fit (e.g.
-    missing="ml", estimator="MLR")."""
+    Returns one dict per freed item: item, factor, chisq_diff, df_diff, p, p_holm. `fit_options`:
+    further arguments of sem.fit (e.g. missing="ml", estimator="MLR")."""
     factors = _cfa_items(spec)
     configural = sem.fit(spec, data, group=group, group_order=group_order, **fit_options)
     freed: list[dict] = []

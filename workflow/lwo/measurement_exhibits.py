@@ -198,12 +198,12 @@ def block_measurement(students: pd.DataFrame, codebook, block: str, estimates: d
             row["omega"] = float("nan")
         loadings = (_std_loadings(wlsmv_estimates, c, ids) * signs if wlsmv_ok and answered
                     else np.full(len(ids), np.nan))
-        sizes = {g: len(scored.loc[surveyed["race"] == g, ids].dropna()) for g in groups}
-        for g in groups:
-            sub = scored.loc[surveyed["race"] == g, ids].dropna()
+        answers = {g: scored.loc[surveyed["race"] == g, ids].dropna() for g in groups}
+        # neither group's n where one is small: n less the other's would give it back
+        sizes_shown = min(len(sub) for sub in answers.values()) >= min_cell
+        for g, sub in answers.items():
             row[f"alpha_{g}"] = cronbach_alpha(sub) if len(sub) >= max(min_cell, 3) else float("nan")
-            # neither group's n where one is small: n less the other's would give it back
-            row[f"n_{g}"] = len(sub) if min(sizes.values()) >= min_cell else float("nan")
+            row[f"n_{g}"] = len(sub) if sizes_shown else float("nan")
         row["item_rest_r_min"] = float(stats_["item_rest_r"].min())
         row["std_loading_min"] = float(np.nanmin(loadings)) if wlsmv_ok and answered else float("nan")
         row["std_loading_max"] = float(np.nanmax(loadings)) if wlsmv_ok and answered else float("nan")

@@ -162,21 +162,18 @@ def load_exhibit(source: ExhibitSource, failure: str = "") -> Exhibit:
     ex = Exhibit(**base, title=str(meta.get("title") or f"Exhibit {source.exhibit}"),
                  section=str(meta.get("section") or ""), state=state, status=status,
                  caption=str(meta.get("caption") or ""), notes=[str(n) for n in meta.get("notes") or []])
-    for name in ("table", "comparison"):
-        path = d / f"{name}.csv"
+
+    def read(path: Path) -> pd.DataFrame | None:  # None, with the reason, where it cannot be read
         try:
-            setattr(ex, name, _read_csv(path))
+            return _read_csv(path)
         except FileNotFoundError:
             reasons.append(f"{path} is missing")
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
             reasons.append(f"{path} cannot be read: {err}")
-    for path in (d / name for name in source.tables):
-        try:
-            ex.extra_tables.append((path.name, _read_csv(path)))
-        except FileNotFoundError:
-            reasons.append(f"{path} is missing")
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-            reasons.append(f"{path} cannot be read: {err}")
+        return None
+
+    ex.table, ex.comparison = read(d / "table.csv"), read(d / "comparison.csv")
+    ex.extra_tables = [(name, table) for name in source.tables if (table := read(d / name)) is not None]
     if meta.get("figure"):
         png = d / str(meta["figure"])
         if png.exists() and png.stat().st_size > 0:

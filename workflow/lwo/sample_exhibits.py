@@ -282,6 +282,15 @@ def site_counts(students: pd.DataFrame, sites: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def hidden_compared_values(reproduced: dict, total_row: pd.DataFrame, total_of_key: dict, counts: pd.DataFrame,
+                           shown: pd.DataFrame, size: str) -> set[str]:
+    """Keys of Exhibit 6's or 7's compared values that give a hidden count back: a total the table's
+    totals row hides, and a site's hidden `size` as the smallest or largest (`size`_per_school_min/max)."""
+    hidden = {key for key, column in total_of_key.items() if total_row.at[0, column] == MARKER}
+    sizes = set(counts.loc[shown[size].eq(MARKER).to_numpy(), size])
+    return hidden | {key for key in (f"{size}_per_school_min", f"{size}_per_school_max") if reproduced[key] in sizes}
+
+
 # Exhibit 6's compared values that are a total of its table, and all its compared counts of students
 TOTAL_OF_KEY = {"students": "students", "surveys": "surveys", "surveys_math": "surveys_math",
                 "surveys_ela": "surveys_ela", "focus_group_students_all_black": "focus_group_all_black",
@@ -326,11 +335,7 @@ def build_exhibit_6(*, students, summary, published, min_cell, outputs) -> None:
     }
     comparison = [number_row(published_row(published, key), float(value))
                   for key, value in reproduced.items()]
-    # a total the table hides is hidden here too
-    hidden = {key for key, column in TOTAL_OF_KEY.items() if total_row.at[0, column] == MARKER}
-    hidden_sizes = set(counts.loc[shown["students"].eq(MARKER).to_numpy(), "students"])
-    hidden |= {key for key in ("students_per_school_min", "students_per_school_max")
-               if reproduced[key] in hidden_sizes}
+    hidden = hidden_compared_values(reproduced, total_row, TOTAL_OF_KEY, counts, shown, "students")
     hidden |= {key for key in STUDENT_COUNT_KEYS if reproduced[key] < min_cell}
     for row in comparison:
         if row["key"] in hidden:
@@ -419,12 +424,9 @@ def build_exhibit_7(*, teachers, classrooms, observations, summary, codebook, pu
                   "classrooms_observed": int(observations["classroom_id"].nunique())}
     comparison = [number_row(published_row(published, key), float(value))
                   for key, value in reproduced.items()]
-    # what gives a hidden count back: a hidden total itself, a site's hidden size as the smallest or
-    # largest, and the interviewed teachers of any subject less the shown interview counts
+    # and the interviewed teachers of any subject, less the shown interview counts, would give one back
     interviews_hidden = bool(total_row[INTERVIEW_BLOCK].eq(MARKER).any(axis=None))
-    hidden_sizes = set(counts.loc[shown["teachers"].eq(MARKER).to_numpy(), "teachers"])
-    hidden = {key for key in ("teachers_per_school_min", "teachers_per_school_max") if reproduced[key] in hidden_sizes}
-    hidden |= {"teachers"} if total_row.at[0, "teachers"] == MARKER else set()
+    hidden = hidden_compared_values(reproduced, total_row, {"teachers": "teachers"}, counts, shown, "teachers")
     hidden |= {"teachers_interviewed"} if interviews_hidden else set()
     for row in comparison:
         if row["key"] in hidden:
